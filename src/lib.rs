@@ -1,0 +1,10 @@
+//! kustodian: guards environment promotion in GitOps config repos.
+//!
+//! The pipeline flows one way, one module per stage:
+//! [`discover`] (find apps and environments) → [`yaml`]/[`source`] (load files with spans) →
+//! [`render`] (native kustomize build with provenance) → [`check`] + [`rules`] (policy evaluation,
+//! findings into a collector) → [`report`] (one emitter per output format).
+
+pub mod source;
+pub mod yaml;
+pub mod render;

@@ -1,0 +1,182 @@
+//! Field specs: "which fields of which kinds hold X".
+//!
+//! kustomize's transformers are driven by tables of field specs (`path: spec/selector/matchLabels,
+//! kind: Deployment, create: true`). kustodian keeps the same tables as data under
+//! `src/render/fieldspecs/*.yaml`, transcribed from kustomize's documented defaults, and one walker
+//! here: segments separated by `/`, a `[]` suffix (or any sequence met on the way) visits every
+//! element, and `create` makes missing maps (and the leaf) on the way.
+
+use super::resource::ResId;
+use crate::yaml::{Mapping, Node, Value};
+
+/// One field spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub path: Vec<String>,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn new(path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            group: None,
+            version: None,
+            kind: None,
+            path: split_path(path),
+            create,
+        }
+    }
+
+    /// Does this spec apply to a resource with this id?
+    pub fn matches(&self, id: &ResId) -> bool {
+        self.group.as_deref().is_none_or(|g| g == id.group)
+            && self.version.as_deref().is_none_or(|v| v == id.version)
+            && self.kind.as_deref().is_none_or(|k| k == id.kind)
+    }
+
+    /// Reads a spec from a node (`{path, group, version, kind, create}`).
+    pub fn from_node(n: &Node) -> Option<FieldSpec> {
+        let s = |k: &str| {
+            n.get(k)
+                .and_then(|v| v.scalar_string())
+                .filter(|s| !s.is_empty())
+        };
+        Some(FieldSpec {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            path: split_path(&s("path")?),
+            create: n.get("create").and_then(|c| c.as_bool()).unwrap_or(false),
+        })
+    }
+}
+
+/// Splits `a/b[]/c` into segments, honouring `\/` escapes (annotation keys with slashes).
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '/' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Parses a table of field specs from YAML text (a list, or a map whose values are lists).
+pub fn parse_table(yaml_text: &str) -> Vec<FieldSpec> {
+    let docs = crate::yaml::parse_documents(yaml_text, crate::source::FileId::NONE)
+        .expect("built-in field spec table is valid YAML");
+    let mut out = Vec::new();
+    for d in docs {
+        collect(&d, &mut out);
+    }
+    out
+}
+
+fn collect(n: &Node, out: &mut Vec<FieldSpec>) {
+    match &n.value {
+        Value::Seq(items) => out.extend(items.iter().filter_map(FieldSpec::from_node)),
+        Value::Map(m) => m.entries.iter().for_each(|e| collect(&e.value, out)),
+        _ => {}
+    }
+}
+
+/// Visits every node at `path` below `node`, creating missing maps when `create` is set.
+/// The callback receives the parent map's key and the node (created as `Null` if missing).
+pub fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
+    if path.is_empty() {
+        f(node);
+        return;
+    }
+    if let Value::Seq(items) = &mut node.value {
+        for it in items {
+            visit(it, path, create, f);
+        }
+        return;
+    }
+    let seg = path[0].trim_end_matches("[]");
+    let want_seq = path[0].ends_with("[]");
+    let Value::Map(m) = &mut node.value else {
+        return;
+    };
+    if m.get(seg).is_none() {
+        if !create {
+            return;
+        }
+        // kustomize creates intermediate maps; the leaf is created by the callback (as null).
+        let new = if path.len() == 1 {
+            Node::synth(Value::Null)
+        } else if want_seq {
+            Node::seq(vec![])
+        } else {
+            Node::synth(Value::Map(Mapping::default()))
+        };
+        m.insert(seg, new);
+    }
+    let child = m.get_mut(seg).unwrap();
+    if child.is_null() && path.len() > 1 {
+        if !create {
+            return;
+        }
+        child.value = Value::Map(Mapping::default());
+    }
+    visit(child, &path[1..], create, f);
+}
+
+/// Applies `f` to every field named by the specs that match the resource.
+pub fn apply_specs(
+    specs: &[FieldSpec],
+    id: &ResId,
+    node: &mut Node,
+    f: &mut dyn FnMut(&mut Node),
+) {
+    for spec in specs.iter().filter(|s| s.matches(id)) {
+        visit(node, &spec.path, spec.create, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    #[test]
+    fn walks_lists_and_creates() {
+        let mut n = crate::yaml::parse_documents(
+            "spec:\n  containers:\n  - image: a\n  - image: b\n",
+            FileId(0),
+        )
+        .unwrap()
+        .remove(0);
+        let mut seen = vec![];
+        visit(
+            &mut n,
+            &split_path("spec/containers[]/image"),
+            false,
+            &mut |x| seen.push(x.as_str().unwrap().to_string()),
+        );
+        assert_eq!(seen, ["a", "b"]);
+        visit(&mut n, &split_path("metadata/labels"), true, &mut |x| {
+            *x = Node::map()
+        });
+        assert!(n.get_path(&["metadata", "labels"]).unwrap().as_map().is_some());
+        assert_eq!(split_path("metadata/annotations/a\\/b"), ["metadata", "annotations", "a/b"]);
+    }
+}

@@ -1,0 +1,347 @@
+//! Source files and locations.
+//!
+//! Every byte kustodian reads goes through a [`Sources`] table: a file is read once, interned under a
+//! small [`FileId`], and every YAML node keeps a [`Loc`] (file + byte range) into it. Line and column
+//! are derived on demand from a per-file line index, so nodes stay small (12 bytes of provenance) while
+//! diagnostics can still point at `file:line:col` and show a snippet.
+//!
+//! Reading is done through a [`Fs`] — a read-only view of one tree (the working directory today, a Git
+//! revision in pull-request mode). The table is shared across threads: rendering runs overlays in
+//! parallel and all of them intern into the same table, so a base read by fifty overlays is read once.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Index of a file in [`Sources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+impl FileId {
+    /// No file: the node was synthesized (e.g. a generated ConfigMap's `kind`).
+    pub const NONE: FileId = FileId(u32::MAX);
+}
+
+/// A byte range in one source file. `Loc::NONE` when a node has no source (synthesized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Loc {
+    pub const NONE: Loc = Loc {
+        file: FileId::NONE,
+        start: 0,
+        end: 0,
+    };
+    pub fn new(file: FileId, start: usize, end: usize) -> Loc {
+        Loc {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+    pub fn is_none(&self) -> bool {
+        self.file == FileId::NONE
+    }
+    pub fn is_some(&self) -> bool {
+        !self.is_none()
+    }
+}
+
+/// One file's text and line index.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path relative to the repository root, with `/` separators (what reports print).
+    pub path: String,
+    pub text: Arc<str>,
+    line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    pub fn new(path: String, text: Arc<str>) -> SourceFile {
+        let mut line_starts = vec![0u32];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(i as u32 + 1);
+            }
+        }
+        SourceFile {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (column counted in characters) of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line] as usize;
+        let end = (offset as usize).min(self.text.len());
+        let col = self.text.get(start..end).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        (line as u32 + 1, col as u32)
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line_text(&self, line: u32) -> &str {
+        let i = (line as usize).saturating_sub(1);
+        let Some(&s) = self.line_starts.get(i) else {
+            return "";
+        };
+        let e = self
+            .line_starts
+            .get(i + 1)
+            .map(|&e| e as usize - 1)
+            .unwrap_or(self.text.len());
+        self.text
+            .get(s as usize..e)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+}
+
+/// A resolved, printable location.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Position {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The table of every file read during one run. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Sources {
+    inner: Arc<RwLock<SourcesInner>>,
+}
+
+#[derive(Default)]
+struct SourcesInner {
+    files: Vec<Arc<SourceFile>>,
+    by_path: HashMap<String, FileId>,
+}
+
+impl Sources {
+    pub fn new() -> Sources {
+        Sources::default()
+    }
+
+    /// Interns a file's text under its display path; the same path twice yields the same id
+    /// (the first text wins — a run never sees a file change under it).
+    pub fn add(&self, path: &str, text: Arc<str>) -> FileId {
+        if let Some(id) = self.inner.read().unwrap().by_path.get(path) {
+            return *id;
+        }
+        let mut inner = self.inner.write().unwrap();
+        if let Some(id) = inner.by_path.get(path) {
+            return *id;
+        }
+        let id = FileId(inner.files.len() as u32);
+        inner
+            .files
+            .push(Arc::new(SourceFile::new(path.to_string(), text)));
+        inner.by_path.insert(path.to_string(), id);
+        id
+    }
+
+    pub fn lookup(&self, path: &str) -> Option<FileId> {
+        self.inner.read().unwrap().by_path.get(path).copied()
+    }
+
+    pub fn get(&self, id: FileId) -> Option<Arc<SourceFile>> {
+        if id == FileId::NONE {
+            return None;
+        }
+        self.inner.read().unwrap().files.get(id.0 as usize).cloned()
+    }
+
+    /// File, line and column of a location's start.
+    pub fn position(&self, loc: Loc) -> Option<Position> {
+        let f = self.get(loc.file)?;
+        let (line, column) = f.line_col(loc.start);
+        Some(Position {
+            file: f.path.clone(),
+            line,
+            column,
+        })
+    }
+
+    /// `file:line:col` for messages, or `<generated>`.
+    pub fn describe(&self, loc: Loc) -> String {
+        match self.position(loc) {
+            Some(p) => format!("{}:{}:{}", p.file, p.line, p.column),
+            None => "<generated>".to_string(),
+        }
+    }
+}
+
+/// Errors reading from a [`Fs`].
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum FsError {
+    #[error("{0}: no such file or directory")]
+    NotFound(String),
+    #[error("{path}: refusing to read outside the repository root {root}")]
+    OutsideRoot { path: String, root: String },
+    #[error("{path}: {msg}")]
+    Io { path: String, msg: String },
+}
+
+/// A read-only view of one tree of files, addressed by repo-relative paths (`/`-separated, no `..`).
+pub trait Fs: Send + Sync {
+    /// Reads a file's text.
+    fn read(&self, rel: &str) -> Result<Arc<str>, FsError>;
+    fn is_dir(&self, rel: &str) -> bool;
+    fn is_file(&self, rel: &str) -> bool;
+    /// Entries of a directory (names only), sorted.
+    fn list(&self, rel: &str) -> Result<Vec<String>, FsError>;
+    /// A human name for the tree (a directory path, or `git:REV`).
+    fn describe(&self) -> String;
+}
+
+/// The working tree below a root directory. Refuses symlinks that resolve outside the root.
+pub struct DiskFs {
+    root: PathBuf,
+    canon_root: PathBuf,
+}
+
+impl DiskFs {
+    pub fn new(root: &Path) -> Result<DiskFs, FsError> {
+        let canon_root = root.canonicalize().map_err(|e| FsError::Io {
+            path: root.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        Ok(DiskFs {
+            root: root.to_path_buf(),
+            canon_root,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn resolve(&self, rel: &str) -> Result<PathBuf, FsError> {
+        let p = self.canon_root.join(rel);
+        // A symlink anywhere on the way may point out of the tree: check the real path.
+        match p.canonicalize() {
+            Ok(real) => {
+                if real.starts_with(&self.canon_root) {
+                    Ok(real)
+                } else {
+                    Err(FsError::OutsideRoot {
+                        path: rel.to_string(),
+                        root: self.root.display().to_string(),
+                    })
+                }
+            }
+            Err(_) => Err(FsError::NotFound(rel.to_string())),
+        }
+    }
+}
+
+impl Fs for DiskFs {
+    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
+        let p = self.resolve(rel)?;
+        if p.is_dir() {
+            return Err(FsError::Io {
+                path: rel.to_string(),
+                msg: "is a directory".into(),
+            });
+        }
+        let bytes = std::fs::read(&p).map_err(|e| FsError::Io {
+            path: rel.to_string(),
+            msg: e.to_string(),
+        })?;
+        match String::from_utf8(bytes) {
+            Ok(s) => Ok(Arc::from(s)),
+            Err(e) => Ok(Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned())),
+        }
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        self.resolve(rel).map(|p| p.is_dir()).unwrap_or(false)
+    }
+    fn is_file(&self, rel: &str) -> bool {
+        self.resolve(rel).map(|p| p.is_file()).unwrap_or(false)
+    }
+    fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
+        let p = self.resolve(rel)?;
+        let rd = std::fs::read_dir(&p).map_err(|e| FsError::Io {
+            path: rel.to_string(),
+            msg: e.to_string(),
+        })?;
+        let mut names: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+/// Joins a repo-relative directory and a relative reference, normalizing `.` and `..`.
+/// Returns `None` when the result would leave the repository root (or the reference is absolute).
+pub fn join_rel(dir: &str, reference: &str) -> Option<String> {
+    if reference.starts_with('/') || Path::new(reference).is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    for c in Path::new(reference).components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Parent directory of a repo-relative path (`""` for the root).
+pub fn parent_rel(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) => &path[..i],
+        None => "",
+    }
+}
+
+/// `a/b` + `c` without normalization (both already clean).
+pub fn child_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_rel_normalizes_and_refuses_escape() {
+        assert_eq!(join_rel("apps/a/overlays/prod", "../../base").as_deref(), Some("apps/a/base"));
+        assert_eq!(join_rel("apps", "./x/./y.yaml").as_deref(), Some("apps/x/y.yaml"));
+        assert_eq!(join_rel("apps", "../../etc/passwd"), None);
+        assert_eq!(join_rel("apps", "/etc/passwd"), None);
+        assert_eq!(join_rel("", "..").as_deref(), None);
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let f = SourceFile::new("x".into(), Arc::from("ab\néx: 1\n"));
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(3), (2, 1));
+        // 'é' is two bytes; the ':' after 'éx' is column 3.
+        assert_eq!(f.line_col(6), (2, 3));
+        assert_eq!(f.line_text(2), "éx: 1");
+    }
+}

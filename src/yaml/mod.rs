@@ -1,0 +1,335 @@
+//! YAML with provenance: the node tree everything in kustodian works on.
+//!
+//! Design: one parser underneath (granit-parser events with exact byte spans) builds a small owned
+//! tree of [`Node`]s. Each node carries `loc` — where its text is in the source — and `via` — the
+//! kustomization entry or patch that last set it, when a transformer changed it. Scalars are resolved
+//! once at load time the way kustomize (go-yaml v3 inside kyaml) resolves them (`0755` is an int,
+//! `yes` is a string, `'1'` is a string), so rendering, rules and output all agree on types.
+//! Output goes through [`emit`], which reproduces what `kustomize build` prints (sorted keys,
+//! go-yaml v2 style quoting, folding and block scalars).
+//!
+//! Mappings keep insertion order (source order) — sorting happens only in the emitter, because
+//! strategic-merge and JSON-patch semantics need the source order, and kustomize sorts on output.
+
+pub mod emit;
+pub mod parse;
+pub mod resolve;
+
+use crate::source::Loc;
+
+pub use emit::{emit_document, emit_documents};
+pub use parse::{ParseError, parse_documents};
+
+/// A YAML node: value plus provenance.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub value: Value,
+    /// Where this node's text is (file + byte range). `Loc::NONE` for synthesized nodes.
+    pub loc: Loc,
+    /// The transformer input (kustomization entry, patch line) that last set this node, if any.
+    pub via: Loc,
+}
+
+/// A resolved YAML value.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Mapping),
+}
+
+/// A mapping in source order.
+#[derive(Clone, Debug, Default)]
+pub struct Mapping {
+    pub entries: Vec<Entry>,
+}
+
+/// One `key: value` pair. Keys are strings (Kubernetes objects have no other kind of key).
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub key: String,
+    pub key_loc: Loc,
+    pub value: Node,
+}
+
+impl PartialEq for Node {
+    /// Structural equality of values; provenance is ignored.
+    fn eq(&self, other: &Node) -> bool {
+        self.value == other.value
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => *a as f64 == *b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Seq(a), Value::Seq(b)) => a == b,
+            (Value::Map(a), Value::Map(b)) => {
+                a.entries.len() == b.entries.len()
+                    && a.entries.iter().all(|e| b.get(&e.key) == Some(&e.value))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Node {
+    pub fn new(value: Value, loc: Loc) -> Node {
+        Node {
+            value,
+            loc,
+            via: Loc::NONE,
+        }
+    }
+    /// A synthesized node (no source text).
+    pub fn synth(value: Value) -> Node {
+        Node::new(value, Loc::NONE)
+    }
+    pub fn str(s: impl Into<String>) -> Node {
+        Node::synth(Value::Str(s.into()))
+    }
+    pub fn map() -> Node {
+        Node::synth(Value::Map(Mapping::default()))
+    }
+    pub fn seq(items: Vec<Node>) -> Node {
+        Node::synth(Value::Seq(items))
+    }
+    /// Sets `via` (builder style).
+    pub fn with_via(mut self, via: Loc) -> Node {
+        self.via = via;
+        self
+    }
+    /// Sets `loc` (builder style).
+    pub fn at(mut self, loc: Loc) -> Node {
+        self.loc = loc;
+        self
+    }
+
+    /// Where a person should look to change this value: the transformer input that set it, else its
+    /// own source text.
+    pub fn blame(&self) -> Loc {
+        if self.via.is_some() { self.via } else { self.loc }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_map(&self) -> Option<&Mapping> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_map_mut(&mut self) -> Option<&mut Mapping> {
+        match &mut self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_seq(&self) -> Option<&Vec<Node>> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Node>> {
+        match &mut self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Text of a scalar as kustomize would see it when coercing to a string (labels, annotations,
+    /// `map[string]string` fields): numbers and bools in their canonical spelling.
+    pub fn scalar_string(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(resolve::format_float(*f)),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    /// Map lookup.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?.get(key)
+    }
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.as_map_mut()?.get_mut(key)
+    }
+    /// Nested map lookup along plain keys.
+    pub fn get_path(&self, path: &[&str]) -> Option<&Node> {
+        let mut n = self;
+        for k in path {
+            n = n.get(k)?;
+        }
+        Some(n)
+    }
+    pub fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Node> {
+        let mut n = self;
+        for k in path {
+            n = n.get_mut(k)?;
+        }
+        Some(n)
+    }
+    /// String at a nested path.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.get_path(path)?.as_str()
+    }
+
+    /// Walks to `path`, creating empty maps as needed (replacing non-map values on the way).
+    pub fn ensure_path(&mut self, path: &[&str]) -> &mut Node {
+        let mut n = self;
+        for k in path {
+            if n.as_map().is_none() {
+                n.value = Value::Map(Mapping::default());
+            }
+            let m = n.as_map_mut().unwrap();
+            if m.get(k).is_none() {
+                m.insert(k, Node::map());
+            }
+            n = m.get_mut(k).unwrap();
+        }
+        n
+    }
+
+    /// Sets a key on a map node (no-op on other nodes).
+    pub fn set(&mut self, key: &str, value: Node) {
+        if let Some(m) = self.as_map_mut() {
+            m.insert(key, value);
+        }
+    }
+}
+
+impl Mapping {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value)
+    }
+    pub fn get_entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.iter().any(|e| e.key == key)
+    }
+    /// Replaces the value of an existing key (keeping its position and key location) or appends.
+    pub fn insert(&mut self, key: &str, value: Node) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
+            e.value = value;
+        } else {
+            self.entries.push(Entry {
+                key: key.to_string(),
+                key_loc: Loc::NONE,
+                value,
+            });
+        }
+    }
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        let i = self.entries.iter().position(|e| e.key == key)?;
+        Some(self.entries.remove(i).value)
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
+    }
+}
+
+/// Converts a node into `serde_json::Value` (for schema validation, JSON output and hashing).
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => {
+            let mut o = serde_json::Map::new();
+            for e in &m.entries {
+                o.insert(e.key.clone(), to_json(&e.value));
+            }
+            J::Object(o)
+        }
+    }
+}
+
+/// Builds a synthesized node from JSON.
+pub fn from_json(v: &serde_json::Value) -> Node {
+    use serde_json::Value as J;
+    Node::synth(match v {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        J::String(s) => Value::Str(s.clone()),
+        J::Array(a) => Value::Seq(a.iter().map(from_json).collect()),
+        J::Object(o) => Value::Map(Mapping {
+            entries: o
+                .iter()
+                .map(|(k, v)| Entry {
+                    key: k.clone(),
+                    key_loc: Loc::NONE,
+                    value: from_json(v),
+                })
+                .collect(),
+        }),
+    })
+}
+
+/// Sets `via` on a node and all its descendants (a transformer replaced a whole subtree).
+pub fn set_via_deep(node: &mut Node, via: Loc) {
+    node.via = via;
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| set_via_deep(n, via)),
+        Value::Map(m) => m
+            .entries
+            .iter_mut()
+            .for_each(|e| set_via_deep(&mut e.value, via)),
+        _ => {}
+    }
+}

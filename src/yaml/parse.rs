@@ -1,0 +1,270 @@
+//! Events to nodes.
+//!
+//! granit-parser gives exact byte spans for every event; this module folds them into [`Node`]s,
+//! resolving scalars (see [`super::resolve`]), expanding aliases and `<<` merge keys (kustomize
+//! prints documents with aliases expanded), and rejecting duplicate keys with both locations, as
+//! go-yaml v3 does.
+
+use std::collections::HashMap;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+use super::resolve::{resolve_plain, resolve_tagged};
+use super::{Entry, Mapping, Node, Value};
+use crate::source::{FileId, Loc};
+
+/// A YAML syntax or structure error at a location.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub loc: Loc,
+    pub message: String,
+    /// A second location (e.g. the first definition of a duplicate key).
+    pub related: Option<Loc>,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        loc: Loc,
+        anchor: usize,
+    },
+    Map {
+        map: Mapping,
+        loc: Loc,
+        anchor: usize,
+        pending_key: Option<(String, Loc)>,
+        merges: Vec<Node>,
+    },
+}
+
+/// Parses a multi-document stream. Every document is returned (an empty document is `Value::Null`).
+pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError> {
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut in_doc = false;
+
+    let parser = Parser::new_from_str(text);
+    for item in parser {
+        let (ev, span) = item.map_err(|e| {
+            let off = e.marker().byte_offset().unwrap_or(0);
+            ParseError {
+                loc: Loc::new(file, off, off),
+                message: e.info(),
+                related: None,
+            }
+        })?;
+        let s = span.start.byte_offset().unwrap_or(0);
+        let e = span.end.byte_offset().unwrap_or(s);
+        let loc = Loc::new(file, s, e);
+        let node = match ev {
+            Event::StreamStart | Event::StreamEnd => continue,
+            Event::DocumentStart(..) => {
+                in_doc = true;
+                root = None;
+                anchors.clear();
+                continue;
+            }
+            Event::DocumentEnd => {
+                if in_doc {
+                    docs.push(root.take().unwrap_or_else(|| Node::new(Value::Null, loc)));
+                }
+                in_doc = false;
+                continue;
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(n) => {
+                    let mut n = n.clone();
+                    n.loc = loc;
+                    n
+                }
+                None => {
+                    return Err(ParseError {
+                        loc,
+                        message: "unknown anchor referenced by alias".into(),
+                        related: None,
+                    });
+                }
+            },
+            Event::Scalar(v, style, anchor, tag) => {
+                let plain = style == ScalarStyle::Plain;
+                let value = match tag.as_deref() {
+                    Some(t) if t.is_yaml_core_schema() => resolve_tagged(&v, t.suffix(), plain),
+                    // A local/custom tag: keep the scalar as a string unless plain.
+                    Some(_) if plain => resolve_plain(&v),
+                    Some(_) => Value::Str(v.into_owned()),
+                    None if plain => resolve_plain(&v),
+                    None => Value::Str(v.into_owned()),
+                };
+                let n = Node::new(value, loc);
+                if anchor != 0 {
+                    anchors.insert(anchor, n.clone());
+                }
+                n
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    loc,
+                    anchor,
+                });
+                continue;
+            }
+            Event::MappingStart(_, anchor, _) => {
+                stack.push(Frame::Map {
+                    map: Mapping::default(),
+                    loc,
+                    anchor,
+                    pending_key: None,
+                    merges: Vec::new(),
+                });
+                continue;
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    items,
+                    loc: l,
+                    anchor,
+                }) => {
+                    let n = Node::new(Value::Seq(items), l);
+                    if anchor != 0 {
+                        anchors.insert(anchor, n.clone());
+                    }
+                    n
+                }
+                _ => unreachable!("parser balances sequences"),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    mut map,
+                    loc: l,
+                    anchor,
+                    merges,
+                    ..
+                }) => {
+                    // `<<` merge: keys already present win; earlier merge sources win over later.
+                    for m in merges {
+                        let sources: Vec<Node> = match m.value {
+                            Value::Map(_) => vec![m],
+                            Value::Seq(items) => items,
+                            _ => vec![],
+                        };
+                        for src in sources {
+                            if let Value::Map(sm) = src.value {
+                                for e in sm.entries {
+                                    if !map.contains_key(&e.key) {
+                                        map.entries.push(e);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let n = Node::new(Value::Map(map), l);
+                    if anchor != 0 {
+                        anchors.insert(anchor, n.clone());
+                    }
+                    n
+                }
+                _ => unreachable!("parser balances mappings"),
+            },
+            _ => continue, // comments, anchor metadata
+        };
+        // Attach the completed node to its parent.
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                map,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let key = match &node.value {
+                        Value::Seq(_) | Value::Map(_) => {
+                            return Err(ParseError {
+                                loc: node.loc,
+                                message: "mapping keys must be scalars".into(),
+                                related: None,
+                            });
+                        }
+                        // `~: x` keeps its text as the key.
+                        Value::Null => text
+                            .get(node.loc.start as usize..node.loc.end as usize)
+                            .unwrap_or("")
+                            .to_string(),
+                        _ => node.scalar_string().unwrap_or_default(),
+                    };
+                    *pending_key = Some((key, node.loc));
+                }
+                Some((key, key_loc)) => {
+                    if key == "<<" {
+                        merges.push(node);
+                    } else if let Some(prev) = map.get_entry(&key) {
+                        return Err(ParseError {
+                            loc: key_loc,
+                            message: format!("mapping key \"{key}\" already defined"),
+                            related: Some(prev.key_loc),
+                        });
+                    } else {
+                        map.entries.push(Entry {
+                            key,
+                            key_loc,
+                            value: node,
+                        });
+                    }
+                }
+            },
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Vec<Node> {
+        parse_documents(s, FileId(0)).unwrap()
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let src = "a:\n  b: \"1.25\"  # bumped\n";
+        let d = parse(src);
+        let n = d[0].get_path(&["a", "b"]).unwrap();
+        assert_eq!(n.as_str(), Some("1.25"));
+        assert_eq!(&src[n.loc.start as usize..n.loc.end as usize], "\"1.25\"");
+    }
+
+    #[test]
+    fn multi_docs_and_empty() {
+        let d = parse("a: 1\n---\n---\nb: 2\n");
+        assert_eq!(d.len(), 3);
+        assert!(d[1].is_null());
+    }
+
+    #[test]
+    fn aliases_and_merge_keys() {
+        let d = parse("x: &l {a: 1, b: 2}\ny:\n  <<: *l\n  b: 3\n");
+        let y = d[0].get("y").unwrap();
+        assert_eq!(y.get("a").unwrap().as_i64(), Some(1));
+        assert_eq!(y.get("b").unwrap().as_i64(), Some(3));
+    }
+
+    #[test]
+    fn duplicate_keys_report_both_lines() {
+        let err = parse_documents("a: 1\nb: 2\na: 3\n", FileId(0)).unwrap_err();
+        assert!(err.message.contains("\"a\" already defined"));
+        assert_eq!(err.loc.start, 10);
+        assert_eq!(err.related.unwrap().start, 0);
+    }
+
+    #[test]
+    fn syntax_error_has_location() {
+        let err = parse_documents("a: [1, 2\nb: 3\n", FileId(0)).unwrap_err();
+        assert!(err.loc.start > 0);
+    }
+}
