@@ -3,8 +3,15 @@
 //! The pipeline flows one way, one module per stage:
 //! [`discover`] (find apps and environments) → [`yaml`]/[`source`] (load files with spans) →
 //! [`render`] (native kustomize build with provenance) → [`check`] + [`rules`] (policy evaluation,
-//! findings into a collector) → [`report`] (one emitter per output format).
+//! findings into a [`diag::Collector`]) → [`report`] (one emitter per output format).
 
+pub mod check;
+pub mod config;
+pub mod diag;
+pub mod discover;
+pub mod policy;
+pub mod render;
+pub mod report;
+pub mod rules;
 pub mod source;
 pub mod yaml;
-pub mod render;

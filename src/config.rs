@@ -1,0 +1,1 @@
+//! Repo configuration `.kustodian.yaml` (stub).

@@ -1,0 +1,149 @@
+//! Findings: the one data type every rule produces and every report format consumes.
+//!
+//! Rules never print. They push [`Finding`]s into a [`Collector`]; the check engine sorts them
+//! deterministically and hands them to one emitter per output format (`report::*`). Locations are
+//! kept as [`Loc`]s (file id + byte range) until the very end so the human emitter can show source
+//! snippets; the JSON/SARIF/GitHub emitters resolve them to `file:line:column` via [`Sources`].
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::source::{Loc, Position, Sources};
+
+/// Severity, as data from the policy (a rule has a default; the policy may change it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// The Kubernetes object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// A secondary location with a label ("limits were set here", "base value").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub loc: Loc,
+    pub message: String,
+}
+
+/// One problem found. `rule` is a stable kebab-case id from the registry, or `render-error` /
+/// `config-error` for inputs that could not be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub app: Option<String>,
+    pub environment: Option<String>,
+    pub resource: Option<ResourceRef>,
+    /// Field path in the rendered object (`spec.template.spec.containers[name=api].image`).
+    pub field: Option<String>,
+    /// Where to edit. `Loc::NONE` when unknown.
+    pub loc: Loc,
+    /// A file to name when `loc` is unknown (e.g. a missing file).
+    pub path: Option<String>,
+    pub related: Vec<Related>,
+    /// Extra text shown after the message (a rendered diff, a hint).
+    pub help: Option<String>,
+    /// True when the finding means "could not evaluate" (exit code 2), not a policy violation.
+    pub fatal: bool,
+}
+
+impl Finding {
+    pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            message: message.into(),
+            app: None,
+            environment: None,
+            resource: None,
+            field: None,
+            loc: Loc::NONE,
+            path: None,
+            related: Vec::new(),
+            help: None,
+            fatal: false,
+        }
+    }
+
+    /// Resolved primary position (file:line:col), falling back to `path` with line 1.
+    pub fn position(&self, sources: &Sources) -> Option<Position> {
+        sources.position(self.loc).or_else(|| {
+            self.path.as_ref().map(|p| Position {
+                file: p.clone(),
+                line: 1,
+                column: 1,
+            })
+        })
+    }
+}
+
+/// Thread-safe sink for findings.
+#[derive(Default)]
+pub struct Collector {
+    findings: Mutex<Vec<Finding>>,
+}
+
+impl Collector {
+    pub fn new() -> Collector {
+        Collector::default()
+    }
+    pub fn push(&self, f: Finding) {
+        self.findings.lock().unwrap().push(f);
+    }
+    /// All findings, sorted by file, line, rule, message (stable output across runs and threads).
+    pub fn into_sorted(self, sources: &Sources) -> Vec<Finding> {
+        let mut v = self.findings.into_inner().unwrap();
+        v.sort_by_cached_key(|f| {
+            let p = f.position(sources);
+            (
+                p.as_ref().map(|p| p.file.clone()).unwrap_or_default(),
+                p.as_ref().map(|p| (p.line, p.column)).unwrap_or((0, 0)),
+                f.rule.clone(),
+                f.app.clone(),
+                f.environment.clone(),
+                f.message.clone(),
+            )
+        });
+        v.dedup();
+        v
+    }
+}
+
+/// Totals printed in every report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub overlays: usize,
+    pub resources: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// Everything an emitter needs.
+pub struct Report<'a> {
+    pub findings: &'a [Finding],
+    pub summary: Summary,
+    pub sources: &'a Sources,
+}

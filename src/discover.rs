@@ -1,0 +1,1 @@
+//! Discovery of apps and environments (stub).

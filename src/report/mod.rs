@@ -1,0 +1,1 @@
+//! Output formats (stub: filled by the report work).
