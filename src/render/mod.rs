@@ -1,23 +1,46 @@
 //! Native `kustomize build` with provenance.
 //!
-//! (Pipeline under construction: see `build`.)
+//! Design. A [`Renderer`] owns a read-only file tree ([`Fs`]) and the shared [`Sources`] table. It
+//! builds a kustomization directory the way kustomize's `KustTarget` does: accumulate `resources`
+//! (files and nested kustomizations, each base fully built first), run generators, apply
+//! `components`, then the builtin transformers in kustomize's fixed order (strategic-merge patches,
+//! patches, namespace, prefix, suffix, labels, annotations, JSON 6902 patches, replicas, images,
+//! replacements). Only the top-level build adds content hashes to generated names, fixes name
+//! back-references, resolves `vars`, drops `local-config` resources and sorts.
+//!
+//! Caching: parsed files and built sub-kustomizations are memoized per process, keyed by
+//! repo-relative path, so a base shared by a hundred overlays is read, parsed and built once; each
+//! overlay gets a cheap clone of the base's resources. Every transformer records provenance: nodes
+//! keep the `loc` of the text they came from, and `via` names the kustomization entry or patch line
+//! that last changed them.
+//!
+//! Load restrictions follow kustomize's default (root-only): a kustomization may read files only
+//! inside its own directory tree; other directories are reachable only as kustomizations through
+//! `resources`/`components`. Nothing outside the [`Fs`] root is ever read and nothing is fetched.
 
 pub mod error;
 pub mod fieldspec;
+pub mod generators;
+pub mod hash;
+pub mod kustomization;
 pub mod nameref;
 pub mod patch_json;
 pub mod patch_smp;
 pub mod replacements;
 pub mod resource;
+pub mod sort;
+pub mod transforms;
 pub mod vars;
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 pub use error::{RenderError, RenderErrorKind};
 pub use resource::{ResId, Resource};
 
-use crate::source::{Fs, Sources};
+use crate::source::{Fs, FsError, Loc, Sources, join_rel};
+use crate::yaml::{Node, Value};
+use kustomization::{Kustomization, find_kustomization_file};
 
 /// The result of building one kustomization directory.
 #[derive(Clone, Debug, Default)]
@@ -28,16 +51,45 @@ pub struct Build {
     pub files: BTreeSet<String>,
 }
 
-/// Builds kustomizations from one file tree. Shared across threads; caches parsed files and built
-/// bases so every base is read and built once per process.
+/// What building one directory accumulates before the top-level finishing steps.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Accum {
+    resources: Vec<Resource>,
+    files: BTreeSet<String>,
+    vars: Vec<Node>,
+    sort_order: Option<SortChoice>,
+    /// `buildMetadata: [originAnnotations]` etc. at this level (only the top level's counts).
+    build_metadata: Vec<String>,
+}
+
+/// `sortOptions` of a kustomization.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortChoice {
+    Legacy {
+        first: Option<Vec<String>>,
+        last: Option<Vec<String>>,
+    },
+    Fifo,
+}
+
+type Memo<T> = Mutex<HashMap<String, Arc<T>>>;
+
+/// Builds kustomizations from one file tree. Shared across threads.
 pub struct Renderer {
     fs: Arc<dyn Fs>,
     sources: Sources,
+    files: Memo<Result<Vec<Node>, RenderError>>,
+    dirs: Memo<Result<Accum, RenderError>>,
 }
 
 impl Renderer {
     pub fn new(fs: Arc<dyn Fs>, sources: Sources) -> Renderer {
-        Renderer { fs, sources }
+        Renderer {
+            fs,
+            sources,
+            files: Mutex::default(),
+            dirs: Mutex::default(),
+        }
     }
     pub fn sources(&self) -> &Sources {
         &self.sources
@@ -45,11 +97,460 @@ impl Renderer {
     pub fn fs(&self) -> &dyn Fs {
         &*self.fs
     }
-    /// `kustomize build DIR` (DIR repo-relative).
+
+    /// `kustomize build DIR` (DIR repo-relative, `""` for the root).
     pub fn build(&self, dir: &str) -> Result<Build, RenderError> {
-        let _ = dir;
-        unimplemented!()
+        let mut stack = Vec::new();
+        let acc = self.build_dir(dir, &mut stack, Loc::NONE)?;
+        let Accum {
+            mut resources,
+            files,
+            vars: var_list,
+            sort_order,
+            build_metadata,
+        } = (*acc).clone();
+        hash::add_hashes(&mut resources);
+        nameref::fix_back_references(&mut resources);
+        vars::apply(&mut resources, &var_list)?;
+        resources.retain(|r| {
+            r.annotation("config.kubernetes.io/local-config")
+                .is_none_or(|v| v != "true")
+        });
+        match sort_order {
+            Some(SortChoice::Fifo) => {}
+            Some(SortChoice::Legacy { first, last }) => {
+                sort::legacy_sort(&mut resources, first.as_deref(), last.as_deref())
+            }
+            None => sort::legacy_sort(&mut resources, None, None),
+        }
+        let _ = build_metadata;
+        for r in &mut resources {
+            transforms::strip_internal_annotations(r);
+        }
+        Ok(Build { resources, files })
     }
+
+    /// Reads and parses a file once (memoized). `rel` must already be validated.
+    pub fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+        if let Some(hit) = self.files.lock().unwrap().get(rel) {
+            return (**hit).clone();
+        }
+        let res = self.read_parse(rel);
+        self.files
+            .lock()
+            .unwrap()
+            .insert(rel.to_string(), Arc::new(res.clone()));
+        res
+    }
+
+    fn read_parse(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+        let text = self.fs.read(rel).map_err(|e| fs_error(e, Loc::NONE))?;
+        let id = self.sources.add(rel, text.clone());
+        crate::yaml::parse_documents(&text, id).map_err(|e| {
+            let mut err = RenderError::new(
+                RenderErrorKind::Yaml,
+                format!("invalid YAML in {rel}: {}", e.message),
+                e.loc,
+            );
+            if let Some(r) = e.related {
+                err = err.with_related(r, "first defined here");
+            }
+            err
+        })
+    }
+
+    /// Reads a file's raw text (generator inputs), interning it for snippets.
+    pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
+        let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
+        self.sources.add(rel, text.clone());
+        Ok(text)
+    }
+
+    /// Builds a directory (memoized), without the top-level finishing steps.
+    fn build_dir(
+        &self,
+        dir: &str,
+        stack: &mut Vec<String>,
+        at: Loc,
+    ) -> Result<Arc<Accum>, RenderError> {
+        if stack.iter().any(|d| d == dir) {
+            let chain = stack
+                .iter()
+                .chain(std::iter::once(&dir.to_string()))
+                .map(|d| if d.is_empty() { "." } else { d.as_str() })
+                .collect::<Vec<_>>()
+                .join(" -> ");
+            return Err(RenderError::new(
+                RenderErrorKind::Cycle,
+                format!("cycle detected: kustomizations include each other: {chain}"),
+                at,
+            ));
+        }
+        if let Some(hit) = self.dirs.lock().unwrap().get(dir) {
+            return match &**hit {
+                Ok(a) => Ok(Arc::new(a.clone())),
+                Err(e) => Err(e.clone()),
+            };
+        }
+        stack.push(dir.to_string());
+        let res = self.build_dir_uncached(dir, stack, at, None, false);
+        stack.pop();
+        self.dirs
+            .lock()
+            .unwrap()
+            .insert(dir.to_string(), Arc::new(res.clone()));
+        res.map(Arc::new)
+    }
+
+    /// Builds `dir`. For a component, `input` is the accumulation it applies to.
+    fn build_dir_uncached(
+        &self,
+        dir: &str,
+        stack: &mut Vec<String>,
+        at: Loc,
+        input: Option<Accum>,
+        as_component: bool,
+    ) -> Result<Accum, RenderError> {
+        let Some(kfile) = find_kustomization_file(self.fs(), dir) else {
+            let shown = if dir.is_empty() { "." } else { dir };
+            let err = if self.fs.is_dir(dir) || dir.is_empty() {
+                RenderError::new(
+                    RenderErrorKind::Missing,
+                    format!(
+                        "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{shown}'"
+                    ),
+                    at,
+                )
+            } else {
+                RenderError::new(
+                    RenderErrorKind::Missing,
+                    format!("'{shown}': no such file or directory"),
+                    at,
+                )
+            };
+            return Err(err.with_path(shown.to_string()));
+        };
+        let docs = self.load_file(&kfile).map_err(|e| {
+            if at.is_some() && e.loc.is_none() {
+                RenderError { loc: at, ..e }
+            } else {
+                e
+            }
+        })?;
+        let k = Kustomization::from_docs(&kfile, docs)?;
+        if k.is_component && !as_component {
+            return Err(RenderError::invalid(
+                format!(
+                    "'{dir}' is a Component (kind: Component); it can only be used under 'components', not as a resource"
+                ),
+                at,
+            ));
+        }
+        if as_component && !k.is_component {
+            return Err(RenderError::invalid(
+                format!("'{dir}' is not a Component: expected 'kind: Component' in {kfile}"),
+                at,
+            ));
+        }
+        let mut acc = input.unwrap_or_default();
+        acc.files.insert(kfile.clone());
+
+        // resources (and legacy bases), in order.
+        for entry in k.resources.iter() {
+            self.add_resource_entry(dir, entry, stack, &mut acc)?;
+        }
+        // crds/configurations/openapi: accepted, files must exist (they only affect CRD-aware
+        // transformer behavior).
+        for entry in k.crds.iter() {
+            let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            acc.files.insert(rel);
+        }
+
+        // generators
+        let gen_ctx = generators::GenContext {
+            renderer: self,
+            dir,
+            options: &k.generator_options,
+        };
+        for g in &k.config_map_generator {
+            let (res, files) = gen_ctx.generate(g, generators::GenKind::ConfigMap)?;
+            acc.files.extend(files);
+            generators::merge_generated(&mut acc.resources, res, g.loc)?;
+        }
+        for g in &k.secret_generator {
+            let (res, files) = gen_ctx.generate(g, generators::GenKind::Secret)?;
+            acc.files.extend(files);
+            generators::merge_generated(&mut acc.resources, res, g.loc)?;
+        }
+
+        // components
+        for entry in k.components.iter() {
+            let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
+            if stack.iter().any(|d| *d == cdir) {
+                return Err(RenderError::new(
+                    RenderErrorKind::Cycle,
+                    format!("cycle detected: component '{cdir}' includes itself"),
+                    entry.loc,
+                ));
+            }
+            stack.push(cdir.clone());
+            let taken = std::mem::take(&mut acc);
+            let r = self.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true);
+            stack.pop();
+            acc = r?;
+        }
+
+        // transformers, in kustomize's fixed order
+        transforms::apply_patches_strategic_merge(self, dir, &k, &mut acc.resources)?;
+        transforms::apply_patches(self, dir, &k, &mut acc.resources)?;
+        transforms::apply_namespace(&k, &mut acc.resources)?;
+        transforms::apply_prefix_suffix(&k, &mut acc.resources);
+        transforms::apply_labels(&k, &mut acc.resources);
+        transforms::apply_annotations(&k, &mut acc.resources);
+        transforms::apply_patches_json6902(self, dir, &k, &mut acc.resources)?;
+        transforms::apply_replicas(&k, &mut acc.resources)?;
+        transforms::apply_images(&k, &mut acc.resources);
+        let repl = self.load_replacements(dir, &k)?;
+        replacements::apply(&mut acc.resources, &repl)?;
+        for t in &k.transformers {
+            transforms::apply_transformer_config(self, dir, t, &mut acc)?;
+        }
+
+        acc.vars.extend(k.vars.iter().cloned());
+        if let Some(s) = &k.sort_options {
+            acc.sort_order = Some(s.clone());
+        }
+        acc.build_metadata = k.build_metadata.clone();
+        Ok(acc)
+    }
+
+    fn add_resource_entry(
+        &self,
+        dir: &str,
+        entry: &kustomization::Ref,
+        stack: &mut Vec<String>,
+        acc: &mut Accum,
+    ) -> Result<(), RenderError> {
+        let text = entry.text.as_str();
+        if is_remote(text) {
+            return Err(RenderError::new(
+                RenderErrorKind::Unsupported,
+                format!(
+                    "remote resource '{text}' is not supported: kustodian never fetches over the network; vendor it into the repository"
+                ),
+                entry.loc,
+            ));
+        }
+        let Some(rel) = join_rel(dir, text) else {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!("'{text}' is outside the repository root; kustodian does not read outside it"),
+                entry.loc,
+            ));
+        };
+        if self.fs.is_dir(&rel) {
+            let sub = self.build_dir(&rel, stack, entry.loc)?;
+            let sub = (*sub).clone();
+            for r in sub.resources {
+                push_unique(&mut acc.resources, r, entry.loc)?;
+            }
+            acc.files.extend(sub.files);
+            acc.vars.extend(sub.vars);
+            return Ok(());
+        }
+        let rel = self.restricted_file(dir, text, entry.loc)?;
+        let docs = self.load_file(&rel)?;
+        let text = self.read_text(&rel, entry.loc)?;
+        acc.files.insert(rel.clone());
+        for doc in docs {
+            for r in resources_from_doc(doc, &rel, &text)? {
+                push_unique(&mut acc.resources, r, entry.loc)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a file reference under root-only load restrictions: it must exist and stay inside
+    /// the kustomization's own directory tree.
+    pub(crate) fn restricted_file(
+        &self,
+        dir: &str,
+        reference: &str,
+        at: Loc,
+    ) -> Result<String, RenderError> {
+        let Some(rel) = join_rel(dir, reference) else {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!("'{reference}' is outside the repository root; kustodian does not read outside it"),
+                at,
+            ));
+        };
+        let inside = dir.is_empty() || rel == dir || rel.starts_with(&format!("{dir}/"));
+        if !inside {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!(
+                    "security: file '{reference}' is not in or below '{}' (kustomize's root-only load restriction); reference a kustomization directory instead",
+                    if dir.is_empty() { "." } else { dir }
+                ),
+                at,
+            ));
+        }
+        if !self.fs.is_file(&rel) {
+            return Err(match self.fs.read(&rel) {
+                Err(e @ FsError::OutsideRoot { .. }) => fs_error(e, at),
+                _ => RenderError::new(
+                    RenderErrorKind::Missing,
+                    format!("'{reference}': no such file or directory (looked for {rel})"),
+                    at,
+                )
+                .with_path(rel),
+            });
+        }
+        Ok(rel)
+    }
+
+    fn resolve_dir(&self, dir: &str, reference: &str, at: Loc) -> Result<String, RenderError> {
+        if is_remote(reference) {
+            return Err(RenderError::new(
+                RenderErrorKind::Unsupported,
+                format!("remote component '{reference}' is not supported: kustodian never fetches over the network"),
+                at,
+            ));
+        }
+        let Some(rel) = join_rel(dir, reference) else {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!("'{reference}' is outside the repository root; kustodian does not read outside it"),
+                at,
+            ));
+        };
+        if !self.fs.is_dir(&rel) {
+            return Err(RenderError::new(
+                RenderErrorKind::Missing,
+                format!("'{reference}': not a directory (looked for {rel})"),
+                at,
+            )
+            .with_path(rel));
+        }
+        Ok(rel)
+    }
+
+    fn load_replacements(&self, dir: &str, k: &Kustomization) -> Result<Vec<Node>, RenderError> {
+        let mut out = Vec::new();
+        for r in &k.replacements {
+            if let Some(p) = r.get("path").and_then(|p| p.as_str()) {
+                let loc = r.get("path").map(|p| p.loc).unwrap_or(r.loc);
+                let rel = self.restricted_file(dir, p, loc)?;
+                for d in self.load_file(&rel)? {
+                    match d.value {
+                        Value::Seq(items) => out.extend(items),
+                        Value::Null => {}
+                        _ => out.push(d),
+                    }
+                }
+            } else {
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("github.com/")
+        || s.starts_with("git@")
+        || s.starts_with("gitlab.com/")
+        || s.starts_with("bitbucket.org/")
+}
+
+pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
+    match e {
+        FsError::NotFound(p) => RenderError::new(
+            RenderErrorKind::Missing,
+            format!("'{p}': no such file or directory"),
+            at,
+        )
+        .with_path(p),
+        FsError::OutsideRoot { path, root } => RenderError::new(
+            RenderErrorKind::Escape,
+            format!("'{path}' resolves outside the repository root {root}; refusing to read it"),
+            at,
+        )
+        .with_path(path),
+        FsError::Io { path, msg } => {
+            RenderError::new(RenderErrorKind::Missing, format!("{path}: {msg}"), at).with_path(path)
+        }
+    }
+}
+
+/// Turns a parsed document into resources (expanding `kind: List`), validating its shape.
+pub(crate) fn resources_from_doc(doc: Node, rel: &str, text: &str) -> Result<Vec<Resource>, RenderError> {
+    match &doc.value {
+        Value::Null => return Ok(vec![]),
+        Value::Map(m) if m.is_empty() => return Ok(vec![]),
+        Value::Map(_) => {}
+        _ => {
+            return Err(RenderError::new(
+                RenderErrorKind::Yaml,
+                format!("{rel}: a resource document must be a mapping (a Kubernetes object)"),
+                doc.loc,
+            ));
+        }
+    }
+    let kind = doc.str_at(&["kind"]).unwrap_or("");
+    if kind.ends_with("List") && doc.get("items").is_some() {
+        let mut out = Vec::new();
+        if let Some(items) = doc.get("items").and_then(|i| i.as_seq()) {
+            for it in items.clone() {
+                out.extend(resources_from_doc(it, rel, text)?);
+            }
+        }
+        return Ok(out);
+    }
+    if doc.get("kind").is_none() {
+        return Err(RenderError::new(
+            RenderErrorKind::Invalid,
+            format!("{rel}: missing 'kind' in resource"),
+            doc.loc,
+        ));
+    }
+    if doc.get_path(&["metadata", "name"]).is_none()
+        && doc.get_path(&["metadata", "generateName"]).is_none()
+    {
+        return Err(RenderError::new(
+            RenderErrorKind::Invalid,
+            format!("{rel}: missing metadata.name in {kind} resource"),
+            doc.loc,
+        ));
+    }
+    let mut r = Resource::new(doc);
+    transforms::normalize_metadata(&mut r, text);
+    Ok(vec![r])
+}
+
+/// Adds a resource, refusing a second one with the same id.
+pub(crate) fn push_unique(
+    list: &mut Vec<Resource>,
+    r: Resource,
+    at: Loc,
+) -> Result<(), RenderError> {
+    let id = r.id();
+    if let Some(prev) = list.iter().find(|x| x.id() == id) {
+        return Err(RenderError::new(
+            RenderErrorKind::Conflict,
+            format!(
+                "may not add resource with an already registered id: {}",
+                id.display()
+            ),
+            if at.is_some() { at } else { r.loc() },
+        )
+        .with_related(r.loc(), "this resource")
+        .with_related(prev.loc(), "already defined here"));
+    }
+    list.push(r);
+    Ok(())
 }
 
 /// Prints resources as `kustomize build` does.

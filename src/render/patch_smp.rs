@@ -1,11 +1,16 @@
-//! Strategic merge patches (stub).
+//! Strategic merge patches (stub until the patch engine lands).
 
 use super::error::RenderError;
 use super::resource::Resource;
 use crate::yaml::Node;
 
+pub enum SmpOutcome {
+    Merged,
+    Deleted,
+}
+
 /// Applies one strategic-merge patch document to a resource, kyaml `merge2` semantics.
-pub fn apply(target: &mut Resource, patch: &Node) -> Result<(), RenderError> {
+pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
     let _ = (target, patch);
-    unimplemented!("strategic merge patch")
+    Err(RenderError::invalid("strategic merge patches are not implemented yet", patch.loc))
 }

@@ -1,0 +1,354 @@
+//! `configMapGenerator` and `secretGenerator`.
+//!
+//! A generator entry becomes one ConfigMap/Secret. Sources are read through the renderer (so they
+//! are cached, restricted to the kustomization's tree and recorded as files the overlay depends on).
+//! Every data value node points at the literal, the env-file line or the file entry it came from, so
+//! a finding about a generated key can name the line to edit. Names get their content hash later,
+//! at the top-level build, once prefixes and patches are final (see [`super::hash`]).
+
+use base64::Engine;
+
+use super::error::{RenderError, RenderErrorKind};
+use super::kustomization::GeneratorArgs;
+use super::resource::{Behavior, Resource};
+use super::{Renderer, push_unique};
+use crate::source::Loc;
+use crate::yaml::{Entry, Mapping, Node, Value};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum GenKind {
+    ConfigMap,
+    Secret,
+}
+
+pub struct GenContext<'a> {
+    pub renderer: &'a Renderer,
+    pub dir: &'a str,
+    pub options: &'a Option<Node>,
+}
+
+struct Pair {
+    key: String,
+    value: Vec<u8>,
+    loc: Loc,
+}
+
+impl GenContext<'_> {
+    /// Generates the object for one entry; returns it and the files it read.
+    pub fn generate(
+        &self,
+        g: &GeneratorArgs,
+        kind: GenKind,
+    ) -> Result<(Resource, Vec<String>), RenderError> {
+        let n = &g.node;
+        let name = n
+            .get("name")
+            .and_then(|v| v.scalar_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| RenderError::invalid("generator entry needs a 'name'", g.loc))?;
+        let mut files = Vec::new();
+        let mut pairs: Vec<Pair> = Vec::new();
+
+        for lit in seq(n, "literals") {
+            let s = lit.scalar_string().unwrap_or_default();
+            let Some(eq) = s.find('=').filter(|&i| i > 0) else {
+                return Err(RenderError::invalid(
+                    format!("invalid literal source {s}, expected key=value"),
+                    lit.loc,
+                ));
+            };
+            pairs.push(Pair {
+                key: s[..eq].to_string(),
+                value: remove_quotes(&s[eq + 1..]).as_bytes().to_vec(),
+                loc: lit.loc,
+            });
+        }
+        for f in seq(n, "files") {
+            let s = f.scalar_string().unwrap_or_default();
+            let (key, path) = match s.split_once('=') {
+                Some((k, p)) if !k.is_empty() => (k.to_string(), p.to_string()),
+                Some(_) => {
+                    return Err(RenderError::invalid(
+                        format!("file source '{s}' has an empty key"),
+                        f.loc,
+                    ));
+                }
+                None => (
+                    s.rsplit('/').next().unwrap_or(&s).to_string(),
+                    s.clone(),
+                ),
+            };
+            let rel = self.renderer.restricted_file(self.dir, &path, f.loc)?;
+            let bytes = self.read_bytes(&rel, f.loc)?;
+            files.push(rel);
+            pairs.push(Pair {
+                key,
+                value: bytes,
+                loc: f.loc,
+            });
+        }
+        let mut env_refs = seq(n, "envs");
+        if let Some(e) = n.get("env").filter(|e| !e.is_null()) {
+            env_refs.push(e.clone());
+        }
+        for e in env_refs {
+            let s = e.scalar_string().unwrap_or_default();
+            let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
+            let text = self.renderer.read_text(&rel, e.loc)?;
+            let file_id = self.renderer.sources().lookup(&rel).unwrap_or(crate::source::FileId::NONE);
+            files.push(rel.clone());
+            let mut offset = 0usize;
+            for (i, raw_line) in text.split('\n').enumerate() {
+                let line_start = offset;
+                offset += raw_line.len() + 1;
+                let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+                if i == 0 {
+                    line = line.strip_prefix('\u{feff}').unwrap_or(line);
+                }
+                let trimmed = line.trim_start();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    continue;
+                }
+                let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+                if !is_env_var_name(k) {
+                    return Err(RenderError::invalid(
+                        format!("{rel}:{}: invalid env var name '{k}' (must be letters, digits, '_', '-', '.', not starting with a digit)", i + 1),
+                        Loc::new(file_id, line_start, line_start + raw_line.len()),
+                    ));
+                }
+                let start = line_start + (raw_line.len() - trimmed.len());
+                pairs.push(Pair {
+                    key: k.to_string(),
+                    value: v.as_bytes().to_vec(),
+                    loc: Loc::new(file_id, start, line_start + line.len()),
+                });
+            }
+        }
+
+        // Build the object.
+        let mut meta = Mapping::default();
+        meta.insert("name", Node::str(name.clone()).at(n.get("name").map(|x| x.loc).unwrap_or(g.loc)));
+        if let Some(ns) = n.get("namespace").and_then(|v| v.scalar_string()).filter(|s| !s.is_empty()) {
+            meta.insert("namespace", Node::str(ns).at(n.get("namespace").map(|x| x.loc).unwrap_or(g.loc)));
+        }
+        let opts = merged_options(self.options.as_ref(), n.get("options"));
+        if !opts.labels.is_empty() {
+            meta.insert("labels", string_map_node(&opts.labels));
+        }
+        if !opts.annotations.is_empty() {
+            meta.insert("annotations", string_map_node(&opts.annotations));
+        }
+        let mut data = Mapping::default();
+        let mut binary = Mapping::default();
+        for p in pairs {
+            if data.contains_key(&p.key) || binary.contains_key(&p.key) {
+                return Err(RenderError::new(
+                    RenderErrorKind::Conflict,
+                    format!(
+                        "cannot add key {}, another key by that name already exists in {name}",
+                        p.key
+                    ),
+                    p.loc,
+                ));
+            }
+            let entry = |v: String| Entry {
+                key: p.key.clone(),
+                key_loc: p.loc,
+                value: Node::str(v).at(p.loc),
+            };
+            match kind {
+                GenKind::Secret => data
+                    .entries
+                    .push(entry(base64::engine::general_purpose::STANDARD.encode(&p.value))),
+                GenKind::ConfigMap => match String::from_utf8(p.value) {
+                    Ok(s) => data.entries.push(entry(s)),
+                    Err(e) => binary.entries.push(entry(
+                        base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+                    )),
+                },
+            }
+        }
+        let mut obj = Mapping::default();
+        obj.insert("apiVersion", Node::str("v1"));
+        obj.insert(
+            "kind",
+            Node::str(match kind {
+                GenKind::ConfigMap => "ConfigMap",
+                GenKind::Secret => "Secret",
+            }),
+        );
+        obj.insert("metadata", Node::synth(Value::Map(meta)));
+        if kind == GenKind::Secret {
+            let t = n
+                .get("type")
+                .and_then(|t| t.scalar_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Opaque".to_string());
+            obj.insert("type", Node::str(t));
+        }
+        if !data.is_empty() {
+            obj.insert("data", Node::synth(Value::Map(data)));
+        }
+        if !binary.is_empty() {
+            obj.insert("binaryData", Node::synth(Value::Map(binary)));
+        }
+        if opts.immutable {
+            obj.insert("immutable", Node::synth(Value::Bool(true)));
+        }
+        let mut r = Resource::new(Node::new(Value::Map(obj), g.loc));
+        r.needs_hash = !opts.disable_hash;
+        r.behavior = match n.get("behavior").and_then(|b| b.as_str()).unwrap_or("create") {
+            "create" | "" => Behavior::Create,
+            "merge" => Behavior::Merge,
+            "replace" => Behavior::Replace,
+            other => {
+                return Err(RenderError::invalid(
+                    format!("invalid generator behavior '{other}': expected create, merge or replace"),
+                    n.get("behavior").map(|b| b.loc).unwrap_or(g.loc),
+                ));
+            }
+        };
+        Ok((r, files))
+    }
+
+    fn read_bytes(&self, rel: &str, at: Loc) -> Result<Vec<u8>, RenderError> {
+        // Generator files may be binary; text goes through the shared table for snippets.
+        let text = self.renderer.read_text(rel, at)?;
+        Ok(text.as_bytes().to_vec())
+    }
+}
+
+fn seq(n: &Node, key: &str) -> Vec<Node> {
+    n.get(key)
+        .and_then(|v| v.as_seq())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn remove_quotes(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.len() >= 2 && b[0] == b[b.len() - 1] && (b[0] == b'"' || b[0] == b'\'') {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    }
+}
+
+fn is_env_var_name(k: &str) -> bool {
+    !k.is_empty()
+        && !k.as_bytes()[0].is_ascii_digit()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+#[derive(Default)]
+struct Options {
+    labels: Vec<(String, Node)>,
+    annotations: Vec<(String, Node)>,
+    disable_hash: bool,
+    immutable: bool,
+}
+
+fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
+    let mut o = Options::default();
+    for src in [global, local].into_iter().flatten() {
+        for (field, dst) in [("labels", &mut o.labels), ("annotations", &mut o.annotations)] {
+            if let Some(m) = src.get(field).and_then(|m| m.as_map()) {
+                for e in &m.entries {
+                    let v = Node::str(super::kustomization::raw_string(&e.value)).at(e.value.loc);
+                    if let Some(slot) = dst.iter_mut().find(|(k, _)| *k == e.key) {
+                        slot.1 = v;
+                    } else {
+                        dst.push((e.key.clone(), v));
+                    }
+                }
+            }
+        }
+        if let Some(b) = src.get("disableNameSuffixHash").and_then(|b| b.as_bool()) {
+            o.disable_hash = b;
+        }
+        if let Some(b) = src.get("immutable").and_then(|b| b.as_bool()) {
+            o.immutable = b;
+        }
+    }
+    o
+}
+
+fn string_map_node(pairs: &[(String, Node)]) -> Node {
+    Node::synth(Value::Map(Mapping {
+        entries: pairs
+            .iter()
+            .map(|(k, v)| Entry {
+                key: k.clone(),
+                key_loc: v.loc,
+                value: v.clone(),
+            })
+            .collect(),
+    }))
+}
+
+/// Adds a generated object: `create` must be new; `merge`/`replace` combine with an existing
+/// object of the same kind and name from a base.
+pub fn merge_generated(
+    list: &mut Vec<Resource>,
+    new: Resource,
+    at: Loc,
+) -> Result<(), RenderError> {
+    let id = new.id();
+    let pos = list.iter().position(|r| {
+        r.kind() == id.kind
+            && r.all_ids().iter().any(|old| old.name == id.name)
+            && (id.namespace.is_empty() || r.namespace() == id.namespace)
+    });
+    match (new.behavior, pos) {
+        (Behavior::Create, _) => push_unique(list, new, at),
+        (_, None) => Err(RenderError::new(
+            RenderErrorKind::Conflict,
+            format!(
+                "id {} does not exist; cannot merge or replace",
+                id.display()
+            ),
+            at,
+        )),
+        (behavior, Some(i)) => {
+            let old = &mut list[i];
+            if behavior == Behavior::Replace {
+                for f in ["data", "binaryData"] {
+                    match new.node.get(f) {
+                        Some(v) => old.node.set(f, v.clone()),
+                        None => {
+                            old.node.as_map_mut().map(|m| m.remove(f));
+                        }
+                    }
+                }
+            } else {
+                for f in ["data", "binaryData"] {
+                    if let Some(nm) = new.node.get(f).and_then(|v| v.as_map()).cloned() {
+                        let dst = old.node.ensure_path(&[f]);
+                        for e in nm.entries {
+                            dst.set(&e.key, e.value);
+                        }
+                    }
+                }
+            }
+            for f in ["labels", "annotations"] {
+                if let Some(nm) = new.node.get_path(&["metadata", f]).and_then(|v| v.as_map()).cloned() {
+                    let dst = old.node.ensure_path(&["metadata", f]);
+                    for e in nm.entries {
+                        dst.set(&e.key, e.value);
+                    }
+                }
+            }
+            if let Some(t) = new.node.get("type")
+                && behavior == Behavior::Replace
+            {
+                old.node.set("type", t.clone());
+            }
+            old.needs_hash = old.needs_hash || new.needs_hash;
+            if !new.needs_hash {
+                old.needs_hash = false;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The kustomization file: a typed view over its node tree.
+//!
+//! Fields keep their nodes (and so their locations): a transformer that sets a value records the
+//! entry it came from in `via`, and errors point at the offending entry. Unknown fields are errors,
+//! as in kustomize; fields kustodian will not emulate (helm, plugins) are refused by name.
+
+use super::error::{RenderError, RenderErrorKind};
+use super::SortChoice;
+use crate::source::{Fs, Loc, child_rel};
+use crate::yaml::{Node, Value};
+
+/// A string entry with its location (a path in `resources`, a patch path, ...).
+#[derive(Clone, Debug)]
+pub struct Ref {
+    pub text: String,
+    pub loc: Loc,
+}
+
+/// A generator entry (configMapGenerator / secretGenerator item).
+#[derive(Clone, Debug)]
+pub struct GeneratorArgs {
+    pub node: Node,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Kustomization {
+    pub path: String,
+    pub is_component: bool,
+    pub resources: Vec<Ref>,
+    pub components: Vec<Ref>,
+    pub crds: Vec<Ref>,
+    pub namespace: Option<(String, Loc)>,
+    pub name_prefix: Option<(String, Loc)>,
+    pub name_suffix: Option<(String, Loc)>,
+    pub common_labels: Vec<(String, String, Loc)>,
+    /// `labels:` entries (pairs, includeSelectors, includeTemplates, fields).
+    pub labels: Vec<Node>,
+    pub common_annotations: Vec<(String, String, Loc)>,
+    pub images: Vec<Node>,
+    pub replicas: Vec<Node>,
+    pub patches: Vec<Node>,
+    pub patches_strategic_merge: Vec<Node>,
+    pub patches_json6902: Vec<Node>,
+    pub config_map_generator: Vec<GeneratorArgs>,
+    pub secret_generator: Vec<GeneratorArgs>,
+    pub generator_options: Option<Node>,
+    pub replacements: Vec<Node>,
+    pub vars: Vec<Node>,
+    pub sort_options: Option<SortChoice>,
+    pub build_metadata: Vec<String>,
+    pub transformers: Vec<Ref>,
+}
+
+const KNOWN: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "imageTags",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "replacements",
+    "vars",
+    "crds",
+    "openapi",
+    "configurations",
+    "sortOptions",
+    "buildMetadata",
+    "transformers",
+    "generators",
+    "validators",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
+];
+
+/// Finds the kustomization file of a directory (`kustomization.yaml`, `.yml`, `Kustomization`).
+pub fn find_kustomization_file(fs: &dyn Fs, dir: &str) -> Option<String> {
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .map(|n| child_rel(dir, n))
+        .find(|p| fs.is_file(p))
+}
+
+fn refs(n: &Node, field: &str) -> Result<Vec<Ref>, RenderError> {
+    match &n.value {
+        Value::Null => Ok(vec![]),
+        Value::Seq(items) => items
+            .iter()
+            .map(|i| match i.scalar_string() {
+                Some(s) if !matches!(i.value, Value::Null) => Ok(Ref { text: s, loc: i.loc }),
+                _ => Err(RenderError::invalid(
+                    format!("'{field}' entries must be strings"),
+                    i.loc,
+                )),
+            })
+            .collect(),
+        _ => Err(RenderError::invalid(format!("'{field}' must be a list"), n.loc)),
+    }
+}
+
+fn list(n: &Node, field: &str) -> Result<Vec<Node>, RenderError> {
+    match &n.value {
+        Value::Null => Ok(vec![]),
+        Value::Seq(items) => Ok(items.clone()),
+        _ => Err(RenderError::invalid(format!("'{field}' must be a list"), n.loc)),
+    }
+}
+
+fn string_map(n: &Node, field: &str) -> Result<Vec<(String, String, Loc)>, RenderError> {
+    match &n.value {
+        Value::Null => Ok(vec![]),
+        Value::Map(m) => Ok(m
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.key.clone(),
+                    raw_string(&e.value),
+                    if e.value.loc.is_some() { e.value.loc } else { e.key_loc },
+                )
+            })
+            .collect()),
+        _ => Err(RenderError::invalid(format!("'{field}' must be a map"), n.loc)),
+    }
+}
+
+/// A scalar as Go's `map[string]string` sees it (null → empty).
+pub fn raw_string(n: &Node) -> String {
+    match &n.value {
+        Value::Null => String::new(),
+        _ => n.scalar_string().unwrap_or_default(),
+    }
+}
+
+fn scalar(n: &Node, field: &str) -> Result<Option<(String, Loc)>, RenderError> {
+    match &n.value {
+        Value::Null => Ok(None),
+        Value::Seq(_) | Value::Map(_) => {
+            Err(RenderError::invalid(format!("'{field}' must be a string"), n.loc))
+        }
+        _ => Ok(Some((n.scalar_string().unwrap_or_default(), n.loc))),
+    }
+}
+
+impl Kustomization {
+    /// Reads the kustomization from its parsed documents.
+    pub fn from_docs(path: &str, docs: Vec<Node>) -> Result<Kustomization, RenderError> {
+        let docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
+        let mut k = Kustomization {
+            path: path.to_string(),
+            ..Default::default()
+        };
+        let Some(doc) = docs.into_iter().next() else {
+            return Ok(k);
+        };
+        let Value::Map(m) = &doc.value else {
+            return Err(RenderError::invalid(
+                format!("{path}: a kustomization must be a mapping"),
+                doc.loc,
+            ));
+        };
+        for e in &m.entries {
+            let v = &e.value;
+            let f = e.key.as_str();
+            match f {
+                "apiVersion" | "metadata" | "openapi" | "configurations" => {}
+                "kind" => match v.as_str() {
+                    Some("Component") => k.is_component = true,
+                    Some("Kustomization") | None => {}
+                    Some(other) => {
+                        return Err(RenderError::invalid(
+                            format!("unknown kind '{other}' in {path}: expected Kustomization or Component"),
+                            v.loc,
+                        ));
+                    }
+                },
+                "resources" | "bases" => k.resources.extend(refs(v, f)?),
+                "components" => k.components = refs(v, f)?,
+                "crds" => k.crds = refs(v, f)?,
+                "namespace" => k.namespace = scalar(v, f)?,
+                "namePrefix" => k.name_prefix = scalar(v, f)?,
+                "nameSuffix" => k.name_suffix = scalar(v, f)?,
+                "commonLabels" => k.common_labels = string_map(v, f)?,
+                "labels" => k.labels = list(v, f)?,
+                "commonAnnotations" => k.common_annotations = string_map(v, f)?,
+                "images" | "imageTags" => k.images.extend(list(v, f)?),
+                "replicas" => k.replicas = list(v, f)?,
+                "patches" => k.patches = list(v, f)?,
+                "patchesStrategicMerge" => k.patches_strategic_merge = list(v, f)?,
+                "patchesJson6902" => k.patches_json6902 = list(v, f)?,
+                "configMapGenerator" => {
+                    k.config_map_generator = list(v, f)?
+                        .into_iter()
+                        .map(|n| GeneratorArgs { loc: n.loc, node: n })
+                        .collect()
+                }
+                "secretGenerator" => {
+                    k.secret_generator = list(v, f)?
+                        .into_iter()
+                        .map(|n| GeneratorArgs { loc: n.loc, node: n })
+                        .collect()
+                }
+                "generatorOptions" => k.generator_options = Some(v.clone()),
+                "replacements" => k.replacements = list(v, f)?,
+                "vars" => k.vars = list(v, f)?,
+                "sortOptions" => k.sort_options = parse_sort_options(v)?,
+                "buildMetadata" => {
+                    k.build_metadata = refs(v, f)?.into_iter().map(|r| r.text).collect()
+                }
+                "transformers" => k.transformers = refs(v, f)?,
+                "generators" | "validators" => {
+                    if !refs(v, f)?.is_empty() {
+                        return Err(RenderError::new(
+                            RenderErrorKind::Unsupported,
+                            format!("'{f}' (plugins) are not supported by kustodian's renderer"),
+                            e.key_loc,
+                        ));
+                    }
+                }
+                "helmCharts" | "helmGlobals" | "helmChartInflationGenerator" => {
+                    return Err(RenderError::new(
+                        RenderErrorKind::Unsupported,
+                        format!("'{f}' is not supported: kustodian does not run helm; render the chart into the repository"),
+                        e.key_loc,
+                    ));
+                }
+                _ => {
+                    let hint = KNOWN
+                        .iter()
+                        .find(|k| k.eq_ignore_ascii_case(f))
+                        .map(|k| format!(" (did you mean '{k}'?)"))
+                        .unwrap_or_default();
+                    return Err(RenderError::invalid(
+                        format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
+                        e.key_loc,
+                    ));
+                }
+            }
+        }
+        Ok(k)
+    }
+}
+
+fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let order = v.get("order").and_then(|o| o.as_str());
+    match order {
+        Some("fifo") => Ok(Some(SortChoice::Fifo)),
+        Some("legacy") => {
+            let lso = v.get("legacySortOptions");
+            let get = |k: &str| {
+                lso.and_then(|l| l.get(k)).and_then(|x| x.as_seq()).map(|s| {
+                    s.iter()
+                        .filter_map(|i| i.scalar_string())
+                        .collect::<Vec<_>>()
+                })
+            };
+            Ok(Some(SortChoice::Legacy {
+                first: get("orderFirst"),
+                last: get("orderLast"),
+            }))
+        }
+        _ => Err(RenderError::invalid(
+            "the field 'sortOptions.order' must be one of [fifo, legacy]",
+            v.loc,
+        )),
+    }
+}

@@ -1,0 +1,978 @@
+//! kustomize's builtin transformers, in the order a kustomization applies them.
+//!
+//! Each transformer sets `via` on every node it writes to the location of the kustomization entry
+//! responsible (the `images:` item, the `namespace:` value, the patch file line), so a finding about
+//! a rendered field can point at the line a person has to edit. The field-spec tables that say which
+//! fields each transformer touches are data in `fieldspecs/*.yaml`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::error::{RenderError, RenderErrorKind};
+use super::fieldspec::{FieldSpec, apply_specs, parse_table, visit};
+use super::kustomization::{Kustomization, Ref, raw_string};
+use super::resource::{ResId, Resource, split_api_version};
+use super::{Accum, Renderer, patch_json, patch_smp};
+use crate::source::Loc;
+use crate::yaml::{Mapping, Node, Value};
+
+static COMMON_LABELS: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/commonlabels.yaml")));
+static TEMPLATE_LABELS: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/templatelabels.yaml")));
+static VOLUME_CLAIM_LABELS: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/volumeclaimlabels.yaml")));
+static COMMON_ANNOTATIONS: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/commonannotations.yaml")));
+static IMAGES: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/images.yaml")));
+static REPLICAS: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/replicas.yaml")));
+static NAMESPACE: LazyLock<Vec<FieldSpec>> =
+    LazyLock::new(|| parse_table(include_str!("fieldspecs/namespace.yaml")));
+
+/// Kinds the Kubernetes API serves cluster-scoped (no `metadata.namespace`). Unknown kinds
+/// (CRDs) count as namespaced, as in kustomize.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CSIDriver",
+    "CSINode",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "SelfSubjectAccessReview",
+    "SelfSubjectRulesReview",
+    "StorageClass",
+    "SubjectAccessReview",
+    "TokenReview",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+    "DeviceClass",
+    "ResourceSlice",
+    "VolumeAttributesClass",
+    "ClusterTrustBundle",
+    "IPAddress",
+    "ServiceCIDR",
+];
+
+pub fn is_cluster_scoped(id: &ResId) -> bool {
+    CLUSTER_SCOPED.contains(&id.kind.as_str())
+}
+
+/// On load: kustomize reads annotations (and labels) through `map[string]string`, so non-string
+/// values print as strings spelled as in the source (`0755` stays `"0755"`).
+pub fn normalize_metadata(r: &mut Resource, text: &str) {
+    if let Some(m) = r.node.get_path_mut(&["metadata", "annotations"]) {
+        stringify_values(m, text);
+    }
+}
+
+/// Converts the scalar values of a map to strings, using the source spelling.
+pub fn stringify_values(m: &mut Node, text: &str) {
+    if let Value::Map(map) = &mut m.value {
+        for e in &mut map.entries {
+            stringify_scalar(&mut e.value, text);
+        }
+    }
+}
+
+/// A scalar's source spelling when it has one (`1.10`, `0755`, `null`), else its canonical text.
+pub fn stringify_scalar(n: &mut Node, text: &str) {
+    let raw = match &n.value {
+        Value::Str(_) | Value::Seq(_) | Value::Map(_) => return,
+        _ if n.loc.is_some() && n.loc.end > n.loc.start => text
+            .get(n.loc.start as usize..n.loc.end as usize)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| raw_string(n)),
+        Value::Null => String::new(),
+        _ => raw_string(n),
+    };
+    n.value = Value::Str(raw);
+}
+
+/// Drops kustomize-internal annotations before printing.
+pub fn strip_internal_annotations(r: &mut Resource) {
+    if let Some(m) = r.node.get_path_mut(&["metadata", "annotations"]).and_then(|a| a.as_map_mut()) {
+        m.entries.retain(|e| {
+            !e.key.starts_with("internal.config.kubernetes.io/")
+                && !e.key.starts_with("config.kubernetes.io/")
+                && e.key != "kustomize.config.k8s.io/needs-hash"
+                && e.key != "kustomize.config.k8s.io/behavior"
+        });
+        if m.is_empty() {
+            r.node
+                .get_path_mut(&["metadata"])
+                .and_then(|m| m.as_map_mut())
+                .map(|m| m.remove("annotations"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- patches
+
+/// One loaded patch: its documents and where it was declared.
+struct LoadedPatch {
+    docs: Vec<Node>,
+    loc: Loc,
+}
+
+fn load_patch_source(
+    renderer: &Renderer,
+    dir: &str,
+    path: Option<&Node>,
+    inline: Option<&Node>,
+    at: Loc,
+) -> Result<LoadedPatch, RenderError> {
+    if let Some(p) = path.and_then(|p| p.as_str()) {
+        let rel = renderer.restricted_file(dir, p, path.map(|p| p.loc).unwrap_or(at))?;
+        let docs = renderer.load_file(&rel)?;
+        return Ok(LoadedPatch {
+            docs: docs.into_iter().filter(|d| !d.is_null()).collect(),
+            loc: path.map(|p| p.loc).unwrap_or(at),
+        });
+    }
+    if let Some(text) = inline.and_then(|p| p.as_str()) {
+        // Inline patches are parsed from the kustomization's string; their nodes point at it.
+        let loc = inline.map(|p| p.loc).unwrap_or(at);
+        let docs = crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|e| {
+            RenderError::new(
+                RenderErrorKind::Yaml,
+                format!("invalid inline patch: {}", e.message),
+                loc,
+            )
+        })?;
+        let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
+        for d in &mut docs {
+            relocate(d, loc);
+        }
+        return Ok(LoadedPatch { docs, loc });
+    }
+    Err(RenderError::invalid(
+        "patch entry needs a 'path' or a 'patch'",
+        at,
+    ))
+}
+
+/// Points every node of an inline patch at the kustomization entry that holds it.
+fn relocate(n: &mut Node, loc: Loc) {
+    n.loc = loc;
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            e.key_loc = loc;
+            relocate(&mut e.value, loc)
+        }),
+        _ => {}
+    }
+}
+
+/// Finds the single resource a strategic-merge patch names by its own id.
+fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<usize, RenderError> {
+    let pid = ResId::of(patch);
+    let matches: Vec<usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            r.all_ids().iter().any(|id| {
+                id.kind == pid.kind
+                    && id.name == pid.name
+                    && (pid.group.is_empty() || id.group == pid.group)
+                    && (pid.namespace.is_empty() || id.namespace == pid.namespace)
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match matches.len() {
+        1 => Ok(matches[0]),
+        0 => Err(RenderError::new(
+            RenderErrorKind::Conflict,
+            format!(
+                "no matches for Id {}; failed to find unique target for patch",
+                pid.display()
+            ),
+            at,
+        )),
+        _ => {
+            // Prefer an exact current-id match when several resources share an earlier name.
+            let exact: Vec<usize> = matches
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let id = resources[i].id();
+                    id.name == pid.name && (pid.namespace.is_empty() || id.namespace == pid.namespace)
+                })
+                .collect();
+            if exact.len() == 1 {
+                return Ok(exact[0]);
+            }
+            Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "multiple matches for Id {}; failed to find unique target for patch",
+                    pid.display()
+                ),
+                at,
+            ))
+        }
+    }
+}
+
+fn smp_into(
+    resources: &mut Vec<Resource>,
+    idx: usize,
+    patch: &Node,
+) -> Result<(), RenderError> {
+    match patch_smp::apply(&mut resources[idx], patch)? {
+        patch_smp::SmpOutcome::Merged => {}
+        patch_smp::SmpOutcome::Deleted => {
+            resources.remove(idx);
+        }
+    }
+    Ok(())
+}
+
+pub fn apply_patches_strategic_merge(
+    renderer: &Renderer,
+    dir: &str,
+    k: &Kustomization,
+    resources: &mut Vec<Resource>,
+) -> Result<(), RenderError> {
+    for entry in &k.patches_strategic_merge {
+        let s = entry.as_str().unwrap_or("");
+        // An entry is a file path, or an inline patch (YAML text with a newline or a ':').
+        let lp = if s.contains('\n') || (s.contains(": ") && !renderer_has_file(renderer, dir, s)) {
+            load_patch_source(renderer, dir, None, Some(entry), entry.loc)?
+        } else {
+            load_patch_source(renderer, dir, Some(entry), None, entry.loc)?
+        };
+        for doc in &lp.docs {
+            let idx = target_by_patch_id(resources, doc, lp.loc)?;
+            smp_into(resources, idx, doc)?;
+        }
+    }
+    Ok(())
+}
+
+fn renderer_has_file(renderer: &Renderer, dir: &str, s: &str) -> bool {
+    crate::source::join_rel(dir, s).is_some_and(|p| renderer.fs().is_file(&p))
+}
+
+pub fn apply_patches(
+    renderer: &Renderer,
+    dir: &str,
+    k: &Kustomization,
+    resources: &mut Vec<Resource>,
+) -> Result<(), RenderError> {
+    for entry in &k.patches {
+        let lp = load_patch_source(renderer, dir, entry.get("path"), entry.get("patch"), entry.loc)?;
+        let target = entry.get("target");
+        let opts = entry.get("options");
+        let allow_name = opts
+            .and_then(|o| o.get("allowNameChange"))
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false);
+        let allow_kind = opts
+            .and_then(|o| o.get("allowKindChange"))
+            .and_then(|b| b.as_bool())
+            .unwrap_or(false);
+        // A patch whose single document is a list is a JSON 6902 patch.
+        let is_json = lp.docs.len() == 1 && lp.docs[0].as_seq().is_some();
+        if is_json {
+            let Some(t) = target else {
+                return Err(RenderError::invalid(
+                    "a JSON 6902 patch needs a 'target'",
+                    entry.loc,
+                ));
+            };
+            let sel = Selector::from_node(t)?;
+            for i in sel.select(resources) {
+                patch_json::apply(&mut resources[i], &lp.docs[0])?;
+            }
+            continue;
+        }
+        for doc in &lp.docs {
+            match target {
+                Some(t) => {
+                    let sel = Selector::from_node(t)?;
+                    let mut idxs = sel.select(resources);
+                    idxs.reverse(); // deletions keep earlier indexes valid
+                    for i in idxs {
+                        let before = resources[i].id();
+                        let mut p = doc.clone();
+                        // The patch names no particular object: adopt the target's identity.
+                        for (field, allowed) in [("name", allow_name)] {
+                            if !allowed {
+                                if let Some(meta) = p.get_mut("metadata").and_then(|m| m.as_map_mut()) {
+                                    meta.insert(field, Node::str(before.name.clone()));
+                                    if !before.namespace.is_empty() && meta.contains_key("namespace") {
+                                        meta.insert("namespace", Node::str(before.namespace.clone()));
+                                    }
+                                }
+                            }
+                        }
+                        if !allow_kind {
+                            if let Some(m) = p.as_map_mut() {
+                                if m.contains_key("kind") {
+                                    m.insert("kind", Node::str(before.kind.clone()));
+                                }
+                                if m.contains_key("apiVersion") {
+                                    m.insert("apiVersion", Node::str(before.api_version()));
+                                }
+                            }
+                        }
+                        resources[i].remember_id();
+                        smp_into(resources, i, &p)?;
+                    }
+                }
+                None => {
+                    let idx = target_by_patch_id(resources, doc, lp.loc)?;
+                    smp_into(resources, idx, doc)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn apply_patches_json6902(
+    renderer: &Renderer,
+    dir: &str,
+    k: &Kustomization,
+    resources: &mut [Resource],
+) -> Result<(), RenderError> {
+    for entry in &k.patches_json6902 {
+        let ops = if let Some(p) = entry.get("path").and_then(|p| p.as_str()) {
+            let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
+            let rel = renderer.restricted_file(dir, p, loc)?;
+            let text = renderer.read_text(&rel, loc)?;
+            let id = renderer.sources().lookup(&rel).unwrap_or(crate::source::FileId::NONE);
+            patch_json::parse_ops(&text, id)?
+        } else if let Some(inline) = entry.get("patch") {
+            let lp = load_patch_source(renderer, dir, None, Some(inline), entry.loc)?;
+            lp.docs.into_iter().next().unwrap_or_else(|| Node::seq(vec![]))
+        } else {
+            return Err(RenderError::invalid("patchesJson6902 entry needs 'path' or 'patch'", entry.loc));
+        };
+        let Some(t) = entry.get("target") else {
+            return Err(RenderError::invalid("patchesJson6902 entry needs a 'target'", entry.loc));
+        };
+        let sel = Selector::from_node(t)?;
+        let idxs = sel.select(resources);
+        if idxs.is_empty() {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                "no resource matches the patch target".to_string(),
+                t.loc,
+            ));
+        }
+        for i in idxs {
+            patch_json::apply(&mut resources[i], &ops)?;
+        }
+    }
+    Ok(())
+}
+
+/// A patch/replacement target selector (group/version/kind/name/namespace regexes, label and
+/// annotation selectors), matched against current and previous ids as kustomize does.
+pub struct Selector {
+    group: Option<String>,
+    version: Option<String>,
+    kind: Option<String>,
+    name: Option<Regex>,
+    namespace: Option<Regex>,
+    labels: Option<String>,
+    annotations: Option<String>,
+}
+
+fn anchored(s: &str, loc: Loc) -> Result<Regex, RenderError> {
+    Regex::new(&format!("^(?:{s})$"))
+        .map_err(|e| RenderError::invalid(format!("invalid target regex '{s}': {e}"), loc))
+}
+
+impl Selector {
+    pub fn from_node(t: &Node) -> Result<Selector, RenderError> {
+        let s = |k: &str| t.get(k).and_then(|v| v.scalar_string()).filter(|s| !s.is_empty());
+        Ok(Selector {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            name: s("name").map(|n| anchored(&n, t.loc)).transpose()?,
+            namespace: s("namespace").map(|n| anchored(&n, t.loc)).transpose()?,
+            labels: s("labelSelector"),
+            annotations: s("annotationSelector"),
+        })
+    }
+
+    fn id_matches(&self, id: &ResId) -> bool {
+        self.group.as_deref().is_none_or(|g| g == id.group)
+            && self.version.as_deref().is_none_or(|v| v == id.version)
+            && self.kind.as_deref().is_none_or(|k| k == id.kind)
+            && self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
+            && self.namespace.as_ref().is_none_or(|r| r.is_match(&id.namespace))
+    }
+
+    pub fn matches(&self, r: &Resource) -> bool {
+        r.all_ids().iter().any(|id| self.id_matches(id))
+            && self
+                .labels
+                .as_deref()
+                .is_none_or(|sel| label_selector_matches(sel, r.node.get_path(&["metadata", "labels"])))
+            && self.annotations.as_deref().is_none_or(|sel| {
+                label_selector_matches(sel, r.node.get_path(&["metadata", "annotations"]))
+            })
+    }
+
+    pub fn select(&self, resources: &[Resource]) -> Vec<usize> {
+        resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| self.matches(r))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// Kubernetes label selector syntax: `a=b,c!=d,e in (x,y),f notin (z),g,!h`.
+pub fn label_selector_matches(sel: &str, labels: Option<&Node>) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(|v| v.scalar_string());
+    let mut terms = Vec::new();
+    let mut depth = 0;
+    let mut cur = String::new();
+    for c in sel.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ')' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            ',' if depth == 0 => terms.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    terms.push(cur);
+    terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).all(|t| {
+        if let Some((k, v)) = t.split_once("!=") {
+            get(k.trim()).as_deref() != Some(v.trim())
+        } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+            get(k.trim()).as_deref() == Some(v.trim())
+        } else if let Some((k, rest)) = t.split_once(" notin ") {
+            let set = parse_set(rest);
+            get(k.trim()).is_none_or(|v| !set.contains(&v))
+        } else if let Some((k, rest)) = t.split_once(" in ") {
+            let set = parse_set(rest);
+            get(k.trim()).is_some_and(|v| set.contains(&v))
+        } else if let Some(k) = t.strip_prefix('!') {
+            get(k.trim()).is_none()
+        } else {
+            get(t).is_some()
+        }
+    })
+}
+
+fn parse_set(s: &str) -> Vec<String> {
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------- namespace, names
+
+pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<(), RenderError> {
+    let Some((ns, loc)) = &k.namespace else {
+        return Ok(());
+    };
+    if ns.is_empty() {
+        return Ok(());
+    }
+    for r in resources.iter_mut() {
+        let id = r.id();
+        if !is_cluster_scoped(&id) {
+            r.set_namespace(ns, *loc);
+        }
+        if id.kind == "Namespace" && id.api_version() == "v1" {
+            r.set_name(ns, *loc);
+        }
+        if id.kind == "RoleBinding" || id.kind == "ClusterRoleBinding" {
+            if let Some(subjects) = r.node.get_mut("subjects").and_then(|s| s.as_seq_mut()) {
+                for s in subjects {
+                    if s.get("name").and_then(|n| n.as_str()) == Some("default") {
+                        s.set("namespace", Node::str(ns.clone()).with_via(*loc));
+                    }
+                }
+            }
+        }
+        let specs: Vec<FieldSpec> = NAMESPACE
+            .iter()
+            .filter(|s| s.path != ["metadata", "name"])
+            .cloned()
+            .collect();
+        apply_specs(&specs, &id, &mut r.node, &mut |n| {
+            *n = Node::new(Value::Str(ns.clone()), n.loc).with_via(*loc)
+        });
+    }
+    Ok(())
+}
+
+pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
+    if k.name_prefix.is_none() && k.name_suffix.is_none() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        // kustomize leaves these names alone: they are referenced by fixed names elsewhere.
+        if matches!(r.kind(), "CustomResourceDefinition" | "Namespace") {
+            continue;
+        }
+        let mut name = r.name().to_string();
+        let mut via = Loc::NONE;
+        if let Some((p, l)) = &k.name_prefix {
+            name = format!("{p}{name}");
+            via = *l;
+        }
+        if let Some((s, l)) = &k.name_suffix {
+            name = format!("{name}{s}");
+            via = *l;
+        }
+        r.set_name(&name, via);
+    }
+}
+
+// ---------------------------------------------------------------- labels, annotations
+
+fn set_string_map(
+    specs: &[FieldSpec],
+    r: &mut Resource,
+    pairs: &[(String, String, Loc)],
+) {
+    let id = r.id();
+    apply_specs(specs, &id, &mut r.node, &mut |n| {
+        if n.is_null() {
+            *n = Node::new(Value::Map(Mapping::default()), n.loc);
+        }
+        if let Some(m) = n.as_map_mut() {
+            for e in &mut m.entries {
+                if !matches!(e.value.value, Value::Str(_) | Value::Map(_) | Value::Seq(_)) {
+                    e.value.value = Value::Str(raw_string(&e.value));
+                }
+            }
+            for (k, v, loc) in pairs {
+                let keep_loc = m.get(k).map(|x| x.loc).unwrap_or(Loc::NONE);
+                m.insert(k, Node::new(Value::Str(v.clone()), keep_loc).with_via(*loc));
+            }
+        }
+    });
+}
+
+pub fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
+    for l in &k.labels {
+        let pairs: Vec<(String, String, Loc)> = l
+            .get("pairs")
+            .and_then(|p| p.as_map())
+            .map(|m| {
+                m.entries
+                    .iter()
+                    .map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let flag = |f: &str| l.get(f).and_then(|b| b.as_bool()).unwrap_or(false);
+        let mut specs: Vec<FieldSpec> = l
+            .get("fields")
+            .and_then(|f| f.as_seq())
+            .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+            .unwrap_or_default();
+        if flag("includeSelectors") {
+            specs.extend(COMMON_LABELS.iter().cloned());
+        } else {
+            if flag("includeTemplates") {
+                specs.extend(TEMPLATE_LABELS.iter().cloned());
+            }
+            if flag("includeVolumeClaimTemplates") {
+                specs.extend(VOLUME_CLAIM_LABELS.iter().cloned());
+            }
+            specs.push(FieldSpec::new("metadata/labels", true));
+        }
+        dedup_specs(&mut specs);
+        for r in resources.iter_mut() {
+            set_string_map(&specs, r, &pairs);
+        }
+    }
+    if !k.common_labels.is_empty() {
+        for r in resources.iter_mut() {
+            set_string_map(&COMMON_LABELS, r, &k.common_labels);
+        }
+    }
+}
+
+fn dedup_specs(specs: &mut Vec<FieldSpec>) {
+    let mut seen: Vec<FieldSpec> = Vec::new();
+    specs.retain(|s| {
+        if seen.contains(s) {
+            false
+        } else {
+            seen.push(s.clone());
+            true
+        }
+    });
+}
+
+pub fn apply_annotations(k: &Kustomization, resources: &mut [Resource]) {
+    if k.common_annotations.is_empty() {
+        return;
+    }
+    for r in resources.iter_mut() {
+        set_string_map(&COMMON_ANNOTATIONS, r, &k.common_annotations);
+    }
+}
+
+// ---------------------------------------------------------------- replicas, images
+
+pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(), RenderError> {
+    for entry in &k.replicas {
+        let Some(name) = entry.get("name").and_then(|n| n.scalar_string()) else {
+            return Err(RenderError::invalid("replicas entry needs a 'name'", entry.loc));
+        };
+        let count_node = entry.get("count");
+        let count = count_node.and_then(|c| c.as_i64()).unwrap_or(0);
+        let via = count_node.map(|c| c.loc).unwrap_or(entry.loc);
+        let mut matched = false;
+        for r in resources.iter_mut() {
+            if !r.all_ids().iter().any(|id| id.name == name) {
+                continue;
+            }
+            let id = r.id();
+            let specs: Vec<&FieldSpec> = REPLICAS.iter().filter(|s| s.matches(&id)).collect();
+            if specs.is_empty() {
+                continue;
+            }
+            matched = true;
+            for s in specs {
+                visit(&mut r.node, &s.path, s.create, &mut |n| {
+                    *n = Node::new(Value::Int(count), n.loc).with_via(via)
+                });
+            }
+        }
+        if !matched {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!("resource with name {name} does not match a config with the following GVK [Deployment ReplicationController ReplicaSet StatefulSet]"),
+                entry.loc,
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct ImageEdit {
+    name: String,
+    new_name: Option<String>,
+    new_tag: Option<String>,
+    digest: Option<String>,
+    tag_suffix: Option<String>,
+    via: Loc,
+    pattern: Option<Regex>,
+}
+
+fn image_edit(n: &Node) -> Option<ImageEdit> {
+    let s = |k: &str| n.get(k).map(raw_string).filter(|s| !s.is_empty());
+    let name = s("name")?;
+    // The line a person edits: the digest or tag they set, else the entry.
+    let via = ["digest", "newTag", "newName", "tagSuffix"]
+        .iter()
+        .find_map(|k| n.get(k).map(|x| x.loc))
+        .unwrap_or(n.loc);
+    let pattern = Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$"
+    ))
+    .ok();
+    Some(ImageEdit {
+        name,
+        new_name: s("newName"),
+        new_tag: s("newTag"),
+        digest: s("digest"),
+        tag_suffix: s("tagSuffix"),
+        via,
+        pattern,
+    })
+}
+
+/// Splits `host:port/name:tag@digest` the way kustomize does (only after the first `/`).
+pub fn split_image(image: &str) -> (String, String, String) {
+    let slash = image.find('/').filter(|&i| i > 0).unwrap_or(0);
+    let search = &image[slash..];
+    let at = search.find('@');
+    let colon = search.find(':');
+    match (colon, at) {
+        (None, None) => (image.to_string(), String::new(), String::new()),
+        (c, Some(a)) if c.is_none_or(|c| a < c) => {
+            let a = a + slash;
+            (image[..a].to_string(), String::new(), image[a + 1..].to_string())
+        }
+        (Some(c), Some(a)) => {
+            let (c, a) = (c + slash, a + slash);
+            (
+                image[..c].to_string(),
+                image[c + 1..a].to_string(),
+                image[a + 1..].to_string(),
+            )
+        }
+        (Some(c), None) => {
+            let c = c + slash;
+            (image[..c].to_string(), image[c + 1..].to_string(), String::new())
+        }
+        _ => (image.to_string(), String::new(), String::new()),
+    }
+}
+
+fn update_image(n: &mut Node, e: &ImageEdit) {
+    let Some(value) = n.as_str() else { return };
+    if !e.pattern.as_ref().is_some_and(|p| p.is_match(value)) {
+        return;
+    }
+    let (mut name, mut tag, mut digest) = split_image(value);
+    if let Some(nn) = &e.new_name {
+        name = nn.clone();
+    }
+    match (&e.new_tag, &e.digest, &e.tag_suffix) {
+        (Some(t), Some(d), _) => {
+            tag = t.clone();
+            digest = d.clone();
+        }
+        (Some(t), None, _) => {
+            tag = t.clone();
+            digest.clear();
+        }
+        (None, Some(d), _) => {
+            tag.clear();
+            digest = d.clone();
+        }
+        (None, None, Some(s)) => {
+            tag.push_str(s);
+            digest.clear();
+        }
+        _ => {}
+    }
+    let mut out = name;
+    if !tag.is_empty() {
+        out.push(':');
+        out.push_str(&tag);
+    }
+    if !digest.is_empty() {
+        out.push('@');
+        out.push_str(&digest);
+    }
+    let _ = &e.name;
+    *n = Node::new(Value::Str(out), n.loc).with_via(e.via);
+}
+
+/// Walks every `containers`/`initContainers` list anywhere in the object (kustomize's legacy
+/// image filter), plus the image field specs.
+fn walk_containers(n: &mut Node, e: &ImageEdit) {
+    match &mut n.value {
+        Value::Map(m) => {
+            for entry in &mut m.entries {
+                walk_containers(&mut entry.value, e);
+                if entry.key == "containers" || entry.key == "initContainers" {
+                    if let Some(items) = entry.value.as_seq_mut() {
+                        for c in items {
+                            if let Some(img) = c.get_mut("image") {
+                                update_image(img, e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|i| walk_containers(i, e)),
+        _ => {}
+    }
+}
+
+pub fn apply_images(k: &Kustomization, resources: &mut [Resource]) {
+    let edits: Vec<ImageEdit> = k.images.iter().filter_map(image_edit).collect();
+    for e in &edits {
+        for r in resources.iter_mut() {
+            if r.kind() == "CustomResourceDefinition" {
+                continue;
+            }
+            walk_containers(&mut r.node, e);
+            let id = r.id();
+            // Field specs beyond the legacy walk (e.g. image volumes); never create.
+            for s in IMAGES.iter().filter(|s| s.matches(&id)) {
+                if s.path.iter().any(|p| p.starts_with("containers") || p.starts_with("initContainers")) {
+                    continue;
+                }
+                visit(&mut r.node, &s.path, false, &mut |n| update_image(n, e));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- transformers: config files
+
+/// `transformers:` entries naming builtin transformer configs (files with `kind: PrefixSuffixTransformer`
+/// etc.). Plugins (exec, Go, containers) are refused.
+pub(crate) fn apply_transformer_config(
+    renderer: &Renderer,
+    dir: &str,
+    t: &Ref,
+    acc: &mut Accum,
+) -> Result<(), RenderError> {
+    let rel = if crate::source::join_rel(dir, &t.text).is_some_and(|p| renderer.fs().is_dir(&p)) {
+        return Err(RenderError::new(
+            RenderErrorKind::Unsupported,
+            format!("transformer directory '{}' is not supported; name builtin transformer config files", t.text),
+            t.loc,
+        ));
+    } else {
+        renderer.restricted_file(dir, &t.text, t.loc)?
+    };
+    acc.files.insert(rel.clone());
+    for doc in renderer.load_file(&rel)? {
+        if doc.is_null() {
+            continue;
+        }
+        let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
+        let (group, _) = split_api_version(doc.str_at(&["apiVersion"]).unwrap_or(""));
+        if group != "builtin" {
+            return Err(RenderError::new(
+                RenderErrorKind::Unsupported,
+                format!("transformer '{kind}' ({}) is a plugin; kustodian only runs builtin transformers", doc.str_at(&["apiVersion"]).unwrap_or("")),
+                doc.loc,
+            ));
+        }
+        let mut k = Kustomization::default();
+        let loc = doc.loc;
+        match kind.as_str() {
+            "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+                k.name_prefix = doc.get("prefix").and_then(|p| p.scalar_string()).map(|p| (p, loc));
+                k.name_suffix = doc.get("suffix").and_then(|p| p.scalar_string()).map(|p| (p, loc));
+                apply_prefix_suffix(&k, &mut acc.resources);
+            }
+            "NamespaceTransformer" => {
+                k.namespace = doc
+                    .get_path(&["metadata", "namespace"])
+                    .and_then(|p| p.scalar_string())
+                    .map(|p| (p, loc));
+                apply_namespace(&k, &mut acc.resources)?;
+            }
+            "LabelTransformer" | "AnnotationsTransformer" => {
+                let field = if kind == "LabelTransformer" { "labels" } else { "annotations" };
+                let pairs: Vec<(String, String, Loc)> = doc
+                    .get(field)
+                    .and_then(|m| m.as_map())
+                    .map(|m| m.entries.iter().map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc)).collect())
+                    .unwrap_or_default();
+                let specs: Vec<FieldSpec> = doc
+                    .get("fieldSpecs")
+                    .and_then(|f| f.as_seq())
+                    .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+                    .unwrap_or_default();
+                for r in acc.resources.iter_mut() {
+                    set_string_map(&specs, r, &pairs);
+                }
+            }
+            "ImageTagTransformer" => {
+                if let Some(it) = doc.get("imageTag") {
+                    k.images = vec![it.clone()];
+                    apply_images(&k, &mut acc.resources);
+                }
+            }
+            "PatchTransformer" | "PatchStrategicMergeTransformer" | "PatchJson6902Transformer" => {
+                let mut entry = doc.clone();
+                if let Some(m) = entry.as_map_mut() {
+                    m.remove("apiVersion");
+                    m.remove("kind");
+                    m.remove("metadata");
+                }
+                if kind == "PatchStrategicMergeTransformer" {
+                    k.patches_strategic_merge = entry
+                        .get("paths")
+                        .and_then(|p| p.as_seq())
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(p) = entry.get("patches") {
+                        k.patches_strategic_merge.push(p.clone());
+                    }
+                    apply_patches_strategic_merge(renderer, dir, &k, &mut acc.resources)?;
+                } else if kind == "PatchJson6902Transformer" {
+                    k.patches_json6902 = vec![entry];
+                    apply_patches_json6902(renderer, dir, &k, &mut acc.resources)?;
+                } else {
+                    k.patches = vec![entry];
+                    apply_patches(renderer, dir, &k, &mut acc.resources)?;
+                }
+            }
+            "ReplicaCountTransformer" => {
+                if let Some(rc) = doc.get("replica") {
+                    k.replicas = vec![rc.clone()];
+                    apply_replicas(&k, &mut acc.resources)?;
+                }
+            }
+            "ReplacementTransformer" => {
+                let list = doc.get("replacements").and_then(|r| r.as_seq()).cloned().unwrap_or_default();
+                super::replacements::apply(&mut acc.resources, &list)?;
+            }
+            _ => {
+                return Err(RenderError::new(
+                    RenderErrorKind::Unsupported,
+                    format!("unable to load builtin {kind}"),
+                    doc.loc,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_images_like_kustomize() {
+        assert_eq!(split_image("nginx"), ("nginx".into(), "".into(), "".into()));
+        assert_eq!(split_image("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
+        assert_eq!(
+            split_image("localhost:5000/app:v1@sha256:abc"),
+            ("localhost:5000/app".into(), "v1".into(), "sha256:abc".into())
+        );
+        assert_eq!(
+            split_image("app@sha256:abc"),
+            ("app".into(), "".into(), "sha256:abc".into())
+        );
+    }
+
+    #[test]
+    fn label_selectors() {
+        let n = crate::yaml::parse_documents("a: x\nb: y\n", crate::source::FileId(0))
+            .unwrap()
+            .remove(0);
+        assert!(label_selector_matches("a=x", Some(&n)));
+        assert!(label_selector_matches("a=x,b in (y,z)", Some(&n)));
+        assert!(!label_selector_matches("a!=x", Some(&n)));
+        assert!(label_selector_matches("!c", Some(&n)));
+    }
+}
