@@ -4,7 +4,10 @@ use std::sync::Arc;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 3 && args[1] == "render" {
-        let fs = match kustodian::source::DiskFs::new(std::path::Path::new(&args[2])) {
+        let dir = std::path::Path::new(&args[2]).canonicalize().unwrap();
+        let root = dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(std::path::Path::new("/")).to_path_buf();
+        let rel = dir.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        let fs = match kustodian::source::DiskFs::new(&root) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -13,8 +16,15 @@ fn main() {
         };
         let sources = kustodian::source::Sources::new();
         let r = kustodian::render::Renderer::new(Arc::new(fs), sources.clone());
-        match r.build("") {
-            Ok(b) => print!("{}", kustodian::render::to_yaml(&b.resources)),
+        match r.build(&rel) {
+            Ok(b) => {
+                for (i, r) in b.resources.iter().enumerate() {
+                    if i > 0 {
+                        println!("---");
+                    }
+                    println!("{}", serde_json::to_string_pretty(&kustodian::yaml::to_json(&r.node)).unwrap());
+                }
+            }
             Err(e) => {
                 eprintln!("error: {} at {}", e.message, sources.describe(e.loc));
                 std::process::exit(2);

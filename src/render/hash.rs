@@ -1,10 +1,10 @@
 //! Content-hash name suffixes of generated ConfigMaps and Secrets.
 //!
 //! kustomize hashes a JSON encoding of `{kind, name, data[, binaryData]}` (Secrets also `type` and
-//! `stringData`) made by Go's `json.Marshal`: object keys sorted, and `<`, `>`, `&`, U+2028 and
+//! `stringData`; the name is always empty, see below) made by Go's `json.Marshal`: object keys sorted, and `<`, `>`, `&`, U+2028 and
 //! U+2029 escaped as `\u003c`-style sequences. The sha256 hex digest's first ten characters, with
 //! `0 1 3 a e` mapped to `g h k m t` (so the suffix never looks like a number or a word), become the
-//! suffix. The name hashed is the final one (after prefix/suffix), so this runs at the top level.
+//! suffix. Data is final only after patches and merges, so this runs at the top level.
 
 use sha2::{Digest, Sha256};
 
@@ -36,7 +36,9 @@ pub fn content_hash(node: &Node) -> String {
         }
     };
     m.insert("kind".into(), kind.into());
-    m.insert("name".into(), field("metadata/name"));
+    // kustomize looks the name up as one field literally called "metadata/name", which never
+    // exists, so the name it hashes is always empty. Reproduced on purpose: suffixes must match.
+    m.insert("name".into(), serde_json::Value::String(String::new()));
     m.insert("data".into(), field("data"));
     if kind == "Secret" {
         m.insert("type".into(), field("type"));

@@ -50,6 +50,8 @@ pub struct Kustomization {
     pub sort_options: Option<SortChoice>,
     pub build_metadata: Vec<String>,
     pub transformers: Vec<Ref>,
+    /// `generators:` entries: builtin generator config files (or inline YAML).
+    pub generators: Vec<Ref>,
 }
 
 const KNOWN: &[&str] = &[
@@ -224,7 +226,8 @@ impl Kustomization {
                     k.build_metadata = refs(v, f)?.into_iter().map(|r| r.text).collect()
                 }
                 "transformers" => k.transformers = refs(v, f)?,
-                "generators" | "validators" => {
+                "generators" => k.generators = refs(v, f)?,
+                "validators" => {
                     if !refs(v, f)?.is_empty() {
                         return Err(RenderError::new(
                             RenderErrorKind::Unsupported,

@@ -283,6 +283,38 @@ impl Renderer {
             generators::merge_generated(&mut acc.resources, res, g.loc)?;
         }
 
+        for entry in &k.generators {
+            for doc in self.load_plugin_config(dir, entry, &mut acc)? {
+                let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
+                let gk = match (doc.str_at(&["apiVersion"]), kind.as_str()) {
+                    (Some("builtin"), "ConfigMapGenerator") => generators::GenKind::ConfigMap,
+                    (Some("builtin"), "SecretGenerator") => generators::GenKind::Secret,
+                    _ => {
+                        return Err(RenderError::new(
+                            RenderErrorKind::Unsupported,
+                            format!("generator '{kind}' is a plugin; kustodian only runs builtin generators"),
+                            doc.loc,
+                        ));
+                    }
+                };
+                let mut node = doc.clone();
+                if node.get("name").is_none() {
+                    if let Some(n) = doc.get_path(&["metadata", "name"]) {
+                        node.set("name", n.clone());
+                    }
+                }
+                if node.get("namespace").is_none() {
+                    if let Some(n) = doc.get_path(&["metadata", "namespace"]) {
+                        node.set("namespace", n.clone());
+                    }
+                }
+                let g = kustomization::GeneratorArgs { loc: doc.loc, node };
+                let (res, files) = gen_ctx.generate(&g, gk)?;
+                acc.files.extend(files);
+                generators::merge_generated(&mut acc.resources, res, g.loc)?;
+            }
+        }
+
         // components
         for entry in k.components.iter() {
             let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
@@ -434,6 +466,35 @@ impl Renderer {
             .with_path(rel));
         }
         Ok(rel)
+    }
+
+    /// Loads a `generators:`/`transformers:` entry: a config file, or inline YAML text.
+    pub(crate) fn load_plugin_config(
+        &self,
+        dir: &str,
+        entry: &kustomization::Ref,
+        acc: &mut Accum,
+    ) -> Result<Vec<Node>, RenderError> {
+        let docs = if entry.text.contains('\n') {
+            let mut docs = crate::yaml::parse_documents(&entry.text, crate::source::FileId::NONE)
+                .map_err(|e| RenderError::new(RenderErrorKind::Yaml, format!("invalid inline config: {}", e.message), entry.loc))?;
+            for d in &mut docs {
+                transforms::relocate(d, entry.loc);
+            }
+            docs
+        } else {
+            if join_rel(dir, &entry.text).is_some_and(|p| self.fs.is_dir(&p)) {
+                return Err(RenderError::new(
+                    RenderErrorKind::Unsupported,
+                    format!("'{}' is a directory of plugin configs; kustodian only reads builtin config files", entry.text),
+                    entry.loc,
+                ));
+            }
+            let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            acc.files.insert(rel.clone());
+            self.load_file(&rel)?
+        };
+        Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
     }
 
     fn load_replacements(&self, dir: &str, k: &Kustomization) -> Result<Vec<Node>, RenderError> {

@@ -171,7 +171,7 @@ fn load_patch_source(
 }
 
 /// Points every node of an inline patch at the kustomization entry that holds it.
-fn relocate(n: &mut Node, loc: Loc) {
+pub(crate) fn relocate(n: &mut Node, loc: Loc) {
     n.loc = loc;
     match &mut n.value {
         Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),
@@ -840,20 +840,7 @@ pub(crate) fn apply_transformer_config(
     t: &Ref,
     acc: &mut Accum,
 ) -> Result<(), RenderError> {
-    let rel = if crate::source::join_rel(dir, &t.text).is_some_and(|p| renderer.fs().is_dir(&p)) {
-        return Err(RenderError::new(
-            RenderErrorKind::Unsupported,
-            format!("transformer directory '{}' is not supported; name builtin transformer config files", t.text),
-            t.loc,
-        ));
-    } else {
-        renderer.restricted_file(dir, &t.text, t.loc)?
-    };
-    acc.files.insert(rel.clone());
-    for doc in renderer.load_file(&rel)? {
-        if doc.is_null() {
-            continue;
-        }
+    for doc in renderer.load_plugin_config(dir, t, acc)? {
         let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
         let (group, _) = split_api_version(doc.str_at(&["apiVersion"]).unwrap_or(""));
         if group != "builtin" {

@@ -2,8 +2,8 @@
 //!
 //! granit-parser gives exact byte spans for every event; this module folds them into [`Node`]s,
 //! resolving scalars (see [`super::resolve`]), expanding aliases and `<<` merge keys (kustomize
-//! prints documents with aliases expanded), and rejecting duplicate keys with both locations, as
-//! go-yaml v3 does.
+//! prints documents with aliases expanded), and letting a later duplicate key win, as go-yaml v3
+//! (and so kustomize) does.
 
 use std::collections::HashMap;
 
@@ -202,12 +202,10 @@ pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError
                 Some((key, key_loc)) => {
                     if key == "<<" {
                         merges.push(node);
-                    } else if let Some(prev) = map.get_entry(&key) {
-                        return Err(ParseError {
-                            loc: key_loc,
-                            message: format!("mapping key \"{key}\" already defined"),
-                            related: Some(prev.key_loc),
-                        });
+                    } else if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
+                        // go-yaml v3 (and so kustomize) lets a later duplicate win.
+                        prev.value = node;
+                        prev.key_loc = key_loc;
                     } else {
                         map.entries.push(Entry {
                             key,
@@ -255,11 +253,10 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_report_both_lines() {
-        let err = parse_documents("a: 1\nb: 2\na: 3\n", FileId(0)).unwrap_err();
-        assert!(err.message.contains("\"a\" already defined"));
-        assert_eq!(err.loc.start, 10);
-        assert_eq!(err.related.unwrap().start, 0);
+    fn duplicate_keys_last_wins_like_kustomize() {
+        let d = parse("a: 1\nb: 2\na: 3\n");
+        assert_eq!(d[0].get("a").unwrap().as_i64(), Some(3));
+        assert_eq!(d[0].as_map().unwrap().len(), 2);
     }
 
     #[test]
