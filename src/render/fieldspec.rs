@@ -117,14 +117,13 @@ pub fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
         return;
     };
     if m.get(seg).is_none() {
-        if !create {
+        // kustomize creates maps and leaves on the way, never lists.
+        if !create || want_seq {
             return;
         }
         // kustomize creates intermediate maps; the leaf is created by the callback (as null).
         let new = if path.len() == 1 {
             Node::synth(Value::Null)
-        } else if want_seq {
-            Node::seq(vec![])
         } else {
             Node::synth(Value::Map(Mapping::default()))
         };

@@ -483,12 +483,11 @@ impl Renderer {
             }
             docs
         } else {
-            if join_rel(dir, &entry.text).is_some_and(|p| self.fs.is_dir(&p)) {
-                return Err(RenderError::new(
-                    RenderErrorKind::Unsupported,
-                    format!("'{}' is a directory of plugin configs; kustodian only reads builtin config files", entry.text),
-                    entry.loc,
-                ));
+            if let Some(sub) = join_rel(dir, &entry.text).filter(|p| self.fs.is_dir(p)) {
+                // A directory is a kustomization whose output resources are the configs.
+                let built = self.build_dir(&sub, &mut vec![dir.to_string()], entry.loc)?;
+                acc.files.extend(built.files.iter().cloned());
+                return Ok(built.resources.iter().map(|r| r.node.clone()).collect());
             }
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             acc.files.insert(rel.clone());

@@ -32,48 +32,51 @@ static REPLICAS: LazyLock<Vec<FieldSpec>> =
 static NAMESPACE: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/namespace.yaml")));
 
-/// Kinds the Kubernetes API serves cluster-scoped (no `metadata.namespace`). Unknown kinds
-/// (CRDs) count as namespaced, as in kustomize.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    "DeviceClass",
-    "ResourceSlice",
-    "VolumeAttributesClass",
-    "ClusterTrustBundle",
-    "IPAddress",
-    "ServiceCIDR",
+/// Built-in kinds the Kubernetes API serves cluster-scoped (group, kind). Unknown kinds (CRDs)
+/// count as namespaced, as in kustomize; a `Namespace` of another API group is namespaced.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("policy", "PodSecurityPolicy"),
+    ("extensions", "PodSecurityPolicy"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
 ];
 
 pub fn is_cluster_scoped(id: &ResId) -> bool {
-    CLUSTER_SCOPED.contains(&id.kind.as_str())
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, k)| *k == id.kind && *g == id.group)
 }
 
 /// On load: kustomize reads annotations (and labels) through `map[string]string`, so non-string
@@ -254,6 +257,7 @@ pub fn apply_patches_strategic_merge(
     k: &Kustomization,
     resources: &mut Vec<Resource>,
 ) -> Result<(), RenderError> {
+    let mut any = false;
     for entry in &k.patches_strategic_merge {
         let s = entry.as_str().unwrap_or("");
         // An entry is a file path, or an inline patch (YAML text with a newline or a ':').
@@ -262,10 +266,17 @@ pub fn apply_patches_strategic_merge(
         } else {
             load_patch_source(renderer, dir, Some(entry), None, entry.loc)?
         };
+        any |= !lp.docs.is_empty();
         for doc in &lp.docs {
             let idx = target_by_patch_id(resources, doc, lp.loc)?;
             smp_into(resources, idx, doc)?;
         }
+    }
+    if !any && !k.patches_strategic_merge.is_empty() {
+        return Err(RenderError::invalid(
+            "patchesStrategicMerge: patch appears to be empty (every listed patch file has no documents)",
+            k.patches_strategic_merge[0].loc,
+        ));
     }
     Ok(())
 }
