@@ -31,7 +31,11 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         if self.findings.iter().any(|f| f.fatal) {
             2
-        } else if self.findings.iter().any(|f| f.severity == crate::diag::Severity::Error) {
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity == crate::diag::Severity::Error)
+        {
             1
         } else {
             0

@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::source::{Loc, Position, Sources};
 
 /// Severity, as data from the policy (a rule has a default; the policy may change it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,

@@ -4,9 +4,7 @@ use std::sync::Arc;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 3 && args[1] == "render" {
-        let dir = std::path::Path::new(&args[2]).canonicalize().unwrap();
-        let root = dir.ancestors().find(|a| a.join(".git").exists()).unwrap_or(std::path::Path::new("/")).to_path_buf();
-        let rel = dir.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        let (root, rel) = kustodian::source::repo_root_for(std::path::Path::new(&args[2])).unwrap();
         let fs = match kustodian::source::DiskFs::new(&root) {
             Ok(f) => f,
             Err(e) => {
@@ -22,7 +20,10 @@ fn main() {
                     if i > 0 {
                         println!("---");
                     }
-                    println!("{}", serde_json::to_string_pretty(&kustodian::yaml::to_json(&r.node)).unwrap());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&kustodian::yaml::to_json(&r.node)).unwrap()
+                    );
                 }
             }
             Err(e) => {

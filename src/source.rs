@@ -83,7 +83,12 @@ impl SourceFile {
         };
         let start = self.line_starts[line] as usize;
         let end = (offset as usize).min(self.text.len());
-        let col = self.text.get(start..end).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let col = self
+            .text
+            .get(start..end)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         (line as u32 + 1, col as u32)
     }
 
@@ -258,7 +263,9 @@ impl Fs for DiskFs {
         })?;
         match String::from_utf8(bytes) {
             Ok(s) => Ok(Arc::from(s)),
-            Err(e) => Ok(Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned())),
+            Err(e) => Ok(Arc::from(
+                String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            )),
         }
     }
     fn is_dir(&self, rel: &str) -> bool {
@@ -291,7 +298,10 @@ pub fn join_rel(dir: &str, reference: &str) -> Option<String> {
     if reference.starts_with('/') || Path::new(reference).is_absolute() {
         return None;
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     for c in Path::new(reference).components() {
         match c {
             Component::Normal(s) => parts.push(s.to_str()?),
@@ -322,14 +332,45 @@ pub fn child_rel(dir: &str, name: &str) -> String {
     }
 }
 
+/// The repository root for a directory: the nearest ancestor holding `.git`, else the filesystem
+/// root (so a plain directory tree builds the way `kustomize build` would, reading sibling bases).
+/// Returns the root and `dir` relative to it (`/`-separated).
+pub fn repo_root_for(dir: &Path) -> Result<(PathBuf, String), FsError> {
+    let abs = dir.canonicalize().map_err(|e| FsError::Io {
+        path: dir.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    let root = abs
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| abs.ancestors().last().unwrap_or(&abs).to_path_buf());
+    let rel = abs
+        .strip_prefix(&root)
+        .map(|p| {
+            p.components()
+                .filter_map(|c| c.as_os_str().to_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default();
+    Ok((root, rel))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn join_rel_normalizes_and_refuses_escape() {
-        assert_eq!(join_rel("apps/a/overlays/prod", "../../base").as_deref(), Some("apps/a/base"));
-        assert_eq!(join_rel("apps", "./x/./y.yaml").as_deref(), Some("apps/x/y.yaml"));
+        assert_eq!(
+            join_rel("apps/a/overlays/prod", "../../base").as_deref(),
+            Some("apps/a/base")
+        );
+        assert_eq!(
+            join_rel("apps", "./x/./y.yaml").as_deref(),
+            Some("apps/x/y.yaml")
+        );
         assert_eq!(join_rel("apps", "../../etc/passwd"), None);
         assert_eq!(join_rel("apps", "/etc/passwd"), None);
         assert_eq!(join_rel("", "..").as_deref(), None);

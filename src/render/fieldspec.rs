@@ -140,12 +140,7 @@ pub fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
 }
 
 /// Applies `f` to every field named by the specs that match the resource.
-pub fn apply_specs(
-    specs: &[FieldSpec],
-    id: &ResId,
-    node: &mut Node,
-    f: &mut dyn FnMut(&mut Node),
-) {
+pub fn apply_specs(specs: &[FieldSpec], id: &ResId, node: &mut Node, f: &mut dyn FnMut(&mut Node)) {
     for spec in specs.iter().filter(|s| s.matches(id)) {
         visit(node, &spec.path, spec.create, f);
     }
@@ -175,7 +170,15 @@ mod tests {
         visit(&mut n, &split_path("metadata/labels"), true, &mut |x| {
             *x = Node::map()
         });
-        assert!(n.get_path(&["metadata", "labels"]).unwrap().as_map().is_some());
-        assert_eq!(split_path("metadata/annotations/a\\/b"), ["metadata", "annotations", "a/b"]);
+        assert!(
+            n.get_path(&["metadata", "labels"])
+                .unwrap()
+                .as_map()
+                .is_some()
+        );
+        assert_eq!(
+            split_path("metadata/annotations/a\\/b"),
+            ["metadata", "annotations", "a/b"]
+        );
     }
 }

@@ -73,10 +73,7 @@ impl GenContext<'_> {
                         f.loc,
                     ));
                 }
-                None => (
-                    s.rsplit('/').next().unwrap_or(&s).to_string(),
-                    s.clone(),
-                ),
+                None => (s.rsplit('/').next().unwrap_or(&s).to_string(), s.clone()),
             };
             let rel = self.renderer.restricted_file(self.dir, &path, f.loc)?;
             let bytes = self.read_bytes(&rel, f.loc)?;
@@ -95,7 +92,11 @@ impl GenContext<'_> {
             let s = e.scalar_string().unwrap_or_default();
             let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
             let text = self.renderer.read_text(&rel, e.loc)?;
-            let file_id = self.renderer.sources().lookup(&rel).unwrap_or(crate::source::FileId::NONE);
+            let file_id = self
+                .renderer
+                .sources()
+                .lookup(&rel)
+                .unwrap_or(crate::source::FileId::NONE);
             files.push(rel.clone());
             let mut offset = 0usize;
             for (i, raw_line) in text.split('\n').enumerate() {
@@ -112,7 +113,10 @@ impl GenContext<'_> {
                 let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
                 if !is_env_var_name(k) {
                     return Err(RenderError::invalid(
-                        format!("{rel}:{}: invalid env var name '{k}' (must be letters, digits, '_', '-', '.', not starting with a digit)", i + 1),
+                        format!(
+                            "{rel}:{}: invalid env var name '{k}' (must be letters, digits, '_', '-', '.', not starting with a digit)",
+                            i + 1
+                        ),
                         Loc::new(file_id, line_start, line_start + raw_line.len()),
                     ));
                 }
@@ -127,9 +131,19 @@ impl GenContext<'_> {
 
         // Build the object.
         let mut meta = Mapping::default();
-        meta.insert("name", Node::str(name.clone()).at(n.get("name").map(|x| x.loc).unwrap_or(g.loc)));
-        if let Some(ns) = n.get("namespace").and_then(|v| v.scalar_string()).filter(|s| !s.is_empty()) {
-            meta.insert("namespace", Node::str(ns).at(n.get("namespace").map(|x| x.loc).unwrap_or(g.loc)));
+        meta.insert(
+            "name",
+            Node::str(name.clone()).at(n.get("name").map(|x| x.loc).unwrap_or(g.loc)),
+        );
+        if let Some(ns) = n
+            .get("namespace")
+            .and_then(|v| v.scalar_string())
+            .filter(|s| !s.is_empty())
+        {
+            meta.insert(
+                "namespace",
+                Node::str(ns).at(n.get("namespace").map(|x| x.loc).unwrap_or(g.loc)),
+            );
         }
         let opts = merged_options(self.options.as_ref(), n.get("options"));
         if !opts.labels.is_empty() {
@@ -157,9 +171,9 @@ impl GenContext<'_> {
                 value: Node::str(v).at(p.loc),
             };
             match kind {
-                GenKind::Secret => data
-                    .entries
-                    .push(entry(base64::engine::general_purpose::STANDARD.encode(&p.value))),
+                GenKind::Secret => data.entries.push(entry(
+                    base64::engine::general_purpose::STANDARD.encode(&p.value),
+                )),
                 GenKind::ConfigMap => match String::from_utf8(p.value) {
                     Ok(s) => data.entries.push(entry(s)),
                     Err(e) => binary.entries.push(entry(
@@ -197,13 +211,19 @@ impl GenContext<'_> {
         }
         let mut r = Resource::new(Node::new(Value::Map(obj), g.loc));
         r.needs_hash = !opts.disable_hash;
-        r.behavior = match n.get("behavior").and_then(|b| b.as_str()).unwrap_or("create") {
+        r.behavior = match n
+            .get("behavior")
+            .and_then(|b| b.as_str())
+            .unwrap_or("create")
+        {
             "create" | "" => Behavior::Create,
             "merge" => Behavior::Merge,
             "replace" => Behavior::Replace,
             other => {
                 return Err(RenderError::invalid(
-                    format!("invalid generator behavior '{other}': expected create, merge or replace"),
+                    format!(
+                        "invalid generator behavior '{other}': expected create, merge or replace"
+                    ),
                     n.get("behavior").map(|b| b.loc).unwrap_or(g.loc),
                 ));
             }
@@ -252,7 +272,10 @@ struct Options {
 fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
     let mut o = Options::default();
     for src in [global, local].into_iter().flatten() {
-        for (field, dst) in [("labels", &mut o.labels), ("annotations", &mut o.annotations)] {
+        for (field, dst) in [
+            ("labels", &mut o.labels),
+            ("annotations", &mut o.annotations),
+        ] {
             if let Some(m) = src.get(field).and_then(|m| m.as_map()) {
                 for e in &m.entries {
                     let v = Node::str(super::kustomization::raw_string(&e.value)).at(e.value.loc);
@@ -332,7 +355,12 @@ pub fn merge_generated(
                 }
             }
             for f in ["labels", "annotations"] {
-                if let Some(nm) = new.node.get_path(&["metadata", f]).and_then(|v| v.as_map()).cloned() {
+                if let Some(nm) = new
+                    .node
+                    .get_path(&["metadata", f])
+                    .and_then(|v| v.as_map())
+                    .cloned()
+                {
                     let dst = old.node.ensure_path(&["metadata", f]);
                     for e in nm.entries {
                         dst.set(&e.key, e.value);

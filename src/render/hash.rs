@@ -16,7 +16,11 @@ pub fn add_hashes(resources: &mut [Resource]) {
     for r in resources.iter_mut().filter(|r| r.needs_hash) {
         let h = content_hash(&r.node);
         let name = format!("{}-{}", r.name(), h);
-        let via = r.node.get_path(&["metadata", "name"]).map(|n| n.via).unwrap_or(crate::source::Loc::NONE);
+        let via = r
+            .node
+            .get_path(&["metadata", "name"])
+            .map(|n| n.via)
+            .unwrap_or(crate::source::Loc::NONE);
         r.set_name(&name, via);
         r.needs_hash = false;
     }
@@ -136,7 +140,9 @@ mod tests {
     fn matches_kustomize_for_configmap_with_html_chars() {
         // Generated with the reference kustomize: literals a=1, b=on, c=<&> and name p-cm.
         assert_eq!(
-            hash_of("kind: ConfigMap\nmetadata:\n  name: p-cm\ndata:\n  a: \"1\"\n  b: \"on\"\n  c: <&>\n"),
+            hash_of(
+                "kind: ConfigMap\nmetadata:\n  name: p-cm\ndata:\n  a: \"1\"\n  b: \"on\"\n  c: <&>\n"
+            ),
             "hgf6b6797b"
         );
     }

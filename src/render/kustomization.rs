@@ -4,8 +4,8 @@
 //! entry it came from in `via`, and errors point at the offending entry. Unknown fields are errors,
 //! as in kustomize; fields kustodian will not emulate (helm, plugins) are refused by name.
 
-use super::error::{RenderError, RenderErrorKind};
 use super::SortChoice;
+use super::error::{RenderError, RenderErrorKind};
 use crate::source::{Fs, Loc, child_rel};
 use crate::yaml::{Node, Value};
 
@@ -105,14 +105,20 @@ fn refs(n: &Node, field: &str) -> Result<Vec<Ref>, RenderError> {
         Value::Seq(items) => items
             .iter()
             .map(|i| match i.scalar_string() {
-                Some(s) if !matches!(i.value, Value::Null) => Ok(Ref { text: s, loc: i.loc }),
+                Some(s) if !matches!(i.value, Value::Null) => Ok(Ref {
+                    text: s,
+                    loc: i.loc,
+                }),
                 _ => Err(RenderError::invalid(
                     format!("'{field}' entries must be strings"),
                     i.loc,
                 )),
             })
             .collect(),
-        _ => Err(RenderError::invalid(format!("'{field}' must be a list"), n.loc)),
+        _ => Err(RenderError::invalid(
+            format!("'{field}' must be a list"),
+            n.loc,
+        )),
     }
 }
 
@@ -120,7 +126,10 @@ fn list(n: &Node, field: &str) -> Result<Vec<Node>, RenderError> {
     match &n.value {
         Value::Null => Ok(vec![]),
         Value::Seq(items) => Ok(items.clone()),
-        _ => Err(RenderError::invalid(format!("'{field}' must be a list"), n.loc)),
+        _ => Err(RenderError::invalid(
+            format!("'{field}' must be a list"),
+            n.loc,
+        )),
     }
 }
 
@@ -134,11 +143,18 @@ fn string_map(n: &Node, field: &str) -> Result<Vec<(String, String, Loc)>, Rende
                 (
                     e.key.clone(),
                     raw_string(&e.value),
-                    if e.value.loc.is_some() { e.value.loc } else { e.key_loc },
+                    if e.value.loc.is_some() {
+                        e.value.loc
+                    } else {
+                        e.key_loc
+                    },
                 )
             })
             .collect()),
-        _ => Err(RenderError::invalid(format!("'{field}' must be a map"), n.loc)),
+        _ => Err(RenderError::invalid(
+            format!("'{field}' must be a map"),
+            n.loc,
+        )),
     }
 }
 
@@ -153,9 +169,10 @@ pub fn raw_string(n: &Node) -> String {
 fn scalar(n: &Node, field: &str) -> Result<Option<(String, Loc)>, RenderError> {
     match &n.value {
         Value::Null => Ok(None),
-        Value::Seq(_) | Value::Map(_) => {
-            Err(RenderError::invalid(format!("'{field}' must be a string"), n.loc))
-        }
+        Value::Seq(_) | Value::Map(_) => Err(RenderError::invalid(
+            format!("'{field}' must be a string"),
+            n.loc,
+        )),
         _ => Ok(Some((n.scalar_string().unwrap_or_default(), n.loc))),
     }
 }
@@ -187,7 +204,9 @@ impl Kustomization {
                     Some("Kustomization") | None => {}
                     Some(other) => {
                         return Err(RenderError::invalid(
-                            format!("unknown kind '{other}' in {path}: expected Kustomization or Component"),
+                            format!(
+                                "unknown kind '{other}' in {path}: expected Kustomization or Component"
+                            ),
                             v.loc,
                         ));
                     }
@@ -209,13 +228,19 @@ impl Kustomization {
                 "configMapGenerator" => {
                     k.config_map_generator = list(v, f)?
                         .into_iter()
-                        .map(|n| GeneratorArgs { loc: n.loc, node: n })
+                        .map(|n| GeneratorArgs {
+                            loc: n.loc,
+                            node: n,
+                        })
                         .collect()
                 }
                 "secretGenerator" => {
                     k.secret_generator = list(v, f)?
                         .into_iter()
-                        .map(|n| GeneratorArgs { loc: n.loc, node: n })
+                        .map(|n| GeneratorArgs {
+                            loc: n.loc,
+                            node: n,
+                        })
                         .collect()
                 }
                 "generatorOptions" => k.generator_options = Some(v.clone()),
@@ -239,7 +264,9 @@ impl Kustomization {
                 "helmCharts" | "helmGlobals" | "helmChartInflationGenerator" => {
                     return Err(RenderError::new(
                         RenderErrorKind::Unsupported,
-                        format!("'{f}' is not supported: kustodian does not run helm; render the chart into the repository"),
+                        format!(
+                            "'{f}' is not supported: kustodian does not run helm; render the chart into the repository"
+                        ),
                         e.key_loc,
                     ));
                 }
@@ -270,11 +297,13 @@ fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
         Some("legacy") => {
             let lso = v.get("legacySortOptions");
             let get = |k: &str| {
-                lso.and_then(|l| l.get(k)).and_then(|x| x.as_seq()).map(|s| {
-                    s.iter()
-                        .filter_map(|i| i.scalar_string())
-                        .collect::<Vec<_>>()
-                })
+                lso.and_then(|l| l.get(k))
+                    .and_then(|x| x.as_seq())
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(|i| i.scalar_string())
+                            .collect::<Vec<_>>()
+                    })
             };
             Ok(Some(SortChoice::Legacy {
                 first: get("orderFirst"),

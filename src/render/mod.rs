@@ -292,21 +292,23 @@ impl Renderer {
                     _ => {
                         return Err(RenderError::new(
                             RenderErrorKind::Unsupported,
-                            format!("generator '{kind}' is a plugin; kustodian only runs builtin generators"),
+                            format!(
+                                "generator '{kind}' is a plugin; kustodian only runs builtin generators"
+                            ),
                             doc.loc,
                         ));
                     }
                 };
                 let mut node = doc.clone();
-                if node.get("name").is_none() {
-                    if let Some(n) = doc.get_path(&["metadata", "name"]) {
-                        node.set("name", n.clone());
-                    }
+                if node.get("name").is_none()
+                    && let Some(n) = doc.get_path(&["metadata", "name"])
+                {
+                    node.set("name", n.clone());
                 }
-                if node.get("namespace").is_none() {
-                    if let Some(n) = doc.get_path(&["metadata", "namespace"]) {
-                        node.set("namespace", n.clone());
-                    }
+                if node.get("namespace").is_none()
+                    && let Some(n) = doc.get_path(&["metadata", "namespace"])
+                {
+                    node.set("namespace", n.clone());
                 }
                 let g = kustomization::GeneratorArgs { loc: doc.loc, node };
                 let (res, files) = gen_ctx.generate(&g, gk)?;
@@ -318,7 +320,7 @@ impl Renderer {
         // components
         for entry in k.components.iter() {
             let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
-            if stack.iter().any(|d| *d == cdir) {
+            if stack.contains(&cdir) {
                 return Err(RenderError::new(
                     RenderErrorKind::Cycle,
                     format!("cycle detected: component '{cdir}' includes itself"),
@@ -376,7 +378,9 @@ impl Renderer {
         let Some(rel) = join_rel(dir, text) else {
             return Err(RenderError::new(
                 RenderErrorKind::Escape,
-                format!("'{text}' is outside the repository root; kustodian does not read outside it"),
+                format!(
+                    "'{text}' is outside the repository root; kustodian does not read outside it"
+                ),
                 entry.loc,
             ));
         };
@@ -413,7 +417,9 @@ impl Renderer {
         let Some(rel) = join_rel(dir, reference) else {
             return Err(RenderError::new(
                 RenderErrorKind::Escape,
-                format!("'{reference}' is outside the repository root; kustodian does not read outside it"),
+                format!(
+                    "'{reference}' is outside the repository root; kustodian does not read outside it"
+                ),
                 at,
             ));
         };
@@ -446,14 +452,18 @@ impl Renderer {
         if is_remote(reference) {
             return Err(RenderError::new(
                 RenderErrorKind::Unsupported,
-                format!("remote component '{reference}' is not supported: kustodian never fetches over the network"),
+                format!(
+                    "remote component '{reference}' is not supported: kustodian never fetches over the network"
+                ),
                 at,
             ));
         }
         let Some(rel) = join_rel(dir, reference) else {
             return Err(RenderError::new(
                 RenderErrorKind::Escape,
-                format!("'{reference}' is outside the repository root; kustodian does not read outside it"),
+                format!(
+                    "'{reference}' is outside the repository root; kustodian does not read outside it"
+                ),
                 at,
             ));
         };
@@ -477,7 +487,13 @@ impl Renderer {
     ) -> Result<Vec<Node>, RenderError> {
         let docs = if entry.text.contains('\n') {
             let mut docs = crate::yaml::parse_documents(&entry.text, crate::source::FileId::NONE)
-                .map_err(|e| RenderError::new(RenderErrorKind::Yaml, format!("invalid inline config: {}", e.message), entry.loc))?;
+                .map_err(|e| {
+                RenderError::new(
+                    RenderErrorKind::Yaml,
+                    format!("invalid inline config: {}", e.message),
+                    entry.loc,
+                )
+            })?;
             for d in &mut docs {
                 transforms::relocate(d, entry.loc);
             }
@@ -546,7 +562,11 @@ pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
 }
 
 /// Turns a parsed document into resources (expanding `kind: List`), validating its shape.
-pub(crate) fn resources_from_doc(doc: Node, rel: &str, text: &str) -> Result<Vec<Resource>, RenderError> {
+pub(crate) fn resources_from_doc(
+    doc: Node,
+    rel: &str,
+    text: &str,
+) -> Result<Vec<Resource>, RenderError> {
     match &doc.value {
         Value::Null => return Ok(vec![]),
         Value::Map(m) if m.is_empty() => return Ok(vec![]),

@@ -12,5 +12,8 @@ pub enum SmpOutcome {
 /// Applies one strategic-merge patch document to a resource, kyaml `merge2` semantics.
 pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
     let _ = (target, patch);
-    Err(RenderError::invalid("strategic merge patches are not implemented yet", patch.loc))
+    Err(RenderError::invalid(
+        "strategic merge patches are not implemented yet",
+        patch.loc,
+    ))
 }

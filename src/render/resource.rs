@@ -165,7 +165,10 @@ impl Resource {
         self.remember_id();
         let meta = self.node.ensure_path(&["metadata"]);
         let loc = meta.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
-        meta.set("name", Node::new(Value::Str(name.to_string()), loc).with_via(via));
+        meta.set(
+            "name",
+            Node::new(Value::Str(name.to_string()), loc).with_via(via),
+        );
     }
     pub fn set_namespace(&mut self, ns: &str, via: Loc) {
         self.remember_id();

@@ -34,10 +34,17 @@ const ORDER_FIRST: &[&str] = &[
     "CronJob",
     "PodDisruptionBudget",
 ];
-const ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+const ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 fn or_tilde(s: &str, t: &'static str) -> String {
-    if s.is_empty() { t.to_string() } else { s.to_string() }
+    if s.is_empty() {
+        t.to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 /// `group_version_kind|namespace|name` with kustomize's placeholders.
@@ -70,7 +77,8 @@ pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: O
             (0, 0)
         }
     };
-    let mut keyed: Vec<((i64, i64), (String, String, String), usize)> = resources
+    type Keyed = ((i64, i64), (String, String, String), usize);
+    let mut keyed: Vec<Keyed> = resources
         .iter()
         .enumerate()
         .map(|(i, r)| {
@@ -79,7 +87,7 @@ pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: O
         })
         .collect();
     keyed.sort_by(|a, b| match a.0.cmp(&b.0) {
-        Ordering::Equal if a.0 .0 != 0 => a.1.cmp(&b.1),
+        Ordering::Equal if a.0.0 != 0 => a.1.cmp(&b.1),
         Ordering::Equal => a.1.cmp(&b.1),
         o => o,
     });

@@ -55,12 +55,24 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("networking.k8s.io", "IngressClass"),
     ("networking.k8s.io", "IPAddress"),
     ("networking.k8s.io", "ServiceCIDR"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
     ("policy", "PodSecurityPolicy"),
     ("extensions", "PodSecurityPolicy"),
     ("scheduling.k8s.io", "PriorityClass"),
@@ -112,7 +124,11 @@ pub fn stringify_scalar(n: &mut Node, text: &str) {
 
 /// Drops kustomize-internal annotations before printing.
 pub fn strip_internal_annotations(r: &mut Resource) {
-    if let Some(m) = r.node.get_path_mut(&["metadata", "annotations"]).and_then(|a| a.as_map_mut()) {
+    if let Some(m) = r
+        .node
+        .get_path_mut(&["metadata", "annotations"])
+        .and_then(|a| a.as_map_mut())
+    {
         m.entries.retain(|e| {
             !e.key.starts_with("internal.config.kubernetes.io/")
                 && !e.key.starts_with("config.kubernetes.io/")
@@ -154,13 +170,14 @@ fn load_patch_source(
     if let Some(text) = inline.and_then(|p| p.as_str()) {
         // Inline patches are parsed from the kustomization's string; their nodes point at it.
         let loc = inline.map(|p| p.loc).unwrap_or(at);
-        let docs = crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|e| {
-            RenderError::new(
-                RenderErrorKind::Yaml,
-                format!("invalid inline patch: {}", e.message),
-                loc,
-            )
-        })?;
+        let docs =
+            crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|e| {
+                RenderError::new(
+                    RenderErrorKind::Yaml,
+                    format!("invalid inline patch: {}", e.message),
+                    loc,
+                )
+            })?;
         let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
         for d in &mut docs {
             relocate(d, loc);
@@ -219,7 +236,8 @@ fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<u
                 .copied()
                 .filter(|&i| {
                     let id = resources[i].id();
-                    id.name == pid.name && (pid.namespace.is_empty() || id.namespace == pid.namespace)
+                    id.name == pid.name
+                        && (pid.namespace.is_empty() || id.namespace == pid.namespace)
                 })
                 .collect();
             if exact.len() == 1 {
@@ -237,11 +255,7 @@ fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<u
     }
 }
 
-fn smp_into(
-    resources: &mut Vec<Resource>,
-    idx: usize,
-    patch: &Node,
-) -> Result<(), RenderError> {
+fn smp_into(resources: &mut Vec<Resource>, idx: usize, patch: &Node) -> Result<(), RenderError> {
     match patch_smp::apply(&mut resources[idx], patch)? {
         patch_smp::SmpOutcome::Merged => {}
         patch_smp::SmpOutcome::Deleted => {
@@ -292,7 +306,13 @@ pub fn apply_patches(
     resources: &mut Vec<Resource>,
 ) -> Result<(), RenderError> {
     for entry in &k.patches {
-        let lp = load_patch_source(renderer, dir, entry.get("path"), entry.get("patch"), entry.loc)?;
+        let lp = load_patch_source(
+            renderer,
+            dir,
+            entry.get("path"),
+            entry.get("patch"),
+            entry.loc,
+        )?;
         let target = entry.get("target");
         let opts = entry.get("options");
         let allow_name = opts
@@ -328,24 +348,20 @@ pub fn apply_patches(
                         let before = resources[i].id();
                         let mut p = doc.clone();
                         // The patch names no particular object: adopt the target's identity.
-                        for (field, allowed) in [("name", allow_name)] {
-                            if !allowed {
-                                if let Some(meta) = p.get_mut("metadata").and_then(|m| m.as_map_mut()) {
-                                    meta.insert(field, Node::str(before.name.clone()));
-                                    if !before.namespace.is_empty() && meta.contains_key("namespace") {
-                                        meta.insert("namespace", Node::str(before.namespace.clone()));
-                                    }
-                                }
+                        if !allow_name
+                            && let Some(meta) = p.get_mut("metadata").and_then(|m| m.as_map_mut())
+                        {
+                            meta.insert("name", Node::str(before.name.clone()));
+                            if !before.namespace.is_empty() && meta.contains_key("namespace") {
+                                meta.insert("namespace", Node::str(before.namespace.clone()));
                             }
                         }
-                        if !allow_kind {
-                            if let Some(m) = p.as_map_mut() {
-                                if m.contains_key("kind") {
-                                    m.insert("kind", Node::str(before.kind.clone()));
-                                }
-                                if m.contains_key("apiVersion") {
-                                    m.insert("apiVersion", Node::str(before.api_version()));
-                                }
+                        if !allow_kind && let Some(m) = p.as_map_mut() {
+                            if m.contains_key("kind") {
+                                m.insert("kind", Node::str(before.kind.clone()));
+                            }
+                            if m.contains_key("apiVersion") {
+                                m.insert("apiVersion", Node::str(before.api_version()));
                             }
                         }
                         resources[i].remember_id();
@@ -373,16 +389,28 @@ pub fn apply_patches_json6902(
             let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
             let rel = renderer.restricted_file(dir, p, loc)?;
             let text = renderer.read_text(&rel, loc)?;
-            let id = renderer.sources().lookup(&rel).unwrap_or(crate::source::FileId::NONE);
+            let id = renderer
+                .sources()
+                .lookup(&rel)
+                .unwrap_or(crate::source::FileId::NONE);
             patch_json::parse_ops(&text, id)?
         } else if let Some(inline) = entry.get("patch") {
             let lp = load_patch_source(renderer, dir, None, Some(inline), entry.loc)?;
-            lp.docs.into_iter().next().unwrap_or_else(|| Node::seq(vec![]))
+            lp.docs
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Node::seq(vec![]))
         } else {
-            return Err(RenderError::invalid("patchesJson6902 entry needs 'path' or 'patch'", entry.loc));
+            return Err(RenderError::invalid(
+                "patchesJson6902 entry needs 'path' or 'patch'",
+                entry.loc,
+            ));
         };
         let Some(t) = entry.get("target") else {
-            return Err(RenderError::invalid("patchesJson6902 entry needs a 'target'", entry.loc));
+            return Err(RenderError::invalid(
+                "patchesJson6902 entry needs a 'target'",
+                entry.loc,
+            ));
         };
         let sel = Selector::from_node(t)?;
         let idxs = sel.select(resources);
@@ -419,7 +447,11 @@ fn anchored(s: &str, loc: Loc) -> Result<Regex, RenderError> {
 
 impl Selector {
     pub fn from_node(t: &Node) -> Result<Selector, RenderError> {
-        let s = |k: &str| t.get(k).and_then(|v| v.scalar_string()).filter(|s| !s.is_empty());
+        let s = |k: &str| {
+            t.get(k)
+                .and_then(|v| v.scalar_string())
+                .filter(|s| !s.is_empty())
+        };
         Ok(Selector {
             group: s("group"),
             version: s("version"),
@@ -436,15 +468,17 @@ impl Selector {
             && self.version.as_deref().is_none_or(|v| v == id.version)
             && self.kind.as_deref().is_none_or(|k| k == id.kind)
             && self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
-            && self.namespace.as_ref().is_none_or(|r| r.is_match(&id.namespace))
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|r| r.is_match(&id.namespace))
     }
 
     pub fn matches(&self, r: &Resource) -> bool {
         r.all_ids().iter().any(|id| self.id_matches(id))
-            && self
-                .labels
-                .as_deref()
-                .is_none_or(|sel| label_selector_matches(sel, r.node.get_path(&["metadata", "labels"])))
+            && self.labels.as_deref().is_none_or(|sel| {
+                label_selector_matches(sel, r.node.get_path(&["metadata", "labels"]))
+            })
             && self.annotations.as_deref().is_none_or(|sel| {
                 label_selector_matches(sel, r.node.get_path(&["metadata", "annotations"]))
             })
@@ -462,7 +496,11 @@ impl Selector {
 
 /// Kubernetes label selector syntax: `a=b,c!=d,e in (x,y),f notin (z),g,!h`.
 pub fn label_selector_matches(sel: &str, labels: Option<&Node>) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(|v| v.scalar_string());
+    let get = |k: &str| {
+        labels
+            .and_then(|l| l.get(k))
+            .and_then(|v| v.scalar_string())
+    };
     let mut terms = Vec::new();
     let mut depth = 0;
     let mut cur = String::new();
@@ -481,23 +519,27 @@ pub fn label_selector_matches(sel: &str, labels: Option<&Node>) -> bool {
         }
     }
     terms.push(cur);
-    terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).all(|t| {
-        if let Some((k, v)) = t.split_once("!=") {
-            get(k.trim()).as_deref() != Some(v.trim())
-        } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
-            get(k.trim()).as_deref() == Some(v.trim())
-        } else if let Some((k, rest)) = t.split_once(" notin ") {
-            let set = parse_set(rest);
-            get(k.trim()).is_none_or(|v| !set.contains(&v))
-        } else if let Some((k, rest)) = t.split_once(" in ") {
-            let set = parse_set(rest);
-            get(k.trim()).is_some_and(|v| set.contains(&v))
-        } else if let Some(k) = t.strip_prefix('!') {
-            get(k.trim()).is_none()
-        } else {
-            get(t).is_some()
-        }
-    })
+    terms
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .all(|t| {
+            if let Some((k, v)) = t.split_once("!=") {
+                get(k.trim()).as_deref() != Some(v.trim())
+            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+                get(k.trim()).as_deref() == Some(v.trim())
+            } else if let Some((k, rest)) = t.split_once(" notin ") {
+                let set = parse_set(rest);
+                get(k.trim()).is_none_or(|v| !set.contains(&v))
+            } else if let Some((k, rest)) = t.split_once(" in ") {
+                let set = parse_set(rest);
+                get(k.trim()).is_some_and(|v| set.contains(&v))
+            } else if let Some(k) = t.strip_prefix('!') {
+                get(k.trim()).is_none()
+            } else {
+                get(t).is_some()
+            }
+        })
 }
 
 fn parse_set(s: &str) -> Vec<String> {
@@ -526,12 +568,12 @@ pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<
         if id.kind == "Namespace" && id.api_version() == "v1" {
             r.set_name(ns, *loc);
         }
-        if id.kind == "RoleBinding" || id.kind == "ClusterRoleBinding" {
-            if let Some(subjects) = r.node.get_mut("subjects").and_then(|s| s.as_seq_mut()) {
-                for s in subjects {
-                    if s.get("name").and_then(|n| n.as_str()) == Some("default") {
-                        s.set("namespace", Node::str(ns.clone()).with_via(*loc));
-                    }
+        if (id.kind == "RoleBinding" || id.kind == "ClusterRoleBinding")
+            && let Some(subjects) = r.node.get_mut("subjects").and_then(|s| s.as_seq_mut())
+        {
+            for s in subjects {
+                if s.get("name").and_then(|n| n.as_str()) == Some("default") {
+                    s.set("namespace", Node::str(ns.clone()).with_via(*loc));
                 }
             }
         }
@@ -572,11 +614,7 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
 
 // ---------------------------------------------------------------- labels, annotations
 
-fn set_string_map(
-    specs: &[FieldSpec],
-    r: &mut Resource,
-    pairs: &[(String, String, Loc)],
-) {
+fn set_string_map(specs: &[FieldSpec], r: &mut Resource, pairs: &[(String, String, Loc)]) {
     let id = r.id();
     apply_specs(specs, &id, &mut r.node, &mut |n| {
         if n.is_null() {
@@ -663,7 +701,10 @@ pub fn apply_annotations(k: &Kustomization, resources: &mut [Resource]) {
 pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(), RenderError> {
     for entry in &k.replicas {
         let Some(name) = entry.get("name").and_then(|n| n.scalar_string()) else {
-            return Err(RenderError::invalid("replicas entry needs a 'name'", entry.loc));
+            return Err(RenderError::invalid(
+                "replicas entry needs a 'name'",
+                entry.loc,
+            ));
         };
         let count_node = entry.get("count");
         let count = count_node.and_then(|c| c.as_i64()).unwrap_or(0);
@@ -688,7 +729,9 @@ pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(
         if !matched {
             return Err(RenderError::new(
                 RenderErrorKind::Conflict,
-                format!("resource with name {name} does not match a config with the following GVK [Deployment ReplicationController ReplicaSet StatefulSet]"),
+                format!(
+                    "resource with name {name} does not match a config with the following GVK [Deployment ReplicationController ReplicaSet StatefulSet]"
+                ),
                 entry.loc,
             ));
         }
@@ -739,7 +782,11 @@ pub fn split_image(image: &str) -> (String, String, String) {
         (None, None) => (image.to_string(), String::new(), String::new()),
         (c, Some(a)) if c.is_none_or(|c| a < c) => {
             let a = a + slash;
-            (image[..a].to_string(), String::new(), image[a + 1..].to_string())
+            (
+                image[..a].to_string(),
+                String::new(),
+                image[a + 1..].to_string(),
+            )
         }
         (Some(c), Some(a)) => {
             let (c, a) = (c + slash, a + slash);
@@ -751,7 +798,11 @@ pub fn split_image(image: &str) -> (String, String, String) {
         }
         (Some(c), None) => {
             let c = c + slash;
-            (image[..c].to_string(), image[c + 1..].to_string(), String::new())
+            (
+                image[..c].to_string(),
+                image[c + 1..].to_string(),
+                String::new(),
+            )
         }
         _ => (image.to_string(), String::new(), String::new()),
     }
@@ -805,12 +856,12 @@ fn walk_containers(n: &mut Node, e: &ImageEdit) {
         Value::Map(m) => {
             for entry in &mut m.entries {
                 walk_containers(&mut entry.value, e);
-                if entry.key == "containers" || entry.key == "initContainers" {
-                    if let Some(items) = entry.value.as_seq_mut() {
-                        for c in items {
-                            if let Some(img) = c.get_mut("image") {
-                                update_image(img, e);
-                            }
+                if (entry.key == "containers" || entry.key == "initContainers")
+                    && let Some(items) = entry.value.as_seq_mut()
+                {
+                    for c in items {
+                        if let Some(img) = c.get_mut("image") {
+                            update_image(img, e);
                         }
                     }
                 }
@@ -832,7 +883,10 @@ pub fn apply_images(k: &Kustomization, resources: &mut [Resource]) {
             let id = r.id();
             // Field specs beyond the legacy walk (e.g. image volumes); never create.
             for s in IMAGES.iter().filter(|s| s.matches(&id)) {
-                if s.path.iter().any(|p| p.starts_with("containers") || p.starts_with("initContainers")) {
+                if s.path
+                    .iter()
+                    .any(|p| p.starts_with("containers") || p.starts_with("initContainers"))
+                {
                     continue;
                 }
                 visit(&mut r.node, &s.path, false, &mut |n| update_image(n, e));
@@ -857,7 +911,10 @@ pub(crate) fn apply_transformer_config(
         if group != "builtin" {
             return Err(RenderError::new(
                 RenderErrorKind::Unsupported,
-                format!("transformer '{kind}' ({}) is a plugin; kustodian only runs builtin transformers", doc.str_at(&["apiVersion"]).unwrap_or("")),
+                format!(
+                    "transformer '{kind}' ({}) is a plugin; kustodian only runs builtin transformers",
+                    doc.str_at(&["apiVersion"]).unwrap_or("")
+                ),
                 doc.loc,
             ));
         }
@@ -865,8 +922,14 @@ pub(crate) fn apply_transformer_config(
         let loc = doc.loc;
         match kind.as_str() {
             "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
-                k.name_prefix = doc.get("prefix").and_then(|p| p.scalar_string()).map(|p| (p, loc));
-                k.name_suffix = doc.get("suffix").and_then(|p| p.scalar_string()).map(|p| (p, loc));
+                k.name_prefix = doc
+                    .get("prefix")
+                    .and_then(|p| p.scalar_string())
+                    .map(|p| (p, loc));
+                k.name_suffix = doc
+                    .get("suffix")
+                    .and_then(|p| p.scalar_string())
+                    .map(|p| (p, loc));
                 apply_prefix_suffix(&k, &mut acc.resources);
             }
             "NamespaceTransformer" => {
@@ -877,11 +940,20 @@ pub(crate) fn apply_transformer_config(
                 apply_namespace(&k, &mut acc.resources)?;
             }
             "LabelTransformer" | "AnnotationsTransformer" => {
-                let field = if kind == "LabelTransformer" { "labels" } else { "annotations" };
+                let field = if kind == "LabelTransformer" {
+                    "labels"
+                } else {
+                    "annotations"
+                };
                 let pairs: Vec<(String, String, Loc)> = doc
                     .get(field)
                     .and_then(|m| m.as_map())
-                    .map(|m| m.entries.iter().map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc)).collect())
+                    .map(|m| {
+                        m.entries
+                            .iter()
+                            .map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let specs: Vec<FieldSpec> = doc
                     .get("fieldSpecs")
@@ -930,7 +1002,11 @@ pub(crate) fn apply_transformer_config(
                 }
             }
             "ReplacementTransformer" => {
-                let list = doc.get("replacements").and_then(|r| r.as_seq()).cloned().unwrap_or_default();
+                let list = doc
+                    .get("replacements")
+                    .and_then(|r| r.as_seq())
+                    .cloned()
+                    .unwrap_or_default();
                 super::replacements::apply(&mut acc.resources, &list)?;
             }
             _ => {
@@ -952,10 +1028,17 @@ mod tests {
     #[test]
     fn splits_images_like_kustomize() {
         assert_eq!(split_image("nginx"), ("nginx".into(), "".into(), "".into()));
-        assert_eq!(split_image("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
+        assert_eq!(
+            split_image("nginx:1.2"),
+            ("nginx".into(), "1.2".into(), "".into())
+        );
         assert_eq!(
             split_image("localhost:5000/app:v1@sha256:abc"),
-            ("localhost:5000/app".into(), "v1".into(), "sha256:abc".into())
+            (
+                "localhost:5000/app".into(),
+                "v1".into(),
+                "sha256:abc".into()
+            )
         );
         assert_eq!(
             split_image("app@sha256:abc"),

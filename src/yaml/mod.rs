@@ -117,7 +117,11 @@ impl Node {
     /// Where a person should look to change this value: the transformer input that set it, else its
     /// own source text.
     pub fn blame(&self) -> Loc {
-        if self.via.is_some() { self.via } else { self.loc }
+        if self.via.is_some() {
+            self.via
+        } else {
+            self.loc
+        }
     }
 
     pub fn is_null(&self) -> bool {

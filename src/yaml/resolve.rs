@@ -70,7 +70,10 @@ fn parse_int(s: &str) -> Option<i64> {
         (8, d.to_string())
     } else if let Some(d) = clean.strip_prefix("0x") {
         (16, d.to_string())
-    } else if clean.len() > 1 && clean.starts_with('0') && clean.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+    } else if clean.len() > 1
+        && clean.starts_with('0')
+        && clean.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
         (8, clean[1..].to_string())
     } else {
         (10, clean.clone())
@@ -131,7 +134,11 @@ pub fn format_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     if f.fract() == 0.0 && f.abs() < 1e21 {
         return format!("{}", f as i128);
@@ -158,7 +165,11 @@ pub fn format_float(f: f64) -> String {
     } else if exp < 0 {
         format!("{sign}0.{}{}", "0".repeat((-exp - 1) as usize), digits)
     } else if (exp + 1) as usize >= digits.len() {
-        format!("{sign}{}{}", digits, "0".repeat(exp as usize + 1 - digits.len()))
+        format!(
+            "{sign}{}{}",
+            digits,
+            "0".repeat(exp as usize + 1 - digits.len())
+        )
     } else {
         let p = (exp + 1) as usize;
         format!("{sign}{}.{}", &digits[..p], &digits[p..])
@@ -200,7 +211,10 @@ mod tests {
         assert_eq!(format_float(0.5), "0.5");
         assert_eq!(format_float(1.5e-7), "1.5e-07");
         assert_eq!(format_float(1e29), "1e+29");
-        assert_eq!(format_float(1.2345678901234568e29), "1.2345678901234568e+29");
+        assert_eq!(
+            format_float(1.2345678901234568e29),
+            "1.2345678901234568e+29"
+        );
         assert_eq!(format_float(1.1), "1.1");
     }
 }
