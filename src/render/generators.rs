@@ -372,7 +372,7 @@ pub fn merge_generated(
             {
                 old.node.set("type", t.clone());
             }
-            old.needs_hash = old.needs_hash || new.needs_hash;
+            // The merged object keeps the base's naming: a plain ConfigMap stays unhashed.
             if !new.needs_hash {
                 old.needs_hash = false;
             }
