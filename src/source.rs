@@ -197,8 +197,10 @@ pub enum FsError {
 
 /// A read-only view of one tree of files, addressed by repo-relative paths (`/`-separated, no `..`).
 pub trait Fs: Send + Sync {
-    /// Reads a file's text.
+    /// Reads a file's text (invalid UTF-8 replaced).
     fn read(&self, rel: &str) -> Result<Arc<str>, FsError>;
+    /// Reads a file's bytes (generator inputs may be binary).
+    fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError>;
     fn is_dir(&self, rel: &str) -> bool;
     fn is_file(&self, rel: &str) -> bool;
     /// Entries of a directory (names only), sorted.
@@ -267,6 +269,13 @@ impl Fs for DiskFs {
                 String::from_utf8_lossy(e.as_bytes()).into_owned(),
             )),
         }
+    }
+    fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError> {
+        let p = self.resolve(rel)?;
+        std::fs::read(&p).map_err(|e| FsError::Io {
+            path: rel.to_string(),
+            msg: e.to_string(),
+        })
     }
     fn is_dir(&self, rel: &str) -> bool {
         self.resolve(rel).map(|p| p.is_dir()).unwrap_or(false)

@@ -172,12 +172,12 @@ impl GenContext<'_> {
             };
             match kind {
                 GenKind::Secret => data.entries.push(entry(
-                    base64::engine::general_purpose::STANDARD.encode(&p.value),
+                    encode_base64(&p.value),
                 )),
                 GenKind::ConfigMap => match String::from_utf8(p.value) {
                     Ok(s) => data.entries.push(entry(s)),
                     Err(e) => binary.entries.push(entry(
-                        base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+                        encode_base64(e.as_bytes()),
                     )),
                 },
             }
@@ -232,10 +232,33 @@ impl GenContext<'_> {
     }
 
     fn read_bytes(&self, rel: &str, at: Loc) -> Result<Vec<u8>, RenderError> {
-        // Generator files may be binary; text goes through the shared table for snippets.
-        let text = self.renderer.read_text(rel, at)?;
-        Ok(text.as_bytes().to_vec())
+        // Generator files may be binary: read bytes; text files also go through the shared
+        // table so findings can show them.
+        let bytes = self
+            .renderer
+            .fs()
+            .read_bytes(rel)
+            .map_err(|e| super::fs_error(e, at))?;
+        if std::str::from_utf8(&bytes).is_ok() {
+            self.renderer.read_text(rel, at)?;
+        }
+        Ok(bytes)
     }
+}
+
+/// Base64 as kustomize writes generated data: lines of 70 characters, each followed by a newline,
+/// once the encoding reaches 70 characters (so it prints as a literal block).
+pub fn encode_base64(bytes: &[u8]) -> String {
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if enc.len() < 70 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / 70 + 1);
+    for chunk in enc.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 fn seq(n: &Node, key: &str) -> Vec<Node> {
@@ -336,6 +359,7 @@ pub fn merge_generated(
         (behavior, Some(i)) => {
             let old = &mut list[i];
             if behavior == Behavior::Replace {
+                old.origin = new.origin.clone();
                 for f in ["data", "binaryData"] {
                     match new.node.get(f) {
                         Some(v) => old.node.set(f, v.clone()),

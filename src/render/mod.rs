@@ -123,9 +123,13 @@ impl Renderer {
             }
             None => sort::legacy_sort(&mut resources, None, None),
         }
-        let _ = build_metadata;
         for r in &mut resources {
             transforms::strip_internal_annotations(r);
+        }
+        if build_metadata.iter().any(|m| m == "originAnnotations") {
+            for r in &mut resources {
+                transforms::add_origin_annotation(r, dir);
+            }
         }
         Ok(Build { resources, files })
     }
@@ -273,12 +277,22 @@ impl Renderer {
             options: &k.generator_options,
         };
         for g in &k.config_map_generator {
-            let (res, files) = gen_ctx.generate(g, generators::GenKind::ConfigMap)?;
+            let (mut res, files) = gen_ctx.generate(g, generators::GenKind::ConfigMap)?;
+            res.origin = Some(resource::Origin::Generator {
+                configured_in: kfile.clone(),
+                kind: "ConfigMapGenerator".into(),
+                name: None,
+            });
             acc.files.extend(files);
             generators::merge_generated(&mut acc.resources, res, g.loc)?;
         }
         for g in &k.secret_generator {
-            let (res, files) = gen_ctx.generate(g, generators::GenKind::Secret)?;
+            let (mut res, files) = gen_ctx.generate(g, generators::GenKind::Secret)?;
+            res.origin = Some(resource::Origin::Generator {
+                configured_in: kfile.clone(),
+                kind: "SecretGenerator".into(),
+                name: None,
+            });
             acc.files.extend(files);
             generators::merge_generated(&mut acc.resources, res, g.loc)?;
         }
@@ -311,7 +325,17 @@ impl Renderer {
                     node.set("namespace", n.clone());
                 }
                 let g = kustomization::GeneratorArgs { loc: doc.loc, node };
-                let (res, files) = gen_ctx.generate(&g, gk)?;
+                let (mut res, files) = gen_ctx.generate(&g, gk)?;
+                let configured_in = self
+                    .sources
+                    .get(doc.loc.file)
+                    .map(|f| f.path.clone())
+                    .unwrap_or_else(|| kfile.clone());
+                res.origin = Some(resource::Origin::Generator {
+                    configured_in,
+                    kind,
+                    name: doc.get_path(&["metadata", "name"]).and_then(|n| n.scalar_string()),
+                });
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, g.loc)?;
             }
@@ -399,7 +423,8 @@ impl Renderer {
         let text = self.read_text(&rel, entry.loc)?;
         acc.files.insert(rel.clone());
         for doc in docs {
-            for r in resources_from_doc(doc, &rel, &text)? {
+            for mut r in resources_from_doc(doc, &rel, &text)? {
+                r.origin = Some(resource::Origin::File(rel.clone()));
                 push_unique(&mut acc.resources, r, entry.loc)?;
             }
         }

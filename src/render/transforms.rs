@@ -131,8 +131,8 @@ pub fn strip_internal_annotations(r: &mut Resource) {
     {
         m.entries.retain(|e| {
             !e.key.starts_with("internal.config.kubernetes.io/")
-                && !e.key.starts_with("config.kubernetes.io/")
                 && e.key != "kustomize.config.k8s.io/needs-hash"
+                && e.key != "kustomize.config.k8s.io/id"
                 && e.key != "kustomize.config.k8s.io/behavior"
         });
         if m.is_empty() {
@@ -142,6 +142,42 @@ pub fn strip_internal_annotations(r: &mut Resource) {
                 .map(|m| m.remove("annotations"));
         }
     }
+}
+
+/// `buildMetadata: [originAnnotations]`: records where each resource came from, with paths
+/// relative to the directory being built.
+pub fn add_origin_annotation(r: &mut Resource, top: &str) {
+    let Some(origin) = &r.origin else { return };
+    let text = match origin {
+        super::resource::Origin::File(p) => format!("path: {}\n", relative_path(top, p)),
+        super::resource::Origin::Generator {
+            configured_in,
+            kind,
+            name,
+        } => {
+            let mut t = format!(
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+                relative_path(top, configured_in)
+            );
+            if let Some(n) = name {
+                t.push_str(&format!("  name: {n}\n"));
+            }
+            t
+        }
+    };
+    r.node
+        .ensure_path(&["metadata", "annotations"])
+        .set("config.kubernetes.io/origin", Node::str(text));
+}
+
+/// `to` (repo-relative) as seen from directory `from` (repo-relative).
+pub fn relative_path(from: &str, to: &str) -> String {
+    let f: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let t: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; f.len() - common];
+    parts.extend(&t[common..]);
+    parts.join("/")
 }
 
 // ---------------------------------------------------------------- patches
