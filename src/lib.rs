@@ -9,6 +9,7 @@ pub mod check;
 pub mod config;
 pub mod diag;
 pub mod discover;
+pub mod git;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -14,7 +14,8 @@ fn render_matches_kustomize_byte_for_byte() {
         let targets = std::fs::read_to_string(suite.join("targets")).unwrap();
         for target in targets.lines().filter(|l| !l.trim().is_empty()) {
             let stem = target.replace('/', "__");
-            let expected = std::fs::read_to_string(suite.join("expected").join(format!("{stem}.yaml")));
+            let expected =
+                std::fs::read_to_string(suite.join("expected").join(format!("{stem}.yaml")));
             let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
                 .arg("render")
                 .arg(suite.join(target))

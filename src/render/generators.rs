@@ -171,14 +171,10 @@ impl GenContext<'_> {
                 value: Node::str(v).at(p.loc),
             };
             match kind {
-                GenKind::Secret => data.entries.push(entry(
-                    encode_base64(&p.value),
-                )),
+                GenKind::Secret => data.entries.push(entry(encode_base64(&p.value))),
                 GenKind::ConfigMap => match String::from_utf8(p.value) {
                     Ok(s) => data.entries.push(entry(s)),
-                    Err(e) => binary.entries.push(entry(
-                        encode_base64(e.as_bytes()),
-                    )),
+                    Err(e) => binary.entries.push(entry(encode_base64(e.as_bytes()))),
                 },
             }
         }

@@ -50,6 +50,8 @@ pub struct Kustomization {
     pub sort_options: Option<SortChoice>,
     pub build_metadata: Vec<String>,
     pub transformers: Vec<Ref>,
+    /// `openapi.path`: a custom schema file (must exist; it informs CRD patch merging).
+    pub openapi_path: Option<Ref>,
     /// `generators:` entries: builtin generator config files (or inline YAML).
     pub generators: Vec<Ref>,
 }
@@ -198,7 +200,33 @@ impl Kustomization {
             let v = &e.value;
             let f = e.key.as_str();
             match f {
-                "apiVersion" | "metadata" | "openapi" | "configurations" => {}
+                "apiVersion" | "metadata" | "configurations" => {}
+                "openapi" => {
+                    let version = v.get("version").and_then(|x| x.scalar_string());
+                    let path = v.get("path").and_then(|x| x.scalar_string());
+                    if version.is_some() && path.is_some() {
+                        return Err(RenderError::invalid(
+                            "builtin version and custom schema provided, cannot use both",
+                            v.loc,
+                        ));
+                    }
+                    if let Some(ver) = version
+                        && ver != "v1.21.2"
+                    {
+                        return Err(RenderError::invalid(
+                            format!(
+                                "the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"
+                            ),
+                            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
+                        ));
+                    }
+                    if let Some(p) = path {
+                        k.openapi_path = Some(Ref {
+                            text: p,
+                            loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
+                        });
+                    }
+                }
                 "kind" => match v.as_str() {
                     Some("Component") => k.is_component = true,
                     Some("Kustomization") | None => {}

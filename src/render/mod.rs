@@ -265,6 +265,10 @@ impl Renderer {
         }
         // crds/configurations/openapi: accepted, files must exist (they only affect CRD-aware
         // transformer behavior).
+        if let Some(entry) = &k.openapi_path {
+            let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            acc.files.insert(rel);
+        }
         for entry in k.crds.iter() {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             acc.files.insert(rel);
@@ -334,7 +338,9 @@ impl Renderer {
                 res.origin = Some(resource::Origin::Generator {
                     configured_in,
                     kind,
-                    name: doc.get_path(&["metadata", "name"]).and_then(|n| n.scalar_string()),
+                    name: doc
+                        .get_path(&["metadata", "name"])
+                        .and_then(|n| n.scalar_string()),
                 });
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, g.loc)?;

@@ -53,12 +53,16 @@ fn less(a: &str, b: &str) -> bool {
         }
         let mut ai = i;
         while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.saturating_mul(10).saturating_add(ar[ai] as i64 - '0' as i64);
+            an = an
+                .saturating_mul(10)
+                .saturating_add(ar[ai] as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.saturating_mul(10).saturating_add(br[bi] as i64 - '0' as i64);
+            bn = bn
+                .saturating_mul(10)
+                .saturating_add(br[bi] as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {

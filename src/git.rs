@@ -1,0 +1,263 @@
+//! Reading a Git revision as a file tree, in-process.
+//!
+//! Pull-request mode renders every overlay at the PR's base revision as well as at head. Checking
+//! out a second working tree would be slow and would write to disk; instead [`GitFs`] indexes the
+//! revision's tree once (path → blob id) and reads blobs from the object database on demand, behind
+//! the same [`Fs`] trait the renderer uses for the working tree. [`changed_paths`] compares the
+//! base index with the working tree by blob id, so a file counts as changed exactly when its
+//! content differs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gix::ObjectId;
+
+use crate::source::{Fs, FsError};
+
+/// Errors opening a repository or resolving a revision.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{path}: not a Git repository ({msg})")]
+    NotARepo { path: String, msg: String },
+    #[error(
+        "revision '{rev}' not found in {path}: {msg}. In CI, fetch it first (actions/checkout with `fetch-depth: 0`, or `git fetch origin <sha>`)"
+    )]
+    UnknownRev {
+        rev: String,
+        path: String,
+        msg: String,
+    },
+    #[error("reading revision '{rev}': {msg}")]
+    Read { rev: String, msg: String },
+}
+
+/// One revision's tree.
+pub struct GitFs {
+    repo: gix::ThreadSafeRepository,
+    rev: String,
+    commit: ObjectId,
+    /// Repo-relative path of the directory the caller treats as its root, `""` for the top.
+    prefix: String,
+    files: HashMap<String, ObjectId>,
+    dirs: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl GitFs {
+    /// Opens the repository containing `dir` and indexes `rev`'s tree. Paths are then relative to
+    /// `dir` (which may be a subdirectory of the repository).
+    pub fn open(dir: &Path, rev: &str) -> Result<GitFs, GitError> {
+        let repo = gix::discover(dir).map_err(|e| GitError::NotARepo {
+            path: dir.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        let workdir: PathBuf = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.to_path_buf());
+        let prefix = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| {
+                workdir
+                    .canonicalize()
+                    .ok()
+                    .and_then(|w| d.strip_prefix(&w).ok().map(Path::to_path_buf))
+            })
+            .map(|p| {
+                p.components()
+                    .filter_map(|c| c.as_os_str().to_str())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default();
+        let unknown = |msg: String| GitError::UnknownRev {
+            rev: rev.to_string(),
+            path: workdir.display().to_string(),
+            msg,
+        };
+        let id = repo
+            .rev_parse_single(rev)
+            .map_err(|e| unknown(e.to_string()))?;
+        let object = id.object().map_err(|e| unknown(e.to_string()))?;
+        let commit = object
+            .clone()
+            .peel_to_commit()
+            .map_err(|e| unknown(e.to_string()))?
+            .id;
+        let tree = object.peel_to_tree().map_err(|e| unknown(e.to_string()))?;
+        let entries = tree
+            .traverse()
+            .breadthfirst
+            .files()
+            .map_err(|e| GitError::Read {
+                rev: rev.to_string(),
+                msg: e.to_string(),
+            })?;
+        drop(tree);
+        let mut files = HashMap::new();
+        let mut dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        dirs.insert(String::new(), BTreeSet::new());
+        let strip = |p: &str| -> Option<String> {
+            if prefix.is_empty() {
+                Some(p.to_string())
+            } else {
+                p.strip_prefix(&format!("{prefix}/")).map(str::to_string)
+            }
+        };
+        for e in entries {
+            let full = e.filepath.to_string();
+            let Some(path) = strip(&full) else { continue };
+            let (parent, name) = match path.rfind('/') {
+                Some(i) => (path[..i].to_string(), path[i + 1..].to_string()),
+                None => (String::new(), path.clone()),
+            };
+            dirs.entry(parent).or_default().insert(name);
+            if e.mode.is_tree() {
+                dirs.entry(path).or_default();
+            } else if e.mode.is_blob() {
+                files.insert(path, e.oid);
+            }
+        }
+        Ok(GitFs {
+            repo: repo.into_sync(),
+            rev: rev.to_string(),
+            commit,
+            prefix,
+            files,
+            dirs,
+        })
+    }
+
+    /// The commit the revision resolved to.
+    pub fn commit(&self) -> ObjectId {
+        self.commit
+    }
+
+    /// Blob id of every file, by path.
+    pub fn files(&self) -> &HashMap<String, ObjectId> {
+        &self.files
+    }
+
+    /// The subdirectory of the repository this view is rooted at.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl Fs for GitFs {
+    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
+        let bytes = self.read_bytes(rel)?;
+        Ok(Arc::from(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+    fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError> {
+        let id = self
+            .files
+            .get(rel)
+            .ok_or_else(|| FsError::NotFound(rel.to_string()))?;
+        let repo = self.repo.to_thread_local();
+        let obj = repo.find_object(*id).map_err(|e| FsError::Io {
+            path: format!("{}:{rel}", self.rev),
+            msg: e.to_string(),
+        })?;
+        Ok(obj.data.clone())
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        self.dirs.contains_key(rel)
+    }
+    fn is_file(&self, rel: &str) -> bool {
+        self.files.contains_key(rel)
+    }
+    fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
+        self.dirs
+            .get(rel)
+            .map(|s| s.iter().cloned().collect())
+            .ok_or_else(|| FsError::NotFound(rel.to_string()))
+    }
+    fn describe(&self) -> String {
+        format!("git:{}", self.rev)
+    }
+}
+
+/// Paths (relative to the base view's root) whose content differs between `base` and the working
+/// tree `head` (added, removed or modified). Directories named `.git`, `target` and
+/// `node_modules` are not walked.
+pub fn changed_paths(base: &GitFs, head: &dyn Fs) -> BTreeSet<String> {
+    let mut changed = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![String::new()];
+    while let Some(dir) = stack.pop() {
+        let Ok(names) = head.list(&dir) else { continue };
+        for name in names {
+            if matches!(name.as_str(), ".git" | "target" | "node_modules") {
+                continue;
+            }
+            let path = crate::source::child_rel(&dir, &name);
+            if head.is_dir(&path) {
+                stack.push(path);
+                continue;
+            }
+            let Ok(bytes) = head.read_bytes(&path) else {
+                continue;
+            };
+            let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes);
+            if id.ok().as_ref() != base.files.get(&path) {
+                changed.insert(path.clone());
+            }
+            seen.insert(path);
+        }
+    }
+    for path in base.files.keys() {
+        if !seen.contains(path)
+            && !path
+                .split('/')
+                .any(|s| matches!(s, ".git" | "target" | "node_modules"))
+        {
+            changed.insert(path.clone());
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let st = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn reads_a_revision_and_diffs_against_the_worktree() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(d.join("apps/a")).unwrap();
+        std::fs::write(d.join("apps/a/x.yaml"), "a: 1\n").unwrap();
+        std::fs::write(d.join("keep.txt"), "same\n").unwrap();
+        git(d, &["add", "."]);
+        git(d, &["commit", "-q", "-m", "one"]);
+        std::fs::write(d.join("apps/a/x.yaml"), "a: 2\n").unwrap();
+        std::fs::write(d.join("apps/a/new.yaml"), "n: 1\n").unwrap();
+
+        let base = GitFs::open(d, "HEAD").unwrap();
+        assert_eq!(&*base.read("apps/a/x.yaml").unwrap(), "a: 1\n");
+        assert!(base.is_dir("apps/a"));
+        assert_eq!(base.list("apps").unwrap(), ["a"]);
+        assert!(!base.is_file("apps/a/new.yaml"));
+
+        let head = crate::source::DiskFs::new(d).unwrap();
+        let changed: Vec<String> = changed_paths(&base, &head).into_iter().collect();
+        assert_eq!(changed, ["apps/a/new.yaml", "apps/a/x.yaml"]);
+
+        let err = GitFs::open(d, "no-such-branch").err().unwrap();
+        assert!(err.to_string().contains("fetch-depth"));
+    }
+}
