@@ -18,6 +18,7 @@
 //! inside its own directory tree; other directories are reachable only as kustomizations through
 //! `resources`/`components`. Nothing outside the [`Fs`] root is ever read and nothing is fetched.
 
+pub mod deps;
 pub mod error;
 pub mod fieldspec;
 pub mod generators;
