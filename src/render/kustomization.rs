@@ -198,7 +198,13 @@ impl Kustomization {
         };
         for e in &m.entries {
             let v = &e.value;
-            let f = e.key.as_str();
+            // kustomize decodes through encoding/json, which matches field names
+            // case-insensitively (`nameprefix` works).
+            let f = KNOWN
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(&e.key))
+                .copied()
+                .unwrap_or(e.key.as_str());
             match f {
                 "apiVersion" | "metadata" | "configurations" => {}
                 "openapi" => {
@@ -301,7 +307,7 @@ impl Kustomization {
                 _ => {
                     let hint = KNOWN
                         .iter()
-                        .find(|k| k.eq_ignore_ascii_case(f))
+                        .find(|k| edit_distance(k, f) <= 2)
                         .map(|k| format!(" (did you mean '{k}'?)"))
                         .unwrap_or_default();
                     return Err(RenderError::invalid(
@@ -343,4 +349,20 @@ fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
             v.loc,
         )),
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

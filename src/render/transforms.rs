@@ -943,8 +943,8 @@ pub(crate) fn apply_transformer_config(
 ) -> Result<(), RenderError> {
     for doc in renderer.load_plugin_config(dir, t, acc)? {
         let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
-        let (group, _) = split_api_version(doc.str_at(&["apiVersion"]).unwrap_or(""));
-        if group != "builtin" {
+        let api = doc.str_at(&["apiVersion"]).unwrap_or("");
+        if api != "builtin" && split_api_version(api).0 != "builtin" {
             return Err(RenderError::new(
                 RenderErrorKind::Unsupported,
                 format!(
