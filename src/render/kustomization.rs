@@ -6,6 +6,7 @@
 
 use super::SortChoice;
 use super::error::{RenderError, RenderErrorKind};
+use super::fieldspec::FieldSpec;
 use crate::source::{Fs, Loc, child_rel};
 use crate::yaml::{Node, Value};
 
@@ -52,6 +53,10 @@ pub struct Kustomization {
     pub transformers: Vec<Ref>,
     /// `openapi.path`: a custom schema file (must exist; it informs CRD patch merging).
     pub openapi_path: Option<Ref>,
+    /// Field-spec tables for this kustomization: the defaults plus `configurations:` files.
+    pub tconfig: TransformerConfig,
+    /// `configurations:` file references.
+    pub configurations: Vec<Ref>,
     /// `generators:` entries: builtin generator config files (or inline YAML).
     pub generators: Vec<Ref>,
 }
@@ -206,7 +211,8 @@ impl Kustomization {
                 .copied()
                 .unwrap_or(e.key.as_str());
             match f {
-                "apiVersion" | "metadata" | "configurations" => {}
+                "apiVersion" | "metadata" => {}
+                "configurations" => k.configurations = refs(v, f)?,
                 "openapi" => {
                     let version = v.get("version").and_then(|x| x.scalar_string());
                     let path = v.get("path").and_then(|x| x.scalar_string());
@@ -365,4 +371,58 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Which fields each transformer touches: kustomize's defaults, extended by the kustomization's
+/// `configurations:` files (how CRD fields get images, labels and name references).
+#[derive(Clone, Debug)]
+pub struct TransformerConfig {
+    pub common_labels: Vec<FieldSpec>,
+    pub template_labels: Vec<FieldSpec>,
+    pub common_annotations: Vec<FieldSpec>,
+    pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+    pub namespace: Vec<FieldSpec>,
+    /// Extra `nameReference` entries (kind + fieldSpecs), for the name-reference pass.
+    pub name_reference: Vec<Node>,
+    /// Extra `varReference` field specs, for `vars`.
+    pub var_reference: Vec<FieldSpec>,
+}
+
+impl Default for TransformerConfig {
+    fn default() -> TransformerConfig {
+        use super::transforms as t;
+        TransformerConfig {
+            common_labels: t::COMMON_LABELS.clone(),
+            template_labels: t::TEMPLATE_LABELS.clone(),
+            common_annotations: t::COMMON_ANNOTATIONS.clone(),
+            images: t::IMAGES.clone(),
+            replicas: t::REPLICAS.clone(),
+            namespace: t::NAMESPACE.clone(),
+            name_reference: Vec::new(),
+            var_reference: Vec::new(),
+        }
+    }
+}
+
+impl TransformerConfig {
+    /// Adds the tables of one `configurations:` document.
+    pub fn extend_from(&mut self, doc: &Node) {
+        let specs = |key: &str| -> Vec<FieldSpec> {
+            doc.get(key)
+                .and_then(|n| n.as_seq())
+                .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+                .unwrap_or_default()
+        };
+        self.common_labels.extend(specs("commonLabels"));
+        self.template_labels.extend(specs("templateLabels"));
+        self.common_annotations.extend(specs("commonAnnotations"));
+        self.images.extend(specs("images"));
+        self.replicas.extend(specs("replicas"));
+        self.namespace.extend(specs("namespace"));
+        self.var_reference.extend(specs("varReference"));
+        if let Some(Value::Seq(items)) = doc.get("nameReference").map(|n| &n.value) {
+            self.name_reference.extend(items.iter().cloned());
+        }
+    }
 }

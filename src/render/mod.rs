@@ -242,7 +242,15 @@ impl Renderer {
                 e
             }
         })?;
-        let k = Kustomization::from_docs(&kfile, docs)?;
+        let mut k = Kustomization::from_docs(&kfile, docs)?;
+        let mut config_files = Vec::new();
+        for c in k.configurations.clone() {
+            let rel = self.restricted_file(dir, &c.text, c.loc)?;
+            for doc in self.load_file(&rel)? {
+                k.tconfig.extend_from(&doc);
+            }
+            config_files.push(rel);
+        }
         if k.is_component && !as_component {
             return Err(RenderError::invalid(
                 format!(
@@ -259,6 +267,7 @@ impl Renderer {
         }
         let mut acc = input.unwrap_or_default();
         acc.files.insert(kfile.clone());
+        acc.files.extend(config_files);
 
         // resources (and legacy bases), in order.
         for entry in k.resources.iter() {

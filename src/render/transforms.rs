@@ -17,19 +17,19 @@ use super::{Accum, Renderer, patch_json, patch_smp};
 use crate::source::Loc;
 use crate::yaml::{Mapping, Node, Value};
 
-static COMMON_LABELS: LazyLock<Vec<FieldSpec>> =
+pub(crate) static COMMON_LABELS: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/commonlabels.yaml")));
-static TEMPLATE_LABELS: LazyLock<Vec<FieldSpec>> =
+pub(crate) static TEMPLATE_LABELS: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/templatelabels.yaml")));
 static VOLUME_CLAIM_LABELS: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/volumeclaimlabels.yaml")));
-static COMMON_ANNOTATIONS: LazyLock<Vec<FieldSpec>> =
+pub(crate) static COMMON_ANNOTATIONS: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/commonannotations.yaml")));
-static IMAGES: LazyLock<Vec<FieldSpec>> =
+pub(crate) static IMAGES: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/images.yaml")));
-static REPLICAS: LazyLock<Vec<FieldSpec>> =
+pub(crate) static REPLICAS: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/replicas.yaml")));
-static NAMESPACE: LazyLock<Vec<FieldSpec>> =
+pub(crate) static NAMESPACE: LazyLock<Vec<FieldSpec>> =
     LazyLock::new(|| parse_table(include_str!("fieldspecs/namespace.yaml")));
 
 /// Built-in kinds the Kubernetes API serves cluster-scoped (group, kind). Unknown kinds (CRDs)
@@ -613,7 +613,9 @@ pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<
                 }
             }
         }
-        let specs: Vec<FieldSpec> = NAMESPACE
+        let specs: Vec<FieldSpec> = k
+            .tconfig
+            .namespace
             .iter()
             .filter(|s| s.path != ["metadata", "name"])
             .cloned()
@@ -689,10 +691,10 @@ pub fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
             .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
             .unwrap_or_default();
         if flag("includeSelectors") {
-            specs.extend(COMMON_LABELS.iter().cloned());
+            specs.extend(k.tconfig.common_labels.iter().cloned());
         } else {
             if flag("includeTemplates") {
-                specs.extend(TEMPLATE_LABELS.iter().cloned());
+                specs.extend(k.tconfig.template_labels.iter().cloned());
             }
             if flag("includeVolumeClaimTemplates") {
                 specs.extend(VOLUME_CLAIM_LABELS.iter().cloned());
@@ -706,7 +708,7 @@ pub fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
     }
     if !k.common_labels.is_empty() {
         for r in resources.iter_mut() {
-            set_string_map(&COMMON_LABELS, r, &k.common_labels);
+            set_string_map(&k.tconfig.common_labels, r, &k.common_labels);
         }
     }
 }
@@ -728,7 +730,7 @@ pub fn apply_annotations(k: &Kustomization, resources: &mut [Resource]) {
         return;
     }
     for r in resources.iter_mut() {
-        set_string_map(&COMMON_ANNOTATIONS, r, &k.common_annotations);
+        set_string_map(&k.tconfig.common_annotations, r, &k.common_annotations);
     }
 }
 
@@ -751,7 +753,12 @@ pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(
                 continue;
             }
             let id = r.id();
-            let specs: Vec<&FieldSpec> = REPLICAS.iter().filter(|s| s.matches(&id)).collect();
+            let specs: Vec<&FieldSpec> = k
+                .tconfig
+                .replicas
+                .iter()
+                .filter(|s| s.matches(&id))
+                .collect();
             if specs.is_empty() {
                 continue;
             }
@@ -918,7 +925,7 @@ pub fn apply_images(k: &Kustomization, resources: &mut [Resource]) {
             walk_containers(&mut r.node, e);
             let id = r.id();
             // Field specs beyond the legacy walk (e.g. image volumes); never create.
-            for s in IMAGES.iter().filter(|s| s.matches(&id)) {
+            for s in k.tconfig.images.iter().filter(|s| s.matches(&id)) {
                 if s.path
                     .iter()
                     .any(|p| p.starts_with("containers") || p.starts_with("initContainers"))
