@@ -61,6 +61,8 @@ pub(crate) struct Accum {
     sort_order: Option<SortChoice>,
     /// `buildMetadata: [originAnnotations]` etc. at this level (only the top level's counts).
     build_metadata: Vec<String>,
+    /// `nameReference` entries from `configurations:` here and in every base.
+    name_refs: Vec<Node>,
 }
 
 /// `sortOptions` of a kustomization.
@@ -109,9 +111,10 @@ impl Renderer {
             vars: var_list,
             sort_order,
             build_metadata,
+            name_refs,
         } = (*acc).clone();
         hash::add_hashes(&mut resources);
-        nameref::fix_back_references(&mut resources);
+        nameref::fix_back_references_with(&mut resources, &nameref::from_config(&name_refs))?;
         vars::apply(&mut resources, &var_list)?;
         resources.retain(|r| {
             r.annotation("config.kubernetes.io/local-config")
@@ -391,6 +394,8 @@ impl Renderer {
         }
 
         acc.vars.extend(k.vars.iter().cloned());
+        acc.name_refs
+            .extend(k.tconfig.name_reference.iter().cloned());
         if let Some(s) = &k.sort_options {
             acc.sort_order = Some(s.clone());
         }
@@ -432,6 +437,7 @@ impl Renderer {
             }
             acc.files.extend(sub.files);
             acc.vars.extend(sub.vars);
+            acc.name_refs.extend(sub.name_refs);
             return Ok(());
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;

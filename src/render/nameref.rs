@@ -1,8 +1,454 @@
-//! Name back-references (stub).
+//! Name back-references: after prefixes, suffixes, content hashes and namespaces changed names,
+//! every field that names another object of the build is pointed at its new name.
+//!
+//! The table of which fields name which kinds is data (`fieldspecs/namereference.yaml`, plus any
+//! `configurations:`). For each referrer field, candidates are the objects of the referral kind the
+//! referrer can see (same namespace, cluster-scoped, or a RoleBinding's subject namespaces) whose
+//! *any* earlier name equals the field's value; ties break the way kustomize breaks them — same
+//! current namespace, then the same prefix/suffix history — and a tie that remains is an error.
+//! A rewritten field's `via` is the referral's `metadata.name`, the place its new name comes from.
 
-use super::resource::Resource;
+use std::sync::LazyLock;
 
-/// After renames (prefix/suffix/hash/namespace), rewrites every reference to a renamed object.
+use super::error::{RenderError, RenderErrorKind};
+use super::fieldspec::FieldSpec;
+use super::resource::{ResId, Resource};
+use super::transforms::is_cluster_scoped;
+use crate::source::Loc;
+use crate::yaml::{Node, Value};
+
+/// One referral kind and the fields that name it.
+#[derive(Clone, Debug)]
+pub struct BackRef {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: String,
+    pub fields: Vec<FieldSpec>,
+}
+
+static DEFAULT: LazyLock<Vec<BackRef>> =
+    LazyLock::new(|| parse(include_str!("fieldspecs/namereference.yaml")));
+
+fn parse(text: &str) -> Vec<BackRef> {
+    let docs = crate::yaml::parse_documents(text, crate::source::FileId::NONE)
+        .expect("built-in name reference table is valid YAML");
+    docs.iter()
+        .filter_map(|d| d.as_seq())
+        .flatten()
+        .filter_map(|e| {
+            let r = e.get("referral")?;
+            Some(BackRef {
+                group: r.get("group").and_then(|g| g.scalar_string()),
+                version: r.get("version").and_then(|g| g.scalar_string()),
+                kind: r.get("kind")?.scalar_string()?,
+                fields: e
+                    .get("fields")?
+                    .as_seq()?
+                    .iter()
+                    .filter_map(FieldSpec::from_node)
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Reads extra `nameReference` entries from a `configurations:` file (kustomize's layout:
+/// `{kind, group, version, fieldSpecs: [...]}`).
+pub fn from_config(entries: &[Node]) -> Vec<BackRef> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(BackRef {
+                group: e.get("group").and_then(|g| g.scalar_string()),
+                version: e.get("version").and_then(|g| g.scalar_string()),
+                kind: e.get("kind")?.scalar_string()?,
+                fields: e
+                    .get("fieldSpecs")
+                    .and_then(|f| f.as_seq())
+                    .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+impl BackRef {
+    fn selects(&self, id: &ResId) -> bool {
+        // The group in kustomize's table is sometimes written as `group/version`.
+        let group = self
+            .group
+            .as_deref()
+            .map(|g| g.split('/').next().unwrap_or(g));
+        group.is_none_or(|g| g == id.group)
+            && self.version.as_deref().is_none_or(|v| v == id.version)
+            && self.kind == id.kind
+    }
+}
+
+fn ns_equal(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// Rewrites references with the built-in table plus `extra` entries.
 pub fn fix_back_references(resources: &mut [Resource]) {
-    let _ = resources;
+    let _ = fix_back_references_with(resources, &[]);
+}
+
+/// Rewrites references; an ambiguous reference is an error.
+pub fn fix_back_references_with(
+    resources: &mut [Resource],
+    extra: &[BackRef],
+) -> Result<(), RenderError> {
+    let table: Vec<&BackRef> = DEFAULT.iter().chain(extra.iter()).collect();
+    // Snapshot of what each candidate looks like (ids, names, namespaces) before any rewrite:
+    // references only change referrers' fields, never candidates' names.
+    let snapshot: Vec<Candidate> = resources.iter().map(Candidate::of).collect();
+    for ri in 0..resources.len() {
+        let referrer_org = resources[ri].orig_id();
+        let referrer_cur = resources[ri].id();
+        let visible = visible_candidates(&snapshot, &resources[ri], &referrer_cur);
+        for br in &table {
+            for fs in br.fields.iter().filter(|fs| fs.matches(&referrer_org)) {
+                let ctx = RefCtx {
+                    backref: br,
+                    field_path: fs.path.join("/"),
+                    referrer: &resources[ri],
+                    referrer_cur: &referrer_cur,
+                    candidates: &visible,
+                    snapshot: &snapshot,
+                };
+                let mut updates: Vec<(Vec<usize>, Update)> = Vec::new();
+                collect(
+                    &resources[ri].node,
+                    &fs.path,
+                    &mut Vec::new(),
+                    &ctx,
+                    &mut updates,
+                )?;
+                for (route, u) in updates {
+                    apply_update(&mut resources[ri].node, &route, u);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a candidate referral looked like before references were fixed.
+struct Candidate {
+    ids: Vec<ResId>,
+    cur: ResId,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    name_loc: Loc,
+}
+
+impl Candidate {
+    fn of(r: &Resource) -> Candidate {
+        Candidate {
+            ids: r.all_ids(),
+            cur: r.id(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+            name_loc: r
+                .node
+                .get_path(&["metadata", "name"])
+                .map(|n| n.blame())
+                .unwrap_or(Loc::NONE),
+        }
+    }
+}
+
+/// Indexes of objects the referrer may refer to (kustomize's "subset that could be referenced").
+fn visible_candidates(all: &[Candidate], referrer: &Resource, cur: &ResId) -> Vec<usize> {
+    if is_cluster_scoped(cur) {
+        return (0..all.len()).collect();
+    }
+    let mut subject_ns: Vec<String> = Vec::new();
+    if matches!(cur.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+        && let Some(subjects) = referrer.node.get("subjects").and_then(|s| s.as_seq())
+    {
+        for s in subjects {
+            if s.str_at(&["kind"]) == Some("ServiceAccount")
+                && let Some(ns) = s.get("namespace").and_then(|n| n.scalar_string())
+            {
+                subject_ns.push(ns);
+            }
+        }
+    }
+    all.iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            is_cluster_scoped(&c.cur)
+                || ns_equal(&c.cur.namespace, &cur.namespace)
+                || subject_ns.contains(&c.cur.namespace)
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+struct RefCtx<'a> {
+    backref: &'a BackRef,
+    field_path: String,
+    referrer: &'a Resource,
+    referrer_cur: &'a ResId,
+    candidates: &'a [usize],
+    snapshot: &'a [Candidate],
+}
+
+enum Update {
+    Scalar {
+        name: String,
+        via: Loc,
+    },
+    Mapping {
+        name: String,
+        namespace: Option<String>,
+        via: Loc,
+    },
+}
+
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long.ends_with(short)
+}
+
+impl RefCtx<'_> {
+    /// kustomize's `selectReferral`: sieve candidates, then break ties.
+    fn select(
+        &self,
+        old_name: &str,
+        among: &[usize],
+        identical: impl Fn(&[usize]) -> bool,
+        at: Loc,
+    ) -> Result<Option<usize>, RenderError> {
+        let snap = self.snapshot;
+        let role_ref_gvk = if self.field_path.ends_with("roleRef/name") {
+            self.referrer.node.get("roleRef").and_then(|rr| {
+                Some((
+                    rr.get("apiGroup")?.scalar_string()?,
+                    rr.get("kind")?.scalar_string()?,
+                ))
+            })
+        } else {
+            None
+        };
+        let mut c: Vec<usize> = among
+            .iter()
+            .copied()
+            .filter(|&i| snap[i].ids.iter().any(|id| id.name == old_name))
+            .filter(|&i| snap[i].ids.iter().any(|id| self.backref.selects(id)))
+            .filter(|&i| {
+                role_ref_gvk.as_ref().is_none_or(|(g, k)| {
+                    snap[i]
+                        .ids
+                        .iter()
+                        .any(|id| (g.is_empty() || *g == id.group) && *k == id.kind)
+                })
+            })
+            .filter(|&i| {
+                is_cluster_scoped(self.referrer_cur)
+                    || is_cluster_scoped(&snap[i].cur)
+                    || snap[i].cur.kind == "ServiceAccount"
+                    || ns_equal(&self.referrer_cur.namespace, &snap[i].cur.namespace)
+            })
+            .collect();
+        if c.len() == 1 {
+            return Ok(Some(c[0]));
+        }
+        let rp = &self.referrer.prefixes;
+        let rs = &self.referrer.suffixes;
+        c.retain(|&i| {
+            (rp.is_empty() || snap[i].prefixes.is_empty() || same_ending(rp, &snap[i].prefixes))
+                && (rs.is_empty()
+                    || snap[i].suffixes.is_empty()
+                    || same_ending(rs, &snap[i].suffixes))
+        });
+        if c.len() > 1 {
+            c.retain(|&i| same_ending(rp, &snap[i].prefixes) && same_ending(rs, &snap[i].suffixes));
+        }
+        match c.len() {
+            0 => Ok(None),
+            1 => Ok(Some(c[0])),
+            _ if identical(&c) => Ok(Some(c[0])),
+            _ => Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "updating name reference in '{}' field of '{}': found multiple possible referrals: {}",
+                    self.field_path,
+                    self.referrer_cur.display(),
+                    c.iter()
+                        .map(|&i| snap[i].cur.display())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                at,
+            )),
+        }
+    }
+}
+
+/// Walks to the field and records the rewrites (by route of child indexes) without mutating.
+fn collect(
+    node: &Node,
+    path: &[String],
+    route: &mut Vec<usize>,
+    ctx: &RefCtx,
+    out: &mut Vec<(Vec<usize>, Update)>,
+) -> Result<(), RenderError> {
+    if path.is_empty() {
+        return set(node, route, ctx, out);
+    }
+    match &node.value {
+        Value::Seq(items) => {
+            for (i, it) in items.iter().enumerate() {
+                route.push(i);
+                collect(it, path, route, ctx, out)?;
+                route.pop();
+            }
+        }
+        Value::Map(m) => {
+            let seg = path[0].trim_end_matches("[]");
+            if let Some(i) = m.entries.iter().position(|e| e.key == seg) {
+                route.push(i);
+                collect(&m.entries[i].value, &path[1..], route, ctx, out)?;
+                route.pop();
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn set(
+    node: &Node,
+    route: &mut Vec<usize>,
+    ctx: &RefCtx,
+    out: &mut Vec<(Vec<usize>, Update)>,
+) -> Result<(), RenderError> {
+    match &node.value {
+        Value::Str(old) => {
+            let all: Vec<usize> = ctx.candidates.to_vec();
+            let snap = ctx.snapshot;
+            let pick = ctx.select(
+                old,
+                &all,
+                |c| c.iter().all(|&i| snap[i].cur.name == snap[c[0]].cur.name),
+                node.loc,
+            )?;
+            if let Some(i) = pick
+                && snap[i].cur.name != *old
+            {
+                out.push((
+                    route.clone(),
+                    Update::Scalar {
+                        name: snap[i].cur.name.clone(),
+                        via: snap[i].name_loc,
+                    },
+                ));
+            }
+        }
+        Value::Map(m) => {
+            let Some(old) = m.get("name").and_then(|n| n.scalar_string()) else {
+                return Ok(());
+            };
+            let snap = ctx.snapshot;
+            let among: Vec<usize> = match m.get("namespace").and_then(|n| n.scalar_string()) {
+                None => ctx.candidates.to_vec(),
+                Some(ns) => {
+                    let by_orig: Vec<usize> = ctx
+                        .candidates
+                        .iter()
+                        .copied()
+                        .filter(|&i| {
+                            snap[i].ids.first().map(|id| id.namespace.as_str()) == Some(ns.as_str())
+                        })
+                        .collect();
+                    if by_orig.is_empty() {
+                        ctx.candidates
+                            .iter()
+                            .copied()
+                            .filter(|&i| snap[i].cur.namespace == ns)
+                            .collect()
+                    } else {
+                        by_orig
+                    }
+                }
+            };
+            let pick = ctx.select(
+                &old,
+                &among,
+                |c| {
+                    c.iter().all(|&i| {
+                        snap[i].cur.name == snap[c[0]].cur.name
+                            && snap[i].cur.namespace == snap[c[0]].cur.namespace
+                    })
+                },
+                node.loc,
+            )?;
+            if let Some(i) = pick {
+                let r = &snap[i].cur;
+                if r.name == old && r.namespace.is_empty() {
+                    return Ok(());
+                }
+                out.push((
+                    route.clone(),
+                    Update::Mapping {
+                        name: r.name.clone(),
+                        namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+                        via: snap[i].name_loc,
+                    },
+                ));
+            }
+        }
+        Value::Seq(items) => {
+            for (i, it) in items.iter().enumerate() {
+                if matches!(it.value, Value::Str(_) | Value::Map(_)) {
+                    route.push(i);
+                    set(it, route, ctx, out)?;
+                    route.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn apply_update(root: &mut Node, route: &[usize], u: Update) {
+    let mut cur = root;
+    for &i in route {
+        cur = match &mut cur.value {
+            Value::Seq(items) => &mut items[i],
+            Value::Map(m) => &mut m.entries[i].value,
+            _ => return,
+        };
+    }
+    match u {
+        Update::Scalar { name, via } => {
+            *cur = Node::new(Value::Str(name), cur.loc).with_via(via);
+        }
+        Update::Mapping {
+            name,
+            namespace,
+            via,
+        } => {
+            let name_loc = cur.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
+            cur.set("name", Node::new(Value::Str(name), name_loc).with_via(via));
+            if let Some(ns) = namespace {
+                let ns_loc = cur.get("namespace").map(|n| n.loc).unwrap_or(Loc::NONE);
+                cur.set("namespace", Node::new(Value::Str(ns), ns_loc).with_via(via));
+            }
+        }
+    }
 }

@@ -130,6 +130,10 @@ pub struct Resource {
     pub edits: Vec<Edit>,
     /// Where the object came from (file or generator).
     pub origin: Option<Origin>,
+    /// Name prefixes and suffixes applied so far, innermost first (name references break ties
+    /// between candidates with them, as kustomize does).
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
 }
 
 impl Resource {
@@ -141,6 +145,8 @@ impl Resource {
             behavior: Behavior::Create,
             edits: Vec::new(),
             origin: None,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
         }
     }
     pub fn id(&self) -> ResId {

@@ -641,10 +641,12 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
         if let Some((p, l)) = &k.name_prefix {
             name = format!("{p}{name}");
             via = *l;
+            r.prefixes.push(p.clone());
         }
         if let Some((s, l)) = &k.name_suffix {
             name = format!("{name}{s}");
             via = *l;
+            r.suffixes.push(s.clone());
         }
         r.set_name(&name, via);
     }
