@@ -110,6 +110,8 @@ pub fn fix_back_references_with(
     // Snapshot of what each candidate looks like (ids, names, namespaces) before any rewrite:
     // references only change referrers' fields, never candidates' names.
     let snapshot: Vec<Candidate> = resources.iter().map(Candidate::of).collect();
+    // Indexing (not iterating) because each referrer is read, then mutated, in turn.
+    #[allow(clippy::needless_range_loop)]
     for ri in 0..resources.len() {
         let referrer_org = resources[ri].orig_id();
         let referrer_cur = resources[ri].id();
