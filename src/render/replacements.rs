@@ -1,11 +1,476 @@
-//! `replacements` (stub).
+//! `replacements:` — copy a field of one object into fields of others.
+//!
+//! Semantics as kustomize applies them: the source must select exactly one object (current or
+//! earlier id), its `fieldPath` (default `metadata.name`) must exist; `options.delimiter/index`
+//! pick a part of a scalar. Every target object selected (and not rejected) must have each of the
+//! target's field paths — a missing one is an error unless `options.create` — and a scalar target
+//! keeps its own type while taking the source's text. Field paths are dotted with list selectors:
+//! `spec.template.spec.containers.[name=app].image`, `[=value]` for primitive lists, an index, or
+//! `*`. Replaced nodes get `via` = the replacement entry, so findings point at it.
 
 use super::error::RenderError;
-use super::resource::Resource;
-use crate::yaml::Node;
+use super::resource::{ResId, Resource};
+use super::transforms::label_selector_matches;
+use crate::source::Loc;
+use crate::yaml::resolve::resolve_plain;
+use crate::yaml::{Mapping, Node, Value};
 
-/// Applies a list of replacement entries (already loaded; `path:` entries inlined) to the resources.
+/// Applies a list of replacement entries (already loaded; `path:` entries inlined) in order.
 pub fn apply(resources: &mut [Resource], replacements: &[Node]) -> Result<(), RenderError> {
-    let _ = (resources, replacements);
+    for r in replacements {
+        apply_one(resources, r)?;
+    }
     Ok(())
+}
+
+/// Splits `a.b.[name=x.y].c` on dots outside brackets.
+pub fn split_field_path(p: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    for c in p.chars() {
+        match c {
+            '[' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ']' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+struct Sel {
+    group: Option<String>,
+    version: Option<String>,
+    kind: Option<String>,
+    name: Option<regex::Regex>,
+    namespace: Option<regex::Regex>,
+    labels: Option<String>,
+    annotations: Option<String>,
+}
+
+impl Sel {
+    fn from(n: &Node, anchored: bool) -> Result<Sel, RenderError> {
+        let s = |k: &str| {
+            n.get(k)
+                .and_then(|v| v.scalar_string())
+                .filter(|s| !s.is_empty())
+        };
+        let re = |v: String| {
+            let pat = if anchored {
+                format!("^(?:{v})$")
+            } else {
+                format!("^{}$", regex::escape(&v))
+            };
+            regex::Regex::new(&pat)
+                .map_err(|e| RenderError::invalid(format!("invalid selector '{v}': {e}"), n.loc))
+        };
+        Ok(Sel {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind"),
+            name: s("name").map(re).transpose()?,
+            namespace: s("namespace").map(re).transpose()?,
+            labels: s("labelSelector"),
+            annotations: s("annotationSelector"),
+        })
+    }
+    fn id(&self, id: &ResId) -> bool {
+        self.group.as_deref().is_none_or(|g| g == id.group)
+            && self.version.as_deref().is_none_or(|v| v == id.version)
+            && self.kind.as_deref().is_none_or(|k| k == id.kind)
+            && self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|r| r.is_match(&id.namespace))
+    }
+    fn has_id_fields(&self) -> bool {
+        self.group.is_some()
+            || self.version.is_some()
+            || self.kind.is_some()
+            || self.name.is_some()
+            || self.namespace.is_some()
+    }
+    fn meta(&self, r: &Resource) -> bool {
+        self.labels
+            .as_deref()
+            .is_none_or(|s| label_selector_matches(s, r.node.get_path(&["metadata", "labels"])))
+            && self.annotations.as_deref().is_none_or(|s| {
+                label_selector_matches(s, r.node.get_path(&["metadata", "annotations"]))
+            })
+    }
+}
+
+fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError> {
+    let at = entry.loc;
+    let targets = entry
+        .get("targets")
+        .and_then(|t| t.as_seq())
+        .ok_or_else(|| {
+            RenderError::invalid(
+                "replacements must specify a source and at least one target",
+                at,
+            )
+        })?;
+    let value = if let Some(source) = entry.get("source").filter(|s| !s.is_null()) {
+        if entry.get("sourceValue").is_some() {
+            return Err(RenderError::invalid(
+                "value and resource selectors are mutually exclusive",
+                at,
+            ));
+        }
+        source_value(resources, source)?
+    } else if let Some(v) = entry.get("sourceValue") {
+        v.clone()
+    } else {
+        return Err(RenderError::invalid(
+            "replacements must specify a source and at least one target",
+            at,
+        ));
+    };
+    for t in targets {
+        let Some(select) = t.get("select") else {
+            return Err(RenderError::invalid(
+                "target must specify resources to select",
+                t.loc,
+            ));
+        };
+        let sel = Sel::from(select, true)?;
+        let rejects: Vec<Sel> = t
+            .get("reject")
+            .and_then(|r| r.as_seq())
+            .map(|s| {
+                s.iter()
+                    .map(|r| Sel::from(r, true))
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let paths: Vec<String> = match t.get("fieldPaths").and_then(|f| f.as_seq()) {
+            Some(fps) => fps.iter().filter_map(|f| f.scalar_string()).collect(),
+            None => vec!["metadata.name".to_string()],
+        };
+        let opts = t.get("options");
+        let create = opts
+            .and_then(|o| o.get("create"))
+            .and_then(|c| c.as_bool())
+            .unwrap_or(false);
+        let delimiter = opts
+            .and_then(|o| o.get("delimiter"))
+            .and_then(|d| d.scalar_string())
+            .filter(|d| !d.is_empty());
+        let index = opts
+            .and_then(|o| o.get("index"))
+            .and_then(|i| i.as_i64())
+            .unwrap_or(0);
+        for r in resources.iter_mut() {
+            if !sel.meta(r) {
+                continue;
+            }
+            let ids = r.all_ids();
+            let rejected = rejects.iter().any(|rej| {
+                (rej.has_id_fields() && ids.iter().any(|id| rej.id(id)))
+                    || (!rej.has_id_fields()
+                        && (rej.labels.is_some() || rej.annotations.is_some())
+                        && rej.meta(r))
+            });
+            if rejected || !ids.iter().any(|id| sel.id(id)) {
+                continue;
+            }
+            for fp in &paths {
+                let segs = split_field_path(fp);
+                let mut hits = 0;
+                visit_path(&mut r.node, &segs, create, &mut |target| {
+                    hits += 1;
+                    set_value(target, &value, delimiter.as_deref(), index, at);
+                });
+                if hits == 0 {
+                    let what = if create { "find or create" } else { "find" };
+                    return Err(RenderError::invalid(
+                        format!(
+                            "unable to {what} field \"{fp}\" in replacement target {}",
+                            r.id().display()
+                        ),
+                        t.get("fieldPaths").map(|f| f.loc).unwrap_or(t.loc),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn source_value(resources: &[Resource], source: &Node) -> Result<Node, RenderError> {
+    let sel = Sel::from(source, false)?;
+    let matches: Vec<&Resource> = resources
+        .iter()
+        .filter(|r| r.all_ids().iter().any(|id| sel.id(id)))
+        .collect();
+    let desc = || {
+        ["group", "version", "kind", "name", "namespace"]
+            .iter()
+            .filter_map(|k| {
+                source
+                    .get(k)
+                    .and_then(|v| v.scalar_string())
+                    .map(|v| format!("{k}={v}"))
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let src = match matches.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(RenderError::invalid(
+                format!(
+                    "replacement source not found: nothing selected by {}",
+                    desc()
+                ),
+                source.loc,
+            ));
+        }
+        _ => {
+            return Err(RenderError::invalid(
+                format!(
+                    "multiple matches for replacement source selector {}",
+                    desc()
+                ),
+                source.loc,
+            ));
+        }
+    };
+    let fp = source
+        .get("fieldPath")
+        .and_then(|f| f.scalar_string())
+        .unwrap_or_else(|| "metadata.name".to_string());
+    let mut found: Option<Node> = None;
+    let mut node = src.node.clone();
+    visit_path(&mut node, &split_field_path(&fp), false, &mut |n| {
+        if found.is_none() {
+            found = Some(n.clone());
+        }
+    });
+    let value = found.filter(|n| !n.is_null()).ok_or_else(|| {
+        RenderError::invalid(
+            format!(
+                "fieldPath `{fp}` is missing for replacement source {}",
+                src.id().display()
+            ),
+            source.get("fieldPath").map(|f| f.loc).unwrap_or(source.loc),
+        )
+    })?;
+    let opts = source.get("options");
+    let delimiter = opts
+        .and_then(|o| o.get("delimiter"))
+        .and_then(|d| d.scalar_string());
+    match delimiter.filter(|d| !d.is_empty()) {
+        None => Ok(value),
+        Some(d) => {
+            let text = value.scalar_string().ok_or_else(|| {
+                RenderError::invalid(
+                    "delimiter option can only be used with scalar nodes",
+                    source.loc,
+                )
+            })?;
+            let parts: Vec<&str> = text.split(d.as_str()).collect();
+            let i = opts
+                .and_then(|o| o.get("index"))
+                .and_then(|i| i.as_i64())
+                .unwrap_or(0);
+            let part = usize::try_from(i)
+                .ok()
+                .and_then(|i| parts.get(i))
+                .ok_or_else(|| {
+                    RenderError::invalid(
+                        format!("options.index {i} is out of bounds for value {text}"),
+                        source.loc,
+                    )
+                })?;
+            Ok(Node::new(Value::Str(part.to_string()), value.loc).with_via(value.via))
+        }
+    }
+}
+
+fn set_value(target: &mut Node, value: &Node, delimiter: Option<&str>, index: i64, via: Loc) {
+    let is_scalar = |n: &Node| !matches!(n.value, Value::Map(_) | Value::Seq(_));
+    let mut text = value.scalar_string();
+    if let (Some(d), Some(v)) = (delimiter, text.clone())
+        && let Some(cur) = target.scalar_string()
+    {
+        let mut parts: Vec<String> = cur.split(d).map(str::to_string).collect();
+        if index < 0 {
+            parts.insert(0, v);
+        } else if index as usize >= parts.len() {
+            parts.push(v);
+        } else {
+            parts[index as usize] = v;
+        }
+        text = Some(parts.join(d));
+    }
+    if is_scalar(target) && is_scalar(value) {
+        // The target keeps its type; only the text changes.
+        let text = text.unwrap_or_default();
+        let new = match &target.value {
+            Value::Str(_) => Value::Str(text),
+            _ if matches!(value.value, Value::Str(_))
+                && delimiter.is_none()
+                && target.is_null() =>
+            {
+                Value::Str(text)
+            }
+            _ => resolve_plain(&text),
+        };
+        *target = Node::new(new, target.loc).with_via(via);
+    } else {
+        let mut v = value.clone();
+        v.loc = if target.loc.is_some() {
+            target.loc
+        } else {
+            value.loc
+        };
+        v.via = via;
+        *target = v;
+    }
+}
+
+/// Visits the nodes at a replacement field path, creating missing map fields when asked.
+pub fn visit_path(node: &mut Node, segs: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
+    let Some((seg, rest)) = segs.split_first() else {
+        f(node);
+        return;
+    };
+    if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        let (k, v) = inner.split_once('=').unwrap_or(("", inner));
+        let Value::Seq(items) = &mut node.value else {
+            return;
+        };
+        let mut any = false;
+        for it in items.iter_mut() {
+            let hit = if k.is_empty() {
+                it.scalar_string().as_deref() == Some(v)
+            } else {
+                it.get(k).and_then(|x| x.scalar_string()).as_deref() == Some(v)
+            };
+            if hit {
+                any = true;
+                visit_path(it, rest, create, f);
+            }
+        }
+        if !any && create && !k.is_empty() {
+            let mut m = Mapping::default();
+            m.insert(k, Node::str(v));
+            items.push(Node::synth(Value::Map(m)));
+            let last = items.last_mut().expect("just pushed");
+            visit_path(last, rest, create, f);
+        }
+        return;
+    }
+    match &mut node.value {
+        Value::Seq(items) => {
+            if seg == "*" {
+                for it in items.iter_mut() {
+                    visit_path(it, rest, create, f);
+                }
+            } else if let Ok(i) = seg.parse::<usize>()
+                && let Some(it) = items.get_mut(i)
+            {
+                visit_path(it, rest, create, f);
+            }
+        }
+        Value::Map(m) => {
+            if seg == "*" {
+                for e in m.entries.iter_mut() {
+                    visit_path(&mut e.value, rest, create, f);
+                }
+                return;
+            }
+            if m.get(seg).is_none() {
+                if !create {
+                    return;
+                }
+                let fresh = if rest.is_empty() {
+                    Node::synth(Value::Null)
+                } else if rest[0].starts_with('[') {
+                    Node::seq(vec![])
+                } else {
+                    Node::map()
+                };
+                m.insert(seg, fresh);
+            }
+            let child = m.get_mut(seg).expect("present");
+            if child.is_null() && !rest.is_empty() && create {
+                *child = Node::map();
+            }
+            visit_path(child, rest, create, f);
+        }
+        Value::Null if create => {
+            *node = Node::map();
+            visit_path(node, segs, create, f);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+    use crate::yaml::parse_documents;
+
+    #[test]
+    fn copies_image_into_selected_container_and_errors_on_missing_field() {
+        let docs = parse_documents(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: src\ndata:\n  image: nginx:1.2\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: a\n        image: old\n      - name: b\n        image: keep\n",
+            FileId(0),
+        )
+        .unwrap();
+        let mut rs: Vec<Resource> = docs.into_iter().map(Resource::new).collect();
+        let repl = parse_documents(
+            "- source:\n    kind: ConfigMap\n    name: src\n    fieldPath: data.image\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.template.spec.containers.[name=a].image\n",
+            FileId(1),
+        )
+        .unwrap();
+        let list = repl[0].as_seq().unwrap().clone();
+        apply(&mut rs, &list).unwrap();
+        let img = &rs[1]
+            .node
+            .get_path(&["spec", "template", "spec", "containers"])
+            .unwrap()
+            .as_seq()
+            .unwrap()[0];
+        assert_eq!(img.str_at(&["image"]), Some("nginx:1.2"));
+        assert_eq!(img.get("image").unwrap().via.file, FileId(1));
+
+        let bad = parse_documents(
+            "- source:\n    kind: ConfigMap\n    name: src\n    fieldPath: data.image\n  targets:\n  - select:\n      kind: Deployment\n    fieldPaths:\n    - spec.nothing.here\n",
+            FileId(1),
+        )
+        .unwrap();
+        let e = apply(&mut rs, bad[0].as_seq().unwrap()).unwrap_err();
+        assert!(e.message.contains("unable to find field"), "{}", e.message);
+    }
+
+    #[test]
+    fn scalar_targets_keep_their_type() {
+        let mut n = crate::yaml::parse_documents("a: 1\nb: x\n", FileId(0))
+            .unwrap()
+            .remove(0);
+        let v = Node::str("3");
+        visit_path(&mut n, &split_field_path("a"), false, &mut |t| {
+            set_value(t, &v, None, 0, Loc::NONE)
+        });
+        visit_path(&mut n, &split_field_path("b"), false, &mut |t| {
+            set_value(t, &v, None, 0, Loc::NONE)
+        });
+        assert_eq!(n.get("a").unwrap().as_i64(), Some(3));
+        assert_eq!(n.get("b").unwrap().as_str(), Some("3"));
+    }
 }
