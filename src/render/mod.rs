@@ -57,7 +57,9 @@ pub struct Build {
 pub(crate) struct Accum {
     resources: Vec<Resource>,
     files: BTreeSet<String>,
-    vars: Vec<Node>,
+    vars: Vec<vars::Var>,
+    /// Extra `varReference` field specs from `configurations:`.
+    var_refs: Vec<fieldspec::FieldSpec>,
     sort_order: Option<SortChoice>,
     /// `buildMetadata: [originAnnotations]` etc. at this level (only the top level's counts).
     build_metadata: Vec<String>,
@@ -112,10 +114,11 @@ impl Renderer {
             sort_order,
             build_metadata,
             name_refs,
+            var_refs,
         } = (*acc).clone();
         hash::add_hashes(&mut resources);
         nameref::fix_back_references_with(&mut resources, &nameref::from_config(&name_refs))?;
-        vars::apply(&mut resources, &var_list)?;
+        vars::apply(&mut resources, &var_list, &var_refs)?;
         resources.retain(|r| {
             r.annotation("config.kubernetes.io/local-config")
                 .is_none_or(|v| v != "true")
@@ -360,6 +363,9 @@ impl Renderer {
             }
         }
 
+        let newly = vars::bind(&mut acc.resources, &acc.vars, &k.vars)?;
+        acc.vars.extend(newly);
+
         // components
         for entry in k.components.iter() {
             let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
@@ -393,7 +399,7 @@ impl Renderer {
             transforms::apply_transformer_config(self, dir, t, &mut acc)?;
         }
 
-        acc.vars.extend(k.vars.iter().cloned());
+        acc.var_refs.extend(k.tconfig.var_reference.iter().cloned());
         acc.name_refs
             .extend(k.tconfig.name_reference.iter().cloned());
         if let Some(s) = &k.sort_options {
@@ -436,8 +442,22 @@ impl Renderer {
                 push_unique(&mut acc.resources, r, entry.loc)?;
             }
             acc.files.extend(sub.files);
-            acc.vars.extend(sub.vars);
+            for v in sub.vars {
+                if acc.vars.iter().any(|x| x.name == v.name) {
+                    return Err(RenderError::new(
+                        RenderErrorKind::Conflict,
+                        format!(
+                            "var '{}' already encountered (declared again through '{text}')",
+                            v.name
+                        ),
+                        entry.loc,
+                    )
+                    .with_related(v.loc, "declared here"));
+                }
+                acc.vars.push(v);
+            }
             acc.name_refs.extend(sub.name_refs);
+            acc.var_refs.extend(sub.var_refs);
             return Ok(());
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;

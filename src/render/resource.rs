@@ -134,6 +134,8 @@ pub struct Resource {
     /// between candidates with them, as kustomize does).
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// Names of the `vars` bound to this object.
+    pub var_names: Vec<String>,
 }
 
 impl Resource {
@@ -147,6 +149,7 @@ impl Resource {
             origin: None,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            var_names: Vec::new(),
         }
     }
     pub fn id(&self) -> ResId {
