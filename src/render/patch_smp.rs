@@ -64,16 +64,10 @@ pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderEr
     };
     let mut edits = Vec::new();
     let mut node = std::mem::replace(&mut target.node, Node::map());
-    // The patch names its target; it must not rename or re-kind it.
-    let mut p = patch.clone();
-    if let Some(m) = p.as_map_mut() {
-        m.remove("apiVersion");
-        m.remove("kind");
-        if let Some(meta) = m.get_mut("metadata").and_then(|x| x.as_map_mut()) {
-            meta.remove("name");
-            meta.remove("namespace");
-        }
-    }
+    // The caller decides whether the patch may rename or re-kind its target (it rewrites the
+    // patch's identity to the target's unless `allowNameChange`/`allowKindChange`), so identity
+    // fields merge like any other.
+    let p = patch.clone();
     merge_map(&ctx, &mut node, &p, "", &mut edits);
     target.node = node;
     target.edits.extend(edits);
@@ -192,6 +186,10 @@ fn merge_map(ctx: &Ctx, dst: &mut Node, patch: &Node, path: &str, edits: &mut Ve
                 dm.insert(key, merged);
             }
             _ => {
+                // Setting a value to what it already is changes nothing (provenance included).
+                if dm.get(key).is_some_and(|d| d == pv) {
+                    continue;
+                }
                 let mut v = pv.clone();
                 v.via = pv.loc;
                 dm.insert(key, v);

@@ -291,6 +291,30 @@ fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<u
     }
 }
 
+/// The patch with the target's identity (a patch found by its own, possibly older, name must not
+/// rename its target).
+fn adopt_identity(patch: &Node, target: &Resource, name: bool, kind: bool) -> Node {
+    let id = target.id();
+    let mut p = patch.clone();
+    if name && let Some(meta) = p.get_mut("metadata").and_then(|m| m.as_map_mut()) {
+        if meta.contains_key("name") {
+            meta.insert("name", Node::str(id.name.clone()));
+        }
+        if meta.contains_key("namespace") {
+            meta.insert("namespace", Node::str(id.namespace.clone()));
+        }
+    }
+    if kind && let Some(m) = p.as_map_mut() {
+        if m.contains_key("kind") {
+            m.insert("kind", Node::str(id.kind.clone()));
+        }
+        if m.contains_key("apiVersion") {
+            m.insert("apiVersion", Node::str(id.api_version()));
+        }
+    }
+    p
+}
+
 fn smp_into(resources: &mut Vec<Resource>, idx: usize, patch: &Node) -> Result<(), RenderError> {
     match patch_smp::apply(&mut resources[idx], patch)? {
         patch_smp::SmpOutcome::Merged => {}
@@ -319,7 +343,8 @@ pub fn apply_patches_strategic_merge(
         any |= !lp.docs.is_empty();
         for doc in &lp.docs {
             let idx = target_by_patch_id(resources, doc, lp.loc)?;
-            smp_into(resources, idx, doc)?;
+            let p = adopt_identity(doc, &resources[idx], true, true);
+            smp_into(resources, idx, &p)?;
         }
     }
     if !any && !k.patches_strategic_merge.is_empty() {
@@ -381,32 +406,16 @@ pub fn apply_patches(
                     let mut idxs = sel.select(resources);
                     idxs.reverse(); // deletions keep earlier indexes valid
                     for i in idxs {
-                        let before = resources[i].id();
-                        let mut p = doc.clone();
-                        // The patch names no particular object: adopt the target's identity.
-                        if !allow_name
-                            && let Some(meta) = p.get_mut("metadata").and_then(|m| m.as_map_mut())
-                        {
-                            meta.insert("name", Node::str(before.name.clone()));
-                            if !before.namespace.is_empty() && meta.contains_key("namespace") {
-                                meta.insert("namespace", Node::str(before.namespace.clone()));
-                            }
-                        }
-                        if !allow_kind && let Some(m) = p.as_map_mut() {
-                            if m.contains_key("kind") {
-                                m.insert("kind", Node::str(before.kind.clone()));
-                            }
-                            if m.contains_key("apiVersion") {
-                                m.insert("apiVersion", Node::str(before.api_version()));
-                            }
-                        }
+                        let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
                         resources[i].remember_id();
                         smp_into(resources, i, &p)?;
                     }
                 }
                 None => {
                     let idx = target_by_patch_id(resources, doc, lp.loc)?;
-                    smp_into(resources, idx, doc)?;
+                    let p = adopt_identity(doc, &resources[idx], !allow_name, !allow_kind);
+                    resources[idx].remember_id();
+                    smp_into(resources, idx, &p)?;
                 }
             }
         }
