@@ -265,29 +265,14 @@ fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<u
             ),
             at,
         )),
-        _ => {
-            // Prefer an exact current-id match when several resources share an earlier name.
-            let exact: Vec<usize> = matches
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let id = resources[i].id();
-                    id.name == pid.name
-                        && (pid.namespace.is_empty() || id.namespace == pid.namespace)
-                })
-                .collect();
-            if exact.len() == 1 {
-                return Ok(exact[0]);
-            }
-            Err(RenderError::new(
-                RenderErrorKind::Conflict,
-                format!(
-                    "multiple matches for Id {}; failed to find unique target for patch",
-                    pid.display()
-                ),
-                at,
-            ))
-        }
+        _ => Err(RenderError::new(
+            RenderErrorKind::Conflict,
+            format!(
+                "multiple matches for Id {}; failed to find unique target for patch",
+                pid.display()
+            ),
+            at,
+        )),
     }
 }
 
@@ -395,6 +380,7 @@ pub fn apply_patches(
             };
             let sel = Selector::from_node(t)?;
             for i in sel.select(resources) {
+                resources[i].remember_id();
                 patch_json::apply(&mut resources[i], &lp.docs[0])?;
             }
             continue;
@@ -467,6 +453,7 @@ pub fn apply_patches_json6902(
             ));
         }
         for i in idxs {
+            resources[i].remember_id();
             patch_json::apply(&mut resources[i], &ops)?;
         }
     }
