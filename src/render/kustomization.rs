@@ -383,6 +383,10 @@ pub struct TransformerConfig {
     pub images: Vec<FieldSpec>,
     pub replicas: Vec<FieldSpec>,
     pub namespace: Vec<FieldSpec>,
+    /// `namePrefix`/`nameSuffix` field specs from `configurations:`; when given they replace the
+    /// default (every object's `metadata/name`), as observed with kustomize.
+    pub name_prefix: Option<Vec<FieldSpec>>,
+    pub name_suffix: Option<Vec<FieldSpec>>,
     /// Extra `nameReference` entries (kind + fieldSpecs), for the name-reference pass.
     pub name_reference: Vec<Node>,
     /// Extra `varReference` field specs, for `vars`.
@@ -399,6 +403,8 @@ impl Default for TransformerConfig {
             images: t::IMAGES.clone(),
             replicas: t::REPLICAS.clone(),
             namespace: t::NAMESPACE.clone(),
+            name_prefix: None,
+            name_suffix: None,
             name_reference: Vec::new(),
             var_reference: Vec::new(),
         }
@@ -421,6 +427,15 @@ impl TransformerConfig {
         self.replicas.extend(specs("replicas"));
         self.namespace.extend(specs("namespace"));
         self.var_reference.extend(specs("varReference"));
+        for (key, slot) in [
+            ("namePrefix", &mut self.name_prefix),
+            ("nameSuffix", &mut self.name_suffix),
+        ] {
+            let more = specs(key);
+            if !more.is_empty() {
+                slot.get_or_insert_with(Vec::new).extend(more);
+            }
+        }
         if let Some(Value::Seq(items)) = doc.get("nameReference").map(|n| &n.value) {
             self.name_reference.extend(items.iter().cloned());
         }

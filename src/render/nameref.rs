@@ -115,7 +115,7 @@ pub fn fix_back_references_with(
     for ri in 0..resources.len() {
         let referrer_org = resources[ri].orig_id();
         let referrer_cur = resources[ri].id();
-        let visible = visible_candidates(&snapshot, &resources[ri], &referrer_cur);
+        let visible = visible_candidates(&snapshot, &resources[ri], &referrer_cur)?;
         for br in &table {
             for fs in br.fields.iter().filter(|fs| fs.matches(&referrer_org)) {
                 let ctx = RefCtx {
@@ -169,23 +169,41 @@ impl Candidate {
 }
 
 /// Indexes of objects the referrer may refer to (kustomize's "subset that could be referenced").
-fn visible_candidates(all: &[Candidate], referrer: &Resource, cur: &ResId) -> Vec<usize> {
+fn visible_candidates(
+    all: &[Candidate],
+    referrer: &Resource,
+    cur: &ResId,
+) -> Result<Vec<usize>, RenderError> {
     if is_cluster_scoped(cur) {
-        return (0..all.len()).collect();
+        return Ok((0..all.len()).collect());
     }
     let mut subject_ns: Vec<String> = Vec::new();
-    if matches!(cur.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+    if cur.kind == "RoleBinding"
         && let Some(subjects) = referrer.node.get("subjects").and_then(|s| s.as_seq())
     {
         for s in subjects {
-            if s.str_at(&["kind"]) == Some("ServiceAccount")
-                && let Some(ns) = s.get("namespace").and_then(|n| n.scalar_string())
-            {
-                subject_ns.push(ns);
+            if s.str_at(&["kind"]) != Some("ServiceAccount") {
+                continue;
+            }
+            match s.get("namespace") {
+                None => {}
+                Some(n) => match n.as_str() {
+                    Some(ns) => subject_ns.push(ns.to_string()),
+                    None => {
+                        return Err(RenderError::invalid(
+                            format!(
+                                "namespace is blank for a ServiceAccount subject of {}",
+                                cur.display()
+                            ),
+                            n.loc,
+                        ));
+                    }
+                },
             }
         }
     }
-    all.iter()
+    Ok(all
+        .iter()
         .enumerate()
         .filter(|(_, c)| {
             is_cluster_scoped(&c.cur)
@@ -193,7 +211,7 @@ fn visible_candidates(all: &[Candidate], referrer: &Resource, cur: &ResId) -> Ve
                 || subject_ns.contains(&c.cur.namespace)
         })
         .map(|(i, _)| i)
-        .collect()
+        .collect())
 }
 
 struct RefCtx<'a> {

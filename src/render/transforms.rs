@@ -632,14 +632,28 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
         if matches!(r.kind(), "CustomResourceDefinition" | "Namespace") {
             continue;
         }
+        let id = r.id();
+        let selected = |specs: &Option<Vec<FieldSpec>>| {
+            specs
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|f| f.matches(&id)))
+        };
         let mut name = r.name().to_string();
         let mut via = Loc::NONE;
-        if let Some((p, l)) = &k.name_prefix {
+        if let Some((p, l)) = k
+            .name_prefix
+            .as_ref()
+            .filter(|_| selected(&k.tconfig.name_prefix))
+        {
             name = format!("{p}{name}");
             via = *l;
             r.prefixes.push(p.clone());
         }
-        if let Some((s, l)) = &k.name_suffix {
+        if let Some((s, l)) = k
+            .name_suffix
+            .as_ref()
+            .filter(|_| selected(&k.tconfig.name_suffix))
+        {
             name = format!("{name}{s}");
             via = *l;
             r.suffixes.push(s.clone());
