@@ -1,1 +1,191 @@
-//! Discovery of apps and environments (stub).
+//! Discovery: which apps and environments a config repo has.
+//!
+//! Zero-config by default: every `<...>/<app>/overlays/<env>/` directory holding a kustomization is
+//! environment `<env>` of app `<app>` (nested layouts like `teams/x/apps/y/overlays/prod` work too),
+//! and `<app>/base` is the app's base when it is a kustomization. Environment names map to stages
+//! by convention (dev/development/test → dev, stage/staging/qa/preprod → staging,
+//! prod/production/live → production); `.kustodian.yaml` can add names, restrict the overlays
+//! searched with globs, and ignore paths. Discovery walks through [`Fs`], so it works the same on the
+//! working tree and on a Git revision.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::render::kustomization::find_kustomization_file;
+use crate::source::{Fs, child_rel};
+
+/// Where an environment sits in the promotion order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Dev,
+    Staging,
+    Production,
+}
+
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Dev => "dev",
+            Stage::Staging => "staging",
+            Stage::Production => "production",
+        }
+    }
+    /// The conventional stage of an environment name.
+    pub fn by_convention(env: &str) -> Option<Stage> {
+        match env.to_ascii_lowercase().as_str() {
+            "dev" | "development" | "test" => Some(Stage::Dev),
+            "stage" | "staging" | "qa" | "preprod" | "pre-prod" | "uat" => Some(Stage::Staging),
+            "prod" | "production" | "live" | "prd" => Some(Stage::Production),
+            _ => None,
+        }
+    }
+}
+
+/// One environment of an app: an overlay directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Env {
+    pub name: String,
+    pub stage: Option<Stage>,
+    /// Repo-relative overlay directory.
+    pub dir: String,
+}
+
+/// An app and its environments, ordered dev → staging → production (then by name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct App {
+    pub name: String,
+    /// Repo-relative directory holding `overlays/` (and usually `base/`).
+    pub dir: String,
+    /// The app's base kustomization directory, when there is one.
+    pub base: Option<String>,
+    pub envs: Vec<Env>,
+}
+
+impl App {
+    pub fn env(&self, name: &str) -> Option<&Env> {
+        self.envs.iter().find(|e| e.name == name)
+    }
+    /// The first environment of a stage.
+    pub fn stage(&self, stage: Stage) -> Option<&Env> {
+        self.envs.iter().find(|e| e.stage == Some(stage))
+    }
+}
+
+const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
+
+/// Finds every app and environment under the root of `fs`.
+pub fn discover(fs: &dyn Fs, config: &Config) -> Vec<App> {
+    let mut overlays: Vec<String> = Vec::new();
+    walk(fs, "", 0, &mut overlays);
+    let mut apps: BTreeMap<String, App> = BTreeMap::new();
+    for dir in overlays {
+        if !config.includes_overlay(&dir) {
+            continue;
+        }
+        // dir = <app dir>/overlays/<env>
+        let parts: Vec<&str> = dir.split('/').collect();
+        let n = parts.len();
+        if n < 2 || parts[n - 2] != "overlays" {
+            continue;
+        }
+        let env = parts[n - 1].to_string();
+        let app_dir = parts[..n - 2].join("/");
+        let app_name = parts
+            .get(n.wrapping_sub(3))
+            .filter(|_| n >= 3)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| ".".to_string());
+        let base_dir = child_rel(&app_dir, "base");
+        let app = apps.entry(app_dir.clone()).or_insert_with(|| App {
+            name: app_name,
+            dir: app_dir.clone(),
+            base: find_kustomization_file(fs, &base_dir).map(|_| base_dir.clone()),
+            envs: Vec::new(),
+        });
+        app.envs.push(Env {
+            stage: config.stage_of(&env),
+            name: env,
+            dir,
+        });
+    }
+    let mut out: Vec<App> = apps.into_values().collect();
+    for app in &mut out {
+        app.envs.sort_by(|a, b| {
+            config
+                .env_rank(a)
+                .cmp(&config.env_rank(b))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
+    // Two apps with the same directory name in different places keep both; make names unique.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for app in &out {
+        *seen.entry(app.name.clone()).or_default() += 1;
+    }
+    for app in &mut out {
+        if seen[&app.name] > 1 {
+            app.name = app.dir.clone();
+        }
+    }
+    out
+}
+
+fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
+    if depth > 12 {
+        return;
+    }
+    let Ok(names) = fs.list(dir) else { return };
+    for name in names {
+        if name.starts_with('.') || SKIP_DIRS.contains(&name.as_str()) {
+            continue;
+        }
+        let path = child_rel(dir, &name);
+        if !fs.is_dir(&path) {
+            continue;
+        }
+        if dir.ends_with("overlays") || dir == "overlays" {
+            if find_kustomization_file(fs, &path).is_some() {
+                out.push(path.clone());
+            }
+        }
+        walk(fs, &path, depth + 1, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::DiskFs;
+
+    #[test]
+    fn finds_apps_envs_and_stages() {
+        let t = tempfile::tempdir().unwrap();
+        for d in [
+            "apps/api/base",
+            "apps/api/overlays/production",
+            "apps/api/overlays/dev",
+            "apps/api/overlays/staging",
+            "teams/x/apps/worker/overlays/prod",
+            "teams/x/apps/worker/overlays/sandbox",
+        ] {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+            std::fs::write(t.path().join(d).join("kustomization.yaml"), "resources: []\n").unwrap();
+        }
+        std::fs::create_dir_all(t.path().join("apps/api/overlays/empty")).unwrap();
+        let apps = discover(&DiskFs::new(t.path()).unwrap(), &Config::default());
+        assert_eq!(apps.len(), 2);
+        let api = &apps[0];
+        assert_eq!(api.name, "api");
+        assert_eq!(api.base.as_deref(), Some("apps/api/base"));
+        let names: Vec<&str> = api.envs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["dev", "staging", "production"]);
+        let worker = &apps[1];
+        assert_eq!(worker.name, "worker");
+        assert_eq!(worker.base, None);
+        assert_eq!(worker.env("prod").unwrap().stage, Some(Stage::Production));
+        assert_eq!(worker.env("sandbox").unwrap().stage, None);
+    }
+}

@@ -1,1 +1,334 @@
-//! Policy files (stub).
+//! Policies: which rules run where, with which severity and options.
+//!
+//! The built-in policy (`policies/default.yaml`) is embedded in the binary; a user policy
+//! (`--policy FILE`) has the same format and overrides it rule by rule, field by field. Both are
+//! loaded in two phases (see [`crate::config::load_validated`]): the format is the JSON Schema
+//! generated from these types (`schemas/policy.schema.json`), so an unknown rule id, an unknown
+//! option or a misspelled severity is reported with its line, all at once.
+//!
+//! Severity is data: rules push findings; the engine stamps each with the severity the policy
+//! gives that rule, and skips rules set to `off` or not applying to an environment.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use globset::{Glob, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::config::load_validated;
+use crate::diag::{Finding, Severity};
+use crate::discover::{Env, Stage};
+use crate::source::Sources;
+
+/// The embedded default policy.
+pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
+
+/// A severity, or `off` to disable a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Note,
+    Off,
+}
+
+impl Level {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            Level::Error => Some(Severity::Error),
+            Level::Warning => Some(Severity::Warning),
+            Level::Note => Some(Severity::Note),
+            Level::Off => None,
+        }
+    }
+}
+
+/// Settings of one rule. Unset fields inherit from the default policy.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleEntry<O> {
+    /// `error`, `warning`, `note`, or `off`.
+    pub severity: Option<Level>,
+    /// Stages the rule applies to (`dev`, `staging`, `production`). Default: all.
+    pub stages: Option<Vec<Stage>>,
+    /// Environment names the rule applies to (in addition to `stages`).
+    pub environments: Option<Vec<String>>,
+    /// Globs of app names the rule applies to. Default: all apps.
+    pub apps: Option<Vec<String>>,
+    /// Rule-specific options.
+    pub options: Option<O>,
+}
+
+/// Options of `image-not-pinned`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageOptions {
+    /// Globs of image names exempt from the rule (e.g. `registry.example.com/tools/*`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// Options of the resource-limit rules.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsOptions {
+    /// Which limits matter. Default: `[cpu, memory]`.
+    #[serde(default = "default_limits")]
+    pub resources: Vec<String>,
+}
+
+impl Default for LimitsOptions {
+    fn default() -> LimitsOptions {
+        LimitsOptions {
+            resources: default_limits(),
+        }
+    }
+}
+
+fn default_limits() -> Vec<String> {
+    vec!["cpu".into(), "memory".into()]
+}
+
+/// Options of `secret-key-missing`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecretOptions {
+    /// Secret names provided outside the repository (also settable in `.kustodian.yaml`).
+    #[serde(default)]
+    pub external_secrets: Vec<String>,
+}
+
+/// Options of `promotion-drift`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DriftOptions {
+    /// Field paths allowed to differ between staging and production, for every app. Dotted
+    /// paths inside a resource, `*` matches one segment, `**` any number; prefix with
+    /// `Kind:` to limit to a kind (e.g. `Deployment:spec.template.spec.containers[*].env`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Per-app additions to `allow`, keyed by app name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, Vec<String>>,
+}
+
+/// Options for rules without options.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+/// The rule table of a policy file: one optional entry per rule id.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    #[serde(rename = "image-not-pinned")]
+    pub image_not_pinned: Option<RuleEntry<ImageOptions>>,
+    #[serde(rename = "resource-limits-removed")]
+    pub resource_limits_removed: Option<RuleEntry<LimitsOptions>>,
+    #[serde(rename = "resource-limits-missing")]
+    pub resource_limits_missing: Option<RuleEntry<LimitsOptions>>,
+    #[serde(rename = "secret-key-missing")]
+    pub secret_key_missing: Option<RuleEntry<SecretOptions>>,
+    #[serde(rename = "secret-keys-differ")]
+    pub secret_keys_differ: Option<RuleEntry<NoOptions>>,
+    #[serde(rename = "promotion-drift")]
+    pub promotion_drift: Option<RuleEntry<DriftOptions>>,
+}
+
+/// A policy file (`policies/default.yaml`, `--policy FILE`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Rules by id. A rule not listed keeps the built-in settings.
+    #[serde(default)]
+    pub rules: Rules,
+}
+
+/// Effective settings of one rule.
+#[derive(Clone, Debug)]
+pub struct Settings<O> {
+    pub level: Level,
+    pub stages: Option<Vec<Stage>>,
+    pub environments: Option<Vec<String>>,
+    apps: Option<globset::GlobSet>,
+    pub options: O,
+}
+
+impl<O> Settings<O> {
+    /// Enabled for this app and environment?
+    pub fn applies(&self, app: &str, env: &Env) -> bool {
+        if self.level == Level::Off {
+            return false;
+        }
+        if self.apps.as_ref().is_some_and(|g| !g.is_match(app)) {
+            return false;
+        }
+        match (&self.stages, &self.environments) {
+            (None, None) => true,
+            (stages, envs) => {
+                stages
+                    .as_ref()
+                    .is_some_and(|s| env.stage.is_some_and(|st| s.contains(&st)))
+                    || envs.as_ref().is_some_and(|e| e.contains(&env.name))
+            }
+        }
+    }
+    /// Enabled for this app at all?
+    pub fn enabled_for_app(&self, app: &str) -> bool {
+        self.level != Level::Off && self.apps.as_ref().is_none_or(|g| g.is_match(app))
+    }
+    pub fn severity(&self) -> Severity {
+        self.level.severity().unwrap_or(Severity::Note)
+    }
+}
+
+/// The effective policy: every rule's settings.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub image_not_pinned: Settings<ImageOptions>,
+    pub resource_limits_removed: Settings<LimitsOptions>,
+    pub resource_limits_missing: Settings<LimitsOptions>,
+    pub secret_key_missing: Settings<SecretOptions>,
+    pub secret_keys_differ: Settings<NoOptions>,
+    pub promotion_drift: Settings<DriftOptions>,
+}
+
+fn merge<O: Clone + Default>(
+    base: &Option<RuleEntry<O>>,
+    over: &Option<RuleEntry<O>>,
+) -> Result<Settings<O>, String> {
+    // The user's value wins field by field; unset fields inherit from the default policy.
+    let (over, base) = (over.as_ref(), base.as_ref());
+    let level = over
+        .and_then(|e| e.severity)
+        .or_else(|| base.and_then(|e| e.severity))
+        .unwrap_or(Level::Error);
+    let stages = over
+        .and_then(|e| e.stages.clone())
+        .or_else(|| base.and_then(|e| e.stages.clone()));
+    let environments = over
+        .and_then(|e| e.environments.clone())
+        .or_else(|| base.and_then(|e| e.environments.clone()));
+    let apps = over
+        .and_then(|e| e.apps.clone())
+        .or_else(|| base.and_then(|e| e.apps.clone()));
+    let apps = match apps {
+        None => None,
+        Some(globs) => {
+            let mut b = GlobSetBuilder::new();
+            for g in &globs {
+                b.add(Glob::new(g).map_err(|e| format!("invalid app glob '{g}': {e}"))?);
+            }
+            Some(b.build().map_err(|e| e.to_string())?)
+        }
+    };
+    let options = over
+        .and_then(|e| e.options.clone())
+        .or_else(|| base.and_then(|e| e.options.clone()))
+        .unwrap_or_default();
+    Ok(Settings {
+        level,
+        stages,
+        environments,
+        apps,
+        options,
+    })
+}
+
+impl Policy {
+    /// The built-in policy overridden by `user` (a path), reporting every error at once.
+    pub fn load(user: Option<&Path>, sources: &Sources) -> Result<Policy, Vec<Finding>> {
+        let base: PolicyFile =
+            load_validated("<builtin>/policies/default.yaml", DEFAULT_POLICY, sources, "policy-error")?;
+        let over = match user {
+            None => PolicyFile::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    let mut f = Finding::new(
+                        "policy-error",
+                        Severity::Error,
+                        format!("cannot read policy {}: {e}", p.display()),
+                    );
+                    f.path = Some(p.display().to_string());
+                    f.fatal = true;
+                    vec![f]
+                })?;
+                load_validated(&p.display().to_string(), &text, sources, "policy-error")?
+            }
+        };
+        Policy::merged(&base, &over).map_err(|msg| {
+            let mut f = Finding::new("policy-error", Severity::Error, msg);
+            f.fatal = true;
+            f.path = user.map(|p| p.display().to_string());
+            vec![f]
+        })
+    }
+
+    fn merged(base: &PolicyFile, over: &PolicyFile) -> Result<Policy, String> {
+        let (b, o) = (&base.rules, &over.rules);
+        Ok(Policy {
+            image_not_pinned: merge(&b.image_not_pinned, &o.image_not_pinned)?,
+            resource_limits_removed: merge(&b.resource_limits_removed, &o.resource_limits_removed)?,
+            resource_limits_missing: merge(&b.resource_limits_missing, &o.resource_limits_missing)?,
+            secret_key_missing: merge(&b.secret_key_missing, &o.secret_key_missing)?,
+            secret_keys_differ: merge(&b.secret_keys_differ, &o.secret_keys_differ)?,
+            promotion_drift: merge(&b.promotion_drift, &o.promotion_drift)?,
+        })
+    }
+
+    /// Severity level configured for a rule id.
+    pub fn level(&self, rule: &str) -> Option<Level> {
+        Some(match rule {
+            "image-not-pinned" => self.image_not_pinned.level,
+            "resource-limits-removed" => self.resource_limits_removed.level,
+            "resource-limits-missing" => self.resource_limits_missing.level,
+            "secret-key-missing" => self.secret_key_missing.level,
+            "secret-keys-differ" => self.secret_keys_differ.level,
+            "promotion-drift" => self.promotion_drift.level,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_loads_and_user_overrides_merge() {
+        let sources = Sources::new();
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("p.yaml");
+        std::fs::write(&p, "rules:\n  image-not-pinned:\n    severity: warning\n  promotion-drift:\n    options:\n      allow: [\"spec.replicas\"]\n").unwrap();
+        let pol = Policy::load(Some(&p), &sources).unwrap();
+        assert_eq!(pol.image_not_pinned.level, Level::Warning);
+        // Stages come from the default policy.
+        assert_eq!(pol.image_not_pinned.stages, Some(vec![Stage::Production]));
+        assert_eq!(pol.promotion_drift.options.allow, ["spec.replicas"]);
+    }
+
+    #[test]
+    fn bad_policy_reports_all_errors_with_lines() {
+        let sources = Sources::new();
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("p.yaml");
+        std::fs::write(
+            &p,
+            "rules:\n  image-not-pined:\n    severity: error\n  promotion-drift:\n    sevrity: warning\n  secret-key-missing:\n    severity: fatal\n",
+        )
+        .unwrap();
+        let errs = Policy::load(Some(&p), &sources).unwrap_err();
+        let got: Vec<(u32, String)> = errs
+            .iter()
+            .map(|f| (sources.position(f.loc).unwrap().line, f.message.clone()))
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].0, 2);
+        assert!(got[0].1.contains("image-not-pined"));
+        assert_eq!(got[1].0, 5);
+        assert!(got[1].1.contains("sevrity"));
+        assert_eq!(got[2].0, 7);
+    }
+}
