@@ -1,0 +1,366 @@
+//! `promotion-drift`: staging and production may differ only in what promotion is expected to change.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use super::resource_limits_removed::counterpart;
+use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
+use crate::diag::{Finding, Related, Severity};
+use crate::discover::Stage;
+use crate::policy::Policy;
+use crate::render::Build;
+use crate::source::{Loc, Sources};
+use crate::yaml::{Node, Value};
+
+/// The rendered staging and production of an app differ beyond images and overlay identity.
+///
+/// **What.** For each app, the rendered staging and production environments (the first
+/// environment of each stage) must be identical except for (a) container images, (b) what each
+/// overlay sets as its own identity — `namespace`, `namePrefix`/`nameSuffix`, values set by
+/// `labels`/`commonLabels`/`commonAnnotations`, `replicas` entries, and the ConfigMap/Secret hash
+/// suffixes and name references that follow from those — and (c) field paths the policy allows.
+/// Each drifting field is reported once, at the production line that introduced it (or the staging
+/// line, when production's value comes from the shared base), with the rendered values. Objects
+/// present in only one of the two environments are reported too.
+///
+/// **Why.** Promotion should move a tested artifact, not configuration nobody tested: a
+/// staging-only config change means production will run a combination that never ran anywhere.
+///
+/// **Example.** `overlays/staging/config.yaml` sets `LOG_FORMAT=json`; production does not.
+///
+/// **Fix.** Make the change in the base (so both get it), or add it to production too, or allow
+/// the path in the policy when the difference is intended.
+///
+/// **Config.** `options.allow`: dotted field paths allowed to differ (`*` one segment, `**` any,
+/// optional `Kind:` prefix, e.g. `Deployment:spec.template.spec.containers[*].env[name=LOG_LEVEL]`);
+/// `options.apps.<app>`: more paths for one app.
+pub struct PromotionDrift;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "promotion-drift",
+    doc: docs::PROMOTION_DRIFT,
+    default_severity: Severity::Error,
+};
+
+/// A node set by a kustomization entry (namespace, labels, replicas, images, prefix...), as
+/// opposed to a patch or a resource file: the overlay's identity.
+fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
+    n.via.is_some()
+        && sources.get(n.via.file).is_some_and(|f| {
+            let name = f.path.rsplit('/').next().unwrap_or("");
+            matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization")
+        })
+}
+
+/// Removes what promotion is allowed to change.
+fn normalize(n: &Node, path: &str, renames: &BTreeMap<String, String>, sources: &Sources) -> Option<Node> {
+    let identity_key = |p: &str| {
+        p.contains("labels") || p.contains("annotations") || p.contains("selector")
+            || p.ends_with("namespace") || p.ends_with(".replicas") || p == "replicas"
+    };
+    match &n.value {
+        Value::Map(m) => {
+            let mut out = n.clone();
+            let om = out.as_map_mut().expect("map");
+            om.entries.clear();
+            for e in &m.entries {
+                let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
+                if p == "metadata.name" || p == "metadata.namespace" {
+                    continue;
+                }
+                if e.key == "image" && path.contains("ontainers") {
+                    om.insert(&e.key, Node::str("<image>"));
+                    continue;
+                }
+                if identity_key(&p) && set_by_kustomization(&e.value, sources) {
+                    continue;
+                }
+                if let Some(v) = normalize(&e.value, &p, renames, sources) {
+                    let mut entry = e.clone();
+                    entry.value = v;
+                    om.entries.push(entry);
+                }
+            }
+            Some(out)
+        }
+        Value::Seq(items) => {
+            let mut out = n.clone();
+            let v: Vec<Node> = items
+                .iter()
+                .filter_map(|i| normalize(i, &format!("{path}[]"), renames, sources))
+                .collect();
+            out.value = Value::Seq(v);
+            Some(out)
+        }
+        Value::Str(s) => match renames.get(s) {
+            Some(orig) => Some(Node::new(Value::Str(format!("<name of {orig}>")), n.loc).with_via(n.via)),
+            None => Some(n.clone()),
+        },
+        _ => Some(n.clone()),
+    }
+}
+
+/// Current name → source name of every renamed object of an environment.
+fn renames(b: &Build) -> BTreeMap<String, String> {
+    b.resources
+        .iter()
+        .filter_map(|r| {
+            let (cur, orig) = (r.name().to_string(), r.orig_id().name);
+            (cur != orig).then_some((cur, orig))
+        })
+        .collect()
+}
+
+struct Diff<'a> {
+    path: String,
+    staging: Option<&'a Node>,
+    production: Option<&'a Node>,
+}
+
+fn key_of(items: &[Node]) -> Option<&'static str> {
+    ["name", "mountPath", "containerPort", "port"]
+        .into_iter()
+        .find(|k| !items.is_empty() && items.iter().all(|i| i.get(k).is_some()))
+}
+
+fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
+    match (&a.value, &b.value) {
+        (Value::Map(ma), Value::Map(mb)) => {
+            for e in &ma.entries {
+                let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
+                match mb.get(&e.key) {
+                    Some(v) => diff(&e.value, v, p, out),
+                    None => out.push(Diff { path: p, staging: Some(&e.value), production: None }),
+                }
+            }
+            for e in &mb.entries {
+                if !ma.contains_key(&e.key) {
+                    let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
+                    out.push(Diff { path: p, staging: None, production: Some(&e.value) });
+                }
+            }
+        }
+        (Value::Seq(sa), Value::Seq(sb)) => {
+            if let (Some(k), Some(_)) = (key_of(sa), key_of(sb)) {
+                for x in sa {
+                    let kv = x.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
+                    let p = format!("{path}[{k}={kv}]");
+                    match sb.iter().find(|y| y.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())) {
+                        Some(y) => diff(x, y, p, out),
+                        None => out.push(Diff { path: p, staging: Some(x), production: None }),
+                    }
+                }
+                for y in sb {
+                    let kv = y.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
+                    if !sa.iter().any(|x| x.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())) {
+                        out.push(Diff { path: format!("{path}[{k}={kv}]"), staging: None, production: Some(y) });
+                    }
+                }
+            } else if sa.len() == sb.len() {
+                for (i, (x, y)) in sa.iter().zip(sb).enumerate() {
+                    diff(x, y, format!("{path}[{i}]"), out);
+                }
+            } else {
+                out.push(Diff { path, staging: Some(a), production: Some(b) });
+            }
+        }
+        _ => {
+            if a != b {
+                out.push(Diff { path, staging: Some(a), production: Some(b) });
+            }
+        }
+    }
+}
+
+/// Compiles `allow` patterns: `*` one segment, `**` any, `[*]` any list selector, optional
+/// `Kind:` prefix.
+fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)> {
+    patterns
+        .iter()
+        .filter_map(|p| {
+            let (kind, path) = match p.split_once(':') {
+                Some((k, rest)) if !k.contains('.') && !k.contains('[') => (Some(k.to_string()), rest),
+                _ => (None, p.as_str()),
+            };
+            let mut re = String::from("^");
+            let mut chars = path.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '*' if chars.peek() == Some(&'*') => {
+                        chars.next();
+                        re.push_str(".*");
+                    }
+                    '*' => re.push_str("[^.\\[\\]]*"),
+                    c => re.push_str(&regex::escape(&c.to_string())),
+                }
+            }
+            // A pattern also allows everything below the path it names.
+            re.push_str("(?:$|[.\\[])");
+            Regex::new(&re).ok().map(|r| (kind, r))
+        })
+        .collect()
+}
+
+fn show(n: Option<&Node>) -> String {
+    match n {
+        None => "(absent)".to_string(),
+        Some(n) => match &n.value {
+            Value::Map(_) | Value::Seq(_) => crate::yaml::emit_documents([n]).trim_end().to_string(),
+            _ => format!("{:?}", n.scalar_string().unwrap_or_default()),
+        },
+    }
+}
+
+fn first_loc(n: &Node) -> Loc {
+    if n.blame().is_some() {
+        return n.blame();
+    }
+    match &n.value {
+        Value::Map(m) => m.entries.iter().map(|e| first_loc(&e.value)).find(|l| l.is_some()).unwrap_or(Loc::NONE),
+        Value::Seq(s) => s.iter().map(first_loc).find(|l| l.is_some()).unwrap_or(Loc::NONE),
+        _ => Loc::NONE,
+    }
+}
+
+impl Rule for PromotionDrift {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.promotion_drift;
+        let find = |stage: Stage| ctx.envs.iter().find(|(e, _)| e.stage == Some(stage));
+        let (Some((senv, sb)), Some((penv, pb))) = (find(Stage::Staging), find(Stage::Production)) else {
+            return vec![];
+        };
+        if !s.applies(&ctx.app.name, penv) {
+            return vec![];
+        }
+        let mut patterns = s.options.allow.clone();
+        patterns.extend(s.options.apps.get(&ctx.app.name).cloned().unwrap_or_default());
+        let allow = allow_patterns(&patterns);
+        let (sr, pr) = (renames(sb), renames(pb));
+        let in_dir = |loc: Loc, dir: &str| {
+            ctx.sources.get(loc.file).is_some_and(|f| f.path.starts_with(&format!("{dir}/")))
+        };
+        let mut out = Vec::new();
+        for p in &pb.resources {
+            let Some(st) = counterpart(sb, p) else {
+                let mut f = finding(
+                    INFO.id,
+                    ctx,
+                    Some(penv),
+                    Some(p),
+                    format!(
+                        "{} '{}' exists in {} but not in {}",
+                        p.kind(),
+                        p.orig_id().name,
+                        penv.name,
+                        senv.name
+                    ),
+                );
+                f.loc = p.node.get_path(&["metadata", "name"]).map(|n| n.loc).filter(|l| l.is_some()).unwrap_or(p.loc());
+                out.push(f);
+                continue;
+            };
+            let (Some(a), Some(b)) = (
+                normalize(&st.node, "", &sr, ctx.sources),
+                normalize(&p.node, "", &pr, ctx.sources),
+            ) else {
+                continue;
+            };
+            let mut diffs = Vec::new();
+            diff(&a, &b, String::new(), &mut diffs);
+            for d in diffs {
+                let kind = p.kind();
+                if allow.iter().any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(&d.path)) {
+                    continue;
+                }
+                if d.path.ends_with(".image") || pods::pod_spec_path(p).is_none() && d.path == "image" {
+                    continue;
+                }
+                let ploc = d.production.map(first_loc).unwrap_or(Loc::NONE);
+                let sloc = d.staging.map(first_loc).unwrap_or(Loc::NONE);
+                // Point at the overlay line that introduced the difference.
+                let (primary, other, other_label) = if in_dir(ploc, &penv.dir) || !in_dir(sloc, &senv.dir) {
+                    (if ploc.is_some() { ploc } else { p.loc() }, sloc, format!("{} value", senv.name))
+                } else {
+                    (sloc, ploc, format!("{} value", penv.name))
+                };
+                let mut f = finding(
+                    INFO.id,
+                    ctx,
+                    Some(penv),
+                    Some(p),
+                    format!(
+                        "{} '{}' differs between {} and {} at {}: {} {} vs {} {}",
+                        kind,
+                        p.orig_id().name,
+                        senv.name,
+                        penv.name,
+                        d.path,
+                        senv.name,
+                        show(d.staging).lines().next().unwrap_or(""),
+                        penv.name,
+                        show(d.production).lines().next().unwrap_or("")
+                    ),
+                );
+                f.field = Some(d.path.clone());
+                f.loc = primary;
+                if other.is_some() {
+                    f.related.push(Related { loc: other, message: other_label });
+                }
+                let (x, y) = (show(d.staging) + "\n", show(d.production) + "\n");
+                f.help = Some(format!(
+                    "{}\nmake the change in the base, or in both overlays, or allow `{}` in the policy's promotion-drift options",
+                    similar::TextDiff::from_lines(&x, &y)
+                        .unified_diff()
+                        .header(&senv.name, &penv.name),
+                    d.path
+                ));
+                out.push(f);
+            }
+        }
+        for st in &sb.resources {
+            if counterpart(pb, st).is_none() {
+                let mut f = finding(
+                    INFO.id,
+                    ctx,
+                    Some(senv),
+                    Some(st),
+                    format!(
+                        "{} '{}' exists in {} but not in {}",
+                        st.kind(),
+                        st.orig_id().name,
+                        senv.name,
+                        penv.name
+                    ),
+                );
+                f.environment = Some(penv.name.clone());
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_patterns_match_segments() {
+        let pats = allow_patterns(&[
+            "spec.replicas".into(),
+            "Deployment:spec.template.spec.containers[*].env".into(),
+            "metadata.annotations.**".into(),
+        ]);
+        let m = |kind: &str, p: &str| pats.iter().any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(p));
+        assert!(m("Deployment", "spec.replicas"));
+        assert!(!m("Deployment", "spec.replicasX"));
+        assert!(m("Deployment", "spec.template.spec.containers[name=a].env[name=X].value"));
+        assert!(!m("StatefulSet", "spec.template.spec.containers[name=a].env"));
+        assert!(m("Service", "metadata.annotations.a/b"));
+    }
+}

@@ -1,0 +1,135 @@
+//! `resource-limits-removed`: limits set upstream must not disappear downstream.
+
+use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
+use crate::diag::{Finding, Related, Severity};
+use crate::policy::Policy;
+use crate::render::resource::EditKind;
+use crate::render::{Build, Resource};
+use crate::source::Loc;
+
+/// A container that has cpu/memory limits in the base (or the environment before) lost them.
+///
+/// **What.** For every container of every workload, each limit (`resources.limits.cpu`,
+/// `resources.limits.memory` by default) present in the app's base — rendered on its own — or in
+/// the previous environment (dev → staging → production) must still be present in this
+/// environment. Removals by a JSON patch (`op: remove`), a strategic-merge `null` or
+/// `$patch: delete`, or a replaced container list are all caught.
+///
+/// **Why.** Limits protect the neighbours of a workload. An overlay that drops them "temporarily"
+/// ships an unbounded container to production on the next promotion.
+///
+/// **Example.** `overlays/production/patch.yaml` with
+/// `- {op: remove, path: /spec/template/spec/containers/0/resources/limits}`.
+///
+/// **Fix.** Delete the patch (or the part of it) the finding points at, or set a different limit
+/// instead of removing it.
+///
+/// **Config.** `options.resources` lists the limits that matter (default `[cpu, memory]`);
+/// `stages`/`environments` choose where it applies.
+pub struct ResourceLimitsRemoved;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "resource-limits-removed",
+    doc: docs::RESOURCE_LIMITS_REMOVED,
+    default_severity: Severity::Error,
+};
+
+/// The workload in `build` that came from the same source object as `r`.
+pub fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
+    let id = r.orig_id();
+    build
+        .resources
+        .iter()
+        .find(|x| {
+            let o = x.orig_id();
+            o.kind == id.kind && o.name == id.name && o.group == id.group
+        })
+}
+
+/// The patch that removed `path` (an edit at the path or one of its parents), if any.
+pub fn removal_by(r: &Resource, path: &str) -> Option<Loc> {
+    r.edits
+        .iter()
+        .filter(|e| matches!(e.kind, EditKind::Removed | EditKind::Replaced))
+        .filter(|e| {
+            e.path.is_empty() || path == e.path || path.starts_with(&format!("{}.", e.path))
+                || path.starts_with(&format!("{}[", e.path))
+        })
+        .max_by_key(|e| e.path.len())
+        .map(|e| e.by)
+}
+
+impl Rule for ResourceLimitsRemoved {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.resource_limits_removed;
+        let mut out = Vec::new();
+        for (i, (env, build)) in ctx.envs.iter().enumerate() {
+            if !s.applies(&ctx.app.name, env) {
+                continue;
+            }
+            // References: the base, and the environment just before this one.
+            let mut refs: Vec<(&str, &Build)> = Vec::new();
+            if let Some(b) = ctx.base {
+                refs.push(("the base", b));
+            }
+            if i > 0 {
+                let (prev, pb) = ctx.envs[i - 1];
+                refs.push((prev.name.as_str(), pb));
+            }
+            for r in &build.resources {
+                let mine = pods::containers(r);
+                if mine.is_empty() {
+                    continue;
+                }
+                let mut reported: Vec<(String, String)> = Vec::new();
+                for (ref_name, rb) in &refs {
+                    let Some(theirs) = counterpart(rb, r) else { continue };
+                    for tc in pods::containers(theirs) {
+                        let Some(mc) = mine.iter().find(|c| c.name == tc.name && c.list == tc.list) else {
+                            continue;
+                        };
+                        for res in &s.options.resources {
+                            let had = tc.node.get_path(&["resources", "limits", res]);
+                            let has = mc.node.get_path(&["resources", "limits", res]);
+                            let (Some(had), None) = (had, has) else { continue };
+                            if reported.contains(&(mc.name.clone(), res.clone())) {
+                                continue;
+                            }
+                            reported.push((mc.name.clone(), res.clone()));
+                            let field = format!("{}.resources.limits.{res}", mc.path);
+                            let mut f = finding(
+                                INFO.id,
+                                ctx,
+                                Some(env),
+                                Some(r),
+                                format!(
+                                    "container '{}' of {} '{}' has no {res} limit in {}, but {ref_name} sets {res}: {}",
+                                    mc.name,
+                                    r.kind(),
+                                    r.orig_id().name,
+                                    env.name,
+                                    had.scalar_string().unwrap_or_default()
+                                ),
+                            );
+                            f.field = Some(field.clone());
+                            f.loc = removal_by(r, &field)
+                                .or_else(|| mc.node.get("resources").map(|n| n.blame()))
+                                .unwrap_or(mc.node.loc);
+                            f.related.push(Related {
+                                loc: had.blame(),
+                                message: format!("{res} limit set here ({ref_name})"),
+                            });
+                            f.help = Some("remove the patch that drops the limit, or set a new limit instead".into());
+                            out.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

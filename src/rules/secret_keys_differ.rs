@@ -1,0 +1,101 @@
+//! `secret-keys-differ`: one secret, different keys in different environments.
+
+use std::collections::BTreeMap;
+
+use super::secret_key_missing::provided;
+use super::{AppCtx, Rule, RuleInfo, docs, finding};
+use crate::diag::{Finding, Severity};
+use crate::policy::Policy;
+
+/// The same secret provides different keys in different environments of an app.
+///
+/// **What.** For each secret of an app (a `Secret`, `ExternalSecret` or `SealedSecret`, matched
+/// across environments by its name in the source), the set of keys must be the same in every
+/// environment that renders it. Reported once per secret and environment that lacks keys another
+/// environment has. A warning by default.
+///
+/// **Why.** Key sets drifting apart is how a workload that works in staging crashes in production
+/// — usually long before `secret-key-missing` can see it, because the key is read by code, not by
+/// the manifest.
+///
+/// **Example.** `secretGenerator: [{name: api, literals: [TOKEN=a, DEBUG_TOKEN=b]}]` in dev and
+/// `[{name: api, literals: [TOKEN=c]}]` in production.
+///
+/// **Fix.** Provide the same keys everywhere (with environment-specific values).
+///
+/// **Config.** `severity`, `stages`, `environments`, `apps`.
+pub struct SecretKeysDiffer;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "secret-keys-differ",
+    doc: docs::SECRET_KEYS_DIFFER,
+    default_severity: Severity::Warning,
+};
+
+impl Rule for SecretKeysDiffer {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.secret_keys_differ;
+        let mut by_secret: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for (env, build) in &ctx.envs {
+            if !s.applies(&ctx.app.name, env) {
+                continue;
+            }
+            for (_, (keys, r)) in provided(build) {
+                if let Some(keys) = keys {
+                    by_secret
+                        .entry(r.orig_id().name)
+                        .or_default()
+                        .push((*env, keys, r));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (name, envs) in by_secret {
+            for (env, keys, r) in &envs {
+                let missing: Vec<(String, &str)> = envs
+                    .iter()
+                    .filter(|(e, ..)| e.name != env.name)
+                    .flat_map(|(e, other, _)| {
+                        other
+                            .difference(keys)
+                            .map(move |k| (k.clone(), e.name.as_str()))
+                    })
+                    .collect();
+                if missing.is_empty() {
+                    continue;
+                }
+                let mut keys_missing: Vec<String> = missing.iter().map(|(k, _)| k.clone()).collect();
+                keys_missing.sort();
+                keys_missing.dedup();
+                let mut where_: Vec<&str> = missing.iter().map(|(_, e)| *e).collect();
+                where_.sort();
+                where_.dedup();
+                let mut f = finding(
+                    INFO.id,
+                    ctx,
+                    Some(env),
+                    Some(r),
+                    format!(
+                        "secret '{name}' in {} lacks key{} {} that {} provide{}",
+                        env.name,
+                        if keys_missing.len() > 1 { "s" } else { "" },
+                        keys_missing.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", "),
+                        where_.join(", "),
+                        if where_.len() > 1 { "" } else { "s" }
+                    ),
+                );
+                f.loc = r
+                    .node
+                    .get_path(&["metadata", "name"])
+                    .map(|n| n.blame())
+                    .unwrap_or(r.loc());
+                out.push(f);
+            }
+        }
+        out
+    }
+}
