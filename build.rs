@@ -41,7 +41,13 @@ fn main() {
             }
         }
         doc.reverse();
-        writeln!(out, "pub const {}: &str = {:?};", stem.to_uppercase(), doc.join("\n")).unwrap();
+        writeln!(
+            out,
+            "pub const {}: &str = {:?};",
+            stem.to_uppercase(),
+            doc.join("\n")
+        )
+        .unwrap();
     }
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("rule_docs.rs");
     std::fs::write(dest, out).unwrap();

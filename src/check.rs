@@ -95,7 +95,11 @@ pub fn run(opts: &CheckOptions) -> Outcome {
     let fs = match DiskFs::new(&opts.root) {
         Ok(fs) => Arc::new(fs) as Arc<dyn Fs>,
         Err(e) => {
-            let mut f = Finding::new("config-error", Severity::Error, format!("cannot read repository: {e}"));
+            let mut f = Finding::new(
+                "config-error",
+                Severity::Error,
+                format!("cannot read repository: {e}"),
+            );
             f.path = Some(opts.root.display().to_string());
             f.fatal = true;
             return fatal_outcome(vec![f], sources);
@@ -126,7 +130,8 @@ pub fn check_tree(
     let mut apps = discover(&*fs, config);
     apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
     for a in &mut apps {
-        a.envs.retain(|e| opts.envs.is_empty() || opts.envs.contains(&e.name));
+        a.envs
+            .retain(|e| opts.envs.is_empty() || opts.envs.contains(&e.name));
     }
     apps.retain(|a| !a.envs.is_empty());
     let renderer = Renderer::new(fs, sources.clone());
@@ -143,7 +148,7 @@ pub fn check_tree(
         }
     }
     // Index: (app index, env name or None for base) → result.
-    let mut by_app: BTreeMap<usize, (Option<&Build>, Vec<(usize, &Build)>)> = BTreeMap::new();
+    let mut by_app: BTreeMap<usize, AppBuilds> = BTreeMap::new();
     for (ai, which, res) in &rendered {
         let app = &apps[*ai];
         match res {
@@ -176,8 +181,12 @@ pub fn check_tree(
             config,
         };
         for rule in &rules {
-            let Some(level) = policy.level(rule.info().id) else { continue };
-            let Some(severity) = level.severity() else { continue };
+            let Some(level) = policy.level(rule.info().id) else {
+                continue;
+            };
+            let Some(severity) = level.severity() else {
+                continue;
+            };
             for mut f in rule.check(&ctx, policy) {
                 f.severity = severity;
                 out.push(f);
@@ -185,8 +194,14 @@ pub fn check_tree(
         }
     });
     let findings = out.into_sorted(&sources);
-    summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-    summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    summary.errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    summary.warnings = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     Outcome {
         findings,
         summary,
@@ -194,6 +209,9 @@ pub fn check_tree(
         apps,
     }
 }
+
+/// An app's rendered base and (env index, build) pairs.
+type AppBuilds<'a> = (Option<&'a Build>, Vec<(usize, &'a Build)>);
 
 type Rendered = (usize, Option<usize>, Result<Build, RenderError>);
 

@@ -64,7 +64,11 @@ impl Config {
         Ok(Config::default())
     }
 
-    pub fn from_file(file: ConfigFile, path: &str, _sources: &Sources) -> Result<Config, Vec<Finding>> {
+    pub fn from_file(
+        file: ConfigFile,
+        path: &str,
+        _sources: &Sources,
+    ) -> Result<Config, Vec<Finding>> {
         let build = |globs: &[String]| -> Result<Option<GlobSet>, Vec<Finding>> {
             if globs.is_empty() {
                 return Ok(None);
@@ -83,7 +87,11 @@ impl Config {
                         }
                     }
                     Err(e) => {
-                        let mut f = Finding::new("config-error", Severity::Error, format!("invalid glob '{g}': {e}"));
+                        let mut f = Finding::new(
+                            "config-error",
+                            Severity::Error,
+                            format!("invalid glob '{g}': {e}"),
+                        );
                         f.path = Some(path.to_string());
                         f.fatal = true;
                         errs.push(f);
@@ -184,7 +192,11 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
                 Some(k) => find_key(&doc, &pointer, k).unwrap_or(loc),
                 None => key_loc.unwrap_or(loc),
             };
-            let at = if pointer.is_empty() { "top level".to_string() } else { pointer.trim_start_matches('/').replace('/', ".") };
+            let at = if pointer.is_empty() {
+                "top level".to_string()
+            } else {
+                pointer.trim_start_matches('/').replace('/', ".")
+            };
             let msg = match unknown {
                 Some(k) => format!("unknown key '{k}' in {at}"),
                 None => format!("{at}: {msg}"),
@@ -246,7 +258,8 @@ mod tests {
     fn reports_every_error_with_its_line() {
         let sources = Sources::new();
         let text = "overlays: [\"apps/*/overlays/*\"]\nstagez: {}\nstages:\n  qa: nightly\nexternal-secrets: 3\n";
-        let errs = load_validated::<ConfigFile>(".kustodian.yaml", text, &sources, "config-error").unwrap_err();
+        let errs = load_validated::<ConfigFile>(".kustodian.yaml", text, &sources, "config-error")
+            .unwrap_err();
         let lines: Vec<(u32, String)> = errs
             .iter()
             .map(|f| (sources.position(f.loc).unwrap().line, f.message.clone()))
@@ -263,7 +276,8 @@ mod tests {
     fn globs_and_stages() {
         let sources = Sources::new();
         let text = "overlays: [\"apps/*/overlays/*\"]\nignore: [\"apps/legacy/**\"]\nstages:\n  canary: production\n";
-        let file: ConfigFile = load_validated(".kustodian.yaml", text, &sources, "config-error").unwrap();
+        let file: ConfigFile =
+            load_validated(".kustodian.yaml", text, &sources, "config-error").unwrap();
         let c = Config::from_file(file, ".kustodian.yaml", &sources).unwrap();
         assert!(c.includes_overlay("apps/web/overlays/prod"));
         assert!(!c.includes_overlay("apps/legacy/overlays/prod"));

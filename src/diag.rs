@@ -13,7 +13,17 @@ use crate::source::{Loc, Position, Sources};
 
 /// Severity, as data from the policy (a rule has a default; the policy may change it).
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -33,7 +43,18 @@ impl Severity {
 }
 
 /// The Kubernetes object a finding is about.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct ResourceRef {
     #[serde(rename = "apiVersion")]
     pub api_version: String,
@@ -135,17 +156,23 @@ impl Collector {
 }
 
 /// Totals printed in every report.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
+    /// Overlays (environments) checked.
     pub overlays: usize,
+    /// Rendered resources across all overlays.
     pub resources: usize,
+    /// Findings of severity error (including inputs that could not be evaluated).
     pub errors: usize,
+    /// Findings of severity warning.
     pub warnings: usize,
 }
 
 /// Everything an emitter needs.
 pub struct Report<'a> {
     pub findings: &'a [Finding],
-    pub summary: Summary,
+    pub summary: &'a Summary,
     pub sources: &'a Sources,
 }

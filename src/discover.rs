@@ -17,7 +17,19 @@ use crate::render::kustomization::find_kustomization_file;
 use crate::source::{Fs, child_rel};
 
 /// Where an environment sits in the promotion order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Dev,
@@ -146,10 +158,10 @@ fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
         if !fs.is_dir(&path) {
             continue;
         }
-        if dir.ends_with("overlays") || dir == "overlays" {
-            if find_kustomization_file(fs, &path).is_some() {
-                out.push(path.clone());
-            }
+        if (dir.ends_with("/overlays") || dir == "overlays")
+            && find_kustomization_file(fs, &path).is_some()
+        {
+            out.push(path.clone());
         }
         walk(fs, &path, depth + 1, out);
     }
@@ -172,7 +184,11 @@ mod tests {
             "teams/x/apps/worker/overlays/sandbox",
         ] {
             std::fs::create_dir_all(t.path().join(d)).unwrap();
-            std::fs::write(t.path().join(d).join("kustomization.yaml"), "resources: []\n").unwrap();
+            std::fs::write(
+                t.path().join(d).join("kustomization.yaml"),
+                "resources: []\n",
+            )
+            .unwrap();
         }
         std::fs::create_dir_all(t.path().join("apps/api/overlays/empty")).unwrap();
         let apps = discover(&DiskFs::new(t.path()).unwrap(), &Config::default());

@@ -1,31 +1,271 @@
-//! Temporary thin binary (replaced by the full CLI).
+//! The `kustodian` command line: argument parsing, then library calls, then an exit code
+//! (0 clean, 1 policy violations, 2 could not evaluate — clap's usage errors exit 2 too).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() == 3 && args[1] == "render" {
-        let (root, rel) = match kustodian::source::repo_root_for(std::path::Path::new(&args[2])) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(2);
-            }
-        };
-        let fs = match kustodian::source::DiskFs::new(&root) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("error: {e}");
-                std::process::exit(2);
-            }
-        };
-        let sources = kustodian::source::Sources::new();
-        let r = kustodian::render::Renderer::new(Arc::new(fs), sources.clone());
-        match r.build(&rel) {
-            Ok(b) => print!("{}", kustodian::render::to_yaml(&b.resources)),
-            Err(e) => {
-                eprintln!("error: {} at {}", e.message, sources.describe(e.loc));
-                std::process::exit(2);
-            }
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use kustodian::check::{self, CheckOptions};
+use kustodian::diag::Report;
+use kustodian::render::Renderer;
+use kustodian::report::{github, human, json, sarif};
+use kustodian::source::{DiskFs, Sources, repo_root_for};
+
+#[derive(Parser)]
+#[command(
+    name = "kustodian",
+    version,
+    about = "Guards environment promotion in GitOps config repos: renders every Kustomize overlay natively, checks promotion rules, and points at the line to edit."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Github,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every app and environment of a config repository.
+    Check {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Output format (default: `github` when GITHUB_ACTIONS=true, else `human`).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the report to this file (atomically) instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Also write a SARIF report to this file.
+        #[arg(long)]
+        sarif_output: Option<PathBuf>,
+        /// Also write a JSON report to this file.
+        #[arg(long)]
+        json_output: Option<PathBuf>,
+        /// Policy file extending/overriding the built-in policy.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Only this environment (repeatable).
+        #[arg(long = "env")]
+        envs: Vec<String>,
+        /// Only this app (repeatable).
+        #[arg(long = "app")]
+        apps: Vec<String>,
+        /// Colors in human output.
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
+    /// Print what `kustomize build DIR` prints.
+    Render {
+        /// The kustomization directory.
+        dir: PathBuf,
+        /// Tree the build may read (default: the Git repository containing DIR, else `/`, as
+        /// kustomize would). Nothing outside it is read.
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Print a rule's documentation.
+    Explain {
+        /// Rule id (see `kustodian rules`).
+        rule: String,
+    },
+    /// List the rules.
+    Rules,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Rules => {
+            for r in kustodian::rules::REGISTRY {
+                println!(
+                    "{:<26} {:<8} {}",
+                    r.id,
+                    r.default_severity.as_str(),
+                    r.summary()
+                );
+            }
+            Ok(0)
+        }
+        Command::Explain { rule } => match kustodian::rules::lookup(&rule) {
+            Some(r) => {
+                println!("# {}\n\n{}", r.id, r.doc);
+                Ok(0)
+            }
+            None => {
+                let ids: Vec<&str> = kustodian::rules::REGISTRY.iter().map(|r| r.id).collect();
+                eprintln!(
+                    "error: unknown rule '{rule}'; known rules: {}",
+                    ids.join(", ")
+                );
+                Ok(2)
+            }
+        },
+        Command::Render { dir, root } => render(&dir, root.as_deref()),
+        Command::Check {
+            path,
+            format,
+            output,
+            sarif_output,
+            json_output,
+            policy,
+            envs,
+            apps,
+            color,
+        } => {
+            let format = format.unwrap_or(
+                if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+                    Format::Github
+                } else {
+                    Format::Human
+                },
+            );
+            let outcome = check::run(&CheckOptions {
+                root: path,
+                policy,
+                envs,
+                apps,
+            });
+            let report = Report {
+                findings: &outcome.findings,
+                summary: &outcome.summary,
+                sources: &outcome.sources,
+            };
+            let use_color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    output.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let mut buf = Vec::new();
+            match format {
+                Format::Human => human::emit(
+                    &report,
+                    &mut buf,
+                    human::HumanOptions {
+                        color: use_color,
+                        ..Default::default()
+                    },
+                )?,
+                Format::Github => {
+                    github::emit(&report, &mut buf)?;
+                    github::append_step_summary(&report).context("writing $GITHUB_STEP_SUMMARY")?;
+                }
+                Format::Json => json::emit(&report, &mut buf)?,
+                Format::Sarif => sarif::emit(&report, &mut buf)?,
+            }
+            match &output {
+                Some(p) => write_atomically(p, &buf)?,
+                None => std::io::stdout().write_all(&buf)?,
+            }
+            if let Some(p) = sarif_output {
+                let mut b = Vec::new();
+                sarif::emit(&report, &mut b)?;
+                write_atomically(&p, &b)?;
+            }
+            if let Some(p) = json_output {
+                let mut b = Vec::new();
+                json::emit(&report, &mut b)?;
+                write_atomically(&p, &b)?;
+            }
+            Ok(outcome.exit_code() as u8)
+        }
+    }
+}
+
+fn render(dir: &Path, root: Option<&Path>) -> anyhow::Result<u8> {
+    let (root, rel) = match root {
+        Some(r) => {
+            let abs_root = r
+                .canonicalize()
+                .with_context(|| format!("{}", r.display()))?;
+            let abs_dir = dir
+                .canonicalize()
+                .with_context(|| format!("{}", dir.display()))?;
+            let rel = abs_dir
+                .strip_prefix(&abs_root)
+                .with_context(|| format!("{} is not inside --root {}", dir.display(), r.display()))?
+                .to_string_lossy()
+                .replace('\\', "/");
+            (abs_root, rel)
+        }
+        None => repo_root_for(dir).with_context(|| format!("{}", dir.display()))?,
+    };
+    let sources = Sources::new();
+    let fs = DiskFs::new(&root)?;
+    let renderer = Renderer::new(Arc::new(fs), sources.clone());
+    match renderer.build(&rel) {
+        Ok(b) => {
+            std::io::stdout().write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
+            Ok(0)
+        }
+        Err(e) => {
+            let f = check::render_finding(&e, None, None);
+            let summary = Default::default();
+            let report = Report {
+                findings: std::slice::from_ref(&f),
+                summary: &summary,
+                sources: &sources,
+            };
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!(
+                "{}",
+                human::render_finding(
+                    &f,
+                    &report,
+                    human::HumanOptions {
+                        color,
+                        ..Default::default()
+                    }
+                )
+            );
+            Ok(2)
+        }
+    }
+}
+
+/// Writes a file via a temporary file in the same directory and a rename, so readers never see
+/// a partial report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

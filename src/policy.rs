@@ -240,8 +240,12 @@ fn merge<O: Clone + Default>(
 impl Policy {
     /// The built-in policy overridden by `user` (a path), reporting every error at once.
     pub fn load(user: Option<&Path>, sources: &Sources) -> Result<Policy, Vec<Finding>> {
-        let base: PolicyFile =
-            load_validated("<builtin>/policies/default.yaml", DEFAULT_POLICY, sources, "policy-error")?;
+        let base: PolicyFile = load_validated(
+            "<builtin>/policies/default.yaml",
+            DEFAULT_POLICY,
+            sources,
+            "policy-error",
+        )?;
         let over = match user {
             None => PolicyFile::default(),
             Some(p) => {

@@ -111,10 +111,24 @@ impl SourceFile {
 }
 
 /// A resolved, printable location.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Position {
+    /// Path relative to the repository root.
     pub file: String,
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column (characters).
     pub column: u32,
 }
 

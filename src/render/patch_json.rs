@@ -72,8 +72,15 @@ fn dotted(tokens: &[String], root: &Node) -> String {
     for t in tokens {
         match cur.map(|c| &c.value) {
             Some(Value::Seq(items)) => {
-                out.push_str(&format!("[{t}]"));
                 cur = t.parse::<usize>().ok().and_then(|i| items.get(i));
+                // Items with a name are addressed by it, as strategic-merge edits are.
+                match cur
+                    .and_then(|c| c.get("name"))
+                    .and_then(|n| n.scalar_string())
+                {
+                    Some(name) => out.push_str(&format!("[name={name}]")),
+                    None => out.push_str(&format!("[{t}]")),
+                }
             }
             _ => {
                 if !out.is_empty() {
@@ -297,10 +304,39 @@ mod tests {
         );
         assert_eq!(r.edits[0].path, "spec.a");
         assert_eq!(r.edits[1].path, "spec.list[0]");
+        let mut r = res("spec:\n  containers:\n  - name: app\n    resources: {limits: {cpu: 1}}\n");
+        apply(
+            &mut r,
+            &parse_ops(
+                "- op: remove\n  path: /spec/containers/0/resources/limits\n",
+                FileId(1),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.edits[0].path,
+            "spec.containers[name=app].resources.limits"
+        );
         assert_eq!(r.edits[1].kind, EditKind::Removed);
         // Values come from the patch file and point at their operation.
         assert_eq!(r.node.get_path(&["spec", "b"]).unwrap().loc.file, FileId(1));
         assert_eq!(r.node.get_path(&["spec", "a"]).unwrap().via.file, FileId(1));
+        // Named list items are addressed by name in edits.
+        let mut r = res("spec:\n  containers:\n  - name: app\n    resources: {limits: {cpu: 1}}\n");
+        apply(
+            &mut r,
+            &parse_ops(
+                "- op: remove\n  path: /spec/containers/0/resources/limits\n",
+                FileId(1),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.edits[0].path,
+            "spec.containers[name=app].resources.limits"
+        );
     }
 
     #[test]

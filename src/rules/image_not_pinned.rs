@@ -79,14 +79,21 @@ impl Rule for ImageNotPinned {
             }
             for r in &build.resources {
                 for c in pods::containers(r) {
-                    let Some(img_node) = c.node.get("image") else { continue };
+                    let Some(img_node) = c.node.get("image") else {
+                        continue;
+                    };
                     let image = img_node.scalar_string().unwrap_or_default();
                     let name = image.split('@').next().unwrap_or(&image);
-                    let name = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n);
+                    let name = name
+                        .rsplit_once(':')
+                        .filter(|(_, t)| !t.contains('/'))
+                        .map_or(name, |(n, _)| n);
                     if allow.as_ref().is_some_and(|a| a.is_match(name)) {
                         continue;
                     }
-                    let Some(reason) = unpinned_reason(&image) else { continue };
+                    let Some(reason) = unpinned_reason(&image) else {
+                        continue;
+                    };
                     let mut f = finding(
                         INFO.id,
                         ctx,
@@ -125,11 +132,22 @@ mod tests {
     fn digests_and_tags() {
         let d = "a".repeat(64);
         assert_eq!(unpinned_reason(&format!("nginx@sha256:{d}")), None);
-        assert_eq!(unpinned_reason(&format!("reg:5000/x/nginx@sha256:{d}")), None);
+        assert_eq!(
+            unpinned_reason(&format!("reg:5000/x/nginx@sha256:{d}")),
+            None
+        );
         assert!(unpinned_reason("nginx:latest").unwrap().contains("latest"));
         assert!(unpinned_reason("nginx").unwrap().contains("no tag"));
-        assert!(unpinned_reason("reg:5000/nginx:1.2").unwrap().contains("'1.2'"));
-        assert!(unpinned_reason("nginx@sha256:abc").unwrap().contains("64 hex"));
+        assert!(
+            unpinned_reason("reg:5000/nginx:1.2")
+                .unwrap()
+                .contains("'1.2'")
+        );
+        assert!(
+            unpinned_reason("nginx@sha256:abc")
+                .unwrap()
+                .contains("64 hex")
+        );
         assert!(unpinned_reason(&format!("nginx@sha256:{}", "A".repeat(64))).is_some());
     }
 }

@@ -25,10 +25,19 @@ pub fn pod_spec_path(r: &Resource) -> Option<&'static [&'static str]> {
         "Pod" => &["spec"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
         "PodTemplate" => &["template", "spec"],
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job"
-        | "ReplicationController" | "Rollout" => &["spec", "template", "spec"],
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController"
+        | "Rollout" => &["spec", "template", "spec"],
         // Other custom resources that embed a pod template the usual way.
-        _ if r.node.get_path(&["spec", "template", "spec", "containers"]).is_some() => {
+        _ if r
+            .node
+            .get_path(&["spec", "template", "spec", "containers"])
+            .is_some() =>
+        {
             &["spec", "template", "spec"]
         }
         _ => return None,
@@ -49,7 +58,12 @@ pub fn containers(r: &Resource) -> Vec<Container<'_>> {
     };
     let mut out = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec.get(list).and_then(|l| l.as_seq()).into_iter().flatten() {
+        for c in spec
+            .get(list)
+            .and_then(|l| l.as_seq())
+            .into_iter()
+            .flatten()
+        {
             let name = c.str_at(&["name"]).unwrap_or("").to_string();
             out.push(Container {
                 list,

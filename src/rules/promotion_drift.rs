@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::resource_limits_removed::counterpart;
+use super::resource_limits_removed::{counterpart, removal_by};
 use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
 use crate::diag::{Finding, Related, Severity};
 use crate::discover::Stage;
@@ -49,15 +49,27 @@ fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
     n.via.is_some()
         && sources.get(n.via.file).is_some_and(|f| {
             let name = f.path.rsplit('/').next().unwrap_or("");
-            matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization")
+            matches!(
+                name,
+                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+            )
         })
 }
 
 /// Removes what promotion is allowed to change.
-fn normalize(n: &Node, path: &str, renames: &BTreeMap<String, String>, sources: &Sources) -> Option<Node> {
+fn normalize(
+    n: &Node,
+    path: &str,
+    renames: &BTreeMap<String, String>,
+    sources: &Sources,
+) -> Option<Node> {
     let identity_key = |p: &str| {
-        p.contains("labels") || p.contains("annotations") || p.contains("selector")
-            || p.ends_with("namespace") || p.ends_with(".replicas") || p == "replicas"
+        p.contains("labels")
+            || p.contains("annotations")
+            || p.contains("selector")
+            || p.ends_with("namespace")
+            || p.ends_with(".replicas")
+            || p == "replicas"
     };
     match &n.value {
         Value::Map(m) => {
@@ -65,7 +77,11 @@ fn normalize(n: &Node, path: &str, renames: &BTreeMap<String, String>, sources: 
             let om = out.as_map_mut().expect("map");
             om.entries.clear();
             for e in &m.entries {
-                let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
+                let p = if path.is_empty() {
+                    e.key.clone()
+                } else {
+                    format!("{path}.{}", e.key)
+                };
                 if p == "metadata.name" || p == "metadata.namespace" {
                     continue;
                 }
@@ -94,7 +110,9 @@ fn normalize(n: &Node, path: &str, renames: &BTreeMap<String, String>, sources: 
             Some(out)
         }
         Value::Str(s) => match renames.get(s) {
-            Some(orig) => Some(Node::new(Value::Str(format!("<name of {orig}>")), n.loc).with_via(n.via)),
+            Some(orig) => {
+                Some(Node::new(Value::Str(format!("<name of {orig}>")), n.loc).with_via(n.via))
+            }
             None => Some(n.clone()),
         },
         _ => Some(n.clone()),
@@ -128,16 +146,32 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
     match (&a.value, &b.value) {
         (Value::Map(ma), Value::Map(mb)) => {
             for e in &ma.entries {
-                let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
+                let p = if path.is_empty() {
+                    e.key.clone()
+                } else {
+                    format!("{path}.{}", e.key)
+                };
                 match mb.get(&e.key) {
                     Some(v) => diff(&e.value, v, p, out),
-                    None => out.push(Diff { path: p, staging: Some(&e.value), production: None }),
+                    None => out.push(Diff {
+                        path: p,
+                        staging: Some(&e.value),
+                        production: None,
+                    }),
                 }
             }
             for e in &mb.entries {
                 if !ma.contains_key(&e.key) {
-                    let p = if path.is_empty() { e.key.clone() } else { format!("{path}.{}", e.key) };
-                    out.push(Diff { path: p, staging: None, production: Some(&e.value) });
+                    let p = if path.is_empty() {
+                        e.key.clone()
+                    } else {
+                        format!("{path}.{}", e.key)
+                    };
+                    out.push(Diff {
+                        path: p,
+                        staging: None,
+                        production: Some(&e.value),
+                    });
                 }
             }
         }
@@ -146,15 +180,27 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
                 for x in sa {
                     let kv = x.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
                     let p = format!("{path}[{k}={kv}]");
-                    match sb.iter().find(|y| y.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())) {
+                    match sb.iter().find(|y| {
+                        y.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
+                    }) {
                         Some(y) => diff(x, y, p, out),
-                        None => out.push(Diff { path: p, staging: Some(x), production: None }),
+                        None => out.push(Diff {
+                            path: p,
+                            staging: Some(x),
+                            production: None,
+                        }),
                     }
                 }
                 for y in sb {
                     let kv = y.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
-                    if !sa.iter().any(|x| x.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())) {
-                        out.push(Diff { path: format!("{path}[{k}={kv}]"), staging: None, production: Some(y) });
+                    if !sa.iter().any(|x| {
+                        x.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
+                    }) {
+                        out.push(Diff {
+                            path: format!("{path}[{k}={kv}]"),
+                            staging: None,
+                            production: Some(y),
+                        });
                     }
                 }
             } else if sa.len() == sb.len() {
@@ -162,12 +208,20 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
                     diff(x, y, format!("{path}[{i}]"), out);
                 }
             } else {
-                out.push(Diff { path, staging: Some(a), production: Some(b) });
+                out.push(Diff {
+                    path,
+                    staging: Some(a),
+                    production: Some(b),
+                });
             }
         }
         _ => {
             if a != b {
-                out.push(Diff { path, staging: Some(a), production: Some(b) });
+                out.push(Diff {
+                    path,
+                    staging: Some(a),
+                    production: Some(b),
+                });
             }
         }
     }
@@ -180,7 +234,9 @@ fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)> {
         .iter()
         .filter_map(|p| {
             let (kind, path) = match p.split_once(':') {
-                Some((k, rest)) if !k.contains('.') && !k.contains('[') => (Some(k.to_string()), rest),
+                Some((k, rest)) if !k.contains('.') && !k.contains('[') => {
+                    (Some(k.to_string()), rest)
+                }
                 _ => (None, p.as_str()),
             };
             let mut re = String::from("^");
@@ -206,7 +262,9 @@ fn show(n: Option<&Node>) -> String {
     match n {
         None => "(absent)".to_string(),
         Some(n) => match &n.value {
-            Value::Map(_) | Value::Seq(_) => crate::yaml::emit_documents([n]).trim_end().to_string(),
+            Value::Map(_) | Value::Seq(_) => {
+                crate::yaml::emit_documents([n]).trim_end().to_string()
+            }
             _ => format!("{:?}", n.scalar_string().unwrap_or_default()),
         },
     }
@@ -217,8 +275,17 @@ fn first_loc(n: &Node) -> Loc {
         return n.blame();
     }
     match &n.value {
-        Value::Map(m) => m.entries.iter().map(|e| first_loc(&e.value)).find(|l| l.is_some()).unwrap_or(Loc::NONE),
-        Value::Seq(s) => s.iter().map(first_loc).find(|l| l.is_some()).unwrap_or(Loc::NONE),
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .map(|e| first_loc(&e.value))
+            .find(|l| l.is_some())
+            .unwrap_or(Loc::NONE),
+        Value::Seq(s) => s
+            .iter()
+            .map(first_loc)
+            .find(|l| l.is_some())
+            .unwrap_or(Loc::NONE),
         _ => Loc::NONE,
     }
 }
@@ -231,18 +298,27 @@ impl Rule for PromotionDrift {
     fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
         let s = &policy.promotion_drift;
         let find = |stage: Stage| ctx.envs.iter().find(|(e, _)| e.stage == Some(stage));
-        let (Some((senv, sb)), Some((penv, pb))) = (find(Stage::Staging), find(Stage::Production)) else {
+        let (Some((senv, sb)), Some((penv, pb))) = (find(Stage::Staging), find(Stage::Production))
+        else {
             return vec![];
         };
         if !s.applies(&ctx.app.name, penv) {
             return vec![];
         }
         let mut patterns = s.options.allow.clone();
-        patterns.extend(s.options.apps.get(&ctx.app.name).cloned().unwrap_or_default());
+        patterns.extend(
+            s.options
+                .apps
+                .get(&ctx.app.name)
+                .cloned()
+                .unwrap_or_default(),
+        );
         let allow = allow_patterns(&patterns);
         let (sr, pr) = (renames(sb), renames(pb));
         let in_dir = |loc: Loc, dir: &str| {
-            ctx.sources.get(loc.file).is_some_and(|f| f.path.starts_with(&format!("{dir}/")))
+            ctx.sources
+                .get(loc.file)
+                .is_some_and(|f| f.path.starts_with(&format!("{dir}/")))
         };
         let mut out = Vec::new();
         for p in &pb.resources {
@@ -260,7 +336,12 @@ impl Rule for PromotionDrift {
                         senv.name
                     ),
                 );
-                f.loc = p.node.get_path(&["metadata", "name"]).map(|n| n.loc).filter(|l| l.is_some()).unwrap_or(p.loc());
+                f.loc = p
+                    .node
+                    .get_path(&["metadata", "name"])
+                    .map(|n| n.loc)
+                    .filter(|l| l.is_some())
+                    .unwrap_or(p.loc());
                 out.push(f);
                 continue;
             };
@@ -274,20 +355,39 @@ impl Rule for PromotionDrift {
             diff(&a, &b, String::new(), &mut diffs);
             for d in diffs {
                 let kind = p.kind();
-                if allow.iter().any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(&d.path)) {
+                if allow
+                    .iter()
+                    .any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(&d.path))
+                {
                     continue;
                 }
-                if d.path.ends_with(".image") || pods::pod_spec_path(p).is_none() && d.path == "image" {
+                if d.path.ends_with(".image")
+                    || pods::pod_spec_path(p).is_none() && d.path == "image"
+                {
                     continue;
                 }
-                let ploc = d.production.map(first_loc).unwrap_or(Loc::NONE);
-                let sloc = d.staging.map(first_loc).unwrap_or(Loc::NONE);
+                // An absent value was usually removed by a patch: blame the patch.
+                let ploc = d
+                    .production
+                    .map(first_loc)
+                    .or_else(|| removal_by(p, &d.path))
+                    .unwrap_or(Loc::NONE);
+                let sloc = d
+                    .staging
+                    .map(first_loc)
+                    .or_else(|| removal_by(st, &d.path))
+                    .unwrap_or(Loc::NONE);
                 // Point at the overlay line that introduced the difference.
-                let (primary, other, other_label) = if in_dir(ploc, &penv.dir) || !in_dir(sloc, &senv.dir) {
-                    (if ploc.is_some() { ploc } else { p.loc() }, sloc, format!("{} value", senv.name))
-                } else {
-                    (sloc, ploc, format!("{} value", penv.name))
-                };
+                let (primary, other, other_label) =
+                    if in_dir(ploc, &penv.dir) || !in_dir(sloc, &senv.dir) {
+                        (
+                            if ploc.is_some() { ploc } else { p.loc() },
+                            sloc,
+                            format!("{} value", senv.name),
+                        )
+                    } else {
+                        (sloc, ploc, format!("{} value", penv.name))
+                    };
                 let mut f = finding(
                     INFO.id,
                     ctx,
@@ -309,7 +409,10 @@ impl Rule for PromotionDrift {
                 f.field = Some(d.path.clone());
                 f.loc = primary;
                 if other.is_some() {
-                    f.related.push(Related { loc: other, message: other_label });
+                    f.related.push(Related {
+                        loc: other,
+                        message: other_label,
+                    });
                 }
                 let (x, y) = (show(d.staging) + "\n", show(d.production) + "\n");
                 f.help = Some(format!(
@@ -356,11 +459,20 @@ mod tests {
             "Deployment:spec.template.spec.containers[*].env".into(),
             "metadata.annotations.**".into(),
         ]);
-        let m = |kind: &str, p: &str| pats.iter().any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(p));
+        let m = |kind: &str, p: &str| {
+            pats.iter()
+                .any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(p))
+        };
         assert!(m("Deployment", "spec.replicas"));
         assert!(!m("Deployment", "spec.replicasX"));
-        assert!(m("Deployment", "spec.template.spec.containers[name=a].env[name=X].value"));
-        assert!(!m("StatefulSet", "spec.template.spec.containers[name=a].env"));
+        assert!(m(
+            "Deployment",
+            "spec.template.spec.containers[name=a].env[name=X].value"
+        ));
+        assert!(!m(
+            "StatefulSet",
+            "spec.template.spec.containers[name=a].env"
+        ));
         assert!(m("Service", "metadata.annotations.a/b"));
     }
 }

@@ -73,7 +73,9 @@ impl Rule for ResourceLimitsMissing {
                         .node
                         .get("resources")
                         .map(|n| n.blame())
-                        .unwrap_or_else(|| c.node.get("name").map(|n| n.blame()).unwrap_or(c.node.loc));
+                        .unwrap_or_else(|| {
+                            c.node.get("name").map(|n| n.blame()).unwrap_or(c.node.loc)
+                        });
                     out.push(f);
                 }
             }

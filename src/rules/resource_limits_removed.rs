@@ -37,13 +37,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// The workload in `build` that came from the same source object as `r`.
 pub fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
     let id = r.orig_id();
-    build
-        .resources
-        .iter()
-        .find(|x| {
-            let o = x.orig_id();
-            o.kind == id.kind && o.name == id.name && o.group == id.group
-        })
+    build.resources.iter().find(|x| {
+        let o = x.orig_id();
+        o.kind == id.kind && o.name == id.name && o.group == id.group
+    })
 }
 
 /// The patch that removed `path` (an edit at the path or one of its parents), if any.
@@ -52,7 +49,9 @@ pub fn removal_by(r: &Resource, path: &str) -> Option<Loc> {
         .iter()
         .filter(|e| matches!(e.kind, EditKind::Removed | EditKind::Replaced))
         .filter(|e| {
-            e.path.is_empty() || path == e.path || path.starts_with(&format!("{}.", e.path))
+            e.path.is_empty()
+                || path == e.path
+                || path.starts_with(&format!("{}.", e.path))
                 || path.starts_with(&format!("{}[", e.path))
         })
         .max_by_key(|e| e.path.len())
@@ -87,15 +86,20 @@ impl Rule for ResourceLimitsRemoved {
                 }
                 let mut reported: Vec<(String, String)> = Vec::new();
                 for (ref_name, rb) in &refs {
-                    let Some(theirs) = counterpart(rb, r) else { continue };
+                    let Some(theirs) = counterpart(rb, r) else {
+                        continue;
+                    };
                     for tc in pods::containers(theirs) {
-                        let Some(mc) = mine.iter().find(|c| c.name == tc.name && c.list == tc.list) else {
+                        let Some(mc) = mine.iter().find(|c| c.name == tc.name && c.list == tc.list)
+                        else {
                             continue;
                         };
                         for res in &s.options.resources {
                             let had = tc.node.get_path(&["resources", "limits", res]);
                             let has = mc.node.get_path(&["resources", "limits", res]);
-                            let (Some(had), None) = (had, has) else { continue };
+                            let (Some(had), None) = (had, has) else {
+                                continue;
+                            };
                             if reported.contains(&(mc.name.clone(), res.clone())) {
                                 continue;
                             }
@@ -123,7 +127,10 @@ impl Rule for ResourceLimitsRemoved {
                                 loc: had.blame(),
                                 message: format!("{res} limit set here ({ref_name})"),
                             });
-                            f.help = Some("remove the patch that drops the limit, or set a new limit instead".into());
+                            f.help = Some(
+                                "remove the patch that drops the limit, or set a new limit instead"
+                                    .into(),
+                            );
                             out.push(f);
                         }
                     }

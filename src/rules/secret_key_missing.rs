@@ -107,7 +107,14 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
         return out;
     };
     for c in pods::containers(r) {
-        for (i, e) in c.node.get("env").and_then(|e| e.as_seq()).into_iter().flatten().enumerate() {
+        for (i, e) in c
+            .node
+            .get("env")
+            .and_then(|e| e.as_seq())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if let Some(k) = e.get_path(&["valueFrom", "secretKeyRef"]) {
                 if is_optional(k) {
                     continue;
@@ -122,7 +129,14 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
                 }
             }
         }
-        for (i, e) in c.node.get("envFrom").and_then(|e| e.as_seq()).into_iter().flatten().enumerate() {
+        for (i, e) in c
+            .node
+            .get("envFrom")
+            .and_then(|e| e.as_seq())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if let Some(s) = e.get("secretRef") {
                 if is_optional(s) {
                     continue;
@@ -138,11 +152,21 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             }
         }
     }
-    for (i, v) in spec.get("volumes").and_then(|v| v.as_seq()).into_iter().flatten().enumerate() {
+    for (i, v) in spec
+        .get("volumes")
+        .and_then(|v| v.as_seq())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let vname = v.str_at(&["name"]).unwrap_or("");
         let mut sources: Vec<(&Node, &'static str, String)> = Vec::new();
         if let Some(s) = v.get("secret") {
-            sources.push((s, "secretName", format!("{base}.volumes[name={vname}].secret")));
+            sources.push((
+                s,
+                "secretName",
+                format!("{base}.volumes[name={vname}].secret"),
+            ));
         }
         for (j, src) in v
             .get_path(&["projected", "sources"])
@@ -152,7 +176,11 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             .enumerate()
         {
             if let Some(s) = src.get("secret") {
-                sources.push((s, "name", format!("{base}.volumes[name={vname}].projected.sources[{j}].secret")));
+                sources.push((
+                    s,
+                    "name",
+                    format!("{base}.volumes[name={vname}].projected.sources[{j}].secret"),
+                ));
             }
         }
         let _ = i;
@@ -162,9 +190,18 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             }
             let Some(n) = s.get(name_field) else { continue };
             let secret = n.scalar_string().unwrap_or_default();
-            let items: Vec<&Node> = s.get("items").and_then(|x| x.as_seq()).map(|x| x.iter().collect()).unwrap_or_default();
+            let items: Vec<&Node> = s
+                .get("items")
+                .and_then(|x| x.as_seq())
+                .map(|x| x.iter().collect())
+                .unwrap_or_default();
             if items.is_empty() {
-                out.push(SecretRef { secret, key: None, at: n, field });
+                out.push(SecretRef {
+                    secret,
+                    key: None,
+                    at: n,
+                    field,
+                });
             } else {
                 for it in items {
                     if let Some(k) = it.get("key") {
@@ -179,7 +216,13 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             }
         }
     }
-    for (i, s) in spec.get("imagePullSecrets").and_then(|v| v.as_seq()).into_iter().flatten().enumerate() {
+    for (i, s) in spec
+        .get("imagePullSecrets")
+        .and_then(|v| v.as_seq())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if let Some(n) = s.get("name") {
             out.push(SecretRef {
                 secret: n.scalar_string().unwrap_or_default(),
@@ -224,7 +267,10 @@ impl Rule for SecretKeyMissing {
                             r.orig_id().name,
                             env.name,
                             rf.secret,
-                            rf.key.as_ref().map(|k| format!(" (key '{k}')")).unwrap_or_default(),
+                            rf.key
+                                .as_ref()
+                                .map(|k| format!(" (key '{k}')"))
+                                .unwrap_or_default(),
                             rf.secret,
                             env.name
                         )),
@@ -237,7 +283,11 @@ impl Rule for SecretKeyMissing {
                             by.kind(),
                             by.orig_id().name,
                             env.name,
-                            if keys.is_empty() { "no keys".to_string() } else { keys.iter().cloned().collect::<Vec<_>>().join(", ") }
+                            if keys.is_empty() {
+                                "no keys".to_string()
+                            } else {
+                                keys.iter().cloned().collect::<Vec<_>>().join(", ")
+                            }
                         )),
                         _ => None,
                     };

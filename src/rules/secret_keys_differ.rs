@@ -68,7 +68,8 @@ impl Rule for SecretKeysDiffer {
                 if missing.is_empty() {
                     continue;
                 }
-                let mut keys_missing: Vec<String> = missing.iter().map(|(k, _)| k.clone()).collect();
+                let mut keys_missing: Vec<String> =
+                    missing.iter().map(|(k, _)| k.clone()).collect();
                 keys_missing.sort();
                 keys_missing.dedup();
                 let mut where_: Vec<&str> = missing.iter().map(|(_, e)| *e).collect();
@@ -83,7 +84,11 @@ impl Rule for SecretKeysDiffer {
                         "secret '{name}' in {} lacks key{} {} that {} provide{}",
                         env.name,
                         if keys_missing.len() > 1 { "s" } else { "" },
-                        keys_missing.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", "),
+                        keys_missing
+                            .iter()
+                            .map(|k| format!("'{k}'"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         where_.join(", "),
                         if where_.len() > 1 { "" } else { "s" }
                     ),

@@ -1,0 +1,164 @@
+//! `--format human`: diagnostics with source snippets, for terminals and CI logs.
+//!
+//! Each finding becomes a miette diagnostic: the rule id as its code, the app/environment and the
+//! resource as context, the primary location as a labelled snippet, related locations in the same
+//! file as extra labels (other files are listed as notes), and the rule's help. Without a terminal
+//! (or with `NO_COLOR`) output is plain and deterministic, which is what the snapshot tests pin.
+
+use std::io::{self, Write};
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+
+use crate::diag::{Finding, Severity};
+use crate::report::Report;
+
+/// Rendering options.
+#[derive(Clone, Copy, Debug)]
+pub struct HumanOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Default for HumanOptions {
+    fn default() -> HumanOptions {
+        HumanOptions {
+            color: false,
+            width: 110,
+        }
+    }
+}
+
+fn severity(s: Severity) -> miette::Severity {
+    match s {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Note => miette::Severity::Advice,
+    }
+}
+
+/// Renders one finding.
+pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> String {
+    let sources = report.sources;
+    let mut context = Vec::new();
+    if let Some(app) = &f.app {
+        context.push(match &f.environment {
+            Some(env) => format!("{app}/{env}"),
+            None => app.clone(),
+        });
+    }
+    if let Some(r) = &f.resource {
+        context.push(format!("{}/{}", r.kind, r.name));
+    }
+    let message = if context.is_empty() {
+        f.message.clone()
+    } else {
+        format!("{} [{}]", f.message, context.join(", "))
+    };
+    let mut diag = MietteDiagnostic::new(message)
+        .with_code(f.rule.clone())
+        .with_severity(severity(f.severity));
+    let file = sources.get(f.loc.file);
+    let mut notes = Vec::new();
+    if let Some(file) = &file {
+        let len = (f.loc.end.saturating_sub(f.loc.start)) as usize;
+        let label = f
+            .field
+            .as_ref()
+            .cloned()
+            .unwrap_or_else(|| "here".to_string());
+        diag = diag.and_label(LabeledSpan::new_primary_with_span(
+            Some(label),
+            (f.loc.start as usize, len.max(1)),
+        ));
+        for r in &f.related {
+            if r.loc.file == f.loc.file {
+                let len = (r.loc.end.saturating_sub(r.loc.start)) as usize;
+                diag = diag.and_label(LabeledSpan::new_with_span(
+                    Some(r.message.clone()),
+                    (r.loc.start as usize, len.max(1)),
+                ));
+            } else if let Some(p) = sources.position(r.loc) {
+                notes.push(format!("{}: {}:{}:{}", r.message, p.file, p.line, p.column));
+            }
+        }
+        let _ = file;
+    } else {
+        if let Some(p) = &f.path {
+            notes.push(format!("in {p}"));
+        }
+        for r in &f.related {
+            if let Some(p) = sources.position(r.loc) {
+                notes.push(format!("{}: {}:{}:{}", r.message, p.file, p.line, p.column));
+            }
+        }
+    }
+    let mut help = notes.join("\n");
+    if let Some(h) = &f.help {
+        if !help.is_empty() {
+            help.push('\n');
+        }
+        help.push_str(h);
+    }
+    if !help.is_empty() {
+        diag = diag.with_help(help);
+    }
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false)
+        .with_context_lines(1);
+    let report = match file {
+        Some(file) => miette::Report::new(diag)
+            .with_source_code(NamedSource::new(file.path.clone(), file.text.to_string())),
+        None => miette::Report::new(diag),
+    };
+    let mut out = String::new();
+    if handler.render_report(&mut out, report.as_ref()).is_err() {
+        out = format!("{}: {}\n", f.rule, f.message);
+    }
+    out
+}
+
+/// Every finding, then a summary line.
+pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Result<()> {
+    for f in report.findings {
+        write!(out, "{}", render_finding(f, report, opts))?;
+        writeln!(out)?;
+    }
+    let s = report.summary;
+    if report.findings.is_empty() {
+        writeln!(
+            out,
+            "✔ no findings in {} overlays ({} resources)",
+            s.overlays, s.resources
+        )
+    } else {
+        let notes = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Note)
+            .count();
+        let mut parts = vec![
+            format!("{} error{}", s.errors, if s.errors == 1 { "" } else { "s" }),
+            format!(
+                "{} warning{}",
+                s.warnings,
+                if s.warnings == 1 { "" } else { "s" }
+            ),
+        ];
+        if notes > 0 {
+            parts.push(format!("{notes} note{}", if notes == 1 { "" } else { "s" }));
+        }
+        writeln!(
+            out,
+            "✖ {} in {} overlays ({} resources)",
+            parts.join(", "),
+            s.overlays,
+            s.resources
+        )
+    }
+}

@@ -1,0 +1,83 @@
+//! `--format json`: the machine-readable report, documented by `schemas/report.schema.json`
+//! (generated from these types; a test fails when the committed schema drifts).
+
+use std::io::{self, Write};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{ResourceRef, Severity, Summary};
+use crate::report::Report;
+use crate::source::Position;
+
+/// The JSON report (`version` 1).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonReport {
+    /// Format version; incompatible changes bump it.
+    pub version: u32,
+    pub findings: Vec<JsonFinding>,
+    pub summary: Summary,
+}
+
+/// One finding.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonFinding {
+    /// Stable rule id (`kustodian rules`), or `render-error`/`config-error`/`policy-error` for
+    /// inputs that could not be evaluated.
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub app: Option<String>,
+    pub environment: Option<String>,
+    pub resource: Option<ResourceRef>,
+    /// Field path inside the rendered object.
+    pub field: Option<String>,
+    /// The line to edit.
+    pub location: Option<Position>,
+    pub related: Vec<JsonRelated>,
+}
+
+/// A secondary location.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRelated {
+    pub location: Option<Position>,
+    pub message: String,
+}
+
+/// Builds the report value.
+pub fn build(report: &Report) -> JsonReport {
+    JsonReport {
+        version: 1,
+        findings: report
+            .findings
+            .iter()
+            .map(|f| JsonFinding {
+                rule: f.rule.clone(),
+                severity: f.severity,
+                message: f.message.clone(),
+                app: f.app.clone(),
+                environment: f.environment.clone(),
+                resource: f.resource.clone(),
+                field: f.field.clone(),
+                location: f.position(report.sources),
+                related: f
+                    .related
+                    .iter()
+                    .map(|r| JsonRelated {
+                        location: report.sources.position(r.loc),
+                        message: r.message.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: report.summary.clone(),
+    }
+}
+
+pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &build(report))?;
+    writeln!(out)
+}
