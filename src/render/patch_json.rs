@@ -304,20 +304,6 @@ mod tests {
         );
         assert_eq!(r.edits[0].path, "spec.a");
         assert_eq!(r.edits[1].path, "spec.list[0]");
-        let mut r = res("spec:\n  containers:\n  - name: app\n    resources: {limits: {cpu: 1}}\n");
-        apply(
-            &mut r,
-            &parse_ops(
-                "- op: remove\n  path: /spec/containers/0/resources/limits\n",
-                FileId(1),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            r.edits[0].path,
-            "spec.containers[name=app].resources.limits"
-        );
         assert_eq!(r.edits[1].kind, EditKind::Removed);
         // Values come from the patch file and point at their operation.
         assert_eq!(r.node.get_path(&["spec", "b"]).unwrap().loc.file, FileId(1));
