@@ -19,7 +19,9 @@ use crate::yaml::{Node, Value};
 /// environment of each stage) must be identical except for (a) container images, (b) what each
 /// overlay sets as its own identity — `namespace`, `namePrefix`/`nameSuffix`, values set by
 /// `labels`/`commonLabels`/`commonAnnotations`, `replicas` entries, and the ConfigMap/Secret hash
-/// suffixes and name references that follow from those — and (c) field paths the policy allows.
+/// suffixes and name references that follow from those — (c) `Secret` data values, which are per
+/// environment by nature (their keys are `secret-keys-differ`'s business) — and (d) field paths the
+/// policy allows.
 /// Each drifting field is reported once, at the production line that introduced it (or the staging
 /// line, when production's value comes from the shared base), with the rendered values. Objects
 /// present in only one of the two environments are reported too.
@@ -363,6 +365,13 @@ impl Rule for PromotionDrift {
                 }
                 if d.path.ends_with(".image")
                     || pods::pod_spec_path(p).is_none() && d.path == "image"
+                {
+                    continue;
+                }
+                // Secret values are per environment by nature; their keys are compared by
+                // secret-keys-differ.
+                if kind == "Secret"
+                    && (d.path.starts_with("data") || d.path.starts_with("stringData"))
                 {
                     continue;
                 }
