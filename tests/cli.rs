@@ -1,0 +1,294 @@
+//! The binary as users run it: subcommands, exit codes, bad input, and each output format, on real
+//! repositories written to temp dirs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kustodian(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kustodian"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
+}
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn rules_explain_and_usage_errors() {
+    let out = kustodian(&["rules"], manifest_dir());
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for r in kustodian::rules::REGISTRY {
+        assert!(text.contains(r.id), "{text}");
+    }
+    let out = kustodian(&["explain", "image-not-pinned"], manifest_dir());
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("**Fix.**"));
+    let out = kustodian(&["explain", "no-such-rule"], manifest_dir());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known rules"));
+    let out = kustodian(&["check", "--format", "xml"], manifest_dir());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn example_repo_is_clean() {
+    let out = kustodian(&["check", "fixtures/gitops-config"], manifest_dir());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no findings in 6 overlays"));
+}
+
+/// A repo where each app is broken in a different way, plus one with a real violation.
+fn broken_repo() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let ok_base = "resources:\n- d.yaml\n";
+    let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.25\n        resources:\n          limits: {cpu: 1, memory: 1Gi}\n";
+    for app in ["yaml", "missing", "cycle", "escape", "violation"] {
+        write(r, &format!("apps/{app}/base/kustomization.yaml"), ok_base);
+        write(r, &format!("apps/{app}/base/d.yaml"), dep);
+    }
+    write(
+        r,
+        "apps/yaml/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n- bad.yaml\n",
+    );
+    write(
+        r,
+        "apps/yaml/overlays/production/bad.yaml",
+        "kind: ConfigMap\nmetadata: {name: x\n",
+    );
+    write(
+        r,
+        "apps/missing/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n- nothere.yaml\n",
+    );
+    write(
+        r,
+        "apps/cycle/overlays/production/kustomization.yaml",
+        "resources:\n- ../staging\n",
+    );
+    write(
+        r,
+        "apps/cycle/overlays/staging/kustomization.yaml",
+        "resources:\n- ../production\n",
+    );
+    write(
+        r,
+        "apps/escape/overlays/production/kustomization.yaml",
+        "resources:\n- ../../../../../../etc\n",
+    );
+    write(
+        r,
+        "apps/violation/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    t
+}
+
+#[test]
+fn bad_input_exits_2_with_locations_and_keeps_other_findings() {
+    let t = broken_repo();
+    let out = kustodian(&["check", ".", "--format", "json"], t.path());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let render: Vec<String> = findings
+        .iter()
+        .filter(|f| f["rule"] == "render-error")
+        .map(|f| {
+            format!(
+                "{} {}:{} {}",
+                f["app"].as_str().unwrap(),
+                f["location"]["file"].as_str().unwrap_or("-"),
+                f["location"]["line"],
+                f["message"]
+            )
+        })
+        .collect();
+    let has = |app: &str, file_line: &str, text: &str| {
+        assert!(
+            render
+                .iter()
+                .any(|l| l.starts_with(&format!("{app} {file_line}")) && l.contains(text)),
+            "no {app} {file_line} '{text}' in {render:#?}"
+        )
+    };
+    has(
+        "yaml",
+        "apps/yaml/overlays/production/bad.yaml:2",
+        "invalid YAML",
+    );
+    has(
+        "missing",
+        "apps/missing/overlays/production/kustomization.yaml:3",
+        "nothere.yaml",
+    );
+    has("cycle", "apps/cycle/overlays/", "cycle");
+    has(
+        "escape",
+        "apps/escape/overlays/production/kustomization.yaml:2",
+        "outside the repository root",
+    );
+    // The healthy app is still checked and its violation reported.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "image-not-pinned" && f["app"] == "violation")
+    );
+}
+
+#[test]
+fn github_format_escapes_orders_and_writes_the_step_summary() {
+    let t = broken_repo();
+    let summary = t.path().join("summary.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+        .args(["check", "."])
+        .current_dir(t.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("::")).collect();
+    assert!(!lines.is_empty());
+    // Errors first; every property value escaped (no raw ',' or ':' inside values).
+    assert!(lines[0].starts_with("::error "));
+    for l in &lines {
+        assert!(!l.contains('\n'));
+        let props = &l[l.find(' ').unwrap() + 1..l[2..].find("::").unwrap() + 2];
+        for p in props.split(',') {
+            let (_k, v) = p.split_once('=').unwrap();
+            assert!(!v.contains(':'), "unescaped ':' in {p}");
+        }
+    }
+    assert!(
+        text.contains("file=apps/violation/overlays/production/kustomization.yaml")
+            || text.contains("file=apps/violation/base/d.yaml")
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("| Severity | Rule |"));
+    assert!(md.contains("image-not-pinned"));
+    assert!(md.contains("render-error"));
+}
+
+#[test]
+fn escaping_rules() {
+    use kustodian::report::github::{escape_data, escape_property};
+    assert_eq!(escape_data("a%b\r\nc"), "a%25b%0D%0Ac");
+    assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+}
+
+#[test]
+fn sarif_has_required_fields_and_stable_fingerprints() {
+    let dir = manifest_dir().join("fixtures/rules/image-not-pinned/fail");
+    let run = || {
+        let out = kustodian(
+            &["check", dir.to_str().unwrap(), "--format", "sarif"],
+            manifest_dir(),
+        );
+        assert_eq!(out.status.code(), Some(1));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let a = run();
+    let b = run();
+    assert_eq!(a["version"], "2.1.0");
+    let run0 = &a["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    for r in rules {
+        for k in ["id", "shortDescription", "fullDescription", "help"] {
+            assert!(!r[k].is_null(), "rule lacks {k}: {r}");
+        }
+        assert!(!r["shortDescription"]["text"].as_str().unwrap().is_empty());
+    }
+    let res = &run0["results"][0];
+    assert_eq!(res["ruleId"], "image-not-pinned");
+    let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[idx]["id"], "image-not-pinned");
+    let region = &res["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 6);
+    assert_eq!(
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "apps/shop/overlays/production/kustomization.yaml"
+    );
+    let fp = &res["partialFingerprints"]["primaryLocationLineHash"];
+    assert!(fp.as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        fp,
+        &b["runs"][0]["results"][0]["partialFingerprints"]["primaryLocationLineHash"]
+    );
+}
+
+#[test]
+fn render_matches_and_fails_cleanly() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "k/kustomization.yaml",
+        "resources:\n- missing.yaml\n",
+    );
+    let out = kustodian(&["render", "k"], t.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no partial output on error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing.yaml") && err.contains("kustomization.yaml:2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_file_is_written_atomically_and_completely() {
+    let t = tempfile::tempdir().unwrap();
+    let out_path = t.path().join("report.json");
+    let sarif = t.path().join("report.sarif");
+    let dir = manifest_dir().join("fixtures/rules/promotion-drift/fail");
+    let out = kustodian(
+        &[
+            "check",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--output",
+            out_path.to_str().unwrap(),
+            "--sarif-output",
+            sarif.to_str().unwrap(),
+        ],
+        manifest_dir(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    assert_eq!(report["summary"]["errors"], 1);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "temp files left behind: {leftovers:?}");
+}

@@ -1,0 +1,88 @@
+//! `schemas/*.schema.json` are generated from the Rust types; this test fails when a committed
+//! schema drifts from the code (run with `KUSTODIAN_BLESS=1` to rewrite them), and checks that
+//! real output validates against the report schema.
+
+use std::path::Path;
+use std::process::Command;
+
+fn check(name: &str, schema: serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
+    let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+    if std::env::var_os("KUSTODIAN_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "schemas/{name} is out of date with the code; regenerate with `KUSTODIAN_BLESS=1 cargo test --test schemas`"
+    );
+}
+
+#[test]
+fn committed_schemas_match_the_code() {
+    check(
+        "policy.schema.json",
+        kustodian::config::schema_of::<kustodian::policy::PolicyFile>(),
+    );
+    check(
+        "config.schema.json",
+        kustodian::config::schema_of::<kustodian::config::ConfigFile>(),
+    );
+    check(
+        "report.schema.json",
+        kustodian::config::schema_of::<kustodian::report::json::JsonReport>(),
+    );
+}
+
+#[test]
+fn json_output_validates_against_the_report_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for dir in [
+        "fixtures/gitops-config",
+        "fixtures/rules/secret-key-missing/fail",
+        "fixtures/rules/promotion-drift/fail",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+            .args(["check", dir, "--format", "json"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{dir}: {errors:?}");
+        // The exact top-level shape the issue documents.
+        let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["version", "findings", "summary"]);
+        for f in report["findings"].as_array().unwrap() {
+            let keys: Vec<&String> = f.as_object().unwrap().keys().collect();
+            assert_eq!(
+                keys,
+                [
+                    "rule",
+                    "severity",
+                    "message",
+                    "app",
+                    "environment",
+                    "resource",
+                    "field",
+                    "location",
+                    "related"
+                ]
+            );
+        }
+    }
+}
