@@ -1,0 +1,158 @@
+//! Runs every `run:` step of `action.yml` in bash with a simulated GitHub runner environment
+//! (GITHUB_ACTIONS, GITHUB_EVENT_PATH, GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY,
+//! GITHUB_ACTION_PATH, RUNNER_TEMP) against fixture repos, and checks annotations, outputs, the
+//! step summary, the SARIF file and the exit status `fail-on` asks for.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use kustodian::yaml::{Node, parse_documents};
+
+/// Resolves `${{ inputs.x }}` / `${{ github.action_path }}` the way the runner would.
+fn expand(s: &str, inputs: &BTreeMap<String, String>, action_path: &str) -> String {
+    let mut out = s.to_string();
+    while let Some(i) = out.find("${{") {
+        let j = out[i..].find("}}").unwrap() + i;
+        let expr = out[i + 3..j].trim();
+        let v = if let Some(name) = expr.strip_prefix("inputs.") {
+            inputs.get(name).cloned().unwrap_or_default()
+        } else if expr == "github.action_path" {
+            action_path.to_string()
+        } else {
+            String::new()
+        };
+        out.replace_range(i..j + 2, &v);
+    }
+    out
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    outputs: String,
+    summary: String,
+}
+
+fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
+    let action = parse_documents(&text, kustodian::source::FileId(0))
+        .unwrap()
+        .remove(0);
+    let mut inputs = BTreeMap::new();
+    for (name, def) in action.get("inputs").unwrap().as_map().unwrap().iter() {
+        inputs.insert(
+            name.to_string(),
+            def.get("default")
+                .and_then(Node::scalar_string)
+                .unwrap_or_default(),
+        );
+    }
+    for (k, v) in with {
+        inputs.insert(k.to_string(), v.to_string());
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let event = tmp.path().join("event.json");
+    std::fs::write(&event, r#"{"pull_request":{"number":7,"base":{"sha":"0000000000000000000000000000000000000000"}}}"#).unwrap();
+    let files = [
+        "GITHUB_OUTPUT",
+        "GITHUB_ENV",
+        "GITHUB_PATH",
+        "GITHUB_STEP_SUMMARY",
+    ];
+    for f in files {
+        std::fs::write(tmp.path().join(f), "").unwrap();
+    }
+    let mut code = 0;
+    let mut stdout = String::new();
+    for step in action
+        .get_path(&["runs", "steps"])
+        .unwrap()
+        .as_seq()
+        .unwrap()
+    {
+        let Some(script) = step.get("run").and_then(Node::as_str) else {
+            continue;
+        };
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(script).current_dir(repo);
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_ACTION_PATH", root)
+            .env("RUNNER_TEMP", tmp.path())
+            .env("KUSTODIAN_BIN", env!("CARGO_BIN_EXE_kustodian"));
+        for f in files {
+            cmd.env(f, tmp.path().join(f));
+        }
+        if let Some(env) = step.get("env").and_then(Node::as_map) {
+            for (k, v) in env.iter() {
+                cmd.env(
+                    k,
+                    expand(
+                        &v.scalar_string().unwrap_or_default(),
+                        &inputs,
+                        root.to_str().unwrap(),
+                    ),
+                );
+            }
+        }
+        let out = cmd.output().unwrap();
+        stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+        code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            break;
+        }
+    }
+    Run {
+        code,
+        stdout,
+        outputs: std::fs::read_to_string(tmp.path().join("GITHUB_OUTPUT")).unwrap(),
+        summary: std::fs::read_to_string(tmp.path().join("GITHUB_STEP_SUMMARY")).unwrap(),
+    }
+}
+
+#[test]
+fn failing_repo_annotates_outputs_and_fails() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
+    let sarif = tempfile::NamedTempFile::new().unwrap();
+    let r = run_action(&repo, &[("sarif-file", sarif.path().to_str().unwrap())]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("::error file=apps/shop/overlays/production/kustomization.yaml,line=6"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.outputs.contains("findings=1\n"), "{}", r.outputs);
+    assert!(r.outputs.contains("errors=1\n"));
+    assert!(
+        r.outputs
+            .contains(&format!("sarif-file={}", sarif.path().display()))
+    );
+    assert!(r.summary.contains("image-not-pinned"), "{}", r.summary);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sarif.path()).unwrap()).unwrap();
+    assert_eq!(s["runs"][0]["results"][0]["ruleId"], "image-not-pinned");
+}
+
+#[test]
+fn fail_on_controls_the_exit_status() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
+    assert_eq!(run_action(&repo, &[("fail-on", "never")]).code, 0);
+    // A warning-only repo passes with fail-on=error and fails with fail-on=warning.
+    let warn =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/resource-limits-missing/fail");
+    assert_eq!(run_action(&warn, &[]).code, 0);
+    assert_eq!(run_action(&warn, &[("fail-on", "warning")]).code, 1);
+}
+
+#[test]
+fn clean_repo_passes_with_a_summary() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config");
+    let r = run_action(&repo, &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.outputs.contains("findings=0\n"));
+    assert!(r.summary.contains("No findings"));
+}

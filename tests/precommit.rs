@@ -1,0 +1,115 @@
+//! The pre-commit hook, run by the real `pre-commit` (installed from PyPI into a temp venv) on
+//! real git repositories: it fails on a violating config repo and passes on a clean one.
+//! Skipped with a message when PyPI cannot be reached or this checkout is not a git repository.
+//!
+//! The `kustodian-system` hook is exercised (the binary under test on PATH); the `kustodian` hook
+//! differs only in `language: rust`, which makes pre-commit `cargo install` this repository first.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) -> bool {
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pre_commit_runs_the_hook() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(project)
+        .output();
+    let Some(rev) = head
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    else {
+        eprintln!("SKIPPED: {} is not a git checkout", project.display());
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let venv = t.path().join("venv");
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "pre-commit"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: could not install pre-commit from PyPI");
+        return;
+    }
+    let bin_dir: PathBuf = Path::new(env!("CARGO_BIN_EXE_kustodian"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |fixture: &str| -> (i32, String) {
+        let repo = t.path().join(fixture.replace('/', "_"));
+        copy_dir(&project.join(fixture), &repo);
+        std::fs::write(
+            repo.join(".pre-commit-config.yaml"),
+            format!(
+                "repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: kustodian-system\n",
+                project.display()
+            ),
+        )
+        .unwrap();
+        assert!(git(&repo, &["init", "-q"]));
+        assert!(git(&repo, &["add", "."]));
+        assert!(git(&repo, &["commit", "-q", "-m", "config"]));
+        let out = Command::new(venv.join("bin/pre-commit"))
+            .args(["run", "--all-files"])
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", t.path().join("pre-commit-home"))
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, out) = run("fixtures/rules/image-not-pinned/fail");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("image-not-pinned"), "{out}");
+    let (code, out) = run("fixtures/gitops-config");
+    assert_eq!(code, 0, "{out}");
+}
