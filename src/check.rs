@@ -106,7 +106,10 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         }
     };
     let config = Config::load(&opts.root, &sources);
-    let policy = Policy::load(opts.policy.as_deref(), &sources);
+    let policy = match &config {
+        Ok(c) => Policy::load_layered(Some(&c.file.rules), opts.policy.as_deref(), &sources),
+        Err(_) => Policy::load(opts.policy.as_deref(), &sources),
+    };
     let (config, policy) = match (config, policy) {
         (Ok(c), Ok(p)) => (c, p),
         (c, p) => {

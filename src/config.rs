@@ -41,6 +41,10 @@ pub struct ConfigFile {
     /// operator, a CSI driver, ...). References to them are satisfied.
     #[serde(default)]
     pub external_secrets: Vec<String>,
+    /// Rule settings for this repository (same format as a policy file's `rules:`). They override
+    /// the built-in policy; a `--policy` file overrides them in turn.
+    #[serde(default)]
+    pub rules: crate::policy::Rules,
 }
 
 /// The loaded configuration with compiled patterns.

@@ -137,6 +137,43 @@ pub struct Rules {
     pub promotion_drift: Option<RuleEntry<DriftOptions>>,
 }
 
+fn layer<O: Clone>(
+    over: &Option<RuleEntry<O>>,
+    base: &Option<RuleEntry<O>>,
+) -> Option<RuleEntry<O>> {
+    match (over, base) {
+        (None, b) => b.clone(),
+        (Some(o), None) => Some(o.clone()),
+        (Some(o), Some(b)) => Some(RuleEntry {
+            severity: o.severity.or(b.severity),
+            stages: o.stages.clone().or_else(|| b.stages.clone()),
+            environments: o.environments.clone().or_else(|| b.environments.clone()),
+            apps: o.apps.clone().or_else(|| b.apps.clone()),
+            options: o.options.clone().or_else(|| b.options.clone()),
+        }),
+    }
+}
+
+impl Rules {
+    /// These settings over `base`, field by field.
+    pub fn layered_over(&self, base: &Rules) -> Rules {
+        Rules {
+            image_not_pinned: layer(&self.image_not_pinned, &base.image_not_pinned),
+            resource_limits_removed: layer(
+                &self.resource_limits_removed,
+                &base.resource_limits_removed,
+            ),
+            resource_limits_missing: layer(
+                &self.resource_limits_missing,
+                &base.resource_limits_missing,
+            ),
+            secret_key_missing: layer(&self.secret_key_missing, &base.secret_key_missing),
+            secret_keys_differ: layer(&self.secret_keys_differ, &base.secret_keys_differ),
+            promotion_drift: layer(&self.promotion_drift, &base.promotion_drift),
+        }
+    }
+}
+
 /// A policy file (`policies/default.yaml`, `--policy FILE`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -240,12 +277,25 @@ fn merge<O: Clone + Default>(
 impl Policy {
     /// The built-in policy overridden by `user` (a path), reporting every error at once.
     pub fn load(user: Option<&Path>, sources: &Sources) -> Result<Policy, Vec<Finding>> {
-        let base: PolicyFile = load_validated(
+        Policy::load_layered(None, user, sources)
+    }
+
+    /// The built-in policy, overridden by the repository's `.kustodian.yaml` rules, overridden
+    /// by `user` (a path).
+    pub fn load_layered(
+        repo: Option<&Rules>,
+        user: Option<&Path>,
+        sources: &Sources,
+    ) -> Result<Policy, Vec<Finding>> {
+        let mut base: PolicyFile = load_validated(
             "<builtin>/policies/default.yaml",
             DEFAULT_POLICY,
             sources,
             "policy-error",
         )?;
+        if let Some(r) = repo {
+            base.rules = r.layered_over(&base.rules);
+        }
         let over = match user {
             None => PolicyFile::default(),
             Some(p) => {

@@ -292,3 +292,44 @@ fn output_file_is_written_atomically_and_completely() {
         .collect();
     assert_eq!(leftovers.len(), 2, "temp files left behind: {leftovers:?}");
 }
+
+#[test]
+fn repo_config_rules_override_the_builtin_policy_and_typos_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let fixture = manifest_dir().join("fixtures/rules/resource-limits-missing/fail/apps");
+    let copy = |from: &Path, to: &Path| {
+        fn rec(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                if e.path().is_dir() {
+                    rec(&e.path(), &to.join(e.file_name()));
+                } else {
+                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+        }
+        rec(from, to)
+    };
+    copy(&fixture, &t.path().join("apps"));
+    // A warning by default: exit 0.
+    assert_eq!(kustodian(&["check", "."], t.path()).status.code(), Some(0));
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  resource-limits-missing:\n    severity: error\n",
+    );
+    assert_eq!(kustodian(&["check", "."], t.path()).status.code(), Some(1));
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  resource-limits-misng:\n    severity: error\n",
+    );
+    let out = kustodian(&["check", ".", "--format", "json"], t.path());
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &report["findings"][0];
+    assert_eq!(f["rule"], "config-error");
+    assert_eq!(f["location"]["file"], ".kustodian.yaml");
+    assert_eq!(f["location"]["line"], 2);
+}
