@@ -8,10 +8,10 @@
 
 use base64::Engine;
 
+use super::Renderer;
 use super::error::{RenderError, RenderErrorKind};
 use super::kustomization::GeneratorArgs;
 use super::resource::{Behavior, Resource};
-use super::{Renderer, push_unique};
 use crate::source::Loc;
 use crate::yaml::{Entry, Mapping, Node, Value};
 
@@ -337,13 +337,18 @@ pub fn merge_generated(
     at: Loc,
 ) -> Result<(), RenderError> {
     let id = new.id();
+    if new.behavior == Behavior::Create {
+        // Duplicates are refused once all resources are in (`check_unique`).
+        list.push(new);
+        return Ok(());
+    }
     let pos = list.iter().position(|r| {
         r.kind() == id.kind
             && r.all_ids().iter().any(|old| old.name == id.name)
             && (id.namespace.is_empty() || r.namespace() == id.namespace)
     });
     match (new.behavior, pos) {
-        (Behavior::Create, _) => push_unique(list, new, at),
+        (Behavior::Create, _) => unreachable!("handled above"),
         (_, None) => Err(RenderError::new(
             RenderErrorKind::Conflict,
             format!(

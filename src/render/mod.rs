@@ -363,6 +363,7 @@ impl Renderer {
             }
         }
 
+        check_unique(&acc.resources)?;
         let newly = vars::bind(&mut acc.resources, &acc.vars, &k.vars)?;
         acc.vars.extend(newly);
 
@@ -439,7 +440,7 @@ impl Renderer {
             let sub = self.build_dir(&rel, stack, entry.loc)?;
             let sub = (*sub).clone();
             for r in sub.resources {
-                push_unique(&mut acc.resources, r, entry.loc)?;
+                acc.resources.push(r);
             }
             acc.files.extend(sub.files);
             for v in sub.vars {
@@ -467,7 +468,7 @@ impl Renderer {
         for doc in docs {
             for mut r in resources_from_doc(doc, &rel, &text)? {
                 r.origin = Some(resource::Origin::File(rel.clone()));
-                push_unique(&mut acc.resources, r, entry.loc)?;
+                acc.resources.push(r);
             }
         }
         Ok(())
@@ -677,26 +678,24 @@ pub(crate) fn resources_from_doc(
     Ok(vec![r])
 }
 
-/// Adds a resource, refusing a second one with the same id.
-pub(crate) fn push_unique(
-    list: &mut Vec<Resource>,
-    r: Resource,
-    at: Loc,
-) -> Result<(), RenderError> {
-    let id = r.id();
-    if let Some(prev) = list.iter().find(|x| x.id() == id) {
-        return Err(RenderError::new(
-            RenderErrorKind::Conflict,
-            format!(
-                "may not add resource with an already registered id: {}",
-                id.display()
-            ),
-            if at.is_some() { at } else { r.loc() },
-        )
-        .with_related(r.loc(), "this resource")
-        .with_related(prev.loc(), "already defined here"));
+/// Refuses two resources with the same id (one pass, hashing ids).
+pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
+    let mut seen: HashMap<ResId, usize> = HashMap::with_capacity(list.len());
+    for (i, r) in list.iter().enumerate() {
+        let id = r.id();
+        if let Some(&prev) = seen.get(&id) {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "may not add resource with an already registered id: {}",
+                    id.display()
+                ),
+                r.loc(),
+            )
+            .with_related(list[prev].loc(), "already defined here"));
+        }
+        seen.insert(id, i);
     }
-    list.push(r);
     Ok(())
 }
 

@@ -110,12 +110,23 @@ pub fn fix_back_references_with(
     // Snapshot of what each candidate looks like (ids, names, namespaces) before any rewrite:
     // references only change referrers' fields, never candidates' names.
     let snapshot: Vec<Candidate> = resources.iter().map(Candidate::of).collect();
+    // Candidates by any of their names: a reference only ever matches objects that once had the
+    // name it holds, so look those up instead of scanning every object.
+    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, c) in snapshot.iter().enumerate() {
+        let mut names: Vec<&str> = c.ids.iter().map(|id| id.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            by_name.entry(n).or_default().push(i);
+        }
+    }
     // Indexing (not iterating) because each referrer is read, then mutated, in turn.
     #[allow(clippy::needless_range_loop)]
     for ri in 0..resources.len() {
         let referrer_org = resources[ri].orig_id();
         let referrer_cur = resources[ri].id();
-        let visible = visible_candidates(&snapshot, &resources[ri], &referrer_cur)?;
+        let visible = visible_candidates(&resources[ri], &referrer_cur)?;
         for br in &table {
             for fs in br.fields.iter().filter(|fs| fs.matches(&referrer_org)) {
                 let ctx = RefCtx {
@@ -125,6 +136,7 @@ pub fn fix_back_references_with(
                     referrer_cur: &referrer_cur,
                     candidates: &visible,
                     snapshot: &snapshot,
+                    by_name: &by_name,
                 };
                 let mut updates: Vec<(Vec<usize>, Update)> = Vec::new();
                 collect(
@@ -169,13 +181,29 @@ impl Candidate {
 }
 
 /// Indexes of objects the referrer may refer to (kustomize's "subset that could be referenced").
-fn visible_candidates(
-    all: &[Candidate],
-    referrer: &Resource,
-    cur: &ResId,
-) -> Result<Vec<usize>, RenderError> {
+/// Which objects a referrer may refer to.
+struct Visibility {
+    everything: bool,
+    namespace: String,
+    subject_ns: Vec<String>,
+}
+
+impl Visibility {
+    fn sees(&self, c: &Candidate) -> bool {
+        self.everything
+            || is_cluster_scoped(&c.cur)
+            || ns_equal(&c.cur.namespace, &self.namespace)
+            || self.subject_ns.contains(&c.cur.namespace)
+    }
+}
+
+fn visible_candidates(referrer: &Resource, cur: &ResId) -> Result<Visibility, RenderError> {
     if is_cluster_scoped(cur) {
-        return Ok((0..all.len()).collect());
+        return Ok(Visibility {
+            everything: true,
+            namespace: String::new(),
+            subject_ns: vec![],
+        });
     }
     let mut subject_ns: Vec<String> = Vec::new();
     if cur.kind == "RoleBinding"
@@ -202,16 +230,11 @@ fn visible_candidates(
             }
         }
     }
-    Ok(all
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            is_cluster_scoped(&c.cur)
-                || ns_equal(&c.cur.namespace, &cur.namespace)
-                || subject_ns.contains(&c.cur.namespace)
-        })
-        .map(|(i, _)| i)
-        .collect())
+    Ok(Visibility {
+        everything: false,
+        namespace: cur.namespace.clone(),
+        subject_ns,
+    })
 }
 
 struct RefCtx<'a> {
@@ -219,8 +242,10 @@ struct RefCtx<'a> {
     field_path: String,
     referrer: &'a Resource,
     referrer_cur: &'a ResId,
-    candidates: &'a [usize],
+    /// Which objects the referrer can see.
+    candidates: &'a Visibility,
     snapshot: &'a [Candidate],
+    by_name: &'a std::collections::HashMap<&'a str, Vec<usize>>,
 }
 
 enum Update {
@@ -244,6 +269,19 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
 }
 
 impl RefCtx<'_> {
+    /// Visible objects that ever had this name.
+    fn named(&self, name: &str) -> Vec<usize> {
+        self.by_name
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&i| self.candidates.sees(&self.snapshot[i]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// kustomize's `selectReferral`: sieve candidates, then break ties.
     fn select(
         &self,
@@ -358,7 +396,7 @@ fn set(
 ) -> Result<(), RenderError> {
     match &node.value {
         Value::Str(old) => {
-            let all: Vec<usize> = ctx.candidates.to_vec();
+            let all = ctx.named(old);
             let snap = ctx.snapshot;
             let pick = ctx.select(
                 old,
@@ -383,11 +421,11 @@ fn set(
                 return Ok(());
             };
             let snap = ctx.snapshot;
+            let named = ctx.named(&old);
             let among: Vec<usize> = match m.get("namespace").and_then(|n| n.scalar_string()) {
-                None => ctx.candidates.to_vec(),
+                None => named,
                 Some(ns) => {
-                    let by_orig: Vec<usize> = ctx
-                        .candidates
+                    let by_orig: Vec<usize> = named
                         .iter()
                         .copied()
                         .filter(|&i| {
@@ -395,7 +433,7 @@ fn set(
                         })
                         .collect();
                     if by_orig.is_empty() {
-                        ctx.candidates
+                        named
                             .iter()
                             .copied()
                             .filter(|&i| snap[i].cur.namespace == ns)
