@@ -7,7 +7,7 @@
 //! hides the findings of the others. Rules run per app, also in parallel; the engine, not the
 //! rules, stamps each finding with the severity the policy gives its rule.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,7 +18,8 @@ use crate::diag::{Collector, Finding, Severity, Summary};
 use crate::discover::{App, discover};
 use crate::policy::Policy;
 use crate::render::{Build, RenderError, Renderer};
-use crate::rules::{self, AppCtx};
+use crate::git::{GitFs, changed_paths};
+use crate::rules::{self, AppCtx, PrCtx};
 use crate::source::{DiskFs, Fs, Sources};
 
 /// What `kustodian check` was asked to do.
@@ -32,6 +33,30 @@ pub struct CheckOptions {
     pub envs: Vec<String>,
     /// Only these apps, empty = all.
     pub apps: Vec<String>,
+    /// Pull-request mode: the base revision to compare with (`auto` = the PR's base branch).
+    pub base: Option<String>,
+    /// Who made the change (for `bot-write-scope`); default `$GITHUB_ACTOR`.
+    pub actor: Option<String>,
+}
+
+/// Pull-request mode state: the base revision and what changed since.
+pub struct PrState {
+    pub rev: String,
+    pub base_fs: Arc<GitFs>,
+    /// Repo-relative paths whose content differs between the base and the working tree.
+    pub changed: BTreeSet<String>,
+    pub actor: Option<String>,
+}
+
+/// Resolves `auto` to the pull request's base branch (`origin/$GITHUB_BASE_REF`), else `origin/HEAD`.
+pub fn resolve_base(rev: &str) -> String {
+    if rev != "auto" {
+        return rev.to_string();
+    }
+    match std::env::var("GITHUB_BASE_REF") {
+        Ok(b) if !b.is_empty() => format!("origin/{b}"),
+        _ => "origin/HEAD".to_string(),
+    }
 }
 
 /// Result of a check run.
@@ -42,6 +67,8 @@ pub struct Outcome {
     pub sources: Sources,
     /// The apps and environments that were checked.
     pub apps: Vec<App>,
+    /// Pull-request mode: the overlays whose rendered output could have changed.
+    pub affected: Vec<String>,
 }
 
 impl Outcome {
@@ -86,6 +113,7 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         summary,
         sources,
         apps: vec![],
+        affected: vec![],
     }
 }
 
@@ -119,7 +147,30 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             return fatal_outcome(sort(all, &sources), sources);
         }
     };
-    check_tree(fs, sources, &config, &policy, opts)
+    let pr = match &opts.base {
+        None => None,
+        Some(rev) => {
+            let rev = resolve_base(rev);
+            match GitFs::open(&opts.root, &rev) {
+                Ok(g) => {
+                    let changed = changed_paths(&g, &*fs);
+                    Some(PrState {
+                        rev,
+                        base_fs: Arc::new(g),
+                        changed,
+                        actor: opts.actor.clone().or_else(|| std::env::var("GITHUB_ACTOR").ok()),
+                    })
+                }
+                Err(e) => {
+                    let mut f = Finding::new("config-error", Severity::Error, e.to_string());
+                    f.fatal = true;
+                    f.path = Some(opts.root.display().to_string());
+                    return fatal_outcome(vec![f], sources);
+                }
+            }
+        }
+    };
+    check_tree(fs, sources, &config, &policy, opts, pr.as_ref())
 }
 
 /// Checks one file tree (the working tree, or a Git revision) with a loaded config and policy.
@@ -129,6 +180,7 @@ pub fn check_tree(
     config: &Config,
     policy: &Policy,
     opts: &CheckOptions,
+    pr: Option<&PrState>,
 ) -> Outcome {
     let mut apps = discover(&*fs, config);
     apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
@@ -139,7 +191,74 @@ pub fn check_tree(
     apps.retain(|a| !a.envs.is_empty());
     let renderer = Renderer::new(fs, sources.clone());
     let out = Collector::new();
+    // Pull-request mode: only apps with an overlay whose inputs changed are checked, and only
+    // those overlays are rendered at the base revision.
+    let base_renderer = pr.map(|p| {
+        Renderer::with_label(p.base_fs.clone(), sources.clone(), &format!("{}:", p.rev))
+    });
+    let mut affected: Vec<String> = Vec::new();
+    let mut affected_envs: BTreeSet<(usize, usize)> = BTreeSet::new();
+    if let (Some(p), Some(br)) = (pr, &base_renderer) {
+        let touched = |deps: &BTreeSet<String>| deps.iter().any(|d| p.changed.contains(d));
+        let flags: Vec<Vec<bool>> = apps
+            .par_iter()
+            .map(|a| {
+                a.envs
+                    .iter()
+                    .map(|e| {
+                        let head = renderer.dependencies(&e.dir);
+                        let base = br.dependencies(&e.dir);
+                        base.is_empty() || touched(&head) || touched(&base)
+                    })
+                    .collect()
+            })
+            .collect();
+        for (ai, a) in apps.iter().enumerate() {
+            for (ei, e) in a.envs.iter().enumerate() {
+                if flags[ai][ei] {
+                    affected.push(e.dir.clone());
+                    affected_envs.insert((ai, ei));
+                }
+            }
+        }
+        let keep: BTreeSet<usize> = affected_envs.iter().map(|(a, _)| *a).collect();
+        let mut i = 0;
+        let mut remap = BTreeMap::new();
+        apps.retain(|_| {
+            let k = keep.contains(&i);
+            if k {
+                remap.insert(i, remap.len());
+            }
+            i += 1;
+            k
+        });
+        affected_envs = affected_envs
+            .into_iter()
+            .map(|(a, e)| (remap[&a], e))
+            .collect();
+    }
     let rendered = render_all(&renderer, &apps);
+    // At the base revision: the affected overlays, plus staging of apps whose production changed
+    // (digest promotion is judged against it).
+    let base_rendered: Vec<(usize, usize, Build)> = match &base_renderer {
+        None => vec![],
+        Some(br) => {
+            let mut jobs: BTreeSet<(usize, usize)> = affected_envs.clone();
+            for &(ai, ei) in &affected_envs {
+                if apps[ai].envs[ei].stage == Some(crate::discover::Stage::Production)
+                    && let Some(si) = apps[ai]
+                        .envs
+                        .iter()
+                        .position(|e| e.stage == Some(crate::discover::Stage::Staging))
+                {
+                    jobs.insert((ai, si));
+                }
+            }
+            jobs.into_par_iter()
+                .filter_map(|(ai, ei)| br.build(&apps[ai].envs[ei].dir).ok().map(|b| (ai, ei, b)))
+                .collect()
+        }
+    };
 
     let mut summary = Summary {
         overlays: apps.iter().map(|a| a.envs.len()).sum(),
@@ -182,6 +301,25 @@ pub fn check_tree(
             envs: envs.iter().map(|(ei, b)| (&app.envs[*ei], *b)).collect(),
             sources: &sources,
             config,
+            pr: pr.map(|p| PrCtx {
+                rev: &p.rev,
+                base_fs: &p.base_fs,
+                base_envs: base_rendered
+                    .iter()
+                    .filter(|(a, ..)| a == ai)
+                    .map(|(_, ei, b)| (&app.envs[*ei], b))
+                    .collect(),
+                affected: app
+                    .envs
+                    .iter()
+                    .enumerate()
+                    .filter(|(ei, _)| affected_envs.contains(&(*ai, *ei)))
+                    .map(|(_, e)| e.name.as_str())
+                    .collect(),
+                changed: &p.changed,
+                actor: p.actor.as_deref(),
+                base_renderer: base_renderer.as_ref(),
+            }),
         };
         for rule in &rules {
             let Some(level) = policy.level(rule.info().id) else {
@@ -196,6 +334,24 @@ pub fn check_tree(
             }
         }
     });
+    // Repository-wide rules (who changed what, who owns what).
+    let repo = rules::RepoCtx {
+        apps: &apps,
+        fs: renderer.fs(),
+        sources: &sources,
+        config,
+        changed: pr.map(|p| &p.changed),
+        actor: pr.and_then(|p| p.actor.as_deref()),
+    };
+    for rule in rules::all() {
+        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+            continue;
+        };
+        for mut f in rule.check_repo(&repo, policy) {
+            f.severity = severity;
+            out.push(f);
+        }
+    }
     let findings = out.into_sorted(&sources);
     summary.errors = findings
         .iter()
@@ -210,6 +366,7 @@ pub fn check_tree(
         summary,
         sources,
         apps,
+        affected,
     }
 }
 

@@ -179,6 +179,41 @@ impl Fs for GitFs {
     }
 }
 
+impl GitFs {
+    /// Whether any of `paths` (relative to this view's root) contained `needle` in this commit
+    /// or one of its first-parent ancestors, up to `depth` commits back.
+    pub fn history_contains(&self, paths: &[String], needle: &str, depth: usize) -> bool {
+        let repo = self.repo.to_thread_local();
+        let mut commit = match repo.find_object(self.commit).ok().and_then(|o| o.try_into_commit().ok()) {
+            Some(c) => c,
+            None => return false,
+        };
+        for _ in 0..depth.max(1) {
+            if let Ok(tree) = commit.tree() {
+                for p in paths {
+                    let full = if self.prefix.is_empty() {
+                        p.clone()
+                    } else {
+                        format!("{}/{p}", self.prefix)
+                    };
+                    if let Ok(Some(entry)) = tree.lookup_entry_by_path(&full)
+                        && let Ok(obj) = entry.object()
+                        && obj.data.windows(needle.len()).any(|w| w == needle.as_bytes())
+                    {
+                        return true;
+                    }
+                }
+            }
+            let parent = commit.parent_ids().next().and_then(|id| id.object().ok()).and_then(|o| o.try_into_commit().ok());
+            match parent {
+                Some(p) => commit = p,
+                None => break,
+            }
+        }
+        false
+    }
+}
+
 /// Paths (relative to the base view's root) whose content differs between `base` and the working
 /// tree `head` (added, removed or modified). Directories named `.git`, `target` and
 /// `node_modules` are not walked.

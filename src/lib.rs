@@ -8,6 +8,7 @@
 pub mod check;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod discover;
 pub mod git;
 pub mod policy;

@@ -72,6 +72,29 @@ enum Command {
         /// Colors in human output.
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
+        /// Pull-request mode: compare with this base revision (a commit-ish, or `auto` for the
+        /// PR's base branch) and check only overlays whose inputs changed.
+        #[arg(long)]
+        base: Option<String>,
+        /// Who made the change (default: $GITHUB_ACTOR), for `bot-write-scope`.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Print which overlays were checked (pull-request mode) on stderr.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Print the rendered diff between a base revision and the working tree, for every overlay
+    /// whose inputs changed.
+    Diff {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Base revision (a commit-ish, or `auto`).
+        #[arg(long)]
+        base: String,
+        /// Colored output (default: when stdout is a terminal).
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
     },
     /// Print what `kustomize build DIR` prints.
     Render {
@@ -130,6 +153,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dir, root } => render(&dir, root.as_deref()),
+        Command::Diff { path, base, color } => {
+            let color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            match kustodian::diff::rendered_diff(&path, &base, color) {
+                Ok(text) => {
+                    std::io::stdout().write_all(text.as_bytes())?;
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(2)
+                }
+            }
+        }
         Command::Check {
             path,
             format,
@@ -140,6 +180,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             envs,
             apps,
             color,
+            base,
+            actor,
+            verbose,
         } => {
             let format = format.unwrap_or(
                 if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
@@ -153,7 +196,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 policy,
                 envs,
                 apps,
+                base,
+                actor,
             });
+            if verbose {
+                if outcome.affected.is_empty() {
+                    eprintln!("affected overlays: none");
+                } else {
+                    eprintln!("affected overlays ({}):", outcome.affected.len());
+                    for a in &outcome.affected {
+                        eprintln!("  {a}");
+                    }
+                }
+            }
             let report = Report {
                 findings: &outcome.findings,
                 summary: &outcome.summary,

@@ -114,6 +114,40 @@ pub struct DriftOptions {
     pub apps: BTreeMap<String, Vec<String>>,
 }
 
+/// Options of `production-change-not-image-only`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AllowOptions {
+    /// Field paths allowed to change (promotion-drift syntax).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+/// Options of `digest-not-promoted`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DigestOptions {
+    /// How many commits of staging's history count as "ran in staging" (default 50).
+    pub depth: Option<usize>,
+}
+
+/// Options of `bot-write-scope`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BotOptions {
+    /// Actor globs that are bots (default `*[bot]`, `ci-bot`).
+    pub bots: Option<Vec<String>>,
+}
+
+/// Options of `codeowners-missing`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OwnersOptions {
+    /// Required owners by stage (`staging`, `production`), e.g. `production: ["@org/oncall"]`.
+    #[serde(default)]
+    pub owners: BTreeMap<String, Vec<String>>,
+}
+
 /// Options for rules without options.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +169,14 @@ pub struct Rules {
     pub secret_keys_differ: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "promotion-drift")]
     pub promotion_drift: Option<RuleEntry<DriftOptions>>,
+    #[serde(rename = "production-change-not-image-only")]
+    pub production_change_not_image_only: Option<RuleEntry<AllowOptions>>,
+    #[serde(rename = "digest-not-promoted")]
+    pub digest_not_promoted: Option<RuleEntry<DigestOptions>>,
+    #[serde(rename = "bot-write-scope")]
+    pub bot_write_scope: Option<RuleEntry<BotOptions>>,
+    #[serde(rename = "codeowners-missing")]
+    pub codeowners_missing: Option<RuleEntry<OwnersOptions>>,
 }
 
 fn layer<O: Clone>(
@@ -170,6 +212,13 @@ impl Rules {
             secret_key_missing: layer(&self.secret_key_missing, &base.secret_key_missing),
             secret_keys_differ: layer(&self.secret_keys_differ, &base.secret_keys_differ),
             promotion_drift: layer(&self.promotion_drift, &base.promotion_drift),
+            production_change_not_image_only: layer(
+                &self.production_change_not_image_only,
+                &base.production_change_not_image_only,
+            ),
+            digest_not_promoted: layer(&self.digest_not_promoted, &base.digest_not_promoted),
+            bot_write_scope: layer(&self.bot_write_scope, &base.bot_write_scope),
+            codeowners_missing: layer(&self.codeowners_missing, &base.codeowners_missing),
         }
     }
 }
@@ -230,6 +279,10 @@ pub struct Policy {
     pub secret_key_missing: Settings<SecretOptions>,
     pub secret_keys_differ: Settings<NoOptions>,
     pub promotion_drift: Settings<DriftOptions>,
+    pub production_change_not_image_only: Settings<AllowOptions>,
+    pub digest_not_promoted: Settings<DigestOptions>,
+    pub bot_write_scope: Settings<BotOptions>,
+    pub codeowners_missing: Settings<OwnersOptions>,
 }
 
 fn merge<O: Clone + Default>(
@@ -329,6 +382,13 @@ impl Policy {
             secret_key_missing: merge(&b.secret_key_missing, &o.secret_key_missing)?,
             secret_keys_differ: merge(&b.secret_keys_differ, &o.secret_keys_differ)?,
             promotion_drift: merge(&b.promotion_drift, &o.promotion_drift)?,
+            production_change_not_image_only: merge(
+                &b.production_change_not_image_only,
+                &o.production_change_not_image_only,
+            )?,
+            digest_not_promoted: merge(&b.digest_not_promoted, &o.digest_not_promoted)?,
+            bot_write_scope: merge(&b.bot_write_scope, &o.bot_write_scope)?,
+            codeowners_missing: merge(&b.codeowners_missing, &o.codeowners_missing)?,
         })
     }
 
@@ -341,6 +401,10 @@ impl Policy {
             "secret-key-missing" => self.secret_key_missing.level,
             "secret-keys-differ" => self.secret_keys_differ.level,
             "promotion-drift" => self.promotion_drift.level,
+            "production-change-not-image-only" => self.production_change_not_image_only.level,
+            "digest-not-promoted" => self.digest_not_promoted.level,
+            "bot-write-scope" => self.bot_write_scope.level,
+            "codeowners-missing" => self.codeowners_missing.level,
             _ => return None,
         })
     }

@@ -93,10 +93,7 @@ impl GenContext<'_> {
             let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
             let text = self.renderer.read_text(&rel, e.loc)?;
             let file_id = self
-                .renderer
-                .sources()
-                .lookup(&rel)
-                .unwrap_or(crate::source::FileId::NONE);
+                .renderer.file_id(&rel);
             files.push(rel.clone());
             let mut offset = 0usize;
             for (i, raw_line) in text.split('\n').enumerate() {

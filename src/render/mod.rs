@@ -83,6 +83,9 @@ type Memo<T> = Mutex<HashMap<String, Arc<T>>>;
 pub struct Renderer {
     fs: Arc<dyn Fs>,
     sources: Sources,
+    /// Prepended to paths interned in `sources` (e.g. `origin/main:`), so files of another
+    /// revision do not collide with the working tree's in one table.
+    label: String,
     files: Memo<Result<Vec<Node>, RenderError>>,
     dirs: Memo<Result<Accum, RenderError>>,
 }
@@ -92,12 +95,25 @@ impl Renderer {
         Renderer {
             fs,
             sources,
+            label: String::new(),
             files: Mutex::default(),
             dirs: Mutex::default(),
         }
     }
+    /// A renderer whose files are interned as `<label><path>` (for a Git revision).
+    pub fn with_label(fs: Arc<dyn Fs>, sources: Sources, label: &str) -> Renderer {
+        let mut r = Renderer::new(fs, sources);
+        r.label = label.to_string();
+        r
+    }
     pub fn sources(&self) -> &Sources {
         &self.sources
+    }
+    /// The file id of an already-read repo-relative path.
+    pub fn file_id(&self, rel: &str) -> crate::source::FileId {
+        self.sources
+            .lookup(&format!("{}{rel}", self.label))
+            .unwrap_or(crate::source::FileId::NONE)
     }
     pub fn fs(&self) -> &dyn Fs {
         &*self.fs
@@ -156,7 +172,7 @@ impl Renderer {
 
     fn read_parse(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
         let text = self.fs.read(rel).map_err(|e| fs_error(e, Loc::NONE))?;
-        let id = self.sources.add(rel, text.clone());
+        let id = self.sources.add(&format!("{}{rel}", self.label), text.clone());
         crate::yaml::parse_documents(&text, id).map_err(|e| {
             let mut err = RenderError::new(
                 RenderErrorKind::Yaml,
@@ -173,7 +189,7 @@ impl Renderer {
     /// Reads a file's raw text (generator inputs), interning it for snippets.
     pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
         let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
-        self.sources.add(rel, text.clone());
+        self.sources.add(&format!("{}{rel}", self.label), text.clone());
         Ok(text)
     }
 

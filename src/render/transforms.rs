@@ -420,10 +420,7 @@ pub fn apply_patches_json6902(
             let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
             let rel = renderer.restricted_file(dir, p, loc)?;
             let text = renderer.read_text(&rel, loc)?;
-            let id = renderer
-                .sources()
-                .lookup(&rel)
-                .unwrap_or(crate::source::FileId::NONE);
+            let id = renderer.file_id(&rel);
             patch_json::parse_ops(&text, id)?
         } else if let Some(inline) = entry.get("patch") {
             let lp = load_patch_source(renderer, dir, None, Some(inline), entry.loc)?;

@@ -6,7 +6,11 @@
 //! severity: they return findings for an app's rendered environments; the engine stamps each with
 //! the severity the policy gives the rule.
 
+pub mod bot_write_scope;
+pub mod codeowners_missing;
+pub mod digest_not_promoted;
 pub mod image_not_pinned;
+pub mod production_change_not_image_only;
 pub mod pods;
 pub mod promotion_drift;
 pub mod resource_limits_missing;
@@ -54,6 +58,39 @@ pub struct AppCtx<'a> {
     pub envs: Vec<(&'a Env, &'a Build)>,
     pub sources: &'a Sources,
     pub config: &'a Config,
+    /// Pull-request mode: the base revision's renders and what changed.
+    pub pr: Option<PrCtx<'a>>,
+}
+
+/// What a rule sees of the pull request's base revision.
+pub struct PrCtx<'a> {
+    pub rev: &'a str,
+    pub base_fs: &'a crate::git::GitFs,
+    /// Environments rendered at the base revision (affected ones, and staging when production
+    /// is affected).
+    pub base_envs: Vec<(&'a Env, &'a Build)>,
+    /// Names of this app's environments whose inputs changed.
+    pub affected: Vec<&'a str>,
+    pub changed: &'a std::collections::BTreeSet<String>,
+    pub actor: Option<&'a str>,
+    pub base_renderer: Option<&'a crate::render::Renderer>,
+}
+
+impl PrCtx<'_> {
+    pub fn base_env(&self, name: &str) -> Option<&Build> {
+        self.base_envs.iter().find(|(e, _)| e.name == name).map(|(_, b)| *b)
+    }
+}
+
+/// What a repository-wide rule sees.
+pub struct RepoCtx<'a> {
+    pub apps: &'a [App],
+    pub fs: &'a dyn crate::source::Fs,
+    pub sources: &'a Sources,
+    pub config: &'a Config,
+    /// Pull-request mode: changed paths.
+    pub changed: Option<&'a std::collections::BTreeSet<String>>,
+    pub actor: Option<&'a str>,
 }
 
 /// A rule.
@@ -61,6 +98,10 @@ pub trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;
     /// Returns the findings for one app (severity is set by the engine).
     fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding>;
+    /// Returns repository-wide findings (most rules have none).
+    fn check_repo(&self, _ctx: &RepoCtx, _policy: &Policy) -> Vec<Finding> {
+        vec![]
+    }
 }
 
 /// Every rule, in documentation order.
@@ -71,6 +112,10 @@ pub static REGISTRY: &[RuleInfo] = &[
     secret_key_missing::INFO,
     secret_keys_differ::INFO,
     promotion_drift::INFO,
+    production_change_not_image_only::INFO,
+    digest_not_promoted::INFO,
+    bot_write_scope::INFO,
+    codeowners_missing::INFO,
 ];
 
 /// The rule implementations, in registry order.
@@ -82,6 +127,10 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &secret_key_missing::SecretKeyMissing,
         &secret_keys_differ::SecretKeysDiffer,
         &promotion_drift::PromotionDrift,
+        &production_change_not_image_only::ProductionChangeNotImageOnly,
+        &digest_not_promoted::DigestNotPromoted,
+        &bot_write_scope::BotWriteScope,
+        &codeowners_missing::CodeownersMissing,
     ]
 }
 

@@ -231,7 +231,7 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
 
 /// Compiles `allow` patterns: `*` one segment, `**` any, `[*]` any list selector, optional
 /// `Kind:` prefix.
-fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)> {
+pub(crate) fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)> {
     patterns
         .iter()
         .filter_map(|p| {
@@ -484,4 +484,15 @@ mod tests {
         ));
         assert!(m("Service", "metadata.annotations.a/b"));
     }
+}
+
+/// Structural differences `(path, a, b)` between two nodes (lists matched by name-like keys).
+pub(crate) fn diff_nodes<'a>(
+    a: &'a Node,
+    b: &'a Node,
+    out: &mut Vec<(String, Option<&'a Node>, Option<&'a Node>)>,
+) {
+    let mut d = Vec::new();
+    diff(a, b, String::new(), &mut d);
+    out.extend(d.into_iter().map(|x| (x.path, x.staging, x.production)));
 }

@@ -24,6 +24,9 @@ use crate::source::Loc;
 /// **Fix.** Delete the patch (or the part of it) the finding points at, or set a different limit
 /// instead of removing it.
 ///
+/// In pull-request mode (`--base`) it also fires when a container had a limit at the base
+/// revision and lacks it at head, in any environment.
+///
 /// **Config.** `options.resources` lists the limits that matter (default `[cpu, memory]`);
 /// `stages`/`environments` choose where it applies.
 pub struct ResourceLimitsRemoved;
@@ -78,6 +81,12 @@ impl Rule for ResourceLimitsRemoved {
             if i > 0 {
                 let (prev, pb) = ctx.envs[i - 1];
                 refs.push((prev.name.as_str(), pb));
+            }
+            // Pull-request mode: the same environment at the base revision.
+            if let Some(pr) = &ctx.pr
+                && let Some(b) = pr.base_env(&env.name)
+            {
+                refs.push(("the base revision", b));
             }
             for r in &build.resources {
                 let mine = pods::containers(r);

@@ -1,0 +1,180 @@
+//! `codeowners-missing`: staging and production overlays must have owners.
+
+use super::{AppCtx, RepoCtx, Rule, RuleInfo, docs};
+use crate::diag::{Finding, Severity};
+use crate::discover::Stage;
+use crate::policy::Policy;
+use crate::source::Loc;
+
+/// A staging or production overlay is not covered by CODEOWNERS (or lacks the required owners).
+///
+/// **What.** Every staging and production overlay directory must be matched by a rule of the
+/// repository's CODEOWNERS file (`.github/CODEOWNERS`, `CODEOWNERS` or `docs/CODEOWNERS`, GitHub's
+/// order and last-match-wins semantics), and the matching rule must name every owner the policy
+/// requires for that stage (`options.owners`, e.g. `production: ["@myorg/oncall-approvers"]`).
+/// Runs only when the repository has a CODEOWNERS file or the policy requires owners.
+///
+/// **Why.** Branch protection's "require review from code owners" only protects paths that have
+/// owners. A new production overlay without a CODEOWNERS rule can be merged by anyone.
+///
+/// **Example.** `apps/billing/overlays/production/` is matched by no rule, or only by
+/// `* @myorg/developers`.
+///
+/// **Fix.** Add a rule such as `/apps/*/overlays/production/ @myorg/oncall-approvers`.
+///
+/// **Config.** `options.owners`: required owners by stage (`staging`, `production`).
+pub struct CodeownersMissing;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "codeowners-missing",
+    doc: docs::CODEOWNERS_MISSING,
+    default_severity: Severity::Error,
+};
+
+/// One CODEOWNERS rule.
+struct OwnerRule {
+    pattern: String,
+    owners: Vec<String>,
+    loc: Loc,
+}
+
+/// Does a CODEOWNERS (gitignore-style) pattern match a repo-relative path?
+pub fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let anchored = pattern.starts_with('/') || pattern.trim_end_matches('/').contains('/');
+    let dir_only = pattern.ends_with('/');
+    let pat = pattern.trim_start_matches('/').trim_end_matches('/');
+    let glob = if pat.is_empty() { "**".to_string() } else { pat.to_string() };
+    let build = |g: &str| {
+        globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .ok()
+            .map(|g| g.compile_matcher())
+    };
+    let candidates: Vec<String> = if anchored {
+        vec![glob.clone(), format!("{glob}/**")]
+    } else {
+        vec![format!("**/{glob}"), format!("**/{glob}/**"), glob.clone(), format!("{glob}/**")]
+    };
+    candidates
+        .iter()
+        .filter(|g| !dir_only || g.ends_with("/**"))
+        .filter_map(|g| build(g))
+        .any(|m| m.is_match(path))
+}
+
+impl Rule for CodeownersMissing {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+        vec![]
+    }
+
+    fn check_repo(&self, ctx: &RepoCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.codeowners_missing;
+        let required = &s.options.owners;
+        let file = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
+            .into_iter()
+            .find(|p| ctx.fs.is_file(p));
+        if file.is_none() && required.is_empty() {
+            return vec![];
+        }
+        let mut rules = Vec::new();
+        let mut file_id = crate::source::FileId::NONE;
+        if let Some(path) = file
+            && let Ok(text) = ctx.fs.read(path)
+        {
+            file_id = ctx.sources.add(path, text.clone());
+            let mut offset = 0usize;
+            for line in text.split('\n') {
+                let start = offset;
+                offset += line.len() + 1;
+                let t = line.trim();
+                if t.is_empty() || t.starts_with('#') {
+                    continue;
+                }
+                let mut parts = t.split_whitespace();
+                let Some(pattern) = parts.next() else { continue };
+                rules.push(OwnerRule {
+                    pattern: pattern.to_string(),
+                    owners: parts.take_while(|p| !p.starts_with('#')).map(str::to_string).collect(),
+                    loc: Loc::new(file_id, start, start + line.len()),
+                });
+            }
+        }
+        let mut out = Vec::new();
+        for app in ctx.apps {
+            for env in &app.envs {
+                let stage = match env.stage {
+                    Some(Stage::Staging) => "staging",
+                    Some(Stage::Production) => "production",
+                    _ => continue,
+                };
+                if !s.applies(&app.name, env) {
+                    continue;
+                }
+                let probe = format!("{}/kustomization.yaml", env.dir);
+                let rule = rules.iter().rev().find(|r| pattern_matches(&r.pattern, &probe));
+                let need: &[String] = required.get(stage).map(|v| v.as_slice()).unwrap_or(&[]);
+                let problem = match rule {
+                    None => Some(format!(
+                        "{stage} overlay {} has no CODEOWNERS rule{}",
+                        env.dir,
+                        if file.is_none() { " (the repository has no CODEOWNERS file)" } else { "" }
+                    )),
+                    Some(r) if r.owners.is_empty() => Some(format!(
+                        "{stage} overlay {} is matched by CODEOWNERS rule '{}', which names no owners",
+                        env.dir, r.pattern
+                    )),
+                    Some(r) => {
+                        let missing: Vec<&String> = need.iter().filter(|o| !r.owners.contains(o)).collect();
+                        (!missing.is_empty()).then(|| {
+                            format!(
+                                "{stage} overlay {} is owned by {} (CODEOWNERS rule '{}'), but the policy requires {}",
+                                env.dir,
+                                r.owners.join(" "),
+                                r.pattern,
+                                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                            )
+                        })
+                    }
+                };
+                if let Some(msg) = problem {
+                    let mut f = Finding::new(INFO.id, Severity::Error, msg);
+                    f.app = Some(app.name.clone());
+                    f.environment = Some(env.name.clone());
+                    f.loc = rule.map(|r| r.loc).unwrap_or(Loc::NONE);
+                    f.path = Some(file.unwrap_or(".github/CODEOWNERS").to_string());
+                    f.help = Some(format!(
+                        "add a rule such as `/{}/ {}` to {}",
+                        env.dir,
+                        if need.is_empty() { "@your-org/approvers".to_string() } else { need.join(" ") },
+                        file.unwrap_or(".github/CODEOWNERS")
+                    ));
+                    out.push(f);
+                }
+            }
+        }
+        let _ = file_id;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn codeowners_patterns() {
+        let p = "apps/api/overlays/production/kustomization.yaml";
+        assert!(pattern_matches("*", p));
+        assert!(pattern_matches("/apps/*/overlays/production/", p));
+        assert!(pattern_matches("apps/", p));
+        assert!(pattern_matches("production/", p));
+        assert!(!pattern_matches("/apps/*/overlays/staging/", p));
+        assert!(!pattern_matches("/production/", p));
+        assert!(pattern_matches("*.yaml", p));
+    }
+}

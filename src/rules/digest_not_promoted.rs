@@ -1,0 +1,114 @@
+//! `digest-not-promoted`: production may only run digests that ran in staging.
+
+use std::collections::BTreeSet;
+
+use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
+use crate::diag::{Finding, Severity};
+use crate::discover::Stage;
+use crate::policy::Policy;
+use crate::render::Build;
+
+/// In pull-request mode, a production image digest was never staging's.
+///
+/// **What.** Every image digest that the change introduces in a production overlay must have been
+/// the digest of the same image in staging at the pull request's base revision — or earlier in
+/// staging's history, within `options.depth` commits (default 50). Promoting staging and
+/// production in the same change therefore fails: staging has not run the digest yet.
+///
+/// **Why.** The point of staging is that production runs only what staging ran. A digest that
+/// skipped staging is untested by definition.
+///
+/// **Example.** One PR sets `digest: sha256:abc…` in both `overlays/staging` and
+/// `overlays/production`.
+///
+/// **Fix.** Merge the staging promotion first; promote to production in a later change, with the
+/// digest staging ran.
+///
+/// **Config.** `options.depth`: how many commits of staging's history count (default 50). Only
+/// runs with `--base`.
+pub struct DigestNotPromoted;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "digest-not-promoted",
+    doc: docs::DIGEST_NOT_PROMOTED,
+    default_severity: Severity::Error,
+};
+
+/// `(image name, digest)` of every container image with a digest.
+fn digests(b: &Build) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for r in &b.resources {
+        for c in pods::containers(r) {
+            if let Some(img) = c.node.str_at(&["image"])
+                && let Some((name, digest)) = img.split_once('@')
+            {
+                let name = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n);
+                out.insert((name.to_string(), digest.to_string()));
+            }
+        }
+    }
+    out
+}
+
+impl Rule for DigestNotPromoted {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.digest_not_promoted;
+        let Some(pr) = &ctx.pr else { return vec![] };
+        let staging = ctx.envs.iter().find(|(e, _)| e.stage == Some(Stage::Staging)).map(|(e, _)| *e);
+        let staging_base = staging.and_then(|e| pr.base_env(&e.name));
+        let staging_digests = staging_base.map(digests).unwrap_or_default();
+        let depth = s.options.depth.unwrap_or(50);
+        let mut out = Vec::new();
+        for (env, head) in &ctx.envs {
+            if env.stage != Some(Stage::Production) || !pr.affected.contains(&env.name.as_str()) || !s.applies(&ctx.app.name, env) {
+                continue;
+            }
+            let before = pr.base_env(&env.name).map(digests).unwrap_or_default();
+            for r in &head.resources {
+                for c in pods::containers(r) {
+                    let Some(node) = c.node.get("image") else { continue };
+                    let Some(img) = node.as_str() else { continue };
+                    let Some((name, digest)) = img.split_once('@') else { continue };
+                    let name = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n);
+                    let key = (name.to_string(), digest.to_string());
+                    if before.contains(&key) || staging_digests.contains(&key) {
+                        continue;
+                    }
+                    // Earlier in staging's history: the digest text in one of the files staging reads.
+                    let in_history = match (staging, pr.base_renderer) {
+                        (Some(st), Some(br)) => {
+                            let files: Vec<String> = br.dependencies(&st.dir).into_iter().collect();
+                            pr.base_fs.history_contains(&files, digest, depth)
+                        }
+                        _ => false,
+                    };
+                    if in_history {
+                        continue;
+                    }
+                    let mut f = finding(
+                        INFO.id,
+                        ctx,
+                        Some(env),
+                        Some(r),
+                        format!(
+                            "production image {name}@{digest} (container '{}') was not staging's digest at {} nor in the last {depth} commits of staging",
+                            c.name, pr.rev
+                        ),
+                    );
+                    f.field = Some(format!("{}.image", c.path));
+                    f.loc = node.blame();
+                    f.help = Some(match staging {
+                        Some(st) => format!("promote to {} first, merge, then promote the digest staging ran to production", st.dir),
+                        None => "this app has no staging environment to promote from".into(),
+                    });
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+}
