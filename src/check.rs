@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::diag::{Collector, Finding, Severity, Summary};
 use crate::discover::{App, discover};
+use crate::git::{GitFs, changed_paths};
 use crate::policy::Policy;
 use crate::render::{Build, RenderError, Renderer};
-use crate::git::{GitFs, changed_paths};
 use crate::rules::{self, AppCtx, PrCtx};
 use crate::source::{DiskFs, Fs, Sources};
 
@@ -158,7 +158,10 @@ pub fn run(opts: &CheckOptions) -> Outcome {
                         rev,
                         base_fs: Arc::new(g),
                         changed,
-                        actor: opts.actor.clone().or_else(|| std::env::var("GITHUB_ACTOR").ok()),
+                        actor: opts
+                            .actor
+                            .clone()
+                            .or_else(|| std::env::var("GITHUB_ACTOR").ok()),
                     })
                 }
                 Err(e) => {
@@ -191,11 +194,12 @@ pub fn check_tree(
     apps.retain(|a| !a.envs.is_empty());
     let renderer = Renderer::new(fs, sources.clone());
     let out = Collector::new();
+    // Repository-wide rules see every app, whatever the change touched.
+    let all_apps = apps.clone();
     // Pull-request mode: only apps with an overlay whose inputs changed are checked, and only
     // those overlays are rendered at the base revision.
-    let base_renderer = pr.map(|p| {
-        Renderer::with_label(p.base_fs.clone(), sources.clone(), &format!("{}:", p.rev))
-    });
+    let base_renderer = pr
+        .map(|p| Renderer::with_label(p.base_fs.clone(), sources.clone(), &format!("{}:", p.rev)));
     let mut affected: Vec<String> = Vec::new();
     let mut affected_envs: BTreeSet<(usize, usize)> = BTreeSet::new();
     if let (Some(p), Some(br)) = (pr, &base_renderer) {
@@ -336,7 +340,7 @@ pub fn check_tree(
     });
     // Repository-wide rules (who changed what, who owns what).
     let repo = rules::RepoCtx {
-        apps: &apps,
+        apps: &all_apps,
         fs: renderer.fs(),
         sources: &sources,
         config,

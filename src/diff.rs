@@ -22,7 +22,10 @@ pub fn rendered_diff(root: &Path, base: &str, color: bool) -> Result<String, Str
     let git = Arc::new(GitFs::open(root, &rev).map_err(|e| e.to_string())?);
     let changed = changed_paths(&git, &*head);
     let config = Config::load(root, &sources).map_err(|f| {
-        f.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")
+        f.iter()
+            .map(|x| x.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
     })?;
     let hr = Renderer::new(head.clone(), sources.clone());
     let br = Renderer::with_label(git.clone(), sources.clone(), &format!("{rev}:"));
@@ -38,7 +41,14 @@ pub fn rendered_diff(root: &Path, base: &str, color: bool) -> Result<String, Str
                 Ok(b) => to_yaml(&b.resources),
                 Err(e) => format!("# render error: {}\n", e.message),
             };
-            let (before, after) = (if deps_b.is_empty() { String::new() } else { render(&br) }, render(&hr));
+            let (before, after) = (
+                if deps_b.is_empty() {
+                    String::new()
+                } else {
+                    render(&br)
+                },
+                render(&hr),
+            );
             if before == after {
                 continue;
             }
@@ -50,8 +60,12 @@ pub fn rendered_diff(root: &Path, base: &str, color: bool) -> Result<String, Str
                 .to_string();
             for line in text.lines() {
                 let painted = match (color, line.chars().next()) {
-                    (true, Some('+')) if !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
-                    (true, Some('-')) if !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+                    (true, Some('+')) if !line.starts_with("+++") => {
+                        format!("\x1b[32m{line}\x1b[0m")
+                    }
+                    (true, Some('-')) if !line.starts_with("---") => {
+                        format!("\x1b[31m{line}\x1b[0m")
+                    }
                     (true, Some('@')) => format!("\x1b[36m{line}\x1b[0m"),
                     _ => line.to_string(),
                 };

@@ -184,7 +184,11 @@ impl GitFs {
     /// or one of its first-parent ancestors, up to `depth` commits back.
     pub fn history_contains(&self, paths: &[String], needle: &str, depth: usize) -> bool {
         let repo = self.repo.to_thread_local();
-        let mut commit = match repo.find_object(self.commit).ok().and_then(|o| o.try_into_commit().ok()) {
+        let mut commit = match repo
+            .find_object(self.commit)
+            .ok()
+            .and_then(|o| o.try_into_commit().ok())
+        {
             Some(c) => c,
             None => return false,
         };
@@ -198,13 +202,20 @@ impl GitFs {
                     };
                     if let Ok(Some(entry)) = tree.lookup_entry_by_path(&full)
                         && let Ok(obj) = entry.object()
-                        && obj.data.windows(needle.len()).any(|w| w == needle.as_bytes())
+                        && obj
+                            .data
+                            .windows(needle.len())
+                            .any(|w| w == needle.as_bytes())
                     {
                         return true;
                     }
                 }
             }
-            let parent = commit.parent_ids().next().and_then(|id| id.object().ok()).and_then(|o| o.try_into_commit().ok());
+            let parent = commit
+                .parent_ids()
+                .next()
+                .and_then(|id| id.object().ok())
+                .and_then(|o| o.try_into_commit().ok());
             match parent {
                 Some(p) => commit = p,
                 None => break,

@@ -157,7 +157,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let color = match color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
             };
             match kustodian::diff::rendered_diff(&path, &base, color) {
                 Ok(text) => {

@@ -39,7 +39,16 @@ fn every_registered_rule_has_fixtures() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for r in kustodian::rules::REGISTRY {
+    // Pull-request rules need a git history: tests/pr.rs builds their repositories.
+    const PR_ONLY: &[&str] = &[
+        "production-change-not-image-only",
+        "digest-not-promoted",
+        "bot-write-scope",
+    ];
+    for r in kustodian::rules::REGISTRY
+        .iter()
+        .filter(|r| !PR_ONLY.contains(&r.id))
+    {
         assert!(
             names.contains(&r.id.to_string()),
             "no fixtures/rules/{}",
@@ -70,7 +79,9 @@ fn fail_fixtures_report_their_rule_and_pass_fixtures_are_clean() {
         for f in &mine {
             let loc = &f["location"];
             assert!(
-                loc["file"].as_str().is_some_and(|p| p.starts_with("apps/")),
+                loc["file"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("apps/") || p.ends_with("CODEOWNERS")),
                 "{rule}: {f}"
             );
             assert!(loc["line"].as_u64().unwrap() >= 1);

@@ -92,8 +92,7 @@ impl GenContext<'_> {
             let s = e.scalar_string().unwrap_or_default();
             let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
             let text = self.renderer.read_text(&rel, e.loc)?;
-            let file_id = self
-                .renderer.file_id(&rel);
+            let file_id = self.renderer.file_id(&rel);
             files.push(rel.clone());
             let mut offset = 0usize;
             for (i, raw_line) in text.split('\n').enumerate() {

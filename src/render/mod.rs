@@ -172,7 +172,9 @@ impl Renderer {
 
     fn read_parse(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
         let text = self.fs.read(rel).map_err(|e| fs_error(e, Loc::NONE))?;
-        let id = self.sources.add(&format!("{}{rel}", self.label), text.clone());
+        let id = self
+            .sources
+            .add(&format!("{}{rel}", self.label), text.clone());
         crate::yaml::parse_documents(&text, id).map_err(|e| {
             let mut err = RenderError::new(
                 RenderErrorKind::Yaml,
@@ -189,7 +191,8 @@ impl Renderer {
     /// Reads a file's raw text (generator inputs), interning it for snippets.
     pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
         let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
-        self.sources.add(&format!("{}{rel}", self.label), text.clone());
+        self.sources
+            .add(&format!("{}{rel}", self.label), text.clone());
         Ok(text)
     }
 

@@ -1,7 +1,5 @@
 //! `bot-write-scope`: automation may only write to dev environments.
 
-use globset::{Glob, GlobSetBuilder};
-
 use super::{AppCtx, RepoCtx, Rule, RuleInfo, docs};
 use crate::diag::{Finding, Severity};
 use crate::discover::Stage;
@@ -49,15 +47,18 @@ impl Rule for BotWriteScope {
             .bots
             .clone()
             .unwrap_or_else(|| vec!["*[bot]".into(), "ci-bot".into()]);
-        let mut b = GlobSetBuilder::new();
-        for g in &bots {
-            // `[` and `]` are literal in actor names (`renovate[bot]`).
-            if let Ok(g) = Glob::new(&g.replace('[', "[[]").replace(']', "[]]").replace("[[]]", "[]]")) {
-                b.add(g);
-            }
-        }
-        let Ok(set) = b.build() else { return vec![] };
-        if !set.is_match(actor) {
+        // Only `*` is a wildcard: `[` and `]` are literal in actor names (`renovate[bot]`).
+        let is_bot = bots.iter().any(|g| {
+            let re = format!(
+                "^{}$",
+                g.split('*')
+                    .map(regex::escape)
+                    .collect::<Vec<_>>()
+                    .join(".*")
+            );
+            regex::Regex::new(&re).is_ok_and(|r| r.is_match(actor))
+        });
+        if !is_bot {
             return vec![];
         }
         let dev_dirs: Vec<&str> = ctx
@@ -74,10 +75,15 @@ impl Rule for BotWriteScope {
                 let mut f = Finding::new(
                     INFO.id,
                     Severity::Error,
-                    format!("'{actor}' is a bot and may only change dev environments, but changed {p}"),
+                    format!(
+                        "'{actor}' is a bot and may only change dev environments, but changed {p}"
+                    ),
                 );
                 f.path = Some(p.clone());
-                f.help = Some("limit the bot to dev overlays; promotion beyond dev is a human decision".into());
+                f.help = Some(
+                    "limit the bot to dev overlays; promotion beyond dev is a human decision"
+                        .into(),
+                );
                 f
             })
             .collect()

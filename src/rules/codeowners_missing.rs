@@ -43,7 +43,11 @@ pub fn pattern_matches(pattern: &str, path: &str) -> bool {
     let anchored = pattern.starts_with('/') || pattern.trim_end_matches('/').contains('/');
     let dir_only = pattern.ends_with('/');
     let pat = pattern.trim_start_matches('/').trim_end_matches('/');
-    let glob = if pat.is_empty() { "**".to_string() } else { pat.to_string() };
+    let glob = if pat.is_empty() {
+        "**".to_string()
+    } else {
+        pat.to_string()
+    };
     let build = |g: &str| {
         globset::GlobBuilder::new(g)
             .literal_separator(true)
@@ -54,7 +58,12 @@ pub fn pattern_matches(pattern: &str, path: &str) -> bool {
     let candidates: Vec<String> = if anchored {
         vec![glob.clone(), format!("{glob}/**")]
     } else {
-        vec![format!("**/{glob}"), format!("**/{glob}/**"), glob.clone(), format!("{glob}/**")]
+        vec![
+            format!("**/{glob}"),
+            format!("**/{glob}/**"),
+            glob.clone(),
+            format!("{glob}/**"),
+        ]
     };
     candidates
         .iter()
@@ -96,10 +105,15 @@ impl Rule for CodeownersMissing {
                     continue;
                 }
                 let mut parts = t.split_whitespace();
-                let Some(pattern) = parts.next() else { continue };
+                let Some(pattern) = parts.next() else {
+                    continue;
+                };
                 rules.push(OwnerRule {
                     pattern: pattern.to_string(),
-                    owners: parts.take_while(|p| !p.starts_with('#')).map(str::to_string).collect(),
+                    owners: parts
+                        .take_while(|p| !p.starts_with('#'))
+                        .map(str::to_string)
+                        .collect(),
                     loc: Loc::new(file_id, start, start + line.len()),
                 });
             }
@@ -116,20 +130,28 @@ impl Rule for CodeownersMissing {
                     continue;
                 }
                 let probe = format!("{}/kustomization.yaml", env.dir);
-                let rule = rules.iter().rev().find(|r| pattern_matches(&r.pattern, &probe));
+                let rule = rules
+                    .iter()
+                    .rev()
+                    .find(|r| pattern_matches(&r.pattern, &probe));
                 let need: &[String] = required.get(stage).map(|v| v.as_slice()).unwrap_or(&[]);
                 let problem = match rule {
                     None => Some(format!(
                         "{stage} overlay {} has no CODEOWNERS rule{}",
                         env.dir,
-                        if file.is_none() { " (the repository has no CODEOWNERS file)" } else { "" }
+                        if file.is_none() {
+                            " (the repository has no CODEOWNERS file)"
+                        } else {
+                            ""
+                        }
                     )),
                     Some(r) if r.owners.is_empty() => Some(format!(
                         "{stage} overlay {} is matched by CODEOWNERS rule '{}', which names no owners",
                         env.dir, r.pattern
                     )),
                     Some(r) => {
-                        let missing: Vec<&String> = need.iter().filter(|o| !r.owners.contains(o)).collect();
+                        let missing: Vec<&String> =
+                            need.iter().filter(|o| !r.owners.contains(o)).collect();
                         (!missing.is_empty()).then(|| {
                             format!(
                                 "{stage} overlay {} is owned by {} (CODEOWNERS rule '{}'), but the policy requires {}",
@@ -150,7 +172,11 @@ impl Rule for CodeownersMissing {
                     f.help = Some(format!(
                         "add a rule such as `/{}/ {}` to {}",
                         env.dir,
-                        if need.is_empty() { "@your-org/approvers".to_string() } else { need.join(" ") },
+                        if need.is_empty() {
+                            "@your-org/approvers".to_string()
+                        } else {
+                            need.join(" ")
+                        },
                         file.unwrap_or(".github/CODEOWNERS")
                     ));
                     out.push(f);

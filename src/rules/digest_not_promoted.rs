@@ -42,7 +42,10 @@ fn digests(b: &Build) -> BTreeSet<(String, String)> {
             if let Some(img) = c.node.str_at(&["image"])
                 && let Some((name, digest)) = img.split_once('@')
             {
-                let name = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n);
+                let name = name
+                    .rsplit_once(':')
+                    .filter(|(_, t)| !t.contains('/'))
+                    .map_or(name, |(n, _)| n);
                 out.insert((name.to_string(), digest.to_string()));
             }
         }
@@ -58,22 +61,36 @@ impl Rule for DigestNotPromoted {
     fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
         let s = &policy.digest_not_promoted;
         let Some(pr) = &ctx.pr else { return vec![] };
-        let staging = ctx.envs.iter().find(|(e, _)| e.stage == Some(Stage::Staging)).map(|(e, _)| *e);
+        let staging = ctx
+            .envs
+            .iter()
+            .find(|(e, _)| e.stage == Some(Stage::Staging))
+            .map(|(e, _)| *e);
         let staging_base = staging.and_then(|e| pr.base_env(&e.name));
         let staging_digests = staging_base.map(digests).unwrap_or_default();
         let depth = s.options.depth.unwrap_or(50);
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
-            if env.stage != Some(Stage::Production) || !pr.affected.contains(&env.name.as_str()) || !s.applies(&ctx.app.name, env) {
+            if env.stage != Some(Stage::Production)
+                || !pr.affected.contains(&env.name.as_str())
+                || !s.applies(&ctx.app.name, env)
+            {
                 continue;
             }
             let before = pr.base_env(&env.name).map(digests).unwrap_or_default();
             for r in &head.resources {
                 for c in pods::containers(r) {
-                    let Some(node) = c.node.get("image") else { continue };
+                    let Some(node) = c.node.get("image") else {
+                        continue;
+                    };
                     let Some(img) = node.as_str() else { continue };
-                    let Some((name, digest)) = img.split_once('@') else { continue };
-                    let name = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n);
+                    let Some((name, digest)) = img.split_once('@') else {
+                        continue;
+                    };
+                    let name = name
+                        .rsplit_once(':')
+                        .filter(|(_, t)| !t.contains('/'))
+                        .map_or(name, |(n, _)| n);
                     let key = (name.to_string(), digest.to_string());
                     if before.contains(&key) || staging_digests.contains(&key) {
                         continue;
@@ -102,7 +119,10 @@ impl Rule for DigestNotPromoted {
                     f.field = Some(format!("{}.image", c.path));
                     f.loc = node.blame();
                     f.help = Some(match staging {
-                        Some(st) => format!("promote to {} first, merge, then promote the digest staging ran to production", st.dir),
+                        Some(st) => format!(
+                            "promote to {} first, merge, then promote the digest staging ran to production",
+                            st.dir
+                        ),
                         None => "this app has no staging environment to promote from".into(),
                     });
                     out.push(f);

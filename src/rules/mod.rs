@@ -10,8 +10,8 @@ pub mod bot_write_scope;
 pub mod codeowners_missing;
 pub mod digest_not_promoted;
 pub mod image_not_pinned;
-pub mod production_change_not_image_only;
 pub mod pods;
+pub mod production_change_not_image_only;
 pub mod promotion_drift;
 pub mod resource_limits_missing;
 pub mod resource_limits_removed;
@@ -78,7 +78,10 @@ pub struct PrCtx<'a> {
 
 impl PrCtx<'_> {
     pub fn base_env(&self, name: &str) -> Option<&Build> {
-        self.base_envs.iter().find(|(e, _)| e.name == name).map(|(_, b)| *b)
+        self.base_envs
+            .iter()
+            .find(|(e, _)| e.name == name)
+            .map(|(_, b)| *b)
     }
 }
 

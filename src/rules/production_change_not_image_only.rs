@@ -62,20 +62,31 @@ fn show(n: Option<&Node>) -> String {
     match n {
         None => "(absent)".into(),
         Some(n) => match &n.value {
-            Value::Map(_) | Value::Seq(_) => crate::yaml::emit_documents([n]).trim_end().to_string(),
+            Value::Map(_) | Value::Seq(_) => {
+                crate::yaml::emit_documents([n]).trim_end().to_string()
+            }
             _ => format!("{:?}", n.scalar_string().unwrap_or_default()),
         },
     }
 }
 
 /// Compares two renders of one overlay; `(path, before, after, blame)` per difference.
-pub fn changes<'a>(before: &'a Build, after: &'a Build) -> Vec<(String, String, String, Loc, String)> {
+pub fn changes<'a>(
+    before: &'a Build,
+    after: &'a Build,
+) -> Vec<(String, String, String, Loc, String)> {
     let mut out = Vec::new();
     for r in &after.resources {
         let kind = r.kind().to_string();
         let name = r.orig_id().name;
         let Some(b) = counterpart(before, r) else {
-            out.push((String::new(), "(absent)".into(), format!("new {kind}"), r.loc(), format!("{kind}/{name}")));
+            out.push((
+                String::new(),
+                "(absent)".into(),
+                format!("new {kind}"),
+                r.loc(),
+                format!("{kind}/{name}"),
+            ));
             continue;
         };
         let (x, y) = (strip_images(&b.node, false), strip_images(&r.node, false));
@@ -92,7 +103,13 @@ pub fn changes<'a>(before: &'a Build, after: &'a Build) -> Vec<(String, String, 
     }
     for b in &before.resources {
         if counterpart(after, b).is_none() {
-            out.push((String::new(), format!("{} {}", b.kind(), b.orig_id().name), "(removed)".into(), Loc::NONE, format!("{}/{}", b.kind(), b.orig_id().name)));
+            out.push((
+                String::new(),
+                format!("{} {}", b.kind(), b.orig_id().name),
+                "(removed)".into(),
+                Loc::NONE,
+                format!("{}/{}", b.kind(), b.orig_id().name),
+            ));
         }
     }
     out
@@ -109,17 +126,32 @@ impl Rule for ProductionChangeNotImageOnly {
         let allow = super::promotion_drift::allow_patterns(&s.options.allow);
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
-            if env.stage != Some(Stage::Production) || !pr.affected.contains(&env.name.as_str()) || !s.applies(&ctx.app.name, env) {
+            if env.stage != Some(Stage::Production)
+                || !pr.affected.contains(&env.name.as_str())
+                || !s.applies(&ctx.app.name, env)
+            {
                 continue;
             }
-            let Some(base) = pr.base_env(&env.name) else { continue };
+            let Some(base) = pr.base_env(&env.name) else {
+                continue;
+            };
             for (path, before, after, loc, what) in changes(base, head) {
                 let kind = what.split('/').next().unwrap_or("");
-                if allow.iter().any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(&path)) {
+                if allow
+                    .iter()
+                    .any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(&path))
+                {
                     continue;
                 }
-                let res = head.resources.iter().find(|r| format!("{}/{}", r.kind(), r.orig_id().name) == what);
-                let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
+                let res = head
+                    .resources
+                    .iter()
+                    .find(|r| format!("{}/{}", r.kind(), r.orig_id().name) == what);
+                let at = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {path}")
+                };
                 let mut f = finding(
                     INFO.id,
                     ctx,
@@ -141,10 +173,15 @@ impl Rule for ProductionChangeNotImageOnly {
                 let (x, y) = (before + "\n", after + "\n");
                 f.help = Some(format!(
                     "{}\npromote configuration through staging first, or allow `{path}` in the policy",
-                    similar::TextDiff::from_lines(&x, &y).unified_diff().header(&format!("{}@base", env.name), &format!("{}@head", env.name))
+                    similar::TextDiff::from_lines(&x, &y)
+                        .unified_diff()
+                        .header(&format!("{}@base", env.name), &format!("{}@head", env.name))
                 ));
                 if let Some(r) = res {
-                    f.related.push(Related { loc: r.loc(), message: "object".into() });
+                    f.related.push(Related {
+                        loc: r.loc(),
+                        message: "object".into(),
+                    });
                     f.related.retain(|rel| rel.loc != f.loc);
                 }
                 out.push(f);

@@ -457,6 +457,17 @@ impl Rule for PromotionDrift {
     }
 }
 
+/// Structural differences `(path, a, b)` between two nodes (lists matched by name-like keys).
+pub(crate) fn diff_nodes<'a>(
+    a: &'a Node,
+    b: &'a Node,
+    out: &mut Vec<(String, Option<&'a Node>, Option<&'a Node>)>,
+) {
+    let mut d = Vec::new();
+    diff(a, b, String::new(), &mut d);
+    out.extend(d.into_iter().map(|x| (x.path, x.staging, x.production)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,15 +495,4 @@ mod tests {
         ));
         assert!(m("Service", "metadata.annotations.a/b"));
     }
-}
-
-/// Structural differences `(path, a, b)` between two nodes (lists matched by name-like keys).
-pub(crate) fn diff_nodes<'a>(
-    a: &'a Node,
-    b: &'a Node,
-    out: &mut Vec<(String, Option<&'a Node>, Option<&'a Node>)>,
-) {
-    let mut d = Vec::new();
-    diff(a, b, String::new(), &mut d);
-    out.extend(d.into_iter().map(|x| (x.path, x.staging, x.production)));
 }

@@ -1,0 +1,284 @@
+//! Pull-request mode on real git repositories built in temp dirs: each PR rule fires on a planted
+//! violation with the right file:line, a benign promotion (staging first, production later to the
+//! digest staging ran) stays silent, and only affected overlays are checked.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const D1: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const D2: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const D3: &str = "sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn edit(root: &Path, path: &str, from: &str, to: &str) {
+    let p = root.join(path);
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "{path} lacks {from:?}");
+    std::fs::write(p, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The example config repo, committed on `main`.
+fn repo() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config"),
+        t.path(),
+    );
+    git(t.path(), &["init", "-q", "-b", "main"]);
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-q", "-m", "clean"]);
+    t
+}
+
+fn check(root: &Path, base: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+        .args([
+            "check",
+            ".",
+            "--format",
+            "json",
+            "--base",
+            base,
+            "--verbose",
+        ])
+        .args(extra)
+        .current_dir(root)
+        .env_remove("GITHUB_ACTOR")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, v)
+}
+
+fn rules_of(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                format!(
+                    "{}:{}",
+                    f["location"]["file"].as_str().unwrap_or("-"),
+                    f["location"]["line"]
+                ),
+            )
+        })
+        .collect()
+}
+
+const PROD: &str = "apps/api-service/overlays/production/kustomization.yaml";
+const STAGING: &str = "apps/api-service/overlays/staging/kustomization.yaml";
+
+#[test]
+fn benign_promotion_is_silent() {
+    let t = repo();
+    let r = t.path();
+    // Staging first.
+    edit(r, STAGING, D1, D2);
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    git(r, &["commit", "-q", "-am", "staging: D2"]);
+    let staged = git(r, &["rev-parse", "HEAD"]);
+    // Production later, to the digest staging ran.
+    edit(r, PROD, D1, D2);
+    let (out, report) = check(r, &staged, &[]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("apps/api-service/overlays/production"),
+        "{stderr}"
+    );
+    // Also accepted when staging moved on since: D2 is in staging's recent history.
+    git(r, &["commit", "-q", "-am", "production: D2"]);
+    let promoted = git(r, &["rev-parse", "HEAD"]);
+    edit(r, STAGING, D2, D3);
+    git(r, &["commit", "-q", "-am", "staging: D3"]);
+    let (out, report) = check(r, &promoted, &[]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+}
+
+#[test]
+fn promoting_staging_and_production_together_fails() {
+    let t = repo();
+    let r = t.path();
+    edit(r, STAGING, D1, D3);
+    edit(r, PROD, D1, D3);
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        rules_of(&report).contains(&("digest-not-promoted".into(), format!("{PROD}:13"))),
+        "{:?}",
+        rules_of(&report)
+    );
+}
+
+#[test]
+fn production_config_change_is_reported_at_its_line() {
+    let t = repo();
+    let r = t.path();
+    let text = std::fs::read_to_string(r.join(PROD)).unwrap();
+    std::fs::write(
+        r.join(PROD),
+        format!("{text}configMapGenerator:\n- name: api-service-config\n  behavior: merge\n  literals:\n  - LOG_LEVEL=debug\n"),
+    )
+    .unwrap();
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let rules = rules_of(&report);
+    assert!(
+        rules.contains(&(
+            "production-change-not-image-only".into(),
+            format!("{PROD}:21")
+        )),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn limits_removed_since_base_are_reported() {
+    let t = repo();
+    let r = t.path();
+    // Remove limits in dev (the base still has them; the base revision's dev had them too).
+    let dev = "apps/api-service/overlays/dev/kustomization.yaml";
+    let text = std::fs::read_to_string(r.join(dev)).unwrap();
+    std::fs::write(
+        r.join(dev),
+        format!("{text}patches:\n- target: {{kind: Deployment}}\n  patch: |-\n    - op: remove\n      path: /spec/template/spec/containers/0/resources/limits\n"),
+    )
+    .unwrap();
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let rules = rules_of(&report);
+    assert!(
+        rules
+            .iter()
+            .any(|(rule, loc)| rule == "resource-limits-removed" && loc.starts_with(dev)),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn bots_may_only_touch_dev() {
+    let t = repo();
+    let r = t.path();
+    edit(
+        r,
+        "apps/api-service/overlays/dev/kustomization.yaml",
+        "1.5.0-rc.2",
+        "1.5.0-rc.3",
+    );
+    let (out, report) = check(r, "main", &["--actor", "renovate[bot]"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    edit(r, STAGING, D1, D2);
+    let (out, report) = check(r, "main", &["--actor", "renovate[bot]"]);
+    assert_eq!(out.status.code(), Some(1));
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "bot-write-scope")
+        .unwrap()
+        .clone();
+    assert!(f["message"].as_str().unwrap().contains(STAGING), "{f}");
+    // A person may.
+    let (out, _) = check(r, "main", &["--actor", "alice"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn codeowners_must_cover_production_with_required_owners() {
+    let t = repo();
+    let r = t.path();
+    std::fs::create_dir_all(r.join(".github")).unwrap();
+    std::fs::write(
+        r.join(".github/CODEOWNERS"),
+        "# owners\n* @org/developers\n/apps/*/overlays/staging/ @org/developers @org/qa\n",
+    )
+    .unwrap();
+    std::fs::write(r.join("policy.yaml"), "rules:\n  codeowners-missing:\n    options:\n      owners:\n        production: [\"@org/oncall\"]\n").unwrap();
+    let (out, report) = check(r, "main", &["--policy", "policy.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let rules = rules_of(&report);
+    assert!(
+        rules.contains(&("codeowners-missing".into(), ".github/CODEOWNERS:2".into())),
+        "{rules:?}"
+    );
+    std::fs::write(
+        r.join(".github/CODEOWNERS"),
+        "* @org/developers\n/apps/*/overlays/production/ @org/oncall\n",
+    )
+    .unwrap();
+    let (out, report) = check(r, "main", &["--policy", "policy.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+}
+
+#[test]
+fn only_affected_overlays_are_checked() {
+    let t = repo();
+    let r = t.path();
+    edit(
+        r,
+        "apps/worker/overlays/dev/kustomization.yaml",
+        "2.1.0-dev",
+        "2.2.0-dev",
+    );
+    let (out, _) = check(r, "main", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("affected overlays (1):"), "{stderr}");
+    assert!(stderr.contains("apps/worker/overlays/dev"));
+    // A base change affects every overlay of that app and nothing else.
+    edit(
+        r,
+        "apps/api-service/base/service.yaml",
+        "port: 80",
+        "port: 8080",
+    );
+    let (out, _) = check(r, "main", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("affected overlays (4):"), "{stderr}");
+    // A missing base revision is a clear error (exit 2) mentioning how to fetch it.
+    let (out, report) = check(r, "no-such-branch", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fetch-depth")
+    );
+}
