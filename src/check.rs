@@ -37,6 +37,19 @@ pub struct CheckOptions {
     pub base: Option<String>,
     /// Who made the change (for `bot-write-scope`); default `$GITHUB_ACTOR`.
     pub actor: Option<String>,
+    /// Check only shard `i` of `n` (1-based): apps are split deterministically by directory.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
+/// CI job agrees without coordination.
+pub fn shard_of(app_dir: &str, n: usize) -> usize {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in app_dir.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h % n.max(1) as u64) as usize
 }
 
 /// Pull-request mode state: the base revision and what changed since.
@@ -192,6 +205,9 @@ pub fn check_tree(
             .retain(|e| opts.envs.is_empty() || opts.envs.contains(&e.name));
     }
     apps.retain(|a| !a.envs.is_empty());
+    if let Some((i, n)) = opts.shard {
+        apps.retain(|a| shard_of(&a.dir, n) + 1 == i);
+    }
     let renderer = Renderer::new(fs, sources.clone());
     let out = Collector::new();
     // Repository-wide rules see every app, whatever the change touched.

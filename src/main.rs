@@ -82,6 +82,19 @@ enum Command {
         /// Print which overlays were checked (pull-request mode) on stderr.
         #[arg(long, short)]
         verbose: bool,
+        /// Check only shard I of N (e.g. `2/4`): apps are split deterministically, so a CI matrix
+        /// of N jobs covers every app once. Merge the JSON reports with `merge-reports`.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+    },
+    /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
+    MergeReports {
+        /// JSON reports written by `check --format json`.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report here (atomically) instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
     /// Print the rendered diff between a base revision and the working tree, for every overlay
     /// whose inputs changed.
@@ -153,6 +166,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dir, root } => render(&dir, root.as_deref()),
+        Command::MergeReports { reports, output } => {
+            let mut all = Vec::new();
+            for p in &reports {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                let r: json::JsonReport = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a kustodian JSON report", p.display()))?;
+                all.push(r);
+            }
+            let merged = json::merge(all);
+            let code = if merged.findings.iter().any(|f| f.rule.ends_with("-error")) {
+                2
+            } else if merged.summary.errors > 0 {
+                1
+            } else {
+                0
+            };
+            let text = serde_json::to_string_pretty(&merged)? + "\n";
+            match output {
+                Some(p) => write_atomically(&p, text.as_bytes())?,
+                None => std::io::stdout().write_all(text.as_bytes())?,
+            }
+            Ok(code)
+        }
         Command::Diff { path, base, color } => {
             let color = match color {
                 Color::Always => true,
@@ -185,6 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             base,
             actor,
             verbose,
+            shard,
         } => {
             let format = format.unwrap_or(
                 if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
@@ -200,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 apps,
                 base,
                 actor,
+                shard,
             });
             if verbose {
                 if outcome.affected.is_empty() {
@@ -310,6 +349,18 @@ fn render(dir: &Path, root: Option<&Path>) -> anyhow::Result<u8> {
             Ok(2)
         }
     }
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 1/4")?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "I must be a number")?,
+        n.parse().map_err(|_| "N must be a number")?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: need 1 <= I <= N"));
+    }
+    Ok((i, n))
 }
 
 /// Writes a file via a temporary file in the same directory and a rename, so readers never see

@@ -333,3 +333,71 @@ fn repo_config_rules_override_the_builtin_policy_and_typos_are_errors() {
     assert_eq!(f["location"]["file"], ".kustodian.yaml");
     assert_eq!(f["location"]["line"], 2);
 }
+
+#[test]
+fn shards_partition_the_apps_and_merge_back() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let st = Command::new(manifest_dir().join("scripts/gen-synthetic-repo"))
+        .arg("12")
+        .arg(&repo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Plant one violation so findings have to survive the merge.
+    let prod = repo.join("apps/app-0003/overlays/production/kustomization.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("  digest:") {
+                "  newTag: 9.9.9"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    std::fs::write(&prod, text).unwrap();
+    let whole = kustodian(
+        &["check", repo.to_str().unwrap(), "--format", "json"],
+        t.path(),
+    );
+    let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    let mut paths = Vec::new();
+    for i in 1..=3 {
+        let p = t.path().join(format!("shard{i}.json"));
+        let out = kustodian(
+            &[
+                "check",
+                repo.to_str().unwrap(),
+                "--format",
+                "json",
+                "--shard",
+                &format!("{i}/3"),
+                "--output",
+                p.to_str().unwrap(),
+            ],
+            t.path(),
+        );
+        assert!(matches!(out.status.code(), Some(0) | Some(1)));
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["merge-reports"];
+    args.extend(paths.iter().map(|s| s.as_str()));
+    let merged = kustodian(&args, t.path());
+    assert_eq!(merged.status.code(), Some(1));
+    let merged: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(merged["summary"], whole["summary"]);
+    assert_eq!(
+        merged["findings"].as_array().unwrap().len(),
+        whole["findings"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        kustodian(&["check", ".", "--shard", "4/3"], t.path())
+            .status
+            .code(),
+        Some(2)
+    );
+}

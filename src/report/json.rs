@@ -81,3 +81,21 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &build(report))?;
     writeln!(out)
 }
+
+/// Merges JSON reports (from `check --shard i/n` jobs) into one: findings concatenated in input
+/// order, summaries added up.
+pub fn merge(reports: Vec<JsonReport>) -> JsonReport {
+    let mut out = JsonReport {
+        version: 1,
+        findings: Vec::new(),
+        summary: Summary::default(),
+    };
+    for r in reports {
+        out.summary.overlays += r.summary.overlays;
+        out.summary.resources += r.summary.resources;
+        out.summary.errors += r.summary.errors;
+        out.summary.warnings += r.summary.warnings;
+        out.findings.extend(r.findings);
+    }
+    out
+}
