@@ -227,6 +227,10 @@ pub trait Fs: Send + Sync {
 pub struct DiskFs {
     root: PathBuf,
     canon_root: PathBuf,
+    /// Resolved path and kind of every path asked about (`None`: missing or outside the root).
+    /// Rendering asks "is this a file / a directory" about the same paths many times; one
+    /// `canonicalize` + `stat` per path is enough for a run that never sees the tree change.
+    meta: RwLock<HashMap<String, Result<(PathBuf, bool), FsError>>>,
 }
 
 impl DiskFs {
@@ -238,6 +242,7 @@ impl DiskFs {
         Ok(DiskFs {
             root: root.to_path_buf(),
             canon_root,
+            meta: RwLock::default(),
         })
     }
 
@@ -246,6 +251,26 @@ impl DiskFs {
     }
 
     fn resolve(&self, rel: &str) -> Result<PathBuf, FsError> {
+        self.resolve_kind(rel).map(|(p, _)| p)
+    }
+
+    /// Resolved path and whether it is a directory (memoized).
+    fn resolve_kind(&self, rel: &str) -> Result<(PathBuf, bool), FsError> {
+        if let Some(hit) = self.meta.read().unwrap().get(rel) {
+            return hit.clone();
+        }
+        let res = self.resolve_uncached(rel).map(|p| {
+            let dir = p.is_dir();
+            (p, dir)
+        });
+        self.meta
+            .write()
+            .unwrap()
+            .insert(rel.to_string(), res.clone());
+        res
+    }
+
+    fn resolve_uncached(&self, rel: &str) -> Result<PathBuf, FsError> {
         let p = self.canon_root.join(rel);
         // A symlink anywhere on the way may point out of the tree: check the real path.
         match p.canonicalize() {
@@ -266,8 +291,8 @@ impl DiskFs {
 
 impl Fs for DiskFs {
     fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
-        let p = self.resolve(rel)?;
-        if p.is_dir() {
+        let (p, is_dir) = self.resolve_kind(rel)?;
+        if is_dir {
             return Err(FsError::Io {
                 path: rel.to_string(),
                 msg: "is a directory".into(),
@@ -292,10 +317,10 @@ impl Fs for DiskFs {
         })
     }
     fn is_dir(&self, rel: &str) -> bool {
-        self.resolve(rel).map(|p| p.is_dir()).unwrap_or(false)
+        self.resolve_kind(rel).is_ok_and(|(_, d)| d)
     }
     fn is_file(&self, rel: &str) -> bool {
-        self.resolve(rel).map(|p| p.is_file()).unwrap_or(false)
+        self.resolve_kind(rel).is_ok_and(|(_, d)| !d)
     }
     fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
         let p = self.resolve(rel)?;
