@@ -223,6 +223,9 @@ pub trait Fs: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// A path resolved inside the root: its real path and whether it is a directory.
+type Resolved = Result<(PathBuf, bool), FsError>;
+
 /// The working tree below a root directory. Refuses symlinks that resolve outside the root.
 pub struct DiskFs {
     root: PathBuf,
@@ -230,7 +233,7 @@ pub struct DiskFs {
     /// Resolved path and kind of every path asked about (`None`: missing or outside the root).
     /// Rendering asks "is this a file / a directory" about the same paths many times; one
     /// `canonicalize` + `stat` per path is enough for a run that never sees the tree change.
-    meta: RwLock<HashMap<String, Result<(PathBuf, bool), FsError>>>,
+    meta: RwLock<HashMap<String, Resolved>>,
 }
 
 impl DiskFs {
