@@ -39,6 +39,8 @@ pub struct CheckOptions {
     pub actor: Option<String>,
     /// Check only shard `i` of `n` (1-based): apps are split deterministically by directory.
     pub shard: Option<(usize, usize)>,
+    /// The time to judge freeze windows at (RFC 3339); default: now.
+    pub now: Option<String>,
 }
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
@@ -146,6 +148,17 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             return fatal_outcome(vec![f], sources);
         }
     };
+    if let Some(n) = &opts.now
+        && n.parse::<jiff::Timestamp>().is_err()
+    {
+        let mut f = Finding::new(
+            "config-error",
+            Severity::Error,
+            format!("--now '{n}' is not an RFC 3339 time (e.g. 2026-11-27T17:00:00+01:00)"),
+        );
+        f.fatal = true;
+        return fatal_outcome(vec![f], sources);
+    }
     let config = Config::load(&opts.root, &sources);
     let policy = match &config {
         Ok(c) => Policy::load_layered(Some(&c.file.rules), opts.policy.as_deref(), &sources),
@@ -361,7 +374,14 @@ pub fn check_tree(
         sources: &sources,
         config,
         changed: pr.map(|p| &p.changed),
+        affected: pr.map(|_| affected.as_slice()),
         actor: pr.and_then(|p| p.actor.as_deref()),
+        now: Some(
+            opts.now
+                .as_deref()
+                .and_then(|n| n.parse::<jiff::Timestamp>().ok())
+                .unwrap_or_else(jiff::Timestamp::now),
+        ),
     };
     for rule in rules::all() {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {

@@ -86,6 +86,9 @@ enum Command {
         /// of N jobs covers every app once. Merge the JSON reports with `merge-reports`.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<(usize, usize)>,
+        /// Judge freeze windows at this time (RFC 3339) instead of now; for tests and replays.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
     MergeReports {
@@ -223,6 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             actor,
             verbose,
             shard,
+            now,
         } => {
             let format = format.unwrap_or(
                 if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
@@ -239,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 base,
                 actor,
                 shard,
+                now,
             });
             if verbose {
                 if outcome.affected.is_empty() {

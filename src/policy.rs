@@ -177,6 +177,8 @@ pub struct Rules {
     pub bot_write_scope: Option<RuleEntry<BotOptions>>,
     #[serde(rename = "codeowners-missing")]
     pub codeowners_missing: Option<RuleEntry<OwnersOptions>>,
+    #[serde(rename = "change-freeze")]
+    pub change_freeze: Option<RuleEntry<NoOptions>>,
 }
 
 fn layer<O: Clone>(
@@ -219,6 +221,7 @@ impl Rules {
             digest_not_promoted: layer(&self.digest_not_promoted, &base.digest_not_promoted),
             bot_write_scope: layer(&self.bot_write_scope, &base.bot_write_scope),
             codeowners_missing: layer(&self.codeowners_missing, &base.codeowners_missing),
+            change_freeze: layer(&self.change_freeze, &base.change_freeze),
         }
     }
 }
@@ -283,6 +286,7 @@ pub struct Policy {
     pub digest_not_promoted: Settings<DigestOptions>,
     pub bot_write_scope: Settings<BotOptions>,
     pub codeowners_missing: Settings<OwnersOptions>,
+    pub change_freeze: Settings<NoOptions>,
 }
 
 fn merge<O: Clone + Default>(
@@ -389,6 +393,7 @@ impl Policy {
             digest_not_promoted: merge(&b.digest_not_promoted, &o.digest_not_promoted)?,
             bot_write_scope: merge(&b.bot_write_scope, &o.bot_write_scope)?,
             codeowners_missing: merge(&b.codeowners_missing, &o.codeowners_missing)?,
+            change_freeze: merge(&b.change_freeze, &o.change_freeze)?,
         })
     }
 
@@ -405,6 +410,7 @@ impl Policy {
             "digest-not-promoted" => self.digest_not_promoted.level,
             "bot-write-scope" => self.bot_write_scope.level,
             "codeowners-missing" => self.codeowners_missing.level,
+            "change-freeze" => self.change_freeze.level,
             _ => return None,
         })
     }

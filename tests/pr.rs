@@ -282,3 +282,72 @@ fn only_affected_overlays_are_checked() {
             .contains("fetch-depth")
     );
 }
+
+#[test]
+fn freeze_windows_block_protected_changes_only_while_open() {
+    let t = repo();
+    let r = t.path();
+    std::fs::write(
+        r.join(".kustodian.yaml"),
+        "freeze:\n- name: weekend\n  weekly: {from: \"Fri 16:00\", to: \"Mon 08:00\", timezone: Europe/Berlin}\n  stages: [production]\n- name: black-friday\n  from: \"2026-11-27T00:00:00Z\"\n  to: \"2026-11-28T00:00:00Z\"\n  paths: [\"apps/worker/**\"]\n",
+    )
+    .unwrap();
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "freeze config"]);
+    // A benign promotion: staging first (merged), then production to the same digest.
+    edit(r, STAGING, D1, D2);
+    git(r, &["commit", "-q", "-am", "staging"]);
+    let base = git(r, &["rev-parse", "HEAD"]);
+    edit(r, PROD, D1, D2);
+    // Wednesday: no window open.
+    let (out, report) = check(r, &base, &["--now", "2026-11-25T10:00:00+01:00"]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    // Sunday 10:00 Berlin: the weekend window protects production.
+    let (out, report) = check(r, &base, &["--now", "2026-11-29T10:00:00+01:00"]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "change-freeze")
+        .unwrap()
+        .clone();
+    assert!(f["message"].as_str().unwrap().contains("'weekend'"), "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("apps/api-service/overlays/production"),
+        "{f}"
+    );
+    // Friday 15:00 UTC = 16:00 Berlin: open (the window opens at 16:00 local).
+    let (out, _) = check(r, &base, &["--now", "2026-11-27T15:00:00Z"]);
+    assert_eq!(out.status.code(), Some(1));
+    let (out, _) = check(r, &base, &["--now", "2026-11-27T14:59:00Z"]);
+    assert_eq!(out.status.code(), Some(0));
+    // The absolute window protects worker's paths on its day, whatever the stage.
+    git(r, &["checkout", "-q", "--", "."]);
+    edit(
+        r,
+        "apps/worker/overlays/dev/kustomization.yaml",
+        "2.1.0-dev",
+        "2.2.0-dev",
+    );
+    let (out, report) = check(r, &base, &["--now", "2026-11-27T09:00:00Z"]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    // Bad windows are configuration errors.
+    std::fs::write(r.join(".kustodian.yaml"), "freeze:\n- name: x\n  weekly: {from: \"Caturday 16:00\", to: \"Mon 08:00\", timezone: Mars/Olympus}\n").unwrap();
+    let (out, report) = check(r, &base, &[]);
+    assert_eq!(out.status.code(), Some(2), "{report}");
+    let msgs: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("Caturday"))
+            && msgs.iter().any(|m| m.contains("Mars/Olympus")),
+        "{msgs:?}"
+    );
+}

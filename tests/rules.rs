@@ -44,6 +44,7 @@ fn every_registered_rule_has_fixtures() {
         "production-change-not-image-only",
         "digest-not-promoted",
         "bot-write-scope",
+        "change-freeze",
     ];
     for r in kustodian::rules::REGISTRY
         .iter()

@@ -7,6 +7,7 @@
 //! the severity the policy gives the rule.
 
 pub mod bot_write_scope;
+pub mod change_freeze;
 pub mod codeowners_missing;
 pub mod digest_not_promoted;
 pub mod image_not_pinned;
@@ -93,7 +94,11 @@ pub struct RepoCtx<'a> {
     pub config: &'a Config,
     /// Pull-request mode: changed paths.
     pub changed: Option<&'a std::collections::BTreeSet<String>>,
+    /// Pull-request mode: overlays whose inputs changed.
+    pub affected: Option<&'a [String]>,
     pub actor: Option<&'a str>,
+    /// The time the check judges (`--now`, else the clock).
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// A rule.
@@ -119,6 +124,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     digest_not_promoted::INFO,
     bot_write_scope::INFO,
     codeowners_missing::INFO,
+    change_freeze::INFO,
 ];
 
 /// The rule implementations, in registry order.
@@ -134,6 +140,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &digest_not_promoted::DigestNotPromoted,
         &bot_write_scope::BotWriteScope,
         &codeowners_missing::CodeownersMissing,
+        &change_freeze::ChangeFreeze,
     ]
 }
 
