@@ -41,6 +41,8 @@ enum Color {
     Never,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Check every app and environment of a config repository.
