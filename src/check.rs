@@ -84,6 +84,34 @@ pub struct Outcome {
     pub apps: Vec<App>,
     /// Pull-request mode: the overlays whose rendered output could have changed.
     pub affected: Vec<String>,
+    /// Pull-request mode: what changed per affected overlay (for the step summary).
+    pub changes: Vec<EnvChange>,
+}
+
+/// What a pull request does to one environment's rendered output.
+#[derive(Clone, Debug)]
+pub struct EnvChange {
+    pub app: String,
+    pub env: String,
+    /// Image references that changed: (container, before, after).
+    pub images: Vec<(String, String, String)>,
+    /// Unified diff of the rendered output, base → head (empty when identical).
+    pub diff: String,
+}
+
+fn images_of(b: &Build) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for r in &b.resources {
+        for c in crate::rules::pods::containers(r) {
+            if let Some(img) = c.node.str_at(&["image"]) {
+                m.insert(
+                    format!("{}/{} {}", r.kind(), r.orig_id().name, c.name),
+                    img.to_string(),
+                );
+            }
+        }
+    }
+    m
 }
 
 impl Outcome {
@@ -129,6 +157,7 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         sources,
         apps: vec![],
         affected: vec![],
+        changes: vec![],
     }
 }
 
@@ -401,12 +430,58 @@ pub fn check_tree(
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
+    // Pull-request mode: the rendered change of each affected overlay.
+    let mut changes = Vec::new();
+    for (ai, ei, base_build) in &base_rendered {
+        if !affected_envs.contains(&(*ai, *ei)) {
+            continue;
+        }
+        let Some(head_build) = rendered.iter().find_map(|(a, e, r)| {
+            (a == ai && *e == Some(*ei))
+                .then_some(r.as_ref().ok())
+                .flatten()
+        }) else {
+            continue;
+        };
+        let (before, after) = (images_of(base_build), images_of(head_build));
+        let images = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(v))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    before.get(k).cloned().unwrap_or_default(),
+                    v.clone(),
+                )
+            })
+            .collect();
+        let (x, y) = (
+            crate::render::to_yaml(&base_build.resources),
+            crate::render::to_yaml(&head_build.resources),
+        );
+        let diff = if x == y {
+            String::new()
+        } else {
+            similar::TextDiff::from_lines(&x, &y)
+                .unified_diff()
+                .context_radius(3)
+                .header("base", "head")
+                .to_string()
+        };
+        changes.push(EnvChange {
+            app: apps[*ai].name.clone(),
+            env: apps[*ai].envs[*ei].name.clone(),
+            images,
+            diff,
+        });
+    }
     Outcome {
         findings,
         summary,
         sources,
         apps,
         affected,
+        changes,
     }
 }
 

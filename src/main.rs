@@ -91,6 +91,10 @@ enum Command {
         /// Judge freeze windows at this time (RFC 3339) instead of now; for tests and replays.
         #[arg(long)]
         now: Option<String>,
+        /// Write the markdown summary (findings, and in pull-request mode the rendered changes)
+        /// to this file.
+        #[arg(long)]
+        summary: Option<PathBuf>,
     },
     /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
     MergeReports {
@@ -229,6 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             verbose,
             shard,
             now,
+            summary,
         } => {
             let format = format.unwrap_or(
                 if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
@@ -283,7 +288,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 )?,
                 Format::Github => {
                     github::emit(&report, &mut buf)?;
-                    github::append_step_summary(&report).context("writing $GITHUB_STEP_SUMMARY")?;
+                    github::append_step_summary(&report, &outcome.changes)
+                        .context("writing $GITHUB_STEP_SUMMARY")?;
                 }
                 Format::Json => json::emit(&report, &mut buf)?,
                 Format::Sarif => sarif::emit(&report, &mut buf)?,
@@ -291,6 +297,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             match &output {
                 Some(p) => write_atomically(p, &buf)?,
                 None => std::io::stdout().write_all(&buf)?,
+            }
+            if let Some(p) = summary {
+                let mut b = Vec::new();
+                github::write_summary(&report, &outcome.changes, &mut b)?;
+                write_atomically(&p, &b)?;
             }
             if let Some(p) = sarif_output {
                 let mut b = Vec::new();

@@ -351,3 +351,27 @@ fn freeze_windows_block_protected_changes_only_while_open() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn summary_shows_images_and_rendered_diff_per_app() {
+    let t = repo();
+    let r = t.path();
+    edit(r, STAGING, D1, D2);
+    let summary = r.join("summary.md");
+    let (out, _) = check(r, "main", &["--summary", summary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("### Rendered changes"), "{md}");
+    assert!(md.contains("#### api-service"));
+    assert!(
+        md.contains(&format!(
+            "`ghcr.io/example/api-service@{D1}` → `ghcr.io/example/api-service@{D2}`"
+        )),
+        "{md}"
+    );
+    assert!(md.contains("<details><summary>rendered diff</summary>"));
+    assert!(
+        md.contains(&format!("+        image: ghcr.io/example/api-service@{D2}")),
+        "{md}"
+    );
+}

@@ -133,8 +133,51 @@ pub fn step_summary(report: &Report, limit: usize) -> String {
     md
 }
 
+/// Pull-request mode: per affected app, the environments changed, images before → after, and
+/// the rendered diff (collapsed), within `limit` bytes.
+pub fn changes_markdown(changes: &[crate::check::EnvChange], limit: usize) -> String {
+    if changes.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("\n### Rendered changes\n");
+    let mut apps: Vec<&str> = changes.iter().map(|c| c.app.as_str()).collect();
+    apps.dedup();
+    for app in apps {
+        md.push_str(&format!("\n#### {}\n\n", cell(app)));
+        for c in changes.iter().filter(|c| c.app == app) {
+            md.push_str(&format!("- **{}**", cell(&c.env)));
+            if c.diff.is_empty() {
+                md.push_str(": no rendered change\n");
+                continue;
+            }
+            md.push('\n');
+            for (what, before, after) in &c.images {
+                let before = if before.is_empty() { "(new)" } else { before };
+                md.push_str(&format!("  - `{}`: `{before}` → `{after}`\n", cell(what)));
+            }
+            let mut diff = c.diff.replace("```", "` ` `");
+            let budget = limit.saturating_sub(md.len()).saturating_sub(200);
+            if diff.len() > budget {
+                let mut cut = budget.min(diff.len());
+                while !diff.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                diff.truncate(cut);
+                diff.push_str("\n… (truncated)\n");
+            }
+            md.push_str(&format!(
+                "\n  <details><summary>rendered diff</summary>\n\n```diff\n{diff}```\n\n  </details>\n"
+            ));
+            if md.len() >= limit {
+                return md;
+            }
+        }
+    }
+    md
+}
+
 /// Appends the step summary to `$GITHUB_STEP_SUMMARY` when that variable is set.
-pub fn append_step_summary(report: &Report) -> io::Result<()> {
+pub fn append_step_summary(report: &Report, changes: &[crate::check::EnvChange]) -> io::Result<()> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };
@@ -142,5 +185,17 @@ pub fn append_step_summary(report: &Report) -> io::Result<()> {
         .create(true)
         .append(true)
         .open(path)?;
-    f.write_all(step_summary(report, 1_000_000).as_bytes())
+    write_summary(report, changes, &mut f)
+}
+
+/// The whole step summary: findings table, then the pull request's rendered changes.
+pub fn write_summary(
+    report: &Report,
+    changes: &[crate::check::EnvChange],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let table = step_summary(report, 600_000);
+    let rest = changes_markdown(changes, 1_000_000 - table.len());
+    out.write_all(table.as_bytes())?;
+    out.write_all(rest.as_bytes())
 }
