@@ -49,7 +49,8 @@ pub fn split_field_path(p: &str) -> Vec<String> {
 struct Sel {
     group: Option<String>,
     version: Option<String>,
-    kind: Option<String>,
+    /// Target selectors match kinds by anchored regex (`Deployment|.*Set`), sources exactly.
+    kind: Option<regex::Regex>,
     name: Option<regex::Regex>,
     namespace: Option<regex::Regex>,
     labels: Option<String>,
@@ -75,7 +76,7 @@ impl Sel {
         Ok(Sel {
             group: s("group"),
             version: s("version"),
-            kind: s("kind"),
+            kind: s("kind").map(re).transpose()?,
             name: s("name").map(re).transpose()?,
             namespace: s("namespace").map(re).transpose()?,
             labels: s("labelSelector"),
@@ -85,7 +86,7 @@ impl Sel {
     fn id(&self, id: &ResId) -> bool {
         self.group.as_deref().is_none_or(|g| g == id.group)
             && self.version.as_deref().is_none_or(|v| v == id.version)
-            && self.kind.as_deref().is_none_or(|k| k == id.kind)
+            && self.kind.as_ref().is_none_or(|r| r.is_match(&id.kind))
             && self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
             && self
                 .namespace
