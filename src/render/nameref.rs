@@ -429,14 +429,17 @@ fn set(
                         .iter()
                         .copied()
                         .filter(|&i| {
-                            snap[i].ids.first().map(|id| id.namespace.as_str()) == Some(ns.as_str())
+                            snap[i]
+                                .ids
+                                .first()
+                                .is_some_and(|id| ns_equal(&id.namespace, &ns))
                         })
                         .collect();
                     if by_orig.is_empty() {
                         named
                             .iter()
                             .copied()
-                            .filter(|&i| snap[i].cur.namespace == ns)
+                            .filter(|&i| ns_equal(&snap[i].cur.namespace, &ns))
                             .collect()
                     } else {
                         by_orig
