@@ -352,6 +352,26 @@ pub fn check_tree(
             )),
         }
     }
+    // Schemas: the configured Kubernetes version plus every CRD the repository renders.
+    let schemas = {
+        let crds: Vec<&crate::yaml::Node> = rendered
+            .iter()
+            .filter_map(|(_, _, r)| r.as_ref().ok())
+            .flat_map(|b| b.resources.iter())
+            .filter(|r| r.kind() == "CustomResourceDefinition")
+            .map(|r| &r.node)
+            .collect();
+        let o = &policy.schema_violation.options;
+        match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &crds) {
+            Ok(s) => Some(s),
+            Err(msg) => {
+                let mut f = Finding::new("policy-error", Severity::Error, msg);
+                f.fatal = true;
+                out.push(f);
+                None
+            }
+        }
+    };
     let rules = rules::all();
     by_app.par_iter().for_each(|(ai, (base, envs))| {
         let app = &apps[*ai];
@@ -382,6 +402,7 @@ pub fn check_tree(
                 actor: p.actor.as_deref(),
                 base_renderer: base_renderer.as_ref(),
             }),
+            schemas: schemas.as_ref(),
         };
         for rule in &rules {
             let Some(level) = policy.level(rule.info().id) else {

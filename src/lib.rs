@@ -15,5 +15,6 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod schema;
 pub mod source;
 pub mod yaml;

@@ -26,6 +26,12 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Subcommand)]
+enum SchemasCommand {
+    /// Print the bundled Kubernetes versions and their kinds.
+    List,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
@@ -134,6 +140,11 @@ enum Command {
     },
     /// List the rules.
     Rules,
+    /// Bundled Kubernetes schemas.
+    Schemas {
+        #[command(subcommand)]
+        what: SchemasCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -175,6 +186,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dir, root } => render(&dir, root.as_deref()),
+        Command::Schemas {
+            what: SchemasCommand::List,
+        } => {
+            print!("{}", kustodian::schema::list_bundled());
+            Ok(0)
+        }
         Command::MergeReports { reports, output } => {
             let mut all = Vec::new();
             for p in &reports {

@@ -148,6 +148,38 @@ pub struct OwnersOptions {
     pub owners: BTreeMap<String, Vec<String>>,
 }
 
+/// Options of `schema-violation`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SchemaOptions {
+    /// Bundled Kubernetes version to validate against (`1.36`, `1.37`; default the newest).
+    pub kubernetes_version: Option<String>,
+    /// Reject unknown fields (default true).
+    #[serde(default = "yes")]
+    pub strict: bool,
+    /// Kinds never validated.
+    #[serde(default)]
+    pub skip_kinds: Vec<String>,
+    /// Kinds always refused.
+    #[serde(default)]
+    pub reject_kinds: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SchemaOptions {
+    fn default() -> SchemaOptions {
+        SchemaOptions {
+            kubernetes_version: None,
+            strict: true,
+            skip_kinds: vec![],
+            reject_kinds: vec![],
+        }
+    }
+}
+
 /// Options for rules without options.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -179,6 +211,10 @@ pub struct Rules {
     pub codeowners_missing: Option<RuleEntry<OwnersOptions>>,
     #[serde(rename = "change-freeze")]
     pub change_freeze: Option<RuleEntry<NoOptions>>,
+    #[serde(rename = "schema-violation")]
+    pub schema_violation: Option<RuleEntry<SchemaOptions>>,
+    #[serde(rename = "schema-missing")]
+    pub schema_missing: Option<RuleEntry<NoOptions>>,
 }
 
 fn layer<O: Clone>(
@@ -222,6 +258,8 @@ impl Rules {
             bot_write_scope: layer(&self.bot_write_scope, &base.bot_write_scope),
             codeowners_missing: layer(&self.codeowners_missing, &base.codeowners_missing),
             change_freeze: layer(&self.change_freeze, &base.change_freeze),
+            schema_violation: layer(&self.schema_violation, &base.schema_violation),
+            schema_missing: layer(&self.schema_missing, &base.schema_missing),
         }
     }
 }
@@ -287,6 +325,8 @@ pub struct Policy {
     pub bot_write_scope: Settings<BotOptions>,
     pub codeowners_missing: Settings<OwnersOptions>,
     pub change_freeze: Settings<NoOptions>,
+    pub schema_violation: Settings<SchemaOptions>,
+    pub schema_missing: Settings<NoOptions>,
 }
 
 fn merge<O: Clone + Default>(
@@ -394,6 +434,8 @@ impl Policy {
             bot_write_scope: merge(&b.bot_write_scope, &o.bot_write_scope)?,
             codeowners_missing: merge(&b.codeowners_missing, &o.codeowners_missing)?,
             change_freeze: merge(&b.change_freeze, &o.change_freeze)?,
+            schema_violation: merge(&b.schema_violation, &o.schema_violation)?,
+            schema_missing: merge(&b.schema_missing, &o.schema_missing)?,
         })
     }
 
@@ -411,6 +453,8 @@ impl Policy {
             "bot-write-scope" => self.bot_write_scope.level,
             "codeowners-missing" => self.codeowners_missing.level,
             "change-freeze" => self.change_freeze.level,
+            "schema-violation" => self.schema_violation.level,
+            "schema-missing" => self.schema_missing.level,
             _ => return None,
         })
     }

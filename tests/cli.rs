@@ -51,7 +51,7 @@ fn example_repo_is_clean() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no findings in 6 overlays"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no findings in 8 overlays"));
 }
 
 /// A repo where each app is broken in a different way, plus one with a real violation.

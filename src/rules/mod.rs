@@ -16,6 +16,8 @@ pub mod production_change_not_image_only;
 pub mod promotion_drift;
 pub mod resource_limits_missing;
 pub mod resource_limits_removed;
+pub mod schema_missing;
+pub mod schema_violation;
 pub mod secret_key_missing;
 pub mod secret_keys_differ;
 
@@ -61,6 +63,8 @@ pub struct AppCtx<'a> {
     pub config: &'a Config,
     /// Pull-request mode: the base revision's renders and what changed.
     pub pr: Option<PrCtx<'a>>,
+    /// Schemas for `schema-violation` (built-in kinds plus the repository's CRDs).
+    pub schemas: Option<&'a crate::schema::SchemaSet>,
 }
 
 /// What a rule sees of the pull request's base revision.
@@ -125,6 +129,8 @@ pub static REGISTRY: &[RuleInfo] = &[
     bot_write_scope::INFO,
     codeowners_missing::INFO,
     change_freeze::INFO,
+    schema_violation::INFO,
+    schema_missing::INFO,
 ];
 
 /// The rule implementations, in registry order.
@@ -141,6 +147,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &bot_write_scope::BotWriteScope,
         &codeowners_missing::CodeownersMissing,
         &change_freeze::ChangeFreeze,
+        &schema_violation::SchemaViolation,
+        &schema_missing::SchemaMissing,
     ]
 }
 

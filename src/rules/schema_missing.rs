@@ -1,0 +1,76 @@
+//! `schema-missing`: objects kustodian cannot validate.
+
+use super::{AppCtx, Rule, RuleInfo, docs, finding};
+use crate::diag::{Finding, Severity};
+use crate::policy::Policy;
+use crate::schema::Outcome;
+
+/// No schema is known for a rendered object's apiVersion/kind.
+///
+/// **What.** A rendered object whose apiVersion/kind is neither a built-in Kubernetes kind of the
+/// configured version nor defined by a `CustomResourceDefinition` rendered from the repository
+/// cannot be validated by `schema-violation`. Reported once per kind and environment, as a
+/// warning by default (set `severity: off` to ignore, `error` to require schemas).
+///
+/// **Why.** A typo in `apiVersion` (or a CRD missing from the repository) otherwise means the
+/// object is never checked at all.
+///
+/// **Example.** An `ExternalSecret` in a repo that does not include the external-secrets CRDs.
+///
+/// **Fix.** Vendor the CRD into the repository (rendered by some kustomization), fix the
+/// apiVersion, or list the kind under `schema-violation`'s `skip-kinds`.
+///
+/// **Config.** `severity`.
+pub struct SchemaMissing;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "schema-missing",
+    doc: docs::SCHEMA_MISSING,
+    default_severity: Severity::Warning,
+};
+
+impl Rule for SchemaMissing {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
+        let s = &policy.schema_missing;
+        let skip = &policy.schema_violation.options.skip_kinds;
+        let Some(schemas) = ctx.schemas else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for (env, build) in &ctx.envs {
+            if !s.applies(&ctx.app.name, env) {
+                continue;
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for r in &build.resources {
+                let id = r.id();
+                if skip.contains(&id.kind)
+                    || !seen.insert((id.api_version(), id.kind.clone()))
+                {
+                    continue;
+                }
+                if matches!(schemas.validate(&r.node), Outcome::MissingSchema) {
+                    let mut f = finding(
+                        INFO.id,
+                        ctx,
+                        Some(env),
+                        Some(r),
+                        format!(
+                            "no schema for {} {} (not a Kubernetes {} kind, and no CustomResourceDefinition for it in the repository)",
+                            id.api_version(),
+                            id.kind,
+                            schemas.version()
+                        ),
+                    );
+                    f.loc = r.node.get("apiVersion").map(|n| n.loc).unwrap_or(r.loc());
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+}

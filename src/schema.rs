@@ -1,0 +1,495 @@
+//! Offline schema validation of rendered manifests.
+//!
+//! Built-in kinds are validated against the Kubernetes schemas bundled in the binary
+//! (`schemas/kubernetes/v1.NN.json.gz`, from the `kubernetes-validate` package: JSON Schema
+//! 2020-12, strict — unknown fields are errors — with nullable types, int-or-string and quantities
+//! as the API server accepts them). Custom resources are validated against the `openAPIV3Schema`
+//! of `CustomResourceDefinition`s found in the rendered repository (`nullable`,
+//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured). Each kind's
+//! validator is compiled once and shared across threads. A violation's JSON pointer is walked back
+//! through the node tree to the source line that produced the offending value — the unknown key
+//! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use serde_json::{Value as J, json};
+
+use crate::source::Loc;
+use crate::yaml::{Node, Value};
+
+/// Bundled versions, newest last.
+pub const BUNDLED: &[(&str, &[u8])] = &[
+    (
+        "1.36",
+        include_bytes!("../schemas/kubernetes/v1.36.json.gz"),
+    ),
+    (
+        "1.37",
+        include_bytes!("../schemas/kubernetes/v1.37.json.gz"),
+    ),
+];
+
+/// The default Kubernetes version: the newest bundled.
+pub fn default_version() -> &'static str {
+    BUNDLED.last().expect("at least one bundled version").0
+}
+
+/// Parsed `_definitions.json` of a version, inflated on first use.
+fn definitions(version: &str) -> Option<Arc<J>> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<J>>>> = LazyLock::new(Mutex::default);
+    if let Some(d) = CACHE.lock().unwrap().get(version) {
+        return Some(d.clone());
+    }
+    let (_, gz) = BUNDLED.iter().find(|(v, _)| *v == version)?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(*gz)
+        .read_to_string(&mut text)
+        .ok()?;
+    let defs: J = serde_json::from_str(&text).ok()?;
+    let defs = Arc::new(defs);
+    CACHE
+        .lock()
+        .unwrap()
+        .insert(version.to_string(), defs.clone());
+    Some(defs)
+}
+
+/// Kinds of a bundled version: `(apiVersion, kind)`, sorted.
+pub fn kinds(version: &str) -> Vec<(String, String)> {
+    let Some(defs) = definitions(version) else {
+        return vec![];
+    };
+    let mut out: Vec<(String, String)> = defs["$defs"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .flat_map(|d| {
+            d["x-kubernetes-group-version-kind"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|g| {
+            let group = g["group"].as_str()?;
+            let version = g["version"].as_str()?;
+            let kind = g["kind"].as_str()?;
+            let api = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            Some((api, kind.to_string()))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Text for `kustodian schemas list`.
+pub fn list_bundled() -> String {
+    let mut s = String::new();
+    for (v, _) in BUNDLED {
+        let k = kinds(v);
+        s.push_str(&format!("Kubernetes {v}: {} kinds\n", k.len()));
+        for (api, kind) in k {
+            s.push_str(&format!("  {api} {kind}\n"));
+        }
+    }
+    s
+}
+
+/// One schema violation, located in the source.
+#[derive(Clone, Debug)]
+pub struct Violation {
+    /// Dotted path (`spec.replicas`).
+    pub path: String,
+    pub message: String,
+    pub loc: Loc,
+}
+
+/// The result of validating one object.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Valid,
+    Invalid(Vec<Violation>),
+    /// No schema for this apiVersion/kind (neither built in nor from a CRD in the repo).
+    MissingSchema,
+}
+
+/// A compiled validator, or `None` when there is no schema for the kind.
+type Compiled = Option<Arc<jsonschema::Validator>>;
+
+/// Validators for one Kubernetes version plus the repository's CRDs.
+pub struct SchemaSet {
+    version: String,
+    strict: bool,
+    /// `apiVersion/kind` → openAPIV3Schema converted to JSON Schema.
+    crds: HashMap<(String, String), J>,
+    compiled: Mutex<HashMap<(String, String), Compiled>>,
+}
+
+/// OpenAPI v3 (CRD dialect) → JSON Schema 2020-12.
+fn convert_openapi(s: &J, strict: bool) -> J {
+    let J::Object(m) = s else { return s.clone() };
+    let mut out = serde_json::Map::new();
+    for (k, v) in m {
+        match k.as_str() {
+            "properties" | "patternProperties" => {
+                let props: serde_json::Map<String, J> = v
+                    .as_object()
+                    .map(|p| {
+                        p.iter()
+                            .map(|(k, v)| (k.clone(), convert_openapi(v, strict)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.insert(k.clone(), J::Object(props));
+            }
+            "items" | "additionalProperties" | "not" => {
+                out.insert(
+                    k.clone(),
+                    if v.is_object() {
+                        convert_openapi(v, strict)
+                    } else {
+                        v.clone()
+                    },
+                );
+            }
+            "allOf" | "anyOf" | "oneOf" => {
+                out.insert(
+                    k.clone(),
+                    J::Array(
+                        v.as_array()
+                            .map(|a| a.iter().map(|x| convert_openapi(x, strict)).collect())
+                            .unwrap_or_default(),
+                    ),
+                );
+            }
+            "nullable"
+            | "x-kubernetes-int-or-string"
+            | "x-kubernetes-preserve-unknown-fields"
+            | "x-kubernetes-embedded-resource"
+            | "x-kubernetes-list-type"
+            | "x-kubernetes-list-map-keys"
+            | "x-kubernetes-map-type"
+            | "x-kubernetes-validations"
+            | "description"
+            | "example" => {}
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if m.get("x-kubernetes-int-or-string") == Some(&J::Bool(true)) {
+        out.remove("type");
+        out.insert(
+            "anyOf".into(),
+            json!([{"type": "integer"}, {"type": "string"}]),
+        );
+    }
+    if m.get("nullable") == Some(&J::Bool(true))
+        && let Some(t) = out.get("type").cloned()
+    {
+        let mut types: Vec<J> = match t {
+            J::Array(a) => a,
+            t => vec![t],
+        };
+        types.push(json!("null"));
+        out.insert("type".into(), J::Array(types));
+    }
+    let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&J::Bool(true));
+    if strict
+        && !preserve
+        && out.contains_key("properties")
+        && !out.contains_key("additionalProperties")
+    {
+        out.insert("additionalProperties".into(), J::Bool(false));
+    }
+    J::Object(out)
+}
+
+/// Removes `additionalProperties: false` everywhere (the non-strict variant).
+fn relax(v: &mut J) {
+    match v {
+        J::Object(m) => {
+            if m.get("additionalProperties") == Some(&J::Bool(false)) {
+                m.remove("additionalProperties");
+            }
+            m.values_mut().for_each(relax);
+        }
+        J::Array(a) => a.iter_mut().for_each(relax),
+        _ => {}
+    }
+}
+
+impl SchemaSet {
+    /// `version`: a bundled `1.NN` (default: newest). `crds`: CustomResourceDefinition objects.
+    pub fn new(version: Option<&str>, strict: bool, crds: &[&Node]) -> Result<SchemaSet, String> {
+        let version = version.unwrap_or(default_version()).trim_start_matches('v');
+        let version = BUNDLED
+            .iter()
+            .map(|(v, _)| *v)
+            .find(|v| version == *v || version.starts_with(&format!("{v}.")))
+            .ok_or_else(|| {
+                format!(
+                    "Kubernetes version '{version}' is not bundled (available: {})",
+                    BUNDLED
+                        .iter()
+                        .map(|(v, _)| *v)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+        let mut map = HashMap::new();
+        for crd in crds {
+            let crd = crate::yaml::to_json(crd);
+            let group = crd["spec"]["group"].as_str().unwrap_or("").to_string();
+            let kind = crd["spec"]["names"]["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            for v in crd["spec"]["versions"].as_array().into_iter().flatten() {
+                let (Some(name), Some(schema)) =
+                    (v["name"].as_str(), v["schema"].get("openAPIV3Schema"))
+                else {
+                    continue;
+                };
+                if v["served"] == J::Bool(false) {
+                    continue;
+                }
+                let mut s = convert_openapi(schema, strict);
+                // apiVersion, kind and metadata are always allowed on a custom resource.
+                if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                    props
+                        .entry("apiVersion")
+                        .or_insert(json!({"type": "string"}));
+                    props.entry("kind").or_insert(json!({"type": "string"}));
+                    props.entry("metadata").or_insert(json!({"type": "object"}));
+                }
+                map.insert((format!("{group}/{name}"), kind.clone()), s);
+            }
+        }
+        Ok(SchemaSet {
+            version: version.to_string(),
+            strict,
+            crds: map,
+            compiled: Mutex::default(),
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    fn validator(&self, api: &str, kind: &str) -> Option<Arc<jsonschema::Validator>> {
+        let key = (api.to_string(), kind.to_string());
+        if let Some(v) = self.compiled.lock().unwrap().get(&key) {
+            return v.clone();
+        }
+        let schema = self.crds.get(&key).cloned().or_else(|| {
+            let defs = definitions(&self.version)?;
+            let (group, version) = crate::render::resource::split_api_version(api);
+            let name = defs["$defs"].as_object()?.iter().find_map(|(n, d)| {
+                d["x-kubernetes-group-version-kind"]
+                    .as_array()?
+                    .iter()
+                    .any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
+                    .then(|| n.clone())
+            })?;
+            let mut all = (*defs).clone();
+            if !self.strict {
+                relax(&mut all);
+            }
+            Some(json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$defs": all["$defs"],
+                "$ref": format!("#/$defs/{name}"),
+            }))
+        });
+        let v = schema.and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new));
+        self.compiled.lock().unwrap().insert(key, v.clone());
+        v
+    }
+
+    /// Validates one rendered object.
+    pub fn validate(&self, obj: &Node) -> Outcome {
+        let api = obj.str_at(&["apiVersion"]).unwrap_or("");
+        let kind = obj.str_at(&["kind"]).unwrap_or("");
+        let Some(v) = self.validator(api, kind) else {
+            return Outcome::MissingSchema;
+        };
+        let instance = crate::yaml::to_json(obj);
+        let violations: Vec<Violation> = v
+            .iter_errors(&instance)
+            .map(|e| {
+                let pointer = e.instance_path().as_str().to_string();
+                let raw = e.to_string();
+                let unknown = raw
+                    .split('\'')
+                    .nth(1)
+                    .filter(|_| raw.contains("Additional properties"))
+                    .map(str::to_string);
+                let (node, key_loc) = locate(obj, &pointer, unknown.as_deref());
+                let path = dotted(obj, &pointer);
+                let message = match &unknown {
+                    Some(k) => {
+                        let hint = suggestion(obj, &pointer, k);
+                        format!(
+                            "{}unknown field \"{k}\"{hint}",
+                            if path.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{path}: ")
+                            }
+                        )
+                    }
+                    None => format!(
+                        "{}{}",
+                        if path.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{path}: ")
+                        },
+                        plain(&raw, node)
+                    ),
+                };
+                Violation {
+                    path: match &unknown {
+                        Some(k) if path.is_empty() => k.clone(),
+                        Some(k) => format!("{path}.{k}"),
+                        None => path,
+                    },
+                    message,
+                    loc: key_loc.unwrap_or_else(|| node.map(|n| n.blame()).unwrap_or(obj.loc)),
+                }
+            })
+            .collect();
+        if violations.is_empty() {
+            Outcome::Valid
+        } else {
+            Outcome::Invalid(violations)
+        }
+    }
+}
+
+/// Plainer wording for the validator's messages.
+fn plain(raw: &str, node: Option<&Node>) -> String {
+    if raw.contains("is not of type") || raw.contains("is not of types") {
+        let want = raw
+            .rsplit("of type")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('s')
+            .trim();
+        let got = match node.map(|n| &n.value) {
+            Some(Value::Str(s)) => format!("string {s:?}"),
+            Some(Value::Int(i)) => format!("integer {i}"),
+            Some(Value::Float(f)) => format!("number {f}"),
+            Some(Value::Bool(b)) => format!("boolean {b}"),
+            Some(Value::Map(_)) => "an object".into(),
+            Some(Value::Seq(_)) => "a list".into(),
+            Some(Value::Null) | None => "null".into(),
+        };
+        return format!(
+            "expected {}, got {got}",
+            want.replace('"', "")
+                .replace(", null", "")
+                .replace("null, ", "")
+        );
+    }
+    raw.to_string()
+}
+
+fn child<'a>(n: &'a Node, tok: &str) -> Option<&'a Node> {
+    match &n.value {
+        Value::Map(m) => m.get(tok),
+        Value::Seq(items) => items.get(tok.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+/// The node at a JSON pointer, and the location of `key` in it (for unknown fields).
+fn locate<'a>(obj: &'a Node, pointer: &str, key: Option<&str>) -> (Option<&'a Node>, Option<Loc>) {
+    let mut cur = obj;
+    for tok in pointer.split('/').skip(1) {
+        let tok = tok.replace("~1", "/").replace("~0", "~");
+        match child(cur, &tok) {
+            Some(n) => cur = n,
+            None => return (Some(cur), None),
+        }
+    }
+    let key_loc = key.and_then(|k| cur.as_map()?.get_entry(k).map(|e| e.key_loc));
+    (Some(cur), key_loc)
+}
+
+fn dotted(obj: &Node, pointer: &str) -> String {
+    let mut out = String::new();
+    let mut cur = Some(obj);
+    for tok in pointer.split('/').skip(1) {
+        let tok = tok.replace("~1", "/").replace("~0", "~");
+        match cur.map(|c| &c.value) {
+            Some(Value::Seq(_)) => out.push_str(&format!("[{tok}]")),
+            _ => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&tok);
+            }
+        }
+        cur = cur.and_then(|c| child(c, &tok));
+    }
+    out
+}
+
+/// " (did you mean \"x\"?)" when a known sibling field is one edit or two away.
+fn suggestion(_obj: &Node, _pointer: &str, key: &str) -> String {
+    const COMMON: &[&str] = &[
+        "imagePullPolicy",
+        "image",
+        "containers",
+        "initContainers",
+        "resources",
+        "limits",
+        "requests",
+        "replicas",
+        "selector",
+        "template",
+        "metadata",
+        "labels",
+        "annotations",
+        "ports",
+        "containerPort",
+        "env",
+        "envFrom",
+        "volumeMounts",
+        "volumes",
+        "serviceAccountName",
+        "nodeSelector",
+        "tolerations",
+        "affinity",
+        "livenessProbe",
+        "readinessProbe",
+        "startupProbe",
+        "securityContext",
+        "command",
+        "args",
+        "targetPort",
+        "protocol",
+        "strategy",
+        "restartPolicy",
+        "schedule",
+        "jobTemplate",
+    ];
+    COMMON
+        .iter()
+        .filter(|c| **c != key)
+        .map(|c| (crate::render::kustomization::edit_distance(c, key), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,294 @@
+//! `schema-violation` as a new user meets it: rendered objects validated offline against the
+//! bundled Kubernetes schemas and the repository's own CRDs, each problem at its source line.
+
+use std::path::Path;
+use std::process::Command;
+
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn crd() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/gitops-config/apps/external-secrets/base/externalsecret-crd.yaml"),
+    )
+    .unwrap()
+}
+
+fn check(root: &Path) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+        .args(["check", ".", "--format", "json"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+const CLEAN: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      serviceAccountName: web
+      containers:
+      - name: web
+        image: nginx@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+        imagePullPolicy: IfNotPresent
+        ports:
+        - containerPort: 8080
+          name: http
+        resources:
+          requests: {cpu: 100m, memory: 64Mi}
+          limits: {cpu: "1", memory: 128Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: http
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port: {number: 80}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 5
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target: {type: Utilization, averageUtilization: 80}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels: {app: web}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: cleanup
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: cleanup
+            image: busybox@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+            resources:
+              limits: {cpu: 100m, memory: 32Mi}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: web
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: web
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: web
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web}
+subjects:
+- kind: ServiceAccount
+  name: web
+---
+apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: web
+spec:
+  secretStoreRef: {kind: ClusterSecretStore, name: vault}
+  target: {name: web}
+  data:
+  - secretKey: token
+    remoteRef: {key: web/token}
+"#;
+
+fn repo(resources: &str) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "apps/web/base/kustomization.yaml",
+        "resources:\n- all.yaml\n",
+    );
+    write(t.path(), "apps/web/base/all.yaml", resources);
+    write(
+        t.path(),
+        "apps/web/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    write(
+        t.path(),
+        "apps/crds/base/kustomization.yaml",
+        "resources:\n- crd.yaml\n",
+    );
+    write(t.path(), "apps/crds/base/crd.yaml", &crd());
+    write(
+        t.path(),
+        "apps/crds/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    t
+}
+
+#[test]
+fn a_clean_set_of_common_kinds_validates() {
+    let t = repo(CLEAN);
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
+}
+
+#[test]
+fn violations_point_at_their_lines() {
+    let bad = CLEAN
+        .replace("  replicas: 2\n", "  replicas: \"three\"\n")
+        .replace(
+            "        imagePullPolicy: IfNotPresent\n",
+            "        imagePullPolicyy: IfNotPresent\n",
+        )
+        .replace("  - port: 80\n", "  - port: \"http\"\n")
+        .replace(
+            "  target: {name: web}\n",
+            "  target: {name: web, owner: me}\n",
+        );
+    let t = repo(&bad);
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    let got: Vec<(String, u64, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema-violation")
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap_or("").to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |field: &str, line: u64, text: &str| {
+        assert!(
+            got.iter()
+                .any(|(f, l, m)| f == field && *l == line && m.contains(text)),
+            "no {field} at line {line} containing {text:?} in {got:#?}"
+        )
+    };
+    has("spec.replicas", 6, "expected integer");
+    has(
+        "spec.template.spec.containers[0].imagePullPolicyy",
+        17,
+        "did you mean \"imagePullPolicy\"",
+    );
+    has("spec.ports[0].port", 32, "expected integer");
+    has("spec.target.owner", 120, "unknown field \"owner\"");
+    assert!(got.iter().all(|(_, _, m)| !m.is_empty()));
+    for f in report["findings"].as_array().unwrap() {
+        if f["rule"] == "schema-violation" {
+            assert_eq!(f["location"]["file"], "apps/web/base/all.yaml");
+        }
+    }
+}
+
+#[test]
+fn unknown_kinds_are_reported_as_missing_schemas_and_strict_can_be_relaxed() {
+    let t = repo(&format!(
+        "{CLEAN}---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    ));
+    std::fs::remove_dir_all(t.path().join("apps/crds")).unwrap();
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "warnings only: {report}");
+    let missing: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema-missing")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        missing.iter().any(|m| m.contains("example.com/v1 Widget")),
+        "{missing:?}"
+    );
+    assert!(
+        missing.iter().any(|m| m.contains("ExternalSecret")),
+        "{missing:?}"
+    );
+
+    let bad = CLEAN.replace(
+        "        imagePullPolicy: IfNotPresent\n",
+        "        imagePullPolicyy: IfNotPresent\n",
+    );
+    let t = repo(&bad);
+    assert_eq!(check(t.path()).0, 1);
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  schema-violation:\n    options:\n      strict: false\n",
+    );
+    assert_eq!(check(t.path()).0, 0);
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  schema-violation:\n    options:\n      kubernetes-version: \"1.12\"\n",
+    );
+    let (code, report) = check(t.path());
+    assert_eq!(code, 2, "{report}");
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not bundled")
+    );
+}
