@@ -417,6 +417,26 @@ pub fn check_tree(
             }
         }
     });
+    // Duplicate keys in any file an overlay read: kustomize keeps the last one, the API server
+    // refuses the document.
+    if let Some(sev) = policy.schema_violation.level.severity() {
+        for d in renderer.duplicate_keys() {
+            let mut f = Finding::new(
+                "schema-violation",
+                sev,
+                format!(
+                    "duplicate key '{}': kustomize keeps this later value, kubectl and the API server reject the document",
+                    d.key
+                ),
+            );
+            f.loc = d.second;
+            f.related.push(crate::diag::Related {
+                loc: d.first,
+                message: "first given here".into(),
+            });
+            out.push(f);
+        }
+    }
     // Repository-wide rules (who changed what, who owns what).
     let repo = rules::RepoCtx {
         apps: &all_apps,

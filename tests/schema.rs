@@ -292,3 +292,25 @@ fn unknown_kinds_are_reported_as_missing_schemas_and_strict_can_be_relaxed() {
             .contains("not bundled")
     );
 }
+
+#[test]
+fn duplicate_keys_are_reported_with_both_lines() {
+    let dup = CLEAN.replace("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n");
+    let t = repo(&dup);
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate key 'replicas'")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(f["location"]["line"], 7);
+    assert_eq!(f["related"][0]["location"]["line"], 6);
+}

@@ -87,6 +87,8 @@ pub struct Renderer {
     /// revision do not collide with the working tree's in one table.
     label: String,
     files: Memo<Result<Vec<Node>, RenderError>>,
+    /// Duplicate keys met in any file read (reported by `schema-violation`).
+    duplicates: Mutex<Vec<crate::yaml::parse::DuplicateKey>>,
     dirs: Memo<Result<Accum, RenderError>>,
 }
 
@@ -97,9 +99,15 @@ impl Renderer {
             sources,
             label: String::new(),
             files: Mutex::default(),
+            duplicates: Mutex::default(),
             dirs: Mutex::default(),
         }
     }
+    /// Every duplicate mapping key met so far (files are parsed once, so each is listed once).
+    pub fn duplicate_keys(&self) -> Vec<crate::yaml::parse::DuplicateKey> {
+        self.duplicates.lock().unwrap().clone()
+    }
+
     /// A renderer whose files are interned as `<label><path>` (for a Git revision).
     pub fn with_label(fs: Arc<dyn Fs>, sources: Sources, label: &str) -> Renderer {
         let mut r = Renderer::new(fs, sources);
@@ -175,7 +183,14 @@ impl Renderer {
         let id = self
             .sources
             .add(&format!("{}{rel}", self.label), text.clone());
-        crate::yaml::parse_documents(&text, id).map_err(|e| {
+        let parsed =
+            crate::yaml::parse::parse_documents_with_duplicates(&text, id).map(|(docs, dups)| {
+                if !dups.is_empty() {
+                    self.duplicates.lock().unwrap().extend(dups);
+                }
+                docs
+            });
+        parsed.map_err(|e| {
             let mut err = RenderError::new(
                 RenderErrorKind::Yaml,
                 format!("invalid YAML in {rel}: {}", e.message),

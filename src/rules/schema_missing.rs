@@ -48,9 +48,7 @@ impl Rule for SchemaMissing {
             let mut seen = std::collections::BTreeSet::new();
             for r in &build.resources {
                 let id = r.id();
-                if skip.contains(&id.kind)
-                    || !seen.insert((id.api_version(), id.kind.clone()))
-                {
+                if skip.contains(&id.kind) || !seen.insert((id.api_version(), id.kind.clone())) {
                     continue;
                 }
                 if matches!(schemas.validate(&r.node), Outcome::MissingSchema) {

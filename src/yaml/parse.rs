@@ -40,6 +40,24 @@ enum Frame {
 
 /// Parses a multi-document stream. Every document is returned (an empty document is `Value::Null`).
 pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError> {
+    parse_documents_with_duplicates(text, file).map(|(docs, _)| docs)
+}
+
+/// A key given twice in one mapping: where the later (winning) one is, where the first was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub second: Loc,
+    pub first: Loc,
+}
+
+/// Like [`parse_documents`], also returning every duplicate key (the later one wins, as in
+/// kustomize; the API server and `kubectl` reject such documents, so checks report them).
+pub fn parse_documents_with_duplicates(
+    text: &str,
+    file: FileId,
+) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
+    let mut duplicates = Vec::new();
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -204,6 +222,11 @@ pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError
                         merges.push(node);
                     } else if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
                         // go-yaml v3 (and so kustomize) lets a later duplicate win.
+                        duplicates.push(DuplicateKey {
+                            key: key.clone(),
+                            second: key_loc,
+                            first: prev.key_loc,
+                        });
                         prev.value = node;
                         prev.key_loc = key_loc;
                     } else {
@@ -217,7 +240,7 @@ pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError
             },
         }
     }
-    Ok(docs)
+    Ok((docs, duplicates))
 }
 
 #[cfg(test)]
