@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::diag::{Collector, Finding, Severity, Summary};
 use crate::discover::{App, discover};
-use crate::git::{GitFs, changed_paths};
+use crate::git::GitFs;
 use crate::policy::Policy;
 use crate::render::{Build, RenderError, Renderer};
 use crate::rules::{self, AppCtx, PrCtx};
@@ -208,7 +208,8 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             let rev = resolve_base(rev);
             match GitFs::open(&opts.root, &rev) {
                 Ok(g) => {
-                    let changed = changed_paths(&g, &*fs);
+                    let known = crate::git::index_known(&opts.root);
+                    let changed = crate::git::changed_paths_with(&g, &*fs, &known);
                     Some(PrState {
                         rev,
                         base_fs: Arc::new(g),

@@ -225,10 +225,70 @@ impl GitFs {
     }
 }
 
+/// Blob ids of working-tree files that git's index already knows to be unchanged (same stat
+/// data as recorded), keyed by path relative to `dir`. Lets [`changed_paths`] skip reading and
+/// hashing those files; entries too recent to trust (racy-git) are left out.
+pub fn index_known(dir: &Path) -> HashMap<String, ObjectId> {
+    let mut out = HashMap::new();
+    let Ok(repo) = gix::discover(dir) else {
+        return out;
+    };
+    let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+        return out;
+    };
+    let Ok(index) = repo.index() else { return out };
+    let prefix = dir
+        .canonicalize()
+        .ok()
+        .zip(workdir.canonicalize().ok())
+        .and_then(|(d, w)| d.strip_prefix(&w).ok().map(Path::to_path_buf))
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let index_mtime = std::fs::metadata(repo.index_path())
+        .and_then(|m| m.modified())
+        .ok();
+    for entry in index.entries() {
+        let path = entry.path(&index).to_string();
+        let rel = if prefix.is_empty() {
+            path.clone()
+        } else {
+            match path.strip_prefix(&format!("{prefix}/")) {
+                Some(r) => r.to_string(),
+                None => continue,
+            }
+        };
+        let Ok(meta) = gix::index::fs::Metadata::from_path_no_follow(&workdir.join(&path)) else {
+            continue;
+        };
+        let Ok(stat) = gix::index::entry::Stat::from_fs(&meta) else {
+            continue;
+        };
+        // Racily clean: modified in the same second the index was written; re-hash it.
+        let racy = match (index_mtime, meta.modified()) {
+            (Some(im), Some(fm)) => fm >= im,
+            _ => true,
+        };
+        if !racy && entry.stat.matches(&stat, Default::default()) {
+            out.insert(rel, entry.id);
+        }
+    }
+    out
+}
+
 /// Paths (relative to the base view's root) whose content differs between `base` and the working
 /// tree `head` (added, removed or modified). Directories named `.git`, `target` and
 /// `node_modules` are not walked.
 pub fn changed_paths(base: &GitFs, head: &dyn Fs) -> BTreeSet<String> {
+    changed_paths_with(base, head, &HashMap::new())
+}
+
+/// [`changed_paths`], taking the blob id of files listed in `known` (see [`index_known`]) instead
+/// of reading and hashing them.
+pub fn changed_paths_with(
+    base: &GitFs,
+    head: &dyn Fs,
+    known: &HashMap<String, ObjectId>,
+) -> BTreeSet<String> {
     let mut changed = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let mut stack = vec![String::new()];
@@ -243,11 +303,17 @@ pub fn changed_paths(base: &GitFs, head: &dyn Fs) -> BTreeSet<String> {
                 stack.push(path);
                 continue;
             }
-            let Ok(bytes) = head.read_bytes(&path) else {
-                continue;
+            let id = match known.get(&path) {
+                Some(id) => Some(*id),
+                None => {
+                    let Ok(bytes) = head.read_bytes(&path) else {
+                        continue;
+                    };
+                    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
+                        .ok()
+                }
             };
-            let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes);
-            if id.ok().as_ref() != base.files.get(&path) {
+            if id.as_ref() != base.files.get(&path) {
                 changed.insert(path.clone());
             }
             seen.insert(path);
