@@ -363,7 +363,9 @@ pub fn check_tree(
             .map(|r| &r.node)
             .collect();
         let o = &policy.schema_violation.options;
-        match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &crds) {
+        match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &crds)
+            .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
+        {
             Ok(s) => Some(s),
             Err(msg) => {
                 let mut f = Finding::new("policy-error", Severity::Error, msg);

@@ -163,6 +163,11 @@ pub struct SchemaOptions {
     /// Kinds always refused.
     #[serde(default)]
     pub reject_kinds: Vec<String>,
+    /// Repository directories with more schemas: kubeconform-style JSON files
+    /// (`{kind}-{group}-{version}.json`), CRDs-catalog files (`{group}/{kind}_{version}.json`), or
+    /// YAML files holding CustomResourceDefinitions.
+    #[serde(default)]
+    pub schema_dirs: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -176,6 +181,7 @@ impl Default for SchemaOptions {
             strict: true,
             skip_kinds: vec![],
             reject_kinds: vec![],
+            schema_dirs: vec![],
         }
     }
 }

@@ -128,6 +128,8 @@ pub struct SchemaSet {
     strict: bool,
     /// `apiVersion/kind` → openAPIV3Schema converted to JSON Schema.
     crds: HashMap<(String, String), J>,
+    /// `(lowercase kind, group, version)` → schema from `schema-dirs` JSON files.
+    file_schemas: HashMap<(String, String, String), J>,
     compiled: Mutex<HashMap<(String, String), Compiled>>,
 }
 
@@ -211,6 +213,27 @@ fn convert_openapi(s: &J, strict: bool) -> J {
     J::Object(out)
 }
 
+/// `(lowercase kind, group, version)` of a schema file named the kubeconform or CRDs-catalog way.
+fn key_from_file_name(dir: &str, name: &str) -> Option<(String, String, String)> {
+    let stem = name.strip_suffix(".json")?.to_ascii_lowercase();
+    // CRDs catalog: {group}/{kind}_{version}.json
+    if let Some((kind, version)) = stem.split_once('_') {
+        let group = dir.rsplit('/').next().unwrap_or("").to_string();
+        return Some((kind.to_string(), group, version.to_string()));
+    }
+    // kubeconform: {kind}-{group}-{version}.json, group dots replaced by nothing after the first
+    // label (deployment-apps-v1, certificate-cert-manager-v1 is ambiguous, so the group is
+    // everything between the first and the last dash), or {kind}-{version}.json for core.
+    let parts: Vec<&str> = stem.split('-').collect();
+    match parts.as_slice() {
+        [kind, version] => Some((kind.to_string(), String::new(), version.to_string())),
+        [kind, middle @ .., version] => {
+            Some((kind.to_string(), middle.join("-"), version.to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// Removes `additionalProperties: false` everywhere (the non-strict variant).
 fn relax(v: &mut J) {
     match v {
@@ -276,6 +299,7 @@ impl SchemaSet {
             version: version.to_string(),
             strict,
             crds: map,
+            file_schemas: HashMap::new(),
             compiled: Mutex::default(),
         })
     }
@@ -284,12 +308,71 @@ impl SchemaSet {
         &self.version
     }
 
+    /// Adds schemas from repository directories: JSON Schema files named like kubeconform's
+    /// (`{kind}-{group}-{version}.json`, `{kind}-{version}.json` for the core group, or
+    /// `{group}/{kind}_{version}.json` as in the CRDs catalog), and YAML files holding
+    /// `CustomResourceDefinition`s. Paths are repository-relative and read through `fs`.
+    pub fn add_dirs(&mut self, fs: &dyn crate::source::Fs, dirs: &[String]) -> Result<(), String> {
+        for dir in dirs {
+            if !fs.is_dir(dir) {
+                return Err(format!(
+                    "schema-dirs: '{dir}' is not a directory in the repository"
+                ));
+            }
+            let mut stack = vec![dir.clone()];
+            while let Some(d) = stack.pop() {
+                for name in fs.list(&d).map_err(|e| e.to_string())? {
+                    let path = crate::source::child_rel(&d, &name);
+                    if fs.is_dir(&path) {
+                        stack.push(path);
+                        continue;
+                    }
+                    let text = fs.read(&path).map_err(|e| e.to_string())?;
+                    if name.ends_with(".json") {
+                        let schema: J = serde_json::from_str(&text)
+                            .map_err(|e| format!("schema-dirs: {path}: invalid JSON: {e}"))?;
+                        let Some(key) = key_from_file_name(&d, &name) else {
+                            continue;
+                        };
+                        let mut schema = schema;
+                        if !self.strict {
+                            relax(&mut schema);
+                        }
+                        self.file_schemas.insert(key, schema);
+                    } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+                        let docs = crate::yaml::parse_documents(&text, crate::source::FileId::NONE)
+                            .map_err(|e| {
+                                format!("schema-dirs: {path}: invalid YAML: {}", e.message)
+                            })?;
+                        let crds: Vec<&Node> = docs
+                            .iter()
+                            .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
+                            .collect();
+                        let more = SchemaSet::new(Some(&self.version), self.strict, &crds)?;
+                        self.crds.extend(more.crds);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validator(&self, api: &str, kind: &str) -> Option<Arc<jsonschema::Validator>> {
         let key = (api.to_string(), kind.to_string());
         if let Some(v) = self.compiled.lock().unwrap().get(&key) {
             return v.clone();
         }
-        let schema = self.crds.get(&key).cloned().or_else(|| {
+        let (group, version) = crate::render::resource::split_api_version(api);
+        // kubeconform names files by the group's first label, the CRDs catalog by the full group.
+        let lower = kind.to_ascii_lowercase();
+        let file_schema = [group, group.split('.').next().unwrap_or(group)]
+            .iter()
+            .find_map(|g| {
+                self.file_schemas
+                    .get(&(lower.clone(), g.to_string(), version.to_string()))
+            })
+            .cloned();
+        let schema = self.crds.get(&key).cloned().or(file_schema).or_else(|| {
             let defs = definitions(&self.version)?;
             let (group, version) = crate::render::resource::split_api_version(api);
             let name = defs["$defs"].as_object()?.iter().find_map(|(n, d)| {

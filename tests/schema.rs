@@ -314,3 +314,42 @@ fn duplicate_keys_are_reported_with_both_lines() {
     assert_eq!(f["location"]["line"], 7);
     assert_eq!(f["related"][0]["location"]["line"], 6);
 }
+
+#[test]
+fn schema_dirs_supply_schemas_for_other_kinds() {
+    let t = repo(&format!(
+        "{CLEAN}---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: big\n"
+    ));
+    // The ExternalSecret CRD comes from a plain directory, not from a rendered kustomization.
+    std::fs::remove_dir_all(t.path().join("apps/crds")).unwrap();
+    write(t.path(), "schemas/crds/externalsecret.yaml", &crd());
+    write(
+        t.path(),
+        "schemas/json/widget-example-v1.json",
+        r#"{"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","properties":{"size":{"type":"integer"}},"additionalProperties":false}}}"#,
+    );
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  schema-violation:\n    options:\n      schema-dirs: [schemas/crds, schemas/json]\n",
+    );
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["rule"] != "schema-missing"),
+        "{report}"
+    );
+    assert!(
+        findings.iter().any(|f| f["rule"] == "schema-violation"
+            && f["field"] == "spec.size"
+            && f["location"]["line"] == 130),
+        "{report}"
+    );
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "rules:\n  schema-violation:\n    options:\n      schema-dirs: [nope]\n",
+    );
+    assert_eq!(check(t.path()).0, 2);
+}
