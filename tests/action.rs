@@ -35,6 +35,14 @@ struct Run {
 }
 
 fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
+    run_action_with_event(
+        repo,
+        with,
+        r#"{"pull_request":{"number":7,"base":{"sha":"0000000000000000000000000000000000000000"}}}"#,
+    )
+}
+
+fn run_action_with_event(repo: &Path, with: &[(&str, &str)], event_json: &str) -> Run {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
     let action = parse_documents(&text, kustodian::source::FileId(0))
@@ -54,7 +62,7 @@ fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
     }
     let tmp = tempfile::tempdir().unwrap();
     let event = tmp.path().join("event.json");
-    std::fs::write(&event, r#"{"pull_request":{"number":7,"base":{"sha":"0000000000000000000000000000000000000000"}}}"#).unwrap();
+    std::fs::write(&event, event_json).unwrap();
     let files = [
         "GITHUB_OUTPUT",
         "GITHUB_ENV",
@@ -117,7 +125,13 @@ fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
 fn failing_repo_annotates_outputs_and_fails() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
     let sarif = tempfile::NamedTempFile::new().unwrap();
-    let r = run_action(&repo, &[("sarif-file", sarif.path().to_str().unwrap())]);
+    let r = run_action(
+        &repo,
+        &[
+            ("sarif-file", sarif.path().to_str().unwrap()),
+            ("base", "none"),
+        ],
+    );
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout
@@ -140,19 +154,88 @@ fn failing_repo_annotates_outputs_and_fails() {
 #[test]
 fn fail_on_controls_the_exit_status() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
-    assert_eq!(run_action(&repo, &[("fail-on", "never")]).code, 0);
+    assert_eq!(
+        run_action(&repo, &[("fail-on", "never"), ("base", "none")]).code,
+        0
+    );
     // A warning-only repo passes with fail-on=error and fails with fail-on=warning.
     let warn =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/resource-limits-missing/fail");
-    assert_eq!(run_action(&warn, &[]).code, 0);
-    assert_eq!(run_action(&warn, &[("fail-on", "warning")]).code, 1);
+    assert_eq!(run_action(&warn, &[("base", "none")]).code, 0);
+    assert_eq!(
+        run_action(&warn, &[("fail-on", "warning"), ("base", "none")]).code,
+        1
+    );
 }
 
 #[test]
 fn clean_repo_passes_with_a_summary() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config");
-    let r = run_action(&repo, &[]);
+    let r = run_action(&repo, &[("base", "none")]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.outputs.contains("findings=0\n"));
     assert!(r.summary.contains("No findings"));
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pull_request_event_base_enables_pull_request_mode() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config"),
+        r,
+    );
+    git(r, &["init", "-q", "-b", "main"]);
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "base"]);
+    let base = git(r, &["rev-parse", "HEAD"]);
+    // The PR sets a digest in staging and production at once: digest-not-promoted.
+    for env in ["staging", "production"] {
+        let p = r.join(format!(
+            "apps/api-service/overlays/{env}/kustomization.yaml"
+        ));
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("9f86d081", "0f86d081");
+        std::fs::write(p, text).unwrap();
+    }
+    let event = format!(r#"{{"pull_request":{{"number":7,"base":{{"sha":"{base}"}}}}}}"#);
+    let run = run_action_with_event(r, &[], &event);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("title=digest-not-promoted"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.summary.contains("Rendered changes"), "{}", run.summary);
 }
