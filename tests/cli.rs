@@ -401,3 +401,55 @@ fn shards_partition_the_apps_and_merge_back() {
         Some(2)
     );
 }
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let mut schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(manifest_dir().join("tests/data/sarif-2.1.0-rtm.5.json")).unwrap(),
+    )
+    .unwrap();
+    // The published schema's `language` patterns have a stray `]` that strict regex engines
+    // reject; use the pattern they intend (a two-letter language, optional region).
+    fn fix(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("pattern").and_then(|p| p.as_str())
+                    == Some("^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$")
+                {
+                    m.insert(
+                        "pattern".into(),
+                        serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$"),
+                    );
+                }
+                m.values_mut().for_each(fix);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(fix),
+            _ => {}
+        }
+    }
+    fix(&mut schema);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for dir in [
+        "fixtures/rules/image-not-pinned/fail",
+        "fixtures/rules/promotion-drift/fail",
+        "fixtures/rules/codeowners-missing/fail",
+        "fixtures/gitops-config",
+    ] {
+        let out = kustodian(&["check", dir, "--format", "sarif"], manifest_dir());
+        let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path().as_str()))
+            .collect();
+        assert!(errors.is_empty(), "{dir}: {errors:#?}");
+    }
+    // Render errors (no resource, a path but maybe no line) validate too.
+    let t = broken_repo();
+    let out = kustodian(&["check", ".", "--format", "sarif"], t.path());
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
