@@ -43,6 +43,15 @@ fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
 }
 
 fn run_action_with_event(repo: &Path, with: &[(&str, &str)], event_json: &str) -> Run {
+    run_action_full(repo, with, event_json, vec![])
+}
+
+fn run_action_full(
+    repo: &Path,
+    with: &[(&str, &str)],
+    event_json: &str,
+    extra_env: Vec<(String, String)>,
+) -> Run {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
     let action = parse_documents(&text, kustodian::source::FileId(0))
@@ -91,8 +100,17 @@ fn run_action_with_event(repo: &Path, with: &[(&str, &str)], event_json: &str) -
             .env("GITHUB_ACTION_PATH", root)
             .env("RUNNER_TEMP", tmp.path())
             .env("KUSTODIAN_BIN", env!("CARGO_BIN_EXE_kustodian"));
+        // Steps see what earlier steps exported through GITHUB_ENV.
+        for line in std::fs::read_to_string(tmp.path().join("GITHUB_ENV")).unwrap_or_default().lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
         for f in files {
             cmd.env(f, tmp.path().join(f));
+        }
+        for (k, v) in &extra_env {
+            cmd.env(k, v);
         }
         if let Some(env) = step.get("env").and_then(Node::as_map) {
             for (k, v) in env.iter() {
@@ -238,4 +256,31 @@ fn pull_request_event_base_enables_pull_request_mode() {
         run.stdout
     );
     assert!(run.summary.contains("Rendered changes"), "{}", run.summary);
+}
+
+#[test]
+fn release_install_verifies_the_checksum() {
+    // A fake release: the binary under test packed as the action expects, served from file://.
+    let rel = tempfile::tempdir().unwrap();
+    let arch = String::from_utf8(Command::new("uname").arg("-m").output().unwrap().stdout).unwrap();
+    let archive = format!("kustodian-v9.9.9-{}-unknown-linux-musl.tar.gz", arch.trim());
+    std::fs::create_dir_all(rel.path().join("v9.9.9")).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kustodian")).parent().unwrap();
+    let st = Command::new("tar")
+        .args(["-czf", rel.path().join("v9.9.9").join(&archive).to_str().unwrap(), "-C", bin_dir.to_str().unwrap(), "kustodian"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sum = Command::new("sha256sum").arg(rel.path().join("v9.9.9").join(&archive)).output().unwrap();
+    let sum = String::from_utf8(sum.stdout).unwrap().split_whitespace().next().unwrap().to_string();
+    let env = vec![("KUSTODIAN_RELEASE_BASE_URL".to_string(), format!("file://{}", rel.path().display()))];
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
+    let ok = run_action_full(&repo, &[("version", "v9.9.9"), ("checksum", &sum), ("base", "none")], "{}", env.clone());
+    assert_eq!(ok.code, 1, "installed and ran the check: {}", ok.stdout);
+    assert!(ok.stdout.contains("image-not-pinned"));
+    let bad = run_action_full(&repo, &[("version", "v9.9.9"), ("checksum", &"0".repeat(64)), ("base", "none")], "{}", env.clone());
+    assert_eq!(bad.code, 2);
+    assert!(bad.stdout.contains("checksum mismatch"), "{}", bad.stdout);
+    let missing = run_action_full(&repo, &[("version", "v9.9.9"), ("base", "none")], "{}", env);
+    assert_eq!(missing.code, 2);
 }

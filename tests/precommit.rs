@@ -2,8 +2,10 @@
 //! real git repositories: it fails on a violating config repo and passes on a clean one.
 //! Skipped with a message when PyPI cannot be reached or this checkout is not a git repository.
 //!
-//! The `kustodian-system` hook is exercised (the binary under test on PATH); the `kustodian` hook
-//! differs only in `language: rust`, which makes pre-commit `cargo install` this repository first.
+//! Both hooks are exercised: `kustodian-system` (the binary under test on PATH) and `kustodian`
+//! (`language: rust`: pre-commit runs `cargo install` on this repository — without `--locked` —
+//! in its own environment, so this also proves the crate builds with the newest compatible
+//! dependencies).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -76,13 +78,13 @@ fn pre_commit_runs_the_hook() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let run = |fixture: &str| -> (i32, String) {
-        let repo = t.path().join(fixture.replace('/', "_"));
+    let run = |fixture: &str, hook: &str| -> (i32, String) {
+        let repo = t.path().join(format!("{hook}-{}", fixture.replace('/', "_")));
         copy_dir(&project.join(fixture), &repo);
         std::fs::write(
             repo.join(".pre-commit-config.yaml"),
             format!(
-                "repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: kustodian-system\n",
+                "repos:\n- repo: {}\n  rev: {rev}\n  hooks:\n  - id: {hook}\n",
                 project.display()
             ),
         )
@@ -95,6 +97,8 @@ fn pre_commit_runs_the_hook() {
             .current_dir(&repo)
             .env("PATH", &path)
             .env("PRE_COMMIT_HOME", t.path().join("pre-commit-home"))
+            // The rust hook's `cargo install` reuses one build directory across runs.
+            .env("CARGO_TARGET_DIR", project.join("target/pre-commit-hook"))
             .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap();
@@ -107,9 +111,11 @@ fn pre_commit_runs_the_hook() {
             ),
         )
     };
-    let (code, out) = run("fixtures/rules/image-not-pinned/fail");
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("image-not-pinned"), "{out}");
-    let (code, out) = run("fixtures/gitops-config");
-    assert_eq!(code, 0, "{out}");
+    for hook in ["kustodian-system", "kustodian"] {
+        let (code, out) = run("fixtures/rules/image-not-pinned/fail", hook);
+        assert_eq!(code, 1, "{hook}: {out}");
+        assert!(out.contains("image-not-pinned"), "{hook}: {out}");
+        let (code, out) = run("fixtures/gitops-config", hook);
+        assert_eq!(code, 0, "{hook}: {out}");
+    }
 }
