@@ -3,6 +3,9 @@
 //! GITHUB_ACTION_PATH, RUNNER_TEMP) against fixture repos, and checks annotations, outputs, the
 //! step summary, the SARIF file and the exit status `fail-on` asks for.
 
+mod common;
+use common::{copy_dir, git};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -101,7 +104,10 @@ fn run_action_full(
             .env("RUNNER_TEMP", tmp.path())
             .env("KUSTODIAN_BIN", env!("CARGO_BIN_EXE_kustodian"));
         // Steps see what earlier steps exported through GITHUB_ENV.
-        for line in std::fs::read_to_string(tmp.path().join("GITHUB_ENV")).unwrap_or_default().lines() {
+        for line in std::fs::read_to_string(tmp.path().join("GITHUB_ENV"))
+            .unwrap_or_default()
+            .lines()
+        {
             if let Some((k, v)) = line.split_once('=') {
                 cmd.env(k, v);
             }
@@ -195,36 +201,6 @@ fn clean_repo_passes_with_a_summary() {
     assert!(r.summary.contains("No findings"));
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn pull_request_event_base_enables_pull_request_mode() {
     let t = tempfile::tempdir().unwrap();
@@ -267,18 +243,49 @@ fn release_install_verifies_the_checksum() {
     std::fs::create_dir_all(rel.path().join("v9.9.9")).unwrap();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_kustodian")).parent().unwrap();
     let st = Command::new("tar")
-        .args(["-czf", rel.path().join("v9.9.9").join(&archive).to_str().unwrap(), "-C", bin_dir.to_str().unwrap(), "kustodian"])
+        .args([
+            "-czf",
+            rel.path().join("v9.9.9").join(&archive).to_str().unwrap(),
+            "-C",
+            bin_dir.to_str().unwrap(),
+            "kustodian",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
-    let sum = Command::new("sha256sum").arg(rel.path().join("v9.9.9").join(&archive)).output().unwrap();
-    let sum = String::from_utf8(sum.stdout).unwrap().split_whitespace().next().unwrap().to_string();
-    let env = vec![("KUSTODIAN_RELEASE_BASE_URL".to_string(), format!("file://{}", rel.path().display()))];
+    let sum = Command::new("sha256sum")
+        .arg(rel.path().join("v9.9.9").join(&archive))
+        .output()
+        .unwrap();
+    let sum = String::from_utf8(sum.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let env = vec![(
+        "KUSTODIAN_RELEASE_BASE_URL".to_string(),
+        format!("file://{}", rel.path().display()),
+    )];
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
-    let ok = run_action_full(&repo, &[("version", "v9.9.9"), ("checksum", &sum), ("base", "none")], "{}", env.clone());
+    let ok = run_action_full(
+        &repo,
+        &[("version", "v9.9.9"), ("checksum", &sum), ("base", "none")],
+        "{}",
+        env.clone(),
+    );
     assert_eq!(ok.code, 1, "installed and ran the check: {}", ok.stdout);
     assert!(ok.stdout.contains("image-not-pinned"));
-    let bad = run_action_full(&repo, &[("version", "v9.9.9"), ("checksum", &"0".repeat(64)), ("base", "none")], "{}", env.clone());
+    let bad = run_action_full(
+        &repo,
+        &[
+            ("version", "v9.9.9"),
+            ("checksum", &"0".repeat(64)),
+            ("base", "none"),
+        ],
+        "{}",
+        env.clone(),
+    );
     assert_eq!(bad.code, 2);
     assert!(bad.stdout.contains("checksum mismatch"), "{}", bad.stdout);
     let missing = run_action_full(&repo, &[("version", "v9.9.9"), ("base", "none")], "{}", env);

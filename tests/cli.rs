@@ -1,6 +1,9 @@
 //! The binary as users run it: subcommands, exit codes, bad input, and each output format, on real
 //! repositories written to temp dirs.
 
+mod common;
+use common::write;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -16,12 +19,6 @@ fn kustodian(args: &[&str], dir: &Path) -> Output {
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 #[test]

@@ -1,18 +1,14 @@
 //! Provenance: every rendered field knows the file:line a person edits to change it, through
 //! nested bases, overlays and transformers.
 
-use std::path::Path;
+mod common;
+use common::write;
+
 use std::sync::Arc;
 
 use kustodian::render::Renderer;
 use kustodian::source::{DiskFs, Sources};
 use kustodian::yaml::Node;
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// `file:line` of where a person edits the node.
 fn blame(sources: &Sources, n: &Node) -> String {

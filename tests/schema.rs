@@ -1,14 +1,11 @@
 //! `schema-violation` as a new user meets it: rendered objects validated offline against the
 //! bundled Kubernetes schemas and the repository's own CRDs, each problem at its source line.
 
+mod common;
+use common::write;
+
 use std::path::Path;
 use std::process::Command;
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 fn crd() -> String {
     std::fs::read_to_string(

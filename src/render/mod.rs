@@ -330,25 +330,29 @@ impl Renderer {
             dir,
             options: &k.generator_options,
         };
-        for g in &k.config_map_generator {
-            let (mut res, files) = gen_ctx.generate(g, generators::GenKind::ConfigMap)?;
-            res.origin = Some(resource::Origin::Generator {
-                configured_in: kfile.clone(),
-                kind: "ConfigMapGenerator".into(),
-                name: None,
-            });
-            acc.files.extend(files);
-            generators::merge_generated(&mut acc.resources, res, g.loc)?;
-        }
-        for g in &k.secret_generator {
-            let (mut res, files) = gen_ctx.generate(g, generators::GenKind::Secret)?;
-            res.origin = Some(resource::Origin::Generator {
-                configured_in: kfile.clone(),
-                kind: "SecretGenerator".into(),
-                name: None,
-            });
-            acc.files.extend(files);
-            generators::merge_generated(&mut acc.resources, res, g.loc)?;
+        let declared = [
+            (
+                &k.config_map_generator,
+                generators::GenKind::ConfigMap,
+                "ConfigMapGenerator",
+            ),
+            (
+                &k.secret_generator,
+                generators::GenKind::Secret,
+                "SecretGenerator",
+            ),
+        ];
+        for (entries, gk, kind) in declared {
+            for g in entries {
+                let (mut res, files) = gen_ctx.generate(g, gk)?;
+                res.origin = Some(resource::Origin::Generator {
+                    configured_in: kfile.clone(),
+                    kind: kind.into(),
+                    name: None,
+                });
+                acc.files.extend(files);
+                generators::merge_generated(&mut acc.resources, res, g.loc)?;
+            }
         }
 
         for entry in &k.generators {

@@ -42,10 +42,7 @@ fn digests(b: &Build) -> BTreeSet<(String, String)> {
             if let Some(img) = c.node.str_at(&["image"])
                 && let Some((name, digest)) = img.split_once('@')
             {
-                let name = name
-                    .rsplit_once(':')
-                    .filter(|(_, t)| !t.contains('/'))
-                    .map_or(name, |(n, _)| n);
+                let name = pods::image_name(name);
                 out.insert((name.to_string(), digest.to_string()));
             }
         }
@@ -87,10 +84,7 @@ impl Rule for DigestNotPromoted {
                     let Some((name, digest)) = img.split_once('@') else {
                         continue;
                     };
-                    let name = name
-                        .rsplit_once(':')
-                        .filter(|(_, t)| !t.contains('/'))
-                        .map_or(name, |(n, _)| n);
+                    let name = pods::image_name(name);
                     let key = (name.to_string(), digest.to_string());
                     if before.contains(&key) || staging_digests.contains(&key) {
                         continue;

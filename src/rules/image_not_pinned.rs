@@ -83,11 +83,7 @@ impl Rule for ImageNotPinned {
                         continue;
                     };
                     let image = img_node.scalar_string().unwrap_or_default();
-                    let name = image.split('@').next().unwrap_or(&image);
-                    let name = name
-                        .rsplit_once(':')
-                        .filter(|(_, t)| !t.contains('/'))
-                        .map_or(name, |(n, _)| n);
+                    let name = pods::image_name(&image);
                     if allow.as_ref().is_some_and(|a| a.is_match(name)) {
                         continue;
                     }

@@ -75,3 +75,12 @@ pub fn containers(r: &Resource) -> Vec<Container<'_>> {
     }
     out
 }
+
+/// The image name of a reference, without tag or digest (`reg:5000/app:1.2@sha256:…` →
+/// `reg:5000/app`): a `:` after the last `/` starts the tag.
+pub fn image_name(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    name.rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(name, |(n, _)| n)
+}
