@@ -209,7 +209,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             match GitFs::open(&opts.root, &rev) {
                 Ok(g) => {
                     let known = crate::git::index_known(&opts.root);
-                    let changed = crate::git::changed_paths_with(&g, &*fs, &known);
+                    let changed = crate::git::changed_paths_on_disk(&g, &opts.root, &known);
                     Some(PrState {
                         rev,
                         base_fs: Arc::new(g),
