@@ -87,6 +87,9 @@ pub struct Renderer {
     /// revision do not collide with the working tree's in one table.
     label: String,
     files: Memo<Result<Vec<Node>, RenderError>>,
+    /// The OpenAPI document of the last `openapi: {path}` loaded: like kustomize, a global
+    /// setting that gives merge keys to custom resources' lists.
+    openapi: Mutex<Option<Arc<serde_json::Value>>>,
     /// Duplicate keys met in any file read (reported by `schema-violation`).
     duplicates: Mutex<Vec<crate::yaml::parse::DuplicateKey>>,
     dirs: Memo<Result<Accum, RenderError>>,
@@ -99,10 +102,16 @@ impl Renderer {
             sources,
             label: String::new(),
             files: Mutex::default(),
+            openapi: Mutex::default(),
             duplicates: Mutex::default(),
             dirs: Mutex::default(),
         }
     }
+    /// The custom OpenAPI document in effect, if any.
+    pub fn openapi(&self) -> Option<Arc<serde_json::Value>> {
+        self.openapi.lock().unwrap().clone()
+    }
+
     /// Every duplicate mapping key met so far (files are parsed once, so each is listed once).
     pub fn duplicate_keys(&self) -> Vec<crate::yaml::parse::DuplicateKey> {
         self.duplicates.lock().unwrap().clone()
@@ -317,6 +326,12 @@ impl Renderer {
         // transformer behavior).
         if let Some(entry) = &k.openapi_path {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            let docs = self.load_file(&rel)?;
+            let doc = docs
+                .into_iter()
+                .find(|d| !d.is_null())
+                .map(|d| crate::yaml::to_json(&d));
+            *self.openapi.lock().unwrap() = doc.map(Arc::new);
             acc.files.insert(rel);
         }
         for entry in k.crds.iter() {

@@ -27,6 +27,16 @@ pub enum SmpOutcome {
 
 /// Applies one strategic-merge patch document to a resource.
 pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
+    apply_with_schema(target, patch, None)
+}
+
+/// Like [`apply`], with an OpenAPI document (a kustomization's `openapi: {path}`) that gives
+/// merge keys (`x-kubernetes-patch-merge-key`) for custom resources' lists.
+pub fn apply_with_schema(
+    target: &mut Resource,
+    patch: &Node,
+    openapi: Option<&serde_json::Value>,
+) -> Result<SmpOutcome, RenderError> {
     let Some(pm) = patch.as_map() else {
         return Err(RenderError::invalid(
             "a strategic merge patch must be a mapping (a partial Kubernetes object)",
@@ -59,24 +69,55 @@ pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderEr
         }
         _ => {}
     }
+    let id = target.id();
     let ctx = Ctx {
-        builtin: is_builtin_kind(&target.id().group),
+        builtin: is_builtin_kind(&id.group),
+        openapi,
     };
+    let root_schema = openapi.and_then(|doc| {
+        doc.get("definitions")?.as_object()?.values().find(|d| {
+            d.get("x-kubernetes-group-version-kind")
+                .and_then(|g| g.as_array())
+                .is_some_and(|gs| {
+                    gs.iter().any(|g| {
+                        g["kind"] == id.kind.as_str()
+                            && g["version"] == id.version.as_str()
+                            && (g["group"] == id.group.as_str() || g["group"] == "")
+                    })
+                })
+        })
+    });
     let mut edits = Vec::new();
     let mut node = std::mem::replace(&mut target.node, Node::map());
     // The caller decides whether the patch may rename or re-kind its target (it rewrites the
     // patch's identity to the target's unless `allowNameChange`/`allowKindChange`), so identity
     // fields merge like any other.
     let p = patch.clone();
-    merge_map(&ctx, &mut node, &p, "", &mut edits);
+    merge_map(&ctx, &mut node, &p, "", &mut edits, root_schema);
     target.node = node;
     target.edits.extend(edits);
     Ok(SmpOutcome::Merged)
 }
 
-struct Ctx {
+struct Ctx<'a> {
     /// The resource is of a built-in kind, so list merge keys are known.
     builtin: bool,
+    /// A user-supplied OpenAPI document (`openapi: {path}`), for `$ref` resolution.
+    openapi: Option<&'a serde_json::Value>,
+}
+
+impl Ctx<'_> {
+    /// Follows a `$ref` into the OpenAPI document's definitions.
+    fn resolve<'s>(&'s self, s: Option<&'s serde_json::Value>) -> Option<&'s serde_json::Value> {
+        let s = s?;
+        match s.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => {
+                let name = r.rsplit('/').next()?;
+                self.openapi?.get("definitions")?.get(name)
+            }
+            None => Some(s),
+        }
+    }
 }
 
 fn is_builtin_kind(group: &str) -> bool {
@@ -123,7 +164,14 @@ fn strip_directives(n: &Node) -> Node {
     out
 }
 
-fn merge_map(ctx: &Ctx, dst: &mut Node, patch: &Node, path: &str, edits: &mut Vec<Edit>) {
+fn merge_map(
+    ctx: &Ctx,
+    dst: &mut Node,
+    patch: &Node,
+    path: &str,
+    edits: &mut Vec<Edit>,
+    schema: Option<&serde_json::Value>,
+) {
     let Some(pm) = patch.as_map() else { return };
     if dst.as_map().is_none() {
         *dst = Node::new(Value::Map(Mapping::default()), dst.loc);
@@ -135,6 +183,11 @@ fn merge_map(ctx: &Ctx, dst: &mut Node, patch: &Node, path: &str, edits: &mut Ve
         }
         let fpath = join(path, key);
         let pv = &e.value;
+        let child_schema = ctx.resolve(
+            ctx.resolve(schema)
+                .and_then(|s| s.get("properties"))
+                .and_then(|p| p.get(key)),
+        );
         let dm = dst.as_map_mut().expect("made a map above");
         // `key: null` deletes.
         if pv.is_null() {
@@ -167,10 +220,12 @@ fn merge_map(ctx: &Ctx, dst: &mut Node, patch: &Node, path: &str, edits: &mut Ve
                     });
                 }
                 _ => match dm.get_mut(key) {
-                    Some(d) if d.as_map().is_some() => merge_map(ctx, d, pv, &fpath, edits),
+                    Some(d) if d.as_map().is_some() => {
+                        merge_map(ctx, d, pv, &fpath, edits, child_schema)
+                    }
                     _ => {
                         let mut fresh = Node::new(Value::Map(Mapping::default()), pv.loc);
-                        merge_map(ctx, &mut fresh, pv, &fpath, edits);
+                        merge_map(ctx, &mut fresh, pv, &fpath, edits, child_schema);
                         fresh.via = pv.loc;
                         dm.insert(key, fresh);
                     }
@@ -179,7 +234,7 @@ fn merge_map(ctx: &Ctx, dst: &mut Node, patch: &Node, path: &str, edits: &mut Ve
             Value::Seq(items) => {
                 let merged = match dm.get(key) {
                     Some(d) if d.as_seq().is_some() => {
-                        merge_list(ctx, key, d, pv, items, &fpath, edits)
+                        merge_list(ctx, key, d, pv, items, &fpath, edits, child_schema)
                     }
                     _ => strip_directives(pv),
                 };
@@ -231,6 +286,7 @@ fn key_of(n: &Node, key: &str) -> Option<String> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn merge_list(
     ctx: &Ctx,
     field: &str,
@@ -239,16 +295,22 @@ fn merge_list(
     items: &[Node],
     path: &str,
     edits: &mut Vec<Edit>,
+    schema: Option<&serde_json::Value>,
 ) -> Node {
+    let schema_key = schema
+        .and_then(|s| s.get("x-kubernetes-patch-merge-key"))
+        .and_then(|k| k.as_str());
+    let item_schema = ctx.resolve(schema.and_then(|s| s.get("items")));
     let replace_directive = items
         .iter()
         .find(|i| i.as_map().and_then(directive) == Some("replace"));
     let dst_items = dst.as_seq().map(|v| v.as_slice()).unwrap_or(&[]);
     let all: Vec<&Node> = dst_items.iter().chain(items.iter()).collect();
-    let key = if ctx.builtin {
-        merge_key(field, &all)
-    } else {
-        None
+    // A user-supplied schema names the merge key; else the built-in kinds' table.
+    let key: Option<&str> = match schema_key {
+        Some(k) => Some(k),
+        None if ctx.builtin => merge_key(field, &all),
+        None => None,
     };
     let (Some(key), None) = (key, replace_directive) else {
         // Replaced wholesale: whatever the target had is gone.
@@ -293,7 +355,7 @@ fn merge_list(
                     out.push(d.clone());
                 } else {
                     let mut m = d.clone();
-                    merge_map(ctx, &mut m, p, &item_path, edits);
+                    merge_map(ctx, &mut m, p, &item_path, edits, item_schema);
                     out.push(m);
                 }
             }

@@ -249,7 +249,7 @@ fn target_by_patch_id(resources: &[Resource], patch: &Node, at: Loc) -> Result<u
             r.all_ids().iter().any(|id| {
                 id.kind == pid.kind
                     && id.name == pid.name
-                    && (pid.group.is_empty() || id.group == pid.group)
+                    && id.group == pid.group
                     && (pid.namespace.is_empty() || id.namespace == pid.namespace)
             })
         })
@@ -300,8 +300,14 @@ fn adopt_identity(patch: &Node, target: &Resource, name: bool, kind: bool) -> No
     p
 }
 
-fn smp_into(resources: &mut Vec<Resource>, idx: usize, patch: &Node) -> Result<(), RenderError> {
-    match patch_smp::apply(&mut resources[idx], patch)? {
+fn smp_into(
+    renderer: &Renderer,
+    resources: &mut Vec<Resource>,
+    idx: usize,
+    patch: &Node,
+) -> Result<(), RenderError> {
+    let openapi = renderer.openapi();
+    match patch_smp::apply_with_schema(&mut resources[idx], patch, openapi.as_deref())? {
         patch_smp::SmpOutcome::Merged => {}
         patch_smp::SmpOutcome::Deleted => {
             resources.remove(idx);
@@ -329,7 +335,7 @@ pub fn apply_patches_strategic_merge(
         for doc in &lp.docs {
             let idx = target_by_patch_id(resources, doc, lp.loc)?;
             let p = adopt_identity(doc, &resources[idx], true, true);
-            smp_into(resources, idx, &p)?;
+            smp_into(renderer, resources, idx, &p)?;
         }
     }
     if !any && !k.patches_strategic_merge.is_empty() {
@@ -394,14 +400,14 @@ pub fn apply_patches(
                     for i in idxs {
                         let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
                         resources[i].remember_id();
-                        smp_into(resources, i, &p)?;
+                        smp_into(renderer, resources, i, &p)?;
                     }
                 }
                 None => {
                     let idx = target_by_patch_id(resources, doc, lp.loc)?;
                     let p = adopt_identity(doc, &resources[idx], !allow_name, !allow_kind);
                     resources[idx].remember_id();
-                    smp_into(resources, idx, &p)?;
+                    smp_into(renderer, resources, idx, &p)?;
                 }
             }
         }
