@@ -104,6 +104,8 @@ pub fn list_bundled() -> String {
 /// One schema violation, located in the source.
 #[derive(Clone, Debug)]
 pub struct Violation {
+    /// JSON pointer of the offending value (`/spec/replicas`); for an unknown field, of the field.
+    pub pointer: String,
     /// Dotted path (`spec.replicas`).
     pub path: String,
     pub message: String,
@@ -119,8 +121,9 @@ pub enum Outcome {
     MissingSchema,
 }
 
-/// A compiled validator, or `None` when there is no schema for the kind.
-type Compiled = Option<Arc<jsonschema::Validator>>;
+/// A compiled validator with the schema document its error locations refer to (read back for
+/// "did you mean" hints), or `None` when there is no schema for the kind.
+type Compiled = Option<(Arc<jsonschema::Validator>, Arc<J>)>;
 
 /// Validators for one Kubernetes version plus the repository's CRDs.
 pub struct SchemaSet {
@@ -357,7 +360,7 @@ impl SchemaSet {
         Ok(())
     }
 
-    fn validator(&self, api: &str, kind: &str) -> Option<Arc<jsonschema::Validator>> {
+    fn validator(&self, api: &str, kind: &str) -> Compiled {
         let key = (api.to_string(), kind.to_string());
         if let Some(v) = self.compiled.lock().unwrap().get(&key) {
             return v.clone();
@@ -372,7 +375,14 @@ impl SchemaSet {
                     .get(&(lower.clone(), g.to_string(), version.to_string()))
             })
             .cloned();
-        let schema = self.crds.get(&key).cloned().or(file_schema).or_else(|| {
+        let own = self.crds.get(&key).cloned().or(file_schema);
+        let document = match &own {
+            Some(s) => Some(Arc::new(s.clone())),
+            // Bundled kinds: error locations are `/$defs/...`, which the shared definitions
+            // resolve directly (one copy for all kinds rather than one per kind).
+            None => definitions(&self.version),
+        };
+        let schema = own.or_else(|| {
             let defs = definitions(&self.version)?;
             let (group, version) = crate::render::resource::split_api_version(api);
             let name = defs["$defs"].as_object()?.iter().find_map(|(n, d)| {
@@ -392,7 +402,9 @@ impl SchemaSet {
                 "$ref": format!("#/$defs/{name}"),
             }))
         });
-        let v = schema.and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new));
+        let v = schema
+            .and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new))
+            .zip(document);
         self.compiled.lock().unwrap().insert(key, v.clone());
         v
     }
@@ -401,55 +413,67 @@ impl SchemaSet {
     pub fn validate(&self, obj: &Node) -> Outcome {
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");
         let kind = obj.str_at(&["kind"]).unwrap_or("");
-        let Some(v) = self.validator(api, kind) else {
+        let Some((v, document)) = self.validator(api, kind) else {
             return Outcome::MissingSchema;
         };
         let instance = crate::yaml::to_json(obj);
-        let violations: Vec<Violation> = v
-            .iter_errors(&instance)
-            .map(|e| {
-                let pointer = e.instance_path().as_str().to_string();
-                let raw = e.to_string();
-                let unknown = raw
-                    .split('\'')
-                    .nth(1)
-                    .filter(|_| raw.contains("Additional properties"))
-                    .map(str::to_string);
-                let (node, key_loc) = locate(obj, &pointer, unknown.as_deref());
-                let path = dotted(obj, &pointer);
-                let message = match &unknown {
-                    Some(k) => {
-                        let hint = suggestion(obj, &pointer, k);
-                        format!(
-                            "{}unknown field \"{k}\"{hint}",
-                            if path.is_empty() {
-                                String::new()
+        let mut violations = Vec::new();
+        for e in v.iter_errors(&instance) {
+            let pointer = e.instance_path().as_str().to_string();
+            let path = dotted(obj, &pointer);
+            let prefix = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            let (node, _) = locate(obj, &pointer, None);
+            let at_node = node.map(|n| n.blame()).unwrap_or(obj.loc);
+            match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
+                | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    // One violation per unknown key, located at the key itself (the line to fix),
+                    // with a hint drawn from the fields the schema allows at that level.
+                    let allowed = allowed_properties(&document, e.schema_path().as_str());
+                    for k in unexpected {
+                        let (_, key_loc) = locate(obj, &pointer, Some(k));
+                        violations.push(Violation {
+                            pointer: format!(
+                                "{pointer}/{}",
+                                k.replace('~', "~0").replace('/', "~1")
+                            ),
+                            path: if path.is_empty() {
+                                k.clone()
                             } else {
-                                format!("{path}: ")
-                            }
-                        )
+                                format!("{path}.{k}")
+                            },
+                            message: format!(
+                                "{prefix}unknown field \"{k}\"{}",
+                                suggestion(&allowed, k)
+                            ),
+                            loc: key_loc.unwrap_or(at_node),
+                        });
                     }
-                    None => format!(
-                        "{}{}",
-                        if path.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{path}: ")
-                        },
-                        plain(&raw, node)
-                    ),
-                };
-                Violation {
-                    path: match &unknown {
-                        Some(k) if path.is_empty() => k.clone(),
-                        Some(k) => format!("{path}.{k}"),
-                        None => path,
-                    },
-                    message,
-                    loc: key_loc.unwrap_or_else(|| node.map(|n| n.blame()).unwrap_or(obj.loc)),
                 }
-            })
-            .collect();
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    // Missing fields have no line of their own: point at the object that lacks it.
+                    let name = property
+                        .as_str()
+                        .map_or_else(|| property.to_string(), str::to_string);
+                    violations.push(Violation {
+                        pointer,
+                        path,
+                        message: format!("{prefix}missing required field \"{name}\""),
+                        loc: at_node,
+                    });
+                }
+                _ => violations.push(Violation {
+                    message: format!("{prefix}{}", plain(&e.to_string(), node)),
+                    pointer,
+                    path,
+                    loc: at_node,
+                }),
+            }
+        }
         if violations.is_empty() {
             Outcome::Valid
         } else {
@@ -528,51 +552,33 @@ fn dotted(obj: &Node, pointer: &str) -> String {
     out
 }
 
-/// " (did you mean \"x\"?)" when a known sibling field is one edit or two away.
-fn suggestion(_obj: &Node, _pointer: &str, key: &str) -> String {
-    const COMMON: &[&str] = &[
-        "imagePullPolicy",
-        "image",
-        "containers",
-        "initContainers",
-        "resources",
-        "limits",
-        "requests",
-        "replicas",
-        "selector",
-        "template",
-        "metadata",
-        "labels",
-        "annotations",
-        "ports",
-        "containerPort",
-        "env",
-        "envFrom",
-        "volumeMounts",
-        "volumes",
-        "serviceAccountName",
-        "nodeSelector",
-        "tolerations",
-        "affinity",
-        "livenessProbe",
-        "readinessProbe",
-        "startupProbe",
-        "securityContext",
-        "command",
-        "args",
-        "targetPort",
-        "protocol",
-        "strategy",
-        "restartPolicy",
-        "schedule",
-        "jobTemplate",
-    ];
-    COMMON
+/// The property names the schema allows where an `additionalProperties` keyword failed:
+/// `schema_path` ends in `/additionalProperties` (or `/unevaluatedProperties`); its parent is the
+/// object schema, whose `properties` are read from the compiled document.
+fn allowed_properties(document: &J, schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent);
+    document
+        .pointer(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(J::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// " (did you mean \"x\"?)" when an allowed field is close to the unknown one: a case-only
+/// difference, or within a third of its length in edits (at most 3).
+fn suggestion(allowed: &[String], key: &str) -> String {
+    if let Some(same) = allowed.iter().find(|a| a.eq_ignore_ascii_case(key)) {
+        return format!(" (did you mean \"{same}\"?)");
+    }
+    let limit = (key.chars().count() / 3).clamp(1, 3);
+    allowed
         .iter()
-        .filter(|c| **c != key)
-        .map(|c| (crate::render::kustomization::edit_distance(c, key), c))
-        .filter(|(d, _)| *d <= 2)
+        .map(|a| (crate::render::kustomization::edit_distance(a, key), a))
+        .filter(|(d, _)| *d <= limit)
         .min()
-        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+        .map(|(_, a)| format!(" (did you mean \"{a}\"?)"))
         .unwrap_or_default()
 }
