@@ -463,3 +463,66 @@ fn ten_thousand_resources_validate_quickly() {
         assert!(took.as_secs_f64() < 1.0, "took {took:?}");
     }
 }
+
+#[test]
+fn options_skip_reject_relax_and_read_schema_dirs_from_disk() {
+    use kustodian::schema::{Outcome, SchemaOptions, SchemaSet};
+    let t = tempfile::tempdir().unwrap();
+    let (_, docs) = parsed(t.path(), "deploy.yaml", DEPLOY);
+    let (_, widget) = parsed(
+        t.path(),
+        "widget.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n",
+    );
+    // A kubeconform-style schema directory outside any repository.
+    write(
+        t.path(),
+        "schemas/widget-example-v1.json",
+        r#"{"type":"object","properties":{"spec":{"type":"object","properties":{"size":{"type":"integer"}}}}}"#,
+    );
+    let strict = SchemaSet::with_options(&SchemaOptions::default(), &[]).unwrap();
+    assert!(matches!(
+        strict.validate(&widget[0]),
+        Outcome::MissingSchema
+    ));
+    let opts = SchemaOptions {
+        skip_kinds: vec!["apps/v1/Deployment".into()],
+        reject_kinds: vec!["Secret".into()],
+        schema_dirs: vec![t.path().join("schemas")],
+        ..SchemaOptions::default()
+    };
+    let set = SchemaSet::with_options(&opts, &[]).unwrap();
+    assert!(matches!(set.validate(&docs[0]), Outcome::Skipped));
+    let secret = kustodian::yaml::parse_documents(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+        kustodian::source::FileId::NONE,
+    )
+    .unwrap();
+    assert!(matches!(set.validate(&secret[0]), Outcome::Rejected));
+    let Outcome::Invalid(vs) = set.validate(&widget[0]) else {
+        panic!("the schema from schema_dirs applies");
+    };
+    assert_eq!(vs[0].pointer, "/spec/size");
+    // Non-strict: unknown fields pass, wrong types still fail (one missing "name" remains).
+    let relaxed = SchemaSet::with_options(
+        &SchemaOptions {
+            strict: false,
+            ..SchemaOptions::default()
+        },
+        &[],
+    )
+    .unwrap();
+    let Outcome::Invalid(vs) = relaxed.validate(&docs[0]) else {
+        panic!("the container without a name is still invalid");
+    };
+    assert_eq!(vs.len(), 1, "{vs:?}");
+    assert!(vs[0].message.contains("missing required field \"name\""));
+    let bad = SchemaOptions {
+        kubernetes_version: Some("1.2".into()),
+        ..SchemaOptions::default()
+    };
+    assert!(matches!(
+        SchemaSet::with_options(&bad, &[]),
+        Err(kustodian::schema::SchemaError::UnknownVersion { .. })
+    ));
+}

@@ -10,8 +10,13 @@
 //! through the node tree to the source line that produced the offending value — the unknown key
 //! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
 
+pub mod dupkeys;
+
+pub use dupkeys::find_duplicate_keys;
+
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::{Value as J, json};
@@ -19,15 +24,65 @@ use serde_json::{Value as J, json};
 use crate::source::Loc;
 use crate::yaml::{Node, Value};
 
+/// Why a [`SchemaSet`] could not be built (a configuration problem: exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("Kubernetes version '{wanted}' is not bundled (available: {available})")]
+    UnknownVersion { wanted: String, available: String },
+    #[error("schema-dirs: '{0}' is not a directory in the repository")]
+    NotADirectory(String),
+    #[error("schema-dirs: {path}: {message}")]
+    BadFile { path: String, message: String },
+}
+
+/// Callers that report configuration problems as plain text (findings) take the message.
+impl From<SchemaError> for String {
+    fn from(e: SchemaError) -> String {
+        e.to_string()
+    }
+}
+
+/// What to validate against, as configured (`schema-violation` options).
+#[derive(Clone, Debug)]
+pub struct SchemaOptions {
+    /// `1.NN` (a leading `v` and a patch level are ignored); `None`: the newest bundled.
+    pub kubernetes_version: Option<String>,
+    /// Unknown fields are errors (the API server's `fieldValidation=Strict`).
+    pub strict: bool,
+    /// Kinds not validated at all: `Kind` or `apiVersion/Kind` (`Outcome::Skipped`).
+    pub skip_kinds: Vec<String>,
+    /// Kinds refused outright: `Kind` or `apiVersion/Kind` (`Outcome::Rejected`).
+    pub reject_kinds: Vec<String>,
+    /// Extra schema directories on disk (kubeconform layout or CRD manifests).
+    pub schema_dirs: Vec<PathBuf>,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> SchemaOptions {
+        SchemaOptions {
+            kubernetes_version: None,
+            strict: true,
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+            schema_dirs: Vec::new(),
+        }
+    }
+}
+
+/// Versions bundled in the binary, oldest first.
+pub fn bundled_versions() -> Vec<String> {
+    BUNDLED.iter().map(|(v, _)| v.to_string()).collect()
+}
+
 /// Bundled versions, newest last.
 pub const BUNDLED: &[(&str, &[u8])] = &[
     (
         "1.36",
-        include_bytes!("../schemas/kubernetes/v1.36.json.gz"),
+        include_bytes!("../../schemas/kubernetes/v1.36.json.gz"),
     ),
     (
         "1.37",
-        include_bytes!("../schemas/kubernetes/v1.37.json.gz"),
+        include_bytes!("../../schemas/kubernetes/v1.37.json.gz"),
     ),
 ];
 
@@ -119,6 +174,10 @@ pub enum Outcome {
     Invalid(Vec<Violation>),
     /// No schema for this apiVersion/kind (neither built in nor from a CRD in the repo).
     MissingSchema,
+    /// The kind is listed in `skip_kinds`.
+    Skipped,
+    /// The kind is listed in `reject_kinds`.
+    Rejected,
 }
 
 /// A compiled validator with the schema document its error locations refer to (read back for
@@ -134,6 +193,8 @@ pub struct SchemaSet {
     /// `(lowercase kind, group, version)` → schema from `schema-dirs` JSON files.
     file_schemas: HashMap<(String, String, String), J>,
     compiled: Mutex<HashMap<(String, String), Compiled>>,
+    skip_kinds: Vec<String>,
+    reject_kinds: Vec<String>,
 }
 
 /// OpenAPI v3 (CRD dialect) → JSON Schema 2020-12.
@@ -253,21 +314,19 @@ fn relax(v: &mut J) {
 
 impl SchemaSet {
     /// `version`: a bundled `1.NN` (default: newest). `crds`: CustomResourceDefinition objects.
-    pub fn new(version: Option<&str>, strict: bool, crds: &[&Node]) -> Result<SchemaSet, String> {
+    pub fn new(
+        version: Option<&str>,
+        strict: bool,
+        crds: &[&Node],
+    ) -> Result<SchemaSet, SchemaError> {
         let version = version.unwrap_or(default_version()).trim_start_matches('v');
         let version = BUNDLED
             .iter()
             .map(|(v, _)| *v)
             .find(|v| version == *v || version.starts_with(&format!("{v}.")))
-            .ok_or_else(|| {
-                format!(
-                    "Kubernetes version '{version}' is not bundled (available: {})",
-                    BUNDLED
-                        .iter()
-                        .map(|(v, _)| *v)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .ok_or_else(|| SchemaError::UnknownVersion {
+                wanted: version.to_string(),
+                available: bundled_versions().join(", "),
             })?;
         let mut map = HashMap::new();
         for crd in crds {
@@ -304,6 +363,39 @@ impl SchemaSet {
             crds: map,
             file_schemas: HashMap::new(),
             compiled: Mutex::default(),
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+        })
+    }
+
+    /// A set from configured options: bundled version, strictness, skipped and rejected kinds,
+    /// the given CRDs and the CRDs and JSON schemas under `schema_dirs` (read from disk).
+    pub fn with_options(options: &SchemaOptions, crds: &[&Node]) -> Result<SchemaSet, SchemaError> {
+        let mut set = SchemaSet::new(options.kubernetes_version.as_deref(), options.strict, crds)?;
+        set.skip_kinds = options.skip_kinds.clone();
+        set.reject_kinds = options.reject_kinds.clone();
+        for dir in &options.schema_dirs {
+            let fs = crate::source::DiskFs::new(dir).map_err(|e| SchemaError::BadFile {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+            set.add_dirs(&fs, &[String::new()])?;
+        }
+        Ok(set)
+    }
+
+    /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds and the CRDs'.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        let mut out = kinds(&self.version);
+        out.extend(self.crds.keys().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn listed(list: &[String], api: &str, kind: &str) -> bool {
+        list.iter().any(|k| {
+            k == kind || k.strip_suffix(kind).and_then(|a| a.strip_suffix('/')) == Some(api)
         })
     }
 
@@ -315,25 +407,31 @@ impl SchemaSet {
     /// (`{kind}-{group}-{version}.json`, `{kind}-{version}.json` for the core group, or
     /// `{group}/{kind}_{version}.json` as in the CRDs catalog), and YAML files holding
     /// `CustomResourceDefinition`s. Paths are repository-relative and read through `fs`.
-    pub fn add_dirs(&mut self, fs: &dyn crate::source::Fs, dirs: &[String]) -> Result<(), String> {
+    pub fn add_dirs(
+        &mut self,
+        fs: &dyn crate::source::Fs,
+        dirs: &[String],
+    ) -> Result<(), SchemaError> {
         for dir in dirs {
             if !fs.is_dir(dir) {
-                return Err(format!(
-                    "schema-dirs: '{dir}' is not a directory in the repository"
-                ));
+                return Err(SchemaError::NotADirectory(dir.clone()));
             }
             let mut stack = vec![dir.clone()];
             while let Some(d) = stack.pop() {
-                for name in fs.list(&d).map_err(|e| e.to_string())? {
+                let io = |path: &str, e: &dyn std::fmt::Display| SchemaError::BadFile {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                };
+                for name in fs.list(&d).map_err(|e| io(&d, &e))? {
                     let path = crate::source::child_rel(&d, &name);
                     if fs.is_dir(&path) {
                         stack.push(path);
                         continue;
                     }
-                    let text = fs.read(&path).map_err(|e| e.to_string())?;
+                    let text = fs.read(&path).map_err(|e| io(&path, &e))?;
                     if name.ends_with(".json") {
                         let schema: J = serde_json::from_str(&text)
-                            .map_err(|e| format!("schema-dirs: {path}: invalid JSON: {e}"))?;
+                            .map_err(|e| io(&path, &format!("invalid JSON: {e}")))?;
                         let Some(key) = key_from_file_name(&d, &name) else {
                             continue;
                         };
@@ -344,9 +442,7 @@ impl SchemaSet {
                         self.file_schemas.insert(key, schema);
                     } else if name.ends_with(".yaml") || name.ends_with(".yml") {
                         let docs = crate::yaml::parse_documents(&text, crate::source::FileId::NONE)
-                            .map_err(|e| {
-                                format!("schema-dirs: {path}: invalid YAML: {}", e.message)
-                            })?;
+                            .map_err(|e| io(&path, &format!("invalid YAML: {}", e.message)))?;
                         let crds: Vec<&Node> = docs
                             .iter()
                             .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
@@ -413,6 +509,12 @@ impl SchemaSet {
     pub fn validate(&self, obj: &Node) -> Outcome {
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");
         let kind = obj.str_at(&["kind"]).unwrap_or("");
+        if Self::listed(&self.reject_kinds, api, kind) {
+            return Outcome::Rejected;
+        }
+        if Self::listed(&self.skip_kinds, api, kind) {
+            return Outcome::Skipped;
+        }
         let Some((v, document)) = self.validator(api, kind) else {
             return Outcome::MissingSchema;
         };
