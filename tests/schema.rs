@@ -526,3 +526,48 @@ fn options_skip_reject_relax_and_read_schema_dirs_from_disk() {
         Err(kustodian::schema::SchemaError::UnknownVersion { .. })
     ));
 }
+
+/// Fields literally named `description` survive the bundling (which drops documentation texts):
+/// PriorityClass has one, and every real CRD documents its schema with them.
+#[test]
+fn fields_named_description_are_known() {
+    use kustodian::schema::{Outcome, SchemaSet};
+    let t = tempfile::tempdir().unwrap();
+    let (_, docs) = parsed(
+        t.path(),
+        "pc.yaml",
+        r#"apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+description: for the payment path
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A widget.
+        properties:
+          spec:
+            type: object
+            description: What the widget should be.
+            properties:
+              size: {type: integer, description: How big.}
+"#,
+    );
+    let set = SchemaSet::new(None, true, &[]).unwrap();
+    for d in &docs {
+        let out = set.validate(d);
+        assert!(matches!(out, Outcome::Valid), "{out:?}");
+    }
+}
