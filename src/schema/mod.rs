@@ -249,16 +249,31 @@ fn convert_openapi(s: &J, strict: bool) -> J {
             }
         }
     }
+    let nullable = m.get("nullable") == Some(&J::Bool(true));
     if m.get("x-kubernetes-int-or-string") == Some(&J::Bool(true)) {
         out.remove("type");
         out.insert(
             "anyOf".into(),
-            json!([{"type": "integer"}, {"type": "string"}]),
+            if nullable {
+                json!([{"type": "integer"}, {"type": "string"}, {"type": "null"}])
+            } else {
+                json!([{"type": "integer"}, {"type": "string"}])
+            },
         );
     }
-    if m.get("nullable") == Some(&J::Bool(true))
-        && let Some(t) = out.get("type").cloned()
-    {
+    // An embedded resource is a whole object (a template's Pod, a Job): it always carries
+    // apiVersion, kind and metadata even when its schema lists only the rest.
+    if m.get("x-kubernetes-embedded-resource") == Some(&J::Bool(true)) {
+        let props = out.entry("properties").or_insert_with(|| json!({}));
+        if let Some(props) = props.as_object_mut() {
+            props
+                .entry("apiVersion")
+                .or_insert(json!({"type": "string"}));
+            props.entry("kind").or_insert(json!({"type": "string"}));
+            props.entry("metadata").or_insert(json!({"type": "object"}));
+        }
+    }
+    if nullable && let Some(t) = out.get("type").cloned() {
         let mut types: Vec<J> = match t {
             J::Array(a) => a,
             t => vec![t],
@@ -683,4 +698,47 @@ fn suggestion(allowed: &[String], key: &str) -> String {
         .min()
         .map(|(_, a)| format!(" (did you mean \"{a}\"?)"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(schema: &J, instance: J) -> bool {
+        jsonschema::validator_for(schema)
+            .expect("converted schema compiles")
+            .is_valid(&instance)
+    }
+
+    #[test]
+    fn crd_extensions_convert_to_json_schema() {
+        let crd = json!({
+            "type": "object",
+            "properties": {
+                "port": {"x-kubernetes-int-or-string": true, "nullable": true},
+                "note": {"type": "string", "nullable": true},
+                "job": {
+                    "type": "object",
+                    "x-kubernetes-embedded-resource": true,
+                    "properties": {"spec": {"type": "object"}}
+                },
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                         "properties": {"a": {"type": "string"}}}
+            }
+        });
+        let strict = convert_openapi(&crd, true);
+        assert!(valid(&strict, json!({"port": 80})));
+        assert!(valid(&strict, json!({"port": "http"})));
+        assert!(valid(&strict, json!({"port": null, "note": null})));
+        assert!(!valid(&strict, json!({"port": 1.5})));
+        assert!(valid(
+            &strict,
+            json!({"job": {"apiVersion": "batch/v1", "kind": "Job", "metadata": {}, "spec": {}}})
+        ));
+        assert!(!valid(&strict, json!({"job": {"other": 1}})));
+        assert!(valid(&strict, json!({"free": {"anything": [1]}})));
+        assert!(!valid(&strict, json!({"free": {"a": 1}})));
+        assert!(!valid(&strict, json!({"unknown": 1})));
+        assert!(valid(&convert_openapi(&crd, false), json!({"unknown": 1})));
+    }
 }
