@@ -382,7 +382,17 @@ spec:
         image: nginx:1.27
         imagePulPolicy: Always
         portz: []
+        ports:
+        - containerPort: 80
       - image: nginx:1.27
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports:
+  - port: 80
+    targetPort: true
 "#;
 
 #[test]
@@ -428,10 +438,21 @@ fn library_api_reports_pointers_lines_hints_and_missing_fields() {
     // A missing required field points at the object lacking it (the list item on line 18).
     has(
         "/spec/template/spec/containers/1",
-        18,
+        20,
         "missing required field \"name\"",
     );
     assert_eq!(vs.len(), 4, "{got:#?}");
+    // An int-or-string field given a boolean: the alternatives named in plain words.
+    let kustodian::schema::Outcome::Invalid(vs) = set.validate(&docs[1]) else {
+        panic!("expected a violation in the Service");
+    };
+    assert_eq!(vs.len(), 1, "{vs:?}");
+    assert_eq!(vs[0].pointer, "/spec/ports/0/targetPort");
+    assert_eq!(
+        vs[0].message,
+        "spec.ports[0].targetPort: expected string or integer, got boolean true"
+    );
+    assert_eq!(sources.position(vs[0].loc).unwrap().line, 28);
 }
 
 /// Run with `cargo test --release --test schema -- --ignored --nocapture`: 10,000 rendered

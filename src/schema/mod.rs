@@ -583,6 +583,18 @@ impl SchemaSet {
                         loc: at_node,
                     });
                 }
+                jsonschema::error::ValidationErrorKind::AnyOf { .. }
+                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
+                    if let Some(types) = branch_types(&document, e.schema_path().as_str()) =>
+                {
+                    // int-or-string and quantities are alternatives of plain types: say which.
+                    violations.push(Violation {
+                        message: format!("{prefix}expected {types}, got {}", described(node)),
+                        pointer,
+                        path,
+                        loc: at_node,
+                    })
+                }
                 _ => violations.push(Violation {
                     message: format!("{prefix}{}", plain(&e.to_string(), node)),
                     pointer,
@@ -599,6 +611,39 @@ impl SchemaSet {
     }
 }
 
+/// A value as the messages name it: `string "three"`, `integer 3`, `an object`.
+fn described(node: Option<&Node>) -> String {
+    match node.map(|n| &n.value) {
+        Some(Value::Str(s)) => format!("string {s:?}"),
+        Some(Value::Int(i)) => format!("integer {i}"),
+        Some(Value::Float(f)) => format!("number {f}"),
+        Some(Value::Bool(b)) => format!("boolean {b}"),
+        Some(Value::Map(_)) => "an object".into(),
+        Some(Value::Seq(_)) => "a list".into(),
+        Some(Value::Null) | None => "null".into(),
+    }
+}
+
+/// `"integer or string"` when every branch of the failed `anyOf`/`oneOf` (at `schema_path` in
+/// `document`) is a bare type check; `None` for richer alternatives (left in the validator's words).
+fn branch_types(document: &J, schema_path: &str) -> Option<String> {
+    let mut types = Vec::new();
+    for branch in document.pointer(schema_path)?.as_array()? {
+        let b = branch.as_object()?;
+        if b.len() != 1 {
+            return None;
+        }
+        match b.get("type")? {
+            J::String(t) => types.push(t.clone()),
+            J::Array(ts) => types.extend(ts.iter().filter_map(|t| t.as_str().map(str::to_string))),
+            _ => return None,
+        }
+    }
+    types.retain(|t| t != "null");
+    types.dedup();
+    (!types.is_empty()).then(|| types.join(" or "))
+}
+
 /// Plainer wording for the validator's messages.
 fn plain(raw: &str, node: Option<&Node>) -> String {
     if raw.contains("is not of type") || raw.contains("is not of types") {
@@ -609,15 +654,7 @@ fn plain(raw: &str, node: Option<&Node>) -> String {
             .trim()
             .trim_start_matches('s')
             .trim();
-        let got = match node.map(|n| &n.value) {
-            Some(Value::Str(s)) => format!("string {s:?}"),
-            Some(Value::Int(i)) => format!("integer {i}"),
-            Some(Value::Float(f)) => format!("number {f}"),
-            Some(Value::Bool(b)) => format!("boolean {b}"),
-            Some(Value::Map(_)) => "an object".into(),
-            Some(Value::Seq(_)) => "a list".into(),
-            Some(Value::Null) | None => "null".into(),
-        };
+        let got = described(node);
         return format!(
             "expected {}, got {got}",
             want.replace('"', "")
