@@ -209,7 +209,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             match GitFs::open(&opts.root, &rev) {
                 Ok(g) => {
                     let known = crate::git::index_known(&opts.root);
-                    let changed = crate::git::changed_paths_with(&g, &*fs, &known);
+                    let changed = crate::git::changed_paths_on_disk(&g, &opts.root, &known);
                     Some(PrState {
                         rev,
                         base_fs: Arc::new(g),
@@ -248,6 +248,21 @@ pub fn check_tree(
             .retain(|e| opts.envs.is_empty() || opts.envs.contains(&e.name));
     }
     apps.retain(|a| !a.envs.is_empty());
+    // Nothing to check is almost always a wrong path or filter, not a clean repository.
+    if apps.is_empty() && pr.is_none() && opts.shard.is_none() {
+        let what = if opts.apps.is_empty() && opts.envs.is_empty() {
+            "no Kustomize overlays found (expected <app>/overlays/<env>/kustomization.yaml; see `overlays:` in .kustodian.yaml)".to_string()
+        } else {
+            format!(
+                "no overlays match the filters (--app {:?}, --env {:?})",
+                opts.apps, opts.envs
+            )
+        };
+        let mut f = Finding::new("config-error", Severity::Error, what);
+        f.path = Some(opts.root.display().to_string());
+        f.fatal = true;
+        return fatal_outcome(vec![f], sources);
+    }
     if let Some((i, n)) = opts.shard {
         apps.retain(|a| shard_of(&a.dir, n) + 1 == i);
     }

@@ -450,3 +450,19 @@ fn sarif_validates_against_the_official_schema() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+#[test]
+fn nothing_to_check_is_an_error_not_a_pass() {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "README.md", "not a config repo\n");
+    let out = kustodian(&["check", "."], t.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no Kustomize overlays found"));
+    let out = kustodian(&["check", "no/such/dir"], t.path());
+    assert_eq!(out.status.code(), Some(2));
+    let out = kustodian(
+        &["check", "fixtures/gitops-config", "--app", "nope"],
+        manifest_dir(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

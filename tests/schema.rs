@@ -592,3 +592,12 @@ spec:
         assert!(matches!(out, Outcome::Valid), "{out:?}");
     }
 }
+
+#[test]
+fn fields_named_description_are_still_known() {
+    // PriorityClass has a `description` field; stripping schema annotations must not drop it.
+    let pc = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: high\nvalue: 1000\ndescription: for the important things\n";
+    let t = repo(&format!("{CLEAN}---\n{pc}"));
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "{report}");
+}
