@@ -10,8 +10,13 @@
 //! through the node tree to the source line that produced the offending value — the unknown key
 //! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
 
+pub mod dupkeys;
+
+pub use dupkeys::find_duplicate_keys;
+
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::{Value as J, json};
@@ -19,15 +24,65 @@ use serde_json::{Value as J, json};
 use crate::source::Loc;
 use crate::yaml::{Node, Value};
 
+/// Why a [`SchemaSet`] could not be built (a configuration problem: exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("Kubernetes version '{wanted}' is not bundled (available: {available})")]
+    UnknownVersion { wanted: String, available: String },
+    #[error("schema-dirs: '{0}' is not a directory in the repository")]
+    NotADirectory(String),
+    #[error("schema-dirs: {path}: {message}")]
+    BadFile { path: String, message: String },
+}
+
+/// Callers that report configuration problems as plain text (findings) take the message.
+impl From<SchemaError> for String {
+    fn from(e: SchemaError) -> String {
+        e.to_string()
+    }
+}
+
+/// What to validate against, as configured (`schema-violation` options).
+#[derive(Clone, Debug)]
+pub struct SchemaOptions {
+    /// `1.NN` (a leading `v` and a patch level are ignored); `None`: the newest bundled.
+    pub kubernetes_version: Option<String>,
+    /// Unknown fields are errors (the API server's `fieldValidation=Strict`).
+    pub strict: bool,
+    /// Kinds not validated at all: `Kind` or `apiVersion/Kind` (`Outcome::Skipped`).
+    pub skip_kinds: Vec<String>,
+    /// Kinds refused outright: `Kind` or `apiVersion/Kind` (`Outcome::Rejected`).
+    pub reject_kinds: Vec<String>,
+    /// Extra schema directories on disk (kubeconform layout or CRD manifests).
+    pub schema_dirs: Vec<PathBuf>,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> SchemaOptions {
+        SchemaOptions {
+            kubernetes_version: None,
+            strict: true,
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+            schema_dirs: Vec::new(),
+        }
+    }
+}
+
+/// Versions bundled in the binary, oldest first.
+pub fn bundled_versions() -> Vec<String> {
+    BUNDLED.iter().map(|(v, _)| v.to_string()).collect()
+}
+
 /// Bundled versions, newest last.
 pub const BUNDLED: &[(&str, &[u8])] = &[
     (
         "1.36",
-        include_bytes!("../schemas/kubernetes/v1.36.json.gz"),
+        include_bytes!("../../schemas/kubernetes/v1.36.json.gz"),
     ),
     (
         "1.37",
-        include_bytes!("../schemas/kubernetes/v1.37.json.gz"),
+        include_bytes!("../../schemas/kubernetes/v1.37.json.gz"),
     ),
 ];
 
@@ -104,6 +159,8 @@ pub fn list_bundled() -> String {
 /// One schema violation, located in the source.
 #[derive(Clone, Debug)]
 pub struct Violation {
+    /// JSON pointer of the offending value (`/spec/replicas`); for an unknown field, of the field.
+    pub pointer: String,
     /// Dotted path (`spec.replicas`).
     pub path: String,
     pub message: String,
@@ -117,10 +174,15 @@ pub enum Outcome {
     Invalid(Vec<Violation>),
     /// No schema for this apiVersion/kind (neither built in nor from a CRD in the repo).
     MissingSchema,
+    /// The kind is listed in `skip_kinds`.
+    Skipped,
+    /// The kind is listed in `reject_kinds`.
+    Rejected,
 }
 
-/// A compiled validator, or `None` when there is no schema for the kind.
-type Compiled = Option<Arc<jsonschema::Validator>>;
+/// A compiled validator with the schema document its error locations refer to (read back for
+/// "did you mean" hints), or `None` when there is no schema for the kind.
+type Compiled = Option<(Arc<jsonschema::Validator>, Arc<J>)>;
 
 /// Validators for one Kubernetes version plus the repository's CRDs.
 pub struct SchemaSet {
@@ -131,6 +193,8 @@ pub struct SchemaSet {
     /// `(lowercase kind, group, version)` → schema from `schema-dirs` JSON files.
     file_schemas: HashMap<(String, String, String), J>,
     compiled: Mutex<HashMap<(String, String), Compiled>>,
+    skip_kinds: Vec<String>,
+    reject_kinds: Vec<String>,
 }
 
 /// OpenAPI v3 (CRD dialect) → JSON Schema 2020-12.
@@ -185,16 +249,31 @@ fn convert_openapi(s: &J, strict: bool) -> J {
             }
         }
     }
+    let nullable = m.get("nullable") == Some(&J::Bool(true));
     if m.get("x-kubernetes-int-or-string") == Some(&J::Bool(true)) {
         out.remove("type");
         out.insert(
             "anyOf".into(),
-            json!([{"type": "integer"}, {"type": "string"}]),
+            if nullable {
+                json!([{"type": "integer"}, {"type": "string"}, {"type": "null"}])
+            } else {
+                json!([{"type": "integer"}, {"type": "string"}])
+            },
         );
     }
-    if m.get("nullable") == Some(&J::Bool(true))
-        && let Some(t) = out.get("type").cloned()
-    {
+    // An embedded resource is a whole object (a template's Pod, a Job): it always carries
+    // apiVersion, kind and metadata even when its schema lists only the rest.
+    if m.get("x-kubernetes-embedded-resource") == Some(&J::Bool(true)) {
+        let props = out.entry("properties").or_insert_with(|| json!({}));
+        if let Some(props) = props.as_object_mut() {
+            props
+                .entry("apiVersion")
+                .or_insert(json!({"type": "string"}));
+            props.entry("kind").or_insert(json!({"type": "string"}));
+            props.entry("metadata").or_insert(json!({"type": "object"}));
+        }
+    }
+    if nullable && let Some(t) = out.get("type").cloned() {
         let mut types: Vec<J> = match t {
             J::Array(a) => a,
             t => vec![t],
@@ -250,21 +329,19 @@ fn relax(v: &mut J) {
 
 impl SchemaSet {
     /// `version`: a bundled `1.NN` (default: newest). `crds`: CustomResourceDefinition objects.
-    pub fn new(version: Option<&str>, strict: bool, crds: &[&Node]) -> Result<SchemaSet, String> {
+    pub fn new(
+        version: Option<&str>,
+        strict: bool,
+        crds: &[&Node],
+    ) -> Result<SchemaSet, SchemaError> {
         let version = version.unwrap_or(default_version()).trim_start_matches('v');
         let version = BUNDLED
             .iter()
             .map(|(v, _)| *v)
             .find(|v| version == *v || version.starts_with(&format!("{v}.")))
-            .ok_or_else(|| {
-                format!(
-                    "Kubernetes version '{version}' is not bundled (available: {})",
-                    BUNDLED
-                        .iter()
-                        .map(|(v, _)| *v)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .ok_or_else(|| SchemaError::UnknownVersion {
+                wanted: version.to_string(),
+                available: bundled_versions().join(", "),
             })?;
         let mut map = HashMap::new();
         for crd in crds {
@@ -301,6 +378,39 @@ impl SchemaSet {
             crds: map,
             file_schemas: HashMap::new(),
             compiled: Mutex::default(),
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+        })
+    }
+
+    /// A set from configured options: bundled version, strictness, skipped and rejected kinds,
+    /// the given CRDs and the CRDs and JSON schemas under `schema_dirs` (read from disk).
+    pub fn with_options(options: &SchemaOptions, crds: &[&Node]) -> Result<SchemaSet, SchemaError> {
+        let mut set = SchemaSet::new(options.kubernetes_version.as_deref(), options.strict, crds)?;
+        set.skip_kinds = options.skip_kinds.clone();
+        set.reject_kinds = options.reject_kinds.clone();
+        for dir in &options.schema_dirs {
+            let fs = crate::source::DiskFs::new(dir).map_err(|e| SchemaError::BadFile {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+            set.add_dirs(&fs, &[String::new()])?;
+        }
+        Ok(set)
+    }
+
+    /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds and the CRDs'.
+    pub fn kinds(&self) -> Vec<(String, String)> {
+        let mut out = kinds(&self.version);
+        out.extend(self.crds.keys().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn listed(list: &[String], api: &str, kind: &str) -> bool {
+        list.iter().any(|k| {
+            k == kind || k.strip_suffix(kind).and_then(|a| a.strip_suffix('/')) == Some(api)
         })
     }
 
@@ -312,25 +422,31 @@ impl SchemaSet {
     /// (`{kind}-{group}-{version}.json`, `{kind}-{version}.json` for the core group, or
     /// `{group}/{kind}_{version}.json` as in the CRDs catalog), and YAML files holding
     /// `CustomResourceDefinition`s. Paths are repository-relative and read through `fs`.
-    pub fn add_dirs(&mut self, fs: &dyn crate::source::Fs, dirs: &[String]) -> Result<(), String> {
+    pub fn add_dirs(
+        &mut self,
+        fs: &dyn crate::source::Fs,
+        dirs: &[String],
+    ) -> Result<(), SchemaError> {
         for dir in dirs {
             if !fs.is_dir(dir) {
-                return Err(format!(
-                    "schema-dirs: '{dir}' is not a directory in the repository"
-                ));
+                return Err(SchemaError::NotADirectory(dir.clone()));
             }
             let mut stack = vec![dir.clone()];
             while let Some(d) = stack.pop() {
-                for name in fs.list(&d).map_err(|e| e.to_string())? {
+                let io = |path: &str, e: &dyn std::fmt::Display| SchemaError::BadFile {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                };
+                for name in fs.list(&d).map_err(|e| io(&d, &e))? {
                     let path = crate::source::child_rel(&d, &name);
                     if fs.is_dir(&path) {
                         stack.push(path);
                         continue;
                     }
-                    let text = fs.read(&path).map_err(|e| e.to_string())?;
+                    let text = fs.read(&path).map_err(|e| io(&path, &e))?;
                     if name.ends_with(".json") {
                         let schema: J = serde_json::from_str(&text)
-                            .map_err(|e| format!("schema-dirs: {path}: invalid JSON: {e}"))?;
+                            .map_err(|e| io(&path, &format!("invalid JSON: {e}")))?;
                         let Some(key) = key_from_file_name(&d, &name) else {
                             continue;
                         };
@@ -341,9 +457,7 @@ impl SchemaSet {
                         self.file_schemas.insert(key, schema);
                     } else if name.ends_with(".yaml") || name.ends_with(".yml") {
                         let docs = crate::yaml::parse_documents(&text, crate::source::FileId::NONE)
-                            .map_err(|e| {
-                                format!("schema-dirs: {path}: invalid YAML: {}", e.message)
-                            })?;
+                            .map_err(|e| io(&path, &format!("invalid YAML: {}", e.message)))?;
                         let crds: Vec<&Node> = docs
                             .iter()
                             .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
@@ -357,7 +471,7 @@ impl SchemaSet {
         Ok(())
     }
 
-    fn validator(&self, api: &str, kind: &str) -> Option<Arc<jsonschema::Validator>> {
+    fn validator(&self, api: &str, kind: &str) -> Compiled {
         let key = (api.to_string(), kind.to_string());
         if let Some(v) = self.compiled.lock().unwrap().get(&key) {
             return v.clone();
@@ -372,7 +486,14 @@ impl SchemaSet {
                     .get(&(lower.clone(), g.to_string(), version.to_string()))
             })
             .cloned();
-        let schema = self.crds.get(&key).cloned().or(file_schema).or_else(|| {
+        let own = self.crds.get(&key).cloned().or(file_schema);
+        let document = match &own {
+            Some(s) => Some(Arc::new(s.clone())),
+            // Bundled kinds: error locations are `/$defs/...`, which the shared definitions
+            // resolve directly (one copy for all kinds rather than one per kind).
+            None => definitions(&self.version),
+        };
+        let schema = own.or_else(|| {
             let defs = definitions(&self.version)?;
             let (group, version) = crate::render::resource::split_api_version(api);
             let name = defs["$defs"].as_object()?.iter().find_map(|(n, d)| {
@@ -392,7 +513,9 @@ impl SchemaSet {
                 "$ref": format!("#/$defs/{name}"),
             }))
         });
-        let v = schema.and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new));
+        let v = schema
+            .and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new))
+            .zip(document);
         self.compiled.lock().unwrap().insert(key, v.clone());
         v
     }
@@ -401,61 +524,124 @@ impl SchemaSet {
     pub fn validate(&self, obj: &Node) -> Outcome {
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");
         let kind = obj.str_at(&["kind"]).unwrap_or("");
-        let Some(v) = self.validator(api, kind) else {
+        if Self::listed(&self.reject_kinds, api, kind) {
+            return Outcome::Rejected;
+        }
+        if Self::listed(&self.skip_kinds, api, kind) {
+            return Outcome::Skipped;
+        }
+        let Some((v, document)) = self.validator(api, kind) else {
             return Outcome::MissingSchema;
         };
         let instance = crate::yaml::to_json(obj);
-        let violations: Vec<Violation> = v
-            .iter_errors(&instance)
-            .map(|e| {
-                let pointer = e.instance_path().as_str().to_string();
-                let raw = e.to_string();
-                let unknown = raw
-                    .split('\'')
-                    .nth(1)
-                    .filter(|_| raw.contains("Additional properties"))
-                    .map(str::to_string);
-                let (node, key_loc) = locate(obj, &pointer, unknown.as_deref());
-                let path = dotted(obj, &pointer);
-                let message = match &unknown {
-                    Some(k) => {
-                        let hint = suggestion(obj, &pointer, k);
-                        format!(
-                            "{}unknown field \"{k}\"{hint}",
-                            if path.is_empty() {
-                                String::new()
+        let mut violations = Vec::new();
+        for e in v.iter_errors(&instance) {
+            let pointer = e.instance_path().as_str().to_string();
+            let path = dotted(obj, &pointer);
+            let prefix = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            let (node, _) = locate(obj, &pointer, None);
+            let at_node = node.map(|n| n.blame()).unwrap_or(obj.loc);
+            match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
+                | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    // One violation per unknown key, located at the key itself (the line to fix),
+                    // with a hint drawn from the fields the schema allows at that level.
+                    let allowed = allowed_properties(&document, e.schema_path().as_str());
+                    for k in unexpected {
+                        let (_, key_loc) = locate(obj, &pointer, Some(k));
+                        violations.push(Violation {
+                            pointer: format!(
+                                "{pointer}/{}",
+                                k.replace('~', "~0").replace('/', "~1")
+                            ),
+                            path: if path.is_empty() {
+                                k.clone()
                             } else {
-                                format!("{path}: ")
-                            }
-                        )
+                                format!("{path}.{k}")
+                            },
+                            message: format!(
+                                "{prefix}unknown field \"{k}\"{}",
+                                suggestion(&allowed, k)
+                            ),
+                            loc: key_loc.unwrap_or(at_node),
+                        });
                     }
-                    None => format!(
-                        "{}{}",
-                        if path.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{path}: ")
-                        },
-                        plain(&raw, node)
-                    ),
-                };
-                Violation {
-                    path: match &unknown {
-                        Some(k) if path.is_empty() => k.clone(),
-                        Some(k) => format!("{path}.{k}"),
-                        None => path,
-                    },
-                    message,
-                    loc: key_loc.unwrap_or_else(|| node.map(|n| n.blame()).unwrap_or(obj.loc)),
                 }
-            })
-            .collect();
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    // Missing fields have no line of their own: point at the object that lacks it.
+                    let name = property
+                        .as_str()
+                        .map_or_else(|| property.to_string(), str::to_string);
+                    violations.push(Violation {
+                        pointer,
+                        path,
+                        message: format!("{prefix}missing required field \"{name}\""),
+                        loc: at_node,
+                    });
+                }
+                jsonschema::error::ValidationErrorKind::AnyOf { .. }
+                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
+                    if let Some(types) = branch_types(&document, e.schema_path().as_str()) =>
+                {
+                    // int-or-string and quantities are alternatives of plain types: say which.
+                    violations.push(Violation {
+                        message: format!("{prefix}expected {types}, got {}", described(node)),
+                        pointer,
+                        path,
+                        loc: at_node,
+                    })
+                }
+                _ => violations.push(Violation {
+                    message: format!("{prefix}{}", plain(&e.to_string(), node)),
+                    pointer,
+                    path,
+                    loc: at_node,
+                }),
+            }
+        }
         if violations.is_empty() {
             Outcome::Valid
         } else {
             Outcome::Invalid(violations)
         }
     }
+}
+
+/// A value as the messages name it: `string "three"`, `integer 3`, `an object`.
+fn described(node: Option<&Node>) -> String {
+    match node.map(|n| &n.value) {
+        Some(Value::Str(s)) => format!("string {s:?}"),
+        Some(Value::Int(i)) => format!("integer {i}"),
+        Some(Value::Float(f)) => format!("number {f}"),
+        Some(Value::Bool(b)) => format!("boolean {b}"),
+        Some(Value::Map(_)) => "an object".into(),
+        Some(Value::Seq(_)) => "a list".into(),
+        Some(Value::Null) | None => "null".into(),
+    }
+}
+
+/// `"integer or string"` when every branch of the failed `anyOf`/`oneOf` (at `schema_path` in
+/// `document`) is a bare type check; `None` for richer alternatives (left in the validator's words).
+fn branch_types(document: &J, schema_path: &str) -> Option<String> {
+    let mut types = Vec::new();
+    for branch in document.pointer(schema_path)?.as_array()? {
+        let b = branch.as_object()?;
+        if b.len() != 1 {
+            return None;
+        }
+        match b.get("type")? {
+            J::String(t) => types.push(t.clone()),
+            J::Array(ts) => types.extend(ts.iter().filter_map(|t| t.as_str().map(str::to_string))),
+            _ => return None,
+        }
+    }
+    types.retain(|t| t != "null");
+    types.dedup();
+    (!types.is_empty()).then(|| types.join(" or "))
 }
 
 /// Plainer wording for the validator's messages.
@@ -468,15 +654,7 @@ fn plain(raw: &str, node: Option<&Node>) -> String {
             .trim()
             .trim_start_matches('s')
             .trim();
-        let got = match node.map(|n| &n.value) {
-            Some(Value::Str(s)) => format!("string {s:?}"),
-            Some(Value::Int(i)) => format!("integer {i}"),
-            Some(Value::Float(f)) => format!("number {f}"),
-            Some(Value::Bool(b)) => format!("boolean {b}"),
-            Some(Value::Map(_)) => "an object".into(),
-            Some(Value::Seq(_)) => "a list".into(),
-            Some(Value::Null) | None => "null".into(),
-        };
+        let got = described(node);
         return format!(
             "expected {}, got {got}",
             want.replace('"', "")
@@ -528,51 +706,76 @@ fn dotted(obj: &Node, pointer: &str) -> String {
     out
 }
 
-/// " (did you mean \"x\"?)" when a known sibling field is one edit or two away.
-fn suggestion(_obj: &Node, _pointer: &str, key: &str) -> String {
-    const COMMON: &[&str] = &[
-        "imagePullPolicy",
-        "image",
-        "containers",
-        "initContainers",
-        "resources",
-        "limits",
-        "requests",
-        "replicas",
-        "selector",
-        "template",
-        "metadata",
-        "labels",
-        "annotations",
-        "ports",
-        "containerPort",
-        "env",
-        "envFrom",
-        "volumeMounts",
-        "volumes",
-        "serviceAccountName",
-        "nodeSelector",
-        "tolerations",
-        "affinity",
-        "livenessProbe",
-        "readinessProbe",
-        "startupProbe",
-        "securityContext",
-        "command",
-        "args",
-        "targetPort",
-        "protocol",
-        "strategy",
-        "restartPolicy",
-        "schedule",
-        "jobTemplate",
-    ];
-    COMMON
-        .iter()
-        .filter(|c| **c != key)
-        .map(|c| (crate::render::kustomization::edit_distance(c, key), c))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+/// The property names the schema allows where an `additionalProperties` keyword failed:
+/// `schema_path` ends in `/additionalProperties` (or `/unevaluatedProperties`); its parent is the
+/// object schema, whose `properties` are read from the compiled document.
+fn allowed_properties(document: &J, schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent);
+    document
+        .pointer(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(J::as_object)
+        .map(|p| p.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// " (did you mean \"x\"?)" when an allowed field is close to the unknown one: a case-only
+/// difference, or within a third of its length in edits (at most 3).
+fn suggestion(allowed: &[String], key: &str) -> String {
+    if let Some(same) = allowed.iter().find(|a| a.eq_ignore_ascii_case(key)) {
+        return format!(" (did you mean \"{same}\"?)");
+    }
+    let limit = (key.chars().count() / 3).clamp(1, 3);
+    allowed
+        .iter()
+        .map(|a| (crate::render::kustomization::edit_distance(a, key), a))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, a)| format!(" (did you mean \"{a}\"?)"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(schema: &J, instance: J) -> bool {
+        jsonschema::validator_for(schema)
+            .expect("converted schema compiles")
+            .is_valid(&instance)
+    }
+
+    #[test]
+    fn crd_extensions_convert_to_json_schema() {
+        let crd = json!({
+            "type": "object",
+            "properties": {
+                "port": {"x-kubernetes-int-or-string": true, "nullable": true},
+                "note": {"type": "string", "nullable": true},
+                "job": {
+                    "type": "object",
+                    "x-kubernetes-embedded-resource": true,
+                    "properties": {"spec": {"type": "object"}}
+                },
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                         "properties": {"a": {"type": "string"}}}
+            }
+        });
+        let strict = convert_openapi(&crd, true);
+        assert!(valid(&strict, json!({"port": 80})));
+        assert!(valid(&strict, json!({"port": "http"})));
+        assert!(valid(&strict, json!({"port": null, "note": null})));
+        assert!(!valid(&strict, json!({"port": 1.5})));
+        assert!(valid(
+            &strict,
+            json!({"job": {"apiVersion": "batch/v1", "kind": "Job", "metadata": {}, "spec": {}}})
+        ));
+        assert!(!valid(&strict, json!({"job": {"other": 1}})));
+        assert!(valid(&strict, json!({"free": {"anything": [1]}})));
+        assert!(!valid(&strict, json!({"free": {"a": 1}})));
+        assert!(!valid(&strict, json!({"unknown": 1})));
+        assert!(valid(&convert_openapi(&crd, false), json!({"unknown": 1})));
+    }
 }
