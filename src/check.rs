@@ -276,18 +276,31 @@ pub fn check_tree(
         .map(|p| Renderer::with_label(p.base_fs.clone(), sources.clone(), &format!("{}:", p.rev)));
     let mut affected: Vec<String> = Vec::new();
     let mut affected_envs: BTreeSet<(usize, usize)> = BTreeSet::new();
-    if let (Some(p), Some(br)) = (pr, &base_renderer) {
-        let touched = |deps: &BTreeSet<String>| deps.iter().any(|d| p.changed.contains(d));
+    if let Some(p) = pr {
+        // An overlay is affected when a file its build reads at head changed, or lies in a
+        // directory where something changed (a deleted component directory). Scanning the base
+        // revision too is unnecessary: whatever the base build read that head's no longer does
+        // was dropped by an edit to a kustomization head reads — which is itself a change.
+        let mut changed_dirs: BTreeSet<&str> = BTreeSet::new();
+        for c in &p.changed {
+            let mut d = c.as_str();
+            while let Some(i) = d.rfind('/') {
+                d = &d[..i];
+                if !changed_dirs.insert(d) {
+                    break;
+                }
+            }
+        }
+        let touched = |deps: &BTreeSet<String>| {
+            deps.iter()
+                .any(|d| p.changed.contains(d) || changed_dirs.contains(d.as_str()))
+        };
         let flags: Vec<Vec<bool>> = apps
             .par_iter()
             .map(|a| {
                 a.envs
                     .iter()
-                    .map(|e| {
-                        let head = renderer.dependencies(&e.dir);
-                        let base = br.dependencies(&e.dir);
-                        base.is_empty() || touched(&head) || touched(&base)
-                    })
+                    .map(|e| touched(&renderer.dependencies(&e.dir)))
                     .collect()
             })
             .collect();

@@ -344,3 +344,59 @@ fn summary_shows_images_and_rendered_diff_per_app() {
         "{md}"
     );
 }
+
+#[test]
+fn deleting_a_component_still_affects_its_users() {
+    let t = repo();
+    let r = t.path();
+    std::fs::remove_dir_all(r.join("apps/api-service/components/external-db")).unwrap();
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(2), "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("apps/api-service/overlays/production"),
+        "{stderr}"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "render-error")
+    );
+}
+
+#[test]
+fn a_large_repo_checks_only_the_three_touched_overlays() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let st = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-synthetic-repo"))
+        .args(["300", r.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    git(r, &["init", "-q", "-b", "main"]);
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "init"]);
+    for app in ["app-0007", "app-0123", "app-0299"] {
+        edit(
+            r,
+            &format!("apps/{app}/overlays/production/kustomization.yaml"),
+            "count: 3",
+            "count: 4",
+        );
+    }
+    let (out, report) = check(r, "main", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("affected overlays (3):"), "{stderr}");
+    for app in ["app-0007", "app-0123", "app-0299"] {
+        assert!(
+            stderr.contains(&format!("apps/{app}/overlays/production")),
+            "{stderr}"
+        );
+    }
+    // Only the three touched apps were rendered and checked (3 envs each).
+    assert_eq!(report["summary"]["overlays"], 9, "{report}");
+    // The replica change is a production change that is not an image move.
+    assert_eq!(out.status.code(), Some(1));
+}
