@@ -163,6 +163,7 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
 
 /// Runs discovery, rendering and every enabled rule.
 pub fn run(opts: &CheckOptions) -> Outcome {
+    let mut phases = crate::timings::Phases::start();
     let sources = Sources::new();
     let fs = match DiskFs::new(&opts.root) {
         Ok(fs) => Arc::new(fs) as Arc<dyn Fs>,
@@ -229,6 +230,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             }
         }
     };
+    phases.mark("config+policy+git");
     check_tree(fs, sources, &config, &policy, opts, pr.as_ref())
 }
 
@@ -241,7 +243,9 @@ pub fn check_tree(
     opts: &CheckOptions,
     pr: Option<&PrState>,
 ) -> Outcome {
+    let mut phases = crate::timings::Phases::start();
     let mut apps = discover(&*fs, config);
+    phases.mark("discover");
     apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
     for a in &mut apps {
         a.envs
@@ -328,70 +332,12 @@ pub fn check_tree(
             .map(|(a, e)| (remap[&a], e))
             .collect();
     }
-    let rendered = render_all(&renderer, &apps);
-    // At the base revision: the affected overlays, plus staging of apps whose production changed
-    // (digest promotion is judged against it).
-    let base_rendered: Vec<(usize, usize, Build)> = match &base_renderer {
-        None => vec![],
-        Some(br) => {
-            let mut jobs: BTreeSet<(usize, usize)> = affected_envs.clone();
-            for &(ai, ei) in &affected_envs {
-                if apps[ai].envs[ei].stage == Some(crate::discover::Stage::Production)
-                    && let Some(si) = apps[ai]
-                        .envs
-                        .iter()
-                        .position(|e| e.stage == Some(crate::discover::Stage::Staging))
-                {
-                    jobs.insert((ai, si));
-                }
-            }
-            jobs.into_par_iter()
-                .filter_map(|(ai, ei)| br.build(&apps[ai].envs[ei].dir).ok().map(|b| (ai, ei, b)))
-                .collect()
-        }
-    };
-
-    let mut summary = Summary {
-        overlays: apps.iter().map(|a| a.envs.len()).sum(),
-        ..Summary::default()
-    };
-    for (_, _, r) in &rendered {
-        if let Ok(b) = r {
-            summary.resources += b.resources.len();
-        }
-    }
-    // Index: (app index, env name or None for base) → result.
-    let mut by_app: BTreeMap<usize, AppBuilds> = BTreeMap::new();
-    for (ai, which, res) in &rendered {
-        let app = &apps[*ai];
-        match res {
-            Ok(b) => {
-                let slot = by_app.entry(*ai).or_default();
-                match which {
-                    None => slot.0 = Some(b),
-                    Some(ei) => slot.1.push((*ei, b)),
-                }
-            }
-            // A base that does not build on its own is reported through its overlays.
-            Err(_) if which.is_none() => {}
-            Err(e) => out.push(render_finding(
-                e,
-                Some(&app.name),
-                which.map(|ei| app.envs[ei].name.as_str()),
-            )),
-        }
-    }
-    // Schemas: the configured Kubernetes version plus every CRD the repository renders.
-    let schemas = {
-        let crds: Vec<&crate::yaml::Node> = rendered
-            .iter()
-            .filter_map(|(_, _, r)| r.as_ref().ok())
-            .flat_map(|b| b.resources.iter())
-            .filter(|r| r.kind() == "CustomResourceDefinition")
-            .map(|r| &r.node)
-            .collect();
+    phases.mark("pr-affected");
+    // Schemas: the configured Kubernetes version and schema directories now; the CRDs the
+    // repository renders join once every app is rendered.
+    let mut schemas = {
         let o = &policy.schema_violation.options;
-        match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &crds)
+        match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
             .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
         {
             Ok(s) => Some(s),
@@ -403,51 +349,60 @@ pub fn check_tree(
             }
         }
     };
+    phases.mark("schemas");
     let rules = rules::all();
-    by_app.par_iter().for_each(|(ai, (base, envs))| {
-        let app = &apps[*ai];
-        let mut envs = envs.clone();
-        envs.sort_by_key(|(ei, _)| *ei);
-        let ctx = AppCtx {
-            app,
-            base: *base,
-            envs: envs.iter().map(|(ei, b)| (&app.envs[*ei], *b)).collect(),
-            sources: &sources,
-            config,
-            pr: pr.map(|p| PrCtx {
-                rev: &p.rev,
-                base_fs: &p.base_fs,
-                base_envs: base_rendered
-                    .iter()
-                    .filter(|(a, ..)| a == ai)
-                    .map(|(_, ei, b)| (&app.envs[*ei], b))
-                    .collect(),
-                affected: app
-                    .envs
-                    .iter()
-                    .enumerate()
-                    .filter(|(ei, _)| affected_envs.contains(&(*ai, *ei)))
-                    .map(|(_, e)| e.name.as_str())
-                    .collect(),
-                changed: &p.changed,
-                actor: p.actor.as_deref(),
-                base_renderer: base_renderer.as_ref(),
-            }),
-            schemas: schemas.as_ref(),
-        };
-        for rule in &rules {
-            let Some(level) = policy.level(rule.info().id) else {
-                continue;
-            };
-            let Some(severity) = level.severity() else {
-                continue;
-            };
-            for mut f in rule.check(&ctx, policy) {
-                f.severity = severity;
-                out.push(f);
-            }
-        }
-    });
+    let stream = Stream {
+        apps: &apps,
+        renderer: &renderer,
+        base_renderer: base_renderer.as_ref(),
+        affected_envs: &affected_envs,
+        pr,
+        sources: &sources,
+        config,
+        policy,
+        rules: &rules,
+        out: &out,
+    };
+    // Each app is rendered, checked and dropped in one parallel pass, so memory holds one app per
+    // thread rather than the whole repository. An app with a kind that only a CRD describes waits
+    // until every app is rendered (the CRD may come from any of them).
+    let streamed: Vec<Streamed> = (0..apps.len())
+        .into_par_iter()
+        .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
+        .collect();
+    phases.mark("render+check");
+    let mut summary = Summary {
+        overlays: apps.iter().map(|a| a.envs.len()).sum(),
+        ..Summary::default()
+    };
+    let mut changes = Vec::new();
+    let mut waiting = Vec::new();
+    let mut crds = Vec::new();
+    for st in streamed {
+        summary.resources += st.resources;
+        crds.extend(st.crds);
+        changes.extend(st.changes);
+        waiting.extend(st.waiting);
+    }
+    if let Some(s) = &mut schemas
+        && let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>())
+    {
+        let mut f = Finding::new("policy-error", Severity::Error, msg);
+        f.fatal = true;
+        out.push(f);
+    }
+    let waited: Vec<Vec<EnvChange>> = waiting
+        .par_iter()
+        .map(|w| stream.check(w, schemas.as_ref()))
+        .collect();
+    // Changes in app order, as if no app had waited.
+    let mut changes: Vec<(usize, EnvChange)> = changes;
+    for (w, c) in waiting.iter().zip(waited) {
+        changes.extend(c.into_iter().map(|c| (w.ai, c)));
+    }
+    changes.sort_by_key(|(ai, _)| *ai);
+    let changes: Vec<EnvChange> = changes.into_iter().map(|(_, c)| c).collect();
+    phases.mark("app-rules");
     // Duplicate keys in any file an overlay read: kustomize keeps the last one, the API server
     // refuses the document.
     if let Some(sev) = policy.schema_violation.level.severity() {
@@ -493,6 +448,7 @@ pub fn check_tree(
             out.push(f);
         }
     }
+    phases.mark("repo-rules");
     let findings = out.into_sorted(&sources);
     summary.errors = findings
         .iter()
@@ -502,51 +458,13 @@ pub fn check_tree(
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    // Pull-request mode: the rendered change of each affected overlay.
-    let mut changes = Vec::new();
-    for (ai, ei, base_build) in &base_rendered {
-        if !affected_envs.contains(&(*ai, *ei)) {
-            continue;
-        }
-        let Some(head_build) = rendered.iter().find_map(|(a, e, r)| {
-            (a == ai && *e == Some(*ei))
-                .then_some(r.as_ref().ok())
-                .flatten()
-        }) else {
-            continue;
-        };
-        let (before, after) = (images_of(base_build), images_of(head_build));
-        let images = after
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(v))
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    before.get(k).cloned().unwrap_or_default(),
-                    v.clone(),
-                )
-            })
-            .collect();
-        let (x, y) = (
-            crate::render::to_yaml(&base_build.resources),
-            crate::render::to_yaml(&head_build.resources),
-        );
-        let diff = if x == y {
-            String::new()
-        } else {
-            similar::TextDiff::from_lines(&x, &y)
-                .unified_diff()
-                .context_radius(3)
-                .header("base", "head")
-                .to_string()
-        };
-        changes.push(EnvChange {
-            app: apps[*ai].name.clone(),
-            env: apps[*ai].envs[*ei].name.clone(),
-            images,
-            diff,
-        });
-    }
+    phases.mark("pr-changes");
+    // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
+    // check; nothing waits for it. In the CLI the process exits first, in a library caller the
+    // thread finishes in the background.
+    let garbage = (waiting, renderer, base_renderer);
+    std::thread::spawn(move || drop(garbage));
+    phases.mark("drop");
     Outcome {
         findings,
         summary,
@@ -557,25 +475,203 @@ pub fn check_tree(
     }
 }
 
-/// An app's rendered base and (env index, build) pairs.
-type AppBuilds<'a> = (Option<&'a Build>, Vec<(usize, &'a Build)>);
+/// What one app's pass leaves behind.
+#[derive(Default)]
+struct Streamed {
+    /// Rendered resources (base and overlays), for the summary.
+    resources: usize,
+    /// CustomResourceDefinitions it renders.
+    crds: Vec<crate::yaml::Node>,
+    /// Pull-request mode: rendered changes of its affected overlays, with the app index.
+    changes: Vec<(usize, EnvChange)>,
+    /// Its renders, when its rules wait for the repository's CRDs.
+    waiting: Option<AppRenders>,
+}
 
-type Rendered = (usize, Option<usize>, Result<Build, RenderError>);
+/// One app's renders: its base, its overlays and (pull-request mode) overlays at the base revision.
+struct AppRenders {
+    ai: usize,
+    base: Option<Build>,
+    envs: Vec<(usize, Build)>,
+    base_envs: Vec<(usize, Build)>,
+}
 
-/// Renders every overlay and base in parallel. `None` env index = the app's base.
-fn render_all(renderer: &Renderer, apps: &[App]) -> Vec<Rendered> {
-    let mut jobs: Vec<(usize, Option<usize>, String)> = Vec::new();
-    for (ai, a) in apps.iter().enumerate() {
-        if let Some(b) = &a.base {
-            jobs.push((ai, None, b.clone()));
+/// Everything the per-app pass shares.
+struct Stream<'a> {
+    apps: &'a [App],
+    renderer: &'a Renderer,
+    base_renderer: Option<&'a Renderer>,
+    affected_envs: &'a BTreeSet<(usize, usize)>,
+    pr: Option<&'a PrState>,
+    sources: &'a Sources,
+    config: &'a Config,
+    policy: &'a Policy,
+    rules: &'a [&'a dyn rules::Rule],
+    out: &'a Collector,
+}
+
+impl Stream<'_> {
+    fn render_and_check(&self, ai: usize, schemas: Option<&crate::schema::SchemaSet>) -> Streamed {
+        let app = &self.apps[ai];
+        let mut st = Streamed::default();
+        // A base that does not build on its own is reported through its overlays.
+        let base = app.base.as_ref().and_then(|b| self.renderer.build(b).ok());
+        let mut envs = Vec::new();
+        for (ei, e) in app.envs.iter().enumerate() {
+            match self.renderer.build(&e.dir) {
+                Ok(b) => envs.push((ei, b)),
+                Err(err) => self
+                    .out
+                    .push(render_finding(&err, Some(&app.name), Some(&e.name))),
+            }
         }
-        for (ei, e) in a.envs.iter().enumerate() {
-            jobs.push((ai, Some(ei), e.dir.clone()));
+        // At the base revision: the affected overlays, plus staging when production is affected
+        // (digest promotion is judged against it).
+        let mut base_envs = Vec::new();
+        if let Some(br) = self.base_renderer {
+            let mut jobs: BTreeSet<usize> = (0..app.envs.len())
+                .filter(|ei| self.affected_envs.contains(&(ai, *ei)))
+                .collect();
+            if jobs
+                .iter()
+                .any(|ei| app.envs[*ei].stage == Some(crate::discover::Stage::Production))
+                && let Some(si) = app
+                    .envs
+                    .iter()
+                    .position(|e| e.stage == Some(crate::discover::Stage::Staging))
+            {
+                jobs.insert(si);
+            }
+            base_envs = jobs
+                .into_iter()
+                .filter_map(|ei| br.build(&app.envs[ei].dir).ok().map(|b| (ei, b)))
+                .collect();
         }
+        let all = base.iter().chain(envs.iter().map(|(_, b)| b));
+        let mut needs_crds = false;
+        for b in all {
+            st.resources += b.resources.len();
+            for r in &b.resources {
+                if r.kind() == "CustomResourceDefinition" {
+                    st.crds.push(r.node.clone());
+                } else if let Some(s) = schemas
+                    && !needs_crds
+                {
+                    needs_crds = !s.resolvable(&r.id().api_version(), r.kind());
+                }
+            }
+        }
+        let renders = AppRenders {
+            ai,
+            base,
+            envs,
+            base_envs,
+        };
+        if needs_crds {
+            st.waiting = Some(renders);
+        } else {
+            st.changes = self
+                .check(&renders, schemas)
+                .into_iter()
+                .map(|c| (ai, c))
+                .collect();
+        }
+        st
     }
-    jobs.into_par_iter()
-        .map(|(ai, ei, dir)| (ai, ei, renderer.build(&dir)))
-        .collect()
+
+    /// Runs the app rules on one app's renders; returns its overlays' rendered changes.
+    fn check(&self, r: &AppRenders, schemas: Option<&crate::schema::SchemaSet>) -> Vec<EnvChange> {
+        let app = &self.apps[r.ai];
+        if r.base.is_none() && r.envs.is_empty() {
+            return vec![];
+        }
+        let ctx = AppCtx {
+            app,
+            base: r.base.as_ref(),
+            envs: r.envs.iter().map(|(ei, b)| (&app.envs[*ei], b)).collect(),
+            sources: self.sources,
+            config: self.config,
+            pr: self.pr.map(|p| PrCtx {
+                rev: &p.rev,
+                base_fs: &p.base_fs,
+                base_envs: r
+                    .base_envs
+                    .iter()
+                    .map(|(ei, b)| (&app.envs[*ei], b))
+                    .collect(),
+                affected: app
+                    .envs
+                    .iter()
+                    .enumerate()
+                    .filter(|(ei, _)| self.affected_envs.contains(&(r.ai, *ei)))
+                    .map(|(_, e)| e.name.as_str())
+                    .collect(),
+                changed: &p.changed,
+                actor: p.actor.as_deref(),
+                base_renderer: self.base_renderer,
+            }),
+            schemas,
+        };
+        for rule in self.rules {
+            let Some(level) = self.policy.level(rule.info().id) else {
+                continue;
+            };
+            let Some(severity) = level.severity() else {
+                continue;
+            };
+            for mut f in rule.check(&ctx, self.policy) {
+                f.severity = severity;
+                self.out.push(f);
+            }
+        }
+        // Pull-request mode: the rendered change of each affected overlay.
+        let mut changes = Vec::new();
+        for (ei, base_build) in &r.base_envs {
+            if !self.affected_envs.contains(&(r.ai, *ei)) {
+                continue;
+            }
+            let Some((_, head_build)) = r.envs.iter().find(|(e, _)| e == ei) else {
+                continue;
+            };
+            changes.push(env_change(app, *ei, base_build, head_build));
+        }
+        changes
+    }
+}
+
+/// The rendered change of one overlay between the base revision and head.
+fn env_change(app: &App, ei: usize, base_build: &Build, head_build: &Build) -> EnvChange {
+    let (before, after) = (images_of(base_build), images_of(head_build));
+    let images = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                before.get(k).cloned().unwrap_or_default(),
+                v.clone(),
+            )
+        })
+        .collect();
+    let (x, y) = (
+        crate::render::to_yaml(&base_build.resources),
+        crate::render::to_yaml(&head_build.resources),
+    );
+    let diff = if x == y {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&x, &y)
+            .unified_diff()
+            .context_radius(3)
+            .header("base", "head")
+            .to_string()
+    };
+    EnvChange {
+        app: app.name.clone(),
+        env: app.envs[ei].name.clone(),
+        images,
+        diff,
+    }
 }
 
 fn sort(findings: Vec<Finding>, sources: &Sources) -> Vec<Finding> {

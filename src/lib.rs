@@ -17,4 +17,5 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod timings;
 pub mod yaml;

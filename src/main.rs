@@ -13,7 +13,12 @@ use kustodian::check::{self, CheckOptions};
 use kustodian::diag::Report;
 use kustodian::render::Renderer;
 use kustodian::report::{github, human, json, sarif};
+
 use kustodian::source::{DiskFs, Sources, repo_root_for};
+
+/// See the `mimalloc` note in Cargo.toml: allocation-heavy, multi-threaded rendering.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -259,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     Format::Human
                 },
             );
+            let mut phases = kustodian::timings::Phases::start();
             let outcome = check::run(&CheckOptions {
                 root: path,
                 policy,
@@ -269,6 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 shard,
                 now,
             });
+            phases.mark("check");
             if verbose {
                 if outcome.affected.is_empty() {
                     eprintln!("affected overlays: none");
@@ -330,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 json::emit(&report, &mut b)?;
                 write_atomically(&p, &b)?;
             }
+            phases.mark("report");
             Ok(outcome.exit_code() as u8)
         }
     }

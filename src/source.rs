@@ -219,6 +219,14 @@ pub trait Fs: Send + Sync {
     fn is_file(&self, rel: &str) -> bool;
     /// Entries of a directory (names only), sorted.
     fn list(&self, rel: &str) -> Result<Vec<String>, FsError>;
+    /// The subdirectories of a directory, sorted (a tree walk asks this of every directory).
+    fn subdirs(&self, rel: &str) -> Result<Vec<String>, FsError> {
+        let names = self.list(rel)?;
+        Ok(names
+            .into_iter()
+            .filter(|n| self.is_dir(&crate::source::child_path(rel, n)))
+            .collect())
+    }
     /// A human name for the tree (a directory path, or `git:REV`).
     fn describe(&self) -> String;
 }
@@ -226,14 +234,33 @@ pub trait Fs: Send + Sync {
 /// A path resolved inside the root: its real path and whether it is a directory.
 type Resolved = Result<(PathBuf, bool), FsError>;
 
+/// What a directory entry is, as the directory listing says (no `stat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    Dir,
+    /// Resolved on demand: it may point anywhere, including outside the root.
+    Symlink,
+    Other,
+}
+
+/// One directory's entries, sorted by name.
+type Listing = Arc<Vec<(String, EntryKind)>>;
+
 /// The working tree below a root directory. Refuses symlinks that resolve outside the root.
+///
+/// Every directory is listed at most once per run and its entries' kinds come from the listing
+/// itself (`d_type`), so resolving `apps/web/overlays/dev/patch.yaml` costs a few hash lookups
+/// instead of a `realpath` (one `lstat` per component) and a `stat`. Only a path through a
+/// symlink is canonicalized, to check that it stays inside the root. The tree is assumed not to
+/// change during a run.
 pub struct DiskFs {
     root: PathBuf,
     canon_root: PathBuf,
-    /// Resolved path and kind of every path asked about (`None`: missing or outside the root).
-    /// Rendering asks "is this a file / a directory" about the same paths many times; one
-    /// `canonicalize` + `stat` per path is enough for a run that never sees the tree change.
+    /// Resolved path and kind of every path asked about.
     meta: RwLock<HashMap<String, Resolved>>,
+    /// Listings of the directories read so far, keyed by repo-relative path (`""` = root).
+    listings: RwLock<HashMap<String, Result<Listing, FsError>>>,
 }
 
 impl DiskFs {
@@ -246,6 +273,7 @@ impl DiskFs {
             root: root.to_path_buf(),
             canon_root,
             meta: RwLock::default(),
+            listings: RwLock::default(),
         })
     }
 
@@ -262,10 +290,7 @@ impl DiskFs {
         if let Some(hit) = self.meta.read().unwrap().get(rel) {
             return hit.clone();
         }
-        let res = self.resolve_uncached(rel).map(|p| {
-            let dir = p.is_dir();
-            (p, dir)
-        });
+        let res = self.resolve_by_listing(rel);
         self.meta
             .write()
             .unwrap()
@@ -273,13 +298,83 @@ impl DiskFs {
         res
     }
 
-    fn resolve_uncached(&self, rel: &str) -> Result<PathBuf, FsError> {
+    /// Walks `rel` one component at a time through cached directory listings.
+    fn resolve_by_listing(&self, rel: &str) -> Resolved {
+        let path = rel.trim_end_matches('/');
+        if path.is_empty() {
+            return Ok((self.canon_root.clone(), true));
+        }
+        let mut parent = "";
+        let mut is_dir = true;
+        for (i, name) in path.split('/').enumerate() {
+            // Not a normalized path (`.`, `..`, `//`): let the kernel sort it out.
+            if !is_dir || name.is_empty() || name == "." || name == ".." {
+                return self.resolve_canonical(rel);
+            }
+            let end = if i == 0 {
+                name.len()
+            } else {
+                parent.len() + 1 + name.len()
+            };
+            let listing = match self.listing(parent) {
+                Ok(l) => l,
+                Err(_) => return Err(FsError::NotFound(rel.to_string())),
+            };
+            match listing
+                .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                .map(|i| listing[i].1)
+            {
+                Ok(EntryKind::Dir) => is_dir = true,
+                Ok(EntryKind::File) | Ok(EntryKind::Other) => is_dir = false,
+                Ok(EntryKind::Symlink) => return self.resolve_canonical(rel),
+                Err(_) => return Err(FsError::NotFound(rel.to_string())),
+            }
+            parent = &path[..end];
+        }
+        Ok((self.canon_root.join(path), is_dir))
+    }
+
+    /// The entries of a directory known to exist under the root (memoized).
+    fn listing(&self, dir: &str) -> Result<Listing, FsError> {
+        if let Some(hit) = self.listings.read().unwrap().get(dir) {
+            return hit.clone();
+        }
+        let res = self.read_listing(dir);
+        self.listings
+            .write()
+            .unwrap()
+            .insert(dir.to_string(), res.clone());
+        res
+    }
+
+    fn read_listing(&self, dir: &str) -> Result<Listing, FsError> {
+        let io = |e: std::io::Error| FsError::Io {
+            path: dir.to_string(),
+            msg: e.to_string(),
+        };
+        let mut entries = Vec::new();
+        for e in std::fs::read_dir(self.canon_root.join(dir)).map_err(io)? {
+            let e = e.map_err(io)?;
+            let kind = match e.file_type() {
+                Ok(t) if t.is_symlink() => EntryKind::Symlink,
+                Ok(t) if t.is_dir() => EntryKind::Dir,
+                Ok(t) if t.is_file() => EntryKind::File,
+                _ => EntryKind::Other,
+            };
+            entries.push((e.file_name().to_string_lossy().into_owned(), kind));
+        }
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(Arc::new(entries))
+    }
+
+    /// The slow, exact path for anything through a symlink: the real path must stay inside the root.
+    fn resolve_canonical(&self, rel: &str) -> Resolved {
         let p = self.canon_root.join(rel);
-        // A symlink anywhere on the way may point out of the tree: check the real path.
         match p.canonicalize() {
             Ok(real) => {
                 if real.starts_with(&self.canon_root) {
-                    Ok(real)
+                    let dir = real.is_dir();
+                    Ok((real, dir))
                 } else {
                     Err(FsError::OutsideRoot {
                         path: rel.to_string(),
@@ -326,20 +421,48 @@ impl Fs for DiskFs {
         self.resolve_kind(rel).is_ok_and(|(_, d)| !d)
     }
     fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
-        let p = self.resolve(rel)?;
-        let rd = std::fs::read_dir(&p).map_err(|e| FsError::Io {
-            path: rel.to_string(),
-            msg: e.to_string(),
-        })?;
-        let mut names: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        Ok(names)
+        let (real, is_dir) = self.resolve_kind(rel)?;
+        if !is_dir {
+            return Err(FsError::Io {
+                path: rel.to_string(),
+                msg: "not a directory".into(),
+            });
+        }
+        // A directory reached through a symlink is listed at its real place.
+        let key = match real.strip_prefix(&self.canon_root) {
+            Ok(r) => r.to_string_lossy().into_owned(),
+            Err(_) => return Err(FsError::NotFound(rel.to_string())),
+        };
+        Ok(self.listing(&key)?.iter().map(|(n, _)| n.clone()).collect())
+    }
+    fn subdirs(&self, rel: &str) -> Result<Vec<String>, FsError> {
+        let (real, is_dir) = self.resolve_kind(rel)?;
+        let key = match real.strip_prefix(&self.canon_root) {
+            Ok(r) if is_dir => r.to_string_lossy().into_owned(),
+            _ => return Err(FsError::NotFound(rel.to_string())),
+        };
+        Ok(self
+            .listing(&key)?
+            .iter()
+            .filter(|(n, k)| match k {
+                EntryKind::Dir => true,
+                EntryKind::Symlink => self.is_dir(&child_path(rel, n)),
+                _ => false,
+            })
+            .map(|(n, _)| n.clone())
+            .collect())
     }
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+}
+
+/// `dir/name`, or `name` at the root.
+pub fn child_path(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
     }
 }
 

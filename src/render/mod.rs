@@ -27,6 +27,7 @@ pub mod kustomization;
 pub mod nameref;
 pub mod patch_json;
 pub mod patch_smp;
+pub mod pattern;
 pub mod replacements;
 pub mod resource;
 pub mod sort;
@@ -79,6 +80,9 @@ pub enum SortChoice {
 
 type Memo<T> = Mutex<HashMap<String, Arc<T>>>;
 
+/// A built directory shared by every kustomization that includes it.
+type SharedAccum = Result<Arc<Accum>, RenderError>;
+
 /// Builds kustomizations from one file tree. Shared across threads.
 pub struct Renderer {
     fs: Arc<dyn Fs>,
@@ -92,7 +96,7 @@ pub struct Renderer {
     openapi: Mutex<Option<Arc<serde_json::Value>>>,
     /// Duplicate keys met in any file read (reported by `schema-violation`).
     duplicates: Mutex<Vec<crate::yaml::parse::DuplicateKey>>,
-    dirs: Memo<Result<Accum, RenderError>>,
+    dirs: Memo<SharedAccum>,
 }
 
 impl Renderer {
@@ -138,8 +142,20 @@ impl Renderer {
 
     /// `kustomize build DIR` (DIR repo-relative, `""` for the root).
     pub fn build(&self, dir: &str) -> Result<Build, RenderError> {
-        let mut stack = Vec::new();
-        let acc = self.build_dir(dir, &mut stack, Loc::NONE)?;
+        // A top-level overlay is rarely also another kustomization's base, so its accumulation is
+        // not memoized: it is moved into the result instead of copied twice (in and out of the
+        // cache). If it is a base too, it is built once more for that use.
+        let cached = self.dirs.lock().unwrap().get(dir).cloned();
+        let acc = match cached {
+            Some(hit) => match &*hit {
+                Ok(a) => Accum::clone(a),
+                Err(e) => return Err(e.clone()),
+            },
+            None => {
+                let mut stack = vec![dir.to_string()];
+                self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false)?
+            }
+        };
         let Accum {
             mut resources,
             files,
@@ -148,7 +164,7 @@ impl Renderer {
             build_metadata,
             name_refs,
             var_refs,
-        } = (*acc).clone();
+        } = acc;
         hash::add_hashes(&mut resources);
         nameref::fix_back_references_with(&mut resources, &nameref::from_config(&name_refs))?;
         vars::apply(&mut resources, &var_list, &var_refs)?;
@@ -242,18 +258,19 @@ impl Renderer {
         }
         if let Some(hit) = self.dirs.lock().unwrap().get(dir) {
             return match &**hit {
-                Ok(a) => Ok(Arc::new(a.clone())),
+                Ok(a) => Ok(a.clone()),
                 Err(e) => Err(e.clone()),
             };
         }
         stack.push(dir.to_string());
         let res = self.build_dir_uncached(dir, stack, at, None, false);
         stack.pop();
+        let res = res.map(Arc::new);
         self.dirs
             .lock()
             .unwrap()
             .insert(dir.to_string(), Arc::new(res.clone()));
-        res.map(Arc::new)
+        res
     }
 
     /// Builds `dir`. For a component, `input` is the accumulation it applies to.
@@ -490,13 +507,11 @@ impl Renderer {
             ));
         };
         if self.fs.is_dir(&rel) {
+            // The base is shared (memoized); this overlay transforms its own copy.
             let sub = self.build_dir(&rel, stack, entry.loc)?;
-            let sub = (*sub).clone();
-            for r in sub.resources {
-                acc.resources.push(r);
-            }
-            acc.files.extend(sub.files);
-            for v in sub.vars {
+            acc.resources.extend(sub.resources.iter().cloned());
+            acc.files.extend(sub.files.iter().cloned());
+            for v in sub.vars.iter().cloned() {
                 if acc.vars.iter().any(|x| x.name == v.name) {
                     return Err(RenderError::new(
                         RenderErrorKind::Conflict,
@@ -510,8 +525,8 @@ impl Renderer {
                 }
                 acc.vars.push(v);
             }
-            acc.name_refs.extend(sub.name_refs);
-            acc.var_refs.extend(sub.var_refs);
+            acc.name_refs.extend(sub.name_refs.iter().cloned());
+            acc.var_refs.extend(sub.var_refs.iter().cloned());
             return Ok(());
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;

@@ -9,6 +9,7 @@
 //! `*`. Replaced nodes get `via` = the replacement entry, so findings point at it.
 
 use super::error::RenderError;
+use super::pattern::Pattern;
 use super::resource::{ResId, Resource};
 use super::transforms::label_selector_matches;
 use crate::source::Loc;
@@ -50,9 +51,9 @@ struct Sel {
     group: Option<String>,
     version: Option<String>,
     /// Target selectors match kinds by anchored regex (`Deployment|.*Set`), sources exactly.
-    kind: Option<regex::Regex>,
-    name: Option<regex::Regex>,
-    namespace: Option<regex::Regex>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<String>,
     annotations: Option<String>,
 }
@@ -65,12 +66,10 @@ impl Sel {
                 .filter(|s| !s.is_empty())
         };
         let re = |v: String| {
-            let pat = if anchored {
-                format!("^(?:{v})$")
-            } else {
-                format!("^{}$", regex::escape(&v))
-            };
-            regex::Regex::new(&pat)
+            if !anchored {
+                return Ok(Pattern::literal(&v));
+            }
+            Pattern::anchored(&v)
                 .map_err(|e| RenderError::invalid(format!("invalid selector '{v}': {e}"), n.loc))
         };
         Ok(Sel {

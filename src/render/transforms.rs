@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use super::pattern::{ImagePattern, Pattern};
 
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::{FieldSpec, apply_specs, parse_table, visit};
@@ -469,14 +469,14 @@ pub struct Selector {
     group: Option<String>,
     version: Option<String>,
     kind: Option<String>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<String>,
     annotations: Option<String>,
 }
 
-fn anchored(s: &str, loc: Loc) -> Result<Regex, RenderError> {
-    Regex::new(&format!("^(?:{s})$"))
+fn anchored(s: &str, loc: Loc) -> Result<Pattern, RenderError> {
+    Pattern::anchored(s)
         .map_err(|e| RenderError::invalid(format!("invalid target regex '{s}': {e}"), loc))
 }
 
@@ -804,7 +804,7 @@ struct ImageEdit {
     digest: Option<String>,
     tag_suffix: Option<String>,
     via: Loc,
-    pattern: Option<Regex>,
+    pattern: ImagePattern,
 }
 
 fn image_edit(n: &Node) -> Option<ImageEdit> {
@@ -815,10 +815,7 @@ fn image_edit(n: &Node) -> Option<ImageEdit> {
         .iter()
         .find_map(|k| n.get(k).map(|x| x.loc))
         .unwrap_or(n.loc);
-    let pattern = Regex::new(&format!(
-        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$"
-    ))
-    .ok();
+    let pattern = ImagePattern::new(&name);
     Some(ImageEdit {
         name,
         new_name: s("newName"),
@@ -868,7 +865,7 @@ pub fn split_image(image: &str) -> (String, String, String) {
 
 fn update_image(n: &mut Node, e: &ImageEdit) {
     let Some(value) = n.as_str() else { return };
-    if !e.pattern.as_ref().is_some_and(|p| p.is_match(value)) {
+    if !e.pattern.is_match(value) {
         return;
     }
     let (mut name, mut tag, mut digest) = split_image(value);

@@ -399,6 +399,29 @@ impl SchemaSet {
         Ok(set)
     }
 
+    /// Adds CustomResourceDefinitions found later (the repository's rendered CRDs). Schemas
+    /// already known for a kind — from `schema_dirs` — take precedence.
+    pub fn add_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+        if crds.is_empty() {
+            return Ok(());
+        }
+        let more = SchemaSet::new(Some(&self.version), self.strict, crds)?;
+        for (k, v) in more.crds {
+            self.crds.entry(k).or_insert(v);
+        }
+        // Kinds looked up before their CRD arrived were remembered as having no schema.
+        self.compiled.lock().unwrap().retain(|_, v| v.is_some());
+        Ok(())
+    }
+
+    /// Whether validating this kind needs no more schemas: it has one, or the policy skips or
+    /// rejects it by name.
+    pub fn resolvable(&self, api: &str, kind: &str) -> bool {
+        Self::listed(&self.reject_kinds, api, kind)
+            || Self::listed(&self.skip_kinds, api, kind)
+            || self.validator(api, kind).is_some()
+    }
+
     /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds and the CRDs'.
     pub fn kinds(&self) -> Vec<(String, String)> {
         let mut out = kinds(&self.version);
