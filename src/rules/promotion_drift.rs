@@ -11,7 +11,7 @@ use crate::discover::Stage;
 use crate::policy::Policy;
 use crate::render::Build;
 use crate::source::{Loc, Sources};
-use crate::yaml::{Node, Value};
+use crate::yaml::{Entry, Mapping, Node, Value};
 
 /// The rendered staging and production of an app differ beyond images and overlay identity.
 ///
@@ -74,10 +74,10 @@ fn normalize(
             || p == "replicas"
     };
     match &n.value {
+        // Built level by level: cloning a subtree only to clear it would copy every level
+        // once per ancestor.
         Value::Map(m) => {
-            let mut out = n.clone();
-            let om = out.as_map_mut().expect("map");
-            om.entries.clear();
+            let mut entries = Vec::with_capacity(m.entries.len());
             for e in &m.entries {
                 let p = if path.is_empty() {
                     e.key.clone()
@@ -88,28 +88,33 @@ fn normalize(
                     continue;
                 }
                 if e.key == "image" && path.contains("ontainers") {
-                    om.insert(&e.key, Node::str("<image>"));
+                    entries.push(Entry {
+                        key: e.key.clone(),
+                        key_loc: Loc::NONE,
+                        value: Node::str("<image>"),
+                    });
                     continue;
                 }
                 if identity_key(&p) && set_by_kustomization(&e.value, sources) {
                     continue;
                 }
                 if let Some(v) = normalize(&e.value, &p, renames, sources) {
-                    let mut entry = e.clone();
-                    entry.value = v;
-                    om.entries.push(entry);
+                    entries.push(Entry {
+                        key: e.key.clone(),
+                        key_loc: e.key_loc,
+                        value: v,
+                    });
                 }
             }
-            Some(out)
+            Some(Node::new(Value::Map(Mapping { entries }), n.loc).with_via(n.via))
         }
         Value::Seq(items) => {
-            let mut out = n.clone();
+            let item_path = format!("{path}[]");
             let v: Vec<Node> = items
                 .iter()
-                .filter_map(|i| normalize(i, &format!("{path}[]"), renames, sources))
+                .filter_map(|i| normalize(i, &item_path, renames, sources))
                 .collect();
-            out.value = Value::Seq(v);
-            Some(out)
+            Some(Node::new(Value::Seq(v), n.loc).with_via(n.via))
         }
         Value::Str(s) => match renames.get(s) {
             Some(orig) => {
