@@ -313,6 +313,22 @@ fn key_from_file_name(dir: &str, name: &str) -> Option<(String, String, String)>
     }
 }
 
+/// Names of the `#/$defs/NAME` references anywhere in `v`.
+fn refs_in(v: &J, out: &mut Vec<String>) {
+    match v {
+        J::Object(m) => {
+            if let Some(J::String(r)) = m.get("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+            {
+                out.push(name.to_string());
+            }
+            m.values().for_each(|x| refs_in(x, out));
+        }
+        J::Array(a) => a.iter().for_each(|x| refs_in(x, out)),
+        _ => {}
+    }
+}
+
 /// Removes `additionalProperties: false` everywhere (the non-strict variant).
 fn relax(v: &mut J) {
     match v {
@@ -526,13 +542,26 @@ impl SchemaSet {
                     .any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
                     .then(|| n.clone())
             })?;
-            let mut all = (*defs).clone();
+            // Only the definitions this kind reaches: compiling (and first cloning) all of them
+            // for every kind cost more than validating a thousand objects.
+            let all = defs["$defs"].as_object()?;
+            let mut used = serde_json::Map::new();
+            let mut todo = vec![name.clone()];
+            while let Some(n) = todo.pop() {
+                if used.contains_key(&n) {
+                    continue;
+                }
+                let Some(d) = all.get(&n) else { continue };
+                refs_in(d, &mut todo);
+                used.insert(n, d.clone());
+            }
+            let mut used = J::Object(used);
             if !self.strict {
-                relax(&mut all);
+                relax(&mut used);
             }
             Some(json!({
                 "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$defs": all["$defs"],
+                "$defs": used,
                 "$ref": format!("#/$defs/{name}"),
             }))
         });
