@@ -12,6 +12,7 @@
 //! strategic-merge and JSON-patch semantics need the source order, and kustomize sorts on output.
 
 pub mod emit;
+pub mod fast;
 pub mod keyorder;
 pub mod parse;
 pub mod resolve;

@@ -57,6 +57,39 @@ pub fn parse_documents_with_duplicates(
     text: &str,
     file: FileId,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
+    if let Some(fast) = super::fast::parse(text, file) {
+        #[cfg(debug_assertions)]
+        assert_same_as_general(text, file, &fast);
+        return Ok(fast);
+    }
+    parse_general(text, file)
+}
+
+/// Debug builds (every test) check the fast path against the general parser on every file.
+#[cfg(debug_assertions)]
+fn assert_same_as_general(text: &str, file: FileId, fast: &(Vec<Node>, Vec<DuplicateKey>)) {
+    let general = parse_general(text, file).unwrap_or_else(|e| {
+        panic!("fast YAML path accepted what the general parser rejects ({e}):\n{text}")
+    });
+    let same = general.0.len() == fast.0.len()
+        && general
+            .0
+            .iter()
+            .zip(&fast.0)
+            .all(|(g, f)| super::fast::same_tree(g, f))
+        && general.1 == fast.1;
+    assert!(
+        same,
+        "fast YAML path differs from the general parser on:\n{text}\n--- general:\n{:#?}\n--- fast:\n{:#?}",
+        general, fast
+    );
+}
+
+/// The general parser: granit-parser events folded into nodes.
+pub fn parse_general(
+    text: &str,
+    file: FileId,
+) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
     let mut duplicates = Vec::new();
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();

@@ -1,0 +1,607 @@
+//! A fast path for the YAML that config repositories are made of.
+//!
+//! Design. Kubernetes manifests and kustomizations use a small part of YAML: block mappings and
+//! sequences, one-line plain and quoted scalars, `|` literal blocks, comments and `---`. This
+//! module parses exactly that subset, line by line, straight into [`Node`]s — several times faster
+//! than the general event parser, which dominated a whole-repository check. Anything else (flow
+//! collections, anchors, tags, folded or multi-line scalars, tabs, odd indentation, anything that
+//! might be an error) makes it give up (`None`) before producing a tree, and the caller parses the
+//! file with the general parser instead. So the fast path never decides what a document means on
+//! its own: where it answers, its tree — values, key order, duplicate keys and every span — is the
+//! general parser's, which debug builds assert on every file they parse (`parse.rs`) and
+//! `tests/yaml_fast.rs` checks over the fixtures and kustomize's conformance inputs.
+//!
+//! Spans follow granit-parser's conventions, found by experiment: a mapping starts (zero-length)
+//! at its first key; a sequence at its first dash, except a mapping's value written at the key's
+//! own indentation (`key:\n- item`), which starts at its first item's content after `- ` (or just
+//! after the dash when that item is empty; other spacings are left to the general parser); an
+//! empty value sits at the end of its key, an empty item after its dash and spaces; a literal block
+//! runs from its first content character to the first character of the line that ends it.
+
+use super::parse::DuplicateKey;
+use super::resolve::resolve_plain;
+use super::{Entry, Mapping, Node, Value};
+use crate::source::{FileId, Loc};
+
+/// One line of the input.
+#[derive(Clone, Copy)]
+struct Line {
+    /// Offset of the first byte of the line.
+    start: usize,
+    /// Offset of the line's `\n` (or the end of the text).
+    end: usize,
+    /// Leading spaces.
+    indent: usize,
+    /// Only spaces, or a comment after spaces.
+    blank: bool,
+}
+
+impl Line {
+    fn first(&self) -> usize {
+        self.start + self.indent
+    }
+}
+
+struct P<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    lines: Vec<Line>,
+    /// The current line (the next one to look at).
+    i: usize,
+    file: FileId,
+    dups: Vec<DuplicateKey>,
+}
+
+/// Parses `text` if it stays inside the fast subset; `None` means "use the general parser".
+pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
+    let b = text.as_bytes();
+    // Tabs, carriage returns, control characters, a byte-order mark and Unicode line separators
+    // all have rules of their own; leave them to the general parser.
+    if b.iter().any(|&c| (c < 0x20 && c != b'\n') || c == 0x7f)
+        || text.contains(['\u{feff}', '\u{85}', '\u{2028}', '\u{2029}'])
+    {
+        return None;
+    }
+    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    let mut start = 0;
+    while start < b.len() {
+        let end = memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+        let indent = b[start..end].iter().take_while(|&&c| c == b' ').count();
+        let rest = &b[start + indent..end];
+        lines.push(Line {
+            start,
+            end,
+            indent,
+            blank: rest.is_empty() || rest[0] == b'#',
+        });
+        start = end + 1;
+    }
+    let mut p = P {
+        text,
+        b,
+        lines,
+        i: 0,
+        file,
+        dups: Vec::new(),
+    };
+    let mut docs = Vec::new();
+    loop {
+        p.skip_blank();
+        if p.i >= p.lines.len() {
+            break;
+        }
+        if p.is_doc_marker(p.i) {
+            // `---` opens a document; anything after it on the line, and `...`, are left to the
+            // general parser.
+            let l = p.lines[p.i];
+            if l.end != l.start + 3 || b[l.start] == b'.' {
+                return None;
+            }
+            p.i += 1;
+            p.skip_blank();
+            if p.i >= p.lines.len() || p.is_doc_marker(p.i) {
+                // An empty document: rare, and its span conventions are the general parser's.
+                return None;
+            }
+        } else if !docs.is_empty() {
+            return None;
+        }
+        let l = p.lines[p.i];
+        if l.indent != 0 {
+            return None;
+        }
+        let node = if p.is_dash(l.first()) {
+            p.seq(l.first(), false)?
+        } else {
+            p.map(l.first())?
+        };
+        docs.push(node);
+        p.skip_blank();
+        if p.i < p.lines.len() && !p.is_doc_marker(p.i) {
+            return None;
+        }
+    }
+    if docs.is_empty() {
+        return None;
+    }
+    Some((docs, p.dups))
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == needle)
+}
+
+impl<'a> P<'a> {
+    fn loc(&self, s: usize, e: usize) -> Loc {
+        Loc::new(self.file, s, e)
+    }
+
+    fn skip_blank(&mut self) {
+        while self.i < self.lines.len() && self.lines[self.i].blank {
+            self.i += 1;
+        }
+    }
+
+    fn is_doc_marker(&self, i: usize) -> bool {
+        let l = self.lines[i];
+        let s = &self.b[l.start..l.end];
+        (s.starts_with(b"---") || s.starts_with(b"...")) && (s.len() == 3 || s[3] == b' ')
+    }
+
+    /// The next non-blank line, if it belongs to the current document.
+    fn next_content(&mut self) -> Option<Line> {
+        self.skip_blank();
+        if self.i < self.lines.len() && !self.is_doc_marker(self.i) {
+            Some(self.lines[self.i])
+        } else {
+            None
+        }
+    }
+
+    /// The end of the line that holds offset `pos`.
+    fn line_end(&self, pos: usize) -> usize {
+        memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i)
+    }
+
+    /// `-` followed by a space or the end of the line, at `pos`.
+    fn is_dash(&self, pos: usize) -> bool {
+        self.b.get(pos) == Some(&b'-')
+            && matches!(self.b.get(pos + 1), None | Some(b' ') | Some(b'\n'))
+    }
+
+    fn skip_spaces(&self, mut pos: usize) -> usize {
+        while self.b.get(pos) == Some(&b' ') {
+            pos += 1;
+        }
+        pos
+    }
+
+    /// Nothing but an optional comment from `pos` to the end of the line.
+    fn rest_is_empty(&self, pos: usize) -> bool {
+        let pos = self.skip_spaces(pos);
+        matches!(self.b.get(pos), None | Some(b'\n') | Some(b'#'))
+    }
+
+    /// A block sequence whose first dash is at `dash` (the current line). `as_value`: it is a
+    /// mapping's value at the key's own indentation (an "indentless" sequence, which changes
+    /// where granit says it starts).
+    fn seq(&mut self, dash: usize, as_value: bool) -> Option<Node> {
+        let col = dash - self.lines[self.i].start;
+        let mut items = Vec::new();
+        let mut seq_loc = None;
+        loop {
+            let l = self.lines[self.i];
+            let b = self.b;
+            let d = l.first();
+            let after = self.skip_spaces(d + 1);
+            let (item, kind) = if self.rest_is_empty(d + 1) {
+                self.i += 1;
+                match self.next_content() {
+                    // Where granit starts a mapping's sequence whose first item opens on the
+                    // next line is unverified: leave it to the general parser.
+                    Some(n) if n.indent > col && as_value && items.is_empty() => return None,
+                    Some(n) if n.indent > col => {
+                        let first = n.first();
+                        let node = if self.is_dash(first) {
+                            self.seq(first, false)?
+                        } else {
+                            self.map(first)?
+                        };
+                        (node, First::Nested)
+                    }
+                    _ => {
+                        // An empty item sits after the dash and any spaces.
+                        let at = self.skip_spaces(d + 1);
+                        if b.get(at) == Some(&b'#') {
+                            return None;
+                        }
+                        (Node::new(Value::Null, self.loc(at, at)), First::Empty)
+                    }
+                }
+            } else if self.is_dash(after) {
+                return None; // `- - x`: a compact nested sequence
+            } else if let Some(key_end) = self.key_at(after) {
+                let _ = key_end;
+                (self.map(after)?, First::Inline)
+            } else {
+                let node = self.inline_value(after, col)?;
+                (node, First::Inline)
+            };
+            if seq_loc.is_none() {
+                seq_loc = Some(match (as_value, kind) {
+                    (false, _) => self.loc(d, d),
+                    (true, First::Empty) => item.loc,
+                    // Verified only for `- item` with one space; a literal block's start is not.
+                    (true, First::Inline) if after == d + 2 && b[after] != b'|' => {
+                        self.loc(after, after)
+                    }
+                    (true, _) => return None,
+                });
+            }
+            items.push(item);
+            match self.next_content() {
+                Some(n) if n.indent == col && self.is_dash(n.first()) => continue,
+                Some(n) if n.indent > col => return None,
+                _ => break,
+            }
+        }
+        Some(Node::new(Value::Seq(items), seq_loc?))
+    }
+
+    /// If a mapping key starts at `pos`, the offset just after its `:`.
+    fn key_at(&self, pos: usize) -> Option<usize> {
+        let b = self.b;
+        let end = self.line_end(pos);
+        let c = *b.get(pos)?;
+        let colon = if c == b'"' || c == b'\'' {
+            let close = self.quoted_end(pos)?;
+            if b.get(close) != Some(&b':')
+                || !matches!(b.get(close + 1), None | Some(b' ') | Some(b'\n'))
+            {
+                return None;
+            }
+            close
+        } else {
+            if matches!(
+                c,
+                b'-' | b'?'
+                    | b':'
+                    | b','
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'#'
+                    | b'&'
+                    | b'*'
+                    | b'!'
+                    | b'|'
+                    | b'>'
+                    | b'%'
+                    | b'@'
+                    | b'`'
+            ) {
+                return None;
+            }
+            let mut j = pos;
+            loop {
+                if j >= end {
+                    return None;
+                }
+                if b[j] == b':' && (j + 1 == end || b[j + 1] == b' ') {
+                    break j;
+                }
+                if b[j] == b'#' && b[j - 1] == b' ' {
+                    return None;
+                }
+                j += 1;
+            }
+        };
+        // `key :` (space before the colon) has spans of its own.
+        if b[colon - 1] == b' ' {
+            return None;
+        }
+        Some(colon + 1)
+    }
+
+    /// The offset just after the closing quote of a one-line quoted scalar at `pos`.
+    fn quoted_end(&self, pos: usize) -> Option<usize> {
+        let b = self.b;
+        let end = self.line_end(pos);
+        let q = b[pos];
+        let mut j = pos + 1;
+        while j < end {
+            match b[j] {
+                b'\\' if q == b'"' => j += 2,
+                c if c == q => {
+                    if q == b'\'' && b.get(j + 1) == Some(&b'\'') {
+                        j += 2;
+                    } else {
+                        return Some(j + 1);
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        None
+    }
+
+    /// A block mapping whose first key is at `first` (on the current line).
+    fn map(&mut self, first: usize) -> Option<Node> {
+        let col = first - self.lines[self.i].start;
+        let mut map = Mapping::default();
+        let mut pos = first;
+        loop {
+            let after_colon = self.key_at(pos)?;
+            let (key, key_loc) = self.key(pos, after_colon - 1)?;
+            if key == "<<" {
+                return None;
+            }
+            let value = if self.rest_is_empty(after_colon) {
+                self.i += 1;
+                match self.next_content() {
+                    Some(n) if n.indent > col => {
+                        let f = n.first();
+                        if self.is_dash(f) {
+                            self.seq(f, false)?
+                        } else {
+                            self.map(f)?
+                        }
+                    }
+                    Some(n) if n.indent == col && self.is_dash(n.first()) => {
+                        self.seq(n.first(), true)?
+                    }
+                    _ => Node::new(
+                        Value::Null,
+                        self.loc(key_loc.end as usize, key_loc.end as usize),
+                    ),
+                }
+            } else {
+                let v = self.skip_spaces(after_colon);
+                self.inline_value(v, col)?
+            };
+            if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
+                self.dups.push(DuplicateKey {
+                    key: key.clone(),
+                    second: key_loc,
+                    first: prev.key_loc,
+                });
+                prev.value = value;
+                prev.key_loc = key_loc;
+            } else {
+                map.entries.push(Entry {
+                    key,
+                    key_loc,
+                    value,
+                });
+            }
+            match self.next_content() {
+                Some(n) if n.indent == col => {
+                    if self.is_dash(n.first()) {
+                        // Only an indentless sequence (handled above) may put a dash here.
+                        return None;
+                    }
+                    pos = n.first();
+                }
+                Some(n) if n.indent > col => return None,
+                _ => break,
+            }
+        }
+        Some(Node::new(Value::Map(map), self.loc(first, first)))
+    }
+
+    /// The key text between `pos` and its colon, as the general parser derives it.
+    fn key(&self, pos: usize, colon: usize) -> Option<(String, Loc)> {
+        let loc = self.loc(pos, colon);
+        let raw = &self.text[pos..colon];
+        let value = match self.b[pos] {
+            b'"' | b'\'' => Value::Str(self.unquote(pos, colon)?),
+            _ => resolve_plain(raw),
+        };
+        let key = match value {
+            Value::Null => raw.to_string(),
+            Value::Str(s) => s,
+            // Numbers and booleans as keys print in their canonical form; leave them to the
+            // general parser's scalar_string rather than re-deriving it here.
+            _ => return None,
+        };
+        Some((key, loc))
+    }
+
+    /// The value of a quoted scalar spanning `pos..end` (quotes included).
+    fn unquote(&self, pos: usize, end: usize) -> Option<String> {
+        let inner = &self.text[pos + 1..end - 1];
+        if self.b[pos] == b'\'' {
+            return Some(inner.replace("''", "'"));
+        }
+        if !inner.contains('\\') {
+            return Some(inner.to_string());
+        }
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let hex = |chars: &mut std::str::Chars, n: usize| -> Option<char> {
+                let h: String = chars.by_ref().take(n).collect();
+                if h.len() != n {
+                    return None;
+                }
+                char::from_u32(u32::from_str_radix(&h, 16).ok()?)
+            };
+            out.push(match chars.next()? {
+                '\\' => '\\',
+                '"' => '"',
+                '/' => '/',
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                '0' => '\0',
+                'x' => hex(&mut chars, 2)?,
+                'u' => hex(&mut chars, 4)?,
+                'U' => hex(&mut chars, 8)?,
+                _ => return None,
+            });
+        }
+        Some(out)
+    }
+
+    /// A value that starts on the current line at `pos`, inside a collection at column `col`.
+    /// Leaves the current line index on the line after the value.
+    fn inline_value(&mut self, pos: usize, col: usize) -> Option<Node> {
+        let b = self.b;
+        let end = self.line_end(pos);
+        let node = match b[pos] {
+            b'"' | b'\'' => {
+                let close = self.quoted_end(pos)?;
+                if !self.rest_is_empty(close) || (close < end && b[close] == b'#') {
+                    return None;
+                }
+                Node::new(Value::Str(self.unquote(pos, close)?), self.loc(pos, close))
+            }
+            b'|' => return self.literal(pos, col),
+            b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ') | Some(b'\n')) => {
+                return None;
+            }
+            b'[' | b']' | b'{' | b'}' | b',' | b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`'
+            | b'#' => return None,
+            _ => {
+                let mut e = pos;
+                while e < end {
+                    if b[e] == b'#' && b[e - 1] == b' ' {
+                        break;
+                    }
+                    // `a: b: c` is an error the general parser reports.
+                    if b[e] == b':' && (e + 1 == end || b[e + 1] == b' ') {
+                        return None;
+                    }
+                    e += 1;
+                }
+                while b[e - 1] == b' ' {
+                    e -= 1;
+                }
+                let raw = &self.text[pos..e];
+                Node::new(resolve_plain(raw), self.loc(pos, e))
+            }
+        };
+        self.i += 1;
+        // A more indented line after a one-line scalar would continue it (or be an error).
+        if let Some(n) = self.next_content()
+            && n.indent > col
+        {
+            return None;
+        }
+        Some(node)
+    }
+
+    /// A `|`, `|-` or `|+` literal block whose indicator is at `pos`, under a collection at `col`.
+    fn literal(&mut self, pos: usize, col: usize) -> Option<Node> {
+        let b = self.b;
+        let chomp = match b.get(pos + 1) {
+            Some(b'-') => Some(false),
+            Some(b'+') => Some(true),
+            _ => None,
+        };
+        let header_end = pos + 1 + usize::from(chomp.is_some());
+        if !matches!(b.get(header_end), None | Some(b' ') | Some(b'\n'))
+            || !self.rest_is_empty(header_end)
+        {
+            return None;
+        }
+        self.i += 1;
+        // The first line with content fixes the indentation; leading empty lines are left to
+        // the general parser (their spans and indentation rules are subtle).
+        let first = *self.lines.get(self.i)?;
+        let only_spaces = |l: &Line| l.indent == l.end - l.start;
+        if only_spaces(&first) || first.indent <= col {
+            return None;
+        }
+        let indent = first.indent;
+        let start = first.first();
+        let mut body: Vec<&str> = Vec::new();
+        let mut end = self.b.len();
+        while self.i < self.lines.len() {
+            let l = self.lines[self.i];
+            if only_spaces(&l) {
+                if l.indent > indent {
+                    // Spaces beyond the indentation: content or not depends on what follows.
+                    return None;
+                }
+                body.push("");
+            } else if l.indent >= indent {
+                body.push(&self.text[l.start + indent..l.end]);
+            } else {
+                end = l.first();
+                break;
+            }
+            self.i += 1;
+        }
+        // Trailing empty lines: dropped (clip, strip) or kept (keep).
+        let content_lines = body
+            .iter()
+            .rposition(|s| !s.is_empty())
+            .map_or(0, |i| i + 1);
+        let trailing = body.len() - content_lines;
+        let mut value = body[..content_lines].join("\n");
+        match chomp {
+            Some(false) => {}
+            None => value.push('\n'),
+            Some(true) => {
+                value.push('\n');
+                // Each trailing empty line is one more newline, except that a text ending
+                // without a final newline has one line fewer to keep.
+                let kept = if end == self.b.len() && !self.text.ends_with('\n') {
+                    trailing.saturating_sub(1)
+                } else {
+                    trailing
+                };
+                for _ in 0..kept {
+                    value.push('\n');
+                }
+            }
+        }
+        if self.i < self.lines.len() && self.lines[self.i].indent > col && !self.lines[self.i].blank
+        {
+            return None;
+        }
+        Some(Node::new(Value::Str(value), self.loc(start, end)))
+    }
+}
+
+/// What the first item of a sequence was (it decides where granit says the sequence starts).
+#[derive(Clone, Copy)]
+enum First {
+    /// On the dash's line: a scalar, or a compact mapping.
+    Inline,
+    /// `-` alone with nothing under it: null.
+    Empty,
+    /// `-` alone with a collection on the following lines.
+    Nested,
+}
+
+/// Whether two trees are the same in every respect the renderer can observe: value kinds (an
+/// integer is not a float), key order, spans and provenance.
+pub fn same_tree(a: &Node, b: &Node) -> bool {
+    if a.loc != b.loc || a.via != b.via {
+        return false;
+    }
+    match (&a.value, &b.value) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_tree(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.entries.len() == y.entries.len()
+                && x.entries.iter().zip(&y.entries).all(|(p, q)| {
+                    p.key == q.key && p.key_loc == q.key_loc && same_tree(&p.value, &q.value)
+                })
+        }
+        _ => false,
+    }
+}

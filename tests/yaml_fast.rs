@@ -1,0 +1,140 @@
+//! The YAML fast path against the general parser: wherever the fast path answers, its documents,
+//! spans and duplicate keys must be the general parser's. Run over every YAML file in the
+//! fixtures and in kustomize's conformance inputs (when `../shared/conformance` is present), plus
+//! hand-written edge cases; and the fast path must actually carry typical manifests.
+
+use std::path::{Path, PathBuf};
+
+use kustodian::source::FileId;
+use kustodian::yaml::{fast, parse};
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml") || n == "Kustomization")
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// `Some(true)`: the fast path answered and agreed; `None`: it declined.
+fn agrees(text: &str) -> Option<bool> {
+    let f = fast::parse(text, FileId(0))?;
+    let g = parse::parse_general(text, FileId(0)).ok()?;
+    Some(
+        f.0.len() == g.0.len()
+            && f.0.iter().zip(&g.0).all(|(a, b)| fast::same_tree(a, b))
+            && f.1 == g.1,
+    )
+}
+
+#[test]
+fn fast_path_matches_the_general_parser_on_every_input_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    yaml_files(&root.join("fixtures"), &mut files);
+    yaml_files(&root.join("tests"), &mut files);
+    yaml_files(&root.join("../shared/conformance"), &mut files);
+    let (mut fast_count, mut total) = (0, 0);
+    let mut wrong = Vec::new();
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        total += 1;
+        match agrees(&text) {
+            Some(true) => fast_count += 1,
+            Some(false) => wrong.push(f.display().to_string()),
+            None => {}
+        }
+    }
+    assert!(wrong.is_empty(), "fast path differs on: {wrong:#?}");
+    // The fast path exists to carry ordinary manifests; if it declined most of them it would
+    // be dead weight (and this test would check little).
+    assert!(total > 50, "only {total} files found");
+    assert!(
+        fast_count * 2 > total,
+        "fast path took only {fast_count} of {total} files"
+    );
+}
+
+#[test]
+fn fast_path_edge_cases_agree_or_decline() {
+    let cases = [
+        "a: 1\n",
+        "a: 1",
+        "a:\n",
+        "a:",
+        "a:   # c\nb: 2\n",
+        "a: b\nc:\n  d: e\n  f:\n  - g\n  - h: i\n    j: k\n  -\n  - 'q'\n",
+        "a:\n- x\n- y\nb: 1\n",
+        "- a\n- b: c\n  d: e\n",
+        "# c\n---\na: 1\n---\nb: 2\n",
+        "---\na: 1\n",
+        "a: 1\n---\n",
+        "a: |\n  x\n  y\nb: 2\n",
+        "a: |-\n  x\n\n  y\n\n\nb: 2\n",
+        "a: |+\n  x\n\n\nb: 2\n",
+        "a: |+\n  x\n\n",
+        "a: |+\n  x\n",
+        "a: |\n  x",
+        "a: |\n  x\n # c\nb: 1\n",
+        "a: |\n    x\n  y\n",
+        "- |\n  x\n- y\n",
+        "a:\n- |\n  x\n",
+        "a: \"x\\ty\\u00e9\\\"\"\nb: 'it''s'\n",
+        "\"a b\": 1\n'c': 2\n",
+        "a: 1\nb: 2\na: 3\n",
+        "a: true\nb: 0755\nc: 1.10\nd: ~\ne: null\nf: 0x1F\ng: yes\n",
+        "a: b: c\n",
+        "a: b\n  c\n",
+        "a: x #c\nb: x#c\nc: http://x:80/y\nd: a:b\n",
+        "a: [1, 2]\n",
+        "a: {b: c}\n",
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "a: >\n  x\n",
+        "a:\n  b: 1\n c: 2\n",
+        "a:\n  - b\n  -c\n",
+        "a:\n\tb: 1\n",
+        "a: 1\r\nb: 2\r\n",
+        "a: 'x\n  y'\n",
+        "1: a\n",
+        "~: a\n",
+        "key : v\n",
+        "a:\n  b:\n    c:\n      d: [x]\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a.b/c: \"true\"\ndata:\n  k: |\n    line one\n    line two\n",
+        "- - a\n",
+        "a:\n-\n  b: 1\n",
+        "- \n- a\n",
+        "a: -1\nb: -x\nc: ?x\nd: :x\n",
+        "a: \"x\" # c\nb: 'y'#c\n",
+        "...\n",
+        "a: 1\n...\n",
+        "",
+        "# only a comment\n",
+    ];
+    let mut answered = 0;
+    for c in cases {
+        match agrees(c) {
+            Some(true) => answered += 1,
+            Some(false) => panic!("fast path differs on {c:?}"),
+            None => {}
+        }
+        // Through the public entry point too: whatever path is taken, the result is the
+        // general parser's (errors included).
+        let g = parse::parse_general(c, FileId(0));
+        let p = parse::parse_documents_with_duplicates(c, FileId(0));
+        assert_eq!(g.is_ok(), p.is_ok(), "{c:?}");
+    }
+    assert!(answered >= 20, "fast path answered only {answered} cases");
+}
