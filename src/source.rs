@@ -57,31 +57,39 @@ pub struct SourceFile {
     /// Path relative to the repository root, with `/` separators (what reports print).
     pub path: String,
     pub text: Arc<str>,
-    line_starts: Vec<u32>,
+    /// Offsets of line starts, computed the first time a location is shown (most files never
+    /// are).
+    line_starts: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
     pub fn new(path: String, text: Arc<str>) -> SourceFile {
-        let mut line_starts = vec![0u32];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                line_starts.push(i as u32 + 1);
-            }
-        }
         SourceFile {
             path,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0u32];
+            for (i, b) in self.text.bytes().enumerate() {
+                if b == b'\n' {
+                    starts.push(i as u32 + 1);
+                }
+            }
+            starts
+        })
     }
 
     /// 1-based line and column (column counted in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
-        let line = match self.line_starts.binary_search(&offset) {
+        let line = match self.line_starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line] as usize;
+        let start = self.line_starts()[line] as usize;
         let end = (offset as usize).min(self.text.len());
         let col = self
             .text
@@ -95,11 +103,11 @@ impl SourceFile {
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let i = (line as usize).saturating_sub(1);
-        let Some(&s) = self.line_starts.get(i) else {
+        let Some(&s) = self.line_starts().get(i) else {
             return "";
         };
         let e = self
-            .line_starts
+            .line_starts()
             .get(i + 1)
             .map(|&e| e as usize - 1)
             .unwrap_or(self.text.len());
@@ -152,19 +160,25 @@ impl Sources {
     /// Interns a file's text under its display path; the same path twice yields the same id
     /// (the first text wins — a run never sees a file change under it).
     pub fn add(&self, path: &str, text: Arc<str>) -> FileId {
+        self.add_new(path, text).0
+    }
+
+    /// Like [`Sources::add`], also telling whether this call added the file (`false`: it was
+    /// already there, and `text` was dropped).
+    pub fn add_new(&self, path: &str, text: Arc<str>) -> (FileId, bool) {
         if let Some(id) = self.inner.read().unwrap().by_path.get(path) {
-            return *id;
+            return (*id, false);
         }
         let mut inner = self.inner.write().unwrap();
         if let Some(id) = inner.by_path.get(path) {
-            return *id;
+            return (*id, false);
         }
         let id = FileId(inner.files.len() as u32);
         inner
             .files
             .push(Arc::new(SourceFile::new(path.to_string(), text)));
         inner.by_path.insert(path.to_string(), id);
-        id
+        (id, true)
     }
 
     pub fn lookup(&self, path: &str) -> Option<FileId> {
@@ -257,7 +271,7 @@ type Listing = Arc<Vec<(String, EntryKind)>>;
 pub struct DiskFs {
     root: PathBuf,
     canon_root: PathBuf,
-    /// Resolved path and kind of every path asked about.
+    /// Resolved path and kind of paths through symlinks.
     meta: RwLock<HashMap<String, Resolved>>,
     /// Listings of the directories read so far, keyed by repo-relative path (`""` = root).
     listings: RwLock<HashMap<String, Result<Listing, FsError>>>,
@@ -285,12 +299,21 @@ impl DiskFs {
         self.resolve_kind(rel).map(|(p, _)| p)
     }
 
-    /// Resolved path and whether it is a directory (memoized).
+    /// Resolved path and whether it is a directory.
     fn resolve_kind(&self, rel: &str) -> Result<(PathBuf, bool), FsError> {
+        match self.kind_by_listing(rel) {
+            Some(Ok(dir)) => Ok((self.canon_root.join(rel.trim_end_matches('/')), dir)),
+            Some(Err(e)) => Err(e),
+            None => self.resolve_through_symlink(rel),
+        }
+    }
+
+    /// Through a symlink: canonicalized once, then memoized.
+    fn resolve_through_symlink(&self, rel: &str) -> Resolved {
         if let Some(hit) = self.meta.read().unwrap().get(rel) {
             return hit.clone();
         }
-        let res = self.resolve_by_listing(rel);
+        let res = self.resolve_canonical(rel);
         self.meta
             .write()
             .unwrap()
@@ -298,18 +321,19 @@ impl DiskFs {
         res
     }
 
-    /// Walks `rel` one component at a time through cached directory listings.
-    fn resolve_by_listing(&self, rel: &str) -> Resolved {
+    /// Whether `rel` is a directory, from the cached listings of its ancestors; `None` when the
+    /// path goes through a symlink or is not normalized (resolve it the slow way).
+    fn kind_by_listing(&self, rel: &str) -> Option<Result<bool, FsError>> {
         let path = rel.trim_end_matches('/');
         if path.is_empty() {
-            return Ok((self.canon_root.clone(), true));
+            return Some(Ok(true));
         }
         let mut parent = "";
         let mut is_dir = true;
         for (i, name) in path.split('/').enumerate() {
             // Not a normalized path (`.`, `..`, `//`): let the kernel sort it out.
             if !is_dir || name.is_empty() || name == "." || name == ".." {
-                return self.resolve_canonical(rel);
+                return None;
             }
             let end = if i == 0 {
                 name.len()
@@ -318,7 +342,7 @@ impl DiskFs {
             };
             let listing = match self.listing(parent) {
                 Ok(l) => l,
-                Err(_) => return Err(FsError::NotFound(rel.to_string())),
+                Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
             };
             match listing
                 .binary_search_by(|(n, _)| n.as_str().cmp(name))
@@ -326,12 +350,20 @@ impl DiskFs {
             {
                 Ok(EntryKind::Dir) => is_dir = true,
                 Ok(EntryKind::File) | Ok(EntryKind::Other) => is_dir = false,
-                Ok(EntryKind::Symlink) => return self.resolve_canonical(rel),
-                Err(_) => return Err(FsError::NotFound(rel.to_string())),
+                Ok(EntryKind::Symlink) => return None,
+                Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
             }
             parent = &path[..end];
         }
-        Ok((self.canon_root.join(path), is_dir))
+        Some(Ok(is_dir))
+    }
+
+    /// Whether `rel` exists and is a directory (`Some(true)`) or a file (`Some(false)`).
+    fn kind(&self, rel: &str) -> Option<bool> {
+        match self.kind_by_listing(rel) {
+            Some(r) => r.ok(),
+            None => self.resolve_through_symlink(rel).ok().map(|(_, d)| d),
+        }
     }
 
     /// The entries of a directory known to exist under the root (memoized).
@@ -396,7 +428,7 @@ impl Fs for DiskFs {
                 msg: "is a directory".into(),
             });
         }
-        let bytes = std::fs::read(&p).map_err(|e| FsError::Io {
+        let bytes = read_file(&p).map_err(|e| FsError::Io {
             path: rel.to_string(),
             msg: e.to_string(),
         })?;
@@ -415,10 +447,10 @@ impl Fs for DiskFs {
         })
     }
     fn is_dir(&self, rel: &str) -> bool {
-        self.resolve_kind(rel).is_ok_and(|(_, d)| d)
+        self.kind(rel) == Some(true)
     }
     fn is_file(&self, rel: &str) -> bool {
-        self.resolve_kind(rel).is_ok_and(|(_, d)| !d)
+        self.kind(rel) == Some(false)
     }
     fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
         let (real, is_dir) = self.resolve_kind(rel)?;
@@ -455,6 +487,16 @@ impl Fs for DiskFs {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// A whole file, without `std::fs::read`'s `stat` for a size hint: config files are small, and
+/// on a ten-thousand-file repository the saved system call is measurable.
+fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut buf = Vec::with_capacity(4096);
+    f.read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// `dir/name`, or `name` at the root.

@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 pub use error::{RenderError, RenderErrorKind};
 pub use resource::{ResId, Resource};
 
-use crate::source::{Fs, FsError, Loc, Sources, join_rel};
+use crate::source::{FileId, Fs, FsError, Loc, Sources, join_rel};
 use crate::yaml::{Node, Value};
 use kustomization::{Kustomization, find_kustomization_file};
 
@@ -90,7 +90,6 @@ pub struct Renderer {
     /// Prepended to paths interned in `sources` (e.g. `origin/main:`), so files of another
     /// revision do not collide with the working tree's in one table.
     label: String,
-    files: Memo<Result<Vec<Node>, RenderError>>,
     /// The OpenAPI document of the last `openapi: {path}` loaded: like kustomize, a global
     /// setting that gives merge keys to custom resources' lists.
     openapi: Mutex<Option<Arc<serde_json::Value>>>,
@@ -105,7 +104,6 @@ impl Renderer {
             fs,
             sources,
             label: String::new(),
-            files: Mutex::default(),
             openapi: Mutex::default(),
             duplicates: Mutex::default(),
             dirs: Mutex::default(),
@@ -190,27 +188,17 @@ impl Renderer {
         Ok(Build { resources, files })
     }
 
-    /// Reads and parses a file once (memoized). `rel` must already be validated.
+    /// Reads and parses a file. `rel` must already be validated.
+    ///
+    /// Only the text is kept (interned in `sources`, which error snippets need anyway), not the
+    /// parsed tree: most files are read by a single build, parsing again is cheap, and keeping
+    /// every tree of a large repository cost more in fresh memory than the parse saves.
     pub fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
-        if let Some(hit) = self.files.lock().unwrap().get(rel) {
-            return (**hit).clone();
-        }
-        let res = self.read_parse(rel);
-        self.files
-            .lock()
-            .unwrap()
-            .insert(rel.to_string(), Arc::new(res.clone()));
-        res
-    }
-
-    fn read_parse(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
-        let text = self.fs.read(rel).map_err(|e| fs_error(e, Loc::NONE))?;
-        let id = self
-            .sources
-            .add(&format!("{}{rel}", self.label), text.clone());
+        let (id, text, first) = self.intern(rel, Loc::NONE)?;
         let parsed =
             crate::yaml::parse::parse_documents_with_duplicates(&text, id).map(|(docs, dups)| {
-                if !dups.is_empty() {
+                // Reported once per file, however many builds read it.
+                if first && !dups.is_empty() {
                     self.duplicates.lock().unwrap().extend(dups);
                 }
                 docs
@@ -228,12 +216,27 @@ impl Renderer {
         })
     }
 
+    /// A file's text and id, read from disk the first time (`true`) and from `sources` after.
+    fn intern(&self, rel: &str, at: Loc) -> Result<(FileId, Arc<str>, bool), RenderError> {
+        let key = format!("{}{rel}", self.label);
+        if let Some(id) = self.sources.lookup(&key)
+            && let Some(f) = self.sources.get(id)
+        {
+            return Ok((id, f.text.clone(), false));
+        }
+        let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
+        let (id, first) = self.sources.add_new(&key, text);
+        let text = self
+            .sources
+            .get(id)
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        Ok((id, text, first))
+    }
+
     /// Reads a file's raw text (generator inputs), interning it for snippets.
     pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
-        let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
-        self.sources
-            .add(&format!("{}{rel}", self.label), text.clone());
-        Ok(text)
+        self.intern(rel, at).map(|(_, text, _)| text)
     }
 
     /// Builds a directory (memoized), without the top-level finishing steps.
