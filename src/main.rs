@@ -131,8 +131,11 @@ enum Command {
     },
     /// Print what `kustomize build DIR` prints.
     Render {
-        /// The kustomization directory.
-        dir: PathBuf,
+        /// Kustomization directories. With one, the output is exactly `kustomize build`'s; with
+        /// several, they are rendered in parallel (shared bases built once) and printed in order,
+        /// each after a `# Source: DIR` line.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
         /// Tree the build may read (default: the Git repository containing DIR, else `/`, as
         /// kustomize would). Nothing outside it is read.
         #[arg(long)]
@@ -190,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(2)
             }
         },
-        Command::Render { dir, root } => render(&dir, root.as_deref()),
+        Command::Render { dirs, root } => render(&dirs, root.as_deref()),
         Command::Schemas {
             what: SchemasCommand::List,
         } => {
@@ -343,55 +346,76 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn render(dir: &Path, root: Option<&Path>) -> anyhow::Result<u8> {
-    let (root, rel) = match root {
-        Some(r) => {
-            let abs_root = r
-                .canonicalize()
-                .with_context(|| format!("{}", r.display()))?;
-            let abs_dir = dir
-                .canonicalize()
-                .with_context(|| format!("{}", dir.display()))?;
-            let rel = abs_dir
-                .strip_prefix(&abs_root)
-                .with_context(|| format!("{} is not inside --root {}", dir.display(), r.display()))?
-                .to_string_lossy()
-                .replace('\\', "/");
-            (abs_root, rel)
+fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
+    let root = match root {
+        Some(r) => r
+            .canonicalize()
+            .with_context(|| format!("{}", r.display()))?,
+        None => {
+            repo_root_for(&dirs[0])
+                .with_context(|| format!("{}", dirs[0].display()))?
+                .0
         }
-        None => repo_root_for(dir).with_context(|| format!("{}", dir.display()))?,
     };
+    let mut rels = Vec::new();
+    for dir in dirs {
+        let abs_dir = dir
+            .canonicalize()
+            .with_context(|| format!("{}", dir.display()))?;
+        let rel = abs_dir
+            .strip_prefix(&root)
+            .with_context(|| format!("{} is not inside {}", dir.display(), root.display()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        rels.push(rel);
+    }
     let sources = Sources::new();
     let fs = DiskFs::new(&root)?;
     let renderer = Renderer::new(Arc::new(fs), sources.clone());
-    match renderer.build(&rel) {
-        Ok(b) => {
-            std::io::stdout().write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
-            Ok(0)
-        }
-        Err(e) => {
-            let f = check::render_finding(&e, None, None);
-            let summary = Default::default();
-            let report = Report {
-                findings: std::slice::from_ref(&f),
-                summary: &summary,
-                sources: &sources,
-            };
-            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!(
-                "{}",
-                human::render_finding(
-                    &f,
-                    &report,
-                    human::HumanOptions {
-                        color,
-                        ..Default::default()
+    let builds: Vec<_> = {
+        use rayon::prelude::*;
+        rels.par_iter().map(|rel| renderer.build(rel)).collect()
+    };
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = false;
+    for (i, (dir, build)) in dirs.iter().zip(builds).enumerate() {
+        match build {
+            Ok(b) => {
+                if dirs.len() > 1 {
+                    if i > 0 {
+                        out.write_all(b"---\n")?;
                     }
-                )
-            );
-            Ok(2)
+                    writeln!(out, "# Source: {}", dir.display())?;
+                }
+                out.write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
+            }
+            // One broken overlay does not hide the others: report it, render the rest.
+            Err(e) => {
+                failed = true;
+                let f = check::render_finding(&e, None, None);
+                let summary = Default::default();
+                let report = Report {
+                    findings: std::slice::from_ref(&f),
+                    summary: &summary,
+                    sources: &sources,
+                };
+                eprint!(
+                    "{}",
+                    human::render_finding(
+                        &f,
+                        &report,
+                        human::HumanOptions {
+                            color,
+                            ..Default::default()
+                        }
+                    )
+                );
+            }
         }
     }
+    out.flush()?;
+    Ok(if failed { 2 } else { 0 })
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {

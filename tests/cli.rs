@@ -257,6 +257,49 @@ fn render_matches_and_fails_cleanly() {
 }
 
 #[test]
+fn render_many_overlays_in_one_run() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join(".git")).unwrap();
+    write(
+        t.path(),
+        "base/kustomization.yaml",
+        "resources:\n- cm.yaml\n",
+    );
+    write(
+        t.path(),
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n",
+    );
+    for env in ["dev", "prod"] {
+        write(
+            t.path(),
+            &format!("{env}/kustomization.yaml"),
+            &format!("resources:\n- ../base\nnamePrefix: {env}-\n"),
+        );
+    }
+    write(t.path(), "broken/kustomization.yaml", "resources:\n- nope.yaml\n");
+    // One directory: exactly kustomize's output, no header.
+    let one = kustodian(&["render", "dev"], t.path());
+    assert_eq!(one.status.code(), Some(0));
+    let one = String::from_utf8(one.stdout).unwrap();
+    assert!(one.starts_with("apiVersion: v1\n") && one.contains("name: dev-c"), "{one}");
+    // Several: each after its source line, in the order given; a broken one is reported on
+    // stderr without hiding the others, and the exit code says so.
+    let many = kustodian(&["render", "prod", "broken", "dev"], t.path());
+    assert_eq!(many.status.code(), Some(2));
+    let text = String::from_utf8(many.stdout).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "# Source: prod\n{}---\n# Source: dev\n{one}",
+            one.replace("dev-c", "prod-c")
+        )
+    );
+    let err = String::from_utf8_lossy(&many.stderr);
+    assert!(err.contains("nope.yaml"), "{err}");
+}
+
+#[test]
 fn output_file_is_written_atomically_and_completely() {
     let t = tempfile::tempdir().unwrap();
     let out_path = t.path().join("report.json");

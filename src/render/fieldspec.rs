@@ -140,8 +140,13 @@ pub fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&
 }
 
 /// Applies `f` to every field named by the specs that match the resource.
-pub fn apply_specs(specs: &[FieldSpec], id: &ResId, node: &mut Node, f: &mut dyn FnMut(&mut Node)) {
-    for spec in specs.iter().filter(|s| s.matches(id)) {
+pub fn apply_specs<'s>(
+    specs: impl IntoIterator<Item = &'s FieldSpec>,
+    id: &ResId,
+    node: &mut Node,
+    f: &mut dyn FnMut(&mut Node),
+) {
+    for spec in specs.into_iter().filter(|s| s.matches(id)) {
         visit(node, &spec.path, spec.create, f);
     }
 }

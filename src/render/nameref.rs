@@ -106,10 +106,20 @@ pub fn fix_back_references_with(
     resources: &mut [Resource],
     extra: &[BackRef],
 ) -> Result<(), RenderError> {
-    let table: Vec<&BackRef> = DEFAULT.iter().chain(extra.iter()).collect();
     // Snapshot of what each candidate looks like (ids, names, namespaces) before any rewrite:
     // references only change referrers' fields, never candidates' names.
     let snapshot: Vec<Candidate> = resources.iter().map(Candidate::of).collect();
+    // A table entry whose kind nothing in the build has can find no referral: skip walking its
+    // dozens of field specs over every object (a typical overlay has three or four kinds).
+    let table: Vec<&BackRef> = DEFAULT
+        .iter()
+        .chain(extra.iter())
+        .filter(|br| {
+            snapshot
+                .iter()
+                .any(|c| c.ids.iter().any(|id| br.selects(id)))
+        })
+        .collect();
     // Candidates by any of their names: a reference only ever matches objects that once had the
     // name it holds, so look those up instead of scanning every object.
     let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();

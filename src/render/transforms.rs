@@ -612,14 +612,12 @@ pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<
                 }
             }
         }
-        let specs: Vec<FieldSpec> = k
+        let specs = k
             .tconfig
             .namespace
             .iter()
-            .filter(|s| s.path != ["metadata", "name"])
-            .cloned()
-            .collect();
-        apply_specs(&specs, &id, &mut r.node, &mut |n| {
+            .filter(|s| s.path != ["metadata", "name"]);
+        apply_specs(specs, &id, &mut r.node, &mut |n| {
             *n = Node::new(Value::Str(ns.clone()), n.loc).with_via(*loc)
         });
     }

@@ -192,7 +192,9 @@ pub struct SchemaSet {
     crds: HashMap<(String, String), J>,
     /// `(lowercase kind, group, version)` → schema from `schema-dirs` JSON files.
     file_schemas: HashMap<(String, String, String), J>,
-    compiled: Mutex<HashMap<(String, String), Compiled>>,
+    /// One slot per kind, filled once: a thread asking for a kind another thread is compiling
+    /// waits for it instead of compiling it again (compiling is the costly part).
+    compiled: Mutex<HashMap<(String, String), Arc<std::sync::OnceLock<Compiled>>>>,
     skip_kinds: Vec<String>,
     reject_kinds: Vec<String>,
 }
@@ -426,7 +428,10 @@ impl SchemaSet {
             self.crds.entry(k).or_insert(v);
         }
         // Kinds looked up before their CRD arrived were remembered as having no schema.
-        self.compiled.lock().unwrap().retain(|_, v| v.is_some());
+        self.compiled
+            .lock()
+            .unwrap()
+            .retain(|_, v| v.get().is_some_and(|c| c.is_some()));
         Ok(())
     }
 
@@ -511,10 +516,18 @@ impl SchemaSet {
     }
 
     fn validator(&self, api: &str, kind: &str) -> Compiled {
+        let slot = self
+            .compiled
+            .lock()
+            .unwrap()
+            .entry((api.to_string(), kind.to_string()))
+            .or_default()
+            .clone();
+        slot.get_or_init(|| self.compile(api, kind)).clone()
+    }
+
+    fn compile(&self, api: &str, kind: &str) -> Compiled {
         let key = (api.to_string(), kind.to_string());
-        if let Some(v) = self.compiled.lock().unwrap().get(&key) {
-            return v.clone();
-        }
         let (group, version) = crate::render::resource::split_api_version(api);
         // kubeconform names files by the group's first label, the CRDs catalog by the full group.
         let lower = kind.to_ascii_lowercase();
@@ -568,7 +581,6 @@ impl SchemaSet {
         let v = schema
             .and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new))
             .zip(document);
-        self.compiled.lock().unwrap().insert(key, v.clone());
         v
     }
 
