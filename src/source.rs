@@ -328,6 +328,24 @@ impl DiskFs {
         if path.is_empty() {
             return Some(Ok(true));
         }
+        // Fast path: the parent was listed already. Only real directories (reached without a
+        // symlink) are ever listed under their own path, so its entry decides.
+        if let Some((parent, name)) = path.rsplit_once('/')
+            && !name.is_empty()
+            && name != "."
+            && name != ".."
+            && let Some(Ok(listing)) = self.listings.read().unwrap().get(parent)
+        {
+            return match listing
+                .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                .map(|i| listing[i].1)
+            {
+                Ok(EntryKind::Dir) => Some(Ok(true)),
+                Ok(EntryKind::File) | Ok(EntryKind::Other) => Some(Ok(false)),
+                Ok(EntryKind::Symlink) => None,
+                Err(_) => Some(Err(FsError::NotFound(rel.to_string()))),
+            };
+        }
         let mut parent = "";
         let mut is_dir = true;
         for (i, name) in path.split('/').enumerate() {

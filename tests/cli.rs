@@ -277,12 +277,19 @@ fn render_many_overlays_in_one_run() {
             &format!("resources:\n- ../base\nnamePrefix: {env}-\n"),
         );
     }
-    write(t.path(), "broken/kustomization.yaml", "resources:\n- nope.yaml\n");
+    write(
+        t.path(),
+        "broken/kustomization.yaml",
+        "resources:\n- nope.yaml\n",
+    );
     // One directory: exactly kustomize's output, no header.
     let one = kustodian(&["render", "dev"], t.path());
     assert_eq!(one.status.code(), Some(0));
     let one = String::from_utf8(one.stdout).unwrap();
-    assert!(one.starts_with("apiVersion: v1\n") && one.contains("name: dev-c"), "{one}");
+    assert!(
+        one.starts_with("apiVersion: v1\n") && one.contains("name: dev-c"),
+        "{one}"
+    );
     // Several: each after its source line, in the order given; a broken one is reported on
     // stderr without hiding the others, and the exit code says so.
     let many = kustodian(&["render", "prod", "broken", "dev"], t.path());

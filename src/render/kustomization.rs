@@ -415,8 +415,14 @@ static DEFAULT_SPECS: std::sync::LazyLock<[Specs; 6]> = std::sync::LazyLock::new
 
 impl Default for TransformerConfig {
     fn default() -> TransformerConfig {
-        let [common_labels, template_labels, common_annotations, images, replicas, namespace] =
-            DEFAULT_SPECS.clone();
+        let [
+            common_labels,
+            template_labels,
+            common_annotations,
+            images,
+            replicas,
+            namespace,
+        ] = DEFAULT_SPECS.clone();
         TransformerConfig {
             common_labels,
             template_labels,

@@ -3,7 +3,6 @@
 use super::{AppCtx, Rule, RuleInfo, docs, finding};
 use crate::diag::{Finding, Severity};
 use crate::policy::Policy;
-use crate::schema::Outcome;
 
 /// No schema is known for a rendered object's apiVersion/kind.
 ///
@@ -51,7 +50,7 @@ impl Rule for SchemaMissing {
                 if skip.contains(&id.kind) || !seen.insert((id.api_version(), id.kind.clone())) {
                     continue;
                 }
-                if matches!(schemas.validate(&r.node), Outcome::MissingSchema) {
+                if !schemas.has_schema(&r.node) {
                     let mut f = finding(
                         INFO.id,
                         ctx,

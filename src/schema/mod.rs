@@ -584,6 +584,16 @@ impl SchemaSet {
         v
     }
 
+    /// Whether validating this object would find a schema (without validating it): the answer
+    /// `validate` gives as [`Outcome::MissingSchema`], for kinds neither skipped nor rejected.
+    pub fn has_schema(&self, obj: &Node) -> bool {
+        let api = obj.str_at(&["apiVersion"]).unwrap_or("");
+        let kind = obj.str_at(&["kind"]).unwrap_or("");
+        Self::listed(&self.reject_kinds, api, kind)
+            || Self::listed(&self.skip_kinds, api, kind)
+            || self.validator(api, kind).is_some()
+    }
+
     /// Validates one rendered object.
     pub fn validate(&self, obj: &Node) -> Outcome {
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");

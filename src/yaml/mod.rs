@@ -293,7 +293,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => {
-            let mut o = serde_json::Map::new();
+            let mut o = serde_json::Map::with_capacity(m.entries.len());
             for e in &m.entries {
                 o.insert(e.key.clone(), to_json(&e.value));
             }
