@@ -184,6 +184,9 @@ pub enum Outcome {
 /// "did you mean" hints), or `None` when there is no schema for the kind.
 type Compiled = Option<(Arc<jsonschema::Validator>, Arc<J>)>;
 
+/// A kind's validator, compiled by the first thread that needs it.
+type Slot = Arc<std::sync::OnceLock<Compiled>>;
+
 /// Validators for one Kubernetes version plus the repository's CRDs.
 pub struct SchemaSet {
     version: String,
@@ -194,7 +197,7 @@ pub struct SchemaSet {
     file_schemas: HashMap<(String, String, String), J>,
     /// One slot per kind, filled once: a thread asking for a kind another thread is compiling
     /// waits for it instead of compiling it again (compiling is the costly part).
-    compiled: Mutex<HashMap<(String, String), Arc<std::sync::OnceLock<Compiled>>>>,
+    compiled: Mutex<HashMap<(String, String), Slot>>,
     skip_kinds: Vec<String>,
     reject_kinds: Vec<String>,
 }
@@ -578,10 +581,9 @@ impl SchemaSet {
                 "$ref": format!("#/$defs/{name}"),
             }))
         });
-        let v = schema
+        schema
             .and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new))
-            .zip(document);
-        v
+            .zip(document)
     }
 
     /// Whether validating this object would find a schema (without validating it): the answer
