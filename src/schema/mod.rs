@@ -91,51 +91,88 @@ pub fn default_version() -> &'static str {
     BUNDLED.last().expect("at least one bundled version").0
 }
 
-/// Parsed `_definitions.json` of a version, inflated on first use.
-fn definitions(version: &str) -> Option<Arc<J>> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Arc<J>>>> = LazyLock::new(Mutex::default);
+/// One bundled version's definitions. Each is kept as unparsed JSON until a kind that reaches
+/// it is compiled: a check touches a handful of kinds, and parsing all seven hundred definitions
+/// into values was most of a small repository's check.
+struct Bundle {
+    raw: HashMap<String, Box<serde_json::value::RawValue>>,
+    /// `(group, version, kind)` → definition name.
+    by_gvk: HashMap<(String, String, String), String>,
+}
+
+impl Bundle {
+    fn def(&self, name: &str) -> Option<J> {
+        serde_json::from_str(self.raw.get(name)?.get()).ok()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawDefs {
+    #[serde(rename = "$defs")]
+    defs: HashMap<String, Box<serde_json::value::RawValue>>,
+}
+
+#[derive(serde::Deserialize)]
+struct GvkList {
+    #[serde(rename = "x-kubernetes-group-version-kind", default)]
+    gvk: Vec<Gvk>,
+}
+
+#[derive(serde::Deserialize)]
+struct Gvk {
+    #[serde(default)]
+    group: String,
+    version: String,
+    kind: String,
+}
+
+/// A bundled version's definitions, inflated and indexed on first use.
+fn bundle(version: &str) -> Option<Arc<Bundle>> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<Bundle>>>> = LazyLock::new(Mutex::default);
     if let Some(d) = CACHE.lock().unwrap().get(version) {
         return Some(d.clone());
     }
     let (_, gz) = BUNDLED.iter().find(|(v, _)| *v == version)?;
-    let mut text = String::new();
+    // Sized from the gzip trailer (the inflated length): growing the buffer step by step
+    // touched fresh memory several times over.
+    let size = gz.len().checked_sub(4).map_or(0, |i| {
+        u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]]) as usize
+    });
+    let mut text = String::with_capacity(size);
     flate2::read::GzDecoder::new(*gz)
         .read_to_string(&mut text)
         .ok()?;
-    let defs: J = serde_json::from_str(&text).ok()?;
-    let defs = Arc::new(defs);
-    CACHE
-        .lock()
-        .unwrap()
-        .insert(version.to_string(), defs.clone());
-    Some(defs)
+    let raw = serde_json::from_str::<RawDefs>(&text).ok()?.defs;
+    let mut by_gvk = HashMap::new();
+    for (name, def) in &raw {
+        // Only the kind list is decoded; the rest of the definition is skipped over.
+        let Ok(list) = serde_json::from_str::<GvkList>(def.get()) else {
+            continue;
+        };
+        for g in list.gvk {
+            by_gvk.insert((g.group, g.version, g.kind), name.clone());
+        }
+    }
+    let b = Arc::new(Bundle { raw, by_gvk });
+    CACHE.lock().unwrap().insert(version.to_string(), b.clone());
+    Some(b)
 }
 
 /// Kinds of a bundled version: `(apiVersion, kind)`, sorted.
 pub fn kinds(version: &str) -> Vec<(String, String)> {
-    let Some(defs) = definitions(version) else {
+    let Some(b) = bundle(version) else {
         return vec![];
     };
-    let mut out: Vec<(String, String)> = defs["$defs"]
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.values())
-        .flat_map(|d| {
-            d["x-kubernetes-group-version-kind"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|g| {
-            let group = g["group"].as_str()?;
-            let version = g["version"].as_str()?;
-            let kind = g["kind"].as_str()?;
+    let mut out: Vec<(String, String)> = b
+        .by_gvk
+        .keys()
+        .map(|(group, version, kind)| {
             let api = if group.is_empty() {
-                version.to_string()
+                version.clone()
             } else {
                 format!("{group}/{version}")
             };
-            Some((api, kind.to_string()))
+            (api, kind.clone())
         })
         .collect();
     out.sort();
@@ -542,48 +579,42 @@ impl SchemaSet {
             })
             .cloned();
         let own = self.crds.get(&key).cloned().or(file_schema);
-        let document = match &own {
-            Some(s) => Some(Arc::new(s.clone())),
-            // Bundled kinds: error locations are `/$defs/...`, which the shared definitions
-            // resolve directly (one copy for all kinds rather than one per kind).
-            None => definitions(&self.version),
-        };
-        let schema = own.or_else(|| {
-            let defs = definitions(&self.version)?;
-            let (group, version) = crate::render::resource::split_api_version(api);
-            let name = defs["$defs"].as_object()?.iter().find_map(|(n, d)| {
-                d["x-kubernetes-group-version-kind"]
-                    .as_array()?
-                    .iter()
-                    .any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
-                    .then(|| n.clone())
-            })?;
-            // Only the definitions this kind reaches: compiling (and first cloning) all of them
-            // for every kind cost more than validating a thousand objects.
-            let all = defs["$defs"].as_object()?;
-            let mut used = serde_json::Map::new();
-            let mut todo = vec![name.clone()];
-            while let Some(n) = todo.pop() {
-                if used.contains_key(&n) {
-                    continue;
+        let document = match own {
+            Some(s) => s,
+            None => {
+                let b = bundle(&self.version)?;
+                let (group, version) = crate::render::resource::split_api_version(api);
+                let name =
+                    b.by_gvk
+                        .get(&(group.to_string(), version.to_string(), kind.to_string()))?;
+                // Only the definitions this kind reaches: compiling (and first parsing) all of
+                // them for every kind cost more than validating a thousand objects.
+                let mut used = serde_json::Map::new();
+                let mut todo = vec![name.clone()];
+                while let Some(n) = todo.pop() {
+                    if used.contains_key(&n) {
+                        continue;
+                    }
+                    let Some(d) = b.def(&n) else { continue };
+                    refs_in(&d, &mut todo);
+                    used.insert(n, d);
                 }
-                let Some(d) = all.get(&n) else { continue };
-                refs_in(d, &mut todo);
-                used.insert(n, d.clone());
+                let mut used = J::Object(used);
+                if !self.strict {
+                    relax(&mut used);
+                }
+                // Error locations are `/$defs/...` in this document, which also answers the
+                // "did you mean" lookups.
+                json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "$defs": used,
+                    "$ref": format!("#/$defs/{name}"),
+                })
             }
-            let mut used = J::Object(used);
-            if !self.strict {
-                relax(&mut used);
-            }
-            Some(json!({
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$defs": used,
-                "$ref": format!("#/$defs/{name}"),
-            }))
-        });
-        schema
-            .and_then(|s| jsonschema::validator_for(&s).ok().map(Arc::new))
-            .zip(document)
+        };
+        let document = Arc::new(document);
+        let v = jsonschema::validator_for(&document).ok()?;
+        Some((Arc::new(v), document))
     }
 
     /// Whether validating this object would find a schema (without validating it): the answer
