@@ -1,11 +1,11 @@
 //! A fast path for the YAML that config repositories are made of.
 //!
 //! Design. Kubernetes manifests and kustomizations use a small part of YAML: block mappings and
-//! sequences, one-line plain and quoted scalars, `|` literal blocks, comments and `---`. This
-//! module parses exactly that subset, line by line, straight into [`Node`]s — several times faster
-//! than the general event parser, which dominated a whole-repository check. Anything else (flow
-//! collections, anchors, tags, folded or multi-line scalars, tabs, odd indentation, anything that
-//! might be an error) makes it give up (`None`) before producing a tree, and the caller parses the
+//! sequences, one-line plain and quoted scalars and flow collections, `|` literal blocks,
+//! comments and `---`. This module parses exactly that subset, line by line, straight into
+//! [`Node`]s — several times faster than the general event parser, which dominated a
+//! whole-repository check. Anything else (anchors, tags, folded or multi-line scalars, tabs, odd
+//! indentation, anything that might be an error) makes it give up (`None`) before producing a tree, and the caller parses the
 //! file with the general parser instead. So the fast path never decides what a document means on
 //! its own: where it answers, its tree — values, key order, duplicate keys and every span — is the
 //! general parser's, which debug builds assert on every file they parse (`parse.rs`) and
@@ -16,7 +16,8 @@
 //! own indentation (`key:\n- item`), which starts at its first item's content after `- ` (or just
 //! after the dash when that item is empty; other spacings are left to the general parser); an
 //! empty value sits at the end of its key, an empty item after its dash and spaces; a literal block
-//! runs from its first content character to the first character of the line that ends it.
+//! runs from its first content character to the first character of the line that ends it; a flow
+//! collection spans its opening bracket.
 
 use super::parse::DuplicateKey;
 use super::resolve::resolve_plain;
@@ -232,7 +233,9 @@ impl<'a> P<'a> {
                     (false, _) => self.loc(d, d),
                     (true, First::Empty) => item.loc,
                     // Verified only for `- item` with one space; a literal block's start is not.
-                    (true, First::Inline) if after == d + 2 && b[after] != b'|' => {
+                    (true, First::Inline)
+                        if after == d + 2 && !matches!(b[after], b'|' | b'[' | b'{') =>
+                    {
                         self.loc(after, after)
                     }
                     (true, _) => return None,
@@ -462,11 +465,19 @@ impl<'a> P<'a> {
                 Node::new(Value::Str(self.unquote(pos, close)?), self.loc(pos, close))
             }
             b'|' => return self.literal(pos, col),
+            b'[' | b'{' => {
+                let (node, after) = self.flow(pos)?;
+                if !self.rest_is_empty(after) || b.get(after) == Some(&b'#') {
+                    return None;
+                }
+                node
+            }
             b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ') | Some(b'\n')) => {
                 return None;
             }
-            b'[' | b']' | b'{' | b'}' | b',' | b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`'
-            | b'#' => return None,
+            b']' | b'}' | b',' | b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'#' => {
+                return None;
+            }
             _ => {
                 let mut e = pos;
                 while e < end {
@@ -494,6 +505,139 @@ impl<'a> P<'a> {
             return None;
         }
         Some(node)
+    }
+
+    /// A one-line flow collection (`[a, "b"]`, `{k: v}`, nested) opening at `pos`: its node and
+    /// the offset after its closing bracket. Empty entries, trailing commas, `key: value` pairs
+    /// inside sequences and anything spanning lines are left to the general parser.
+    fn flow(&self, pos: usize) -> Option<(Node, usize)> {
+        let b = self.b;
+        let is_map = b[pos] == b'{';
+        let close = if is_map { b'}' } else { b']' };
+        let loc = self.loc(pos, pos + 1);
+        let mut items = Vec::new();
+        let mut map = Mapping::default();
+        let mut i = self.skip_spaces(pos + 1);
+        if b.get(i) != Some(&close) {
+            loop {
+                if is_map {
+                    let (key, key_loc, after) = self.flow_key(i)?;
+                    if key == "<<" || map.contains_key(&key) {
+                        return None;
+                    }
+                    let (value, next) = self.flow_item(self.skip_spaces(after))?;
+                    map.entries.push(Entry {
+                        key,
+                        key_loc,
+                        value,
+                    });
+                    i = next;
+                } else {
+                    let (item, next) = self.flow_item(i)?;
+                    items.push(item);
+                    i = next;
+                }
+                i = self.skip_spaces(i);
+                match b.get(i) {
+                    Some(b',') => {
+                        i = self.skip_spaces(i + 1);
+                        if matches!(b.get(i), Some(b']') | Some(b'}') | Some(b',')) {
+                            return None;
+                        }
+                    }
+                    Some(&c) if c == close => break,
+                    _ => return None,
+                }
+            }
+        }
+        let value = if is_map {
+            Value::Map(map)
+        } else {
+            Value::Seq(items)
+        };
+        Some((Node::new(value, loc), i + 1))
+    }
+
+    /// One entry of a flow collection at `i`: a quoted or plain scalar, or a nested collection.
+    fn flow_item(&self, i: usize) -> Option<(Node, usize)> {
+        let b = self.b;
+        match *b.get(i)? {
+            b'"' | b'\'' => {
+                let end = self.quoted_end(i)?;
+                Some((
+                    Node::new(Value::Str(self.unquote(i, end)?), self.loc(i, end)),
+                    end,
+                ))
+            }
+            b'[' | b'{' => self.flow(i),
+            b'-' | b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>'
+            | b'%' | b'@' | b'`' | b'\n' => None,
+            _ => {
+                let mut e = i;
+                while e < b.len() && !matches!(b[e], b',' | b'[' | b']' | b'{' | b'}' | b'\n') {
+                    // A `:` or `#` inside a flow scalar has rules of its own.
+                    if matches!(b[e], b':' | b'#') {
+                        return None;
+                    }
+                    e += 1;
+                }
+                let mut t = e;
+                while b[t - 1] == b' ' {
+                    t -= 1;
+                }
+                Some((
+                    Node::new(resolve_plain(&self.text[i..t]), self.loc(i, t)),
+                    e,
+                ))
+            }
+        }
+    }
+
+    /// A flow mapping's key at `i` and the offset after its `: `.
+    fn flow_key(&self, i: usize) -> Option<(String, Loc, usize)> {
+        let b = self.b;
+        let end = match *b.get(i)? {
+            b'"' | b'\'' => self.quoted_end(i)?,
+            c if matches!(
+                c,
+                b'-' | b'?'
+                    | b':'
+                    | b','
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'#'
+                    | b'&'
+                    | b'*'
+                    | b'!'
+                    | b'|'
+                    | b'>'
+                    | b'%'
+                    | b'@'
+                    | b'`'
+                    | b'\n'
+                    | b' '
+            ) =>
+            {
+                return None;
+            }
+            _ => {
+                let mut e = i;
+                while e < b.len() && b[e] != b':' {
+                    if matches!(b[e], b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'\n') {
+                        return None;
+                    }
+                    e += 1;
+                }
+                e
+            }
+        };
+        if b.get(end) != Some(&b':') || b.get(end + 1) != Some(&b' ') || b[end - 1] == b' ' {
+            return None;
+        }
+        let (key, loc) = self.key(i, end)?;
+        Some((key, loc, end + 1))
     }
 
     /// A `|`, `|-` or `|+` literal block whose indicator is at `pos`, under a collection at `col`.
