@@ -598,28 +598,8 @@ impl<'a> P<'a> {
         let b = self.b;
         let end = match *b.get(i)? {
             b'"' | b'\'' => self.quoted_end(i)?,
-            c if matches!(
-                c,
-                b'-' | b'?'
-                    | b':'
-                    | b','
-                    | b'['
-                    | b']'
-                    | b'{'
-                    | b'}'
-                    | b'#'
-                    | b'&'
-                    | b'*'
-                    | b'!'
-                    | b'|'
-                    | b'>'
-                    | b'%'
-                    | b'@'
-                    | b'`'
-                    | b'\n'
-                    | b' '
-            ) =>
-            {
+            b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!'
+            | b'|' | b'>' | b'%' | b'@' | b'`' | b'\n' | b' ' => {
                 return None;
             }
             _ => {
