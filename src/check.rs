@@ -335,7 +335,12 @@ pub fn check_tree(
     phases.mark("pr-affected");
     // Schemas: the configured Kubernetes version and schema directories now; the CRDs the
     // repository renders join once every app is rendered.
-    let mut schemas = {
+    let schema_rules_on = ["schema-violation", "schema-missing"]
+        .iter()
+        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
+    let mut schemas = if !schema_rules_on {
+        None
+    } else {
         let o = &policy.schema_violation.options;
         match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
             .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
