@@ -467,7 +467,7 @@ pub fn check_tree(
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller the
     // thread finishes in the background.
-    let garbage = (waiting, renderer, base_renderer);
+    let garbage = (waiting, renderer, base_renderer, schemas);
     std::thread::spawn(move || drop(garbage));
     phases.mark("drop");
     Outcome {

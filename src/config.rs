@@ -360,6 +360,24 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
     serde_json::from_value(json).map_err(|e| vec![fail(e.to_string(), doc.loc)])
 }
 
+/// Loads a document that ships inside the binary (the built-in policy): parsed and
+/// deserialized without the schema pass, which costs a schema compilation per run and can only
+/// fail if the file and its schema drift apart — a unit test runs the full
+/// [`load_validated`] on it instead.
+pub fn load_builtin<T: DeserializeOwned>(
+    path: &str,
+    text: &str,
+    sources: &Sources,
+) -> Result<T, String> {
+    let id = sources.add(path, text.into());
+    let docs = crate::yaml::parse_documents(text, id).map_err(|e| e.message)?;
+    let doc = docs
+        .into_iter()
+        .find(|d| !d.is_null())
+        .unwrap_or_else(|| Node::synth(Value::Map(Default::default())));
+    serde_json::from_value(crate::yaml::to_json(&doc)).map_err(|e| e.to_string())
+}
+
 /// The node at a JSON pointer (its location) and, for map entries, the key's location.
 fn locate(doc: &Node, pointer: &str) -> (Loc, Option<Loc>) {
     let mut cur = doc;

@@ -390,12 +390,9 @@ impl Policy {
         user: Option<&Path>,
         sources: &Sources,
     ) -> Result<Policy, Vec<Finding>> {
-        let mut base: PolicyFile = load_validated(
-            "<builtin>/policies/default.yaml",
-            DEFAULT_POLICY,
-            sources,
-            "policy-error",
-        )?;
+        let mut base: PolicyFile =
+            crate::config::load_builtin("<builtin>/policies/default.yaml", DEFAULT_POLICY, sources)
+                .expect("the built-in policy matches its schema (unit-tested)");
         if let Some(r) = repo {
             base.rules = r.layered_over(&base.rules);
         }
@@ -469,6 +466,20 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_policy_passes_the_full_two_phase_load() {
+        let sources = Sources::new();
+        let full: Result<PolicyFile, _> =
+            load_validated("default.yaml", DEFAULT_POLICY, &sources, "policy-error");
+        assert!(full.is_ok(), "{:?}", full.err());
+        let fast: PolicyFile =
+            crate::config::load_builtin("default.yaml", DEFAULT_POLICY, &sources).unwrap();
+        assert_eq!(
+            serde_json::to_value(&fast).unwrap(),
+            serde_json::to_value(full.unwrap()).unwrap()
+        );
+    }
 
     #[test]
     fn default_policy_loads_and_user_overrides_merge() {
