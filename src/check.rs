@@ -553,19 +553,22 @@ impl Stream<'_> {
                 .collect();
         }
         let all = base.iter().chain(envs.iter().map(|(_, b)| b));
-        let mut needs_crds = false;
+        let mut kinds = BTreeSet::new();
         for b in all {
             st.resources += b.resources.len();
             for r in &b.resources {
                 if r.kind() == "CustomResourceDefinition" {
                     st.crds.push(r.node.clone());
-                } else if let Some(s) = schemas
-                    && !needs_crds
-                {
-                    needs_crds = !s.resolvable(&r.id().api_version(), r.kind());
+                } else if schemas.is_some() {
+                    kinds.insert((r.id().api_version(), r.kind().to_string()));
                 }
             }
         }
+        let kinds: Vec<(String, String)> = kinds.into_iter().collect();
+        if let Some(s) = schemas {
+            s.prepare(&kinds);
+        }
+        let needs_crds = schemas.is_some_and(|s| kinds.iter().any(|(a, k)| !s.resolvable(a, k)));
         let renders = AppRenders {
             ai,
             base,

@@ -221,8 +221,13 @@ pub enum Outcome {
 /// "did you mean" hints), or `None` when there is no schema for the kind.
 type Compiled = Option<(Arc<jsonschema::Validator>, Arc<J>)>;
 
-/// A kind's validator, compiled by the first thread that needs it.
-type Slot = Arc<std::sync::OnceLock<Compiled>>;
+/// A kind's validator, compiled by the thread that claims it first; others wait for it.
+#[derive(Default)]
+struct SlotInner {
+    claimed: std::sync::atomic::AtomicBool,
+    cell: std::sync::OnceLock<Compiled>,
+}
+type Slot = Arc<SlotInner>;
 
 /// Validators for one Kubernetes version plus the repository's CRDs.
 pub struct SchemaSet {
@@ -471,7 +476,7 @@ impl SchemaSet {
         self.compiled
             .lock()
             .unwrap()
-            .retain(|_, v| v.get().is_some_and(|c| c.is_some()));
+            .retain(|_, v| v.cell.get().is_some_and(|c| c.is_some()));
         Ok(())
     }
 
@@ -555,15 +560,48 @@ impl SchemaSet {
         Ok(())
     }
 
-    fn validator(&self, api: &str, kind: &str) -> Compiled {
-        let slot = self
-            .compiled
+    fn slot(&self, api: &str, kind: &str) -> Slot {
+        self.compiled
             .lock()
             .unwrap()
             .entry((api.to_string(), kind.to_string()))
             .or_default()
-            .clone();
-        slot.get_or_init(|| self.compile(api, kind)).clone()
+            .clone()
+    }
+
+    fn validator(&self, api: &str, kind: &str) -> Compiled {
+        let slot = self.slot(api, kind);
+        if let Some(c) = slot.cell.get() {
+            return c.clone();
+        }
+        if !slot.claimed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let c = self.compile(api, kind);
+            let _ = slot.cell.set(c.clone());
+            return c;
+        }
+        slot.cell.wait().clone()
+    }
+
+    /// Compiles the validators of these `(apiVersion, kind)` pairs: first those no other thread
+    /// is compiling, then waits for the rest. Threads that meet the same kinds at the same
+    /// moment (the first app each renders) so compile different kinds side by side instead of
+    /// one waiting for the other.
+    pub fn prepare(&self, kinds: &[(String, String)]) {
+        let mut busy = Vec::new();
+        for (api, kind) in kinds {
+            let slot = self.slot(api, kind);
+            if slot.cell.get().is_some() {
+                continue;
+            }
+            if slot.claimed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                busy.push(slot);
+            } else {
+                let _ = slot.cell.set(self.compile(api, kind));
+            }
+        }
+        for slot in busy {
+            slot.cell.wait();
+        }
     }
 
     fn compile(&self, api: &str, kind: &str) -> Compiled {
