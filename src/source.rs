@@ -402,16 +402,25 @@ impl DiskFs {
             path: dir.to_string(),
             msg: e.to_string(),
         };
-        let mut entries = Vec::new();
-        for e in std::fs::read_dir(self.canon_root.join(dir)).map_err(io)? {
-            let e = e.map_err(io)?;
-            let kind = match e.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Dir,
-                Ok(t) if t.is_file() => EntryKind::File,
-                _ => EntryKind::Other,
-            };
-            entries.push((e.file_name().to_string_lossy().into_owned(), kind));
+        let path = self.canon_root.join(dir);
+        let mut entries = list_dir(&path).map_err(io)?;
+        // An entry the listing could not type (`DT_UNKNOWN` on some file systems) is asked of
+        // the file system itself, without following a symlink.
+        for (name, kind) in &mut entries {
+            if *kind == EntryKind::Other
+                && let Ok(m) = std::fs::symlink_metadata(path.join(&*name))
+            {
+                let t = m.file_type();
+                *kind = if t.is_symlink() {
+                    EntryKind::Symlink
+                } else if t.is_dir() {
+                    EntryKind::Dir
+                } else if t.is_file() {
+                    EntryKind::File
+                } else {
+                    EntryKind::Other
+                };
+            }
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(Arc::new(entries))
@@ -505,6 +514,54 @@ impl Fs for DiskFs {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// A directory's entries (without `.` and `..`) and their kinds as the listing reports them.
+/// On Unix through `rustix`: `open` + `getdents64` + `close`, without the `fstat` glibc's
+/// `opendir` (under `std::fs::read_dir`) adds — one system call in five, on thousands of
+/// directories.
+#[cfg(unix)]
+fn list_dir(path: &Path) -> std::io::Result<Vec<(String, EntryKind)>> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut dir = rustix::fs::Dir::new(fd)?;
+    let mut out = Vec::new();
+    while let Some(e) = dir.read() {
+        let e = e?;
+        let name = e.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match e.file_type() {
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::Directory => EntryKind::Dir,
+            FileType::RegularFile => EntryKind::File,
+            FileType::Unknown => EntryKind::Other,
+            _ => EntryKind::Other,
+        };
+        out.push((String::from_utf8_lossy(name).into_owned(), kind));
+    }
+    Ok(out)
+}
+
+#[cfg(not(unix))]
+fn list_dir(path: &Path) -> std::io::Result<Vec<(String, EntryKind)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        let kind = match e.file_type() {
+            Ok(t) if t.is_symlink() => EntryKind::Symlink,
+            Ok(t) if t.is_dir() => EntryKind::Dir,
+            Ok(t) if t.is_file() => EntryKind::File,
+            _ => EntryKind::Other,
+        };
+        out.push((e.file_name().to_string_lossy().into_owned(), kind));
+    }
+    Ok(out)
 }
 
 /// A whole file in `open`, `read`s and `close` only. `std::fs::read` and `read_to_end` also
