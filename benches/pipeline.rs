@@ -71,3 +71,20 @@ fn check_repo(b: divan::Bencher, apps: usize) {
         out.summary.resources
     });
 }
+
+/// Schema validation of one rendered Deployment against the bundled Kubernetes schema.
+#[divan::bench]
+fn validate_deployment(b: divan::Bencher) {
+    let root = repo(1);
+    let fs = Arc::new(DiskFs::new(&root).unwrap());
+    let build = Renderer::new(fs, Sources::new())
+        .build("apps/app-0000/overlays/production")
+        .unwrap();
+    let deployment = build
+        .resources
+        .iter()
+        .find(|r| r.kind() == "Deployment")
+        .unwrap();
+    let schemas = kustodian::schema::SchemaSet::new(None, true, &[]).unwrap();
+    b.bench(|| schemas.validate(divan::black_box(&deployment.node)));
+}
