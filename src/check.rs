@@ -407,7 +407,7 @@ pub fn check_tree(
     }
     changes.sort_by_key(|(ai, _)| *ai);
     let changes: Vec<EnvChange> = changes.into_iter().map(|(_, c)| c).collect();
-    phases.mark("app-rules");
+    phases.mark("apps-waiting-for-crds");
     // Duplicate keys in any file an overlay read: kustomize keeps the last one, the API server
     // refuses the document.
     if let Some(sev) = policy.schema_violation.level.severity() {
@@ -463,7 +463,7 @@ pub fn check_tree(
         .iter()
         .filter(|f| f.severity == Severity::Warning)
         .count();
-    phases.mark("pr-changes");
+    phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller the
     // thread finishes in the background.

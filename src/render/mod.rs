@@ -8,9 +8,11 @@
 //! replacements). Only the top-level build adds content hashes to generated names, fixes name
 //! back-references, resolves `vars`, drops `local-config` resources and sorts.
 //!
-//! Caching: parsed files and built sub-kustomizations are memoized per process, keyed by
-//! repo-relative path, so a base shared by a hundred overlays is read, parsed and built once; each
-//! overlay gets a cheap clone of the base's resources. Every transformer records provenance: nodes
+//! Caching: file texts (in [`Sources`]) and built sub-kustomizations are memoized per process,
+//! keyed by repo-relative path, so a base shared by a hundred overlays is read and built once and
+//! each overlay copies the base's resources once; a top-level overlay's own build is moved into
+//! its result, not memoized. Parsed trees are not kept: parsing again (rare) is cheaper than
+//! holding every tree of a large repository in memory. Every transformer records provenance: nodes
 //! keep the `loc` of the text they came from, and `via` names the kustomization entry or patch line
 //! that last changed them.
 //!

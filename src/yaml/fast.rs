@@ -5,11 +5,13 @@
 //! comments and `---`. This module parses exactly that subset, line by line, straight into
 //! [`Node`]s — several times faster than the general event parser, which dominated a
 //! whole-repository check. Anything else (anchors, tags, folded or multi-line scalars, tabs, odd
-//! indentation, anything that might be an error) makes it give up (`None`) before producing a tree, and the caller parses the
-//! file with the general parser instead. So the fast path never decides what a document means on
-//! its own: where it answers, its tree — values, key order, duplicate keys and every span — is the
-//! general parser's, which debug builds assert on every file they parse (`parse.rs`) and
-//! `tests/yaml_fast.rs` checks over the fixtures and kustomize's conformance inputs.
+//! indentation, anything that might be an error) makes it give up (`None`) before producing a
+//! tree, and the caller parses the file with the general parser instead. So the fast path never
+//! decides what a document means on its own: where it answers, its tree — values, key order,
+//! duplicate keys and every span — is the general parser's. Debug builds assert that on every
+//! file they parse (`parse.rs`), `tests/yaml_fast.rs` checks it over the fixtures and
+//! kustomize's conformance inputs, and `examples/yaml_fast_diff.rs` shows the differences for one
+//! file.
 //!
 //! Spans follow granit-parser's conventions, found by experiment: a mapping starts (zero-length)
 //! at its first key; a sequence at its first dash, except a mapping's value written at the key's

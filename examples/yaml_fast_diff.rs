@@ -1,3 +1,7 @@
+//! Debugging aid for the YAML fast path: `cargo run --example yaml_fast_diff FILE` prints
+//! "declined" when the fast path leaves FILE to the general parser, else every node or key whose
+//! value or span differs between the two (nothing when they agree, as they must).
+
 use kustodian::source::FileId;
 use kustodian::yaml::{fast, parse};
 fn flat(n: &kustodian::yaml::Node, path: String, out: &mut Vec<String>) {
