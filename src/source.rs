@@ -310,15 +310,7 @@ impl DiskFs {
 
     /// Through a symlink: canonicalized once, then memoized.
     fn resolve_through_symlink(&self, rel: &str) -> Resolved {
-        if let Some(hit) = self.meta.read().unwrap().get(rel) {
-            return hit.clone();
-        }
-        let res = self.resolve_canonical(rel);
-        self.meta
-            .write()
-            .unwrap()
-            .insert(rel.to_string(), res.clone());
-        res
+        memoized(&self.meta, rel, || self.resolve_canonical(rel))
     }
 
     /// Whether `rel` is a directory, from the cached listings of its ancestors; `None` when the
@@ -386,15 +378,7 @@ impl DiskFs {
 
     /// The entries of a directory known to exist under the root (memoized).
     fn listing(&self, dir: &str) -> Result<Listing, FsError> {
-        if let Some(hit) = self.listings.read().unwrap().get(dir) {
-            return hit.clone();
-        }
-        let res = self.read_listing(dir);
-        self.listings
-            .write()
-            .unwrap()
-            .insert(dir.to_string(), res.clone());
-        res
+        memoized(&self.listings, dir, || self.read_listing(dir))
     }
 
     fn read_listing(&self, dir: &str) -> Result<Listing, FsError> {
@@ -514,6 +498,16 @@ impl Fs for DiskFs {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// The value memoized under `key`, computed (outside the lock) on first use.
+fn memoized<T: Clone>(map: &RwLock<HashMap<String, T>>, key: &str, make: impl FnOnce() -> T) -> T {
+    if let Some(hit) = map.read().unwrap().get(key) {
+        return hit.clone();
+    }
+    let value = make();
+    map.write().unwrap().insert(key.to_string(), value.clone());
+    value
 }
 
 /// A directory's entries (without `.` and `..`) and their kinds as the listing reports them.

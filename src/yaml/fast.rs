@@ -21,7 +21,7 @@
 //! runs from its first content character to the first character of the line that ends it; a flow
 //! collection spans its opening bracket.
 
-use super::parse::DuplicateKey;
+use super::parse::{DuplicateKey, insert_last_wins};
 use super::resolve::resolve_plain;
 use super::{Entry, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
@@ -365,21 +365,7 @@ impl<'a> P<'a> {
                 let v = self.skip_spaces(after_colon);
                 self.inline_value(v, col)?
             };
-            if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
-                self.dups.push(DuplicateKey {
-                    key: key.clone(),
-                    second: key_loc,
-                    first: prev.key_loc,
-                });
-                prev.value = value;
-                prev.key_loc = key_loc;
-            } else {
-                map.entries.push(Entry {
-                    key,
-                    key_loc,
-                    value,
-                });
-            }
+            insert_last_wins(&mut map, key, key_loc, value, &mut self.dups);
             match self.next_content() {
                 Some(n) if n.indent == col => {
                     if self.is_dash(n.first()) {

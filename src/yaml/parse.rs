@@ -51,6 +51,32 @@ pub struct DuplicateKey {
     pub first: Loc,
 }
 
+/// Adds `key: value` to a mapping being parsed. A key given twice keeps its first position and
+/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded.
+pub(crate) fn insert_last_wins(
+    map: &mut Mapping,
+    key: String,
+    key_loc: Loc,
+    value: Node,
+    duplicates: &mut Vec<DuplicateKey>,
+) {
+    if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
+        duplicates.push(DuplicateKey {
+            key,
+            second: key_loc,
+            first: prev.key_loc,
+        });
+        prev.value = value;
+        prev.key_loc = key_loc;
+    } else {
+        map.entries.push(Entry {
+            key,
+            key_loc,
+            value,
+        });
+    }
+}
+
 /// Like [`parse_documents`], also returning every duplicate key (the later one wins, as in
 /// kustomize; the API server and `kubectl` reject such documents, so checks report them).
 pub fn parse_documents_with_duplicates(
@@ -253,21 +279,8 @@ pub fn parse_general(
                 Some((key, key_loc)) => {
                     if key == "<<" {
                         merges.push(node);
-                    } else if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
-                        // go-yaml v3 (and so kustomize) lets a later duplicate win.
-                        duplicates.push(DuplicateKey {
-                            key: key.clone(),
-                            second: key_loc,
-                            first: prev.key_loc,
-                        });
-                        prev.value = node;
-                        prev.key_loc = key_loc;
                     } else {
-                        map.entries.push(Entry {
-                            key,
-                            key_loc,
-                            value: node,
-                        });
+                        insert_last_wins(map, key, key_loc, node, &mut duplicates);
                     }
                 }
             },
