@@ -92,8 +92,47 @@ pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: O
         o => o,
     });
     let order: Vec<usize> = keyed.into_iter().map(|k| k.2).collect();
-    let mut taken: Vec<Option<Resource>> = resources.iter().cloned().map(Some).collect();
-    for (slot, i) in order.into_iter().enumerate() {
-        resources[slot] = taken[i].take().unwrap();
+    permute(resources, &order);
+}
+
+/// Rearranges `items` so that the new `items[i]` is the old `items[order[i]]`, in place by
+/// following each cycle of the permutation (moving, not cloning, the resources).
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut at = start;
+        while !done[at] {
+            done[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_moves_every_item_to_its_slot() {
+        for order in [
+            vec![2, 0, 1],
+            vec![1, 2, 0],
+            vec![0, 1, 2],
+            vec![3, 2, 1, 0],
+            vec![1, 0, 3, 2, 4],
+            vec![4, 0, 1, 2, 3],
+            vec![1, 2, 3, 4, 0],
+            vec![2, 4, 0, 1, 3],
+        ] {
+            let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+            permute(&mut items, &order);
+            let want: Vec<usize> = order.iter().map(|i| i * 10).collect();
+            assert_eq!(items, want, "{order:?}");
+        }
     }
 }
