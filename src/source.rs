@@ -258,6 +258,21 @@ enum EntryKind {
     Other,
 }
 
+impl EntryKind {
+    /// The kind of a file type that was not followed through a symlink.
+    fn of(t: std::fs::FileType) -> EntryKind {
+        if t.is_symlink() {
+            EntryKind::Symlink
+        } else if t.is_dir() {
+            EntryKind::Dir
+        } else if t.is_file() {
+            EntryKind::File
+        } else {
+            EntryKind::Other
+        }
+    }
+}
+
 /// One directory's entries, sorted by name.
 type Listing = Arc<Vec<(String, EntryKind)>>;
 
@@ -394,16 +409,7 @@ impl DiskFs {
             if *kind == EntryKind::Other
                 && let Ok(m) = std::fs::symlink_metadata(path.join(&*name))
             {
-                let t = m.file_type();
-                *kind = if t.is_symlink() {
-                    EntryKind::Symlink
-                } else if t.is_dir() {
-                    EntryKind::Dir
-                } else if t.is_file() {
-                    EntryKind::File
-                } else {
-                    EntryKind::Other
-                };
+                *kind = EntryKind::of(m.file_type());
             }
         }
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -547,12 +553,7 @@ fn list_dir(path: &Path) -> std::io::Result<Vec<(String, EntryKind)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(path)? {
         let e = e?;
-        let kind = match e.file_type() {
-            Ok(t) if t.is_symlink() => EntryKind::Symlink,
-            Ok(t) if t.is_dir() => EntryKind::Dir,
-            Ok(t) if t.is_file() => EntryKind::File,
-            _ => EntryKind::Other,
-        };
+        let kind = e.file_type().map_or(EntryKind::Other, EntryKind::of);
         out.push((e.file_name().to_string_lossy().into_owned(), kind));
     }
     Ok(out)

@@ -658,11 +658,10 @@ impl SchemaSet {
     /// Whether validating this object would find a schema (without validating it): the answer
     /// `validate` gives as [`Outcome::MissingSchema`], for kinds neither skipped nor rejected.
     pub fn has_schema(&self, obj: &Node) -> bool {
-        let api = obj.str_at(&["apiVersion"]).unwrap_or("");
-        let kind = obj.str_at(&["kind"]).unwrap_or("");
-        Self::listed(&self.reject_kinds, api, kind)
-            || Self::listed(&self.skip_kinds, api, kind)
-            || self.validator(api, kind).is_some()
+        self.resolvable(
+            obj.str_at(&["apiVersion"]).unwrap_or(""),
+            obj.str_at(&["kind"]).unwrap_or(""),
+        )
     }
 
     /// Validates one rendered object.
