@@ -147,6 +147,11 @@ pub fn discover(fs: &dyn Fs, config: &Config) -> Vec<App> {
 
 /// Finds overlay directories below `dir`, in path order. Sibling subtrees are walked in parallel:
 /// listing thousands of directories is system-call bound, and two threads halve it.
+///
+/// An app's overlays (`overlays/<env>` holding a kustomization) and its `base` (beside
+/// `overlays/`, holding one) are not descended into: apps do not nest inside them, and not
+/// listing them spares four directory listings per app — their files are then found by opening
+/// them, which reading them needs anyway (see `DiskFs`).
 fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
     use rayon::prelude::*;
     if depth > 12 {
@@ -154,16 +159,21 @@ fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
     }
     let Ok(names) = fs.subdirs(dir) else { return };
     let in_overlays = dir.ends_with("/overlays") || dir == "overlays";
+    let is_app = names.iter().any(|n| n == "overlays");
     let found: Vec<Vec<String>> = names
         .par_iter()
         .filter(|name| !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()))
         .map(|name| {
             let path = child_rel(dir, name);
             let mut found = Vec::new();
-            if in_overlays && find_kustomization_file(fs, &path).is_some() {
+            let leaf = (in_overlays || is_app && name == "base")
+                && find_kustomization_file(fs, &path).is_some();
+            if in_overlays && leaf {
                 found.push(path.clone());
             }
-            walk(fs, &path, depth + 1, &mut found);
+            if !leaf {
+                walk(fs, &path, depth + 1, &mut found);
+            }
             found
         })
         .collect();
@@ -194,14 +204,24 @@ mod tests {
             .unwrap();
         }
         std::fs::create_dir_all(t.path().join("apps/api/overlays/empty")).unwrap();
+        // Inside an overlay or a base nothing is an app (not walked); beside them it is.
+        for d in [
+            "apps/api/overlays/dev/x/overlays/y",
+            "apps/api/base/x/overlays/y",
+            "apps/api/overlays/empty/app/overlays/z",
+        ] {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+            std::fs::write(t.path().join(d).join("kustomization.yaml"), "").unwrap();
+        }
         let apps = discover(&DiskFs::new(t.path()).unwrap(), &Config::default());
-        assert_eq!(apps.len(), 2);
+        assert_eq!(apps.len(), 3);
+        assert_eq!(apps[1].dir, "apps/api/overlays/empty/app");
         let api = &apps[0];
         assert_eq!(api.name, "api");
         assert_eq!(api.base.as_deref(), Some("apps/api/base"));
         let names: Vec<&str> = api.envs.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["dev", "staging", "production"]);
-        let worker = &apps[1];
+        let worker = &apps[2];
         assert_eq!(worker.name, "worker");
         assert_eq!(worker.base, None);
         assert_eq!(worker.env("prod").unwrap().stage, Some(Stage::Production));

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -245,7 +245,7 @@ pub trait Fs: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// A path resolved inside the root: its real path and whether it is a directory.
+/// A path resolved inside the root: where to open it and whether it is a directory.
 type Resolved = Result<(PathBuf, bool), FsError>;
 
 /// What a directory entry is, as the directory listing says (no `stat`).
@@ -278,31 +278,57 @@ type Listing = Arc<Vec<(String, EntryKind)>>;
 
 /// The working tree below a root directory. Refuses symlinks that resolve outside the root.
 ///
-/// Every directory is listed at most once per run and its entries' kinds come from the listing
-/// itself (`d_type`), so resolving `apps/web/overlays/dev/patch.yaml` costs a few hash lookups
-/// instead of a `realpath` (one `lstat` per component) and a `stat`. Only a path through a
-/// symlink is canonicalized, to check that it stays inside the root. The tree is assumed not to
-/// change during a run.
+/// A path's kind comes from its parent's listing (`d_type`) when the parent was listed (a tree
+/// walk lists every directory it descends into), and otherwise from opening the path itself
+/// without following a symlink (`O_NOFOLLOW`), once its parent is known to be a real directory.
+/// Such a probe reads the whole file and keeps the bytes for the `read` that almost always
+/// follows (`is_file`, then `read`): a kustomization's own files then cost one
+/// `open`/`read`/`close` each, with no listing of their directory and no `stat`. Either way no
+/// path is `realpath`ed unless it goes through a symlink, which is canonicalized to check that it
+/// stays inside the root. Files are opened relative to a descriptor of the root, so the kernel
+/// walks only the repository-relative part of each path. The tree is assumed not to change
+/// during a run.
 pub struct DiskFs {
     root: PathBuf,
     canon_root: PathBuf,
+    #[cfg(unix)]
+    root_fd: rustix::fd::OwnedFd,
     /// Resolved path and kind of paths through symlinks.
     meta: RwLock<HashMap<String, Resolved>>,
     /// Listings of the directories read so far, keyed by repo-relative path (`""` = root).
     listings: RwLock<HashMap<String, Result<Listing, FsError>>>,
+    /// Kinds of paths whose parent was never listed, found by opening them (`None`: missing).
+    probed: RwLock<HashMap<String, Result<Option<EntryKind>, FsError>>>,
+    /// Bytes a probe read, handed to the first `read` of the same path.
+    prefetched: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl DiskFs {
     pub fn new(root: &Path) -> Result<DiskFs, FsError> {
-        let canon_root = root.canonicalize().map_err(|e| FsError::Io {
+        let io = |e: std::io::Error| FsError::Io {
             path: root.display().to_string(),
             msg: e.to_string(),
-        })?;
+        };
+        let canon_root = root.canonicalize().map_err(io)?;
+        #[cfg(unix)]
+        let root_fd = {
+            use rustix::fs::{Mode, OFlags};
+            rustix::fs::open(
+                &canon_root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| io(e.into()))?
+        };
         Ok(DiskFs {
             root: root.to_path_buf(),
             canon_root,
+            #[cfg(unix)]
+            root_fd,
             meta: RwLock::default(),
             listings: RwLock::default(),
+            probed: RwLock::default(),
+            prefetched: Mutex::default(),
         })
     }
 
@@ -310,14 +336,11 @@ impl DiskFs {
         &self.root
     }
 
-    fn resolve(&self, rel: &str) -> Result<PathBuf, FsError> {
-        self.resolve_kind(rel).map(|(p, _)| p)
-    }
-
-    /// Resolved path and whether it is a directory.
-    fn resolve_kind(&self, rel: &str) -> Result<(PathBuf, bool), FsError> {
+    /// Where to open a path and whether it is a directory. The path is relative to the root
+    /// when it was resolved without a symlink, else its real (absolute) path.
+    fn resolve_kind(&self, rel: &str) -> Resolved {
         match self.kind_by_listing(rel) {
-            Some(Ok(dir)) => Ok((self.canon_root.join(rel.trim_end_matches('/')), dir)),
+            Some(Ok(dir)) => Ok((PathBuf::from(rel.trim_end_matches('/')), dir)),
             Some(Err(e)) => Err(e),
             None => self.resolve_through_symlink(rel),
         }
@@ -328,59 +351,98 @@ impl DiskFs {
         memoized(&self.meta, rel, || self.resolve_canonical(rel))
     }
 
-    /// Whether `rel` is a directory, from the cached listings of its ancestors; `None` when the
-    /// path goes through a symlink or is not normalized (resolve it the slow way).
+    /// Whether `rel` is a directory, from its parent's listing or a probe of the path; `None`
+    /// when the path goes through a symlink or is not normalized (resolve it the slow way).
     fn kind_by_listing(&self, rel: &str) -> Option<Result<bool, FsError>> {
         let path = rel.trim_end_matches('/');
         if path.is_empty() {
             return Some(Ok(true));
         }
-        // Fast path: the parent was listed already. Only real directories (reached without a
-        // symlink) are ever listed under their own path, so its entry decides.
-        if let Some((parent, name)) = path.rsplit_once('/')
-            && !name.is_empty()
-            && name != "."
-            && name != ".."
-            && let Some(Ok(listing)) = self.listings.read().unwrap().get(parent)
-        {
-            return match listing
-                .binary_search_by(|(n, _)| n.as_str().cmp(name))
-                .map(|i| listing[i].1)
-            {
-                Ok(EntryKind::Dir) => Some(Ok(true)),
-                Ok(EntryKind::File) | Ok(EntryKind::Other) => Some(Ok(false)),
-                Ok(EntryKind::Symlink) => None,
-                Err(_) => Some(Err(FsError::NotFound(rel.to_string()))),
-            };
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        // Not a normalized path (`.`, `..`, `//`): let the kernel sort it out.
+        if name.is_empty() || name == "." || name == ".." {
+            return None;
         }
-        let mut parent = "";
-        let mut is_dir = true;
-        for (i, name) in path.split('/').enumerate() {
-            // Not a normalized path (`.`, `..`, `//`): let the kernel sort it out.
-            if !is_dir || name.is_empty() || name == "." || name == ".." {
-                return None;
+        let listed = match self.listings.read().unwrap().get(parent) {
+            Some(Ok(listing)) => Some(
+                listing
+                    .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                    .ok()
+                    .map(|i| listing[i].1),
+            ),
+            _ => None,
+        };
+        let kind = match listed {
+            Some(kind) => kind,
+            None => {
+                // Only a real directory (reached without a symlink) may be probed below.
+                match self.kind_by_listing(parent)? {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
+                }
+                match self.probe(parent, path) {
+                    Ok(kind) => kind,
+                    Err(e) => return Some(Err(e)),
+                }
             }
-            let end = if i == 0 {
-                name.len()
-            } else {
-                parent.len() + 1 + name.len()
-            };
-            let listing = match self.listing(parent) {
-                Ok(l) => l,
-                Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
-            };
-            match listing
-                .binary_search_by(|(n, _)| n.as_str().cmp(name))
-                .map(|i| listing[i].1)
-            {
-                Ok(EntryKind::Dir) => is_dir = true,
-                Ok(EntryKind::File) | Ok(EntryKind::Other) => is_dir = false,
-                Ok(EntryKind::Symlink) => return None,
-                Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
-            }
-            parent = &path[..end];
+        };
+        match kind {
+            Some(EntryKind::Dir) => Some(Ok(true)),
+            Some(EntryKind::File | EntryKind::Other) => Some(Ok(false)),
+            Some(EntryKind::Symlink) => None,
+            None => Some(Err(FsError::NotFound(rel.to_string()))),
         }
-        Some(Ok(is_dir))
+    }
+
+    /// The kind of `path` inside the real directory `parent`, which was not listed (memoized).
+    fn probe(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
+        memoized(&self.probed, path, || self.probe_uncached(parent, path))
+    }
+
+    /// Opens the path without following a symlink: a directory refuses to be read, a symlink
+    /// refuses to be opened, and a file is read whole (kept for the `read` that follows).
+    #[cfg(unix)]
+    fn probe_uncached(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
+        use rustix::fs::{Mode, OFlags};
+        use rustix::io::Errno;
+        // `NONBLOCK`: a FIFO in the tree must not hang the run (it reads as empty).
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = match rustix::fs::openat(&self.root_fd, path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
+            Err(Errno::LOOP) => return Ok(Some(EntryKind::Symlink)),
+            // Anything else (permissions, ...): the directory's listing knows better.
+            Err(_) => return self.kind_from_listing(parent, path),
+        };
+        match read_fd(&fd) {
+            Ok(bytes) => {
+                self.prefetched
+                    .lock()
+                    .unwrap()
+                    .insert(path.to_string(), bytes);
+                Ok(Some(EntryKind::File))
+            }
+            Err(e) if e.raw_os_error() == Some(Errno::ISDIR.raw_os_error()) => {
+                Ok(Some(EntryKind::Dir))
+            }
+            Err(_) => self.kind_from_listing(parent, path),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn probe_uncached(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
+        self.kind_from_listing(parent, path)
+    }
+
+    /// The kind of `path` as its parent's listing says (listing it if needed).
+    fn kind_from_listing(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let listing = self.listing(parent)?;
+        Ok(listing
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| listing[i].1))
     }
 
     /// Whether `rel` exists and is a directory (`Some(true)`) or a file (`Some(false)`).
@@ -401,10 +463,10 @@ impl DiskFs {
             path: dir.to_string(),
             msg: e.to_string(),
         };
-        let path = self.canon_root.join(dir);
-        let mut entries = list_dir(&path).map_err(io)?;
+        let mut entries = self.list_dir(dir).map_err(io)?;
         // An entry the listing could not type (`DT_UNKNOWN` on some file systems) is asked of
         // the file system itself, without following a symlink.
+        let path = self.canon_root.join(dir);
         for (name, kind) in &mut entries {
             if *kind == EntryKind::Other
                 && let Ok(m) = std::fs::symlink_metadata(path.join(&*name))
@@ -434,10 +496,20 @@ impl DiskFs {
             Err(_) => Err(FsError::NotFound(rel.to_string())),
         }
     }
-}
 
-impl Fs for DiskFs {
-    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
+    /// The repo-relative key of a resolved directory (its real place, for one behind a symlink).
+    fn key_of(&self, resolved: &Path) -> Option<String> {
+        if resolved.is_relative() {
+            return Some(resolved.to_string_lossy().into_owned());
+        }
+        resolved
+            .strip_prefix(&self.canon_root)
+            .ok()
+            .map(|r| r.to_string_lossy().into_owned())
+    }
+
+    /// A file's bytes: what a probe already read, or read now.
+    fn read_resolved(&self, rel: &str) -> Result<Vec<u8>, FsError> {
         let (p, is_dir) = self.resolve_kind(rel)?;
         if is_dir {
             return Err(FsError::Io {
@@ -445,10 +517,81 @@ impl Fs for DiskFs {
                 msg: "is a directory".into(),
             });
         }
-        let bytes = read_file(&p).map_err(|e| FsError::Io {
+        let key = rel.trim_end_matches('/');
+        if let Some(bytes) = self.prefetched.lock().unwrap().remove(key) {
+            return Ok(bytes);
+        }
+        self.read_file(&p).map_err(|e| FsError::Io {
             path: rel.to_string(),
             msg: e.to_string(),
-        })?;
+        })
+    }
+
+    /// A directory's entries (without `.` and `..`) and their kinds as the listing reports them.
+    /// On Unix through `rustix`: `openat` + `getdents64` + `close`, without the `fstat` glibc's
+    /// `opendir` (under `std::fs::read_dir`) adds — one system call in five, on thousands of
+    /// directories.
+    #[cfg(unix)]
+    fn list_dir(&self, dir: &str) -> std::io::Result<Vec<(String, EntryKind)>> {
+        use rustix::fs::{FileType, Mode, OFlags};
+        let fd = rustix::fs::openat(
+            &self.root_fd,
+            if dir.is_empty() { "." } else { dir },
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut d = rustix::fs::Dir::new(fd)?;
+        let mut out = Vec::new();
+        while let Some(e) = d.read() {
+            let e = e?;
+            let name = e.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let kind = match e.file_type() {
+                FileType::Symlink => EntryKind::Symlink,
+                FileType::Directory => EntryKind::Dir,
+                FileType::RegularFile => EntryKind::File,
+                _ => EntryKind::Other,
+            };
+            out.push((String::from_utf8_lossy(name).into_owned(), kind));
+        }
+        Ok(out)
+    }
+
+    #[cfg(not(unix))]
+    fn list_dir(&self, dir: &str) -> std::io::Result<Vec<(String, EntryKind)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.canon_root.join(dir))? {
+            let e = e?;
+            let kind = e.file_type().map_or(EntryKind::Other, EntryKind::of);
+            out.push((e.file_name().to_string_lossy().into_owned(), kind));
+        }
+        Ok(out)
+    }
+
+    /// A whole file, `p` relative to the root or absolute.
+    #[cfg(unix)]
+    fn read_file(&self, p: &Path) -> std::io::Result<Vec<u8>> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::openat(
+            &self.root_fd,
+            p,
+            OFlags::RDONLY | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        read_fd(&fd)
+    }
+
+    #[cfg(not(unix))]
+    fn read_file(&self, p: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.canon_root.join(p))
+    }
+}
+
+impl Fs for DiskFs {
+    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
+        let bytes = self.read_resolved(rel)?;
         match String::from_utf8(bytes) {
             Ok(s) => Ok(Arc::from(s)),
             Err(e) => Ok(Arc::from(
@@ -457,11 +600,7 @@ impl Fs for DiskFs {
         }
     }
     fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError> {
-        let p = self.resolve(rel)?;
-        std::fs::read(&p).map_err(|e| FsError::Io {
-            path: rel.to_string(),
-            msg: e.to_string(),
-        })
+        self.read_resolved(rel)
     }
     fn is_dir(&self, rel: &str) -> bool {
         self.kind(rel) == Some(true)
@@ -478,16 +617,15 @@ impl Fs for DiskFs {
             });
         }
         // A directory reached through a symlink is listed at its real place.
-        let key = match real.strip_prefix(&self.canon_root) {
-            Ok(r) => r.to_string_lossy().into_owned(),
-            Err(_) => return Err(FsError::NotFound(rel.to_string())),
+        let Some(key) = self.key_of(&real) else {
+            return Err(FsError::NotFound(rel.to_string()));
         };
         Ok(self.listing(&key)?.iter().map(|(n, _)| n.clone()).collect())
     }
     fn subdirs(&self, rel: &str) -> Result<Vec<String>, FsError> {
         let (real, is_dir) = self.resolve_kind(rel)?;
-        let key = match real.strip_prefix(&self.canon_root) {
-            Ok(r) if is_dir => r.to_string_lossy().into_owned(),
+        let key = match self.key_of(&real) {
+            Some(k) if is_dir => k,
             _ => return Err(FsError::NotFound(rel.to_string())),
         };
         Ok(self
@@ -516,64 +654,22 @@ fn memoized<T: Clone>(map: &RwLock<HashMap<String, T>>, key: &str, make: impl Fn
     value
 }
 
-/// A directory's entries (without `.` and `..`) and their kinds as the listing reports them.
-/// On Unix through `rustix`: `open` + `getdents64` + `close`, without the `fstat` glibc's
-/// `opendir` (under `std::fs::read_dir`) adds — one system call in five, on thousands of
-/// directories.
+/// The rest of an open file in `read`s only. `std::fs::read` and `read_to_end` also `statx` and
+/// `lseek` to size their buffer: on a ten-thousand-file repository those two extra system calls
+/// per file were a tenth of a whole check. Config files are small; one chunk usually holds them.
+/// The last `read` (returning 0) confirms the end: a short read alone does not prove it on every
+/// file system.
 #[cfg(unix)]
-fn list_dir(path: &Path) -> std::io::Result<Vec<(String, EntryKind)>> {
-    use rustix::fs::{FileType, Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut dir = rustix::fs::Dir::new(fd)?;
-    let mut out = Vec::new();
-    while let Some(e) = dir.read() {
-        let e = e?;
-        let name = e.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        let kind = match e.file_type() {
-            FileType::Symlink => EntryKind::Symlink,
-            FileType::Directory => EntryKind::Dir,
-            FileType::RegularFile => EntryKind::File,
-            FileType::Unknown => EntryKind::Other,
-            _ => EntryKind::Other,
-        };
-        out.push((String::from_utf8_lossy(name).into_owned(), kind));
-    }
-    Ok(out)
-}
-
-#[cfg(not(unix))]
-fn list_dir(path: &Path) -> std::io::Result<Vec<(String, EntryKind)>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(path)? {
-        let e = e?;
-        let kind = e.file_type().map_or(EntryKind::Other, EntryKind::of);
-        out.push((e.file_name().to_string_lossy().into_owned(), kind));
-    }
-    Ok(out)
-}
-
-/// A whole file in `open`, `read`s and `close` only. `std::fs::read` and `read_to_end` also
-/// `statx` and `lseek` to size their buffer: on a ten-thousand-file repository those two extra
-/// system calls per file were a tenth of a whole check. Config files are small; one chunk
-/// usually holds them.
-fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(p)?;
+fn read_fd(fd: &rustix::fd::OwnedFd) -> std::io::Result<Vec<u8>> {
+    use rustix::io::Errno;
     let mut chunk = [0u8; 16 * 1024];
     let mut buf = Vec::new();
     loop {
-        match f.read(&mut chunk) {
+        match rustix::io::read(fd, &mut chunk) {
             Ok(0) => return Ok(buf),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -669,6 +765,106 @@ mod tests {
         assert_eq!(join_rel("apps", "../../etc/passwd"), None);
         assert_eq!(join_rel("apps", "/etc/passwd"), None);
         assert_eq!(join_rel("", "..").as_deref(), None);
+    }
+
+    /// A tree with files in listed and never-listed directories, and symlinks in and out.
+    #[cfg(unix)]
+    fn tree() -> (tempfile::TempDir, tempfile::TempDir) {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let w = |p: &str, text: &str| {
+            let p = t.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w("apps/a/base/kustomization.yaml", "resources: [d.yaml]\n");
+        w("apps/a/base/d.yaml", "kind: D\n");
+        w("apps/a/base/sub/e.yaml", "kind: E\n");
+        std::fs::write(outside.path().join("secret.yaml"), "kind: Secret\n").unwrap();
+        symlink("d.yaml", t.path().join("apps/a/base/link.yaml")).unwrap();
+        symlink("base", t.path().join("apps/a/alias")).unwrap();
+        symlink(
+            t.path().join("apps/a/base/d.yaml"),
+            t.path().join("apps/a/base/abs.yaml"),
+        )
+        .unwrap();
+        symlink(
+            outside.path().join("secret.yaml"),
+            t.path().join("apps/a/base/out.yaml"),
+        )
+        .unwrap();
+        symlink(outside.path(), t.path().join("apps/a/base/outdir")).unwrap();
+        (t, outside)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn probes_unlisted_directories_and_reads_once() {
+        let (t, _outside) = tree();
+        let fs = DiskFs::new(t.path()).unwrap();
+        // Nothing listed yet: every answer below comes from probes.
+        assert!(fs.is_dir("apps/a/base"));
+        assert!(fs.is_file("apps/a/base/kustomization.yaml"));
+        assert!(!fs.is_dir("apps/a/base/kustomization.yaml"));
+        assert!(fs.is_dir("apps/a/base/sub"));
+        assert!(!fs.is_file("apps/a/base/missing.yaml"));
+        assert!(!fs.is_file("apps/a/base/d.yaml/x"));
+        assert_eq!(
+            fs.read("apps/a/base/missing.yaml"),
+            Err(FsError::NotFound("apps/a/base/missing.yaml".into()))
+        );
+        assert!(fs.listings.read().unwrap().is_empty());
+        // The probe's bytes serve the first read; later reads go to disk again.
+        assert_eq!(
+            &*fs.read("apps/a/base/kustomization.yaml").unwrap(),
+            "resources: [d.yaml]\n"
+        );
+        assert!(
+            !fs.prefetched
+                .lock()
+                .unwrap()
+                .contains_key("apps/a/base/kustomization.yaml")
+        );
+        assert_eq!(
+            &*fs.read("apps/a/base/kustomization.yaml").unwrap(),
+            "resources: [d.yaml]\n"
+        );
+        assert_eq!(&*fs.read("apps/a/base/sub/e.yaml").unwrap(), "kind: E\n");
+        assert!(matches!(
+            fs.read("apps/a/base/sub"),
+            Err(FsError::Io { .. })
+        ));
+        assert_eq!(fs.read_bytes("apps/a/base/d.yaml").unwrap(), b"kind: D\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_inside_the_root_resolve_and_outside_are_refused() {
+        let (t, _outside) = tree();
+        // Once with the parent listed (kinds from d_type), once probed.
+        for list_first in [true, false] {
+            let fs = DiskFs::new(t.path()).unwrap();
+            if list_first {
+                fs.list("apps/a/base").unwrap();
+                fs.list("apps/a").unwrap();
+            }
+            assert_eq!(&*fs.read("apps/a/base/link.yaml").unwrap(), "kind: D\n");
+            assert_eq!(&*fs.read("apps/a/base/abs.yaml").unwrap(), "kind: D\n");
+            assert!(fs.is_dir("apps/a/alias"));
+            assert_eq!(&*fs.read("apps/a/alias/d.yaml").unwrap(), "kind: D\n");
+            assert_eq!(fs.list("apps/a/alias").unwrap().len(), 7);
+            assert!(matches!(
+                fs.read("apps/a/base/out.yaml"),
+                Err(FsError::OutsideRoot { .. })
+            ));
+            assert!(matches!(
+                fs.read("apps/a/base/outdir/secret.yaml"),
+                Err(FsError::OutsideRoot { .. })
+            ));
+            assert!(!fs.is_dir("apps/a/base/outdir"));
+            assert!(!fs.is_file("apps/a/base/out.yaml"));
+        }
     }
 
     #[test]

@@ -96,6 +96,20 @@ fn broken_repo() -> tempfile::TempDir {
         "apps/violation/overlays/production/kustomization.yaml",
         "resources:\n- ../../base\n",
     );
+    // A file inside the overlay that is a symlink to one outside the repository.
+    write(r, "apps/symlink/base/kustomization.yaml", ok_base);
+    write(r, "apps/symlink/base/d.yaml", dep);
+    write(
+        r,
+        "apps/symlink/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n- leak.yaml\n",
+    );
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        "/etc/passwd",
+        r.join("apps/symlink/overlays/production/leak.yaml"),
+    )
+    .unwrap();
     t
 }
 
@@ -147,6 +161,12 @@ fn bad_input_exits_2_with_locations_and_keeps_other_findings() {
         "escape",
         "apps/escape/overlays/production/kustomization.yaml:2",
         "outside the repository root",
+    );
+    #[cfg(unix)]
+    has(
+        "symlink",
+        "apps/symlink/overlays/production/kustomization.yaml:3",
+        "resolves outside the repository root",
     );
     // The healthy app is still checked and its violation reported.
     assert!(
