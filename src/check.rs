@@ -244,6 +244,18 @@ pub fn check_tree(
     pr: Option<&PrState>,
 ) -> Outcome {
     let mut phases = crate::timings::Phases::start();
+    let schema_rules_on = ["schema-violation", "schema-missing"]
+        .iter()
+        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
+    if schema_rules_on {
+        crate::schema::warm_up(
+            policy
+                .schema_violation
+                .options
+                .kubernetes_version
+                .as_deref(),
+        );
+    }
     let mut apps = discover(&*fs, config);
     phases.mark("discover");
     apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
@@ -335,9 +347,6 @@ pub fn check_tree(
     phases.mark("pr-affected");
     // Schemas: the configured Kubernetes version and schema directories now; the CRDs the
     // repository renders join once every app is rendered.
-    let schema_rules_on = ["schema-violation", "schema-missing"]
-        .iter()
-        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
     let mut schemas = if !schema_rules_on {
         None
     } else {
@@ -370,7 +379,8 @@ pub fn check_tree(
     };
     // Each app is rendered, checked and dropped in one parallel pass, so memory holds one app per
     // thread rather than the whole repository. An app with a kind that only a CRD describes waits
-    // until every app is rendered (the CRD may come from any of them).
+    // until every app is rendered (the CRD may come from any of them); so does one whose kind's
+    // validator another thread is compiling (the first few apps), instead of idling.
     let streamed: Vec<Streamed> = (0..apps.len())
         .into_par_iter()
         .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
@@ -407,7 +417,7 @@ pub fn check_tree(
     }
     changes.sort_by_key(|(ai, _)| *ai);
     let changes: Vec<EnvChange> = changes.into_iter().map(|(_, c)| c).collect();
-    phases.mark("apps-waiting-for-crds");
+    phases.mark("apps-checked-last");
     // Duplicate keys in any file an overlay read: kustomize keeps the last one, the API server
     // refuses the document.
     if let Some(sev) = policy.schema_violation.level.severity() {
@@ -489,7 +499,8 @@ struct Streamed {
     crds: Vec<crate::yaml::Node>,
     /// Pull-request mode: rendered changes of its affected overlays, with the app index.
     changes: Vec<(usize, EnvChange)>,
-    /// Its renders, when its rules wait for the repository's CRDs.
+    /// Its renders, when its rules wait for the repository's CRDs (or for a validator another
+    /// thread was compiling).
     waiting: Option<AppRenders>,
 }
 
@@ -565,9 +576,8 @@ impl Stream<'_> {
             }
         }
         let kinds: Vec<(String, String)> = kinds.into_iter().collect();
-        if let Some(s) = schemas {
-            s.prepare(&kinds);
-        }
+        // A kind another thread is still compiling: check this app at the end rather than wait.
+        let ready = schemas.is_none_or(|s| s.prepare(&kinds));
         let needs_crds = schemas.is_some_and(|s| kinds.iter().any(|(a, k)| !s.resolvable(a, k)));
         let renders = AppRenders {
             ai,
@@ -575,7 +585,7 @@ impl Stream<'_> {
             envs,
             base_envs,
         };
-        if needs_crds {
+        if needs_crds || !ready {
             st.waiting = Some(renders);
         } else {
             st.changes = self

@@ -13,7 +13,7 @@ use super::error::{RenderError, RenderErrorKind};
 use super::kustomization::GeneratorArgs;
 use super::resource::{Behavior, Resource};
 use crate::source::Loc;
-use crate::yaml::{Entry, Mapping, Node, Value};
+use crate::yaml::{Entry, Key, Mapping, Node, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum GenKind {
@@ -162,7 +162,7 @@ impl GenContext<'_> {
                 ));
             }
             let entry = |v: String| Entry {
-                key: p.key.clone(),
+                key: Key::from(p.key.as_str()),
                 key_loc: p.loc,
                 value: Node::str(v).at(p.loc),
             };
@@ -297,7 +297,7 @@ fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
                     if let Some(slot) = dst.iter_mut().find(|(k, _)| *k == e.key) {
                         slot.1 = v;
                     } else {
-                        dst.push((e.key.clone(), v));
+                        dst.push((e.key.to_string(), v));
                     }
                 }
             }
@@ -317,7 +317,7 @@ fn string_map_node(pairs: &[(String, Node)]) -> Node {
         entries: pairs
             .iter()
             .map(|(k, v)| Entry {
-                key: k.clone(),
+                key: Key::from(k.as_str()),
                 key_loc: v.loc,
                 value: v.clone(),
             })

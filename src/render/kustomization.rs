@@ -148,7 +148,7 @@ fn string_map(n: &Node, field: &str) -> Result<Vec<(String, String, Loc)>, Rende
             .iter()
             .map(|e| {
                 (
-                    e.key.clone(),
+                    e.key.to_string(),
                     raw_string(&e.value),
                     if e.value.loc.is_some() {
                         e.value.loc

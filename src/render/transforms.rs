@@ -693,7 +693,7 @@ pub fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
             .map(|m| {
                 m.entries
                     .iter()
-                    .map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc))
+                    .map(|e| (e.key.to_string(), raw_string(&e.value), e.value.loc))
                     .collect()
             })
             .unwrap_or_default();
@@ -1004,7 +1004,7 @@ pub(crate) fn apply_transformer_config(
                     .map(|m| {
                         m.entries
                             .iter()
-                            .map(|e| (e.key.clone(), raw_string(&e.value), e.value.loc))
+                            .map(|e| (e.key.to_string(), raw_string(&e.value), e.value.loc))
                             .collect()
                     })
                     .unwrap_or_default();

@@ -80,7 +80,7 @@ fn normalize(
             let mut entries = Vec::with_capacity(m.entries.len());
             for e in &m.entries {
                 let p = if path.is_empty() {
-                    e.key.clone()
+                    e.key.to_string()
                 } else {
                     format!("{path}.{}", e.key)
                 };
@@ -154,7 +154,7 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
         (Value::Map(ma), Value::Map(mb)) => {
             for e in &ma.entries {
                 let p = if path.is_empty() {
-                    e.key.clone()
+                    e.key.to_string()
                 } else {
                     format!("{path}.{}", e.key)
                 };
@@ -170,7 +170,7 @@ fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
             for e in &mb.entries {
                 if !ma.contains_key(&e.key) {
                     let p = if path.is_empty() {
-                        e.key.clone()
+                        e.key.to_string()
                     } else {
                         format!("{path}.{}", e.key)
                     };

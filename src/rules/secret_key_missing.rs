@@ -42,7 +42,7 @@ pub fn provided(build: &Build) -> BTreeMap<String, (Option<BTreeSet<String>>, &R
     let mut out = BTreeMap::new();
     let keys_of = |n: Option<&Node>| -> BTreeSet<String> {
         n.and_then(|m| m.as_map())
-            .map(|m| m.entries.iter().map(|e| e.key.clone()).collect())
+            .map(|m| m.entries.iter().map(|e| e.key.to_string()).collect())
             .unwrap_or_default()
     };
     for r in &build.resources {

@@ -17,7 +17,7 @@ pub use dupkeys::find_duplicate_keys;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value as J, json};
 
@@ -126,20 +126,42 @@ struct Gvk {
     kind: String,
 }
 
-/// A bundled version's definitions, inflated and indexed on first use.
+/// A bundled version's definitions, inflated and indexed on first use — once: a thread asking
+/// while another is inflating waits for it rather than inflating it too.
 fn bundle(version: &str) -> Option<Arc<Bundle>> {
-    static CACHE: LazyLock<Mutex<HashMap<String, Arc<Bundle>>>> = LazyLock::new(Mutex::default);
-    if let Some(d) = CACHE.lock().unwrap().get(version) {
-        return Some(d.clone());
-    }
-    let (_, gz) = BUNDLED.iter().find(|(v, _)| *v == version)?;
+    static CACHE: [OnceLock<Option<Arc<Bundle>>>; BUNDLED.len()] =
+        [const { OnceLock::new() }; BUNDLED.len()];
+    let i = BUNDLED.iter().position(|(v, _)| *v == version)?;
+    CACHE[i]
+        .get_or_init(|| inflate_bundle(BUNDLED[i].1).map(Arc::new))
+        .clone()
+}
+
+/// Starts, on a thread of its own, the one-time work every schema check begins with: inflating
+/// and indexing the bundled definitions of `version` (as [`SchemaSet::new`] resolves it) and
+/// setting up the JSON Schema meta-schema. A check calls this before discovery, so the work
+/// overlaps with reading the repository instead of delaying the first validation.
+pub fn warm_up(version: Option<&str>) {
+    let Ok(set) = SchemaSet::new(version, true, &[]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        bundle(&set.version);
+        let _ = jsonschema::validator_for(&json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+        }));
+    });
+}
+
+fn inflate_bundle(gz: &[u8]) -> Option<Bundle> {
     // Sized from the gzip trailer (the inflated length): growing the buffer step by step
     // touched fresh memory several times over.
     let size = gz.len().checked_sub(4).map_or(0, |i| {
         u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]]) as usize
     });
     let mut text = String::with_capacity(size);
-    flate2::read::GzDecoder::new(*gz)
+    flate2::read::GzDecoder::new(gz)
         .read_to_string(&mut text)
         .ok()?;
     let raw = serde_json::from_str::<RawDefs>(&text).ok()?.defs;
@@ -153,9 +175,7 @@ fn bundle(version: &str) -> Option<Arc<Bundle>> {
             by_gvk.insert((g.group, g.version, g.kind), name.clone());
         }
     }
-    let b = Arc::new(Bundle { raw, by_gvk });
-    CACHE.lock().unwrap().insert(version.to_string(), b.clone());
-    Some(b)
+    Some(Bundle { raw, by_gvk })
 }
 
 /// Kinds of a bundled version: `(apiVersion, kind)`, sorted.
@@ -582,26 +602,25 @@ impl SchemaSet {
         slot.cell.wait().clone()
     }
 
-    /// Compiles the validators of these `(apiVersion, kind)` pairs: first those no other thread
-    /// is compiling, then waits for the rest. Threads that meet the same kinds at the same
-    /// moment (the first app each renders) so compile different kinds side by side instead of
-    /// one waiting for the other.
-    pub fn prepare(&self, kinds: &[(String, String)]) {
-        let mut busy = Vec::new();
+    /// Compiles the validators of these `(apiVersion, kind)` pairs that no other thread is
+    /// compiling; returns whether all of them are ready (`false`: another thread is still
+    /// compiling one). Threads that meet the same kinds at the same moment (the first app each
+    /// renders) so compile different kinds side by side, and neither waits for the other: an
+    /// app whose kinds are not ready can be checked later (see `check.rs`).
+    pub fn prepare(&self, kinds: &[(String, String)]) -> bool {
+        let mut ready = true;
         for (api, kind) in kinds {
             let slot = self.slot(api, kind);
             if slot.cell.get().is_some() {
                 continue;
             }
             if slot.claimed.swap(true, std::sync::atomic::Ordering::AcqRel) {
-                busy.push(slot);
+                ready &= slot.cell.get().is_some();
             } else {
                 let _ = slot.cell.set(self.compile(api, kind));
             }
         }
-        for slot in busy {
-            slot.cell.wait();
-        }
+        ready
     }
 
     fn compile(&self, api: &str, kind: &str) -> Compiled {

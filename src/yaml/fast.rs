@@ -23,7 +23,7 @@
 
 use super::parse::{DuplicateKey, insert_last_wins};
 use super::resolve::resolve_plain;
-use super::{Entry, Mapping, Node, Value};
+use super::{Entry, Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
 
 /// One line of the input.
@@ -382,21 +382,24 @@ impl<'a> P<'a> {
     }
 
     /// The key text between `pos` and its colon, as the general parser derives it.
-    fn key(&self, pos: usize, colon: usize) -> Option<(String, Loc)> {
+    fn key(&self, pos: usize, colon: usize) -> Option<(Key, Loc)> {
         let loc = self.loc(pos, colon);
         let raw = &self.text[pos..colon];
-        let value = match self.b[pos] {
-            b'"' | b'\'' => Value::Str(self.unquote(pos, colon)?),
-            _ => resolve_plain(raw),
-        };
-        let key = match value {
-            Value::Null => raw.to_string(),
-            Value::Str(s) => s,
-            // Numbers and booleans as keys print in their canonical form; leave them to the
-            // general parser's scalar_string rather than re-deriving it here.
-            _ => return None,
-        };
-        Some((key, loc))
+        if matches!(self.b[pos], b'"' | b'\'') {
+            return Some((Key::from(self.unquote(pos, colon)?.as_str()), loc));
+        }
+        // A plain key that resolves to a string (or null) is its own text. Numbers and booleans
+        // as keys print in their canonical form; leave them to the general parser's
+        // scalar_string rather than re-deriving it here.
+        let boolean = matches!(raw, "true" | "True" | "TRUE" | "false" | "False" | "FALSE");
+        let numeric = raw
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'));
+        if boolean || numeric && !matches!(resolve_plain(raw), Value::Null | Value::Str(_)) {
+            return None;
+        }
+        Some((Key::from(raw), loc))
     }
 
     /// The value of a quoted scalar spanning `pos..end` (quotes included).
@@ -582,7 +585,7 @@ impl<'a> P<'a> {
     }
 
     /// A flow mapping's key at `i` and the offset after its `: `.
-    fn flow_key(&self, i: usize) -> Option<(String, Loc, usize)> {
+    fn flow_key(&self, i: usize) -> Option<(Key, Loc, usize)> {
         let b = self.b;
         let end = match *b.get(i)? {
             b'"' | b'\'' => self.quoted_end(i)?,

@@ -50,10 +50,13 @@ pub struct Mapping {
     pub entries: Vec<Entry>,
 }
 
+/// A mapping key: inline up to 24 bytes, which almost every key is (see Cargo.toml).
+pub type Key = compact_str::CompactString;
+
 /// One `key: value` pair. Keys are strings (Kubernetes objects have no other kind of key).
 #[derive(Clone, Debug)]
 pub struct Entry {
-    pub key: String,
+    pub key: Key,
     pub key_loc: Loc,
     pub value: Node,
 }
@@ -259,7 +262,7 @@ impl Mapping {
             e.value = value;
         } else {
             self.entries.push(Entry {
-                key: key.to_string(),
+                key: Key::from(key),
                 key_loc: Loc::NONE,
                 value,
             });
@@ -295,7 +298,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Map(m) => {
             let mut o = serde_json::Map::with_capacity(m.entries.len());
             for e in &m.entries {
-                o.insert(e.key.clone(), to_json(&e.value));
+                o.insert(e.key.to_string(), to_json(&e.value));
             }
             J::Object(o)
         }
@@ -318,7 +321,7 @@ pub fn from_json(v: &serde_json::Value) -> Node {
             entries: o
                 .iter()
                 .map(|(k, v)| Entry {
-                    key: k.clone(),
+                    key: Key::from(k.as_str()),
                     key_loc: Loc::NONE,
                     value: from_json(v),
                 })

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use granit_parser::{Event, Parser, ScalarStyle};
 
 use super::resolve::{resolve_plain, resolve_tagged};
-use super::{Entry, Mapping, Node, Value};
+use super::{Entry, Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
 
 /// A YAML syntax or structure error at a location.
@@ -33,7 +33,7 @@ enum Frame {
         map: Mapping,
         loc: Loc,
         anchor: usize,
-        pending_key: Option<(String, Loc)>,
+        pending_key: Option<(Key, Loc)>,
         merges: Vec<Node>,
     },
 }
@@ -55,14 +55,14 @@ pub struct DuplicateKey {
 /// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded.
 pub(crate) fn insert_last_wins(
     map: &mut Mapping,
-    key: String,
+    key: Key,
     key_loc: Loc,
     value: Node,
     duplicates: &mut Vec<DuplicateKey>,
 ) {
     if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
         duplicates.push(DuplicateKey {
-            key,
+            key: key.to_string(),
             second: key_loc,
             first: prev.key_loc,
         });
@@ -268,11 +268,12 @@ pub fn parse_general(
                             });
                         }
                         // `~: x` keeps its text as the key.
-                        Value::Null => text
-                            .get(node.loc.start as usize..node.loc.end as usize)
-                            .unwrap_or("")
-                            .to_string(),
-                        _ => node.scalar_string().unwrap_or_default(),
+                        Value::Null => Key::from(
+                            text.get(node.loc.start as usize..node.loc.end as usize)
+                                .unwrap_or(""),
+                        ),
+                        Value::Str(s) => Key::from(s.as_str()),
+                        _ => Key::from(node.scalar_string().unwrap_or_default()),
                     };
                     *pending_key = Some((key, node.loc));
                 }
