@@ -126,6 +126,138 @@ fn normalize(
     }
 }
 
+/// One environment's normalization inputs.
+struct Side<'a> {
+    renames: &'a BTreeMap<String, String>,
+    sources: &'a Sources,
+}
+
+impl Side<'_> {
+    /// Whether [`normalize`] keeps the entry `e` (at path `p`) of a mapping, in its order of
+    /// tests: `metadata.name`/`namespace` go, a container's image stays (as a placeholder), an
+    /// identity value a kustomization set goes.
+    fn keeps(&self, e: &Entry, p: &str, image_parent: bool) -> bool {
+        if p == "metadata.name" || p == "metadata.namespace" {
+            return false;
+        }
+        if e.key == "image" && image_parent {
+            return true;
+        }
+        let identity = p.contains("labels")
+            || p.contains("annotations")
+            || p.contains("selector")
+            || p.ends_with("namespace")
+            || p.ends_with(".replicas")
+            || p == "replicas";
+        !(identity && set_by_kustomization(&e.value, self.sources))
+    }
+
+    /// A string as [`normalize`] leaves it.
+    fn string<'s>(&'s self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        match self.renames.get(s) {
+            Some(orig) => format!("<name of {orig}>").into(),
+            None => s.into(),
+        }
+    }
+
+    /// The normalized scalar text of a list item's `key` entry, as [`diff`] matches items by.
+    fn item_key(&self, item: &Node, key: &str, item_path: &mut String) -> Option<String> {
+        let Value::Map(m) = &item.value else {
+            return None;
+        };
+        let e = m.entries.iter().find(|e| e.key == key)?;
+        let len = item_path.len();
+        let image_parent = item_path.contains("ontainers");
+        push_key(item_path, key);
+        let kept = self.keeps(e, item_path, image_parent);
+        item_path.truncate(len);
+        if !kept {
+            return None;
+        }
+        // What `diff` reads: the scalar text, or "" for a collection.
+        Some(match &e.value.value {
+            Value::Str(s) => self.string(s).into_owned(),
+            _ => e.value.scalar_string().unwrap_or_default(),
+        })
+    }
+}
+
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
+}
+
+/// Whether `diff` of the normalized `a` (staging) and `b` (production) would find nothing,
+/// decided on the original trees. Conservative: `false` whenever it cannot tell cheaply (lists
+/// in a different order, duplicate item keys) — the caller then normalizes and diffs.
+fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Map(ma), Value::Map(mb)) => {
+            let len = path.len();
+            let image_parent = path.contains("ontainers");
+            // Every kept entry of one side has a kept counterpart on the other...
+            let mut kept_a = 0;
+            for e in &ma.entries {
+                push_key(path, &e.key);
+                let ok = if !sa.keeps(e, path, image_parent) {
+                    true
+                } else {
+                    kept_a += 1;
+                    match mb.entries.iter().find(|f| f.key == e.key) {
+                        Some(f) if sb.keeps(f, path, image_parent) => {
+                            // Both images become the same placeholder.
+                            (e.key == "image" && image_parent)
+                                || same(&e.value, &f.value, path, sa, sb)
+                        }
+                        _ => false,
+                    }
+                };
+                path.truncate(len);
+                if !ok {
+                    return false;
+                }
+            }
+            // ...and the other side keeps no more entries than that.
+            let mut kept_b = 0;
+            for f in &mb.entries {
+                push_key(path, &f.key);
+                kept_b += usize::from(sb.keeps(f, path, image_parent));
+                path.truncate(len);
+            }
+            kept_a == kept_b
+        }
+        (Value::Seq(xa), Value::Seq(xb)) => {
+            if xa.len() != xb.len() {
+                return false;
+            }
+            let len = path.len();
+            path.push_str("[]");
+            let mut ok = xa.iter().zip(xb).all(|(x, y)| same(x, y, path, sa, sb));
+            // Pairwise equal lists diff as equal when matched by a key too, unless a key value
+            // repeats (the keyed match pairs the first one).
+            if ok {
+                for k in ["name", "mountPath", "containerPort", "port"] {
+                    let mut seen = std::collections::BTreeSet::new();
+                    for x in xa {
+                        if let Some(v) = sa.item_key(x, k, path)
+                            && !seen.insert(v)
+                        {
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            path.truncate(len);
+            ok
+        }
+        (Value::Str(x), Value::Str(y)) => sa.string(x) == sb.string(y),
+        (Value::Str(_), _) | (_, Value::Str(_)) => false,
+        _ => a == b,
+    }
+}
+
 /// Current name → source name of every renamed object of an environment.
 fn renames(b: &Build) -> BTreeMap<String, String> {
     b.resources
@@ -352,6 +484,23 @@ impl Rule for PromotionDrift {
                 out.push(f);
                 continue;
             };
+            // Almost every pair is the same once normalized: decide that without building the
+            // normalized copies; only a pair that may differ goes through normalize + diff.
+            let (ss, ps) = (
+                Side {
+                    renames: &sr,
+                    sources: ctx.sources,
+                },
+                Side {
+                    renames: &pr,
+                    sources: ctx.sources,
+                },
+            );
+            let unchanged = same(&st.node, &p.node, &mut String::new(), &ss, &ps);
+            // Debug builds (every test) check the shortcut against the full comparison.
+            if unchanged && !cfg!(debug_assertions) {
+                continue;
+            }
             let (Some(a), Some(b)) = (
                 normalize(&st.node, "", &sr, ctx.sources),
                 normalize(&p.node, "", &pr, ctx.sources),
@@ -360,6 +509,14 @@ impl Rule for PromotionDrift {
             };
             let mut diffs = Vec::new();
             diff(&a, &b, String::new(), &mut diffs);
+            if unchanged {
+                debug_assert!(
+                    diffs.is_empty(),
+                    "promotion-drift shortcut missed {:?}",
+                    diffs.iter().map(|d| &d.path).collect::<Vec<_>>()
+                );
+                continue;
+            }
             for d in diffs {
                 let kind = p.kind();
                 if allow
@@ -499,5 +656,95 @@ mod tests {
             "spec.template.spec.containers[name=a].env"
         ));
         assert!(m("Service", "metadata.annotations.a/b"));
+    }
+
+    /// `same` agrees with normalize + diff: true for pairs that do not drift, false for pairs that
+    /// do — and conservatively false for a reordered list the keyed diff still matches.
+    #[test]
+    fn shortcut_agrees_with_the_full_comparison() {
+        let sources = Sources::new();
+        let kfile = sources.add(
+            "apps/a/overlays/production/kustomization.yaml",
+            "namespace: prod\n".into(),
+        );
+        let res = sources.add("apps/a/base/d.yaml", "".into());
+        let doc = |y: &str| {
+            let mut n = crate::yaml::parse_documents(y, res).unwrap().remove(0);
+            // What the namespace transformer records: set by the overlay's kustomization.
+            if let Value::Map(m) = &mut n.value
+                && let Some(md) = m.entries.iter_mut().find(|e| e.key == "metadata")
+                && let Value::Map(md) = &mut md.value.value
+                && let Some(ns) = md.entries.iter_mut().find(|e| e.key == "labels")
+            {
+                ns.value.via = Loc::new(kfile, 0, 1);
+            }
+            n
+        };
+        let base = "kind: Deployment\nmetadata:\n  name: web\n  labels: {env: X}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: IMG\n        envFrom:\n        - configMapRef: {name: CM}\n        ports: [{containerPort: 80}, {containerPort: 81}]\n";
+        let renames_s: BTreeMap<String, String> = [("cfg-s".to_string(), "cfg".to_string())].into();
+        let renames_p: BTreeMap<String, String> = [("cfg-p".to_string(), "cfg".to_string())].into();
+        let cases = [
+            // (staging edits, production edits, `same`; the diff is empty unless noted below)
+            (vec![], vec![], true),
+            (vec![("IMG", "r/app:1")], vec![("IMG", "r/app:2")], true),
+            (vec![("X", "stg")], vec![("X", "prd")], true),
+            (vec![("CM", "cfg-s")], vec![("CM", "cfg-p")], true),
+            (vec![("CM", "cfg-s")], vec![("CM", "other")], false),
+            (vec![], vec![("80", "8080")], false),
+            (vec![], vec![("name: app", "name: app2")], false),
+            (
+                vec![],
+                vec![("        envFrom:\n        - configMapRef: {name: CM}\n", "")],
+                false,
+            ),
+            (
+                vec![],
+                vec![(
+                    "{containerPort: 80}, {containerPort: 81}",
+                    "{containerPort: 81}, {containerPort: 80}",
+                )],
+                false,
+            ),
+            (
+                vec![],
+                vec![("  name: web\n", "  name: web\n  annotations: {a: b}\n")],
+                false,
+            ),
+        ];
+        for (i, (se, pe, want)) in cases.into_iter().enumerate() {
+            let edit = |edits: &[(&str, &str)]| {
+                let mut y = base.to_string();
+                for (a, b) in edits {
+                    y = y.replace(a, b);
+                }
+                doc(&y)
+            };
+            let (a, b) = (edit(&se), edit(&pe));
+            let (ss, ps) = (
+                Side {
+                    renames: &renames_s,
+                    sources: &sources,
+                },
+                Side {
+                    renames: &renames_p,
+                    sources: &sources,
+                },
+            );
+            let fast = same(&a, &b, &mut String::new(), &ss, &ps);
+            let (na, nb) = (
+                normalize(&a, "", &renames_s, &sources).unwrap(),
+                normalize(&b, "", &renames_p, &sources).unwrap(),
+            );
+            let mut diffs = Vec::new();
+            diff(&na, &nb, String::new(), &mut diffs);
+            assert_eq!(fast, want, "case {i}");
+            // Case 8: the keyed diff pairs the reordered ports; `same` does not try.
+            assert_eq!(
+                diffs.is_empty(),
+                want || i == 8,
+                "case {i}: {:?}",
+                diffs.iter().map(|d| &d.path).collect::<Vec<_>>()
+            );
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
 
 pub mod dupkeys;
+pub mod instance;
 
 pub use dupkeys::find_duplicate_keys;
 
@@ -239,7 +240,7 @@ pub enum Outcome {
 
 /// A compiled validator with the schema document its error locations refer to (read back for
 /// "did you mean" hints), or `None` when there is no schema for the kind.
-type Compiled = Option<(Arc<jsonschema::Validator>, Arc<J>)>;
+type Compiled = Option<(Arc<jsonschema::Validator<instance::Rendered>>, Arc<J>)>;
 
 /// A kind's validator, compiled by the thread that claims it first; others wait for it.
 #[derive(Default)]
@@ -670,7 +671,9 @@ impl SchemaSet {
             }
         };
         let document = Arc::new(document);
-        let v = jsonschema::validator_for(&document).ok()?;
+        let v = jsonschema::options_for::<instance::Rendered>()
+            .build(&document)
+            .ok()?;
         Some((Arc::new(v), document))
     }
 
@@ -696,13 +699,14 @@ impl SchemaSet {
         let Some((v, document)) = self.validator(api, kind) else {
             return Outcome::MissingSchema;
         };
-        let instance = crate::yaml::to_json(obj);
+        // The node tree itself, not a JSON copy of it (see `instance`).
+        let instance = instance::Handle::Node(obj);
         // Almost every object is valid: the yes/no check stops early and collects nothing.
-        if v.is_valid(&instance) {
+        if v.is_valid(instance) {
             return Outcome::Valid;
         }
         let mut violations = Vec::new();
-        for e in v.iter_errors(&instance) {
+        for e in v.iter_errors(instance) {
             let pointer = e.instance_path().as_str().to_string();
             let path = dotted(obj, &pointer);
             let prefix = if path.is_empty() {
