@@ -563,6 +563,12 @@ impl Stream<'_> {
                 .filter_map(|ei| br.build(&app.envs[ei].dir).ok().map(|b| (ei, b)))
                 .collect();
         }
+        // Its own bases are rendered for good: free them now (a base inside one app's directory
+        // is practically never another app's).
+        self.renderer.forget_below(&app.dir);
+        if let Some(br) = self.base_renderer {
+            br.forget_below(&app.dir);
+        }
         let all = base.iter().chain(envs.iter().map(|(_, b)| b));
         let mut kinds = BTreeSet::new();
         for b in all {

@@ -9,7 +9,8 @@
 //! revision in pull-request mode). The table is shared across threads: rendering runs overlays in
 //! parallel and all of them intern into the same table, so a base read by fifty overlays is read once.
 
-use std::collections::HashMap;
+/// The hash maps of the per-run caches (see Cargo.toml on foldhash).
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 

@@ -36,8 +36,10 @@ pub mod sort;
 pub mod transforms;
 pub mod vars;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+
+use crate::source::HashMap;
 
 pub use error::{RenderError, RenderErrorKind};
 pub use resource::{ResId, Resource};
@@ -114,6 +116,18 @@ impl Renderer {
     /// The custom OpenAPI document in effect, if any.
     pub fn openapi(&self) -> Option<Arc<serde_json::Value>> {
         self.openapi.lock().unwrap().clone()
+    }
+
+    /// Drops the memoized builds of directories at or below `dir`: a caller that is done with an
+    /// app frees its base instead of holding every base of the repository until the end. Another
+    /// build that needs one again simply builds it again.
+    pub fn forget_below(&self, dir: &str) {
+        let inside = |d: &str| {
+            dir.is_empty()
+                || d.strip_prefix(dir)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        self.dirs.lock().unwrap().retain(|d, _| !inside(d));
     }
 
     /// Every duplicate mapping key met so far (files are parsed once, so each is listed once).
@@ -753,7 +767,8 @@ pub(crate) fn resources_from_doc(
 
 /// Refuses two resources with the same id (one pass, hashing ids).
 pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
-    let mut seen: HashMap<ResId, usize> = HashMap::with_capacity(list.len());
+    let mut seen: HashMap<ResId, usize> =
+        HashMap::with_capacity_and_hasher(list.len(), Default::default());
     for (i, r) in list.iter().enumerate() {
         let id = r.id();
         if let Some(&prev) = seen.get(&id) {

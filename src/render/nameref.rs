@@ -122,7 +122,7 @@ pub fn fix_back_references_with(
         .collect();
     // Candidates by any of their names: a reference only ever matches objects that once had the
     // name it holds, so look those up instead of scanning every object.
-    let mut by_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    let mut by_name: crate::source::HashMap<&str, Vec<usize>> = Default::default();
     for (i, c) in snapshot.iter().enumerate() {
         let mut names: Vec<&str> = c.ids.iter().map(|id| id.name.as_str()).collect();
         names.sort_unstable();
@@ -203,7 +203,7 @@ impl Visibility {
         self.everything
             || is_cluster_scoped(&c.cur)
             || ns_equal(&c.cur.namespace, &self.namespace)
-            || self.subject_ns.contains(&c.cur.namespace)
+            || self.subject_ns.iter().any(|n| *n == c.cur.namespace)
     }
 }
 
@@ -242,7 +242,7 @@ fn visible_candidates(referrer: &Resource, cur: &ResId) -> Result<Visibility, Re
     }
     Ok(Visibility {
         everything: false,
-        namespace: cur.namespace.clone(),
+        namespace: cur.namespace.to_string(),
         subject_ns,
     })
 }
@@ -255,7 +255,7 @@ struct RefCtx<'a> {
     /// Which objects the referrer can see.
     candidates: &'a Visibility,
     snapshot: &'a [Candidate],
-    by_name: &'a std::collections::HashMap<&'a str, Vec<usize>>,
+    by_name: &'a crate::source::HashMap<&'a str, Vec<usize>>,
 }
 
 enum Update {
@@ -420,7 +420,7 @@ fn set(
                 out.push((
                     route.clone(),
                     Update::Scalar {
-                        name: snap[i].cur.name.clone(),
+                        name: snap[i].cur.name.to_string(),
                         via: snap[i].name_loc,
                     },
                 ));
@@ -475,8 +475,8 @@ fn set(
                 out.push((
                     route.clone(),
                     Update::Mapping {
-                        name: r.name.clone(),
-                        namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+                        name: r.name.to_string(),
+                        namespace: (!r.namespace.is_empty()).then(|| r.namespace.to_string()),
                         via: snap[i].name_loc,
                     },
                 ));

@@ -6,16 +6,16 @@
 //! that deleted something — a deleted node has no location of its own).
 
 use crate::source::Loc;
-use crate::yaml::{Node, Value};
+use crate::yaml::{Key, Node, Value};
 
 /// Group/version/kind/namespace/name of a resource.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ResId {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
+    pub group: Key,
+    pub version: Key,
+    pub kind: Key,
+    pub namespace: Key,
+    pub name: Key,
 }
 
 impl ResId {
@@ -23,24 +23,29 @@ impl ResId {
     pub fn of(node: &Node) -> ResId {
         let api = node.str_at(&["apiVersion"]).unwrap_or("");
         let (group, version) = split_api_version(api);
+        // Names are strings almost always; a number or boolean is spelled as kustomize would.
+        let scalar = |path: &[&str]| -> Key {
+            match node.get_path(path) {
+                Some(Node {
+                    value: Value::Str(s),
+                    ..
+                }) => Key::from(s.as_str()),
+                Some(n) => n.scalar_string().map(Key::from).unwrap_or_default(),
+                None => Key::default(),
+            }
+        };
         ResId {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: node.str_at(&["kind"]).unwrap_or("").to_string(),
-            namespace: node
-                .get_path(&["metadata", "namespace"])
-                .and_then(|n| n.scalar_string())
-                .unwrap_or_default(),
-            name: node
-                .get_path(&["metadata", "name"])
-                .and_then(|n| n.scalar_string())
-                .unwrap_or_default(),
+            group: Key::from(group),
+            version: Key::from(version),
+            kind: Key::from(node.str_at(&["kind"]).unwrap_or("")),
+            namespace: scalar(&["metadata", "namespace"]),
+            name: scalar(&["metadata", "name"]),
         }
     }
 
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
-            self.version.clone()
+            self.version.to_string()
         } else {
             format!("{}/{}", self.group, self.version)
         }
@@ -48,7 +53,7 @@ impl ResId {
 
     /// `Kind.version.group/name.namespace`, kustomize's spelling in error messages.
     pub fn display(&self) -> String {
-        let mut s = self.kind.clone();
+        let mut s = self.kind.to_string();
         if !self.version.is_empty() {
             s.push('.');
             s.push_str(&self.version);

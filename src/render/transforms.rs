@@ -665,7 +665,11 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
 
 // ---------------------------------------------------------------- labels, annotations
 
-fn set_string_map(specs: &[FieldSpec], r: &mut Resource, pairs: &[(String, String, Loc)]) {
+fn set_string_map<'s>(
+    specs: impl IntoIterator<Item = &'s FieldSpec>,
+    r: &mut Resource,
+    pairs: &[(String, String, Loc)],
+) {
     let id = r.id();
     apply_specs(specs, &id, &mut r.node, &mut |n| {
         if n.is_null() {
@@ -698,44 +702,47 @@ pub fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
             })
             .unwrap_or_default();
         let flag = |f: &str| l.get(f).and_then(|b| b.as_bool()).unwrap_or(false);
-        let mut specs: Vec<FieldSpec> = l
+        let own: Vec<FieldSpec> = l
             .get("fields")
             .and_then(|f| f.as_seq())
             .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
             .unwrap_or_default();
+        let metadata_labels = FieldSpec::new("metadata/labels", true);
+        // Borrowed, not copied: the default tables hold dozens of specs.
+        let mut specs: Vec<&FieldSpec> = own.iter().collect();
         if flag("includeSelectors") {
-            specs.extend(k.tconfig.common_labels.iter().cloned());
+            specs.extend(k.tconfig.common_labels.iter());
         } else {
             if flag("includeTemplates") {
-                specs.extend(k.tconfig.template_labels.iter().cloned());
+                specs.extend(k.tconfig.template_labels.iter());
             }
             if flag("includeVolumeClaimTemplates") {
-                specs.extend(VOLUME_CLAIM_LABELS.iter().cloned());
+                specs.extend(VOLUME_CLAIM_LABELS.iter());
             }
-            specs.push(FieldSpec::new("metadata/labels", true));
+            specs.push(&metadata_labels);
         }
         dedup_specs(&mut specs);
         for r in resources.iter_mut() {
-            set_string_map(&specs, r, &pairs);
+            set_string_map(specs.iter().copied(), r, &pairs);
         }
     }
     if !k.common_labels.is_empty() {
         for r in resources.iter_mut() {
-            set_string_map(&k.tconfig.common_labels, r, &k.common_labels);
+            set_string_map(k.tconfig.common_labels.iter(), r, &k.common_labels);
         }
     }
 }
 
-fn dedup_specs(specs: &mut Vec<FieldSpec>) {
-    let mut seen: Vec<FieldSpec> = Vec::new();
-    specs.retain(|s| {
-        if seen.contains(s) {
-            false
+/// Drops repeated specs, keeping the first of each.
+fn dedup_specs(specs: &mut Vec<&FieldSpec>) {
+    let mut i = 0;
+    while i < specs.len() {
+        if specs[..i].contains(&specs[i]) {
+            specs.remove(i);
         } else {
-            seen.push(s.clone());
-            true
+            i += 1;
         }
-    });
+    }
 }
 
 pub fn apply_annotations(k: &Kustomization, resources: &mut [Resource]) {
@@ -743,7 +750,11 @@ pub fn apply_annotations(k: &Kustomization, resources: &mut [Resource]) {
         return;
     }
     for r in resources.iter_mut() {
-        set_string_map(&k.tconfig.common_annotations, r, &k.common_annotations);
+        set_string_map(
+            k.tconfig.common_annotations.iter(),
+            r,
+            &k.common_annotations,
+        );
     }
 }
 

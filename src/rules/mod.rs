@@ -172,9 +172,9 @@ pub fn finding(
         let id = r.id();
         f.resource = Some(ResourceRef {
             api_version: id.api_version(),
-            kind: id.kind,
-            namespace: id.namespace,
-            name: id.name,
+            kind: id.kind.to_string(),
+            namespace: id.namespace.to_string(),
+            name: id.name.to_string(),
         });
         f.loc = r.loc();
     }

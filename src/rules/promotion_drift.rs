@@ -263,7 +263,7 @@ fn renames(b: &Build) -> BTreeMap<String, String> {
     b.resources
         .iter()
         .filter_map(|r| {
-            let (cur, orig) = (r.name().to_string(), r.orig_id().name);
+            let (cur, orig) = (r.name().to_string(), r.orig_id().name.to_string());
             (cur != orig).then_some((cur, orig))
         })
         .collect()

@@ -47,7 +47,9 @@ impl Rule for SchemaMissing {
             let mut seen = std::collections::BTreeSet::new();
             for r in &build.resources {
                 let id = r.id();
-                if skip.contains(&id.kind) || !seen.insert((id.api_version(), id.kind.clone())) {
+                if skip.iter().any(|k| *k == id.kind)
+                    || !seen.insert((id.api_version(), id.kind.to_string()))
+                {
                     continue;
                 }
                 if !schemas.has_schema(&r.node) {

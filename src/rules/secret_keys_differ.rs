@@ -47,7 +47,7 @@ impl Rule for SecretKeysDiffer {
             for (_, (keys, r)) in provided(build) {
                 if let Some(keys) = keys {
                     by_secret
-                        .entry(r.orig_id().name)
+                        .entry(r.orig_id().name.to_string())
                         .or_default()
                         .push((*env, keys, r));
                 }
