@@ -530,8 +530,6 @@ impl Stream<'_> {
     fn render_and_check(&self, ai: usize, schemas: Option<&crate::schema::SchemaSet>) -> Streamed {
         let app = &self.apps[ai];
         let mut st = Streamed::default();
-        // A base that does not build on its own is reported through its overlays.
-        let base = app.base.as_ref().and_then(|b| self.renderer.build(b).ok());
         let mut envs = Vec::new();
         for (ei, e) in app.envs.iter().enumerate() {
             match self.renderer.build(&e.dir) {
@@ -541,6 +539,10 @@ impl Stream<'_> {
                     .push(render_finding(&err, Some(&app.name), Some(&e.name))),
             }
         }
+        // After the overlays, which memoized it: the base's own build starts from that copy
+        // instead of reading and transforming its files again. One that does not build on its
+        // own is reported through its overlays.
+        let base = app.base.as_ref().and_then(|b| self.renderer.build(b).ok());
         // At the base revision: the affected overlays, plus staging when production is affected
         // (digest promotion is judged against it).
         let mut base_envs = Vec::new();

@@ -12,7 +12,7 @@
 /// The hash maps of the per-run caches (see Cargo.toml on foldhash).
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -274,6 +274,21 @@ impl EntryKind {
     }
 }
 
+/// What a probe found: the path's kind (`None`: missing) and, for a file, its bytes.
+type ProbeResult = (Option<EntryKind>, Option<Vec<u8>>);
+
+/// A probed path: its kind, and a file's bytes until the first `read` takes them.
+struct Probed {
+    kind: Option<EntryKind>,
+    bytes: Option<Vec<u8>>,
+}
+
+impl Probed {
+    fn kind(&self) -> Option<EntryKind> {
+        self.kind
+    }
+}
+
 /// One directory's entries, sorted by name.
 type Listing = Arc<Vec<(String, EntryKind)>>;
 
@@ -299,9 +314,7 @@ pub struct DiskFs {
     /// Listings of the directories read so far, keyed by repo-relative path (`""` = root).
     listings: RwLock<HashMap<String, Result<Listing, FsError>>>,
     /// Kinds of paths whose parent was never listed, found by opening them (`None`: missing).
-    probed: RwLock<HashMap<String, Result<Option<EntryKind>, FsError>>>,
-    /// Bytes a probe read, handed to the first `read` of the same path.
-    prefetched: Mutex<HashMap<String, Vec<u8>>>,
+    probed: RwLock<HashMap<String, Probed>>,
 }
 
 impl DiskFs {
@@ -329,7 +342,6 @@ impl DiskFs {
             meta: RwLock::default(),
             listings: RwLock::default(),
             probed: RwLock::default(),
-            prefetched: Mutex::default(),
         })
     }
 
@@ -395,15 +407,30 @@ impl DiskFs {
         }
     }
 
-    /// The kind of `path` inside the real directory `parent`, which was not listed (memoized).
+    /// The kind of `path` inside the real directory `parent`, which was not listed (memoized;
+    /// a failure is not).
     fn probe(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
-        memoized(&self.probed, path, || self.probe_uncached(parent, path))
+        if let Some(p) = self.probed.read().unwrap().get(path) {
+            return Ok(p.kind());
+        }
+        let (kind, bytes) = self.probe_uncached(parent, path)?;
+        self.probed
+            .write()
+            .unwrap()
+            .entry(path.to_string())
+            .or_insert(Probed { kind, bytes });
+        Ok(kind)
+    }
+
+    /// The bytes a probe of `path` read, if no `read` took them yet.
+    fn take_prefetched(&self, path: &str) -> Option<Vec<u8>> {
+        self.probed.write().unwrap().get_mut(path)?.bytes.take()
     }
 
     /// Opens the path without following a symlink: a directory refuses to be read, a symlink
     /// refuses to be opened, and a file is read whole (kept for the `read` that follows).
     #[cfg(unix)]
-    fn probe_uncached(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
+    fn probe_uncached(&self, parent: &str, path: &str) -> Result<ProbeResult, FsError> {
         use rustix::fs::{Mode, OFlags};
         use rustix::io::Errno;
         // `NONBLOCK`: a FIFO in the tree must not hang the run (it reads as empty).
@@ -411,29 +438,23 @@ impl DiskFs {
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(&self.root_fd, path, flags, Mode::empty()) {
             Ok(fd) => fd,
-            Err(Errno::NOENT | Errno::NOTDIR) => return Ok(None),
-            Err(Errno::LOOP) => return Ok(Some(EntryKind::Symlink)),
+            Err(Errno::NOENT | Errno::NOTDIR) => return Ok((None, None)),
+            Err(Errno::LOOP) => return Ok((Some(EntryKind::Symlink), None)),
             // Anything else (permissions, ...): the directory's listing knows better.
-            Err(_) => return self.kind_from_listing(parent, path),
+            Err(_) => return Ok((self.kind_from_listing(parent, path)?, None)),
         };
         match read_fd(&fd) {
-            Ok(bytes) => {
-                self.prefetched
-                    .lock()
-                    .unwrap()
-                    .insert(path.to_string(), bytes);
-                Ok(Some(EntryKind::File))
-            }
+            Ok(bytes) => Ok((Some(EntryKind::File), Some(bytes))),
             Err(e) if e.raw_os_error() == Some(Errno::ISDIR.raw_os_error()) => {
-                Ok(Some(EntryKind::Dir))
+                Ok((Some(EntryKind::Dir), None))
             }
-            Err(_) => self.kind_from_listing(parent, path),
+            Err(_) => Ok((self.kind_from_listing(parent, path)?, None)),
         }
     }
 
     #[cfg(not(unix))]
-    fn probe_uncached(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
-        self.kind_from_listing(parent, path)
+    fn probe_uncached(&self, parent: &str, path: &str) -> Result<ProbeResult, FsError> {
+        Ok((self.kind_from_listing(parent, path)?, None))
     }
 
     /// The kind of `path` as its parent's listing says (listing it if needed).
@@ -519,7 +540,7 @@ impl DiskFs {
             });
         }
         let key = rel.trim_end_matches('/');
-        if let Some(bytes) = self.prefetched.lock().unwrap().remove(key) {
+        if let Some(bytes) = self.take_prefetched(key) {
             return Ok(bytes);
         }
         self.read_file(&p).map_err(|e| FsError::Io {
@@ -822,10 +843,8 @@ mod tests {
             "resources: [d.yaml]\n"
         );
         assert!(
-            !fs.prefetched
-                .lock()
-                .unwrap()
-                .contains_key("apps/a/base/kustomization.yaml")
+            fs.take_prefetched("apps/a/base/kustomization.yaml")
+                .is_none()
         );
         assert_eq!(
             &*fs.read("apps/a/base/kustomization.yaml").unwrap(),

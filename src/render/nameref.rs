@@ -141,7 +141,7 @@ pub fn fix_back_references_with(
             for fs in br.fields.iter().filter(|fs| fs.matches(&referrer_org)) {
                 let ctx = RefCtx {
                     backref: br,
-                    field_path: fs.path.join("/"),
+                    field_path: &fs.path,
                     referrer: &resources[ri],
                     referrer_cur: &referrer_cur,
                     candidates: &visible,
@@ -249,7 +249,8 @@ fn visible_candidates(referrer: &Resource, cur: &ResId) -> Result<Visibility, Re
 
 struct RefCtx<'a> {
     backref: &'a BackRef,
-    field_path: String,
+    /// The field spec's path segments (joined with `/` only for a message).
+    field_path: &'a [String],
     referrer: &'a Resource,
     referrer_cur: &'a ResId,
     /// Which objects the referrer can see.
@@ -301,7 +302,8 @@ impl RefCtx<'_> {
         at: Loc,
     ) -> Result<Option<usize>, RenderError> {
         let snap = self.snapshot;
-        let role_ref_gvk = if self.field_path.ends_with("roleRef/name") {
+        let role_ref_gvk = if matches!(self.field_path, [.., a, b] if a == "roleRef" && b == "name")
+        {
             self.referrer.node.get("roleRef").and_then(|rr| {
                 Some((
                     rr.get("apiGroup")?.scalar_string()?,
@@ -353,7 +355,7 @@ impl RefCtx<'_> {
                 RenderErrorKind::Conflict,
                 format!(
                     "updating name reference in '{}' field of '{}': found multiple possible referrals: {}",
-                    self.field_path,
+                    self.field_path.join("/"),
                     self.referrer_cur.display(),
                     c.iter()
                         .map(|&i| snap[i].cur.display())

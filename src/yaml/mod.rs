@@ -53,6 +53,14 @@ pub struct Mapping {
 /// A mapping key: inline up to 24 bytes, which almost every key is (see Cargo.toml).
 pub type Key = compact_str::CompactString;
 
+/// Key equality for the lookups every transformer makes (a linear scan of a few keys): lengths
+/// and end bytes rule out almost every other key before a byte comparison is called for.
+#[inline]
+fn key_is(k: &Key, key: &str) -> bool {
+    let (a, b) = (k.as_bytes(), key.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && a == b
+}
+
 /// One `key: value` pair. Keys are strings (Kubernetes objects have no other kind of key).
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -242,23 +250,26 @@ impl Node {
 
 impl Mapping {
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+        self.entries
+            .iter()
+            .find(|e| key_is(&e.key, key))
+            .map(|e| &e.value)
     }
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         self.entries
             .iter_mut()
-            .find(|e| e.key == key)
+            .find(|e| key_is(&e.key, key))
             .map(|e| &mut e.value)
     }
     pub fn get_entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.entries.iter().find(|e| key_is(&e.key, key))
     }
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.iter().any(|e| e.key == key)
+        self.entries.iter().any(|e| key_is(&e.key, key))
     }
     /// Replaces the value of an existing key (keeping its position and key location) or appends.
     pub fn insert(&mut self, key: &str, value: Node) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
+        if let Some(e) = self.entries.iter_mut().find(|e| key_is(&e.key, key)) {
             e.value = value;
         } else {
             self.entries.push(Entry {
