@@ -475,10 +475,10 @@ pub fn check_tree(
         .count();
     phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
-    // check; nothing waits for it. In the CLI the process exits first, in a library caller the
-    // thread finishes in the background.
+    // check; nothing waits for it. In the CLI the process exits first, in a library caller a
+    // pool thread finishes it in the background.
     let garbage = (waiting, renderer, base_renderer, schemas);
-    std::thread::spawn(move || drop(garbage));
+    rayon::spawn(move || drop(garbage));
     phases.mark("drop");
     Outcome {
         findings,

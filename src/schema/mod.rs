@@ -141,12 +141,13 @@ fn bundle(version: &str) -> Option<Arc<Bundle>> {
 /// Starts, on a thread of its own, the one-time work every schema check begins with: inflating
 /// and indexing the bundled definitions of `version` (as [`SchemaSet::new`] resolves it) and
 /// setting up the JSON Schema meta-schema. A check calls this before discovery, so the work
-/// overlaps with reading the repository instead of delaying the first validation.
+/// overlaps with reading the repository instead of delaying the first validation. It runs on
+/// the thread pool the check uses anyway (a thread of its own costs its start and a fresh heap).
 pub fn warm_up(version: Option<&str>) {
     let Ok(set) = SchemaSet::new(version, true, &[]) else {
         return;
     };
-    std::thread::spawn(move || {
+    rayon::spawn(move || {
         bundle(&set.version);
         let _ = jsonschema::validator_for(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",

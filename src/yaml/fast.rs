@@ -234,10 +234,9 @@ impl<'a> P<'a> {
                 seq_loc = Some(match (as_value, kind) {
                     (false, _) => self.loc(d, d),
                     (true, First::Empty) => item.loc,
-                    // Verified only for `- item` with one space; a literal block's start is not.
-                    (true, First::Inline)
-                        if after == d + 2 && !matches!(b[after], b'|' | b'[' | b'{') =>
-                    {
+                    // Verified for `- item` and `- {flow}` with one space; a literal block's
+                    // start is not.
+                    (true, First::Inline) if after == d + 2 && b[after] != b'|' => {
                         self.loc(after, after)
                     }
                     (true, _) => return None,
