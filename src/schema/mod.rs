@@ -169,7 +169,11 @@ fn inflate_bundle(gz: &[u8]) -> Option<Bundle> {
     let raw = serde_json::from_str::<RawDefs>(&text).ok()?.defs;
     let mut by_gvk = HashMap::new();
     for (name, def) in &raw {
-        // Only the kind list is decoded; the rest of the definition is skipped over.
+        // Only the kind list is decoded, and only of the definitions that have one (a text
+        // search is cheaper than skipping through the rest of the JSON).
+        if !def.get().contains("x-kubernetes-group-version-kind") {
+            continue;
+        }
         let Ok(list) = serde_json::from_str::<GvkList>(def.get()) else {
             continue;
         };
