@@ -371,6 +371,11 @@ impl DiskFs {
         if path.is_empty() {
             return Some(Ok(true));
         }
+        // An absolute path would make `openat` ignore the root descriptor: only the slow path,
+        // which checks where a path really is, may answer for one.
+        if path.starts_with('/') || Path::new(path).is_absolute() {
+            return None;
+        }
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
         // Not a normalized path (`.`, `..`, `//`): let the kernel sort it out.
         if name.is_empty() || name == "." || name == ".." {
@@ -861,7 +866,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn symlinks_inside_the_root_resolve_and_outside_are_refused() {
-        let (t, _outside) = tree();
+        let (t, outside) = tree();
         // Once with the parent listed (kinds from d_type), once probed.
         for list_first in [true, false] {
             let fs = DiskFs::new(t.path()).unwrap();
@@ -884,6 +889,12 @@ mod tests {
             ));
             assert!(!fs.is_dir("apps/a/base/outdir"));
             assert!(!fs.is_file("apps/a/base/out.yaml"));
+            // An absolute path never reaches past the root either.
+            let abs = outside.path().join("secret.yaml");
+            let abs = abs.to_str().unwrap();
+            assert!(matches!(fs.read(abs), Err(FsError::OutsideRoot { .. })));
+            assert!(!fs.is_file(abs));
+            assert!(!fs.is_dir(outside.path().to_str().unwrap()));
         }
     }
 
