@@ -283,12 +283,6 @@ struct Probed {
     bytes: Option<Vec<u8>>,
 }
 
-impl Probed {
-    fn kind(&self) -> Option<EntryKind> {
-        self.kind
-    }
-}
-
 /// One directory's entries, sorted by name.
 type Listing = Arc<Vec<(String, EntryKind)>>;
 
@@ -382,12 +376,7 @@ impl DiskFs {
             return None;
         }
         let listed = match self.listings.read().unwrap().get(parent) {
-            Some(Ok(listing)) => Some(
-                listing
-                    .binary_search_by(|(n, _)| n.as_str().cmp(name))
-                    .ok()
-                    .map(|i| listing[i].1),
-            ),
+            Some(Ok(listing)) => Some(entry_kind(listing, name)),
             _ => None,
         };
         let kind = match listed {
@@ -416,7 +405,7 @@ impl DiskFs {
     /// a failure is not).
     fn probe(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
         if let Some(p) = self.probed.read().unwrap().get(path) {
-            return Ok(p.kind());
+            return Ok(p.kind);
         }
         let (kind, bytes) = self.probe_uncached(parent, path)?;
         self.probed
@@ -465,11 +454,7 @@ impl DiskFs {
     /// The kind of `path` as its parent's listing says (listing it if needed).
     fn kind_from_listing(&self, parent: &str, path: &str) -> Result<Option<EntryKind>, FsError> {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let listing = self.listing(parent)?;
-        Ok(listing
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| listing[i].1))
+        Ok(entry_kind(&self.listing(parent)?, name))
     }
 
     /// Whether `rel` exists and is a directory (`Some(true)`) or a file (`Some(false)`).
@@ -669,6 +654,14 @@ impl Fs for DiskFs {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+}
+
+/// The kind of the entry `name` of a listing, if it has one.
+fn entry_kind(listing: &Listing, name: &str) -> Option<EntryKind> {
+    listing
+        .binary_search_by(|(n, _)| n.as_str().cmp(name))
+        .ok()
+        .map(|i| listing[i].1)
 }
 
 /// The value memoized under `key`, computed (outside the lock) on first use.

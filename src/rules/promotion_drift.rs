@@ -58,25 +58,14 @@ fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
         })
 }
 
-/// Removes what promotion is allowed to change.
-fn normalize(
-    n: &Node,
-    path: &str,
-    renames: &BTreeMap<String, String>,
-    sources: &Sources,
-) -> Option<Node> {
-    let identity_key = |p: &str| {
-        p.contains("labels")
-            || p.contains("annotations")
-            || p.contains("selector")
-            || p.ends_with("namespace")
-            || p.ends_with(".replicas")
-            || p == "replicas"
-    };
+/// Removes what promotion is allowed to change (see [`Side::keeps`]), puts a placeholder for
+/// container images, and spells renamed objects' names by their source names.
+fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
     match &n.value {
         // Built level by level: cloning a subtree only to clear it would copy every level
         // once per ancestor.
         Value::Map(m) => {
+            let image_parent = path.contains("ontainers");
             let mut entries = Vec::with_capacity(m.entries.len());
             for e in &m.entries {
                 let p = if path.is_empty() {
@@ -84,10 +73,10 @@ fn normalize(
                 } else {
                     format!("{path}.{}", e.key)
                 };
-                if p == "metadata.name" || p == "metadata.namespace" {
+                if !side.keeps(e, &p, image_parent) {
                     continue;
                 }
-                if e.key == "image" && path.contains("ontainers") {
+                if e.key == "image" && image_parent {
                     entries.push(Entry {
                         key: e.key.clone(),
                         key_loc: Loc::NONE,
@@ -95,10 +84,7 @@ fn normalize(
                     });
                     continue;
                 }
-                if identity_key(&p) && set_by_kustomization(&e.value, sources) {
-                    continue;
-                }
-                if let Some(v) = normalize(&e.value, &p, renames, sources) {
+                if let Some(v) = normalize(&e.value, &p, side) {
                     entries.push(Entry {
                         key: e.key.clone(),
                         key_loc: e.key_loc,
@@ -112,16 +98,13 @@ fn normalize(
             let item_path = format!("{path}[]");
             let v: Vec<Node> = items
                 .iter()
-                .filter_map(|i| normalize(i, &item_path, renames, sources))
+                .filter_map(|i| normalize(i, &item_path, side))
                 .collect();
             Some(Node::new(Value::Seq(v), n.loc).with_via(n.via))
         }
-        Value::Str(s) => match renames.get(s) {
-            Some(orig) => {
-                Some(Node::new(Value::Str(format!("<name of {orig}>")), n.loc).with_via(n.via))
-            }
-            None => Some(n.clone()),
-        },
+        Value::Str(s) if side.renames.contains_key(s.as_str()) => {
+            Some(Node::new(Value::Str(side.string(s).into_owned()), n.loc).with_via(n.via))
+        }
         _ => Some(n.clone()),
     }
 }
@@ -501,10 +484,8 @@ impl Rule for PromotionDrift {
             if unchanged && !cfg!(debug_assertions) {
                 continue;
             }
-            let (Some(a), Some(b)) = (
-                normalize(&st.node, "", &sr, ctx.sources),
-                normalize(&p.node, "", &pr, ctx.sources),
-            ) else {
+            let (Some(a), Some(b)) = (normalize(&st.node, "", &ss), normalize(&p.node, "", &ps))
+            else {
                 continue;
             };
             let mut diffs = Vec::new();
@@ -732,8 +713,8 @@ mod tests {
             );
             let fast = same(&a, &b, &mut String::new(), &ss, &ps);
             let (na, nb) = (
-                normalize(&a, "", &renames_s, &sources).unwrap(),
-                normalize(&b, "", &renames_p, &sources).unwrap(),
+                normalize(&a, "", &ss).unwrap(),
+                normalize(&b, "", &ps).unwrap(),
             );
             let mut diffs = Vec::new();
             diff(&na, &nb, String::new(), &mut diffs);
