@@ -87,6 +87,20 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// The bundled version a configured `kubernetes-version` names (`1.NN`; a leading `v` and a
+/// patch level are ignored; `None`: the newest bundled).
+fn bundled_version(version: Option<&str>) -> Result<&'static str, SchemaError> {
+    let wanted = version.unwrap_or(default_version()).trim_start_matches('v');
+    BUNDLED
+        .iter()
+        .map(|(v, _)| *v)
+        .find(|v| wanted == *v || wanted.starts_with(&format!("{v}.")))
+        .ok_or_else(|| SchemaError::UnknownVersion {
+            wanted: wanted.to_string(),
+            available: bundled_versions().join(", "),
+        })
+}
+
 /// The default Kubernetes version: the newest bundled.
 pub fn default_version() -> &'static str {
     BUNDLED.last().expect("at least one bundled version").0
@@ -144,11 +158,11 @@ fn bundle(version: &str) -> Option<Arc<Bundle>> {
 /// overlaps with reading the repository instead of delaying the first validation. It runs on
 /// the thread pool the check uses anyway (a thread of its own costs its start and a fresh heap).
 pub fn warm_up(version: Option<&str>) {
-    let Ok(set) = SchemaSet::new(version, true, &[]) else {
+    let Ok(version) = bundled_version(version) else {
         return;
     };
     rayon::spawn(move || {
-        bundle(&set.version);
+        bundle(version);
         let _ = jsonschema::validator_for(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
@@ -423,15 +437,7 @@ impl SchemaSet {
         strict: bool,
         crds: &[&Node],
     ) -> Result<SchemaSet, SchemaError> {
-        let version = version.unwrap_or(default_version()).trim_start_matches('v');
-        let version = BUNDLED
-            .iter()
-            .map(|(v, _)| *v)
-            .find(|v| version == *v || version.starts_with(&format!("{v}.")))
-            .ok_or_else(|| SchemaError::UnknownVersion {
-                wanted: version.to_string(),
-                available: bundled_versions().join(", "),
-            })?;
+        let version = bundled_version(version)?;
         let mut map = HashMap::new();
         for crd in crds {
             let crd = crate::yaml::to_json(crd);
