@@ -247,14 +247,9 @@ pub fn check_tree(
     let schema_rules_on = ["schema-violation", "schema-missing"]
         .iter()
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
-    if schema_rules_on {
-        crate::schema::warm_up(
-            policy
-                .schema_violation
-                .options
-                .kubernetes_version
-                .as_deref(),
-        );
+    // Schema files are compiled with jsonschema: set up its one-time work while discovering.
+    if schema_rules_on && !policy.schema_violation.options.schema_dirs.is_empty() {
+        crate::schema::warm_up();
     }
     let mut apps = discover(&*fs, config);
     phases.mark("discover");

@@ -3,22 +3,24 @@
 //! Built-in kinds are validated against the Kubernetes schemas bundled in the binary
 //! (`schemas/kubernetes/v1.NN.json.gz`, from the `kubernetes-validate` package: JSON Schema
 //! 2020-12, strict — unknown fields are errors — with nullable types, int-or-string and quantities
-//! as the API server accepts them). Custom resources are validated against the `openAPIV3Schema`
-//! of `CustomResourceDefinition`s found in the rendered repository (`nullable`,
-//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured). Each kind's
-//! validator is compiled once and shared across threads. A violation's JSON pointer is walked back
+//! as the API server accepts them), lowered at build time into static tables that [`native`]
+//! walks directly. Custom resources are validated against the `openAPIV3Schema` of
+//! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
+//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) and
+//! `schema-dirs` files, with `jsonschema`; each such validator is compiled once and shared across
+//! threads. Both validators report the same [`Problem`]s, worded and located in one place. A violation's JSON pointer is walked back
 //! through the node tree to the source line that produced the offending value — the unknown key
 //! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
 
 pub mod dupkeys;
 pub mod instance;
+pub mod native;
 
 pub use dupkeys::find_duplicate_keys;
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value as J, json};
 
@@ -72,28 +74,19 @@ impl Default for SchemaOptions {
 
 /// Versions bundled in the binary, oldest first.
 pub fn bundled_versions() -> Vec<String> {
-    BUNDLED.iter().map(|(v, _)| v.to_string()).collect()
+    native::BUNDLED
+        .iter()
+        .map(|t| t.version.to_string())
+        .collect()
 }
-
-/// Bundled versions, newest last.
-pub const BUNDLED: &[(&str, &[u8])] = &[
-    (
-        "1.36",
-        include_bytes!("../../schemas/kubernetes/v1.36.json.gz"),
-    ),
-    (
-        "1.37",
-        include_bytes!("../../schemas/kubernetes/v1.37.json.gz"),
-    ),
-];
 
 /// The bundled version a configured `kubernetes-version` names (`1.NN`; a leading `v` and a
 /// patch level are ignored; `None`: the newest bundled).
 fn bundled_version(version: Option<&str>) -> Result<&'static str, SchemaError> {
     let wanted = version.unwrap_or(default_version()).trim_start_matches('v');
-    BUNDLED
+    native::BUNDLED
         .iter()
-        .map(|(v, _)| *v)
+        .map(|t| t.version)
         .find(|v| wanted == *v || wanted.starts_with(&format!("{v}.")))
         .ok_or_else(|| SchemaError::UnknownVersion {
             wanted: wanted.to_string(),
@@ -103,66 +96,17 @@ fn bundled_version(version: Option<&str>) -> Result<&'static str, SchemaError> {
 
 /// The default Kubernetes version: the newest bundled.
 pub fn default_version() -> &'static str {
-    BUNDLED.last().expect("at least one bundled version").0
+    native::BUNDLED
+        .last()
+        .expect("at least one bundled version")
+        .version
 }
 
-/// One bundled version's definitions. Each is kept as unparsed JSON until a kind that reaches
-/// it is compiled: a check touches a handful of kinds, and parsing all seven hundred definitions
-/// into values was most of a small repository's check.
-struct Bundle {
-    raw: HashMap<String, Box<serde_json::value::RawValue>>,
-    /// `(group, version, kind)` → definition name.
-    by_gvk: HashMap<(String, String, String), String>,
-}
-
-impl Bundle {
-    fn def(&self, name: &str) -> Option<J> {
-        serde_json::from_str(self.raw.get(name)?.get()).ok()
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct RawDefs {
-    #[serde(rename = "$defs")]
-    defs: HashMap<String, Box<serde_json::value::RawValue>>,
-}
-
-#[derive(serde::Deserialize)]
-struct GvkList {
-    #[serde(rename = "x-kubernetes-group-version-kind", default)]
-    gvk: Vec<Gvk>,
-}
-
-#[derive(serde::Deserialize)]
-struct Gvk {
-    #[serde(default)]
-    group: String,
-    version: String,
-    kind: String,
-}
-
-/// A bundled version's definitions, inflated and indexed on first use — once: a thread asking
-/// while another is inflating waits for it rather than inflating it too.
-fn bundle(version: &str) -> Option<Arc<Bundle>> {
-    static CACHE: [OnceLock<Option<Arc<Bundle>>>; BUNDLED.len()] =
-        [const { OnceLock::new() }; BUNDLED.len()];
-    let i = BUNDLED.iter().position(|(v, _)| *v == version)?;
-    CACHE[i]
-        .get_or_init(|| inflate_bundle(BUNDLED[i].1).map(Arc::new))
-        .clone()
-}
-
-/// Starts, on a thread of its own, the one-time work every schema check begins with: inflating
-/// and indexing the bundled definitions of `version` (as [`SchemaSet::new`] resolves it) and
-/// setting up the JSON Schema meta-schema. A check calls this before discovery, so the work
-/// overlaps with reading the repository instead of delaying the first validation. It runs on
-/// the thread pool the check uses anyway (a thread of its own costs its start and a fresh heap).
-pub fn warm_up(version: Option<&str>) {
-    let Ok(version) = bundled_version(version) else {
-        return;
-    };
-    rayon::spawn(move || {
-        bundle(version);
+/// Sets up, on the thread pool the check uses anyway, the one-time work of the first
+/// `jsonschema` compilation (its meta-schema), so that it overlaps with reading the repository.
+/// Only schemas from `schema-dirs` and CRDs are compiled; a check without them never pays it.
+pub fn warm_up() {
+    rayon::spawn(|| {
         let _ = jsonschema::validator_for(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
@@ -170,49 +114,20 @@ pub fn warm_up(version: Option<&str>) {
     });
 }
 
-fn inflate_bundle(gz: &[u8]) -> Option<Bundle> {
-    // Sized from the gzip trailer (the inflated length): growing the buffer step by step
-    // touched fresh memory several times over.
-    let size = gz.len().checked_sub(4).map_or(0, |i| {
-        u32::from_le_bytes([gz[i], gz[i + 1], gz[i + 2], gz[i + 3]]) as usize
-    });
-    let mut text = String::with_capacity(size);
-    flate2::read::GzDecoder::new(gz)
-        .read_to_string(&mut text)
-        .ok()?;
-    let raw = serde_json::from_str::<RawDefs>(&text).ok()?.defs;
-    let mut by_gvk = HashMap::new();
-    for (name, def) in &raw {
-        // Only the kind list is decoded, and only of the definitions that have one (a text
-        // search is cheaper than skipping through the rest of the JSON).
-        if !def.get().contains("x-kubernetes-group-version-kind") {
-            continue;
-        }
-        let Ok(list) = serde_json::from_str::<GvkList>(def.get()) else {
-            continue;
-        };
-        for g in list.gvk {
-            by_gvk.insert((g.group, g.version, g.kind), name.clone());
-        }
-    }
-    Some(Bundle { raw, by_gvk })
-}
-
 /// Kinds of a bundled version: `(apiVersion, kind)`, sorted.
 pub fn kinds(version: &str) -> Vec<(String, String)> {
-    let Some(b) = bundle(version) else {
+    let Some(t) = native::tables(version) else {
         return vec![];
     };
-    let mut out: Vec<(String, String)> = b
-        .by_gvk
-        .keys()
+    let mut out: Vec<(String, String)> = t
+        .kinds()
         .map(|(group, version, kind)| {
             let api = if group.is_empty() {
-                version.clone()
+                version.to_string()
             } else {
                 format!("{group}/{version}")
             };
-            (api, kind.clone())
+            (api, kind.to_string())
         })
         .collect();
     out.sort();
@@ -223,8 +138,8 @@ pub fn kinds(version: &str) -> Vec<(String, String)> {
 /// Text for `kustodian schemas list`.
 pub fn list_bundled() -> String {
     let mut s = String::new();
-    for (v, _) in BUNDLED {
-        let k = kinds(v);
+    for v in bundled_versions() {
+        let k = kinds(&v);
         s.push_str(&format!("Kubernetes {v}: {} kinds\n", k.len()));
         for (api, kind) in k {
             s.push_str(&format!("  {api} {kind}\n"));
@@ -257,9 +172,54 @@ pub enum Outcome {
     Rejected,
 }
 
-/// A compiled validator with the schema document its error locations refer to (read back for
-/// "did you mean" hints), or `None` when there is no schema for the kind.
-type Compiled = Option<(Arc<jsonschema::Validator<instance::Rendered>>, Arc<J>)>;
+/// How one kind is validated.
+#[derive(Clone)]
+enum Validator {
+    /// A bundled kind: the static tables and the kind's root node (nothing to compile).
+    Native(&'static native::Tables, u32),
+    /// A schema from a CRD or `schema-dirs`, compiled, with the document its error locations
+    /// refer to (read back for "did you mean" hints).
+    Compiled(Arc<jsonschema::Validator<instance::Rendered>>, Arc<J>),
+}
+
+/// A kind's validator, or `None` when there is no schema for the kind.
+type Compiled = Option<Validator>;
+
+/// One problem found by either validator, before it is worded and located: both produce the
+/// same problems for the same schema, so their findings read alike.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    /// Fields the schema does not allow, and the ones it does at that level (for hints).
+    Unknown {
+        pointer: String,
+        keys: Vec<String>,
+        allowed: Vec<String>,
+    },
+    Required {
+        pointer: String,
+        name: String,
+    },
+    /// The value's type is not the schema's (`want`: the non-null type names).
+    Type {
+        pointer: String,
+        want: String,
+    },
+    /// None of the plain types of an int-or-string style alternative (`"string or integer"`).
+    Alternatives {
+        pointer: String,
+        types: String,
+    },
+    /// Not one of the allowed values (JSON texts).
+    Enum {
+        pointer: String,
+        options: Vec<String>,
+    },
+    /// Anything else, in the validator's words.
+    Other {
+        pointer: String,
+        message: String,
+    },
+}
 
 /// A kind's validator, compiled by the thread that claims it first; others wait for it.
 #[derive(Default)]
@@ -271,7 +231,8 @@ type Slot = Arc<SlotInner>;
 
 /// Validators for one Kubernetes version plus the repository's CRDs.
 pub struct SchemaSet {
-    version: String,
+    /// The bundled Kubernetes version's tables.
+    tables: &'static native::Tables,
     strict: bool,
     /// `apiVersion/kind` → openAPIV3Schema converted to JSON Schema.
     crds: HashMap<(String, String), J>,
@@ -400,22 +361,6 @@ fn key_from_file_name(dir: &str, name: &str) -> Option<(String, String, String)>
     }
 }
 
-/// Names of the `#/$defs/NAME` references anywhere in `v`.
-fn refs_in(v: &J, out: &mut Vec<String>) {
-    match v {
-        J::Object(m) => {
-            if let Some(J::String(r)) = m.get("$ref")
-                && let Some(name) = r.strip_prefix("#/$defs/")
-            {
-                out.push(name.to_string());
-            }
-            m.values().for_each(|x| refs_in(x, out));
-        }
-        J::Array(a) => a.iter().for_each(|x| refs_in(x, out)),
-        _ => {}
-    }
-}
-
 /// Removes `additionalProperties: false` everywhere (the non-strict variant).
 fn relax(v: &mut J) {
     match v {
@@ -468,7 +413,7 @@ impl SchemaSet {
             }
         }
         Ok(SchemaSet {
-            version: version.to_string(),
+            tables: native::tables(version).expect("a bundled version has tables"),
             strict,
             crds: map,
             file_schemas: HashMap::new(),
@@ -500,7 +445,7 @@ impl SchemaSet {
         if crds.is_empty() {
             return Ok(());
         }
-        let more = SchemaSet::new(Some(&self.version), self.strict, crds)?;
+        let more = SchemaSet::new(Some(self.tables.version), self.strict, crds)?;
         for (k, v) in more.crds {
             self.crds.entry(k).or_insert(v);
         }
@@ -522,7 +467,7 @@ impl SchemaSet {
 
     /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds and the CRDs'.
     pub fn kinds(&self) -> Vec<(String, String)> {
-        let mut out = kinds(&self.version);
+        let mut out = kinds(self.tables.version);
         out.extend(self.crds.keys().cloned());
         out.sort();
         out.dedup();
@@ -536,7 +481,7 @@ impl SchemaSet {
     }
 
     pub fn version(&self) -> &str {
-        &self.version
+        self.tables.version
     }
 
     /// Adds schemas from repository directories: JSON Schema files named like kubeconform's
@@ -583,7 +528,7 @@ impl SchemaSet {
                             .iter()
                             .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
                             .collect();
-                        let more = SchemaSet::new(Some(&self.version), self.strict, &crds)?;
+                        let more = SchemaSet::new(Some(self.tables.version), self.strict, &crds)?;
                         self.crds.extend(more.crds);
                     }
                 }
@@ -601,7 +546,23 @@ impl SchemaSet {
             .clone()
     }
 
+    /// Whether every kind is validated against the bundled tables: no CRDs or schema files that
+    /// could take precedence, so there is nothing to compile or cache.
+    fn bundled_only(&self) -> bool {
+        self.crds.is_empty() && self.file_schemas.is_empty()
+    }
+
+    /// The bundled validator of a kind, if the version has the kind.
+    fn native(&self, api: &str, kind: &str) -> Compiled {
+        let (group, version) = crate::render::resource::split_api_version(api);
+        let root = self.tables.root(group, version, kind)?;
+        Some(Validator::Native(self.tables, root))
+    }
+
     fn validator(&self, api: &str, kind: &str) -> Compiled {
+        if self.bundled_only() {
+            return self.native(api, kind);
+        }
         let slot = self.slot(api, kind);
         if let Some(c) = slot.cell.get() {
             return c.clone();
@@ -620,6 +581,9 @@ impl SchemaSet {
     /// renders) so compile different kinds side by side, and neither waits for the other: an
     /// app whose kinds are not ready can be checked later (see `check.rs`).
     pub fn prepare(&self, kinds: &[(String, String)]) -> bool {
+        if self.bundled_only() {
+            return true;
+        }
         let mut ready = true;
         for (api, kind) in kinds {
             let slot = self.slot(api, kind);
@@ -648,44 +612,14 @@ impl SchemaSet {
             })
             .cloned();
         let own = self.crds.get(&key).cloned().or(file_schema);
-        let document = match own {
-            Some(s) => s,
-            None => {
-                let b = bundle(&self.version)?;
-                let (group, version) = crate::render::resource::split_api_version(api);
-                let name =
-                    b.by_gvk
-                        .get(&(group.to_string(), version.to_string(), kind.to_string()))?;
-                // Only the definitions this kind reaches: compiling (and first parsing) all of
-                // them for every kind cost more than validating a thousand objects.
-                let mut used = serde_json::Map::new();
-                let mut todo = vec![name.clone()];
-                while let Some(n) = todo.pop() {
-                    if used.contains_key(&n) {
-                        continue;
-                    }
-                    let Some(d) = b.def(&n) else { continue };
-                    refs_in(&d, &mut todo);
-                    used.insert(n, d);
-                }
-                let mut used = J::Object(used);
-                if !self.strict {
-                    relax(&mut used);
-                }
-                // Error locations are `/$defs/...` in this document, which also answers the
-                // "did you mean" lookups.
-                json!({
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "$defs": used,
-                    "$ref": format!("#/$defs/{name}"),
-                })
-            }
+        let Some(document) = own else {
+            return self.native(api, kind);
         };
         let document = Arc::new(document);
         let v = jsonschema::options_for::<instance::Rendered>()
             .build(&document)
             .ok()?;
-        Some((Arc::new(v), document))
+        Some(Validator::Compiled(Arc::new(v), document))
     }
 
     /// Whether validating this object would find a schema (without validating it): the answer
@@ -707,89 +641,162 @@ impl SchemaSet {
         if Self::listed(&self.skip_kinds, api, kind) {
             return Outcome::Skipped;
         }
-        let Some((v, document)) = self.validator(api, kind) else {
-            return Outcome::MissingSchema;
-        };
-        // The node tree itself, not a JSON copy of it (see `instance`).
-        let instance = instance::Handle::Node(obj);
-        // Almost every object is valid: the yes/no check stops early and collects nothing.
-        if v.is_valid(instance) {
-            return Outcome::Valid;
-        }
-        let mut violations = Vec::new();
-        for e in v.iter_errors(instance) {
-            let pointer = e.instance_path().as_str().to_string();
-            let path = dotted(obj, &pointer);
-            let prefix = if path.is_empty() {
-                String::new()
-            } else {
-                format!("{path}: ")
-            };
-            let (node, _) = locate(obj, &pointer, None);
-            let at_node = node.map(|n| n.blame()).unwrap_or(obj.loc);
-            match e.kind() {
-                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
-                | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                    // One violation per unknown key, located at the key itself (the line to fix),
-                    // with a hint drawn from the fields the schema allows at that level.
-                    let allowed = allowed_properties(&document, e.schema_path().as_str());
-                    for k in unexpected {
-                        let (_, key_loc) = locate(obj, &pointer, Some(k));
-                        violations.push(Violation {
-                            pointer: format!(
-                                "{pointer}/{}",
-                                k.replace('~', "~0").replace('/', "~1")
-                            ),
-                            path: if path.is_empty() {
-                                k.clone()
-                            } else {
-                                format!("{path}.{k}")
-                            },
-                            message: format!(
-                                "{prefix}unknown field \"{k}\"{}",
-                                suggestion(&allowed, k)
-                            ),
-                            loc: key_loc.unwrap_or(at_node),
-                        });
-                    }
+        let problems = match self.validator(api, kind) {
+            None => return Outcome::MissingSchema,
+            Some(Validator::Native(tables, root)) => {
+                // Almost every object is valid: the yes/no walk stops early and collects nothing.
+                if tables.is_valid(root, obj, self.strict) {
+                    return Outcome::Valid;
                 }
-                jsonschema::error::ValidationErrorKind::Required { property } => {
-                    // Missing fields have no line of their own: point at the object that lacks it.
-                    let name = property
-                        .as_str()
-                        .map_or_else(|| property.to_string(), str::to_string);
-                    violations.push(Violation {
-                        pointer,
-                        path,
-                        message: format!("{prefix}missing required field \"{name}\""),
-                        loc: at_node,
-                    });
-                }
-                jsonschema::error::ValidationErrorKind::AnyOf { .. }
-                | jsonschema::error::ValidationErrorKind::OneOfNotValid { .. }
-                    if let Some(types) = branch_types(&document, e.schema_path().as_str()) =>
-                {
-                    // int-or-string and quantities are alternatives of plain types: say which.
-                    violations.push(Violation {
-                        message: format!("{prefix}expected {types}, got {}", described(node)),
-                        pointer,
-                        path,
-                        loc: at_node,
-                    })
-                }
-                _ => violations.push(Violation {
-                    message: format!("{prefix}{}", plain(&e.to_string(), node)),
-                    pointer,
-                    path,
-                    loc: at_node,
-                }),
+                let mut out = Vec::new();
+                tables.problems(root, obj, self.strict, &mut String::new(), &mut out);
+                out
             }
-        }
+            Some(Validator::Compiled(v, document)) => {
+                // The node tree itself, not a JSON copy of it (see `instance`).
+                let instance = instance::Handle::Node(obj);
+                if v.is_valid(instance) {
+                    return Outcome::Valid;
+                }
+                v.iter_errors(instance)
+                    .map(|e| problem(&e, &document))
+                    .collect()
+            }
+        };
+        let violations: Vec<Violation> = problems
+            .into_iter()
+            .flat_map(|p| violations(obj, p))
+            .collect();
         if violations.is_empty() {
             Outcome::Valid
         } else {
             Outcome::Invalid(violations)
         }
+    }
+}
+
+/// A `jsonschema` error as a [`Problem`].
+fn problem(e: &jsonschema::ValidationError<'_>, document: &J) -> Problem {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let pointer = e.instance_path().as_str().to_string();
+    match e.kind() {
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            Problem::Unknown {
+                pointer,
+                keys: unexpected.clone(),
+                allowed: allowed_properties(document, e.schema_path().as_str()),
+            }
+        }
+        K::Required { property } => Problem::Required {
+            pointer,
+            name: property
+                .as_str()
+                .map_or_else(|| property.to_string(), str::to_string),
+        },
+        K::AnyOf { .. } | K::OneOfNotValid { .. }
+            if let Some(types) = branch_types(document, e.schema_path().as_str()) =>
+        {
+            Problem::Alternatives { pointer, types }
+        }
+        K::Type { kind } => {
+            let names: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![t.to_string()],
+                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+            };
+            let non_null: Vec<String> = names.iter().filter(|t| *t != "null").cloned().collect();
+            Problem::Type {
+                pointer,
+                want: if non_null.is_empty() { names } else { non_null }.join(", "),
+            }
+        }
+        K::Enum { options } => Problem::Enum {
+            pointer,
+            options: options
+                .as_array()
+                .map(|a| a.iter().map(J::to_string).collect())
+                .unwrap_or_default(),
+        },
+        _ => Problem::Other {
+            pointer,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// A problem worded and located in the source: an unknown field at its key (the line to fix),
+/// anything else at the value (a missing field at the object that lacks it).
+fn violations(obj: &Node, p: Problem) -> Vec<Violation> {
+    let pointer = match &p {
+        Problem::Unknown { pointer, .. }
+        | Problem::Required { pointer, .. }
+        | Problem::Type { pointer, .. }
+        | Problem::Alternatives { pointer, .. }
+        | Problem::Enum { pointer, .. }
+        | Problem::Other { pointer, .. } => pointer.clone(),
+    };
+    let path = dotted(obj, &pointer);
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    };
+    let (node, _) = locate(obj, &pointer, None);
+    let loc = node.map(|n| n.blame()).unwrap_or(obj.loc);
+    let one = |message: String| {
+        vec![Violation {
+            pointer: pointer.clone(),
+            path: path.clone(),
+            message: format!("{prefix}{message}"),
+            loc,
+        }]
+    };
+    match p {
+        Problem::Unknown { keys, allowed, .. } => keys
+            .iter()
+            .map(|k| {
+                let (_, key_loc) = locate(obj, &pointer, Some(k));
+                Violation {
+                    pointer: format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    path: if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                    message: format!("{prefix}unknown field \"{k}\"{}", suggestion(&allowed, k)),
+                    loc: key_loc.unwrap_or(loc),
+                }
+            })
+            .collect(),
+        Problem::Required { name, .. } => one(format!("missing required field \"{name}\"")),
+        Problem::Type { want, .. } => one(format!("expected {want}, got {}", described(node))),
+        Problem::Alternatives { types, .. } => {
+            one(format!("expected {types}, got {}", described(node)))
+        }
+        Problem::Enum { options, .. } => one(format!(
+            "expected one of {}, got {}",
+            listed(&options),
+            described(node)
+        )),
+        Problem::Other { message, .. } => one(message),
+    }
+}
+
+/// `"a", "b" or "c"`; past six options, the first five and how many more.
+fn listed(options: &[String]) -> String {
+    const SHOWN: usize = 6;
+    match options {
+        [] => "nothing".into(),
+        [one] => one.clone(),
+        _ if options.len() <= SHOWN => format!(
+            "{} or {}",
+            options[..options.len() - 1].join(", "),
+            options[options.len() - 1]
+        ),
+        _ => format!(
+            "{} or {} more",
+            options[..SHOWN - 1].join(", "),
+            options.len() - (SHOWN - 1)
+        ),
     }
 }
 
@@ -824,27 +831,6 @@ fn branch_types(document: &J, schema_path: &str) -> Option<String> {
     types.retain(|t| t != "null");
     types.dedup();
     (!types.is_empty()).then(|| types.join(" or "))
-}
-
-/// Plainer wording for the validator's messages.
-fn plain(raw: &str, node: Option<&Node>) -> String {
-    if raw.contains("is not of type") || raw.contains("is not of types") {
-        let want = raw
-            .rsplit("of type")
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches('s')
-            .trim();
-        let got = described(node);
-        return format!(
-            "expected {}, got {got}",
-            want.replace('"', "")
-                .replace(", null", "")
-                .replace("null, ", "")
-        );
-    }
-    raw.to_string()
 }
 
 fn child<'a>(n: &'a Node, tok: &str) -> Option<&'a Node> {
