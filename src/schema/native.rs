@@ -49,7 +49,7 @@ impl Span {
 pub struct Schema {
     /// Type bits; `0`: any type.
     pub types: u8,
-    /// Of `props`, sorted by name.
+    /// Of `props`, sorted by name length, then name.
     pub props: Span,
     /// Of `names`.
     pub required: Span,
@@ -89,7 +89,7 @@ pub struct Tables {
     props: &'static [Prop],
     names: &'static [Span],
     indexes: &'static [u32],
-    /// Sorted by `(group, version, kind)`.
+    /// Sorted by kind (length, then text), group, version.
     kinds: &'static [KindEntry],
 }
 
@@ -160,19 +160,28 @@ impl Tables {
         &indexes[s.one_of.range()]
     }
 
-    /// Every `(group, version, kind)` of the version, sorted.
+    /// Every `(group, version, kind)` of the version.
     pub fn kinds(&self) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> + '_ {
         self.kinds
             .iter()
             .map(|k| (self.text(k.group), self.text(k.version), self.text(k.kind)))
     }
 
+    /// Orders a name of the text against `key` as the tables are sorted: by length, then
+    /// bytes — most comparisons end at the length.
+    fn order(&self, name: Span, key: &str) -> std::cmp::Ordering {
+        (name.len as usize)
+            .cmp(&key.len())
+            .then_with(|| self.text.as_bytes()[name.range()].cmp(key.as_bytes()))
+    }
+
     /// The root node of a kind, if the version has it.
     pub fn root(&self, group: &str, version: &str, kind: &str) -> Option<u32> {
         self.kinds
             .binary_search_by(|k| {
-                (self.text(k.group), self.text(k.version), self.text(k.kind))
-                    .cmp(&(group, version, kind))
+                self.order(k.kind, kind).then_with(|| {
+                    (self.text(k.group), self.text(k.version)).cmp(&(group, version))
+                })
             })
             .ok()
             .map(|i| self.kinds[i].node)
@@ -187,7 +196,7 @@ impl Tables {
     fn lookup(&self, s: &Schema, key: &str) -> Option<u32> {
         let props = self.props(s);
         props
-            .binary_search_by(|p| self.text(p.name).cmp(key))
+            .binary_search_by(|p| self.order(p.name, key))
             .ok()
             .map(|i| props[i].node)
     }
