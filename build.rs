@@ -171,7 +171,8 @@ impl<'a> Lowering<'a> {
                     }
                     // By length, then bytes: a lookup compares lengths and reads the text of
                     // only the names as long as the key (see native.rs).
-                    n.props.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
+                    n.props
+                        .sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
                 }
                 "additionalProperties" => {
                     n.additional = match x {
@@ -300,9 +301,7 @@ fn kubernetes_schemas() {
             }
         }
         // By kind (length, then bytes), group, version: the kind tells most apart cheaply.
-        kinds.sort_by(|a, b| {
-            (a.2.len(), &a.2, &a.0, &a.1).cmp(&(b.2.len(), &b.2, &b.0, &b.1))
-        });
+        kinds.sort_by(|a, b| (a.2.len(), &a.2, &a.0, &a.1).cmp(&(b.2.len(), &b.2, &b.0, &b.1)));
         kinds.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         let v = format!("{}", minor(path));
         let id = format!("V1_{v}");

@@ -29,6 +29,11 @@ pub struct BackRef {
 static DEFAULT: LazyLock<Vec<BackRef>> =
     LazyLock::new(|| parse(include_str!("fieldspecs/namereference.yaml")));
 
+/// Builds the default table (see [`super::warm_up`]).
+pub(crate) fn warm_up() {
+    LazyLock::force(&DEFAULT);
+}
+
 fn parse(text: &str) -> Vec<BackRef> {
     let docs = crate::yaml::parse_documents(text, crate::source::FileId::NONE)
         .expect("built-in name reference table is valid YAML");

@@ -179,9 +179,8 @@ impl Tables {
     pub fn root(&self, group: &str, version: &str, kind: &str) -> Option<u32> {
         self.kinds
             .binary_search_by(|k| {
-                self.order(k.kind, kind).then_with(|| {
-                    (self.text(k.group), self.text(k.version)).cmp(&(group, version))
-                })
+                self.order(k.kind, kind)
+                    .then_with(|| (self.text(k.group), self.text(k.version)).cmp(&(group, version)))
             })
             .ok()
             .map(|i| self.kinds[i].node)
