@@ -249,6 +249,7 @@ pub fn check_tree(
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
     // Discovery is serial: the other threads build the one-time tables meanwhile.
     crate::render::warm_up();
+    phases.mark("pool-start");
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.
     if schema_rules_on && !policy.schema_violation.options.schema_dirs.is_empty() {
         crate::schema::warm_up();

@@ -756,7 +756,7 @@ fn violations(obj: &Node, p: Problem) -> Vec<Violation> {
             .map(|k| {
                 let (_, key_loc) = locate(obj, &pointer, Some(k));
                 Violation {
-                    pointer: format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    pointer: format!("{pointer}/{}", native::escape(k)),
                     path: if path.is_empty() {
                         k.clone()
                     } else {

@@ -132,7 +132,8 @@ fn type_names(types: u8) -> Vec<&'static str> {
     .collect()
 }
 
-fn escape(key: &str) -> std::borrow::Cow<'_, str> {
+/// A key as a JSON pointer token (`~` → `~0`, `/` → `~1`).
+pub(crate) fn escape(key: &str) -> std::borrow::Cow<'_, str> {
     if key.contains(['~', '/']) {
         key.replace('~', "~0").replace('/', "~1").into()
     } else {
