@@ -59,8 +59,13 @@ fn rule_docs() {
         )
         .unwrap();
     }
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("rule_docs.rs");
-    std::fs::write(dest, out).unwrap();
+    write_out("rule_docs.rs", &out);
+}
+
+/// Writes a generated file into `OUT_DIR` (where `include!` finds it).
+fn write_out(name: &str, text: &str) {
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join(name);
+    std::fs::write(dest, text).unwrap();
 }
 
 /// Sentinel node indexes, as `src/schema/native.rs` reads them.
@@ -376,6 +381,5 @@ fn kubernetes_schemas() {
         versions.join(",")
     )
     .unwrap();
-    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("kubernetes_schemas.rs");
-    std::fs::write(dest, out).unwrap();
+    write_out("kubernetes_schemas.rs", &out);
 }
