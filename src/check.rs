@@ -247,7 +247,7 @@ pub fn check_tree(
     let schema_rules_on = ["schema-violation", "schema-missing"]
         .iter()
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
-    // Discovery is serial: the other threads build the one-time tables meanwhile.
+    // The one-time tables are built on the pool while discovery lists the repository.
     crate::render::warm_up();
     phases.mark("pool-start");
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.

@@ -787,11 +787,10 @@ pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// Prints resources as `kustomize build` does.
 /// Builds kustomize's default field-spec and name-reference tables (parsed from the YAML under
-/// `fieldspecs/` on first use) on the thread pool, so that a caller about to do serial work —
-/// a check discovering the repository — gets them built on an idle core instead of by the first
-/// render, which every other thread would wait for.
+/// `fieldspecs/` on first use) on the thread pool while the caller does other work — a check
+/// discovering the repository — instead of by the first render, which every other thread would
+/// wait for.
 pub fn warm_up() {
     rayon::spawn(|| {
         let _ = kustomization::TransformerConfig::default();
@@ -799,6 +798,7 @@ pub fn warm_up() {
     });
 }
 
+/// Prints resources as `kustomize build` does.
 pub fn to_yaml(resources: &[Resource]) -> String {
     crate::yaml::emit_documents(resources.iter().map(|r| &r.node))
 }

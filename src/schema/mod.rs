@@ -8,8 +8,8 @@
 //! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
 //! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) and
 //! `schema-dirs` files, with `jsonschema`; each such validator is compiled once and shared across
-//! threads. Both validators report the same [`Problem`]s, worded and located in one place. A violation's JSON pointer is walked back
-//! through the node tree to the source line that produced the offending value — the unknown key
+//! threads. Both validators report the same [`Problem`]s, worded and located in one place. A
+//! violation's JSON pointer is walked back through the node tree to the source line that produced the offending value — the unknown key
 //! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
 
 pub mod dupkeys;
@@ -80,14 +80,13 @@ pub fn bundled_versions() -> Vec<String> {
         .collect()
 }
 
-/// The bundled version a configured `kubernetes-version` names (`1.NN`; a leading `v` and a
-/// patch level are ignored; `None`: the newest bundled).
-fn bundled_version(version: Option<&str>) -> Result<&'static str, SchemaError> {
+/// The tables of the bundled version a configured `kubernetes-version` names (`1.NN`; a leading
+/// `v` and a patch level are ignored; `None`: the newest bundled).
+fn bundled_tables(version: Option<&str>) -> Result<&'static native::Tables, SchemaError> {
     let wanted = version.unwrap_or(default_version()).trim_start_matches('v');
     native::BUNDLED
         .iter()
-        .map(|t| t.version)
-        .find(|v| wanted == *v || wanted.starts_with(&format!("{v}.")))
+        .find(|t| wanted == t.version || wanted.starts_with(&format!("{}.", t.version)))
         .ok_or_else(|| SchemaError::UnknownVersion {
             wanted: wanted.to_string(),
             available: bundled_versions().join(", "),
@@ -188,37 +187,28 @@ type Compiled = Option<Validator>;
 /// One problem found by either validator, before it is worded and located: both produce the
 /// same problems for the same schema, so their findings read alike.
 #[derive(Debug)]
-pub(crate) enum Problem {
+pub(crate) struct Problem {
+    /// JSON pointer of the value (for unknown fields, of the object holding them).
+    pub pointer: String,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum ProblemKind {
     /// Fields the schema does not allow, and the ones it does at that level (for hints).
     Unknown {
-        pointer: String,
         keys: Vec<String>,
         allowed: Vec<String>,
     },
-    Required {
-        pointer: String,
-        name: String,
-    },
-    /// The value's type is not the schema's (`want`: the non-null type names).
-    Type {
-        pointer: String,
-        want: String,
-    },
-    /// None of the plain types of an int-or-string style alternative (`"string or integer"`).
-    Alternatives {
-        pointer: String,
-        types: String,
-    },
+    /// A required field, missing.
+    Required(String),
+    /// The value is not of the type(s) named: `integer`, or `string or integer` for the plain
+    /// alternatives of an int-or-string.
+    Expected(String),
     /// Not one of the allowed values (JSON texts).
-    Enum {
-        pointer: String,
-        options: Vec<String>,
-    },
+    Enum(Vec<String>),
     /// Anything else, in the validator's words.
-    Other {
-        pointer: String,
-        message: String,
-    },
+    Other(String),
 }
 
 /// A kind's validator, compiled by the thread that claims it first; others wait for it.
@@ -382,7 +372,7 @@ impl SchemaSet {
         strict: bool,
         crds: &[&Node],
     ) -> Result<SchemaSet, SchemaError> {
-        let version = bundled_version(version)?;
+        let tables = bundled_tables(version)?;
         let mut map = HashMap::new();
         for crd in crds {
             let crd = crate::yaml::to_json(crd);
@@ -413,7 +403,7 @@ impl SchemaSet {
             }
         }
         Ok(SchemaSet {
-            tables: native::tables(version).expect("a bundled version has tables"),
+            tables,
             strict,
             crds: map,
             file_schemas: HashMap::new(),
@@ -678,25 +668,22 @@ impl SchemaSet {
 /// A `jsonschema` error as a [`Problem`].
 fn problem(e: &jsonschema::ValidationError<'_>, document: &J) -> Problem {
     use jsonschema::error::{TypeKind, ValidationErrorKind as K};
-    let pointer = e.instance_path().as_str().to_string();
-    match e.kind() {
+    let kind = match e.kind() {
         K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-            Problem::Unknown {
-                pointer,
+            ProblemKind::Unknown {
                 keys: unexpected.clone(),
                 allowed: allowed_properties(document, e.schema_path().as_str()),
             }
         }
-        K::Required { property } => Problem::Required {
-            pointer,
-            name: property
+        K::Required { property } => ProblemKind::Required(
+            property
                 .as_str()
                 .map_or_else(|| property.to_string(), str::to_string),
-        },
+        ),
         K::AnyOf { .. } | K::OneOfNotValid { .. }
             if let Some(types) = branch_types(document, e.schema_path().as_str()) =>
         {
-            Problem::Alternatives { pointer, types }
+            ProblemKind::Expected(types)
         }
         K::Type { kind } => {
             let names: Vec<String> = match kind {
@@ -704,36 +691,25 @@ fn problem(e: &jsonschema::ValidationError<'_>, document: &J) -> Problem {
                 TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
             };
             let non_null: Vec<String> = names.iter().filter(|t| *t != "null").cloned().collect();
-            Problem::Type {
-                pointer,
-                want: if non_null.is_empty() { names } else { non_null }.join(", "),
-            }
+            ProblemKind::Expected(if non_null.is_empty() { names } else { non_null }.join(", "))
         }
-        K::Enum { options } => Problem::Enum {
-            pointer,
-            options: options
+        K::Enum { options } => ProblemKind::Enum(
+            options
                 .as_array()
                 .map(|a| a.iter().map(J::to_string).collect())
                 .unwrap_or_default(),
-        },
-        _ => Problem::Other {
-            pointer,
-            message: e.to_string(),
-        },
+        ),
+        _ => ProblemKind::Other(e.to_string()),
+    };
+    Problem {
+        pointer: e.instance_path().as_str().to_string(),
+        kind,
     }
 }
 
 /// A problem worded and located in the source: an unknown field at its key (the line to fix),
 /// anything else at the value (a missing field at the object that lacks it).
-fn violations(obj: &Node, p: Problem) -> Vec<Violation> {
-    let pointer = match &p {
-        Problem::Unknown { pointer, .. }
-        | Problem::Required { pointer, .. }
-        | Problem::Type { pointer, .. }
-        | Problem::Alternatives { pointer, .. }
-        | Problem::Enum { pointer, .. }
-        | Problem::Other { pointer, .. } => pointer.clone(),
-    };
+fn violations(obj: &Node, Problem { pointer, kind }: Problem) -> Vec<Violation> {
     let path = dotted(obj, &pointer);
     let prefix = if path.is_empty() {
         String::new()
@@ -750,8 +726,8 @@ fn violations(obj: &Node, p: Problem) -> Vec<Violation> {
             loc,
         }]
     };
-    match p {
-        Problem::Unknown { keys, allowed, .. } => keys
+    match kind {
+        ProblemKind::Unknown { keys, allowed } => keys
             .iter()
             .map(|k| {
                 let (_, key_loc) = locate(obj, &pointer, Some(k));
@@ -767,17 +743,14 @@ fn violations(obj: &Node, p: Problem) -> Vec<Violation> {
                 }
             })
             .collect(),
-        Problem::Required { name, .. } => one(format!("missing required field \"{name}\"")),
-        Problem::Type { want, .. } => one(format!("expected {want}, got {}", described(node))),
-        Problem::Alternatives { types, .. } => {
-            one(format!("expected {types}, got {}", described(node)))
-        }
-        Problem::Enum { options, .. } => one(format!(
+        ProblemKind::Required(name) => one(format!("missing required field \"{name}\"")),
+        ProblemKind::Expected(want) => one(format!("expected {want}, got {}", described(node))),
+        ProblemKind::Enum(options) => one(format!(
             "expected one of {}, got {}",
             listed(&options),
             described(node)
         )),
-        Problem::Other { message, .. } => one(message),
+        ProblemKind::Other(message) => one(message),
     }
 }
 
@@ -908,6 +881,18 @@ fn suggestion(allowed: &[String], key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_options_are_listed_in_full_up_to_six() {
+        let opts = |n: usize| -> Vec<String> { (1..=n).map(|i| format!("\"v{i}\"")).collect() };
+        assert_eq!(listed(&opts(1)), r#""v1""#);
+        assert_eq!(listed(&opts(2)), r#""v1" or "v2""#);
+        assert_eq!(listed(&opts(6)), r#""v1", "v2", "v3", "v4", "v5" or "v6""#);
+        assert_eq!(
+            listed(&opts(9)),
+            r#""v1", "v2", "v3", "v4", "v5" or 4 more"#
+        );
+    }
 
     fn valid(schema: &J, instance: J) -> bool {
         jsonschema::validator_for(schema)

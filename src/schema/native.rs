@@ -14,7 +14,7 @@
 
 use crate::yaml::{Node, Value};
 
-use super::Problem;
+use super::{Problem, ProblemKind};
 
 /// No node: the keyword is absent.
 pub const NONE: u32 = u32::MAX;
@@ -262,18 +262,19 @@ impl Tables {
         let s = self.node(i);
         let v = &value.value;
         if s.types != 0 && s.types & bits(v) == 0 {
-            out.push(Problem::Type {
+            out.push(Problem {
                 pointer: pointer.clone(),
-                want: type_names(s.types).join(", "),
+                kind: ProblemKind::Expected(type_names(s.types).join(", ")),
             });
         }
         if s.enumeration.len != 0 && !matches!(v, Value::Str(x) if self.allowed(s, x)) {
-            out.push(Problem::Enum {
+            out.push(Problem {
                 pointer: pointer.clone(),
-                options: self
-                    .names(s.enumeration)
-                    .map(|o| serde_json::Value::from(o).to_string())
-                    .collect(),
+                kind: ProblemKind::Enum(
+                    self.names(s.enumeration)
+                        .map(|o| serde_json::Value::from(o).to_string())
+                        .collect(),
+                ),
             });
         }
         if s.one_of.len != 0 {
@@ -311,21 +312,23 @@ impl Tables {
                 }
                 for r in self.names(s.required) {
                     if m.get(r).is_none() {
-                        out.push(Problem::Required {
+                        out.push(Problem {
                             pointer: pointer.clone(),
-                            name: r.to_string(),
+                            kind: ProblemKind::Required(r.to_string()),
                         });
                     }
                 }
                 if !unknown.is_empty() {
-                    out.push(Problem::Unknown {
+                    out.push(Problem {
                         pointer: pointer.clone(),
-                        keys: unknown,
-                        allowed: self
-                            .props(s)
-                            .iter()
-                            .map(|p| self.text(p.name).to_string())
-                            .collect(),
+                        kind: ProblemKind::Unknown {
+                            keys: unknown,
+                            allowed: self
+                                .props(s)
+                                .iter()
+                                .map(|p| self.text(p.name).to_string())
+                                .collect(),
+                        },
                     });
                 }
             }
@@ -367,15 +370,15 @@ impl Tables {
                 .flat_map(|b| type_names(self.node(*b).types))
                 .collect();
             types.dedup();
-            return Problem::Alternatives {
+            return Problem {
                 pointer: pointer.to_string(),
-                types: types.join(" or "),
+                kind: ProblemKind::Expected(types.join(" or ")),
             };
         }
         let json = crate::yaml::to_json(value);
-        Problem::Other {
+        Problem {
             pointer: pointer.to_string(),
-            message: if matching == 0 {
+            kind: ProblemKind::Other(if matching == 0 {
                 format!(
                     "{json} is not valid under any of the schemas listed in the 'oneOf' keyword"
                 )
@@ -383,7 +386,7 @@ impl Tables {
                 format!(
                     "{json} is valid under more than one of the schemas listed in the 'oneOf' keyword"
                 )
-            },
+            }),
         }
     }
 }
