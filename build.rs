@@ -5,7 +5,10 @@
 //!   `kustodian explain`, SARIF and the README show;
 //! - the bundled Kubernetes schemas (`schemas/kubernetes/v1.NN.json.gz`) as static tables of
 //!   pre-resolved schema nodes (`src/schema/native.rs` validates against them), so a check starts
-//!   with nothing to inflate, parse or compile.
+//!   with nothing to inflate, parse or compile;
+//! - kustomize's default field-spec and name-reference tables (`src/render/fieldspecs/*.yaml`) as
+//!   static `FieldSpec`/`BackRef` arrays, for the same reason (parsing them took ~0.4 ms of every
+//!   run). The YAML stays the source: a unit test parses it with the real YAML parser and compares.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -13,6 +16,247 @@ use std::path::Path;
 fn main() {
     rule_docs();
     kubernetes_schemas();
+    field_specs();
+}
+
+/// One `{path: …, group: …, version: …, kind: …, create: …}` flow mapping of a field-spec table.
+///
+/// The tables use a small, fixed subset of YAML (one flow mapping per line; plain or quoted
+/// scalars); anything outside it stops the build rather than being read differently from the
+/// YAML parser (the unit test `builtin_tables_match_their_yaml` holds the two to each other).
+fn flow_map(text: &str, file: &str, line: usize) -> Vec<(String, String)> {
+    let fail = |why: &str| -> ! { panic!("{file}:{line}: {why}: {text}") };
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or_else(|| fail("expected a one-line flow mapping"));
+    let mut out = Vec::new();
+    let mut rest = inner.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once(':')
+            .unwrap_or_else(|| fail("expected `key: value`"));
+        let after = after.trim_start();
+        let (value, after) = if let Some(q) = after.strip_prefix('\'') {
+            // Single-quoted: `''` is a quote, nothing else is special.
+            let mut v = String::new();
+            let mut chars = q.char_indices().peekable();
+            let end = loop {
+                match chars.next() {
+                    Some((_, '\'')) if chars.peek().map(|c| c.1) == Some('\'') => {
+                        chars.next();
+                        v.push('\'');
+                    }
+                    Some((i, '\'')) => break i + 1,
+                    Some((_, c)) => v.push(c),
+                    None => fail("unterminated single-quoted scalar"),
+                }
+            };
+            (v, &q[end..])
+        } else if let Some(q) = after.strip_prefix('"') {
+            // Double-quoted: escapes would be decoded by YAML (`\/` becomes `/`), which is a
+            // trap for paths with escaped slashes; they are written single-quoted instead.
+            let end = q
+                .find('"')
+                .unwrap_or_else(|| fail("unterminated double-quoted scalar"));
+            if q[..end].contains('\\') {
+                fail("escape in a double-quoted scalar (write it single-quoted)");
+            }
+            (q[..end].to_string(), &q[end + 1..])
+        } else {
+            let end = after.find([',', '}']).unwrap_or(after.len());
+            (after[..end].trim_end().to_string(), &after[end..])
+        };
+        out.push((key.trim().to_string(), value));
+        let after = after.trim_start();
+        rest = match after.strip_prefix(',') {
+            Some(r) => r.trim_start(),
+            None if after.is_empty() => after,
+            None => fail("expected `,` or `}` after a value"),
+        };
+    }
+    out
+}
+
+/// Splits a field-spec path as `src/render/fieldspec.rs::split_path` does: `/` separates, `\/`
+/// is a slash inside a segment, empty segments are dropped.
+fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '/' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Rust for one field spec: `spec(group, version, kind, P<n>, create)`, its path one of the
+/// shared `P<n>` statics (a temporary array inside a static's initializer would not live long
+/// enough; many specs share a path).
+fn spec_expr(
+    entries: &[(String, String)],
+    paths: &mut Vec<Vec<String>>,
+    file: &str,
+    line: usize,
+) -> String {
+    let get = |k: &str| {
+        entries
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    for (k, _) in entries {
+        if !["path", "group", "version", "kind", "create"].contains(&k.as_str()) {
+            panic!("{file}:{line}: unknown field-spec key `{k}`");
+        }
+    }
+    let create = match get("create") {
+        "" | "false" => false,
+        "true" => true,
+        other => panic!("{file}:{line}: create: {other} is not true/false"),
+    };
+    let path = split_path(get("path"));
+    if path.is_empty() {
+        panic!("{file}:{line}: field spec without a path");
+    }
+    let n = paths.iter().position(|p| *p == path).unwrap_or_else(|| {
+        paths.push(path);
+        paths.len() - 1
+    });
+    format!(
+        "spec({:?}, {:?}, {:?}, &P{n}, {create})",
+        get("group"),
+        get("version"),
+        get("kind"),
+    )
+}
+
+/// The default field-spec tables (a list of specs per file) and the name-reference table (a list
+/// of `{referral: {…}, fields: [specs]}`), as Rust statics.
+fn field_specs() {
+    let dir = Path::new("src/render/fieldspecs");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut out = String::from(
+        "// Generated by build.rs from src/render/fieldspecs/*.yaml.\n\
+         use compact_str::CompactString;\n\
+         use super::fieldspec::{FieldSpec, spec};\n\
+         const fn c(s: &'static str) -> CompactString { CompactString::const_new(s) }\n",
+    );
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for (name, file) in [
+        ("COMMON_LABELS", "commonlabels.yaml"),
+        ("TEMPLATE_LABELS", "templatelabels.yaml"),
+        ("VOLUME_CLAIM_LABELS", "volumeclaimlabels.yaml"),
+        ("COMMON_ANNOTATIONS", "commonannotations.yaml"),
+        ("IMAGES", "images.yaml"),
+        ("REPLICAS", "replicas.yaml"),
+        ("NAMESPACE", "namespace.yaml"),
+        ("VAR_REFERENCE", "varreference.yaml"),
+    ] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).expect("field-spec table");
+        let shown = path.display().to_string();
+        writeln!(out, "pub(crate) static {name}: &[FieldSpec] = &[").unwrap();
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let item = l
+                .strip_prefix("- ")
+                .unwrap_or_else(|| panic!("{shown}:{}: expected `- {{…}}`", i + 1));
+            let e = flow_map(item, &shown, i + 1);
+            writeln!(out, "    {},", spec_expr(&e, &mut paths, &shown, i + 1)).unwrap();
+        }
+        out.push_str("];\n");
+    }
+    // Name references: `- referral: {kind, group?, version?}` then `  fields:` then `  - {spec}`.
+    // Each referral's fields become a static `R<n>` (see `spec_expr` on temporaries).
+    let path = dir.join("namereference.yaml");
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).expect("name-reference table");
+    let mut referrals: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let n = i + 1;
+        if l.trim().is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if let Some(r) = l.strip_prefix("- referral: ") {
+            let e = flow_map(r, &shown, n);
+            let get = |k: &str| {
+                e.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            };
+            if get("kind").is_empty()
+                || e.iter()
+                    .any(|(k, _)| !["kind", "group", "version"].contains(&k.as_str()))
+            {
+                panic!("{shown}:{n}: a referral is {{kind, group?, version?}}");
+            }
+            let head = format!(
+                "{:?}, {:?}, {:?}",
+                get("group"),
+                get("version"),
+                get("kind")
+            );
+            referrals.push((head, Vec::new()));
+        } else if l == "  fields:" {
+            if referrals.is_empty() {
+                panic!("{shown}:{n}: `fields:` outside a referral");
+            }
+        } else if let Some(item) = l.strip_prefix("  - ") {
+            let e = flow_map(item, &shown, n);
+            let spec = spec_expr(&e, &mut paths, &shown, n);
+            match referrals.last_mut() {
+                Some((_, fields)) => fields.push(spec),
+                None => panic!("{shown}:{n}: field spec outside a referral"),
+            }
+        } else {
+            panic!("{shown}:{n}: unexpected line in the name-reference table");
+        }
+    }
+    out.push_str("pub(crate) static NAME_REFERENCE: &[super::nameref::BackRef] = &[\n");
+    for (i, (head, _)) in referrals.iter().enumerate() {
+        writeln!(out, "    super::nameref::BackRef::builtin({head}, &R{i}),").unwrap();
+    }
+    out.push_str("];\n");
+    for (i, (_, fields)) in referrals.iter().enumerate() {
+        writeln!(
+            out,
+            "static R{i}: [FieldSpec; {}] = [{}];",
+            fields.len(),
+            fields.join(", ")
+        )
+        .unwrap();
+    }
+    for (n, p) in paths.iter().enumerate() {
+        let segs: Vec<String> = p.iter().map(|s| format!("c({s:?})")).collect();
+        writeln!(
+            out,
+            "static P{n}: [CompactString; {}] = [{}];",
+            p.len(),
+            segs.join(", ")
+        )
+        .unwrap();
+    }
+    write_out("fieldspecs.rs", &out);
 }
 
 fn rule_docs() {

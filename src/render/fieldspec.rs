@@ -5,6 +5,15 @@
 //! `src/render/fieldspecs/*.yaml`, transcribed from kustomize's documented defaults, and one walker
 //! here: segments separated by `/`, a `[]` suffix (or any sequence met on the way) visits every
 //! element, and `create` makes missing maps (and the leaf) on the way.
+//!
+//! The default tables are compiled in: build.rs turns the YAML into `static` arrays whose strings
+//! point into the binary (`CompactString::const_new`, `Cow::Borrowed` paths), so no run parses them
+//! and copying a table into a kustomization's configuration allocates nothing per string. Tables
+//! from a kustomization's `configurations:` are parsed into the same type, owning their strings.
+
+use std::borrow::Cow;
+
+use compact_str::CompactString;
 
 use super::resource::ResId;
 use crate::yaml::{Mapping, Node, Value};
@@ -12,11 +21,35 @@ use crate::yaml::{Mapping, Node, Value};
 /// One field spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldSpec {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: Option<String>,
-    pub path: Vec<String>,
+    pub group: Option<CompactString>,
+    pub version: Option<CompactString>,
+    pub kind: Option<CompactString>,
+    pub path: Cow<'static, [CompactString]>,
     pub create: bool,
+}
+
+/// A built-in spec (build.rs writes calls to this; an empty group, version or kind is "any").
+pub(crate) const fn spec(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    path: &'static [CompactString],
+    create: bool,
+) -> FieldSpec {
+    const fn opt(s: &'static str) -> Option<CompactString> {
+        if s.is_empty() {
+            None
+        } else {
+            Some(CompactString::const_new(s))
+        }
+    }
+    FieldSpec {
+        group: opt(group),
+        version: opt(version),
+        kind: opt(kind),
+        path: Cow::Borrowed(path),
+        create,
+    }
 }
 
 impl FieldSpec {
@@ -25,7 +58,7 @@ impl FieldSpec {
             group: None,
             version: None,
             kind: None,
-            path: split_path(path),
+            path: Cow::Owned(split_path(path)),
             create,
         }
     }
@@ -44,20 +77,21 @@ impl FieldSpec {
                 .and_then(|v| v.scalar_string())
                 .filter(|s| !s.is_empty())
         };
+        let c = |k: &str| s(k).map(CompactString::from);
         Some(FieldSpec {
-            group: s("group"),
-            version: s("version"),
-            kind: s("kind"),
-            path: split_path(&s("path")?),
+            group: c("group"),
+            version: c("version"),
+            kind: c("kind"),
+            path: Cow::Owned(split_path(&s("path")?)),
             create: n.get("create").and_then(|c| c.as_bool()).unwrap_or(false),
         })
     }
 }
 
 /// Splits `a/b[]/c` into segments, honouring `\/` escapes (annotation keys with slashes).
-pub fn split_path(path: &str) -> Vec<String> {
+pub fn split_path(path: &str) -> Vec<CompactString> {
     let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut cur = CompactString::default();
     let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -80,6 +114,7 @@ pub fn split_path(path: &str) -> Vec<String> {
 }
 
 /// Parses a table of field specs from YAML text (a list, or a map whose values are lists).
+#[cfg(test)]
 pub fn parse_table(yaml_text: &str) -> Vec<FieldSpec> {
     let docs = crate::yaml::parse_documents(yaml_text, crate::source::FileId::NONE)
         .expect("built-in field spec table is valid YAML");
@@ -90,6 +125,7 @@ pub fn parse_table(yaml_text: &str) -> Vec<FieldSpec> {
     out
 }
 
+#[cfg(test)]
 fn collect(n: &Node, out: &mut Vec<FieldSpec>) {
     match &n.value {
         Value::Seq(items) => out.extend(items.iter().filter_map(FieldSpec::from_node)),
@@ -100,7 +136,7 @@ fn collect(n: &Node, out: &mut Vec<FieldSpec>) {
 
 /// Visits every node at `path` below `node`, creating missing maps when `create` is set.
 /// The callback receives the parent map's key and the node (created as `Null` if missing).
-pub fn visit(node: &mut Node, path: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
+pub fn visit(node: &mut Node, path: &[CompactString], create: bool, f: &mut dyn FnMut(&mut Node)) {
     if path.is_empty() {
         f(node);
         return;
@@ -154,7 +190,44 @@ pub fn apply_specs<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::builtin;
     use crate::source::FileId;
+
+    /// build.rs reads the tables with a small line parser; the YAML parser must read the same.
+    #[test]
+    fn builtin_tables_match_their_yaml() {
+        for (table, yaml) in [
+            (
+                builtin::COMMON_LABELS,
+                include_str!("fieldspecs/commonlabels.yaml"),
+            ),
+            (
+                builtin::TEMPLATE_LABELS,
+                include_str!("fieldspecs/templatelabels.yaml"),
+            ),
+            (
+                builtin::VOLUME_CLAIM_LABELS,
+                include_str!("fieldspecs/volumeclaimlabels.yaml"),
+            ),
+            (
+                builtin::COMMON_ANNOTATIONS,
+                include_str!("fieldspecs/commonannotations.yaml"),
+            ),
+            (builtin::IMAGES, include_str!("fieldspecs/images.yaml")),
+            (builtin::REPLICAS, include_str!("fieldspecs/replicas.yaml")),
+            (
+                builtin::NAMESPACE,
+                include_str!("fieldspecs/namespace.yaml"),
+            ),
+            (
+                builtin::VAR_REFERENCE,
+                include_str!("fieldspecs/varreference.yaml"),
+            ),
+        ] {
+            assert!(!table.is_empty());
+            assert_eq!(parse_table(yaml), table);
+        }
+    }
 
     #[test]
     fn walks_lists_and_creates() {

@@ -404,12 +404,12 @@ pub type Specs = std::sync::Arc<Vec<FieldSpec>>;
 static DEFAULT_SPECS: std::sync::LazyLock<[Specs; 6]> = std::sync::LazyLock::new(|| {
     use super::transforms as t;
     [
-        Specs::new(t::COMMON_LABELS.clone()),
-        Specs::new(t::TEMPLATE_LABELS.clone()),
-        Specs::new(t::COMMON_ANNOTATIONS.clone()),
-        Specs::new(t::IMAGES.clone()),
-        Specs::new(t::REPLICAS.clone()),
-        Specs::new(t::NAMESPACE.clone()),
+        Specs::new(t::COMMON_LABELS.to_vec()),
+        Specs::new(t::TEMPLATE_LABELS.to_vec()),
+        Specs::new(t::COMMON_ANNOTATIONS.to_vec()),
+        Specs::new(t::IMAGES.to_vec()),
+        Specs::new(t::REPLICAS.to_vec()),
+        Specs::new(t::NAMESPACE.to_vec()),
     ]
 });
 

@@ -8,7 +8,9 @@
 //! current namespace, then the same prefix/suffix history — and a tie that remains is an error.
 //! A rewritten field's `via` is the referral's `metadata.name`, the place its new name comes from.
 
-use std::sync::LazyLock;
+use std::borrow::Cow;
+
+use compact_str::CompactString;
 
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::FieldSpec;
@@ -18,22 +20,44 @@ use crate::source::Loc;
 use crate::yaml::{Node, Value};
 
 /// One referral kind and the fields that name it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackRef {
-    pub group: Option<String>,
-    pub version: Option<String>,
-    pub kind: String,
-    pub fields: Vec<FieldSpec>,
+    pub group: Option<CompactString>,
+    pub version: Option<CompactString>,
+    pub kind: CompactString,
+    pub fields: Cow<'static, [FieldSpec]>,
 }
 
-static DEFAULT: LazyLock<Vec<BackRef>> =
-    LazyLock::new(|| parse(include_str!("fieldspecs/namereference.yaml")));
-
-/// Builds the default table (see [`super::warm_up`]).
-pub(crate) fn warm_up() {
-    LazyLock::force(&DEFAULT);
+impl BackRef {
+    /// A built-in entry (build.rs writes calls to this; an empty group or version is "any").
+    pub(crate) const fn builtin(
+        group: &'static str,
+        version: &'static str,
+        kind: &'static str,
+        fields: &'static [FieldSpec],
+    ) -> BackRef {
+        const fn opt(s: &'static str) -> Option<CompactString> {
+            if s.is_empty() {
+                None
+            } else {
+                Some(CompactString::const_new(s))
+            }
+        }
+        BackRef {
+            group: opt(group),
+            version: opt(version),
+            kind: CompactString::const_new(kind),
+            fields: Cow::Borrowed(fields),
+        }
+    }
 }
 
+/// kustomize's default table, compiled in from `fieldspecs/namereference.yaml`.
+use super::builtin::NAME_REFERENCE as DEFAULT;
+
+/// Parses a table in `fieldspecs/namereference.yaml`'s layout (the built-in one is compiled in;
+/// this holds it to its YAML in a test).
+#[cfg(test)]
 fn parse(text: &str) -> Vec<BackRef> {
     let docs = crate::yaml::parse_documents(text, crate::source::FileId::NONE)
         .expect("built-in name reference table is valid YAML");
@@ -43,9 +67,15 @@ fn parse(text: &str) -> Vec<BackRef> {
         .filter_map(|e| {
             let r = e.get("referral")?;
             Some(BackRef {
-                group: r.get("group").and_then(|g| g.scalar_string()),
-                version: r.get("version").and_then(|g| g.scalar_string()),
-                kind: r.get("kind")?.scalar_string()?,
+                group: r
+                    .get("group")
+                    .and_then(|g| g.scalar_string())
+                    .map(Into::into),
+                version: r
+                    .get("version")
+                    .and_then(|g| g.scalar_string())
+                    .map(Into::into),
+                kind: r.get("kind")?.scalar_string()?.into(),
                 fields: e
                     .get("fields")?
                     .as_seq()?
@@ -64,9 +94,15 @@ pub fn from_config(entries: &[Node]) -> Vec<BackRef> {
         .iter()
         .filter_map(|e| {
             Some(BackRef {
-                group: e.get("group").and_then(|g| g.scalar_string()),
-                version: e.get("version").and_then(|g| g.scalar_string()),
-                kind: e.get("kind")?.scalar_string()?,
+                group: e
+                    .get("group")
+                    .and_then(|g| g.scalar_string())
+                    .map(Into::into),
+                version: e
+                    .get("version")
+                    .and_then(|g| g.scalar_string())
+                    .map(Into::into),
+                kind: e.get("kind")?.scalar_string()?.into(),
                 fields: e
                     .get("fieldSpecs")
                     .and_then(|f| f.as_seq())
@@ -79,12 +115,10 @@ pub fn from_config(entries: &[Node]) -> Vec<BackRef> {
 
 impl BackRef {
     fn selects(&self, id: &ResId) -> bool {
-        // The group in kustomize's table is sometimes written as `group/version`.
-        let group = self
-            .group
-            .as_deref()
-            .map(|g| g.split('/').next().unwrap_or(g));
-        group.is_none_or(|g| g == id.group)
+        // Compared as written, as kustomize does: its table's IngressClass entry has the group
+        // `networking.k8s.io/v1`, so it selects nothing and `ingressClassName` is never rewritten
+        // (fixtures/golden/namerefs shows kustomize doing exactly that).
+        self.group.as_deref().is_none_or(|g| g == id.group)
             && self.version.as_deref().is_none_or(|v| v == id.version)
             && self.kind == id.kind
     }
@@ -255,7 +289,7 @@ fn visible_candidates(referrer: &Resource, cur: &ResId) -> Result<Visibility, Re
 struct RefCtx<'a> {
     backref: &'a BackRef,
     /// The field spec's path segments (joined with `/` only for a message).
-    field_path: &'a [String],
+    field_path: &'a [CompactString],
     referrer: &'a Resource,
     referrer_cur: &'a ResId,
     /// Which objects the referrer can see.
@@ -376,7 +410,7 @@ impl RefCtx<'_> {
 /// Walks to the field and records the rewrites (by route of child indexes) without mutating.
 fn collect(
     node: &Node,
-    path: &[String],
+    path: &[CompactString],
     route: &mut Vec<usize>,
     ctx: &RefCtx,
     out: &mut Vec<(Vec<usize>, Update)>,
@@ -528,5 +562,27 @@ fn apply_update(root: &mut Node, route: &[usize], u: Update) {
                 cur.set("namespace", Node::new(Value::Str(ns), ns_loc).with_via(via));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// build.rs reads `fieldspecs/namereference.yaml` with a small line parser; the YAML parser
+    /// must read the same table (a double-quoted `\/` once lost its backslash this way).
+    #[test]
+    fn builtin_table_matches_its_yaml() {
+        let parsed = parse(include_str!("fieldspecs/namereference.yaml"));
+        assert_eq!(parsed.len(), DEFAULT.len());
+        for (p, d) in parsed.iter().zip(DEFAULT) {
+            assert_eq!(p, d);
+        }
+        let ingress = DEFAULT.iter().flat_map(|b| b.fields.iter()).find(|f| {
+            f.path
+                .iter()
+                .any(|s| s == "nginx.ingress.kubernetes.io/auth-secret")
+        });
+        assert!(ingress.is_some(), "escaped slash kept inside one segment");
     }
 }

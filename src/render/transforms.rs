@@ -5,32 +5,19 @@
 //! a rendered field can point at the line a person has to edit. The field-spec tables that say which
 //! fields each transformer touches are data in `fieldspecs/*.yaml`.
 
-use std::sync::LazyLock;
-
 use super::pattern::{ImagePattern, Pattern};
 
+use super::builtin::VOLUME_CLAIM_LABELS;
+pub(crate) use super::builtin::{
+    COMMON_ANNOTATIONS, COMMON_LABELS, IMAGES, NAMESPACE, REPLICAS, TEMPLATE_LABELS,
+};
 use super::error::{RenderError, RenderErrorKind};
-use super::fieldspec::{FieldSpec, apply_specs, parse_table, visit};
+use super::fieldspec::{FieldSpec, apply_specs, visit};
 use super::kustomization::{Kustomization, Ref, raw_string};
 use super::resource::{ResId, Resource, split_api_version};
 use super::{Accum, Renderer, patch_json, patch_smp};
 use crate::source::Loc;
 use crate::yaml::{Mapping, Node, Value};
-
-pub(crate) static COMMON_LABELS: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/commonlabels.yaml")));
-pub(crate) static TEMPLATE_LABELS: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/templatelabels.yaml")));
-static VOLUME_CLAIM_LABELS: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/volumeclaimlabels.yaml")));
-pub(crate) static COMMON_ANNOTATIONS: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/commonannotations.yaml")));
-pub(crate) static IMAGES: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/images.yaml")));
-pub(crate) static REPLICAS: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/replicas.yaml")));
-pub(crate) static NAMESPACE: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/namespace.yaml")));
 
 /// Built-in kinds the Kubernetes API serves cluster-scoped (group, kind). Unknown kinds (CRDs)
 /// count as namespaced, as in kustomize; a `Namespace` of another API group is namespaced.
@@ -616,7 +603,7 @@ pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<
             .tconfig
             .namespace
             .iter()
-            .filter(|s| s.path != ["metadata", "name"]);
+            .filter(|s| *s.path != ["metadata", "name"]);
         apply_specs(specs, &id, &mut r.node, &mut |n| {
             *n = Node::new(Value::Str(ns.clone()), n.loc).with_via(*loc)
         });

@@ -9,17 +9,14 @@
 //! names stay as written. The same var declared twice in one build is an error, as in kustomize.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
+use super::builtin::VAR_REFERENCE;
 use super::error::{RenderError, RenderErrorKind};
-use super::fieldspec::{FieldSpec, apply_specs, parse_table};
+use super::fieldspec::{FieldSpec, apply_specs};
 use super::replacements::{split_field_path, visit_path};
 use super::resource::Resource;
 use crate::source::Loc;
 use crate::yaml::{Node, Value};
-
-static VAR_REFERENCE: LazyLock<Vec<FieldSpec>> =
-    LazyLock::new(|| parse_table(include_str!("fieldspecs/varreference.yaml")));
 
 /// A declared var.
 #[derive(Clone, Debug)]
