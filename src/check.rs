@@ -164,6 +164,8 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
 /// Runs discovery, rendering and every enabled rule.
 pub fn run(opts: &CheckOptions) -> Outcome {
     let mut phases = crate::timings::Phases::start();
+    // Rendering needs the thread pool; start it before loading config and policy.
+    crate::render::warm_up();
     let sources = Sources::new();
     let fs = match DiskFs::new(&opts.root) {
         Ok(fs) => Arc::new(fs) as Arc<dyn Fs>,
@@ -247,7 +249,7 @@ pub fn check_tree(
     let schema_rules_on = ["schema-violation", "schema-missing"]
         .iter()
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
-    // The one-time tables are built on the pool while discovery lists the repository.
+    // Usually started already by `run`; a second call costs one empty job.
     crate::render::warm_up();
     phases.mark("pool-start");
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.
