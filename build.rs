@@ -13,6 +13,11 @@
 use std::fmt::Write;
 use std::path::Path;
 
+/// Field-spec path splitting, shared with the crate (`src/render/path_syntax.rs`).
+#[path = "src/render/path_syntax.rs"]
+mod path_syntax;
+use path_syntax::split_path;
+
 fn main() {
     rule_docs();
     kubernetes_schemas();
@@ -24,7 +29,7 @@ fn main() {
 /// The tables use a small, fixed subset of YAML (one flow mapping per line; plain or quoted
 /// scalars); anything outside it stops the build rather than being read differently from the
 /// YAML parser (the unit test `builtin_tables_match_their_yaml` holds the two to each other).
-fn flow_map(text: &str, file: &str, line: usize) -> Vec<(String, String)> {
+fn flow_map(text: &str, file: &str, line: usize) -> FlowMap {
     let fail = |why: &str| -> ! { panic!("{file}:{line}: {why}: {text}") };
     let inner = text
         .trim()
@@ -76,62 +81,43 @@ fn flow_map(text: &str, file: &str, line: usize) -> Vec<(String, String)> {
             None => fail("expected `,` or `}` after a value"),
         };
     }
-    out
+    FlowMap(out)
 }
 
-/// Splits a field-spec path as `src/render/fieldspec.rs::split_path` does: `/` separates, `\/`
-/// is a slash inside a segment, empty segments are dropped.
-fn split_path(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'/') => {
-                cur.push('/');
-                chars.next();
-            }
-            '/' => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
+/// The keys and values of one flow mapping, in order.
+struct FlowMap(Vec<(String, String)>);
+
+impl FlowMap {
+    /// The value of `key`, or "" when absent.
+    fn get(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Stops the build on a key outside `allowed` (a typo would otherwise be ignored).
+    fn only(&self, allowed: &[&str], file: &str, line: usize) {
+        if let Some((k, _)) = self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            panic!(
+                "{file}:{line}: unexpected key `{k}` (allowed: {})",
+                allowed.join(", ")
+            );
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// Rust for one field spec: `spec(group, version, kind, P<n>, create)`, its path one of the
 /// shared `P<n>` statics (a temporary array inside a static's initializer would not live long
 /// enough; many specs share a path).
-fn spec_expr(
-    entries: &[(String, String)],
-    paths: &mut Vec<Vec<String>>,
-    file: &str,
-    line: usize,
-) -> String {
-    let get = |k: &str| {
-        entries
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    for (k, _) in entries {
-        if !["path", "group", "version", "kind", "create"].contains(&k.as_str()) {
-            panic!("{file}:{line}: unknown field-spec key `{k}`");
-        }
-    }
-    let create = match get("create") {
+fn spec_expr(e: &FlowMap, paths: &mut Vec<Vec<String>>, file: &str, line: usize) -> String {
+    e.only(&["path", "group", "version", "kind", "create"], file, line);
+    let create = match e.get("create") {
         "" | "false" => false,
         "true" => true,
         other => panic!("{file}:{line}: create: {other} is not true/false"),
     };
-    let path = split_path(get("path"));
+    let path: Vec<String> = split_path(e.get("path"));
     if path.is_empty() {
         panic!("{file}:{line}: field spec without a path");
     }
@@ -141,9 +127,9 @@ fn spec_expr(
     });
     format!(
         "spec({:?}, {:?}, {:?}, &P{n}, {create})",
-        get("group"),
-        get("version"),
-        get("kind"),
+        e.get("group"),
+        e.get("version"),
+        e.get("kind"),
     )
 }
 
@@ -198,23 +184,15 @@ fn field_specs() {
         }
         if let Some(r) = l.strip_prefix("- referral: ") {
             let e = flow_map(r, &shown, n);
-            let get = |k: &str| {
-                e.iter()
-                    .find(|(key, _)| key == k)
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or("")
-            };
-            if get("kind").is_empty()
-                || e.iter()
-                    .any(|(k, _)| !["kind", "group", "version"].contains(&k.as_str()))
-            {
-                panic!("{shown}:{n}: a referral is {{kind, group?, version?}}");
+            e.only(&["kind", "group", "version"], &shown, n);
+            if e.get("kind").is_empty() {
+                panic!("{shown}:{n}: a referral needs a kind");
             }
             let head = format!(
                 "{:?}, {:?}, {:?}",
-                get("group"),
-                get("version"),
-                get("kind")
+                e.get("group"),
+                e.get("version"),
+                e.get("kind")
             );
             referrals.push((head, Vec::new()));
         } else if l == "  fields:" {

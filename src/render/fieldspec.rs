@@ -88,30 +88,7 @@ impl FieldSpec {
     }
 }
 
-/// Splits `a/b[]/c` into segments, honouring `\/` escapes (annotation keys with slashes).
-pub fn split_path(path: &str) -> Vec<CompactString> {
-    let mut out = Vec::new();
-    let mut cur = CompactString::default();
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'/') => {
-                cur.push('/');
-                chars.next();
-            }
-            '/' => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
+pub use super::path_syntax::split_path;
 
 /// Parses a table of field specs from YAML text (a list, or a map whose values are lists).
 #[cfg(test)]
@@ -255,7 +232,7 @@ mod tests {
                 .is_some()
         );
         assert_eq!(
-            split_path("metadata/annotations/a\\/b"),
+            split_path::<String>("metadata/annotations/a\\/b"),
             ["metadata", "annotations", "a/b"]
         );
     }

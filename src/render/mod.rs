@@ -34,6 +34,7 @@ pub mod kustomization;
 pub mod nameref;
 pub mod patch_json;
 pub mod patch_smp;
+mod path_syntax;
 pub mod pattern;
 pub mod replacements;
 pub mod resource;
