@@ -28,6 +28,15 @@ pub struct FieldSpec {
     pub create: bool,
 }
 
+/// A built-in table's group, version or kind: "" is "any" (`None`).
+pub(crate) const fn static_or_any(s: &'static str) -> Option<CompactString> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(CompactString::const_new(s))
+    }
+}
+
 /// A built-in spec (build.rs writes calls to this; an empty group, version or kind is "any").
 pub(crate) const fn spec(
     group: &'static str,
@@ -36,17 +45,10 @@ pub(crate) const fn spec(
     path: &'static [CompactString],
     create: bool,
 ) -> FieldSpec {
-    const fn opt(s: &'static str) -> Option<CompactString> {
-        if s.is_empty() {
-            None
-        } else {
-            Some(CompactString::const_new(s))
-        }
-    }
     FieldSpec {
-        group: opt(group),
-        version: opt(version),
-        kind: opt(kind),
+        group: static_or_any(group),
+        version: static_or_any(version),
+        kind: static_or_any(kind),
         path: Cow::Borrowed(path),
         create,
     }

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use compact_str::CompactString;
 
 use super::error::{RenderError, RenderErrorKind};
-use super::fieldspec::FieldSpec;
+use super::fieldspec::{FieldSpec, static_or_any};
 use super::resource::{ResId, Resource};
 use super::transforms::is_cluster_scoped;
 use crate::source::Loc;
@@ -36,19 +36,31 @@ impl BackRef {
         kind: &'static str,
         fields: &'static [FieldSpec],
     ) -> BackRef {
-        const fn opt(s: &'static str) -> Option<CompactString> {
-            if s.is_empty() {
-                None
-            } else {
-                Some(CompactString::const_new(s))
-            }
-        }
         BackRef {
-            group: opt(group),
-            version: opt(version),
+            group: static_or_any(group),
+            version: static_or_any(version),
             kind: CompactString::const_new(kind),
             fields: Cow::Borrowed(fields),
         }
+    }
+
+    /// An entry read from YAML: the referral's `group`, `version` and `kind` from `head`, the
+    /// fields that name it from the list `fields`.
+    fn from_nodes(head: &Node, fields: Option<&Node>) -> Option<BackRef> {
+        let s = |k: &str| {
+            head.get(k)
+                .and_then(|v| v.scalar_string())
+                .map(CompactString::from)
+        };
+        Some(BackRef {
+            group: s("group"),
+            version: s("version"),
+            kind: s("kind")?,
+            fields: fields
+                .and_then(|f| f.as_seq())
+                .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+                .unwrap_or_default(),
+        })
     }
 }
 
@@ -64,26 +76,7 @@ fn parse(text: &str) -> Vec<BackRef> {
     docs.iter()
         .filter_map(|d| d.as_seq())
         .flatten()
-        .filter_map(|e| {
-            let r = e.get("referral")?;
-            Some(BackRef {
-                group: r
-                    .get("group")
-                    .and_then(|g| g.scalar_string())
-                    .map(Into::into),
-                version: r
-                    .get("version")
-                    .and_then(|g| g.scalar_string())
-                    .map(Into::into),
-                kind: r.get("kind")?.scalar_string()?.into(),
-                fields: e
-                    .get("fields")?
-                    .as_seq()?
-                    .iter()
-                    .filter_map(FieldSpec::from_node)
-                    .collect(),
-            })
-        })
+        .filter_map(|e| BackRef::from_nodes(e.get("referral")?, e.get("fields")))
         .collect()
 }
 
@@ -92,24 +85,7 @@ fn parse(text: &str) -> Vec<BackRef> {
 pub fn from_config(entries: &[Node]) -> Vec<BackRef> {
     entries
         .iter()
-        .filter_map(|e| {
-            Some(BackRef {
-                group: e
-                    .get("group")
-                    .and_then(|g| g.scalar_string())
-                    .map(Into::into),
-                version: e
-                    .get("version")
-                    .and_then(|g| g.scalar_string())
-                    .map(Into::into),
-                kind: e.get("kind")?.scalar_string()?.into(),
-                fields: e
-                    .get("fieldSpecs")
-                    .and_then(|f| f.as_seq())
-                    .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
-                    .unwrap_or_default(),
-            })
-        })
+        .filter_map(|e| BackRef::from_nodes(e, e.get("fieldSpecs")))
         .collect()
 }
 
