@@ -249,9 +249,6 @@ pub fn check_tree(
     let schema_rules_on = ["schema-violation", "schema-missing"]
         .iter()
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
-    // Usually started already by `run`; a second call costs one empty job.
-    crate::render::warm_up();
-    phases.mark("pool-start");
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.
     if schema_rules_on && !policy.schema_violation.options.schema_dirs.is_empty() {
         crate::schema::warm_up();

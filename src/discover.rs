@@ -88,6 +88,9 @@ impl App {
 
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
 
+/// How many entries a directory needs before its subtrees are walked in parallel (see `walk`).
+const PARALLEL_FROM: usize = 8;
+
 /// Finds every app and environment under the root of `fs`.
 pub fn discover(fs: &dyn Fs, config: &Config) -> Vec<App> {
     let mut overlays: Vec<String> = Vec::new();
@@ -178,7 +181,7 @@ fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
         found
     };
     let keep = |name: &&String| !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str());
-    if names.len() < 8 {
+    if names.len() < PARALLEL_FROM {
         out.extend(names.iter().filter(keep).flat_map(visit));
     } else {
         let found: Vec<Vec<String>> = names.par_iter().filter(keep).map(visit).collect();
