@@ -90,6 +90,9 @@ pub enum SortChoice {
 
 type Memo<T> = Mutex<HashMap<String, Arc<T>>>;
 
+/// Appended to a directory's memo key for a build that records transformers (no path has a NUL).
+const TRACKED: &str = "\0tracked";
+
 /// A built directory shared by every kustomization that includes it.
 type SharedAccum = Result<Arc<Accum>, RenderError>;
 
@@ -129,6 +132,7 @@ impl Renderer {
     /// build that needs one again simply builds it again.
     pub fn forget_below(&self, dir: &str) {
         let inside = |d: &str| {
+            let d = d.strip_suffix(TRACKED).unwrap_or(d);
             dir.is_empty()
                 || d.strip_prefix(dir)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -156,6 +160,16 @@ impl Renderer {
             .lookup(&format!("{}{rel}", self.label))
             .unwrap_or(crate::source::FileId::NONE)
     }
+    /// The repo-relative path of a file read by this renderer.
+    pub fn path_of(&self, id: FileId) -> Option<String> {
+        let f = self.sources.get(id)?;
+        Some(
+            f.path
+                .strip_prefix(&self.label)
+                .unwrap_or(&f.path)
+                .to_string(),
+        )
+    }
     pub fn fs(&self) -> &dyn Fs {
         &*self.fs
     }
@@ -165,7 +179,13 @@ impl Renderer {
         // A top-level overlay is rarely also another kustomization's base, so its accumulation is
         // not memoized: it is moved into the result instead of copied twice (in and out of the
         // cache). If it is a base too, it is built once more for that use.
-        let cached = self.dirs.lock().unwrap().get(dir).cloned();
+        // A cached build of it as a base recorded no transformers, which its own
+        // `buildMetadata` may ask for.
+        let cached = self.dirs.lock().unwrap().get(dir).cloned().filter(|hit| {
+            hit.as_ref()
+                .as_ref()
+                .is_ok_and(|a| a.build_metadata.is_empty())
+        });
         let acc = match cached {
             Some(hit) => match &*hit {
                 Ok(a) => Accum::clone(a),
@@ -173,7 +193,7 @@ impl Renderer {
             },
             None => {
                 let mut stack = vec![dir.to_string()];
-                self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false)?
+                self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
             }
         };
         let Accum {
@@ -199,13 +219,10 @@ impl Renderer {
             }
             None => sort::legacy_sort(&mut resources, None, None),
         }
+        let meta = transforms::BuildMetadata::of(&build_metadata);
         for r in &mut resources {
             transforms::strip_internal_annotations(r);
-        }
-        if build_metadata.iter().any(|m| m == "originAnnotations") {
-            for r in &mut resources {
-                transforms::add_origin_annotation(r, dir);
-            }
+            transforms::apply_build_metadata(r, dir, meta)?;
         }
         Ok(Build { resources, files })
     }
@@ -261,12 +278,14 @@ impl Renderer {
         self.intern(rel, at).map(|(_, text, _)| text)
     }
 
-    /// Builds a directory (memoized), without the top-level finishing steps.
+    /// Builds a directory (memoized), without the top-level finishing steps. `track`: record the
+    /// transformers that run (for a top level's `buildMetadata`); such builds are memoized apart.
     fn build_dir(
         &self,
         dir: &str,
         stack: &mut Vec<String>,
         at: Loc,
+        track: bool,
     ) -> Result<Arc<Accum>, RenderError> {
         if stack.iter().any(|d| d == dir) {
             let chain = stack
@@ -281,24 +300,31 @@ impl Renderer {
                 at,
             ));
         }
-        if let Some(hit) = self.dirs.lock().unwrap().get(dir) {
+        let key: std::borrow::Cow<str> = if track {
+            format!("{dir}{TRACKED}").into()
+        } else {
+            dir.into()
+        };
+        if let Some(hit) = self.dirs.lock().unwrap().get(&*key) {
             return match &**hit {
                 Ok(a) => Ok(a.clone()),
                 Err(e) => Err(e.clone()),
             };
         }
         stack.push(dir.to_string());
-        let res = self.build_dir_uncached(dir, stack, at, None, false);
+        let res = self.build_dir_uncached(dir, stack, at, None, false, Some(track));
         stack.pop();
         let res = res.map(Arc::new);
         self.dirs
             .lock()
             .unwrap()
-            .insert(dir.to_string(), Arc::new(res.clone()));
+            .insert(key.into_owned(), Arc::new(res.clone()));
         res
     }
 
-    /// Builds `dir`. For a component, `input` is the accumulation it applies to.
+    /// Builds `dir`. For a component, `input` is the accumulation it applies to. `track`: whether
+    /// to record transformers on resources; `None` for the top level, which decides by its own
+    /// `buildMetadata` (as kustomize tracks origins only then).
     fn build_dir_uncached(
         &self,
         dir: &str,
@@ -306,6 +332,7 @@ impl Renderer {
         at: Loc,
         input: Option<Accum>,
         as_component: bool,
+        track: Option<bool>,
     ) -> Result<Accum, RenderError> {
         let Some(kfile) = find_kustomization_file(self.fs(), dir) else {
             let shown = if dir.is_empty() { "." } else { dir };
@@ -334,6 +361,7 @@ impl Renderer {
             }
         })?;
         let mut k = Kustomization::from_docs(&kfile, docs)?;
+        let track = track.unwrap_or(!k.build_metadata.is_empty());
         let mut config_files = Vec::new();
         for c in k.configurations.clone() {
             let rel = self.restricted_file(dir, &c.text, c.loc)?;
@@ -362,7 +390,7 @@ impl Renderer {
 
         // resources (and legacy bases), in order.
         for entry in k.resources.iter() {
-            self.add_resource_entry(dir, entry, stack, &mut acc)?;
+            self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
         // crds/configurations/openapi: accepted, files must exist (they only affect CRD-aware
         // transformer behavior).
@@ -412,40 +440,44 @@ impl Renderer {
             }
         }
 
-        for entry in &k.generators {
+        for entry in inline_first(&k.generators) {
             for doc in self.load_plugin_config(dir, entry, &mut acc)? {
                 let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
-                let gk = match (doc.str_at(&["apiVersion"]), kind.as_str()) {
-                    (Some("builtin"), "ConfigMapGenerator") => generators::GenKind::ConfigMap,
-                    (Some("builtin"), "SecretGenerator") => generators::GenKind::Secret,
+                let builtin = doc.str_at(&["apiVersion"]) == Some("builtin");
+                let (mut res, files) = match kind.as_str() {
+                    "ConfigMapGenerator" | "SecretGenerator" if builtin => {
+                        let gk = if kind == "SecretGenerator" {
+                            generators::GenKind::Secret
+                        } else {
+                            generators::GenKind::ConfigMap
+                        };
+                        let mut node = doc.clone();
+                        for (field, path) in [
+                            ("name", ["metadata", "name"]),
+                            ("namespace", ["metadata", "namespace"]),
+                        ] {
+                            if node.get(field).is_none()
+                                && let Some(n) = doc.get_path(&path)
+                            {
+                                node.set(field, n.clone());
+                            }
+                        }
+                        let g = kustomization::GeneratorArgs { loc: doc.loc, node };
+                        gen_ctx.generate(&g, gk)?
+                    }
+                    "IAMPolicyGenerator" if builtin => (generators::iam_policy(&doc)?, Vec::new()),
                     _ => {
                         return Err(RenderError::new(
                             RenderErrorKind::Unsupported,
                             format!(
-                                "generator '{kind}' is a plugin; kustodian only runs builtin generators"
+                                "generator '{kind}' is a plugin; kustodian only runs builtin generators \
+                                 (ConfigMapGenerator, SecretGenerator, IAMPolicyGenerator)"
                             ),
                             doc.loc,
                         ));
                     }
                 };
-                let mut node = doc.clone();
-                if node.get("name").is_none()
-                    && let Some(n) = doc.get_path(&["metadata", "name"])
-                {
-                    node.set("name", n.clone());
-                }
-                if node.get("namespace").is_none()
-                    && let Some(n) = doc.get_path(&["metadata", "namespace"])
-                {
-                    node.set("namespace", n.clone());
-                }
-                let g = kustomization::GeneratorArgs { loc: doc.loc, node };
-                let (mut res, files) = gen_ctx.generate(&g, gk)?;
-                let configured_in = self
-                    .sources
-                    .get(doc.loc.file)
-                    .map(|f| f.path.clone())
-                    .unwrap_or_else(|| kfile.clone());
+                let configured_in = self.path_of(doc.loc.file).unwrap_or_else(|| kfile.clone());
                 res.origin = Some(resource::Origin::Generator {
                     configured_in,
                     kind,
@@ -454,7 +486,7 @@ impl Renderer {
                         .and_then(|n| n.scalar_string()),
                 });
                 acc.files.extend(files);
-                generators::merge_generated(&mut acc.resources, res, g.loc)?;
+                generators::merge_generated(&mut acc.resources, res, doc.loc)?;
             }
         }
 
@@ -474,7 +506,8 @@ impl Renderer {
             }
             stack.push(cdir.clone());
             let taken = std::mem::take(&mut acc);
-            let r = self.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true);
+            let r =
+                self.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true, Some(track));
             stack.pop();
             acc = r?;
         }
@@ -491,8 +524,21 @@ impl Renderer {
         transforms::apply_images(&k, &mut acc.resources);
         let repl = self.load_replacements(dir, &k)?;
         replacements::apply(&mut acc.resources, &repl)?;
-        for t in &k.transformers {
-            transforms::apply_transformer_config(self, dir, t, &mut acc)?;
+        let mut ran = if track {
+            transforms::configured_transformers(&k)
+        } else {
+            Vec::new()
+        };
+        for t in inline_first(&k.transformers) {
+            ran.extend(transforms::apply_transformer_config(
+                self, dir, t, &mut acc,
+            )?);
+        }
+        if track && !ran.is_empty() {
+            let ran: Arc<[resource::Transformation]> = ran.into();
+            for r in &mut acc.resources {
+                r.transformations.push(ran.clone());
+            }
         }
 
         acc.var_refs.extend(k.tconfig.var_reference.iter().cloned());
@@ -511,6 +557,7 @@ impl Renderer {
         entry: &kustomization::Ref,
         stack: &mut Vec<String>,
         acc: &mut Accum,
+        track: bool,
     ) -> Result<(), RenderError> {
         let text = entry.text.as_str();
         if is_remote(text) {
@@ -533,7 +580,7 @@ impl Renderer {
         };
         if self.fs.is_dir(&rel) {
             // The base is shared (memoized); this overlay transforms its own copy.
-            let sub = self.build_dir(&rel, stack, entry.loc)?;
+            let sub = self.build_dir(&rel, stack, entry.loc, track)?;
             acc.resources.extend(sub.resources.iter().cloned());
             acc.files.extend(sub.files.iter().cloned());
             for v in sub.vars.iter().cloned() {
@@ -646,7 +693,7 @@ impl Renderer {
         entry: &kustomization::Ref,
         acc: &mut Accum,
     ) -> Result<Vec<Node>, RenderError> {
-        let docs = if entry.text.contains('\n') {
+        let docs = if is_inline_config(&entry.text) {
             let mut docs = crate::yaml::parse_documents(&entry.text, crate::source::FileId::NONE)
                 .map_err(|e| {
                 RenderError::new(
@@ -662,7 +709,7 @@ impl Renderer {
         } else {
             if let Some(sub) = join_rel(dir, &entry.text).filter(|p| self.fs.is_dir(p)) {
                 // A directory is a kustomization whose output resources are the configs.
-                let built = self.build_dir(&sub, &mut vec![dir.to_string()], entry.loc)?;
+                let built = self.build_dir(&sub, &mut vec![dir.to_string()], entry.loc, false)?;
                 acc.files.extend(built.files.iter().cloned());
                 return Ok(built.resources.iter().map(|r| r.node.clone()).collect());
             }
@@ -692,6 +739,18 @@ impl Renderer {
         }
         Ok(out)
     }
+}
+
+/// A `generators:`/`transformers:` entry holding the config itself rather than naming a file.
+fn is_inline_config(entry: &str) -> bool {
+    entry.contains('\n')
+}
+
+/// `generators:`/`transformers:` entries in the order kustomize runs them: inline configs first,
+/// then the files (it collects the inline ones, then appends what the paths load).
+fn inline_first(entries: &[kustomization::Ref]) -> impl Iterator<Item = &kustomization::Ref> {
+    let (inline, files): (Vec<_>, Vec<_>) = entries.iter().partition(|e| is_inline_config(&e.text));
+    inline.into_iter().chain(files)
 }
 
 fn is_remote(s: &str) -> bool {

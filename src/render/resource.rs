@@ -121,6 +121,21 @@ pub enum Origin {
     },
 }
 
+/// A transformer that ran over a resource, for `buildMetadata: [transformerAnnotations]`.
+///
+/// kustomize records every configured builtin transformer of every kustomization level on every
+/// resource present at that level, whether or not it changed the resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transformation {
+    /// Repo-relative file that configured it: a kustomization or a `transformers:` config.
+    pub configured_in: String,
+    /// `PrefixTransformer`, `LabelTransformer`, ... (`apiVersion: builtin`).
+    pub kind: String,
+    /// `metadata.name`/`namespace` of a `transformers:` config; empty for kustomization fields.
+    pub name: String,
+    pub namespace: String,
+}
+
 /// One object in a build.
 #[derive(Clone, Debug)]
 pub struct Resource {
@@ -141,6 +156,9 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Names of the `vars` bound to this object.
     pub var_names: Vec<String>,
+    /// The transformers of each kustomization level this object went through, innermost level
+    /// first; recorded only when the top-level kustomization asks for `buildMetadata`.
+    pub transformations: Vec<std::sync::Arc<[Transformation]>>,
 }
 
 impl Resource {
@@ -155,6 +173,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             var_names: Vec::new(),
+            transformations: Vec::new(),
         }
     }
     pub fn id(&self) -> ResId {

@@ -14,7 +14,7 @@ pub(crate) use super::builtin::{
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::{FieldSpec, apply_specs, visit};
 use super::kustomization::{Kustomization, Ref, raw_string};
-use super::resource::{ResId, Resource, split_api_version};
+use super::resource::{ResId, Resource, Transformation, split_api_version};
 use super::{Accum, Renderer, patch_json, patch_smp};
 use crate::source::Loc;
 use crate::yaml::{Mapping, Node, Value};
@@ -131,30 +131,256 @@ pub fn strip_internal_annotations(r: &mut Resource) {
     }
 }
 
-/// `buildMetadata: [originAnnotations]`: records where each resource came from, with paths
-/// relative to the directory being built.
-pub fn add_origin_annotation(r: &mut Resource, top: &str) {
-    let Some(origin) = &r.origin else { return };
-    let text = match origin {
-        super::resource::Origin::File(p) => format!("path: {}\n", relative_path(top, p)),
+/// The `buildMetadata` options of the top-level kustomization.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuildMetadata {
+    pub origin_annotations: bool,
+    pub transformer_annotations: bool,
+    pub managed_by_label: bool,
+}
+
+impl BuildMetadata {
+    pub fn of(options: &[String]) -> BuildMetadata {
+        let has = |o: &str| options.iter().any(|m| m == o);
+        BuildMetadata {
+            origin_annotations: has("originAnnotations"),
+            transformer_annotations: has("transformerAnnotations"),
+            managed_by_label: has("managedByLabel"),
+        }
+    }
+}
+
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
+/// What kustomize's library build writes as `app.kubernetes.io/managed-by` (its version stamp as
+/// seen by the reference build; a release binary writes its own version there).
+const MANAGED_BY: &str = "kustomize-(devel)";
+
+/// The top-level build's `buildMetadata`, as kustomize applies it after sorting: the managed-by
+/// label, origin and transformer annotations (paths relative to the directory being built), and —
+/// when not asked for — the removal of those annotations even where a file wrote them.
+pub fn apply_build_metadata(
+    r: &mut Resource,
+    top: &str,
+    meta: BuildMetadata,
+) -> Result<(), RenderError> {
+    if meta.managed_by_label {
+        r.node
+            .ensure_path(&["metadata", "labels"])
+            .set("app.kubernetes.io/managed-by", Node::str(MANAGED_BY));
+    }
+    let origin = meta
+        .origin_annotations
+        .then(|| origin_text(r, top))
+        .flatten();
+    let transformations = if meta.transformer_annotations && !r.transformations.is_empty() {
+        // Like kustomize, a list already written in the file is kept and extended.
+        let prior = r
+            .node
+            .get_path(&["metadata", "annotations", TRANSFORMATIONS_ANNOTATION]);
+        let mut text = prior
+            .map(prior_transformations)
+            .transpose()?
+            .unwrap_or_default();
+        text.push_str(&transformations_text(r, top));
+        Some(text)
+    } else {
+        None
+    };
+    if let Some(m) = r
+        .node
+        .get_path_mut(&["metadata", "annotations"])
+        .and_then(|a| a.as_map_mut())
+    {
+        if !meta.origin_annotations {
+            m.remove(ORIGIN_ANNOTATION);
+        }
+        if !meta.transformer_annotations {
+            m.remove(TRANSFORMATIONS_ANNOTATION);
+        }
+        if m.is_empty() {
+            r.node
+                .get_path_mut(&["metadata"])
+                .and_then(|m| m.as_map_mut())
+                .map(|m| m.remove("annotations"));
+        }
+    }
+    for (key, text) in [
+        (ORIGIN_ANNOTATION, origin),
+        (TRANSFORMATIONS_ANNOTATION, transformations),
+    ] {
+        if let Some(text) = text {
+            r.node
+                .ensure_path(&["metadata", "annotations"])
+                .set(key, Node::str(text));
+        }
+    }
+    Ok(())
+}
+
+/// A transformations annotation written in a file, re-marshalled the way kustomize reads it into
+/// its `Origin` list (known fields only, in struct order).
+fn prior_transformations(value: &Node) -> Result<String, RenderError> {
+    let bad = || {
+        RenderError::invalid(
+            format!(
+                "the '{TRANSFORMATIONS_ANNOTATION}' annotation must be a YAML list of \
+                 transformations (configuredIn, configuredBy, ...)"
+            ),
+            value.loc,
+        )
+    };
+    let text = value.as_str().ok_or_else(bad)?;
+    let docs =
+        crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|_| bad())?;
+    let mut out = String::new();
+    for doc in docs.iter().filter(|d| !d.is_null()) {
+        for item in doc.as_seq().ok_or_else(bad)? {
+            let field = |n: &Node, k: &str| -> Result<Option<String>, RenderError> {
+                match n.get(k).map(|v| &v.value) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::Str(s)) if s.is_empty() => Ok(None),
+                    Some(Value::Str(s)) => Ok(Some(scalar(s))),
+                    Some(_) => Err(bad()),
+                }
+            };
+            if item.is_null() {
+                out.push_str("- null\n");
+                continue;
+            }
+            item.as_map().ok_or_else(bad)?;
+            let mut lines = Vec::new();
+            for k in ["path", "repo", "ref", "configuredIn"] {
+                if let Some(v) = field(item, k)? {
+                    lines.push(format!("{k}: {v}"));
+                }
+            }
+            if let Some(by) = item.get("configuredBy").filter(|b| !b.is_null()) {
+                by.as_map().ok_or_else(bad)?;
+                let mut sub = Vec::new();
+                for k in ["apiVersion", "kind", "name", "namespace"] {
+                    if let Some(v) = field(by, k)? {
+                        sub.push(format!("  {k}: {v}"));
+                    }
+                }
+                // An empty `configuredBy` is omitted (omitempty on a struct).
+                if !sub.is_empty() {
+                    lines.push("configuredBy:".into());
+                    lines.extend(sub);
+                }
+            }
+            if lines.is_empty() {
+                out.push_str("- {}\n");
+            }
+            for (i, l) in lines.iter().enumerate() {
+                out.push_str(if i == 0 { "- " } else { "  " });
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `config.kubernetes.io/origin`: where the resource came from.
+fn origin_text(r: &Resource, top: &str) -> Option<String> {
+    let text = match r.origin.as_ref()? {
+        super::resource::Origin::File(p) => format!("path: {}\n", scalar(&relative_path(top, p))),
         super::resource::Origin::Generator {
             configured_in,
             kind,
             name,
         } => {
             let mut t = format!(
-                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
-                relative_path(top, configured_in)
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                scalar(&relative_path(top, configured_in)),
+                scalar(kind)
             );
             if let Some(n) = name {
-                t.push_str(&format!("  name: {n}\n"));
+                t.push_str(&format!("  name: {}\n", scalar(n)));
             }
             t
         }
     };
-    r.node
-        .ensure_path(&["metadata", "annotations"])
-        .set("config.kubernetes.io/origin", Node::str(text));
+    Some(text)
+}
+
+/// `alpha.config.kubernetes.io/transformations`: every transformer of every level, outermost last,
+/// as the YAML list kustomize marshals (fields in struct order, not sorted as maps print).
+fn transformations_text(r: &Resource, top: &str) -> String {
+    let mut out = String::new();
+    for t in r.transformations.iter().flat_map(|level| level.iter()) {
+        out.push_str(&format!(
+            "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {}\n",
+            scalar(&relative_path(top, &t.configured_in)),
+            scalar(&t.kind)
+        ));
+        for (field, v) in [("name", &t.name), ("namespace", &t.namespace)] {
+            if !v.is_empty() {
+                out.push_str(&format!("    {field}: {}\n", scalar(v)));
+            }
+        }
+    }
+    out
+}
+
+/// A one-line string as a YAML scalar, quoted where YAML needs it.
+fn scalar(s: &str) -> String {
+    let mut out = String::new();
+    crate::yaml::emit_document(&Node::str(s), &mut out);
+    out.truncate(out.trim_end_matches('\n').len());
+    out
+}
+
+/// The builtin transformers a kustomization configures, one entry per transformer instance
+/// kustomize creates, in the order it runs them (`transformers:` configs come after, from
+/// [`apply_transformer_config`]). A quirk kept: any `labels`/`commonLabels` makes one
+/// `LabelTransformer` per `labels` entry plus one for `commonLabels`, even an empty one.
+pub fn configured_transformers(k: &Kustomization) -> Vec<Transformation> {
+    let set = |v: &Option<(String, Loc)>| v.as_ref().is_some_and(|(s, _)| !s.is_empty());
+    let counts = [
+        (
+            "PatchStrategicMergeTransformer",
+            usize::from(!k.patches_strategic_merge.is_empty()),
+        ),
+        ("PatchTransformer", k.patches.len()),
+        ("NamespaceTransformer", usize::from(set(&k.namespace))),
+        ("PrefixTransformer", usize::from(set(&k.name_prefix))),
+        ("SuffixTransformer", usize::from(set(&k.name_suffix))),
+        (
+            "LabelTransformer",
+            if k.labels.is_empty() && k.common_labels.is_empty() {
+                0
+            } else {
+                k.labels.len() + 1
+            },
+        ),
+        (
+            "AnnotationsTransformer",
+            usize::from(!k.common_annotations.is_empty()),
+        ),
+        ("PatchJson6902Transformer", k.patches_json6902.len()),
+        ("ReplicaCountTransformer", k.replicas.len()),
+        ("ImageTagTransformer", k.images.len()),
+        (
+            "ReplacementTransformer",
+            usize::from(!k.replacements.is_empty()),
+        ),
+    ];
+    counts
+        .into_iter()
+        .flat_map(|(kind, n)| {
+            std::iter::repeat_n(
+                Transformation {
+                    configured_in: k.path.clone(),
+                    kind: kind.to_string(),
+                    name: String::new(),
+                    namespace: String::new(),
+                },
+                n,
+            )
+        })
+        .collect()
 }
 
 /// `to` (repo-relative) as seen from directory `from` (repo-relative).
@@ -949,15 +1175,26 @@ pub fn apply_images(k: &Kustomization, resources: &mut [Resource]) {
 // ---------------------------------------------------------------- transformers: config files
 
 /// `transformers:` entries naming builtin transformer configs (files with `kind: PrefixSuffixTransformer`
-/// etc.). Plugins (exec, Go, containers) are refused.
+/// etc.). Plugins (exec, Go, containers) are refused. Returns the transformers run, each configured
+/// in the file its config was read from (the kustomization, for inline configs).
 pub(crate) fn apply_transformer_config(
     renderer: &Renderer,
     dir: &str,
     t: &Ref,
     acc: &mut Accum,
-) -> Result<(), RenderError> {
+) -> Result<Vec<Transformation>, RenderError> {
+    let mut ran = Vec::new();
     for doc in renderer.load_plugin_config(dir, t, acc)? {
         let kind = doc.str_at(&["kind"]).unwrap_or("").to_string();
+        ran.push(Transformation {
+            configured_in: renderer.path_of(doc.loc.file).unwrap_or_default(),
+            kind: kind.clone(),
+            name: doc.str_at(&["metadata", "name"]).unwrap_or("").to_string(),
+            namespace: doc
+                .str_at(&["metadata", "namespace"])
+                .unwrap_or("")
+                .to_string(),
+        });
         let api = doc.str_at(&["apiVersion"]).unwrap_or("");
         if api != "builtin" && split_api_version(api).0 != "builtin" {
             return Err(RenderError::new(
@@ -1069,7 +1306,7 @@ pub(crate) fn apply_transformer_config(
             }
         }
     }
-    Ok(())
+    Ok(ran)
 }
 
 #[cfg(test)]
