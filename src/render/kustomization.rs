@@ -185,16 +185,22 @@ fn scalar(n: &Node, field: &str) -> Result<Option<(String, Loc)>, RenderError> {
 }
 
 impl Kustomization {
-    /// Reads the kustomization from its parsed documents.
-    pub fn from_docs(path: &str, docs: Vec<Node>) -> Result<Kustomization, RenderError> {
+    /// Reads the kustomization from its parsed documents; `text` is the file's text (for the
+    /// strict decoding of [`super::kusttypes`]).
+    pub fn from_docs(
+        path: &str,
+        docs: Vec<Node>,
+        text: &str,
+    ) -> Result<Kustomization, RenderError> {
         let docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
         let mut k = Kustomization {
             path: path.to_string(),
             ..Default::default()
         };
-        let Some(doc) = docs.into_iter().next() else {
+        let Some(mut doc) = docs.into_iter().next() else {
             return Ok(k);
         };
+        super::kusttypes::check(&mut doc, text)?;
         let Value::Map(m) = &doc.value else {
             return Err(RenderError::invalid(
                 format!("{path}: a kustomization must be a mapping"),

@@ -31,6 +31,7 @@ mod builtin {
 pub mod generators;
 pub mod hash;
 pub mod kustomization;
+pub mod kusttypes;
 pub mod nameref;
 pub mod patch_json;
 pub mod patch_smp;
@@ -360,7 +361,8 @@ impl Renderer {
                 e
             }
         })?;
-        let mut k = Kustomization::from_docs(&kfile, docs)?;
+        let text = self.read_text(&kfile, at)?;
+        let mut k = Kustomization::from_docs(&kfile, docs, &text)?;
         let track = track.unwrap_or(!k.build_metadata.is_empty());
         let mut config_files = Vec::new();
         for c in k.configurations.clone() {

@@ -19,7 +19,11 @@ pub fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
     docs.retain(|d| !d.is_null());
     match docs.len() {
         0 => Ok(Node::seq(vec![])),
-        1 => Ok(docs.remove(0)),
+        1 => {
+            let mut ops = docs.remove(0);
+            read_as_yaml11(&mut ops, text);
+            Ok(ops)
+        }
         _ => Err(RenderError::invalid(
             "a JSON 6902 patch must be one list of operations",
             docs[1].loc,
@@ -27,8 +31,112 @@ pub fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
     }
 }
 
+/// Reads a JSON patch's plain scalars the way kustomize does: it converts the patch YAML to JSON
+/// with go-yaml v2, whose YAML 1.1 reads `y`, `yes`, `on`, `n`, `no`, `off` (any of their usual
+/// capitalisations) as booleans, in values and in mapping keys (where they become `"true"` and
+/// `"false"`, a later key winning). `text` is the text `ops` was parsed from: only scalars written
+/// plain there (the text at their span is the value itself) are affected, never quoted ones.
+pub fn read_as_yaml11(ops: &mut Node, text: &str) {
+    fn plain(text: &str, loc: Loc, s: &str) -> bool {
+        // Untagged too: `!!str y` is a string in any YAML.
+        let before = text.get(..loc.start as usize).unwrap_or("").trim_end();
+        let tagged = before
+            .rsplit(|c: char| c.is_whitespace() || matches!(c, '[' | '{' | ','))
+            .next()
+            .is_some_and(|t| t.starts_with('!'));
+        !tagged && text.get(loc.start as usize..loc.end as usize) == Some(s)
+    }
+    fn bool_word(s: &str) -> Option<bool> {
+        match s {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+            _ => None,
+        }
+    }
+    match &mut ops.value {
+        Value::Str(s) => {
+            if let Some(b) = bool_word(s).filter(|_| plain(text, ops.loc, s)) {
+                ops.value = Value::Bool(b);
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|i| read_as_yaml11(i, text)),
+        Value::Map(m) => {
+            let mut renamed = false;
+            for e in m.entries.iter_mut() {
+                read_as_yaml11(&mut e.value, text);
+                if let Some(b) = bool_word(&e.key).filter(|_| plain(text, e.key_loc, &e.key)) {
+                    e.key = if b { "true" } else { "false" }.into();
+                    renamed = true;
+                }
+            }
+            if renamed {
+                // Keys that now coincide: the last one wins, at the first one's place.
+                let mut i = 0;
+                while i < m.entries.len() {
+                    if let Some(j) =
+                        (i + 1..m.entries.len()).rfind(|&j| m.entries[j].key == m.entries[i].key)
+                    {
+                        let last = m.entries.remove(j);
+                        m.entries.retain(|e| e.key != last.key);
+                        m.entries.insert(i.min(m.entries.len()), last);
+                    }
+                    i += 1;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the pointer's parent exists and is a mapping (its last token then names a key).
+fn in_map(root: &Node, toks: &[String]) -> bool {
+    toks.split_last()
+        .and_then(|(_, parent)| get(root, parent))
+        .is_some_and(|p| p.as_map().is_some())
+}
+
 /// Applies a list of RFC 6902 operations to a resource.
+///
+/// kustomize keeps its own bookkeeping annotations on every resource while it builds, so
+/// `metadata.annotations` always exists for a patch (`add /metadata/annotations/x` works on an
+/// object that has none); an empty map stands in for them here and is dropped again if unused.
 pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
+    let stand_in = match target.node.get_mut("metadata").and_then(|m| m.as_map_mut()) {
+        Some(m) if !m.contains_key("annotations") => {
+            m.insert("annotations", Node::map());
+            true
+        }
+        _ => false,
+    };
+    let result = apply_ops(target, ops);
+    // Annotations print as strings: kustomize converts the patched object back from JSON and
+    // reads annotations as `map[string]string`, so a number a patch put there prints in its JSON
+    // spelling (`1e3` as "1000").
+    if let Some(Value::Map(m)) = target
+        .node
+        .get_path_mut(&["metadata", "annotations"])
+        .map(|a| &mut a.value)
+    {
+        for e in &mut m.entries {
+            if matches!(
+                e.value.value,
+                Value::Int(_) | Value::Float(_) | Value::Bool(_)
+            ) {
+                e.value.value = Value::Str(super::kustomization::raw_string(&e.value));
+            }
+        }
+    }
+    if stand_in
+        && let Some(m) = target.node.get_mut("metadata").and_then(|m| m.as_map_mut())
+        && m.get("annotations")
+            .is_some_and(|a| a.as_map().is_some_and(|a| a.is_empty()))
+    {
+        m.remove("annotations");
+    }
+    result
+}
+
+fn apply_ops(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
     let Some(list) = ops.as_seq() else {
         if ops.is_null() {
             return Ok(());
@@ -222,13 +330,23 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
         }
         "replace" => {
             let v = value()?;
-            let slot = get_mut(&mut target.node, &toks).ok_or_else(|| {
-                RenderError::invalid(
-                    format!("replace operation does not apply: doc is missing key: \"{pointer}\""),
-                    path_loc,
-                )
-            })?;
-            *slot = v;
+            // json-patch v4 (kustomize's) reads a missing object key as null and sets it.
+            let settable = get(&target.node, &toks).is_none() && in_map(&target.node, &toks);
+            if settable {
+                add(&mut target.node, &toks, v, pointer, path_loc)?;
+            } else {
+                match get_mut(&mut target.node, &toks) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        return Err(RenderError::invalid(
+                            format!(
+                                "replace operation does not apply: doc is missing key: \"{pointer}\""
+                            ),
+                            path_loc,
+                        ));
+                    }
+                }
+            }
             target.edits.push(Edit {
                 path: display,
                 by: at,
@@ -250,9 +368,12 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
                 });
                 v
             } else {
-                get(&target.node, &from_toks)
-                    .cloned()
-                    .ok_or_else(|| missing("copy", from, at))?
+                match get(&target.node, &from_toks) {
+                    Some(v) => v.clone(),
+                    // A missing object key copies as null (json-patch v4).
+                    None if in_map(&target.node, &from_toks) => Node::synth(Value::Null),
+                    None => return Err(missing("copy", from, at)),
+                }
             };
             set_via_deep(&mut v, at);
             add(&mut target.node, &toks, v, pointer, path_loc)?;
@@ -260,7 +381,9 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
         "test" => {
             let want = op.get("value").cloned().unwrap_or(Node::synth(Value::Null));
             let got = get(&target.node, &toks);
-            if got != Some(&want) {
+            // A missing object key tests equal to null (json-patch v4).
+            let null_ok = got.is_none() && want.is_null() && in_map(&target.node, &toks);
+            if got != Some(&want) && !null_ok {
                 return Err(RenderError::invalid(
                     format!("testing value {pointer} failed"),
                     at,
@@ -326,11 +449,37 @@ mod tests {
     }
 
     #[test]
+    fn missing_object_keys_read_as_null_like_json_patch_v4() {
+        let mut r = res("metadata: {name: x}\nspec: {a: 1}\n");
+        let ops = "- op: replace\n  path: /spec/b\n  value: 2\n\
+                   - op: copy\n  from: /spec/none\n  path: /spec/c\n\
+                   - op: test\n  path: /spec/none\n  value: null\n\
+                   - op: add\n  path: /metadata/annotations/k\n  value: on\n";
+        apply(&mut r, &parse_ops(ops, FileId(1)).unwrap()).unwrap();
+        assert_eq!(
+            to_json(&r.node),
+            serde_json::json!({"metadata": {"name": "x", "annotations": {"k": "true"}},
+                               "spec": {"a": 1, "b": 2, "c": null}})
+        );
+        // A test of a missing key against a value still fails; annotations added for nothing go.
+        let mut r = res("metadata: {name: x}\nspec: {}\n");
+        let ops = "- op: test\n  path: /spec/none\n  value: 1\n";
+        assert!(apply(&mut r, &parse_ops(ops, FileId(1)).unwrap()).is_err());
+        assert!(r.node.get_path(&["metadata", "annotations"]).is_none());
+    }
+
+    #[test]
     fn errors_name_the_path() {
         let mut r = res("spec: {}\n");
         let e = apply(
             &mut r,
-            &parse_ops("- op: replace\n  path: /spec/x\n  value: 1\n", FileId(1)).unwrap(),
+            &parse_ops("- op: replace\n  path: /nope/x\n  value: 1\n", FileId(1)).unwrap(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("missing key"), "{}", e.message);
+        let e = apply(
+            &mut r,
+            &parse_ops("- op: replace\n  path: /spec/l/0\n  value: 1\n", FileId(1)).unwrap(),
         )
         .unwrap_err();
         assert!(e.message.contains("missing key"), "{}", e.message);

@@ -406,19 +406,26 @@ fn load_patch_source(
     dir: &str,
     path: Option<&Node>,
     inline: Option<&Node>,
+    trim: bool,
     at: Loc,
 ) -> Result<LoadedPatch, RenderError> {
     if let Some(p) = path.and_then(|p| p.as_str()) {
         let rel = renderer.restricted_file(dir, p, path.map(|p| p.loc).unwrap_or(at))?;
-        let docs = renderer.load_file(&rel)?;
-        return Ok(LoadedPatch {
-            docs: docs.into_iter().filter(|d| !d.is_null()).collect(),
-            loc: path.map(|p| p.loc).unwrap_or(at),
-        });
+        let loc = path.map(|p| p.loc).unwrap_or(at);
+        let mut docs: Vec<Node> = renderer
+            .load_file(&rel)?
+            .into_iter()
+            .filter(|d| !d.is_null())
+            .collect();
+        read_patch_scalars(&mut docs, &renderer.read_text(&rel, loc)?);
+        return Ok(LoadedPatch { docs, loc });
     }
     if let Some(text) = inline.and_then(|p| p.as_str()) {
         // Inline patches are parsed from the kustomization's string; their nodes point at it.
         let loc = inline.map(|p| p.loc).unwrap_or(at);
+        // `patches:` trims its inline text (PatchTransformer's Config): a block scalar that ends
+        // the patch so loses its last line break.
+        let text = if trim { text.trim() } else { text };
         let docs =
             crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|e| {
                 RenderError::new(
@@ -428,6 +435,7 @@ fn load_patch_source(
                 )
             })?;
         let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
+        read_patch_scalars(&mut docs, text);
         for d in &mut docs {
             relocate(d, loc);
         }
@@ -437,6 +445,65 @@ fn load_patch_source(
         "patch entry needs a 'path' or a 'patch'",
         at,
     ))
+}
+
+/// Applies a JSON 6902 patch. kustomize applies one by converting the object to JSON and back,
+/// so afterwards an annotation written as a plain number or boolean (`0o17`, `1e3`, `yes`: kept in
+/// its source spelling until then) is spelled as JSON spells its value (`"15"`, `"1000"`).
+fn json_patch(renderer: &Renderer, r: &mut Resource, ops: &Node) -> Result<(), RenderError> {
+    patch_json::apply(r, ops)?;
+    if let Some(Value::Map(m)) = r
+        .node
+        .get_path_mut(&["metadata", "annotations"])
+        .map(|a| &mut a.value)
+    {
+        for e in &mut m.entries {
+            let v = &mut e.value;
+            let Value::Str(s) = &v.value else { continue };
+            let Some(file) = renderer.sources().get(v.loc.file) else {
+                continue;
+            };
+            // Written unquoted (the source text is the value itself) and typed by YAML.
+            if file.text.get(v.loc.start as usize..v.loc.end as usize) != Some(s.as_str()) {
+                continue;
+            }
+            let canonical = match crate::yaml::resolve::resolve_plain(s) {
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => crate::yaml::resolve::format_float(f),
+                Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            v.value = Value::Str(canonical);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a patch's scalars as kustomize does, while their source text is at hand: a JSON 6902
+/// patch through YAML 1.1 ([`patch_json::read_as_yaml11`]); in a strategic-merge patch, annotation
+/// values as strings spelled as written (`1e3` stays "1e3"; `null` still deletes).
+fn read_patch_scalars(docs: &mut [Node], text: &str) {
+    if let [ops] = &mut *docs
+        && ops.as_seq().is_some()
+    {
+        patch_json::read_as_yaml11(ops, text);
+        return;
+    }
+    for d in docs {
+        if let Some(Value::Map(m)) = d
+            .get_path_mut(&["metadata", "annotations"])
+            .map(|a| &mut a.value)
+        {
+            for e in &mut m.entries {
+                let v = &mut e.value;
+                if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+                    // Offsets are into `text` even for an inline patch (parsed without a file).
+                    let raw = text.get(v.loc.start as usize..v.loc.end as usize);
+                    v.value = Value::Str(raw.map_or_else(|| raw_string(v), str::to_string));
+                }
+            }
+        }
+    }
 }
 
 /// Points every node of an inline patch at the kustomization entry that holds it.
@@ -540,9 +607,9 @@ pub fn apply_patches_strategic_merge(
         let s = entry.as_str().unwrap_or("");
         // An entry is a file path, or an inline patch (YAML text with a newline or a ':').
         let lp = if s.contains('\n') || (s.contains(": ") && !renderer_has_file(renderer, dir, s)) {
-            load_patch_source(renderer, dir, None, Some(entry), entry.loc)?
+            load_patch_source(renderer, dir, None, Some(entry), false, entry.loc)?
         } else {
-            load_patch_source(renderer, dir, Some(entry), None, entry.loc)?
+            load_patch_source(renderer, dir, Some(entry), None, false, entry.loc)?
         };
         any |= !lp.docs.is_empty();
         for doc in &lp.docs {
@@ -576,6 +643,7 @@ pub fn apply_patches(
             dir,
             entry.get("path"),
             entry.get("patch"),
+            true,
             entry.loc,
         )?;
         let target = entry.get("target");
@@ -600,7 +668,7 @@ pub fn apply_patches(
             let sel = Selector::from_node(t)?;
             for i in sel.select(resources) {
                 resources[i].remember_id();
-                patch_json::apply(&mut resources[i], &lp.docs[0])?;
+                json_patch(renderer, &mut resources[i], &lp.docs[0])?;
             }
             continue;
         }
@@ -642,7 +710,7 @@ pub fn apply_patches_json6902(
             let id = renderer.file_id(&rel);
             patch_json::parse_ops(&text, id)?
         } else if let Some(inline) = entry.get("patch") {
-            let lp = load_patch_source(renderer, dir, None, Some(inline), entry.loc)?;
+            let lp = load_patch_source(renderer, dir, None, Some(inline), false, entry.loc)?;
             lp.docs
                 .into_iter()
                 .next()
@@ -670,7 +738,7 @@ pub fn apply_patches_json6902(
         }
         for i in idxs {
             resources[i].remember_id();
-            patch_json::apply(&mut resources[i], &ops)?;
+            json_patch(renderer, &mut resources[i], &ops)?;
         }
     }
     Ok(())

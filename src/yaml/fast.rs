@@ -659,22 +659,14 @@ impl<'a> P<'a> {
             .map_or(0, |i| i + 1);
         let trailing = body.len() - content_lines;
         let mut value = body[..content_lines].join("\n");
+        // The line breaks after the content: the last content line's own and one per trailing
+        // empty line — one fewer when the text ends without a final line break.
+        let unterminated = end == self.b.len() && !self.text.ends_with('\n');
+        let breaks = (1 + trailing).saturating_sub(usize::from(unterminated));
         match chomp {
             Some(false) => {}
-            None => value.push('\n'),
-            Some(true) => {
-                value.push('\n');
-                // Each trailing empty line is one more newline, except that a text ending
-                // without a final newline has one line fewer to keep.
-                let kept = if end == self.b.len() && !self.text.ends_with('\n') {
-                    trailing.saturating_sub(1)
-                } else {
-                    trailing
-                };
-                for _ in 0..kept {
-                    value.push('\n');
-                }
-            }
+            None => value.push_str(if breaks > 0 { "\n" } else { "" }),
+            Some(true) => value.push_str(&"\n".repeat(breaks)),
         }
         if self.i < self.lines.len() && self.lines[self.i].indent > col && !self.lines[self.i].blank
         {

@@ -175,6 +175,7 @@ pub fn parse_general(
                     None if plain => resolve_plain(&v),
                     None => Value::Str(v.into_owned()),
                 };
+                let value = unterminated_block_fix(value, style, text, e);
                 let n = Node::new(value, loc);
                 if anchor != 0 {
                     anchors.insert(anchor, n.clone());
@@ -290,6 +291,24 @@ pub fn parse_general(
     Ok((docs, duplicates))
 }
 
+/// A literal or folded block scalar that ends the text without a final line break has no line
+/// break to keep: `|` and `|+` then end without the newline granit adds (go-yaml, and so
+/// kustomize, print such a value as `|-`; it happens to every inline patch, which kustomize trims).
+fn unterminated_block_fix(value: Value, style: ScalarStyle, text: &str, end: usize) -> Value {
+    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+    // Only when the text's last line has content: granit counts a final blank line right.
+    let last_line = &text[text.rfind('\n').map_or(0, |i| i + 1)..];
+    let at_eof =
+        !last_line.trim().is_empty() && text.get(end..).is_some_and(|rest| rest.trim().is_empty());
+    match value {
+        Value::Str(mut s) if block && at_eof && s.ends_with('\n') => {
+            s.pop();
+            Value::Str(s)
+        }
+        v => v,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +324,27 @@ mod tests {
         let n = d[0].get_path(&["a", "b"]).unwrap();
         assert_eq!(n.as_str(), Some("1.25"));
         assert_eq!(&src[n.loc.start as usize..n.loc.end as usize], "\"1.25\"");
+    }
+
+    #[test]
+    fn block_scalar_at_end_of_text_has_no_line_break_to_keep() {
+        let v = |src: &str| {
+            let general = parse_general(src, FileId(0)).unwrap().0;
+            let fast = parse(src);
+            let a = general[0].get("a").unwrap().as_str().unwrap().to_string();
+            assert_eq!(
+                fast[0].get("a").unwrap().as_str(),
+                Some(a.as_str()),
+                "{src:?}"
+            );
+            a
+        };
+        assert_eq!(v("a: |\n  x\n  y"), "x\ny");
+        assert_eq!(v("a: |\n  x\n  y\n"), "x\ny\n");
+        assert_eq!(v("a: |+\n  x"), "x");
+        assert_eq!(v("a: |+\n  x\n\n"), "x\n\n");
+        assert_eq!(v("a: >\n  x\n  y"), "x y");
+        assert_eq!(v("a: |-\n  x\n"), "x");
     }
 
     #[test]
