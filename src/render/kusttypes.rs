@@ -210,10 +210,28 @@ pub const KUSTOMIZATION: Ty = Obj(&[
 /// file's text, to tell a plain `yes` (a YAML 1.1 boolean) from a quoted one. Unknown top-level
 /// fields are left to the caller, which knows the supported subset and suggests spellings.
 pub fn check(doc: &mut Node, text: &str) -> Result<(), RenderError> {
-    walk(doc, KUSTOMIZATION, "", text, true)
+    walk(doc, KUSTOMIZATION, &Path::Root, text, true)
 }
 
-fn walk(n: &mut Node, ty: Ty, path: &str, text: &str, top: bool) -> Result<(), RenderError> {
+/// Where a value is, spelled out only for an error (kustomizations are checked on every build).
+enum Path<'a> {
+    Root,
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Field(Path::Root, k) => write!(f, "{k}"),
+            Path::Field(p, k) => write!(f, "{p}.{k}"),
+            Path::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
+fn walk(n: &mut Node, ty: Ty, path: &Path, text: &str, top: bool) -> Result<(), RenderError> {
     if n.is_null() {
         return Ok(()); // JSON null decodes to the zero value of any type
     }
@@ -235,22 +253,21 @@ fn walk(n: &mut Node, ty: Ty, path: &str, text: &str, top: bool) -> Result<(), R
         Strs if found == Found::List => {
             let items = n.as_seq_mut().into_iter().flatten();
             for (i, item) in items.enumerate() {
-                walk(item, Str, &format!("{path}[{i}]"), text, false)?;
+                walk(item, Str, &Path::Index(path, i), text, false)?;
             }
             Ok(())
         }
         List(inner) if found == Found::List => {
             let items = n.as_seq_mut().into_iter().flatten();
             for (i, item) in items.enumerate() {
-                walk(item, *inner, &format!("{path}[{i}]"), text, false)?;
+                walk(item, *inner, &Path::Index(path, i), text, false)?;
             }
             Ok(())
         }
         StrMap if found == Found::Map => {
             let entries = n.as_map_mut().map(|m| m.entries.iter_mut());
             for e in entries.into_iter().flatten() {
-                let p = format!("{path}.{}", e.key);
-                walk(&mut e.value, Str, &p, text, false)?;
+                walk(&mut e.value, Str, &Path::Field(path, &e.key), text, false)?;
             }
             Ok(())
         }
@@ -262,11 +279,6 @@ fn walk(n: &mut Node, ty: Ty, path: &str, text: &str, top: bool) -> Result<(), R
                     .iter()
                     .find(|(f, _)| *f == e.key)
                     .or_else(|| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(&e.key)));
-                let p = if path.is_empty() {
-                    e.key.to_string()
-                } else {
-                    format!("{path}.{}", e.key)
-                };
                 let Some((name, fty)) = field else {
                     if top {
                         continue;
@@ -274,7 +286,8 @@ fn walk(n: &mut Node, ty: Ty, path: &str, text: &str, top: bool) -> Result<(), R
                     let known: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
                     return Err(RenderError::invalid(
                         format!(
-                            "invalid Kustomization: unknown field '{p}' (kustomize refuses it; known here: {})",
+                            "invalid Kustomization: unknown field '{}' (kustomize refuses it; known here: {})",
+                            Path::Field(path, &e.key),
                             known.join(", ")
                         ),
                         e.key_loc,
@@ -283,7 +296,7 @@ fn walk(n: &mut Node, ty: Ty, path: &str, text: &str, top: bool) -> Result<(), R
                 if e.key != *name {
                     e.key = (*name).into();
                 }
-                walk(&mut e.value, *fty, &p, text, false)?;
+                walk(&mut e.value, *fty, &Path::Field(path, name), text, false)?;
             }
             Ok(())
         }
@@ -349,7 +362,7 @@ fn plain_at(text: &str, loc: Loc, s: &str) -> bool {
         .is_some_and(|t| t.starts_with('!'))
 }
 
-fn mismatch(n: &Node, ty: Ty, found: Found, path: &str, text: &str) -> RenderError {
+fn mismatch(n: &Node, ty: Ty, found: Found, path: &Path, text: &str) -> RenderError {
     let expected = match ty {
         Str => "a string",
         Bool => "a boolean (true or false)",
