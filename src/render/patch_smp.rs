@@ -5,7 +5,10 @@
 //! merge key (containers and env by `name`, volume mounts by `mountPath`, container ports by
 //! `containerPort`, ...) with the patch's items first, in patch order, followed by the remaining
 //! items of the target (kustomize's "prepend" direction); lists without a merge key, and every list
-//! of a kind kustomize has no schema for (CRDs), are replaced. Directives: `$patch: delete` (on the
+//! of a kind kustomize has no schema for (CRDs), are replaced. Lists keyed by several fields
+//! (container and Service ports with `protocol`, topology spread constraints) follow kyaml's
+//! associative-list walk step by step, since its handling of items that name only some of the keys
+//! (it keeps the target's item and drops the patch's) is what gets deployed. Directives: `$patch: delete` (on the
 //! document, a map or a list item), `$patch: replace` (a map, or a list when one item says so),
 //! `$patch: merge`; `$deleteFromPrimitiveList/...` keys are dropped; other `$` keys are kept as
 //! fields — all observed with the reference kustomize.
@@ -321,6 +324,13 @@ fn merge_list(
         });
         return Node::new(strip_directives(patch).value, patch.loc).with_via(patch.loc);
     };
+    if schema_key.is_none()
+        && ctx.builtin
+        && let Some(keys) = list_map_keys(field, key, path)
+    {
+        let merged = merge_list_multikey(ctx, dst_items, items, keys, path, edits, item_schema);
+        return Node::new(Value::Seq(merged), dst.loc);
+    }
     let mut out: Vec<Node> = Vec::new();
     let mut used = vec![false; dst_items.len()];
     for p in items {
@@ -370,6 +380,245 @@ fn merge_list(
             .map(|(d, _)| d.clone()),
     );
     Node::new(Value::Seq(out), dst.loc)
+}
+
+/// Lists whose schema names several keys (`x-kubernetes-list-map-keys`) besides a merge
+/// strategy: kyaml matches their items on all of them, the way [`merge_list_multikey`] does.
+fn list_map_keys(field: &str, key: &str, path: &str) -> Option<&'static [&'static str]> {
+    match (field, key) {
+        ("ports", "containerPort") => Some(&["containerPort", "protocol"]),
+        ("ports", "port") if path == "spec.ports" => Some(&["port", "protocol"]),
+        ("topologySpreadConstraints", _) => Some(&["topologyKey", "whenUnsatisfiable"]),
+        _ => None,
+    }
+}
+
+/// An item's values of the keys, `""` where it has none (kyaml's `ElementValuesList`).
+fn key_values(n: &Node, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            n.get(k)
+                .filter(|v| !matches!(v.value, Value::Null | Value::Seq(_) | Value::Map(_)))
+                .and_then(|v| v.scalar_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// kyaml's `FieldMatcher` on an item: the key is there and, unless `value` is empty, has it.
+fn field_matches(n: &Node, key: &str, value: &str) -> bool {
+    match n.get(key) {
+        None => false,
+        Some(_) if value.is_empty() => true,
+        Some(v) => v.scalar_string().as_deref() == Some(value),
+    }
+}
+
+/// kyaml's `ElementSetter`: drops null and empty items; replaces every item matching the keys
+/// and values with `element` (drops them when `None`), or appends `element` when none matched.
+/// A value missing at index `j` reuses the previous key's verdict, as kyaml's loop does.
+fn element_setter(list: &mut Vec<Node>, element: Option<&Node>, keys: &[&str], values: &[String]) {
+    let mapping_setter = values.first().is_some_and(|v| !v.is_empty());
+    let mut out = Vec::with_capacity(list.len() + 1);
+    let mut matched = false;
+    for item in list.drain(..) {
+        if item.is_null() || item.as_map().is_some_and(|m| m.is_empty()) {
+            continue;
+        }
+        if item.as_map().is_none() && mapping_setter {
+            out.push(item);
+            continue;
+        }
+        let mut ok = false;
+        let mut found = true;
+        for (j, k) in keys.iter().enumerate() {
+            if let Some(v) = values.get(j) {
+                ok = item.as_map().is_some() && field_matches(&item, k, v);
+            }
+            if !ok {
+                found = false;
+                break;
+            }
+        }
+        if !found {
+            if !values.is_empty() {
+                out.push(item);
+            }
+            continue;
+        }
+        matched = true;
+        if let Some(e) = element {
+            out.push(e.clone());
+        }
+    }
+    if let Some(e) = element
+        && !matched
+    {
+        out.push(e.clone());
+    }
+    *list = out;
+}
+
+/// kyaml's `validateKeys`: the keys some tuple has a value for (all keys when none has any), and
+/// this tuple's values of them.
+fn valid_keys<'k>(
+    all: &[Vec<String>],
+    values: &[String],
+    keys: &[&'k str],
+) -> (Vec<&'k str>, Vec<String>) {
+    let used: Vec<bool> = (0..keys.len())
+        .map(|i| all.iter().any(|t| t.get(i).is_some_and(|v| !v.is_empty())))
+        .collect();
+    if !used.iter().any(|u| *u) {
+        return (keys.to_vec(), values.to_vec());
+    }
+    let vk = keys.iter().zip(&used).filter(|(_, u)| **u).map(|(k, _)| *k);
+    let vv = values
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| **u)
+        .map(|(v, _)| v.clone());
+    (vk.collect(), vv.collect())
+}
+
+/// A list with several item keys (container ports: `containerPort` + `protocol`), merged exactly
+/// as kyaml's associative-sequence walker does, including what it does with items that have only
+/// some of the keys: a port written with a protocol in the target and without one in the patch
+/// (or the other way round) keeps the target's item and drops the patch's — observed with the
+/// reference kustomize, and reproduced here so that rendering agrees with what gets deployed.
+#[allow(clippy::too_many_arguments)]
+fn merge_list_multikey(
+    ctx: &Ctx,
+    dst_items: &[Node],
+    items: &[Node],
+    keys: &[&str],
+    path: &str,
+    edits: &mut Vec<Edit>,
+    item_schema: Option<&serde_json::Value>,
+) -> Vec<Node> {
+    let mut dest: Vec<Node> = dst_items.to_vec();
+    // Every tuple of key values, the patch's items first (kustomize prepends), without repeats.
+    let mut tuples: Vec<Vec<String>> = Vec::new();
+    for n in items.iter().chain(dst_items) {
+        let t = key_values(n, keys);
+        if !tuples.contains(&t) {
+            tuples.push(t);
+        }
+    }
+    // `mergeValues`: tuples that agree wherever both have a value become one.
+    let agree = |a: &[String], b: &[String]| -> Option<Vec<String>> {
+        let mut common = false;
+        let mut out = Vec::with_capacity(a.len());
+        for (x, y) in a.iter().zip(b) {
+            if x == y {
+                common = true;
+                out.push(x.clone());
+            } else if !x.is_empty() && !y.is_empty() {
+                return None;
+            } else {
+                out.push(if x.is_empty() { y.clone() } else { x.clone() });
+            }
+        }
+        common.then_some(out)
+    };
+    for i in 0..tuples.len() {
+        let first = tuples[i].clone();
+        for j in 0..tuples.len() {
+            if let Some(m) = agree(&first, &tuples[j].clone()) {
+                tuples[i] = m.clone();
+                tuples[j] = m;
+            }
+        }
+    }
+    let find = |list: &[Node], k: &[&str], v: &[String]| {
+        list.iter().position(|n| {
+            n.as_map().is_some() && k.iter().zip(v).all(|(k, v)| field_matches_exact(n, k, v))
+        })
+    };
+    let mut added: Vec<Node> = Vec::new();
+    let mut last_keys: Vec<&str> = keys.to_vec();
+    for values in &tuples {
+        let (vk, vv) = valid_keys(&tuples, values, keys);
+        let (lk, lv) = valid_keys(std::slice::from_ref(&vv), &vv, &vk);
+        let d = find(&dest, &lk, &lv);
+        let p = find(items, &lk, &lv).map(|i| &items[i]);
+        let item_path = format!(
+            "{path}[{}]",
+            vk.iter()
+                .zip(&vv)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let delete = p.is_some_and(|p| p.as_map().and_then(directive) == Some("delete"));
+        // The merged item: the target's own (kyaml merges into it in place) or the patch's.
+        let mut owned: Option<Node> = None;
+        let at: Option<usize> = match (d, p) {
+            _ if delete => None,
+            (Some(di), Some(p)) => {
+                merge_map(ctx, &mut dest[di], p, &item_path, edits, item_schema);
+                Some(di)
+            }
+            (Some(di), None) => Some(di),
+            (None, Some(p)) => {
+                owned = Some(strip_directives(p));
+                None
+            }
+            (None, None) => None,
+        };
+        let val = match at {
+            Some(i) => Some(&mut dest[i]),
+            None => owned.as_mut(),
+        };
+        let Some(val) = val.filter(|v| !v.is_null() && v.as_map().is_none_or(|m| !m.is_empty()))
+        else {
+            if let (true, Some(p), Some(_)) = (delete, p, d) {
+                edits.push(Edit {
+                    path: item_path,
+                    by: p.get("$patch").map(|x| x.loc).unwrap_or(p.loc),
+                    kind: EditKind::Removed,
+                });
+            }
+            element_setter(&mut dest, None, &vk, &vv);
+            last_keys = vk;
+            continue;
+        };
+        // The keys' values are written onto the item when it lacks them.
+        for (k, v) in vk.iter().zip(&vv) {
+            if !v.is_empty() && val.get(k).is_none() {
+                val.set(k, Node::synth(crate::yaml::resolve::resolve_plain(v)));
+            }
+        }
+        let val = val.clone();
+        element_setter(&mut added, Some(&val), &vk, &vv);
+        last_keys = vk;
+    }
+    if tuples.is_empty() {
+        return dest;
+    }
+    // `appendListNode`: the target's items (merged in place) go after the patch's, each
+    // replacing its match; an item missing a key is appended as is, once per missing key.
+    let mut out = added;
+    for item in &dest {
+        let mut v: Vec<String> = Vec::new();
+        for k in &last_keys {
+            match item.get(k) {
+                None => out.push(item.clone()),
+                Some(x) => v.push(x.scalar_string().unwrap_or_default()),
+            }
+        }
+        if last_keys.len() > 1 {
+            element_setter(&mut out, None, &last_keys, &v);
+        }
+        element_setter(&mut out, Some(item), &last_keys, &v);
+    }
+    out
+}
+
+/// kyaml's `MatchField`: the key is there with exactly this value (an empty value included).
+fn field_matches_exact(n: &Node, key: &str, value: &str) -> bool {
+    n.get(key)
+        .is_some_and(|v| v.scalar_string().unwrap_or_default() == value)
 }
 
 #[cfg(test)]
