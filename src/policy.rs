@@ -201,6 +201,8 @@ pub struct Rules {
     pub resource_limits_removed: Option<RuleEntry<LimitsOptions>>,
     #[serde(rename = "resource-limits-missing")]
     pub resource_limits_missing: Option<RuleEntry<LimitsOptions>>,
+    #[serde(rename = "patch-item-ignored")]
+    pub patch_item_ignored: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "secret-key-missing")]
     pub secret_key_missing: Option<RuleEntry<SecretOptions>>,
     #[serde(rename = "secret-keys-differ")]
@@ -253,6 +255,7 @@ impl Rules {
                 &self.resource_limits_missing,
                 &base.resource_limits_missing,
             ),
+            patch_item_ignored: layer(&self.patch_item_ignored, &base.patch_item_ignored),
             secret_key_missing: layer(&self.secret_key_missing, &base.secret_key_missing),
             secret_keys_differ: layer(&self.secret_keys_differ, &base.secret_keys_differ),
             promotion_drift: layer(&self.promotion_drift, &base.promotion_drift),
@@ -323,6 +326,7 @@ pub struct Policy {
     pub image_not_pinned: Settings<ImageOptions>,
     pub resource_limits_removed: Settings<LimitsOptions>,
     pub resource_limits_missing: Settings<LimitsOptions>,
+    pub patch_item_ignored: Settings<NoOptions>,
     pub secret_key_missing: Settings<SecretOptions>,
     pub secret_keys_differ: Settings<NoOptions>,
     pub promotion_drift: Settings<DriftOptions>,
@@ -426,6 +430,7 @@ impl Policy {
             image_not_pinned: merge(&b.image_not_pinned, &o.image_not_pinned)?,
             resource_limits_removed: merge(&b.resource_limits_removed, &o.resource_limits_removed)?,
             resource_limits_missing: merge(&b.resource_limits_missing, &o.resource_limits_missing)?,
+            patch_item_ignored: merge(&b.patch_item_ignored, &o.patch_item_ignored)?,
             secret_key_missing: merge(&b.secret_key_missing, &o.secret_key_missing)?,
             secret_keys_differ: merge(&b.secret_keys_differ, &o.secret_keys_differ)?,
             promotion_drift: merge(&b.promotion_drift, &o.promotion_drift)?,
@@ -448,6 +453,7 @@ impl Policy {
             "image-not-pinned" => self.image_not_pinned.level,
             "resource-limits-removed" => self.resource_limits_removed.level,
             "resource-limits-missing" => self.resource_limits_missing.level,
+            "patch-item-ignored" => self.patch_item_ignored.level,
             "secret-key-missing" => self.secret_key_missing.level,
             "secret-keys-differ" => self.secret_keys_differ.level,
             "promotion-drift" => self.promotion_drift.level,

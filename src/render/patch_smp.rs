@@ -537,11 +537,16 @@ fn merge_list_multikey(
     };
     let mut added: Vec<Node> = Vec::new();
     let mut last_keys: Vec<&str> = keys.to_vec();
+    let mut used = vec![false; items.len()];
     for values in &tuples {
         let (vk, vv) = valid_keys(&tuples, values, keys);
         let (lk, lv) = valid_keys(std::slice::from_ref(&vv), &vv, &vk);
         let d = find(&dest, &lk, &lv);
-        let p = find(items, &lk, &lv).map(|i| &items[i]);
+        let pi = find(items, &lk, &lv);
+        if let Some(i) = pi {
+            used[i] = true;
+        }
+        let p = pi.map(|i| &items[i]);
         let item_path = format!(
             "{path}[{}]",
             vk.iter()
@@ -592,6 +597,54 @@ fn merge_list_multikey(
         let val = val.clone();
         element_setter(&mut added, Some(&val), &vk, &vv);
         last_keys = vk;
+    }
+    // Patch items no tuple led to were dropped: say so, naming the target item that won.
+    let shown = |n: &Node| {
+        keys.iter()
+            .filter_map(|k| {
+                n.get(k)
+                    .and_then(|v| v.scalar_string())
+                    .map(|v| format!("{k}: {v}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (p, _) in items
+        .iter()
+        .zip(&used)
+        .filter(|(p, u)| !**u && p.as_map().is_some())
+    {
+        let mine = key_values(p, keys);
+        let rival = dst_items
+            .iter()
+            .find(|d| agree(&mine, &key_values(d, keys)).is_some());
+        let why = match rival {
+            Some(d) => format!(
+                "kustomize ignores this patch item {{{}}}: items of '{path}' are matched on {} \
+                 together, and the target's item {{{}}} writes them differently, so it is kept unchanged",
+                shown(p),
+                keys.join(" and "),
+                shown(d)
+            ),
+            None => format!(
+                "kustomize ignores this patch item {{{}}} of '{path}'",
+                shown(p)
+            ),
+        };
+        let id = keys
+            .iter()
+            .filter_map(|k| {
+                p.get(k)
+                    .and_then(|v| v.scalar_string())
+                    .map(|v| format!("{k}={v}"))
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        edits.push(Edit {
+            path: format!("{path}[{id}]"),
+            by: p.loc,
+            kind: EditKind::Ignored(why),
+        });
     }
     if tuples.is_empty() {
         return dest;

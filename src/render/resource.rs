@@ -102,10 +102,12 @@ pub struct Edit {
     pub kind: EditKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EditKind {
     Removed,
     Replaced,
+    /// kustomize dropped this patch item without applying it; the text says why.
+    Ignored(String),
 }
 
 /// Where a resource came from, for `buildMetadata: [originAnnotations]`.

@@ -11,6 +11,7 @@ pub mod change_freeze;
 pub mod codeowners_missing;
 pub mod digest_not_promoted;
 pub mod image_not_pinned;
+pub mod patch_item_ignored;
 pub mod pods;
 pub mod production_change_not_image_only;
 pub mod promotion_drift;
@@ -121,6 +122,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     image_not_pinned::INFO,
     resource_limits_removed::INFO,
     resource_limits_missing::INFO,
+    patch_item_ignored::INFO,
     secret_key_missing::INFO,
     secret_keys_differ::INFO,
     promotion_drift::INFO,
@@ -139,6 +141,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &image_not_pinned::ImageNotPinned,
         &resource_limits_removed::ResourceLimitsRemoved,
         &resource_limits_missing::ResourceLimitsMissing,
+        &patch_item_ignored::PatchItemIgnored,
         &secret_key_missing::SecretKeyMissing,
         &secret_keys_differ::SecretKeysDiffer,
         &promotion_drift::PromotionDrift,
