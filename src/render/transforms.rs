@@ -747,9 +747,9 @@ pub fn apply_patches_json6902(
 /// A patch/replacement target selector (group/version/kind/name/namespace regexes, label and
 /// annotation selectors), matched against current and previous ids as kustomize does.
 pub struct Selector {
-    group: Option<String>,
-    version: Option<String>,
-    kind: Option<String>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
     name: Option<Pattern>,
     namespace: Option<Pattern>,
     labels: Option<String>,
@@ -769,9 +769,9 @@ impl Selector {
                 .filter(|s| !s.is_empty())
         };
         Ok(Selector {
-            group: s("group"),
-            version: s("version"),
-            kind: s("kind"),
+            group: s("group").map(|n| anchored(&n, t.loc)).transpose()?,
+            version: s("version").map(|n| anchored(&n, t.loc)).transpose()?,
+            kind: s("kind").map(|n| anchored(&n, t.loc)).transpose()?,
             name: s("name").map(|n| anchored(&n, t.loc)).transpose()?,
             namespace: s("namespace").map(|n| anchored(&n, t.loc)).transpose()?,
             labels: s("labelSelector"),
@@ -779,19 +779,28 @@ impl Selector {
         })
     }
 
+    /// Name and namespace, matched against any id the object has had.
     fn id_matches(&self, id: &ResId) -> bool {
-        self.group.as_deref().is_none_or(|g| g == id.group)
-            && self.version.as_deref().is_none_or(|v| v == id.version)
-            && self.kind.as_deref().is_none_or(|k| k == id.kind)
-            && self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
+        self.name.as_ref().is_none_or(|r| r.is_match(&id.name))
             && self
                 .namespace
                 .as_ref()
                 .is_none_or(|r| r.is_match(&id.namespace))
     }
 
+    /// Group, version and kind (regexes too), matched against the object as it is now.
+    fn gvk_matches(&self, id: &ResId) -> bool {
+        self.group.as_ref().is_none_or(|g| g.is_match(&id.group))
+            && self
+                .version
+                .as_ref()
+                .is_none_or(|v| v.is_match(&id.version))
+            && self.kind.as_ref().is_none_or(|k| k.is_match(&id.kind))
+    }
+
     pub fn matches(&self, r: &Resource) -> bool {
-        r.all_ids().iter().any(|id| self.id_matches(id))
+        self.gvk_matches(&r.id())
+            && r.all_ids().iter().any(|id| self.id_matches(id))
             && self.labels.as_deref().is_none_or(|sel| {
                 label_selector_matches(sel, r.node.get_path(&["metadata", "labels"]))
             })

@@ -160,11 +160,18 @@ pub fn apply(
         .chain(extra_specs.iter())
         .cloned()
         .collect();
+    let mut refused: Option<RenderError> = None;
     for r in resources.iter_mut() {
         let id = r.id();
-        apply_specs(&specs, &id, &mut r.node, &mut |n| substitute(n, &values));
+        apply_specs(&specs, &id, &mut r.node, &mut |n| {
+            if let Err(e) = substitute(n, &values)
+                && refused.is_none()
+            {
+                refused = Some(e);
+            }
+        });
     }
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }
 
 /// `spec.ports[0].port` → `spec.ports.0.port` for the replacement path walker.
@@ -182,7 +189,9 @@ fn var_path(p: &str) -> Vec<String> {
     out
 }
 
-fn substitute(n: &mut Node, values: &HashMap<String, Node>) {
+/// Substitutes in a scalar, a list of strings or a map's string values. Like kustomize, a list
+/// holding anything but strings (`args: [1e3]`) is refused once vars are in use.
+fn substitute(n: &mut Node, values: &HashMap<String, Node>) -> Result<(), RenderError> {
     match &mut n.value {
         Value::Str(s) => {
             if let Some(v) = expand(s, values) {
@@ -191,18 +200,28 @@ fn substitute(n: &mut Node, values: &HashMap<String, Node>) {
                 n.via = via;
             }
         }
-        Value::Seq(items) => items.iter_mut().for_each(|i| {
-            if matches!(i.value, Value::Str(_)) {
-                substitute(i, values)
+        Value::Seq(items) => {
+            if let Some(bad) = items.iter().find(|i| !matches!(i.value, Value::Str(_))) {
+                return Err(RenderError::invalid(
+                    "with `vars` declared, kustomize substitutes in this list and refuses a non-string item \
+                     (\"invalid value type expect a string\"): quote it",
+                    bad.loc,
+                ));
             }
-        }),
-        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
-            if matches!(e.value.value, Value::Str(_)) {
-                substitute(&mut e.value, values)
+            for i in items.iter_mut() {
+                substitute(i, values)?;
             }
-        }),
+        }
+        Value::Map(m) => {
+            for e in m.entries.iter_mut() {
+                if matches!(e.value.value, Value::Str(_)) {
+                    substitute(&mut e.value, values)?;
+                }
+            }
+        }
         _ => {}
     }
+    Ok(())
 }
 
 /// Expands `$(NAME)` references; `None` when nothing changed.
