@@ -122,6 +122,13 @@ pub fn strip_internal_annotations(r: &mut Resource) {
                 && e.key != "kustomize.config.k8s.io/id"
                 && e.key != "kustomize.config.k8s.io/behavior"
         });
+        // kustomize rewrites the annotations as `map[string]string` when it drops its own: a
+        // mapping or list written as an annotation's value comes out as "".
+        for e in &mut m.entries {
+            if matches!(e.value.value, Value::Map(_) | Value::Seq(_)) {
+                e.value.value = Value::Str(String::new());
+            }
+        }
         if m.is_empty() {
             r.node
                 .get_path_mut(&["metadata"])
