@@ -342,16 +342,20 @@ impl Found {
 /// A plain `yes`/`no`/`on`/`off`/`y`/`n` (YAML 1.1 booleans to go-yaml v2; strings to YAML 1.2).
 fn yaml11_bool(n: &Node, text: &str) -> Option<bool> {
     let s = n.as_str()?;
-    let b = match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => true,
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => false,
-        _ => return None,
-    };
-    plain_at(text, n.loc, s).then_some(b)
+    yaml11_bool_word(s).filter(|_| plain_at(text, n.loc, s))
+}
+
+/// The booleans YAML 1.1 has and YAML 1.2 does not, as go-yaml v2 reads them.
+pub(crate) fn yaml11_bool_word(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
 }
 
 /// Whether the text at `loc` is `s` itself, unquoted and untagged.
-fn plain_at(text: &str, loc: Loc, s: &str) -> bool {
+pub(crate) fn plain_at(text: &str, loc: Loc, s: &str) -> bool {
     if text.get(loc.start as usize..loc.end as usize) != Some(s) {
         return false;
     }

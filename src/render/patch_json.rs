@@ -37,22 +37,7 @@ pub fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
 /// `"false"`, a later key winning). `text` is the text `ops` was parsed from: only scalars written
 /// plain there (the text at their span is the value itself) are affected, never quoted ones.
 pub fn read_as_yaml11(ops: &mut Node, text: &str) {
-    fn plain(text: &str, loc: Loc, s: &str) -> bool {
-        // Untagged too: `!!str y` is a string in any YAML.
-        let before = text.get(..loc.start as usize).unwrap_or("").trim_end();
-        let tagged = before
-            .rsplit(|c: char| c.is_whitespace() || matches!(c, '[' | '{' | ','))
-            .next()
-            .is_some_and(|t| t.starts_with('!'));
-        !tagged && text.get(loc.start as usize..loc.end as usize) == Some(s)
-    }
-    fn bool_word(s: &str) -> Option<bool> {
-        match s {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
-            _ => None,
-        }
-    }
+    use super::kusttypes::{plain_at as plain, yaml11_bool_word as bool_word};
     match &mut ops.value {
         Value::Str(s) => {
             if let Some(b) = bool_word(s).filter(|_| plain(text, ops.loc, s)) {
