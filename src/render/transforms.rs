@@ -99,7 +99,8 @@ pub fn stringify_values(m: &mut Node, text: &str) {
 pub fn stringify_scalar(n: &mut Node, text: &str) {
     let raw = match &n.value {
         Value::Str(_) | Value::Seq(_) | Value::Map(_) => return,
-        _ if n.loc.is_some() && n.loc.end > n.loc.start => text
+        // The span is into `text` (also for an inline patch parsed without a file id).
+        _ if n.loc.end > n.loc.start => text
             .get(n.loc.start as usize..n.loc.end as usize)
             .map(|s| s.to_string())
             .unwrap_or_else(|| raw_string(n)),
@@ -501,13 +502,8 @@ fn read_patch_scalars(docs: &mut [Node], text: &str) {
             .get_path_mut(&["metadata", "annotations"])
             .map(|a| &mut a.value)
         {
-            for e in &mut m.entries {
-                let v = &mut e.value;
-                if matches!(v.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
-                    // Offsets are into `text` even for an inline patch (parsed without a file).
-                    let raw = text.get(v.loc.start as usize..v.loc.end as usize);
-                    v.value = Value::Str(raw.map_or_else(|| raw_string(v), str::to_string));
-                }
+            for e in m.entries.iter_mut().filter(|e| !e.value.is_null()) {
+                stringify_scalar(&mut e.value, text);
             }
         }
     }
