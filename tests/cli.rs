@@ -57,7 +57,7 @@ fn broken_repo() -> tempfile::TempDir {
     let r = t.path();
     let ok_base = "resources:\n- d.yaml\n";
     let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: nginx:1.25\n        resources:\n          limits: {cpu: 1, memory: 1Gi}\n";
-    for app in ["yaml", "missing", "cycle", "escape", "violation"] {
+    for app in ["yaml", "missing", "cycle", "escape", "violation", "strict"] {
         write(r, &format!("apps/{app}/base/kustomization.yaml"), ok_base);
         write(r, &format!("apps/{app}/base/d.yaml"), dep);
     }
@@ -95,6 +95,12 @@ fn broken_repo() -> tempfile::TempDir {
         r,
         "apps/violation/overlays/production/kustomization.yaml",
         "resources:\n- ../../base\n",
+    );
+    // Decodes as kustomize decodes it: a number where a string belongs is refused.
+    write(
+        r,
+        "apps/strict/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\nimages:\n- name: nginx\n  newTag: 1.25\n",
     );
     // A file inside the overlay that is a symlink to one outside the repository.
     write(r, "apps/symlink/base/kustomization.yaml", ok_base);
@@ -161,6 +167,11 @@ fn bad_input_exits_2_with_locations_and_keeps_other_findings() {
         "escape",
         "apps/escape/overlays/production/kustomization.yaml:2",
         "outside the repository root",
+    );
+    has(
+        "strict",
+        "apps/strict/overlays/production/kustomization.yaml:5",
+        "'images[0].newTag' must be a string",
     );
     #[cfg(unix)]
     has(
