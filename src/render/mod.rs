@@ -222,7 +222,7 @@ impl Renderer {
         }
         let meta = transforms::BuildMetadata::of(&build_metadata);
         for r in &mut resources {
-            transforms::strip_internal_annotations(r);
+            transforms::strip_internal_annotations(r, meta);
             transforms::apply_build_metadata(r, dir, meta)?;
         }
         Ok(Build { resources, files })

@@ -110,8 +110,9 @@ pub fn stringify_scalar(n: &mut Node, text: &str) {
     n.value = Value::Str(raw);
 }
 
-/// Drops kustomize-internal annotations before printing.
-pub fn strip_internal_annotations(r: &mut Resource) {
+/// Drops kustomize-internal annotations before printing, and the origin and transformations
+/// annotations (even ones a file wrote) unless `buildMetadata` asks for them.
+pub fn strip_internal_annotations(r: &mut Resource, meta: BuildMetadata) {
     if let Some(m) = r
         .node
         .get_path_mut(&["metadata", "annotations"])
@@ -122,6 +123,8 @@ pub fn strip_internal_annotations(r: &mut Resource) {
                 && e.key != "kustomize.config.k8s.io/needs-hash"
                 && e.key != "kustomize.config.k8s.io/id"
                 && e.key != "kustomize.config.k8s.io/behavior"
+                && (meta.origin_annotations || e.key != ORIGIN_ANNOTATION)
+                && (meta.transformer_annotations || e.key != TRANSFORMATIONS_ANNOTATION)
         });
         // kustomize rewrites the annotations as `map[string]string` when it drops its own: a
         // mapping or list written as an annotation's value comes out as "".
@@ -165,8 +168,8 @@ const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformat
 const MANAGED_BY: &str = "kustomize-(devel)";
 
 /// The top-level build's `buildMetadata`, as kustomize applies it after sorting: the managed-by
-/// label, origin and transformer annotations (paths relative to the directory being built), and —
-/// when not asked for — the removal of those annotations even where a file wrote them.
+/// label, origin and transformer annotations (paths relative to the directory being built). Those
+/// not asked for are removed by [`strip_internal_annotations`].
 pub fn apply_build_metadata(
     r: &mut Resource,
     top: &str,
@@ -195,24 +198,6 @@ pub fn apply_build_metadata(
     } else {
         None
     };
-    if let Some(m) = r
-        .node
-        .get_path_mut(&["metadata", "annotations"])
-        .and_then(|a| a.as_map_mut())
-    {
-        if !meta.origin_annotations {
-            m.remove(ORIGIN_ANNOTATION);
-        }
-        if !meta.transformer_annotations {
-            m.remove(TRANSFORMATIONS_ANNOTATION);
-        }
-        if m.is_empty() {
-            r.node
-                .get_path_mut(&["metadata"])
-                .and_then(|m| m.as_map_mut())
-                .map(|m| m.remove("annotations"));
-        }
-    }
     for (key, text) in [
         (ORIGIN_ANNOTATION, origin),
         (TRANSFORMATIONS_ANNOTATION, transformations),
