@@ -106,8 +106,11 @@ pub struct Edit {
 pub enum EditKind {
     Removed,
     Replaced,
-    /// kustomize dropped this patch item without applying it; the text says why.
-    Ignored(String),
+    /// kustomize dropped this patch item without applying it: why, and what to write instead.
+    Ignored {
+        why: String,
+        fix: String,
+    },
 }
 
 /// Where a resource came from, for `buildMetadata: [originAnnotations]`.

@@ -870,36 +870,95 @@ pub fn apply_namespace(k: &Kustomization, resources: &mut [Resource]) -> Result<
     let Some((ns, loc)) = &k.namespace else {
         return Ok(());
     };
+    set_namespace(
+        ns,
+        *loc,
+        &k.tconfig.namespace,
+        false,
+        SubjectMode::DefaultOnly,
+        resources,
+    );
+    Ok(())
+}
+
+/// Which RoleBinding subjects the namespace transformer sets (`setRoleBindingSubjects`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SubjectMode {
+    /// Subjects named `default` (what `namespace:` in a kustomization does).
+    DefaultOnly,
+    AllServiceAccounts,
+    None,
+}
+
+/// kustomize's namespace filter: `metadata.namespace` of every namespaced object (created; with
+/// `unset_only`, only where empty), the chosen RoleBinding subjects, then the field specs — less
+/// `metadata/namespace` (done), `metadata/name` except on `v1` objects (the Namespace itself),
+/// and RoleBinding subjects (done by mode).
+fn set_namespace(
+    ns: &str,
+    loc: Loc,
+    specs: &[FieldSpec],
+    unset_only: bool,
+    subjects: SubjectMode,
+    resources: &mut [Resource],
+) {
     if ns.is_empty() {
-        return Ok(());
+        return;
     }
+    let mut fill = |n: &mut Node| {
+        if !unset_only || n.is_null() || n.as_str() == Some("") {
+            *n = Node::new(Value::Str(ns.to_string()), n.loc).with_via(loc)
+        }
+    };
     for r in resources.iter_mut() {
         let id = r.id();
-        if !is_cluster_scoped(&id) {
-            r.set_namespace(ns, *loc);
+        if !is_cluster_scoped(&id) && (!unset_only || r.namespace().is_empty()) {
+            r.set_namespace(ns, loc);
         }
-        if id.kind == "Namespace" && id.api_version() == "v1" {
-            r.set_name(ns, *loc);
-        }
-        if (id.kind == "RoleBinding" || id.kind == "ClusterRoleBinding")
-            && let Some(subjects) = r.node.get_mut("subjects").and_then(|s| s.as_seq_mut())
+        let binding = matches!(id.kind.as_str(), "RoleBinding" | "ClusterRoleBinding");
+        if binding
+            && subjects != SubjectMode::None
+            && let Some(list) = r.node.get_mut("subjects").and_then(|s| s.as_seq_mut())
         {
-            for s in subjects {
-                if s.get("name").and_then(|n| n.as_str()) == Some("default") {
-                    s.set("namespace", Node::str(ns.clone()).with_via(*loc));
+            for s in list {
+                let picked = match subjects {
+                    SubjectMode::DefaultOnly => s.str_at(&["name"]) == Some("default"),
+                    SubjectMode::AllServiceAccounts => {
+                        s.str_at(&["kind"]) == Some("ServiceAccount")
+                    }
+                    SubjectMode::None => false,
+                };
+                if picked && s.as_map().is_some() {
+                    match s.get_mut("namespace") {
+                        Some(n) => fill(n),
+                        None => s.set("namespace", Node::str(ns).with_via(loc)),
+                    }
                 }
             }
         }
-        let specs = k
-            .tconfig
-            .namespace
-            .iter()
-            .filter(|s| *s.path != ["metadata", "name"]);
-        apply_specs(specs, &id, &mut r.node, &mut |n| {
-            *n = Node::new(Value::Str(ns.clone()), n.loc).with_via(*loc)
-        });
+        for spec in specs.iter().filter(|s| s.matches(&id)) {
+            let path: &[compact_str::CompactString] = &spec.path;
+            if path == ["metadata", "namespace"] {
+                continue;
+            }
+            if path == ["metadata", "name"] {
+                if id.api_version() == "v1" && !unset_only {
+                    r.set_name(ns, loc);
+                }
+                continue;
+            }
+            if binding
+                && matches!(
+                    spec.kind.as_deref(),
+                    Some("RoleBinding" | "ClusterRoleBinding")
+                )
+                && path == ["subjects", "namespace"]
+            {
+                continue;
+            }
+            visit(&mut r.node, path, spec.create, &mut fill);
+        }
     }
-    Ok(())
 }
 
 pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
@@ -1075,7 +1134,13 @@ pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(
             return Err(RenderError::new(
                 RenderErrorKind::Conflict,
                 format!(
-                    "resource with name {name} does not match a config with the following GVK [Deployment ReplicationController ReplicaSet StatefulSet]"
+                    "resource with name {name} does not match a config with the following GVK [{}]",
+                    k.tconfig
+                        .replicas
+                        .iter()
+                        .map(|s| s.kind.as_deref().unwrap_or(""))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ),
                 entry.loc,
             ));
@@ -1239,6 +1304,14 @@ pub fn apply_images(k: &Kustomization, resources: &mut [Resource]) {
 
 // ---------------------------------------------------------------- transformers: config files
 
+/// A transformer config's own `fieldSpecs` (kustomize uses exactly these, not its defaults).
+fn config_specs(doc: &Node) -> Vec<FieldSpec> {
+    doc.get("fieldSpecs")
+        .and_then(|f| f.as_seq())
+        .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
+        .unwrap_or_default()
+}
+
 /// `transformers:` entries naming builtin transformer configs (files with `kind: PrefixSuffixTransformer`
 /// etc.). Plugins (exec, Go, containers) are refused. Returns the transformers run, each configured
 /// in the file its config was read from (the kustomization, for inline configs).
@@ -1283,14 +1356,39 @@ pub(crate) fn apply_transformer_config(
                     .get("suffix")
                     .and_then(|p| p.scalar_string())
                     .map(|p| (p, loc));
+                // The config's field specs replace the default (every object's name).
+                let specs = config_specs(&doc);
+                k.tconfig.name_prefix = Some(specs.clone());
+                k.tconfig.name_suffix = Some(specs);
                 apply_prefix_suffix(&k, &mut acc.resources);
             }
             "NamespaceTransformer" => {
-                k.namespace = doc
-                    .get_path(&["metadata", "namespace"])
-                    .and_then(|p| p.scalar_string())
-                    .map(|p| (p, loc));
-                apply_namespace(&k, &mut acc.resources)?;
+                let ns = doc.get_path(&["metadata", "namespace"]);
+                let mode = doc.get("setRoleBindingSubjects");
+                let subjects = match mode.and_then(|m| m.scalar_string()).as_deref() {
+                    None | Some("") | Some("defaultOnly") => SubjectMode::DefaultOnly,
+                    Some("allServiceAccounts") => SubjectMode::AllServiceAccounts,
+                    Some("none") => SubjectMode::None,
+                    Some(other) => {
+                        return Err(RenderError::invalid(
+                            format!(
+                                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \
+                                 \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+                            ),
+                            mode.map(|m| m.loc).unwrap_or(loc),
+                        ));
+                    }
+                };
+                set_namespace(
+                    &ns.and_then(|n| n.scalar_string()).unwrap_or_default(),
+                    ns.map(|n| n.loc).unwrap_or(loc),
+                    &config_specs(&doc),
+                    doc.get("unsetOnly")
+                        .and_then(|u| u.as_bool())
+                        .unwrap_or(false),
+                    subjects,
+                    &mut acc.resources,
+                );
             }
             "LabelTransformer" | "AnnotationsTransformer" => {
                 let field = if kind == "LabelTransformer" {
@@ -1308,11 +1406,7 @@ pub(crate) fn apply_transformer_config(
                             .collect()
                     })
                     .unwrap_or_default();
-                let specs: Vec<FieldSpec> = doc
-                    .get("fieldSpecs")
-                    .and_then(|f| f.as_seq())
-                    .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
-                    .unwrap_or_default();
+                let specs = config_specs(&doc);
                 for r in acc.resources.iter_mut() {
                     set_string_map(&specs, r, &pairs);
                 }
@@ -1351,6 +1445,7 @@ pub(crate) fn apply_transformer_config(
             "ReplicaCountTransformer" => {
                 if let Some(rc) = doc.get("replica") {
                     k.replicas = vec![rc.clone()];
+                    k.tconfig.replicas = std::sync::Arc::new(config_specs(&doc));
                     apply_replicas(&k, &mut acc.resources)?;
                 }
             }

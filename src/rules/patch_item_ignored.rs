@@ -7,13 +7,20 @@ use crate::render::resource::EditKind;
 
 /// A strategic-merge patch item that kustomize silently ignores.
 ///
-/// **What.** Some lists are matched on several fields at once: container ports on `containerPort`
-/// and `protocol`, Service ports on `port` and `protocol`, topology spread constraints on
-/// `topologyKey` and `whenUnsatisfiable`. When a patch item and the item it targets name those
-/// fields differently — one writes `protocol: TCP`, the other leaves it out — kustomize (kyaml's
-/// merge) keeps the target's item unchanged and drops the patch item: `kustomize build` succeeds
-/// and the change is simply not there. kustodian renders exactly that and reports the patch item.
-/// Each patch line is reported once per app, with the environments it affects.
+/// **What.** kustomize merges lists of containers, env vars, ports, volumes and the like item by
+/// item, matching items on their key fields, and in three cases (kyaml's merge) drops a patch item
+/// without a word — `kustomize build` succeeds and the change is simply not there:
+/// - lists matched on several fields at once (container ports on `containerPort` and `protocol`,
+///   Service ports on `port` and `protocol`, topology spread constraints on `topologyKey` and
+///   `whenUnsatisfiable`), when the patch item and the item it targets write those fields
+///   differently — one has `protocol: TCP`, the other leaves it out: the target's item is kept;
+/// - `$patch: replace` on an item the target already has (`{name: app, $patch: replace, ...}`):
+///   the target's item is kept unchanged;
+/// - an item without its key field (an env var without `name`): it is dropped, and every item
+///   of that list that does have one is removed with it.
+///
+/// kustodian renders exactly what kustomize renders and reports the patch item. Each patch line is
+/// reported once per app, with the environments it affects.
 ///
 /// **Why.** The overlay says one thing and the cluster gets another; reviewers read the patch,
 /// not the rendered output, so nobody notices until the port name, target port or constraint
@@ -24,7 +31,8 @@ use crate::render::resource::EditKind;
 /// port name.
 ///
 /// **Fix.** Write the key fields the same way in the patch and in the base: add
-/// `protocol: TCP` to the patch item (or remove it from the base).
+/// `protocol: TCP` to the patch item (or remove it from the base). To replace an item, use a JSON
+/// 6902 patch (`op: replace`). Give every item its key field.
 ///
 /// **Config.** `severity`, `stages`/`environments`.
 pub struct PatchItemIgnored;
@@ -49,7 +57,7 @@ impl Rule for PatchItemIgnored {
             }
             for r in &build.resources {
                 for e in &r.edits {
-                    let EditKind::Ignored(why) = &e.kind else {
+                    let EditKind::Ignored { why, fix } = &e.kind else {
                         continue;
                     };
                     // A base's patch shows in every environment: one finding, every env named.
@@ -64,11 +72,7 @@ impl Rule for PatchItemIgnored {
                     let mut f = finding(INFO.id, ctx, Some(env), Some(r), why.clone());
                     f.field = Some(e.path.clone());
                     f.loc = e.by;
-                    f.help = Some(
-                        "write the list's key fields (e.g. `protocol`) the same way in the patch \
-                         item and in the item it patches"
-                            .into(),
-                    );
+                    f.help = Some(fix.clone());
                     out.push(f);
                 }
             }
