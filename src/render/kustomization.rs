@@ -200,6 +200,9 @@ impl Kustomization {
         let Some(mut doc) = docs.into_iter().next() else {
             return Ok(k);
         };
+        // Decoded into Go strings, a plain date keeps its spelling (resources print it as a
+        // timestamp).
+        crate::yaml::resolve::restore_timestamps(&mut doc, text);
         super::kusttypes::check(&mut doc, text)?;
         let Value::Map(m) = &doc.value else {
             return Err(RenderError::invalid(

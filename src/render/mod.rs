@@ -224,6 +224,7 @@ impl Renderer {
         for r in &mut resources {
             transforms::strip_internal_annotations(r, meta);
             transforms::apply_build_metadata(r, dir, meta)?;
+            refuse_non_finite(&r.node)?;
         }
         Ok(Build { resources, files })
     }
@@ -867,4 +868,21 @@ pub fn warm_up() {
 /// Prints resources as `kustomize build` does.
 pub fn to_yaml(resources: &[Resource]) -> String {
     crate::yaml::emit_documents(resources.iter().map(|r| &r.node))
+}
+/// kustomize prints through JSON, which has no infinity or NaN: a plain `.inf` or `.nan` in a
+/// resource fails its build. Refused the same way, at the value.
+fn refuse_non_finite(n: &Node) -> Result<(), RenderError> {
+    match &n.value {
+        Value::Float(f) if !f.is_finite() => Err(RenderError::invalid(
+            "kustomize cannot print this value: .inf and .nan are floats to YAML and JSON has no \
+             such numbers (quote it to keep it as text)",
+            n.loc,
+        )),
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .try_for_each(|e| refuse_non_finite(&e.value)),
+        Value::Seq(items) => items.iter().try_for_each(refuse_non_finite),
+        _ => Ok(()),
+    }
 }

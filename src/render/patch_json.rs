@@ -42,6 +42,9 @@ pub fn read_as_yaml11(ops: &mut Node, text: &str) {
         Value::Str(s) => {
             if let Some(b) = bool_word(s).filter(|_| plain(text, ops.loc, s)) {
                 ops.value = Value::Bool(b);
+            } else if let Some(raw) = crate::yaml::resolve::timestamp_spelling(ops, text) {
+                // go-yaml v2 leaves a timestamp a string when converting to JSON.
+                ops.value = Value::Str(raw);
             }
         }
         Value::Seq(items) => items.iter_mut().for_each(|i| read_as_yaml11(i, text)),

@@ -24,10 +24,182 @@ pub fn resolve_plain(s: &str) -> Value {
     if let Some(i) = parse_int(s) {
         return Value::Int(i);
     }
-    if let Some(f) = parse_float(s) {
+    if let Some(f) = parse_float(s).or_else(|| special_float(s)) {
         return Value::Float(f);
     }
+    if let Some(t) = timestamp(s) {
+        return Value::Str(t);
+    }
     Value::Str(s.to_string())
+}
+
+/// `.inf`, `-.Inf`, `.NaN`, ...: floats to go-yaml (kustomize then fails to print them as JSON).
+fn special_float(s: &str) -> Option<f64> {
+    let (sign, body) = match s.as_bytes().first()? {
+        b'-' => (-1.0, &s[1..]),
+        b'+' => (1.0, &s[1..]),
+        _ => (1.0, s),
+    };
+    match body {
+        ".inf" | ".Inf" | ".INF" => Some(sign * f64::INFINITY),
+        ".nan" | ".NaN" | ".NAN" if sign > 0.0 && !s.starts_with('+') => Some(f64::NAN),
+        _ => None,
+    }
+}
+
+/// A plain scalar go-yaml reads as a timestamp (its formats: `2006-1-2`, `2006-1-2T15:4:5.999Z07:00`
+/// with `T` or `t`, `2006-1-2 15:4:5.999`), as kustomize prints it after its round trip through
+/// JSON: RFC 3339 with nanoseconds trimmed, UTC written `Z` (`2001-12-14` →
+/// `2001-12-14T00:00:00Z`). `None` for anything else, including impossible dates.
+pub(crate) fn timestamp(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    let mut p = Cursor { b, i: 5 };
+    let year: u32 = s[..4].parse().ok()?;
+    let month = p.num(1, 2)?;
+    p.eat(b'-')?;
+    let day = p.num(1, 2)?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month) || day < 1 || day > days[month as usize - 1] {
+        return None;
+    }
+    let date = format!("{year:04}-{month:02}-{day:02}");
+    if p.done() {
+        return Some(format!("{date}T00:00:00Z"));
+    }
+    let sep = p.next()?;
+    if !matches!(sep, b'T' | b't' | b' ') {
+        return None;
+    }
+    let hour = p.num(1, 2)?;
+    p.eat(b':')?;
+    let min = p.num(1, 2)?;
+    p.eat(b':')?;
+    let sec = p.num(1, 2)?;
+    if hour > 23 || min > 59 || sec > 59 {
+        return None;
+    }
+    let mut frac = String::new();
+    if p.peek() == Some(b'.') {
+        p.i += 1;
+        let start = p.i;
+        while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+            p.i += 1;
+        }
+        if p.i == start || p.i - start > 9 {
+            return None;
+        }
+        frac = s[start..p.i].trim_end_matches('0').to_string();
+    }
+    let zone = if sep == b' ' {
+        // The space-separated form has no zone: UTC.
+        if !p.done() {
+            return None;
+        }
+        "Z".to_string()
+    } else {
+        match p.next()? {
+            b'Z' if p.done() => "Z".to_string(),
+            sign @ (b'+' | b'-') => {
+                let zh = p.num(2, 2)?;
+                p.eat(b':')?;
+                let zm = p.num(2, 2)?;
+                if !p.done() || zh > 23 || zm > 59 {
+                    return None;
+                }
+                if zh == 0 && zm == 0 {
+                    "Z".to_string()
+                } else {
+                    format!("{}{zh:02}:{zm:02}", sign as char)
+                }
+            }
+            _ => return None,
+        }
+    };
+    let frac = if frac.is_empty() {
+        frac
+    } else {
+        format!(".{frac}")
+    };
+    Some(format!("{date}T{hour:02}:{min:02}:{sec:02}{frac}{zone}"))
+}
+
+/// The source spelling of a plain scalar go-yaml read as a timestamp, for the places where
+/// kustomize keeps it (Go string fields, annotations, JSON patches): `None` if `n` is not one.
+pub fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
+    let Value::Str(v) = &n.value else {
+        return None;
+    };
+    let raw = text.get(n.loc.start as usize..n.loc.end as usize)?;
+    (raw != v && timestamp(raw).as_deref() == Some(v.as_str())).then(|| raw.to_string())
+}
+
+/// [`timestamp_spelling`] over a whole tree.
+pub fn restore_timestamps(n: &mut super::Node, text: &str) {
+    if let Some(raw) = timestamp_spelling(n, text) {
+        n.value = Value::Str(raw);
+        return;
+    }
+    match &mut n.value {
+        Value::Map(m) => m
+            .entries
+            .iter_mut()
+            .for_each(|e| restore_timestamps(&mut e.value, text)),
+        Value::Seq(items) => items.iter_mut().for_each(|i| restore_timestamps(i, text)),
+        _ => {}
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn done(&self) -> bool {
+        self.i == self.b.len()
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+    /// `min` to `max` digits.
+    fn num(&mut self, min: usize, max: usize) -> Option<u32> {
+        let start = self.i;
+        while self.i - start < max && self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        if self.i - start < min {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
 }
 
 /// Resolves a scalar with an explicit core tag (`!!str`, `!!int`, ...). Unknown tags resolve as plain.
@@ -182,6 +354,36 @@ mod tests {
 
     fn r(s: &str) -> Value {
         resolve_plain(s)
+    }
+
+    #[test]
+    fn timestamps_and_special_floats_like_go_yaml() {
+        // Observed with the reference kustomize (fixtures/golden/scalars).
+        let t = |s: &str| timestamp(s);
+        assert_eq!(t("2024-01-15").as_deref(), Some("2024-01-15T00:00:00Z"));
+        assert_eq!(t("2024-1-5").as_deref(), Some("2024-01-05T00:00:00Z"));
+        assert_eq!(
+            t("2001-12-14t21:59:43.10-05:00").as_deref(),
+            Some("2001-12-14T21:59:43.1-05:00")
+        );
+        assert_eq!(
+            t("2001-12-14T21:59:43+00:00").as_deref(),
+            Some("2001-12-14T21:59:43Z")
+        );
+        assert_eq!(
+            t("2001-12-14 21:59:43.10").as_deref(),
+            Some("2001-12-14T21:59:43.1Z")
+        );
+        assert_eq!(t("2001-12-14 21:59:43.10 -5"), None);
+        assert_eq!(t("2001-13-14"), None);
+        assert_eq!(t("2023-02-29"), None);
+        assert_eq!(t("2024-02-29").as_deref(), Some("2024-02-29T00:00:00Z"));
+        assert_eq!(t("12024-01-01"), None);
+        assert!(matches!(r(".inf"), Value::Float(f) if f == f64::INFINITY));
+        assert!(matches!(r("-.Inf"), Value::Float(f) if f == f64::NEG_INFINITY));
+        assert!(matches!(r(".NaN"), Value::Float(f) if f.is_nan()));
+        assert_eq!(r("-.nan"), Value::Str("-.nan".into()));
+        assert_eq!(r(".infinity"), Value::Str(".infinity".into()));
     }
 
     #[test]
