@@ -162,7 +162,25 @@ pub fn apply_specs<'s>(
     f: &mut dyn FnMut(&mut Node),
 ) {
     for spec in specs.into_iter().filter(|s| s.matches(id)) {
+        // kustomize keeps its own bookkeeping annotations on every object while it builds, so to
+        // its transformers `metadata/annotations` always exists, even where `create` is off.
+        let stand_in = !spec.create
+            && spec.path.len() >= 2
+            && spec.path[0] == "metadata"
+            && spec.path[1] == "annotations"
+            && node.get_path(&["metadata", "annotations"]).is_none();
+        if stand_in {
+            node.ensure_path(&["metadata", "annotations"]).value = Value::Map(Mapping::default());
+        }
         visit(node, &spec.path, spec.create, f);
+        if stand_in
+            && let Some(meta) = node.get_mut("metadata").and_then(|m| m.as_map_mut())
+            && meta
+                .get("annotations")
+                .is_some_and(|a| a.as_map().is_some_and(|m| m.is_empty()))
+        {
+            meta.remove("annotations");
+        }
     }
 }
 

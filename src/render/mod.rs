@@ -526,7 +526,7 @@ impl Renderer {
         transforms::apply_replicas(&k, &mut acc.resources)?;
         transforms::apply_images(&k, &mut acc.resources);
         let repl = self.load_replacements(dir, &k)?;
-        replacements::apply(&mut acc.resources, &repl)?;
+        replacements::apply(&mut acc.resources, &repl, self.sources())?;
         let mut ran = if track {
             transforms::configured_transformers(&k)
         } else {

@@ -12,16 +12,32 @@ use super::error::RenderError;
 use super::pattern::Pattern;
 use super::resource::{ResId, Resource};
 use super::transforms::label_selector_matches;
-use crate::source::Loc;
+use crate::source::{Loc, Sources};
 use crate::yaml::resolve::resolve_plain;
 use crate::yaml::{Mapping, Node, Value};
 
 /// Applies a list of replacement entries (already loaded; `path:` entries inlined) in order.
-pub fn apply(resources: &mut [Resource], replacements: &[Node]) -> Result<(), RenderError> {
+pub fn apply(
+    resources: &mut [Resource],
+    replacements: &[Node],
+    sources: &Sources,
+) -> Result<(), RenderError> {
     for r in replacements {
-        apply_one(resources, r)?;
+        apply_one(resources, r, sources)?;
     }
     Ok(())
+}
+
+/// The source spelling of a number or boolean read from a file (`1.10`, `0o17`): kustomize copies
+/// the YAML node, so text built from it (a delimited part, a string field, an annotation) is
+/// spelled as written, not as the number prints.
+fn spelled(n: &Node, sources: &Sources) -> Option<String> {
+    if !matches!(n.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) || n.loc.is_none() {
+        return None;
+    }
+    let file = sources.get(n.loc.file)?;
+    let raw = file.text.get(n.loc.start as usize..n.loc.end as usize)?;
+    (!raw.is_empty() && !raw.contains(['\n', '"', '\'', ' '])).then(|| raw.to_string())
 }
 
 /// Splits `a.b.[name=x.y].c` on dots outside brackets.
@@ -109,7 +125,11 @@ impl Sel {
     }
 }
 
-fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError> {
+fn apply_one(
+    resources: &mut [Resource],
+    entry: &Node,
+    sources: &Sources,
+) -> Result<(), RenderError> {
     let at = entry.loc;
     let targets = entry
         .get("targets")
@@ -127,7 +147,7 @@ fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError
                 at,
             ));
         }
-        source_value(resources, source)?
+        source_value(resources, source, sources)?
     } else if let Some(v) = entry.get("sourceValue") {
         v.clone()
     } else {
@@ -136,6 +156,7 @@ fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError
             at,
         ));
     };
+    let raw = spelled(&value, sources);
     for t in targets {
         let Some(select) = t.get("select") else {
             return Err(RenderError::invalid(
@@ -188,9 +209,18 @@ fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError
             for fp in &paths {
                 let segs = split_field_path(fp);
                 let mut hits = 0;
+                // Annotations print as strings, spelled as the source wrote them.
+                let as_string = fp.starts_with("metadata.annotations.");
                 visit_path(&mut r.node, &segs, create, &mut |target| {
                     hits += 1;
-                    set_value(target, &value, delimiter.as_deref(), index, at);
+                    let text = raw.clone().or_else(|| value.scalar_string());
+                    let how = Set {
+                        text,
+                        delimiter: delimiter.as_deref(),
+                        index,
+                        as_string,
+                    };
+                    set_value(target, &value, &how, at);
                 });
                 if hits == 0 {
                     let what = if create { "find or create" } else { "find" };
@@ -208,7 +238,11 @@ fn apply_one(resources: &mut [Resource], entry: &Node) -> Result<(), RenderError
     Ok(())
 }
 
-fn source_value(resources: &[Resource], source: &Node) -> Result<Node, RenderError> {
+fn source_value(
+    resources: &[Resource],
+    source: &Node,
+    sources: &Sources,
+) -> Result<Node, RenderError> {
     let sel = Sel::from(source, false)?;
     let matches: Vec<&Resource> = resources
         .iter()
@@ -274,12 +308,14 @@ fn source_value(resources: &[Resource], source: &Node) -> Result<Node, RenderErr
     match delimiter.filter(|d| !d.is_empty()) {
         None => Ok(value),
         Some(d) => {
-            let text = value.scalar_string().ok_or_else(|| {
-                RenderError::invalid(
-                    "delimiter option can only be used with scalar nodes",
-                    source.loc,
-                )
-            })?;
+            let text = spelled(&value, sources)
+                .or_else(|| value.scalar_string())
+                .ok_or_else(|| {
+                    RenderError::invalid(
+                        "delimiter option can only be used with scalar nodes",
+                        source.loc,
+                    )
+                })?;
             let parts: Vec<&str> = text.split(d.as_str()).collect();
             let i = opts
                 .and_then(|o| o.get("index"))
@@ -299,9 +335,19 @@ fn source_value(resources: &[Resource], source: &Node) -> Result<Node, RenderErr
     }
 }
 
-fn set_value(target: &mut Node, value: &Node, delimiter: Option<&str>, index: i64, via: Loc) {
+/// How a target is set: the source's text (as spelled), the target's delimiter and index, and
+/// whether the target is a string whatever the value's type.
+struct Set<'a> {
+    text: Option<String>,
+    delimiter: Option<&'a str>,
+    index: i64,
+    as_string: bool,
+}
+
+fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) {
     let is_scalar = |n: &Node| !matches!(n.value, Value::Map(_) | Value::Seq(_));
-    let mut text = value.scalar_string();
+    let (delimiter, index) = (how.delimiter, how.index);
+    let mut text = how.text.clone();
     if let (Some(d), Some(v)) = (delimiter, text.clone())
         && let Some(cur) = target.scalar_string()
     {
@@ -319,6 +365,7 @@ fn set_value(target: &mut Node, value: &Node, delimiter: Option<&str>, index: i6
         // The target keeps its type; only the text changes.
         let text = text.unwrap_or_default();
         let new = match &target.value {
+            _ if how.as_string => Value::Str(text),
             Value::Str(_) => Value::Str(text),
             _ if matches!(value.value, Value::Str(_))
                 && delimiter.is_none()
@@ -439,7 +486,7 @@ mod tests {
         )
         .unwrap();
         let list = repl[0].as_seq().unwrap().clone();
-        apply(&mut rs, &list).unwrap();
+        apply(&mut rs, &list, &Sources::new()).unwrap();
         let img = &rs[1]
             .node
             .get_path(&["spec", "template", "spec", "containers"])
@@ -454,7 +501,7 @@ mod tests {
             FileId(1),
         )
         .unwrap();
-        let e = apply(&mut rs, bad[0].as_seq().unwrap()).unwrap_err();
+        let e = apply(&mut rs, bad[0].as_seq().unwrap(), &Sources::new()).unwrap_err();
         assert!(e.message.contains("unable to find field"), "{}", e.message);
     }
 
@@ -464,11 +511,17 @@ mod tests {
             .unwrap()
             .remove(0);
         let v = Node::str("3");
+        let how = Set {
+            text: Some("3".into()),
+            delimiter: None,
+            index: 0,
+            as_string: false,
+        };
         visit_path(&mut n, &split_field_path("a"), false, &mut |t| {
-            set_value(t, &v, None, 0, Loc::NONE)
+            set_value(t, &v, &how, Loc::NONE)
         });
         visit_path(&mut n, &split_field_path("b"), false, &mut |t| {
-            set_value(t, &v, None, 0, Loc::NONE)
+            set_value(t, &v, &how, Loc::NONE)
         });
         assert_eq!(n.get("a").unwrap().as_i64(), Some(3));
         assert_eq!(n.get("b").unwrap().as_str(), Some("3"));

@@ -1557,7 +1557,7 @@ pub(crate) fn apply_transformer_config(
                     .and_then(|r| r.as_seq())
                     .cloned()
                     .unwrap_or_default();
-                super::replacements::apply(&mut acc.resources, &list)?;
+                super::replacements::apply(&mut acc.resources, &list, renderer.sources())?;
             }
             _ => {
                 return Err(RenderError::new(
