@@ -220,6 +220,14 @@ fn into_items(n: Node) -> Vec<Node> {
     }
 }
 
+/// A list node's items, taken out (the node keeps its place and provenance).
+fn take_items(n: &mut Node) -> Vec<Node> {
+    match std::mem::replace(&mut n.value, Value::Null) {
+        Value::Seq(items) => items,
+        _ => Vec::new(),
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -363,15 +371,24 @@ fn merge_map(
     }
     // Fields only the target has are walked too: kyaml re-merges their keyed lists.
     let dm = dst.as_map_mut().expect("made a map above");
-    for e in dm.entries.iter_mut().filter(|e| !pm.contains_key(&e.key)) {
+    target_only_fields(ctx, dm, Some(pm), path, schema)
+}
+
+/// [`target_only`] over a mapping's fields, but those `skip` has.
+fn target_only_fields(
+    ctx: &Ctx,
+    m: &mut Mapping,
+    skip: Option<&Mapping>,
+    path: &str,
+    schema: Option<&serde_json::Value>,
+) -> Result<(), RenderError> {
+    for e in m.entries.iter_mut() {
+        if skip.is_some_and(|s| s.contains_key(&e.key)) {
+            continue;
+        }
         let fpath = join(path, &e.key);
-        target_only(
-            ctx,
-            &mut e.value,
-            &e.key,
-            &fpath,
-            ctx.field_schema(schema, &e.key),
-        )?;
+        let child_schema = ctx.field_schema(schema, &e.key);
+        target_only(ctx, &mut e.value, &e.key, &fpath, child_schema)?;
     }
     Ok(())
 }
@@ -468,10 +485,11 @@ fn walk_field(
                 return Ok(Field::Set(from_patch(o)));
             };
             let mut items = into_items(from_patch(o));
-            let merged = match take_seq_directive(&mut items)? {
+            let item_schema = ctx.item_schema(schema);
+            match take_seq_directive(&mut items)? {
                 Some((Directive::Delete, by)) => {
                     removed(edits, by);
-                    return Ok(Field::Clear);
+                    Ok(Field::Clear)
                 }
                 Some((Directive::Replace, by)) => {
                     edits.push(Edit {
@@ -479,24 +497,21 @@ fn walk_field(
                         by,
                         kind: EditKind::Replaced,
                     });
-                    let item_schema = ctx.item_schema(schema);
-                    assoc_merge(ctx, items, Side::Aliased, &keys, path, edits, item_schema)?
+                    let merged =
+                        assoc_merge(ctx, items, Side::Aliased, &keys, path, edits, item_schema)?;
+                    Ok(Field::Set(
+                        Node::new(Value::Seq(merged), o.loc).with_via(o.loc),
+                    ))
                 }
                 _ => {
-                    let dest = into_items(std::mem::replace(d, Node::synth(Value::Null)));
-                    let item_schema = ctx.item_schema(schema);
-                    assoc_merge(
-                        ctx,
-                        dest,
-                        Side::Patch(&items),
-                        &keys,
-                        path,
-                        edits,
-                        item_schema,
-                    )?
+                    // Merged into the target's list, which keeps its place.
+                    let dest = take_items(d);
+                    let side = Side::Patch(&items);
+                    let merged = assoc_merge(ctx, dest, side, &keys, path, edits, item_schema)?;
+                    d.value = Value::Seq(merged);
+                    Ok(Field::Keep)
                 }
-            };
-            Ok(Field::Set(Node::new(Value::Seq(merged), o.loc)))
+            }
         }
         _ => {
             if o.is_null() {
@@ -566,7 +581,7 @@ fn self_walk_list(
     let Some(keys) = ctx.list_keys(field, path, &[x], schema) else {
         return Ok(true);
     };
-    let mut items = into_items(std::mem::replace(x, Node::synth(Value::Null)));
+    let mut items = take_items(x);
     if read_directive && let Some((Directive::Delete, _)) = take_seq_directive(&mut items)? {
         return Ok(false);
     }
@@ -593,19 +608,7 @@ fn target_only(
     schema: Option<&serde_json::Value>,
 ) -> Result<(), RenderError> {
     match &mut d.value {
-        Value::Map(m) => {
-            for e in m.entries.iter_mut() {
-                let fpath = join(path, &e.key);
-                target_only(
-                    ctx,
-                    &mut e.value,
-                    &e.key,
-                    &fpath,
-                    ctx.field_schema(schema, &e.key),
-                )?;
-            }
-            Ok(())
-        }
+        Value::Map(m) => target_only_fields(ctx, m, None, path, schema),
         Value::Seq(_) => {
             let Some(keys) = ctx.list_keys(field, path, &[&*d], schema) else {
                 return Ok(());
@@ -728,13 +731,15 @@ fn assoc_merge(
     item_schema: Option<&serde_json::Value>,
 ) -> Result<Vec<Node>, RenderError> {
     let primitive = keys.first().is_some_and(|k| k.is_empty());
-    let patch_items: Vec<Node> = match side {
-        Side::Patch(o) => o.to_vec(),
-        Side::Aliased => dest.clone(),
-        Side::Absent => Vec::new(),
+    // What the report on dropped items needs: the patch's items as written (a copy only where
+    // the walk changes them in place), the target's items' places and keys.
+    let patch_items: std::borrow::Cow<[Node]> = match side {
+        Side::Patch(o) => std::borrow::Cow::Borrowed(o),
+        Side::Aliased => std::borrow::Cow::Owned(dest.clone()),
+        Side::Absent => std::borrow::Cow::Borrowed(&[]),
     };
-    let target: Vec<Node> = match side {
-        Side::Patch(_) => dest.clone(),
+    let target: Vec<(Loc, Vec<String>)> = match side {
+        Side::Patch(_) if !primitive => dest.iter().map(|d| (d.loc, key_values(d, keys))).collect(),
         _ => Vec::new(),
     };
     let mut deleted: Vec<Loc> = Vec::new();
@@ -911,7 +916,7 @@ fn assoc_merge(
 fn report_dropped(
     patch_items: &[Node],
     fates: &[Option<Fate>],
-    target: &[Node],
+    target: &[(Loc, Vec<String>)],
     deleted: &[Loc],
     out: &[Node],
     keys: &[&str],
@@ -969,23 +974,27 @@ fn report_dropped(
                 )
             }
             _ => {
-                let agrees = |d: &&Node| {
-                    let theirs = key_values(d, keys);
-                    mine.iter().zip(&theirs).any(|(a, b)| a == b)
+                let agrees = |(_, theirs): &&(Loc, Vec<String>)| {
+                    mine.iter().zip(theirs).any(|(a, b)| a == b)
                         && mine
                             .iter()
-                            .zip(&theirs)
+                            .zip(theirs)
                             .all(|(a, b)| a == b || a.is_empty() || b.is_empty())
                 };
                 match target.iter().find(agrees) {
-                    Some(d) if keys.len() > 1 => (
+                    Some((_, theirs)) if keys.len() > 1 => (
                         format!(
                             "kustomize ignores this patch item {{{}}}: items of '{path}' are matched \
                              on {} together, and the target's item {{{}}} writes them differently, so \
                              it is kept unchanged",
                             shown(p),
                             keys.join(" and "),
-                            shown(d)
+                            keys.iter()
+                                .zip(theirs)
+                                .filter(|(_, v)| !v.is_empty())
+                                .map(|(k, v)| format!("{k}: {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         format!(
                             "write the list's key fields ({}) the same way in the patch item and in \
@@ -1024,12 +1033,12 @@ fn report_dropped(
     }
     // The target's items that vanished without a delete asking for them.
     if let Some(by) = culprit {
-        for d in target
+        let gone = target
             .iter()
-            .filter(|d| !present(d.loc) && !deleted.contains(&d.loc))
-        {
+            .filter(|(loc, _)| !present(*loc) && !deleted.contains(loc));
+        for (_, values) in gone {
             edits.push(Edit {
-                path: format!("{path}[{}]", describe(keys, &key_values(d, keys))),
+                path: format!("{path}[{}]", describe(keys, values)),
                 by,
                 kind: EditKind::Removed,
             });
