@@ -34,7 +34,18 @@ fn render_matches_kustomize_byte_for_byte() {
                         .header("kustomize", "kustodian"),
                     String::from_utf8_lossy(&out.stderr)
                 )),
-                Err(_) if !out.status.success() => {}
+                // kustomize refuses it: so must kustodian, with exit 2 and the line to fix.
+                Err(_) if !out.status.success() => {
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    let located = err.contains("╭─[") || err.contains(".yaml:");
+                    if out.status.code() != Some(2) || !located {
+                        failures.push(format!(
+                            "{}/{target}: refused without exit 2 and a location (exit {:?}):\n{err}",
+                            suite.display(),
+                            out.status.code()
+                        ));
+                    }
+                }
                 Err(_) => failures.push(format!(
                     "{}/{target}: kustomize failed but kustodian succeeded",
                     suite.display()
