@@ -240,17 +240,8 @@ fn join(path: &str, key: &str) -> String {
 /// Directives stay; the walk removes the ones kyaml reads.
 fn from_patch(n: &Node) -> Node {
     let mut out = n.clone();
-    mark_via(&mut out);
+    out.walk_mut(&mut |n| n.via = n.loc);
     out
-}
-
-fn mark_via(n: &mut Node) {
-    n.via = n.loc;
-    match &mut n.value {
-        Value::Map(m) => m.entries.iter_mut().for_each(|e| mark_via(&mut e.value)),
-        Value::Seq(items) => items.iter_mut().for_each(mark_via),
-        _ => {}
-    }
 }
 
 /// What walking one field gave its parent mapping.

@@ -91,18 +91,15 @@ pub fn normalize_metadata(r: &mut Resource, text: &str) {
 }
 
 fn refold(n: &mut Node, text: &str) {
-    let start = n.loc.start as usize;
-    match &mut n.value {
-        Value::Str(v) if v.contains('\n') && folded_header(text, start) => {
+    n.walk_mut(&mut |n| {
+        let start = n.loc.start as usize;
+        if let Value::Str(v) = &mut n.value
+            && v.contains('\n')
+            && folded_header(text, start)
+        {
             *v = go_folded_roundtrip(v);
         }
-        Value::Map(m) => m
-            .entries
-            .iter_mut()
-            .for_each(|e| refold(&mut e.value, text)),
-        Value::Seq(items) => items.iter_mut().for_each(|i| refold(i, text)),
-        _ => {}
-    }
+    });
 }
 
 /// Whether the block scalar whose content starts at `start` has a folded (`>`) header.

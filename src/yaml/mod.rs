@@ -240,6 +240,16 @@ impl Node {
         n
     }
 
+    /// Calls `f` on this node and every node below it, parents first.
+    pub fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Node)) {
+        f(self);
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.walk_mut(f)),
+            Value::Map(m) => m.entries.iter_mut().for_each(|e| e.value.walk_mut(f)),
+            _ => {}
+        }
+    }
+
     /// Sets a key on a map node (no-op on other nodes).
     pub fn set(&mut self, key: &str, value: Node) {
         if let Some(m) = self.as_map_mut() {
@@ -343,13 +353,5 @@ pub fn from_json(v: &serde_json::Value) -> Node {
 
 /// Sets `via` on a node and all its descendants (a transformer replaced a whole subtree).
 pub fn set_via_deep(node: &mut Node, via: Loc) {
-    node.via = via;
-    match &mut node.value {
-        Value::Seq(items) => items.iter_mut().for_each(|n| set_via_deep(n, via)),
-        Value::Map(m) => m
-            .entries
-            .iter_mut()
-            .for_each(|e| set_via_deep(&mut e.value, via)),
-        _ => {}
-    }
+    node.walk_mut(&mut |n| n.via = via);
 }

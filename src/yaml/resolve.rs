@@ -152,18 +152,11 @@ pub fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
 
 /// [`timestamp_spelling`] over a whole tree.
 pub fn restore_timestamps(n: &mut super::Node, text: &str) {
-    if let Some(raw) = timestamp_spelling(n, text) {
-        n.value = Value::Str(raw);
-        return;
-    }
-    match &mut n.value {
-        Value::Map(m) => m
-            .entries
-            .iter_mut()
-            .for_each(|e| restore_timestamps(&mut e.value, text)),
-        Value::Seq(items) => items.iter_mut().for_each(|i| restore_timestamps(i, text)),
-        _ => {}
-    }
+    n.walk_mut(&mut |n| {
+        if let Some(raw) = timestamp_spelling(n, text) {
+            n.value = Value::Str(raw);
+        }
+    });
 }
 
 struct Cursor<'a> {
