@@ -601,3 +601,50 @@ fn fields_named_description_are_still_known() {
     let (code, report) = check(t.path());
     assert_eq!(code, 0, "{report}");
 }
+
+#[test]
+fn data_keys_the_api_server_refuses_are_reported_at_the_line_that_wrote_them() {
+    let t = repo(CLEAN);
+    // kustomize renders a dotenv file's `export NAME=value` as the key `export NAME`.
+    write(
+        t.path(),
+        "apps/web/base/kustomization.yaml",
+        "resources:\n- all.yaml\nconfigMapGenerator:\n- name: settings\n  envs: [app.env]\n  literals: [ok.key=1]\nsecretGenerator:\n- name: creds\n  literals: [\"pass word=x\"]\n",
+    );
+    write(
+        t.path(),
+        "apps/web/base/app.env",
+        "LOG_LEVEL=info\nexport FEATURE_X=on\n",
+    );
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    let got: Vec<(String, String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema-violation")
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap_or("").to_string(),
+                f["location"]["file"].as_str().unwrap().to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "data.export FEATURE_X".to_string(),
+                "apps/web/base/app.env".to_string(),
+                2
+            ),
+            (
+                "data.pass word".to_string(),
+                "apps/web/base/kustomization.yaml".to_string(),
+                9
+            ),
+        ],
+        "{report}"
+    );
+}

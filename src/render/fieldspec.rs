@@ -155,16 +155,19 @@ pub fn visit(node: &mut Node, path: &[CompactString], create: bool, f: &mut dyn 
 }
 
 /// Applies `f` to every field named by the specs that match the resource.
+///
+/// `bookkept`: the object carries kustomize's build annotations ([`super::Resource::bookkept`]),
+/// so to kustomize's transformers `metadata/annotations` exists even where `create` is off.
 pub fn apply_specs<'s>(
     specs: impl IntoIterator<Item = &'s FieldSpec>,
     id: &ResId,
     node: &mut Node,
+    bookkept: bool,
     f: &mut dyn FnMut(&mut Node),
 ) {
     for spec in specs.into_iter().filter(|s| s.matches(id)) {
-        // kustomize keeps its own bookkeeping annotations on every object while it builds, so to
-        // its transformers `metadata/annotations` always exists, even where `create` is off.
-        let stand_in = !spec.create
+        let stand_in = bookkept
+            && !spec.create
             && spec.path.len() >= 2
             && spec.path[0] == "metadata"
             && spec.path[1] == "annotations"

@@ -106,15 +106,12 @@ impl GenContext<'_> {
                 if trimmed.is_empty() || trimmed.starts_with('#') {
                     continue;
                 }
+                // kustomize takes the key as written: its key validation is a no-op (the API
+                // server's data-key rule is `schema-violation`'s to report), and a line with
+                // nothing before the `=` counts as blank.
                 let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
-                if !is_env_var_name(k) {
-                    return Err(RenderError::invalid(
-                        format!(
-                            "{rel}:{}: invalid env var name '{k}' (must be letters, digits, '_', '-', '.', not starting with a digit)",
-                            i + 1
-                        ),
-                        Loc::new(file_id, line_start, line_start + raw_line.len()),
-                    ));
+                if k.is_empty() {
+                    continue;
                 }
                 let start = line_start + (raw_line.len() - trimmed.len());
                 pairs.push(Pair {
@@ -203,6 +200,8 @@ impl GenContext<'_> {
         }
         let mut r = Resource::new(Node::new(Value::Map(obj), g.loc));
         r.needs_hash = !opts.disable_hash;
+        // kustomize annotates generated objects with their generator options.
+        r.bookkept = true;
         r.behavior = match n
             .get("behavior")
             .and_then(|b| b.as_str())
@@ -327,13 +326,6 @@ fn remove_quotes(s: &str) -> &str {
     }
 }
 
-fn is_env_var_name(k: &str) -> bool {
-    !k.is_empty()
-        && !k.as_bytes()[0].is_ascii_digit()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-}
-
 #[derive(Default)]
 struct Options {
     labels: Vec<(String, Node)>,
@@ -360,11 +352,13 @@ fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
                 }
             }
         }
+        // A generator's own `false` cannot undo the kustomization's `true` (kustomize's
+        // `MergeGlobalOptionsIntoLocal`).
         if let Some(b) = src.get("disableNameSuffixHash").and_then(|b| b.as_bool()) {
-            o.disable_hash = b;
+            o.disable_hash |= b;
         }
         if let Some(b) = src.get("immutable").and_then(|b| b.as_bool()) {
-            o.immutable = b;
+            o.immutable |= b;
         }
     }
     o
@@ -446,10 +440,16 @@ pub fn merge_generated(
                     }
                 }
             }
-            if let Some(t) = new.node.get("type")
-                && behavior == Behavior::Replace
-            {
-                old.node.set("type", t.clone());
+            // kustomize keeps the *new* object (with the old one's name, labels, annotations
+            // and, for merge, data underneath): its `type` and `immutable` win, a Secret
+            // merged without a `type` becomes Opaque.
+            for f in ["type", "immutable"] {
+                match new.node.get(f) {
+                    Some(v) => old.node.set(f, v.clone()),
+                    None => {
+                        old.node.as_map_mut().map(|m| m.remove(f));
+                    }
+                }
             }
             // The merged object keeps the base's naming: a plain ConfigMap stays unhashed.
             if !new.needs_hash {

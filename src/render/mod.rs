@@ -33,6 +33,7 @@ pub mod hash;
 pub mod kustomization;
 pub mod kusttypes;
 pub mod nameref;
+pub mod openapi;
 pub mod patch_json;
 pub mod patch_smp;
 mod path_syntax;
@@ -77,6 +78,8 @@ pub(crate) struct Accum {
     build_metadata: Vec<String>,
     /// `nameReference` entries from `configurations:` here and in every base.
     name_refs: Vec<Node>,
+    /// The OpenAPI schema in effect at this point of the build (kustomize's global).
+    schema: openapi::SchemaState,
 }
 
 /// `sortOptions` of a kustomization.
@@ -104,9 +107,6 @@ pub struct Renderer {
     /// Prepended to paths interned in `sources` (e.g. `origin/main:`), so files of another
     /// revision do not collide with the working tree's in one table.
     label: String,
-    /// The OpenAPI document of the last `openapi: {path}` loaded: like kustomize, a global
-    /// setting that gives merge keys to custom resources' lists.
-    openapi: Mutex<Option<Arc<serde_json::Value>>>,
     /// Duplicate keys met in any file read (reported by `schema-violation`).
     duplicates: Mutex<Vec<crate::yaml::parse::DuplicateKey>>,
     dirs: Memo<SharedAccum>,
@@ -118,22 +118,17 @@ impl Renderer {
             fs,
             sources,
             label: String::new(),
-            openapi: Mutex::default(),
             duplicates: Mutex::default(),
             dirs: Mutex::default(),
         }
     }
-    /// The custom OpenAPI document in effect, if any.
-    pub fn openapi(&self) -> Option<Arc<serde_json::Value>> {
-        self.openapi.lock().unwrap().clone()
-    }
-
     /// Drops the memoized builds of directories at or below `dir`: a caller that is done with an
     /// app frees its base instead of holding every base of the repository until the end. Another
     /// build that needs one again simply builds it again.
     pub fn forget_below(&self, dir: &str) {
         let inside = |d: &str| {
-            let d = d.strip_suffix(TRACKED).unwrap_or(d);
+            // Memo keys are a directory plus variants after a NUL (no path has one).
+            let d = d.split('\0').next().unwrap_or(d);
             dir.is_empty()
                 || d.strip_prefix(dir)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -205,6 +200,7 @@ impl Renderer {
             build_metadata,
             name_refs,
             var_refs,
+            schema: _,
         } = acc;
         hash::add_hashes(&mut resources);
         nameref::fix_back_references_with(&mut resources, &nameref::from_config(&name_refs))?;
@@ -288,6 +284,7 @@ impl Renderer {
         stack: &mut Vec<String>,
         at: Loc,
         track: bool,
+        schema: &openapi::SchemaState,
     ) -> Result<Arc<Accum>, RenderError> {
         if stack.iter().any(|d| d == dir) {
             let chain = stack
@@ -302,25 +299,43 @@ impl Renderer {
                 at,
             ));
         }
-        let key: std::borrow::Cow<str> = if track {
-            format!("{dir}{TRACKED}").into()
-        } else {
-            dir.into()
-        };
-        if let Some(hit) = self.dirs.lock().unwrap().get(&*key) {
+        // Memoized from an untouched start; a build that set a custom schema there is built
+        // again (and kept apart) for a start where kyaml had already consulted its own schema.
+        let res = self.build_dir_memo(dir, stack, at, track, schema.entry(false))?;
+        if schema.touched && schema.custom.is_none() && res.schema.sensitive {
+            return self.build_dir_memo(dir, stack, at, track, schema.entry(true));
+        }
+        Ok(res)
+    }
+
+    fn build_dir_memo(
+        &self,
+        dir: &str,
+        stack: &mut Vec<String>,
+        at: Loc,
+        track: bool,
+        entry: openapi::SchemaState,
+    ) -> Result<Arc<Accum>, RenderError> {
+        let key = format!(
+            "{dir}{}{}",
+            if track { TRACKED } else { "" },
+            entry.memo_suffix()
+        );
+        if let Some(hit) = self.dirs.lock().unwrap().get(&key) {
             return match &**hit {
                 Ok(a) => Ok(a.clone()),
                 Err(e) => Err(e.clone()),
             };
         }
         stack.push(dir.to_string());
-        let res = self.build_dir_uncached(dir, stack, at, None, false, Some(track));
+        let input = Accum {
+            schema: entry,
+            ..Accum::default()
+        };
+        let res = self.build_dir_uncached(dir, stack, at, Some(input), false, Some(track));
         stack.pop();
         let res = res.map(Arc::new);
-        self.dirs
-            .lock()
-            .unwrap()
-            .insert(key.into_owned(), Arc::new(res.clone()));
+        self.dirs.lock().unwrap().insert(key, Arc::new(res.clone()));
         res
     }
 
@@ -391,22 +406,26 @@ impl Renderer {
         acc.files.insert(kfile.clone());
         acc.files.extend(config_files);
 
+        // `openapi: {path}` takes effect before this kustomization's resources load (and only
+        // if no kustomization above or before it set one: see `openapi`).
+        if let Some(entry) = &k.openapi_path {
+            let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            let docs = self.load_file(&rel)?;
+            if acc.schema.custom.is_none() {
+                let doc = docs
+                    .into_iter()
+                    .find(|d| !d.is_null())
+                    .map(|d| crate::yaml::to_json(&d))
+                    .unwrap_or_default();
+                acc.schema.set_custom(rel.clone(), doc);
+            }
+            acc.files.insert(rel);
+        }
         // resources (and legacy bases), in order.
         for entry in k.resources.iter() {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
-        // crds/configurations/openapi: accepted, files must exist (they only affect CRD-aware
-        // transformer behavior).
-        if let Some(entry) = &k.openapi_path {
-            let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
-            let docs = self.load_file(&rel)?;
-            let doc = docs
-                .into_iter()
-                .find(|d| !d.is_null())
-                .map(|d| crate::yaml::to_json(&d));
-            *self.openapi.lock().unwrap() = doc.map(Arc::new);
-            acc.files.insert(rel);
-        }
+        // crds: accepted; the files must exist.
         for entry in k.crds.iter() {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             acc.files.insert(rel);
@@ -516,8 +535,14 @@ impl Renderer {
         }
 
         // transformers, in kustomize's fixed order
-        transforms::apply_patches_strategic_merge(self, dir, &k, &mut acc.resources)?;
-        transforms::apply_patches(self, dir, &k, &mut acc.resources)?;
+        transforms::apply_patches_strategic_merge(
+            self,
+            dir,
+            &k,
+            &mut acc.resources,
+            &mut acc.schema,
+        )?;
+        transforms::apply_patches(self, dir, &k, &mut acc.resources, &mut acc.schema)?;
         transforms::apply_namespace(&k, &mut acc.resources)?;
         transforms::apply_prefix_suffix(&k, &mut acc.resources);
         transforms::apply_labels(&k, &mut acc.resources);
@@ -583,7 +608,8 @@ impl Renderer {
         };
         if self.fs.is_dir(&rel) {
             // The base is shared (memoized); this overlay transforms its own copy.
-            let sub = self.build_dir(&rel, stack, entry.loc, track)?;
+            let sub = self.build_dir(&rel, stack, entry.loc, track, &acc.schema)?;
+            acc.schema.after_sub(&sub.schema);
             acc.resources.extend(sub.resources.iter().cloned());
             acc.files.extend(sub.files.iter().cloned());
             for v in sub.vars.iter().cloned() {
@@ -610,6 +636,10 @@ impl Renderer {
         acc.files.insert(rel.clone());
         for doc in docs {
             for mut r in resources_from_doc(doc, &rel, &text)? {
+                if !patch_smp::is_builtin_kind(&r.id().group) {
+                    // kyaml asks its schema whether an unknown kind is cluster-scoped.
+                    acc.schema.touch();
+                }
                 r.origin = Some(resource::Origin::File(rel.clone()));
                 acc.resources.push(r);
             }
@@ -712,7 +742,14 @@ impl Renderer {
         } else {
             if let Some(sub) = join_rel(dir, &entry.text).filter(|p| self.fs.is_dir(p)) {
                 // A directory is a kustomization whose output resources are the configs.
-                let built = self.build_dir(&sub, &mut vec![dir.to_string()], entry.loc, false)?;
+                let built = self.build_dir(
+                    &sub,
+                    &mut vec![dir.to_string()],
+                    entry.loc,
+                    false,
+                    &acc.schema,
+                )?;
+                acc.schema.after_sub(&built.schema);
                 acc.files.extend(built.files.iter().cloned());
                 return Ok(built.resources.iter().map(|r| r.node.clone()).collect());
             }

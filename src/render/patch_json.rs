@@ -85,12 +85,14 @@ fn in_map(root: &Node, toks: &[String]) -> bool {
 
 /// Applies a list of RFC 6902 operations to a resource.
 ///
-/// kustomize keeps its own bookkeeping annotations on every resource while it builds, so
-/// `metadata.annotations` always exists for a patch (`add /metadata/annotations/x` works on an
-/// object that has none); an empty map stands in for them here and is dropped again if unused.
+/// On an object carrying kustomize's build annotations ([`Resource::bookkept`]; a `patches:`
+/// JSON patch stores the previous id first, the legacy `patchesJson6902` does not),
+/// `metadata.annotations` exists for the patch (`add /metadata/annotations/x` works on an object
+/// that has none); an empty map stands in for them here and is dropped again if unused.
 pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
+    let bookkept = target.bookkept;
     let stand_in = match target.node.get_mut("metadata").and_then(|m| m.as_map_mut()) {
-        Some(m) if !m.contains_key("annotations") => {
+        Some(m) if bookkept && !m.contains_key("annotations") => {
             m.insert("annotations", Node::map());
             true
         }
@@ -438,11 +440,21 @@ mod tests {
 
     #[test]
     fn missing_object_keys_read_as_null_like_json_patch_v4() {
-        let mut r = res("metadata: {name: x}\nspec: {a: 1}\n");
         let ops = "- op: replace\n  path: /spec/b\n  value: 2\n\
                    - op: copy\n  from: /spec/none\n  path: /spec/c\n\
                    - op: test\n  path: /spec/none\n  value: null\n\
                    - op: add\n  path: /metadata/annotations/k\n  value: on\n";
+        // Without kustomize's build annotations there is no annotations map to add to...
+        let mut r = res("metadata: {name: x}\nspec: {a: 1}\n");
+        let e = apply(&mut r, &parse_ops(ops, FileId(1)).unwrap()).unwrap_err();
+        assert!(
+            e.message.contains("/metadata/annotations/k"),
+            "{}",
+            e.message
+        );
+        // ...with them (the object was renamed, namespaced, generated or patched) there is.
+        let mut r = res("metadata: {name: x}\nspec: {a: 1}\n");
+        r.bookkept = true;
         apply(&mut r, &parse_ops(ops, FileId(1)).unwrap()).unwrap();
         assert_eq!(
             to_json(&r.node),
@@ -451,6 +463,7 @@ mod tests {
         );
         // A test of a missing key against a value still fails; annotations added for nothing go.
         let mut r = res("metadata: {name: x}\nspec: {}\n");
+        r.bookkept = true;
         let ops = "- op: test\n  path: /spec/none\n  value: 1\n";
         assert!(apply(&mut r, &parse_ops(ops, FileId(1)).unwrap()).is_err());
         assert!(r.node.get_path(&["metadata", "annotations"]).is_none());

@@ -26,6 +26,7 @@
 //! place in the patch; deletions and list replacements are recorded as [`Edit`]s on the resource.
 
 use super::error::RenderError;
+use super::openapi::SchemaState;
 use super::resource::{Edit, EditKind, Resource};
 use crate::source::Loc;
 use crate::yaml::{Mapping, Node, Value};
@@ -40,16 +41,21 @@ pub enum SmpOutcome {
 
 /// Applies one strategic-merge patch document to a resource.
 pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
-    apply_with_schema(target, patch, None)
+    apply_with_schema(target, patch, &SchemaState::default())
 }
 
-/// Like [`apply`], with an OpenAPI document (a kustomization's `openapi: {path}`) that gives
-/// merge keys (`x-kubernetes-patch-merge-key`) for custom resources' lists.
+/// Like [`apply`], under the build's schema state: a custom OpenAPI document (a kustomization's
+/// `openapi: {path}`) gives merge keys (`x-kubernetes-patch-merge-key`) to the lists of the
+/// kinds it defines, and, set before kyaml consulted its own, leaves built-in kinds without
+/// theirs (see [`super::openapi`]).
 pub fn apply_with_schema(
     target: &mut Resource,
     patch: &Node,
-    openapi: Option<&serde_json::Value>,
+    schema: &SchemaState,
 ) -> Result<SmpOutcome, RenderError> {
+    let custom = schema.custom.as_deref();
+    let openapi = custom.map(|c| &c.doc);
+    let builtin_known = schema.builtin_known();
     if patch.as_map().is_none() {
         return Err(RenderError::invalid(
             "a strategic merge patch must be a mapping (a partial Kubernetes object)",
@@ -69,7 +75,7 @@ pub fn apply_with_schema(
             let mut n = from_patch(patch);
             take_map_directive(&mut n)?;
             let ctx = Ctx {
-                builtin: is_builtin_kind(&target.id().group),
+                builtin: builtin_known && is_builtin_kind(&target.id().group),
                 openapi,
             };
             let mut edits = Vec::new();
@@ -92,22 +98,10 @@ pub fn apply_with_schema(
     }
     let id = target.id();
     let ctx = Ctx {
-        builtin: is_builtin_kind(&id.group),
+        builtin: builtin_known && is_builtin_kind(&id.group),
         openapi,
     };
-    let root_schema = openapi.and_then(|doc| {
-        doc.get("definitions")?.as_object()?.values().find(|d| {
-            d.get("x-kubernetes-group-version-kind")
-                .and_then(|g| g.as_array())
-                .is_some_and(|gs| {
-                    gs.iter().any(|g| {
-                        g["kind"] == id.kind.as_str()
-                            && g["version"] == id.version.as_str()
-                            && (g["group"] == id.group.as_str() || g["group"] == "")
-                    })
-                })
-        })
-    });
+    let root_schema = custom.and_then(|c| c.root_for(&id));
     let mut edits = Vec::new();
     let mut node = std::mem::replace(&mut target.node, Node::map());
     // The caller decides whether the patch may rename or re-kind its target (it rewrites the
@@ -142,7 +136,8 @@ impl Ctx<'_> {
     }
 }
 
-fn is_builtin_kind(group: &str) -> bool {
+/// Kinds of the Kubernetes API groups (whose schemas kyaml has built in).
+pub(crate) fn is_builtin_kind(group: &str) -> bool {
     group.is_empty()
         || group.ends_with(".k8s.io")
         || matches!(
@@ -297,11 +292,26 @@ impl Ctx<'_> {
         lists: &[&Node],
         schema: Option<&'s serde_json::Value>,
     ) -> Option<Vec<&'s str>> {
-        let schema_key = schema
-            .and_then(|s| s.get("x-kubernetes-patch-merge-key"))
-            .and_then(|k| k.as_str());
-        if let Some(k) = schema_key {
-            return Some(vec![k]);
+        if let Some(s) = schema {
+            // kyaml's `IsAssociative` with a schema: a merge strategy decides, and the keys are
+            // `x-kubernetes-list-map-keys`, else the merge key, else none (a list of scalars
+            // merged as a set).
+            let strategy = s.get("x-kubernetes-patch-strategy")?.as_str()?;
+            if !strategy.split(',').any(|x| x == "merge") {
+                return None;
+            }
+            let keys: Vec<&str> = match s
+                .get("x-kubernetes-list-map-keys")
+                .and_then(|k| k.as_array())
+            {
+                Some(list) => list.iter().filter_map(|k| k.as_str()).collect(),
+                None => s
+                    .get("x-kubernetes-patch-merge-key")
+                    .and_then(|k| k.as_str())
+                    .into_iter()
+                    .collect(),
+            };
+            return Some(if keys.is_empty() { vec![""] } else { keys });
         }
         if !self.builtin {
             return None;

@@ -140,7 +140,7 @@ fn apply_one(
                 at,
             )
         })?;
-    let value = if let Some(source) = entry.get("source").filter(|s| !s.is_null()) {
+    let (mut value, live) = if let Some(source) = entry.get("source").filter(|s| !s.is_null()) {
         if entry.get("sourceValue").is_some() {
             return Err(RenderError::invalid(
                 "value and resource selectors are mutually exclusive",
@@ -149,14 +149,14 @@ fn apply_one(
         }
         source_value(resources, source, sources)?
     } else if let Some(v) = entry.get("sourceValue") {
-        v.clone()
+        (v.clone(), None)
     } else {
         return Err(RenderError::invalid(
             "replacements must specify a source and at least one target",
             at,
         ));
     };
-    let raw = spelled(&value, sources);
+    let mut raw = spelled(&value, sources);
     for t in targets {
         let Some(select) = t.get("select") else {
             return Err(RenderError::invalid(
@@ -192,7 +192,7 @@ fn apply_one(
             .and_then(|o| o.get("index"))
             .and_then(|i| i.as_i64())
             .unwrap_or(0);
-        for r in resources.iter_mut() {
+        for (ri, r) in resources.iter_mut().enumerate() {
             if !sel.meta(r) {
                 continue;
             }
@@ -211,6 +211,14 @@ fn apply_one(
                 let mut hits = 0;
                 // Annotations print as strings, spelled as the source wrote them.
                 let as_string = fp.starts_with("metadata.annotations.");
+                // The source field's address, when it is in this resource (compared, never
+                // dereferenced).
+                let mut src_at: Option<*const Node> = None;
+                if let Some(l) = live.as_ref().filter(|l| l.resource == ri) {
+                    visit_path(&mut r.node, &l.segs, false, &mut |n| {
+                        src_at.get_or_insert(n as *const Node);
+                    });
+                }
                 visit_path(&mut r.node, &segs, create, &mut |target| {
                     hits += 1;
                     let text = raw.clone().or_else(|| value.scalar_string());
@@ -221,6 +229,10 @@ fn apply_one(
                         as_string,
                     };
                     set_value(target, &value, &how, at);
+                    if src_at.is_some_and(|p| std::ptr::eq(p, &*target)) {
+                        value = target.clone();
+                        raw = None;
+                    }
                 });
                 if hits == 0 {
                     let what = if create { "find or create" } else { "find" };
@@ -238,15 +250,24 @@ fn apply_one(
     Ok(())
 }
 
+/// Where a replacement's value lives, when kustomize hands the targets the source's own node
+/// (a source without a delimiter): a target that *is* that field changes the value for every
+/// target after it.
+struct Live {
+    resource: usize,
+    segs: Vec<String>,
+}
+
 fn source_value(
     resources: &[Resource],
     source: &Node,
     sources: &Sources,
-) -> Result<Node, RenderError> {
+) -> Result<(Node, Option<Live>), RenderError> {
     let sel = Sel::from(source, false)?;
-    let matches: Vec<&Resource> = resources
+    let matches: Vec<(usize, &Resource)> = resources
         .iter()
-        .filter(|r| r.all_ids().iter().any(|id| sel.id(id)))
+        .enumerate()
+        .filter(|(_, r)| r.all_ids().iter().any(|id| sel.id(id)))
         .collect();
     let desc = || {
         ["group", "version", "kind", "name", "namespace"]
@@ -260,7 +281,7 @@ fn source_value(
             .collect::<Vec<_>>()
             .join(",")
     };
-    let src = match matches.as_slice() {
+    let (src_idx, src) = match matches.as_slice() {
         [one] => *one,
         [] => {
             return Err(RenderError::invalid(
@@ -287,7 +308,8 @@ fn source_value(
         .unwrap_or_else(|| "metadata.name".to_string());
     let mut found: Option<Node> = None;
     let mut node = src.node.clone();
-    visit_path(&mut node, &split_field_path(&fp), false, &mut |n| {
+    let segs = split_field_path(&fp);
+    visit_path(&mut node, &segs, false, &mut |n| {
         if found.is_none() {
             found = Some(n.clone());
         }
@@ -306,7 +328,13 @@ fn source_value(
         .and_then(|o| o.get("delimiter"))
         .and_then(|d| d.scalar_string());
     match delimiter.filter(|d| !d.is_empty()) {
-        None => Ok(value),
+        None => {
+            let live = (!matches!(value.value, Value::Map(_) | Value::Seq(_))).then_some(Live {
+                resource: src_idx,
+                segs,
+            });
+            Ok((value, live))
+        }
         Some(d) => {
             let text = spelled(&value, sources)
                 .or_else(|| value.scalar_string())
@@ -330,7 +358,10 @@ fn source_value(
                         source.loc,
                     )
                 })?;
-            Ok(Node::new(Value::Str(part.to_string()), value.loc).with_via(value.via))
+            Ok((
+                Node::new(Value::Str(part.to_string()), value.loc).with_via(value.via),
+                None,
+            ))
         }
     }
 }

@@ -164,6 +164,11 @@ pub struct Resource {
     /// The transformers of each kustomization level this object went through, innermost level
     /// first; recorded only when the top-level kustomization asks for `buildMetadata`.
     pub transformations: Vec<std::sync::Arc<[Transformation]>>,
+    /// kustomize carries its build annotations (previous names, generator options) on this
+    /// object by now: it was generated, put in a namespace, renamed by a prefix or suffix, or
+    /// patched by a JSON patch or a renaming strategic merge. Its `metadata/annotations` then
+    /// exists to field specs that do not create it (removed again at the end of the build).
+    pub bookkept: bool,
 }
 
 impl Resource {
@@ -179,6 +184,7 @@ impl Resource {
             suffixes: Vec::new(),
             var_names: Vec::new(),
             transformations: Vec::new(),
+            bookkept: false,
         }
     }
     pub fn id(&self) -> ResId {

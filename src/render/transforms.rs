@@ -14,6 +14,7 @@ pub(crate) use super::builtin::{
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::{FieldSpec, apply_specs, visit};
 use super::kustomization::{Kustomization, Ref, raw_string};
+use super::openapi::SchemaState;
 use super::resource::{ResId, Resource, Transformation, split_api_version};
 use super::{Accum, Renderer, patch_json, patch_smp};
 use crate::source::Loc;
@@ -668,13 +669,15 @@ fn adopt_identity(patch: &Node, target: &Resource, name: bool, kind: bool) -> No
 }
 
 fn smp_into(
-    renderer: &Renderer,
+    schema: &mut SchemaState,
     resources: &mut Vec<Resource>,
     idx: usize,
     patch: &Node,
 ) -> Result<(), RenderError> {
-    let openapi = renderer.openapi();
-    match patch_smp::apply_with_schema(&mut resources[idx], patch, openapi.as_deref())? {
+    let outcome = patch_smp::apply_with_schema(&mut resources[idx], patch, schema);
+    // kyaml's merge walk looks the resource's schema up (loading its built-in one).
+    schema.touch();
+    match outcome? {
         patch_smp::SmpOutcome::Merged => {}
         patch_smp::SmpOutcome::Deleted => {
             resources.remove(idx);
@@ -688,6 +691,7 @@ pub fn apply_patches_strategic_merge(
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
+    schema: &mut SchemaState,
 ) -> Result<(), RenderError> {
     let mut any = false;
     for entry in &k.patches_strategic_merge {
@@ -702,7 +706,7 @@ pub fn apply_patches_strategic_merge(
         for doc in &lp.docs {
             let idx = target_by_patch_id(resources, doc, lp.loc)?;
             let p = adopt_identity(doc, &resources[idx], true, true);
-            smp_into(renderer, resources, idx, &p)?;
+            smp_into(schema, resources, idx, &p)?;
         }
     }
     if !any && !k.patches_strategic_merge.is_empty() {
@@ -723,6 +727,7 @@ pub fn apply_patches(
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
+    schema: &mut SchemaState,
 ) -> Result<(), RenderError> {
     for entry in &k.patches {
         let lp = load_patch_source(
@@ -754,7 +759,9 @@ pub fn apply_patches(
             };
             let sel = Selector::from_node(t)?;
             for i in sel.select(resources) {
+                // kustomize stores the object's previous id before a JSON patch.
                 resources[i].remember_id();
+                resources[i].bookkept = true;
                 json_patch(renderer, &mut resources[i], &lp.docs[0])?;
             }
             continue;
@@ -767,15 +774,21 @@ pub fn apply_patches(
                     idxs.reverse(); // deletions keep earlier indexes valid
                     for i in idxs {
                         let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
-                        resources[i].remember_id();
-                        smp_into(renderer, resources, i, &p)?;
+                        if allow_name || allow_kind {
+                            resources[i].remember_id();
+                            resources[i].bookkept = true;
+                        }
+                        smp_into(schema, resources, i, &p)?;
                     }
                 }
                 None => {
                     let idx = target_by_patch_id(resources, doc, lp.loc)?;
                     let p = adopt_identity(doc, &resources[idx], !allow_name, !allow_kind);
-                    resources[idx].remember_id();
-                    smp_into(renderer, resources, idx, &p)?;
+                    if allow_name || allow_kind {
+                        resources[idx].remember_id();
+                        resources[idx].bookkept = true;
+                    }
+                    smp_into(schema, resources, idx, &p)?;
                 }
             }
         }
@@ -814,17 +827,11 @@ pub fn apply_patches_json6902(
                 entry.loc,
             ));
         };
+        // kustomize's legacy JSON 6902 transformer neither complains about a target that
+        // matches nothing nor stores the patched object's previous id (so a name this patch
+        // changes is not followed by references, unlike with `patches:`).
         let sel = Selector::from_node(t)?;
-        let idxs = sel.select(resources);
-        if idxs.is_empty() {
-            return Err(RenderError::new(
-                RenderErrorKind::Conflict,
-                "no resource matches the patch target".to_string(),
-                t.loc,
-            ));
-        }
-        for i in idxs {
-            resources[i].remember_id();
+        for i in sel.select(resources) {
             json_patch(renderer, &mut resources[i], &ops)?;
         }
     }
@@ -1010,6 +1017,8 @@ fn set_namespace(
         }
     };
     for r in resources.iter_mut() {
+        // kustomize stores every object's previous id here, namespaced or not.
+        r.bookkept = true;
         let id = r.id();
         if !is_cluster_scoped(&id) && (!unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns, loc);
@@ -1085,6 +1094,8 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
             name = format!("{p}{name}");
             via = *l;
             r.prefixes.push(p.clone());
+            // kustomize stores the previous id of an object it prefixes.
+            r.bookkept |= !p.is_empty();
         }
         if let Some((s, l)) = k
             .name_suffix
@@ -1094,6 +1105,7 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
             name = format!("{name}{s}");
             via = *l;
             r.suffixes.push(s.clone());
+            r.bookkept |= !s.is_empty();
         }
         r.set_name(&name, via);
     }
@@ -1107,7 +1119,7 @@ fn set_string_map<'s>(
     pairs: &[(String, String, Loc)],
 ) {
     let id = r.id();
-    apply_specs(specs, &id, &mut r.node, &mut |n| {
+    apply_specs(specs, &id, &mut r.node, r.bookkept, &mut |n| {
         if n.is_null() {
             *n = Node::new(Value::Map(Mapping::default()), n.loc);
         }
@@ -1207,26 +1219,26 @@ pub fn apply_replicas(k: &Kustomization, resources: &mut [Resource]) -> Result<(
         let count_node = entry.get("count");
         let count = count_node.and_then(|c| c.as_i64()).unwrap_or(0);
         let via = count_node.map(|c| c.loc).unwrap_or(entry.loc);
+        // As kustomize: per field spec, the resources one of whose ids (current or earlier)
+        // has the name and a kind the spec selects; the spec then sets the field only if it
+        // also selects the resource's current kind (a patch that changed the kind leaves the
+        // count alone, yet counts as a match).
         let mut matched = false;
-        for r in resources.iter_mut() {
-            if !r.all_ids().iter().any(|id| id.name == name) {
-                continue;
-            }
-            let id = r.id();
-            let specs: Vec<&FieldSpec> = k
-                .tconfig
-                .replicas
-                .iter()
-                .filter(|s| s.matches(&id))
-                .collect();
-            if specs.is_empty() {
-                continue;
-            }
-            matched = true;
-            for s in specs {
-                visit(&mut r.node, &s.path, s.create, &mut |n| {
-                    *n = Node::new(Value::Int(count), n.loc).with_via(via)
-                });
+        for s in k.tconfig.replicas.iter() {
+            for r in resources.iter_mut() {
+                if !r
+                    .all_ids()
+                    .iter()
+                    .any(|id| id.name == name && s.matches(id))
+                {
+                    continue;
+                }
+                matched = true;
+                if s.matches(&r.id()) {
+                    visit(&mut r.node, &s.path, s.create, &mut |n| {
+                        *n = Node::new(Value::Int(count), n.loc).with_via(via)
+                    });
+                }
             }
         }
         if !matched {
@@ -1532,13 +1544,19 @@ pub(crate) fn apply_transformer_config(
                     if let Some(p) = entry.get("patches") {
                         k.patches_strategic_merge.push(p.clone());
                     }
-                    apply_patches_strategic_merge(renderer, dir, &k, &mut acc.resources)?;
+                    apply_patches_strategic_merge(
+                        renderer,
+                        dir,
+                        &k,
+                        &mut acc.resources,
+                        &mut acc.schema,
+                    )?;
                 } else if kind == "PatchJson6902Transformer" {
                     k.patches_json6902 = vec![entry];
                     apply_patches_json6902(renderer, dir, &k, &mut acc.resources)?;
                 } else {
                     k.patches = vec![entry];
-                    apply_patches(renderer, dir, &k, &mut acc.resources)?;
+                    apply_patches(renderer, dir, &k, &mut acc.resources, &mut acc.schema)?;
                 }
             }
             "ReplicaCountTransformer" => {

@@ -163,7 +163,7 @@ pub fn apply(
     let mut refused: Option<RenderError> = None;
     for r in resources.iter_mut() {
         let id = r.id();
-        apply_specs(&specs, &id, &mut r.node, &mut |n| {
+        apply_specs(&specs, &id, &mut r.node, r.bookkept, &mut |n| {
             if let Err(e) = substitute(n, &values)
                 && refused.is_none()
             {

@@ -4,6 +4,7 @@ use super::{AppCtx, Rule, RuleInfo, docs, finding};
 use crate::diag::{Finding, Severity};
 use crate::policy::Policy;
 use crate::schema::Outcome;
+use crate::source::Loc;
 
 /// A rendered object does not validate against its schema.
 ///
@@ -17,7 +18,13 @@ use crate::schema::Outcome;
 /// **Why.** `kubectl apply` and Argo CD reject invalid objects at sync time — after merge. Unknown
 /// fields are worse: without strict validation they are silently dropped (`imagePullPolicyy`).
 ///
-/// **Example.** `replicas: "three"`; `imagePullPolicyy: Always`; a Service `port: "http"`.
+/// Beyond the schema, the one API-server rule config repositories trip over: keys of a
+/// ConfigMap's or Secret's `data` (also `binaryData`, `stringData`) may contain only letters,
+/// digits, `-`, `_` and `.`. kustomize copies generator keys unchecked, so a dotenv file's
+/// `export NAME=value` renders as the key `export NAME` — reported at that line of the env file.
+///
+/// **Example.** `replicas: "three"`; `imagePullPolicyy: Always`; a Service `port: "http"`;
+/// `export LOG_LEVEL=debug` in a `configMapGenerator` env file.
 ///
 /// **Fix.** Correct the field at the line shown.
 ///
@@ -39,10 +46,43 @@ impl Rule for SchemaViolation {
 
     fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
         let s = &policy.schema_violation;
-        let Some(schemas) = ctx.schemas else {
-            return vec![];
-        };
         let mut out = Vec::new();
+        for (env, build) in &ctx.envs {
+            if !s.applies(&ctx.app.name, env) {
+                continue;
+            }
+            for r in &build.resources {
+                if s.options.skip_kinds.iter().any(|k| k == r.kind()) {
+                    continue;
+                }
+                for (field, key, why, loc) in bad_data_keys(r) {
+                    let mut f = finding(
+                        INFO.id,
+                        ctx,
+                        Some(env),
+                        Some(r),
+                        format!(
+                            "{} '{}' is invalid: {field} key '{key}' {why}; the API server refuses it",
+                            r.kind(),
+                            r.orig_id().name
+                        ),
+                    );
+                    f.field = Some(format!("{field}.{key}"));
+                    if loc.is_some() {
+                        f.loc = loc;
+                    }
+                    f.help = Some(
+                        "keys may contain only letters, digits, '-', '_' and '.' (e.g. 'LOG_LEVEL', 'app.conf'); \
+                         in an env file, drop shell syntax such as 'export'"
+                            .into(),
+                    );
+                    out.push(f);
+                }
+            }
+        }
+        let Some(schemas) = ctx.schemas else {
+            return out;
+        };
         for (env, build) in &ctx.envs {
             if !s.applies(&ctx.app.name, env) {
                 continue;
@@ -84,4 +124,44 @@ impl Rule for SchemaViolation {
         }
         out
     }
+}
+
+/// Keys of a v1 ConfigMap's or Secret's data maps the API server refuses (its `IsConfigMapKey`):
+/// (field, key, what is wrong, where the key was written).
+fn bad_data_keys(r: &crate::render::Resource) -> Vec<(&'static str, String, &'static str, Loc)> {
+    let fields: &[&'static str] = match (r.node.str_at(&["apiVersion"]), r.kind()) {
+        (Some("v1"), "ConfigMap") => &["data", "binaryData"],
+        (Some("v1"), "Secret") => &["data", "stringData"],
+        _ => return vec![],
+    };
+    let mut out = Vec::new();
+    for field in fields {
+        let Some(m) = r.node.get(field).and_then(|m| m.as_map()) else {
+            continue;
+        };
+        for e in &m.entries {
+            let key: &str = &e.key;
+            let why = if key.is_empty() {
+                "is empty"
+            } else if key.len() > 253 {
+                "is longer than 253 characters"
+            } else if !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                "has a character other than letters, digits, '-', '_' and '.'"
+            } else if key == "." || key.starts_with("..") {
+                "must not be '.' or start with '..'"
+            } else {
+                continue;
+            };
+            let loc = if e.key_loc.is_some() {
+                e.key_loc
+            } else {
+                e.value.loc
+            };
+            out.push((*field, key.to_string(), why, loc));
+        }
+    }
+    out
 }
