@@ -219,8 +219,12 @@ fn apply_one(
                         src_at.get_or_insert(n as *const Node);
                     });
                 }
+                let mut failed: Option<RenderError> = None;
                 visit_path(&mut r.node, &segs, create, &mut |target| {
                     hits += 1;
+                    if failed.is_some() {
+                        return;
+                    }
                     let text = raw.clone().or_else(|| value.scalar_string());
                     let how = Set {
                         text,
@@ -228,12 +232,18 @@ fn apply_one(
                         index,
                         as_string,
                     };
-                    set_value(target, &value, &how, at);
+                    if let Err(e) = set_value(target, &value, &how, at) {
+                        failed = Some(e);
+                        return;
+                    }
                     if src_at.is_some_and(|p| std::ptr::eq(p, &*target)) {
                         value = target.clone();
                         raw = None;
                     }
                 });
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 if hits == 0 {
                     let what = if create { "find or create" } else { "find" };
                     return Err(RenderError::invalid(
@@ -375,7 +385,12 @@ struct Set<'a> {
     as_string: bool,
 }
 
-fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) {
+/// Sets one target field. kustomize sets a scalar target's text and keeps its YAML tag, then
+/// prints through a decode to Go values: a field created for the replacement has no tag, so its
+/// text is typed the way a plain scalar is (`"12"` prints as 12, `""` as null); a typed target
+/// keeps its type — and where the text cannot be read as that type (`abc` into a null field,
+/// `""` into a number), kustomize fails to print the object, and so does this.
+fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) -> Result<(), RenderError> {
     let is_scalar = |n: &Node| !matches!(n.value, Value::Map(_) | Value::Seq(_));
     let (delimiter, index) = (how.delimiter, how.index);
     let mut text = how.text.clone();
@@ -395,16 +410,36 @@ fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) {
     if is_scalar(target) && is_scalar(value) {
         // The target keeps its type; only the text changes.
         let text = text.unwrap_or_default();
+        // Created by `visit_path` for this replacement (a field read from a file has a place).
+        let created = target.is_null() && target.loc.is_none();
+        let resolved = resolve_plain(&text);
+        let fits = match (&target.value, &resolved) {
+            (Value::Null, Value::Null) => true,
+            (Value::Null, _) => false,
+            (Value::Int(_), Value::Int(_)) => true,
+            (Value::Float(_), Value::Int(_) | Value::Float(_)) => true,
+            (Value::Bool(_), Value::Bool(_)) => true,
+            _ => false,
+        };
         let new = match &target.value {
             _ if how.as_string => Value::Str(text),
             Value::Str(_) => Value::Str(text),
-            _ if matches!(value.value, Value::Str(_))
-                && delimiter.is_none()
-                && target.is_null() =>
-            {
-                Value::Str(text)
+            _ if created || fits => resolved,
+            other => {
+                let (what, tag) = match other {
+                    Value::Null => ("a null", "null"),
+                    Value::Int(_) => ("an integer", "int"),
+                    Value::Float(_) => ("a number", "float"),
+                    _ => ("a boolean", "bool"),
+                };
+                return Err(RenderError::invalid(
+                    format!(
+                        "the replacement writes '{text}' into a field that holds {what}: kustomize keeps the field's type and then cannot print it (cannot decode '{text}' as !!{tag}); give the field a value of the right type in its source, or remove it and let `create: true` add it"
+                    ),
+                    via,
+                )
+                .with_related(target.loc, "the field"));
             }
-            _ => resolve_plain(&text),
         };
         *target = Node::new(new, target.loc).with_via(via);
     } else {
@@ -417,6 +452,7 @@ fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) {
         v.via = via;
         *target = v;
     }
+    Ok(())
 }
 
 /// Visits the nodes at a replacement field path, creating missing map fields when asked.
@@ -548,13 +584,33 @@ mod tests {
             index: 0,
             as_string: false,
         };
-        visit_path(&mut n, &split_field_path("a"), false, &mut |t| {
-            set_value(t, &v, &how, Loc::NONE)
-        });
-        visit_path(&mut n, &split_field_path("b"), false, &mut |t| {
-            set_value(t, &v, &how, Loc::NONE)
-        });
+        let mut set = |n: &mut Node, path: &str, create: bool, v: &Node, how: &Set| {
+            let mut out = Ok(());
+            visit_path(n, &split_field_path(path), create, &mut |t| {
+                out = set_value(t, v, how, Loc::NONE)
+            });
+            out
+        };
+        set(&mut n, "a", false, &v, &how).unwrap();
+        set(&mut n, "b", false, &v, &how).unwrap();
         assert_eq!(n.get("a").unwrap().as_i64(), Some(3));
         assert_eq!(n.get("b").unwrap().as_str(), Some("3"));
+        // A field created for the replacement has no type: its text is read as a plain scalar.
+        set(&mut n, "c", true, &v, &how).unwrap();
+        assert_eq!(n.get("c").unwrap().as_i64(), Some(3));
+        // A null read from a file stays null: only an empty text fits it.
+        let mut n = crate::yaml::parse_documents("d: ~\ne: 1\n", FileId(0))
+            .unwrap()
+            .remove(0);
+        let e = set(&mut n, "d", false, &v, &how).unwrap_err();
+        assert!(e.message.contains("holds a null"), "{}", e.message);
+        let empty = Set {
+            text: Some(String::new()),
+            ..how
+        };
+        set(&mut n, "d", false, &Node::str(""), &empty).unwrap();
+        assert!(n.get("d").unwrap().is_null());
+        let e = set(&mut n, "e", false, &Node::str(""), &empty).unwrap_err();
+        assert!(e.message.contains("holds an integer"), "{}", e.message);
     }
 }
