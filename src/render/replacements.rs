@@ -584,7 +584,7 @@ mod tests {
             index: 0,
             as_string: false,
         };
-        let mut set = |n: &mut Node, path: &str, create: bool, v: &Node, how: &Set| {
+        let set = |n: &mut Node, path: &str, create: bool, v: &Node, how: &Set| {
             let mut out = Ok(());
             visit_path(n, &split_field_path(path), create, &mut |t| {
                 out = set_value(t, v, how, Loc::NONE)
