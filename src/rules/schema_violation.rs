@@ -52,25 +52,30 @@ impl Rule for SchemaViolation {
                 continue;
             }
             for r in &build.resources {
-                if s.options.skip_kinds.iter().any(|k| k == r.kind()) {
+                let kind = r.kind();
+                if s.options.skip_kinds.iter().any(|k| k == kind) {
                     continue;
                 }
-                for (field, key, why, loc) in bad_data_keys(r) {
+                let invalid = |message: String, field: Option<String>, loc: Loc| {
                     let mut f = finding(
                         INFO.id,
                         ctx,
                         Some(env),
                         Some(r),
-                        format!(
-                            "{} '{}' is invalid: {field} key '{key}' {why}; the API server refuses it",
-                            r.kind(),
-                            r.orig_id().name
-                        ),
+                        format!("{kind} '{}' is invalid: {message}", r.orig_id().name),
                     );
-                    f.field = Some(format!("{field}.{key}"));
+                    f.field = field;
                     if loc.is_some() {
                         f.loc = loc;
                     }
+                    f
+                };
+                for (field, key, why, loc) in bad_data_keys(r) {
+                    let mut f = invalid(
+                        format!("{field} key '{key}' {why}; the API server refuses it"),
+                        Some(format!("{field}.{key}")),
+                        loc,
+                    );
                     f.help = Some(
                         "keys may contain only letters, digits, '-', '_' and '.' (e.g. 'LOG_LEVEL', 'app.conf'); \
                          in an env file, drop shell syntax such as 'export'"
@@ -78,20 +83,9 @@ impl Rule for SchemaViolation {
                     );
                     out.push(f);
                 }
-            }
-        }
-        let Some(schemas) = ctx.schemas else {
-            return out;
-        };
-        for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
-                continue;
-            }
-            for r in &build.resources {
-                let kind = r.kind();
-                if s.options.skip_kinds.iter().any(|k| k == kind) {
+                let Some(schemas) = ctx.schemas else {
                     continue;
-                }
+                };
                 if s.options.reject_kinds.iter().any(|k| k == kind) {
                     let mut f = finding(
                         INFO.id,
@@ -106,18 +100,7 @@ impl Rule for SchemaViolation {
                 }
                 if let Outcome::Invalid(vs) = schemas.validate(&r.node) {
                     for v in vs {
-                        let mut f = finding(
-                            INFO.id,
-                            ctx,
-                            Some(env),
-                            Some(r),
-                            format!("{kind} '{}' is invalid: {}", r.orig_id().name, v.message),
-                        );
-                        f.field = Some(v.path);
-                        if v.loc.is_some() {
-                            f.loc = v.loc;
-                        }
-                        out.push(f);
+                        out.push(invalid(v.message, Some(v.path), v.loc));
                     }
                 }
             }
