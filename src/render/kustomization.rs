@@ -396,8 +396,10 @@ pub struct TransformerConfig {
     pub images: Specs,
     pub replicas: Specs,
     pub namespace: Specs,
-    /// `namePrefix`/`nameSuffix` field specs from `configurations:`; when given they replace the
-    /// default (every object's `metadata/name`), as observed with kustomize.
+    /// `namePrefix`/`nameSuffix` field specs from `configurations:` (`None`: the default, every
+    /// object's `metadata/name`). kustomize merges its default into configured specs, and a
+    /// configured `metadata/name` spec of any kind counts as the default already there: so
+    /// `metadata/name` for one kind renames only that kind, another path adds to the renaming.
     pub name_prefix: Option<Vec<FieldSpec>>,
     pub name_suffix: Option<Vec<FieldSpec>>,
     /// Extra `nameReference` entries (kind + fieldSpecs), for the name-reference pass.
@@ -448,7 +450,17 @@ impl Default for TransformerConfig {
 }
 
 impl TransformerConfig {
-    /// Adds the tables of one `configurations:` document.
+    /// kustomize's defaults with the given `configurations:` documents merged in, in order.
+    pub fn from_docs(docs: &[std::sync::Arc<Node>]) -> TransformerConfig {
+        let mut c = TransformerConfig::default();
+        for d in docs {
+            c.extend_from(d);
+        }
+        c
+    }
+
+    /// Adds the tables of one `configurations:` document (a spec already there is not added
+    /// twice, as kustomize's merge keeps one).
     pub fn extend_from(&mut self, doc: &Node) {
         let specs = |key: &str| -> Vec<FieldSpec> {
             doc.get(key)
@@ -464,23 +476,51 @@ impl TransformerConfig {
             ("replicas", &mut self.replicas),
             ("namespace", &mut self.namespace),
         ] {
-            let more = specs(key);
+            let more: Vec<FieldSpec> = specs(key)
+                .into_iter()
+                .filter(|f| !table.contains(f))
+                .collect();
             if !more.is_empty() {
                 std::sync::Arc::make_mut(table).extend(more);
             }
         }
-        self.var_reference.extend(specs("varReference"));
+        for f in specs("varReference") {
+            if !self.var_reference.contains(&f) {
+                self.var_reference.push(f);
+            }
+        }
         for (key, slot) in [
             ("namePrefix", &mut self.name_prefix),
             ("nameSuffix", &mut self.name_suffix),
         ] {
             let more = specs(key);
             if !more.is_empty() {
-                slot.get_or_insert_with(Vec::new).extend(more);
+                let is_name = |f: &FieldSpec| *f.path == ["metadata", "name"];
+                let default = FieldSpec {
+                    group: None,
+                    version: None,
+                    kind: None,
+                    path: std::borrow::Cow::Owned(vec!["metadata".into(), "name".into()]),
+                    create: false,
+                };
+                let v = slot.get_or_insert_with(Vec::new);
+                v.retain(|f| *f != default);
+                for f in more {
+                    if !v.contains(&f) {
+                        v.push(f);
+                    }
+                }
+                if !v.iter().any(is_name) {
+                    v.insert(0, default);
+                }
             }
         }
         if let Some(Value::Seq(items)) = doc.get("nameReference").map(|n| &n.value) {
-            self.name_reference.extend(items.iter().cloned());
+            for it in items {
+                if !self.name_reference.contains(it) {
+                    self.name_reference.push(it.clone());
+                }
+            }
         }
     }
 }

@@ -71,13 +71,14 @@ pub(crate) struct Accum {
     resources: Vec<Resource>,
     files: BTreeSet<String>,
     vars: Vec<vars::Var>,
-    /// Extra `varReference` field specs from `configurations:`.
-    var_refs: Vec<fieldspec::FieldSpec>,
+
     sort_order: Option<SortChoice>,
     /// `buildMetadata: [originAnnotations]` etc. at this level (only the top level's counts).
     build_metadata: Vec<String>,
-    /// `nameReference` entries from `configurations:` here and in every base.
-    name_refs: Vec<Node>,
+    /// The `configurations:` documents of this kustomization, every kustomization below it and
+    /// its components, in kustomize's merge order: kustomize accumulates transformer
+    /// configurations upwards (a base's field specs apply to its overlays' transformers too).
+    configs: Vec<Arc<Node>>,
     /// The OpenAPI schema in effect at this point of the build (kustomize's global).
     schema: openapi::SchemaState,
 }
@@ -198,13 +199,16 @@ impl Renderer {
             vars: var_list,
             sort_order,
             build_metadata,
-            name_refs,
-            var_refs,
+            configs,
             schema: _,
         } = acc;
+        let tconfig = kustomization::TransformerConfig::from_docs(&configs);
         hash::add_hashes(&mut resources);
-        nameref::fix_back_references_with(&mut resources, &nameref::from_config(&name_refs))?;
-        vars::apply(&mut resources, &var_list, &var_refs)?;
+        nameref::fix_back_references_with(
+            &mut resources,
+            &nameref::from_config(&tconfig.name_reference),
+        )?;
+        vars::apply(&mut resources, &var_list, &tconfig.var_reference)?;
         resources.retain(|r| {
             r.annotation("config.kubernetes.io/local-config")
                 .is_none_or(|v| v != "true")
@@ -381,11 +385,10 @@ impl Renderer {
         let mut k = Kustomization::from_docs(&kfile, docs, &text)?;
         let track = track.unwrap_or(!k.build_metadata.is_empty());
         let mut config_files = Vec::new();
+        let mut own_configs = Vec::new();
         for c in k.configurations.clone() {
             let rel = self.restricted_file(dir, &c.text, c.loc)?;
-            for doc in self.load_file(&rel)? {
-                k.tconfig.extend_from(&doc);
-            }
+            own_configs.extend(self.load_file(&rel)?.into_iter().map(Arc::new));
             config_files.push(rel);
         }
         if k.is_component && !as_component {
@@ -425,6 +428,7 @@ impl Renderer {
         for entry in k.resources.iter() {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
+        acc.configs.extend(own_configs);
         // crds: accepted; the files must exist.
         for entry in k.crds.iter() {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
@@ -534,6 +538,10 @@ impl Renderer {
             acc = r?;
         }
 
+        // The transformers run with every configuration accumulated so far.
+        if !acc.configs.is_empty() {
+            k.tconfig = kustomization::TransformerConfig::from_docs(&acc.configs);
+        }
         // transformers, in kustomize's fixed order
         transforms::apply_patches_strategic_merge(
             self,
@@ -569,9 +577,6 @@ impl Renderer {
             }
         }
 
-        acc.var_refs.extend(k.tconfig.var_reference.iter().cloned());
-        acc.name_refs
-            .extend(k.tconfig.name_reference.iter().cloned());
         if let Some(s) = &k.sort_options {
             acc.sort_order = Some(s.clone());
         }
@@ -626,8 +631,11 @@ impl Renderer {
                 }
                 acc.vars.push(v);
             }
-            acc.name_refs.extend(sub.name_refs.iter().cloned());
-            acc.var_refs.extend(sub.var_refs.iter().cloned());
+            for c in &sub.configs {
+                if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
+                    acc.configs.push(c.clone());
+                }
+            }
             return Ok(());
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;

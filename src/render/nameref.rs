@@ -192,7 +192,10 @@ struct Candidate {
 impl Candidate {
     fn of(r: &Resource) -> Candidate {
         Candidate {
-            ids: r.all_ids(),
+            // kustomize matches referrals on their *previous* ids only (recorded whenever a
+            // transformer renamed, re-kinded or namespaced them): an object whose kind a patch
+            // changed is no longer found under its new kind by references to the old one.
+            ids: r.prev_ids.clone(),
             cur: r.id(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),

@@ -1019,6 +1019,7 @@ fn set_namespace(
     for r in resources.iter_mut() {
         // kustomize stores every object's previous id here, namespaced or not.
         r.bookkept = true;
+        r.remember_id();
         let id = r.id();
         if !is_cluster_scoped(&id) && (!unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns, loc);
@@ -1078,12 +1079,34 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
         if matches!(r.kind(), "CustomResourceDefinition" | "Namespace") {
             continue;
         }
-        let id = r.id();
+        // Field specs select by the object's original type, as kustomize's do; `metadata/name`
+        // renames the object, any other path (a transformer config's) gets the affix too.
+        let id = r.orig_id();
+        let is_name = |f: &FieldSpec| *f.path == ["metadata", "name"];
         let selected = |specs: &Option<Vec<FieldSpec>>| {
             specs
                 .as_ref()
-                .is_none_or(|s| s.iter().any(|f| f.matches(&id)))
+                .is_none_or(|s| s.iter().any(|f| is_name(f) && f.matches(&id)))
         };
+        for (affix, specs, front) in [
+            (&k.name_prefix, &k.tconfig.name_prefix, true),
+            (&k.name_suffix, &k.tconfig.name_suffix, false),
+        ] {
+            let (Some((a, l)), Some(specs)) = (affix, specs) else {
+                continue;
+            };
+            for f in specs.iter().filter(|f| !is_name(f) && f.matches(&id)) {
+                visit(&mut r.node, &f.path, f.create, &mut |n| {
+                    let cur = n.scalar_string().unwrap_or_default();
+                    let v = if front {
+                        format!("{a}{cur}")
+                    } else {
+                        format!("{cur}{a}")
+                    };
+                    *n = Node::new(Value::Str(v), n.loc).with_via(*l);
+                });
+            }
+        }
         let mut name = r.name().to_string();
         let mut via = Loc::NONE;
         if let Some((p, l)) = k
@@ -1107,7 +1130,9 @@ pub fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource]) {
             r.suffixes.push(s.clone());
             r.bookkept |= !s.is_empty();
         }
-        r.set_name(&name, via);
+        if via.is_some() {
+            r.set_name(&name, via);
+        }
     }
 }
 
