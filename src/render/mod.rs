@@ -71,7 +71,6 @@ pub(crate) struct Accum {
     resources: Vec<Resource>,
     files: BTreeSet<String>,
     vars: Vec<vars::Var>,
-
     sort_order: Option<SortChoice>,
     /// `buildMetadata: [originAnnotations]` etc. at this level (only the top level's counts).
     build_metadata: Vec<String>,
