@@ -203,6 +203,8 @@ pub struct Rules {
     pub resource_limits_missing: Option<RuleEntry<LimitsOptions>>,
     #[serde(rename = "patch-item-ignored")]
     pub patch_item_ignored: Option<RuleEntry<NoOptions>>,
+    #[serde(rename = "patch-target-unmatched")]
+    pub patch_target_unmatched: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "secret-key-missing")]
     pub secret_key_missing: Option<RuleEntry<SecretOptions>>,
     #[serde(rename = "secret-keys-differ")]
@@ -256,6 +258,10 @@ impl Rules {
                 &base.resource_limits_missing,
             ),
             patch_item_ignored: layer(&self.patch_item_ignored, &base.patch_item_ignored),
+            patch_target_unmatched: layer(
+                &self.patch_target_unmatched,
+                &base.patch_target_unmatched,
+            ),
             secret_key_missing: layer(&self.secret_key_missing, &base.secret_key_missing),
             secret_keys_differ: layer(&self.secret_keys_differ, &base.secret_keys_differ),
             promotion_drift: layer(&self.promotion_drift, &base.promotion_drift),
@@ -327,6 +333,7 @@ pub struct Policy {
     pub resource_limits_removed: Settings<LimitsOptions>,
     pub resource_limits_missing: Settings<LimitsOptions>,
     pub patch_item_ignored: Settings<NoOptions>,
+    pub patch_target_unmatched: Settings<NoOptions>,
     pub secret_key_missing: Settings<SecretOptions>,
     pub secret_keys_differ: Settings<NoOptions>,
     pub promotion_drift: Settings<DriftOptions>,
@@ -431,6 +438,7 @@ impl Policy {
             resource_limits_removed: merge(&b.resource_limits_removed, &o.resource_limits_removed)?,
             resource_limits_missing: merge(&b.resource_limits_missing, &o.resource_limits_missing)?,
             patch_item_ignored: merge(&b.patch_item_ignored, &o.patch_item_ignored)?,
+            patch_target_unmatched: merge(&b.patch_target_unmatched, &o.patch_target_unmatched)?,
             secret_key_missing: merge(&b.secret_key_missing, &o.secret_key_missing)?,
             secret_keys_differ: merge(&b.secret_keys_differ, &o.secret_keys_differ)?,
             promotion_drift: merge(&b.promotion_drift, &o.promotion_drift)?,
@@ -454,6 +462,7 @@ impl Policy {
             "resource-limits-removed" => self.resource_limits_removed.level,
             "resource-limits-missing" => self.resource_limits_missing.level,
             "patch-item-ignored" => self.patch_item_ignored.level,
+            "patch-target-unmatched" => self.patch_target_unmatched.level,
             "secret-key-missing" => self.secret_key_missing.level,
             "secret-keys-differ" => self.secret_keys_differ.level,
             "promotion-drift" => self.promotion_drift.level,

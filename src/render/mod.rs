@@ -63,6 +63,9 @@ pub struct Build {
     pub resources: Vec<Resource>,
     /// Every repo-relative file the build read (kustomizations, resources, patches, generator inputs).
     pub files: BTreeSet<String>,
+    /// Where each `patches`/`patchesJson6902` target that selected no object was written (outside
+    /// components, which are meant to be generic): kustomize applies such a patch to nothing.
+    pub unmatched_patches: Vec<Loc>,
 }
 
 /// What building one directory accumulates before the top-level finishing steps.
@@ -80,6 +83,8 @@ pub(crate) struct Accum {
     configs: Vec<Arc<Node>>,
     /// The OpenAPI schema in effect at this point of the build (kustomize's global).
     schema: openapi::SchemaState,
+    /// See [`Build::unmatched_patches`].
+    unmatched_patches: Vec<Loc>,
 }
 
 /// `sortOptions` of a kustomization.
@@ -200,6 +205,7 @@ impl Renderer {
             build_metadata,
             configs,
             schema: _,
+            unmatched_patches,
         } = acc;
         let tconfig = kustomization::TransformerConfig::from_docs(&configs);
         hash::add_hashes(&mut resources);
@@ -225,7 +231,11 @@ impl Renderer {
             transforms::apply_build_metadata(r, dir, meta)?;
             refuse_non_finite(&r.node)?;
         }
-        Ok(Build { resources, files })
+        Ok(Build {
+            resources,
+            files,
+            unmatched_patches,
+        })
     }
 
     /// Reads and parses a file. `rel` must already be validated.
@@ -549,12 +559,18 @@ impl Renderer {
             &mut acc.resources,
             &mut acc.schema,
         )?;
-        transforms::apply_patches(self, dir, &k, &mut acc.resources, &mut acc.schema)?;
+        let missed = transforms::apply_patches(self, dir, &k, &mut acc.resources, &mut acc.schema)?;
+        if !as_component {
+            acc.unmatched_patches.extend(missed);
+        }
         transforms::apply_namespace(&k, &mut acc.resources)?;
         transforms::apply_prefix_suffix(&k, &mut acc.resources);
         transforms::apply_labels(&k, &mut acc.resources);
         transforms::apply_annotations(&k, &mut acc.resources);
-        transforms::apply_patches_json6902(self, dir, &k, &mut acc.resources)?;
+        let missed = transforms::apply_patches_json6902(self, dir, &k, &mut acc.resources)?;
+        if !as_component {
+            acc.unmatched_patches.extend(missed);
+        }
         transforms::apply_replicas(&k, &mut acc.resources)?;
         transforms::apply_images(&k, &mut acc.resources);
         let repl = self.load_replacements(dir, &k)?;
@@ -630,6 +646,8 @@ impl Renderer {
                 }
                 acc.vars.push(v);
             }
+            acc.unmatched_patches
+                .extend(sub.unmatched_patches.iter().copied());
             for c in &sub.configs {
                 if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
                     acc.configs.push(c.clone());

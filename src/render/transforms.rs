@@ -722,13 +722,16 @@ fn renderer_has_file(renderer: &Renderer, dir: &str, s: &str) -> bool {
     crate::source::join_rel(dir, s).is_some_and(|p| renderer.fs().is_file(&p))
 }
 
+/// Applies `patches:`. Returns where each patch whose `target` selected nothing was written
+/// (kustomize applies it to nothing, silently).
 pub fn apply_patches(
     renderer: &Renderer,
     dir: &str,
     k: &Kustomization,
     resources: &mut Vec<Resource>,
     schema: &mut SchemaState,
-) -> Result<(), RenderError> {
+) -> Result<Vec<Loc>, RenderError> {
+    let mut unmatched = Vec::new();
     for entry in &k.patches {
         let lp = load_patch_source(
             renderer,
@@ -758,7 +761,11 @@ pub fn apply_patches(
                 ));
             };
             let sel = Selector::from_node(t)?;
-            for i in sel.select(resources) {
+            let picked = sel.select(resources);
+            if picked.is_empty() {
+                unmatched.push(t.loc);
+            }
+            for i in picked {
                 // kustomize stores the object's previous id before a JSON patch.
                 resources[i].remember_id();
                 resources[i].bookkept = true;
@@ -771,6 +778,9 @@ pub fn apply_patches(
                 Some(t) => {
                     let sel = Selector::from_node(t)?;
                     let mut idxs = sel.select(resources);
+                    if idxs.is_empty() {
+                        unmatched.push(t.loc);
+                    }
                     idxs.reverse(); // deletions keep earlier indexes valid
                     for i in idxs {
                         let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
@@ -793,15 +803,17 @@ pub fn apply_patches(
             }
         }
     }
-    Ok(())
+    Ok(unmatched)
 }
 
+/// Applies the legacy `patchesJson6902:`; returns the targets that selected nothing.
 pub fn apply_patches_json6902(
     renderer: &Renderer,
     dir: &str,
     k: &Kustomization,
     resources: &mut [Resource],
-) -> Result<(), RenderError> {
+) -> Result<Vec<Loc>, RenderError> {
+    let mut unmatched = Vec::new();
     for entry in &k.patches_json6902 {
         let ops = if let Some(p) = entry.get("path").and_then(|p| p.as_str()) {
             let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
@@ -831,11 +843,15 @@ pub fn apply_patches_json6902(
         // matches nothing nor stores the patched object's previous id (so a name this patch
         // changes is not followed by references, unlike with `patches:`).
         let sel = Selector::from_node(t)?;
-        for i in sel.select(resources) {
+        let picked = sel.select(resources);
+        if picked.is_empty() {
+            unmatched.push(t.loc);
+        }
+        for i in picked {
             json_patch(renderer, &mut resources[i], &ops)?;
         }
     }
-    Ok(())
+    Ok(unmatched)
 }
 
 /// A patch/replacement target selector (group/version/kind/name/namespace regexes, label and
@@ -1578,10 +1594,13 @@ pub(crate) fn apply_transformer_config(
                     )?;
                 } else if kind == "PatchJson6902Transformer" {
                     k.patches_json6902 = vec![entry];
-                    apply_patches_json6902(renderer, dir, &k, &mut acc.resources)?;
+                    let missed = apply_patches_json6902(renderer, dir, &k, &mut acc.resources)?;
+                    acc.unmatched_patches.extend(missed);
                 } else {
                     k.patches = vec![entry];
-                    apply_patches(renderer, dir, &k, &mut acc.resources, &mut acc.schema)?;
+                    let missed =
+                        apply_patches(renderer, dir, &k, &mut acc.resources, &mut acc.schema)?;
+                    acc.unmatched_patches.extend(missed);
                 }
             }
             "ReplicaCountTransformer" => {

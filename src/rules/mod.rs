@@ -12,6 +12,7 @@ pub mod codeowners_missing;
 pub mod digest_not_promoted;
 pub mod image_not_pinned;
 pub mod patch_item_ignored;
+pub mod patch_target_unmatched;
 pub mod pods;
 pub mod production_change_not_image_only;
 pub mod promotion_drift;
@@ -123,6 +124,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     resource_limits_removed::INFO,
     resource_limits_missing::INFO,
     patch_item_ignored::INFO,
+    patch_target_unmatched::INFO,
     secret_key_missing::INFO,
     secret_keys_differ::INFO,
     promotion_drift::INFO,
@@ -142,6 +144,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &resource_limits_removed::ResourceLimitsRemoved,
         &resource_limits_missing::ResourceLimitsMissing,
         &patch_item_ignored::PatchItemIgnored,
+        &patch_target_unmatched::PatchTargetUnmatched,
         &secret_key_missing::SecretKeyMissing,
         &secret_keys_differ::SecretKeysDiffer,
         &promotion_drift::PromotionDrift,
