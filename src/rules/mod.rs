@@ -163,6 +163,18 @@ pub fn lookup(id: &str) -> Option<&'static RuleInfo> {
     REGISTRY.iter().find(|r| r.id == id)
 }
 
+/// Adds an environment to a finding reported once for several (a base's patch line shows in
+/// every environment that includes it).
+pub fn add_environment(f: &mut Finding, env: &str) {
+    let envs = f.environment.get_or_insert_with(String::new);
+    if !envs.split(", ").any(|x| x == env) {
+        if !envs.is_empty() {
+            envs.push_str(", ");
+        }
+        envs.push_str(env);
+    }
+}
+
 /// A finding about a resource in an environment, with the usual context filled in.
 pub fn finding(
     rule: &str,

@@ -1,6 +1,6 @@
 //! `patch-item-ignored`: strategic-merge patch items kustomize drops without a word.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
+use super::{AppCtx, Rule, RuleInfo, add_environment, docs, finding};
 use crate::diag::{Finding, Severity};
 use crate::policy::Policy;
 use crate::render::resource::EditKind;
@@ -62,11 +62,7 @@ impl Rule for PatchItemIgnored {
                     };
                     // A base's patch shows in every environment: one finding, every env named.
                     if let Some(f) = out.iter_mut().find(|f| f.loc == e.by && f.message == *why) {
-                        let envs = f.environment.get_or_insert_with(String::new);
-                        if !envs.split(", ").any(|x| x == env.name) {
-                            envs.push_str(", ");
-                            envs.push_str(&env.name);
-                        }
+                        add_environment(f, &env.name);
                         continue;
                     }
                     let mut f = finding(INFO.id, ctx, Some(env), Some(r), why.clone());

@@ -1,7 +1,7 @@
 //! `patch-target-unmatched`: patches whose `target` selects nothing, which kustomize applies to
 //! nothing without a word.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
+use super::{AppCtx, Rule, RuleInfo, add_environment, docs, finding};
 use crate::diag::{Finding, Severity};
 use crate::policy::Policy;
 
@@ -48,11 +48,7 @@ impl Rule for PatchTargetUnmatched {
             for &loc in &build.unmatched_patches {
                 // A base's patch shows in every environment: one finding, every env named.
                 if let Some(f) = out.iter_mut().find(|f| f.loc == loc) {
-                    let envs = f.environment.get_or_insert_with(String::new);
-                    if !envs.split(", ").any(|x| x == env.name) {
-                        envs.push_str(", ");
-                        envs.push_str(&env.name);
-                    }
+                    add_environment(f, &env.name);
                     continue;
                 }
                 let mut f = finding(
