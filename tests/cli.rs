@@ -360,10 +360,10 @@ fn output_file_is_written_atomically_and_completely() {
     assert!(out.stdout.is_empty());
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
-    assert_eq!(report["summary"]["errors"], 1);
+    assert_eq!(report["summary"]["errors"], 2);
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
-    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 1);
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 2);
     let leftovers: Vec<_> = std::fs::read_dir(t.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -1,5 +1,6 @@
 //! `production-change-not-image-only`: a change to production may only move images.
 
+use super::promotion_drift::show;
 use super::resource_limits_removed::{counterpart, removal_by};
 use super::{AppCtx, Rule, RuleInfo, docs, finding};
 use crate::diag::{Finding, Related, Severity};
@@ -56,18 +57,6 @@ fn strip_images(n: &Node, in_containers: bool) -> Node {
         _ => {}
     }
     out
-}
-
-fn show(n: Option<&Node>) -> String {
-    match n {
-        None => "(absent)".into(),
-        Some(n) => match &n.value {
-            Value::Map(_) | Value::Seq(_) => {
-                crate::yaml::emit_documents([n]).trim_end().to_string()
-            }
-            _ => format!("{:?}", n.scalar_string().unwrap_or_default()),
-        },
-    }
 }
 
 /// Compares two renders of one overlay; `(path, before, after, blame)` per difference.

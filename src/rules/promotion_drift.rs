@@ -19,9 +19,11 @@ use crate::yaml::{Entry, Mapping, Node, Value};
 /// environment of each stage) must be identical except for (a) container images, (b) what each
 /// overlay sets as its own identity — `namespace`, `namePrefix`/`nameSuffix`, values set by
 /// `labels`/`commonLabels`/`commonAnnotations`, `replicas` entries, and the ConfigMap/Secret hash
-/// suffixes and name references that follow from those — (c) `Secret` data values, which are per
-/// environment by nature (their keys are `secret-keys-differ`'s business) — and (d) field paths the
-/// policy allows.
+/// suffixes and name references that follow from those; a field one overlay sets this way is not
+/// compared with the other's value at all (production's `replicas: 3` against the base's 1 in
+/// staging is not drift), while an inline patch in the kustomization is a change like any other
+/// — (c) `Secret` data values, which are per environment by nature (their keys are
+/// `secret-keys-differ`'s business) — and (d) field paths the policy allows.
 /// Each drifting field is reported once, at the production line that introduced it (or the staging
 /// line, when production's value comes from the shared base), with the rendered values. Objects
 /// present in only one of the two environments are reported too.
@@ -45,21 +47,62 @@ pub const INFO: RuleInfo = RuleInfo {
     default_severity: Severity::Error,
 };
 
-/// A node set by a kustomization entry (namespace, labels, replicas, images, prefix...), as
-/// opposed to a patch or a resource file: the overlay's identity.
+/// A node set by one of a kustomization's identity fields — `namespace`, `labels`,
+/// `commonLabels`, `commonAnnotations`, `replicas`, `buildMetadata` — as opposed to a resource
+/// file or a patch (an inline patch is kustomization text too, but a change like any other).
 fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
-    n.via.is_some()
-        && sources.get(n.via.file).is_some_and(|f| {
-            let name = f.path.rsplit('/').next().unwrap_or("");
-            matches!(
-                name,
-                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-            )
-        })
+    if n.via.is_none() {
+        return false;
+    }
+    let Some(f) = sources.get(n.via.file) else {
+        return false;
+    };
+    let name = f.path.rsplit('/').next().unwrap_or("");
+    if !matches!(
+        name,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) {
+        return false;
+    }
+    // A field the scan cannot name (a flow-style kustomization) counts as identity, as all
+    // kustomization-set values did before patches were told apart.
+    kustomization_field(&f.text, n.via.start as usize).is_none_or(|k| {
+        matches!(
+            k,
+            "namespace"
+                | "labels"
+                | "commonLabels"
+                | "commonAnnotations"
+                | "replicas"
+                | "buildMetadata"
+        )
+    })
 }
 
-/// Removes what promotion is allowed to change (see [`Side::keeps`]), puts a placeholder for
-/// container images, and spells renamed objects' names by their source names.
+/// The top-level field of a kustomization file whose value holds byte `offset`: the nearest
+/// line at or before it that starts in column 0 with a key. Kustomizations are block mappings
+/// at the top (what every tool writes); inline patches are block scalars, indented below their
+/// field, so they never start a line in column 0.
+fn kustomization_field(text: &str, offset: usize) -> Option<&str> {
+    let head = text.get(..offset.min(text.len()))?;
+    for line in head.rsplit('\n') {
+        let line = line.trim_start_matches('\u{feff}');
+        match line.chars().next() {
+            None | Some(' ' | '\t' | '-' | '#' | '\r') => continue,
+            Some('{' | '[' | '.' | '%') => return None,
+            _ => {}
+        }
+        let key = line.split_once(':')?.0.trim();
+        return Some(key.trim_matches(|c| c == '"' || c == '\''));
+    }
+    None
+}
+
+/// Marks what promotion is allowed to change (see [`Side::keeps`]) as [`exempt`], puts a
+/// placeholder for container images, and spells renamed objects' names by their source names.
+/// Exempt values stay as markers rather than going: a field one environment sets as its
+/// identity (production's `replicas:`) must not be compared with the other's value either, and
+/// `diff` can only know that from a marker.
 fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
     match &n.value {
         // Built level by level: cloning a subtree only to clear it would copy every level
@@ -74,6 +117,11 @@ fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
                     format!("{path}.{}", e.key)
                 };
                 if !side.keeps(e, &p, image_parent) {
+                    entries.push(Entry {
+                        key: e.key.clone(),
+                        key_loc: e.key_loc,
+                        value: Node::str(EXEMPT),
+                    });
                     continue;
                 }
                 if e.key == "image" && image_parent {
@@ -109,6 +157,23 @@ fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
     }
 }
 
+/// What [`normalize`] leaves for a value promotion may change (no YAML text can hold a NUL).
+const EXEMPT: &str = "\0exempt";
+
+fn is_marker(n: &Node) -> bool {
+    matches!(&n.value, Value::Str(s) if s == EXEMPT)
+}
+
+/// Whether a normalized value one side has alone compares with nothing: exempt, or a non-empty
+/// mapping of only such values (a `labels` map the overlay's transformer created is the same as
+/// none; an empty map written in a file is not).
+fn exempt(n: &Node) -> bool {
+    match &n.value {
+        Value::Map(m) => !m.entries.is_empty() && m.entries.iter().all(|e| exempt(&e.value)),
+        _ => is_marker(n),
+    }
+}
+
 /// One environment's normalization inputs.
 struct Side<'a> {
     renames: &'a BTreeMap<String, String>,
@@ -133,6 +198,24 @@ impl Side<'_> {
             || p.ends_with(".replicas")
             || p == "replicas";
         !(identity && set_by_kustomization(&e.value, self.sources))
+    }
+
+    /// Whether `n` (at `path`) normalizes to a mapping [`exempt`] holds for.
+    fn vacuous(&self, n: &Node, path: &mut String) -> bool {
+        let Value::Map(m) = &n.value else {
+            return false;
+        };
+        if m.entries.is_empty() {
+            return false;
+        }
+        let len = path.len();
+        let image_parent = path.contains("ontainers");
+        m.entries.iter().all(|e| {
+            push_key(path, &e.key);
+            let v = !self.keeps(e, path, image_parent) || self.vacuous(&e.value, path);
+            path.truncate(len);
+            v
+        })
     }
 
     /// A string as [`normalize`] leaves it.
@@ -180,21 +263,21 @@ fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) -> bool {
         (Value::Map(ma), Value::Map(mb)) => {
             let len = path.len();
             let image_parent = path.contains("ontainers");
-            // Every kept entry of one side has a kept counterpart on the other...
-            let mut kept_a = 0;
+            // A field either side exempts is not compared; one side has alone only if it is
+            // (or holds nothing but) exempt values.
             for e in &ma.entries {
                 push_key(path, &e.key);
                 let ok = if !sa.keeps(e, path, image_parent) {
                     true
                 } else {
-                    kept_a += 1;
                     match mb.entries.iter().find(|f| f.key == e.key) {
-                        Some(f) if sb.keeps(f, path, image_parent) => {
-                            // Both images become the same placeholder.
+                        Some(f) if !sb.keeps(f, path, image_parent) => true,
+                        // Both images become the same placeholder.
+                        Some(f) => {
                             (e.key == "image" && image_parent)
                                 || same(&e.value, &f.value, path, sa, sb)
                         }
-                        _ => false,
+                        None => sa.vacuous(&e.value, path),
                     }
                 };
                 path.truncate(len);
@@ -202,14 +285,18 @@ fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) -> bool {
                     return false;
                 }
             }
-            // ...and the other side keeps no more entries than that.
-            let mut kept_b = 0;
             for f in &mb.entries {
+                if ma.entries.iter().any(|e| e.key == f.key) {
+                    continue;
+                }
                 push_key(path, &f.key);
-                kept_b += usize::from(sb.keeps(f, path, image_parent));
+                let ok = !sb.keeps(f, path, image_parent) || sb.vacuous(&f.value, path);
                 path.truncate(len);
+                if !ok {
+                    return false;
+                }
             }
-            kept_a == kept_b
+            true
         }
         (Value::Seq(xa), Value::Seq(xb)) => {
             if xa.len() != xb.len() {
@@ -267,30 +354,30 @@ fn key_of(items: &[Node]) -> Option<&'static str> {
 fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
     match (&a.value, &b.value) {
         (Value::Map(ma), Value::Map(mb)) => {
-            for e in &ma.entries {
-                let p = if path.is_empty() {
-                    e.key.to_string()
+            let join = |key: &str| {
+                if path.is_empty() {
+                    key.to_string()
                 } else {
-                    format!("{path}.{}", e.key)
-                };
+                    format!("{path}.{key}")
+                }
+            };
+            // Only [`normalize`]'s output holds exempt markers: raw trees (`diff_nodes`) have none.
+            for e in &ma.entries {
                 match mb.get(&e.key) {
-                    Some(v) => diff(&e.value, v, p, out),
+                    Some(v) if is_marker(&e.value) || is_marker(v) => {}
+                    Some(v) => diff(&e.value, v, join(&e.key), out),
+                    None if exempt(&e.value) => {}
                     None => out.push(Diff {
-                        path: p,
+                        path: join(&e.key),
                         staging: Some(&e.value),
                         production: None,
                     }),
                 }
             }
             for e in &mb.entries {
-                if !ma.contains_key(&e.key) {
-                    let p = if path.is_empty() {
-                        e.key.to_string()
-                    } else {
-                        format!("{path}.{}", e.key)
-                    };
+                if !ma.contains_key(&e.key) && !exempt(&e.value) {
                     out.push(Diff {
-                        path: p,
+                        path: join(&e.key),
                         staging: None,
                         production: Some(&e.value),
                     });
@@ -380,15 +467,11 @@ pub(crate) fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)
         .collect()
 }
 
-fn show(n: Option<&Node>) -> String {
+/// A value as the rendered YAML spells it (`1`, `"1"`, a block for collections), or `(absent)`.
+pub(crate) fn show(n: Option<&Node>) -> String {
     match n {
         None => "(absent)".to_string(),
-        Some(n) => match &n.value {
-            Value::Map(_) | Value::Seq(_) => {
-                crate::yaml::emit_documents([n]).trim_end().to_string()
-            }
-            _ => format!("{:?}", n.scalar_string().unwrap_or_default()),
-        },
+        Some(n) => crate::yaml::emit_documents([n]).trim_end().to_string(),
     }
 }
 
@@ -574,6 +657,14 @@ impl Rule for PromotionDrift {
                         .header(&senv.name, &penv.name),
                     d.path
                 ));
+                // Sizing per environment is what the kustomization's `replicas:` field is for.
+                if d.path == "spec.replicas"
+                    && let Some(h) = &mut f.help
+                {
+                    h.push_str(
+                        "; to size the environments differently, set the count with each overlay's `replicas:` field, which is the overlay's own",
+                    );
+                }
                 out.push(f);
             }
         }
@@ -727,5 +818,80 @@ mod tests {
                 diffs.iter().map(|d| &d.path).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn kustomization_fields_are_told_apart_from_inline_patches() {
+        let text = "namespace: prod\nreplicas:\n- name: web\n  count: 3\npatches:\n- patch: |-\n    - op: replace\n      path: /spec/replicas\n      value: 3\n\"labels\":\n- pairs: {a: b}\n";
+        let at = |needle: &str| kustomization_field(text, text.find(needle).unwrap());
+        assert_eq!(at("prod"), Some("namespace"));
+        assert_eq!(at("3\npatches"), Some("replicas"));
+        assert_eq!(at("- op"), Some("patches"));
+        assert_eq!(at("value: 3"), Some("patches"));
+        assert_eq!(at("{a: b}"), Some("labels"));
+        assert_eq!(kustomization_field("{namespace: x}", 12), None);
+    }
+
+    /// A field one environment sets as its identity is compared with nothing — not even the
+    /// other environment's value from the base — while an inline patch's change is drift.
+    #[test]
+    fn identity_set_on_one_side_only_is_not_drift() {
+        let sources = Sources::new();
+        let ktext = "replicas:\n- name: web\n  count: 3\npatches:\n- patch: |-\n    - op: add\n      path: /metadata/annotations/x\n      value: y\n";
+        let kfile = sources.add(
+            "apps/a/overlays/production/kustomization.yaml",
+            ktext.into(),
+        );
+        let res = sources.add("apps/a/base/d.yaml", "".into());
+        let parse = |y: &str| crate::yaml::parse_documents(y, res).unwrap().remove(0);
+        let staging = parse("kind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n");
+        let production = |via: &str, extra: &str| {
+            let mut n = parse(&format!(
+                "kind: Deployment\nmetadata:\n  name: web\n{extra}spec:\n  replicas: 3\n"
+            ));
+            let at = ktext.find(via).unwrap();
+            n.walk_mut(&mut |n| {
+                if matches!(n.value, Value::Int(3))
+                    || matches!(&n.value, Value::Map(m) if m.get("x").is_some())
+                {
+                    n.via = Loc::new(kfile, at, at + 1);
+                }
+            });
+            n
+        };
+        let empty = BTreeMap::new();
+        let side = Side {
+            renames: &empty,
+            sources: &sources,
+        };
+        let drift = |a: &Node, b: &Node| {
+            let (na, nb) = (
+                normalize(a, "", &side).unwrap(),
+                normalize(b, "", &side).unwrap(),
+            );
+            let mut d = Vec::new();
+            diff(&na, &nb, String::new(), &mut d);
+            let fast = same(a, b, &mut String::new(), &side, &side);
+            assert_eq!(
+                fast,
+                d.is_empty(),
+                "{:?}",
+                d.iter().map(|d| &d.path).collect::<Vec<_>>()
+            );
+            d.into_iter().map(|d| d.path).collect::<Vec<_>>()
+        };
+        // Production's `replicas:` entry: not drift, in either direction.
+        let p = production("count: 3", "");
+        assert!(drift(&staging, &p).is_empty());
+        assert!(drift(&p, &staging).is_empty());
+        // The same value from the inline patch is.
+        let p = production("value: y", "");
+        assert_eq!(drift(&staging, &p), ["spec.replicas"]);
+        // An annotations map the patch created is drift too.
+        let p = production("value: y", "  annotations:\n    x: y\n");
+        assert_eq!(
+            drift(&staging, &p),
+            ["metadata.annotations", "spec.replicas"]
+        );
     }
 }
