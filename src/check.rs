@@ -528,13 +528,23 @@ impl Stream<'_> {
         let app = &self.apps[ai];
         let mut st = Streamed::default();
         let mut envs = Vec::new();
+        // A broken base fails every overlay of the app the same way: one finding naming all of
+        // them, not the same snippet once per environment.
+        let mut failed: Vec<Finding> = Vec::new();
         for (ei, e) in app.envs.iter().enumerate() {
             match self.renderer.build(&e.dir) {
                 Ok(b) => envs.push((ei, b)),
-                Err(err) => self
-                    .out
-                    .push(render_finding(&err, Some(&app.name), Some(&e.name))),
+                Err(err) => match failed
+                    .iter_mut()
+                    .find(|f| f.loc == err.loc && f.message == err.message)
+                {
+                    Some(f) => rules::add_environment(f, &e.name),
+                    None => failed.push(render_finding(&err, Some(&app.name), Some(&e.name))),
+                },
             }
+        }
+        for f in failed {
+            self.out.push(f);
         }
         // After the overlays, which memoized it: the base's own build starts from that copy
         // instead of reading and transforming its files again. One that does not build on its

@@ -102,6 +102,20 @@ fn broken_repo() -> tempfile::TempDir {
         "apps/strict/overlays/production/kustomization.yaml",
         "resources:\n- ../../base\nimages:\n- name: nginx\n  newTag: 1.25\n",
     );
+    // A base every overlay includes, broken once: one finding naming all three environments.
+    write(
+        r,
+        "apps/shared/base/kustomization.yaml",
+        "resources:\n- d.yaml\n- ../../missing-everywhere.yaml\n",
+    );
+    write(r, "apps/shared/base/d.yaml", dep);
+    for env in ["dev", "staging", "production"] {
+        write(
+            r,
+            &format!("apps/shared/overlays/{env}/kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        );
+    }
     // A file inside the overlay that is a symlink to one outside the repository.
     write(r, "apps/symlink/base/kustomization.yaml", ok_base);
     write(r, "apps/symlink/base/d.yaml", dep);
@@ -178,6 +192,13 @@ fn bad_input_exits_2_with_locations_and_keeps_other_findings() {
         "symlink",
         "apps/symlink/overlays/production/kustomization.yaml:3",
         "resolves outside the repository root",
+    );
+    let shared: Vec<_> = findings.iter().filter(|f| f["app"] == "shared").collect();
+    assert_eq!(shared.len(), 1, "{shared:#?}");
+    assert_eq!(shared[0]["environment"], "dev, staging, production");
+    assert_eq!(
+        shared[0]["location"]["file"],
+        "apps/shared/base/kustomization.yaml"
     );
     // The healthy app is still checked and its violation reported.
     assert!(
