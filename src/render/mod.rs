@@ -20,6 +20,7 @@
 //! inside its own directory tree; other directories are reachable only as kustomizations through
 //! `resources`/`components`. Nothing outside the [`Fs`] root is ever read and nothing is fetched.
 
+pub mod crds;
 pub mod deps;
 pub mod error;
 pub mod fieldspec;
@@ -438,9 +439,13 @@ impl Renderer {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
         acc.configs.extend(own_configs);
-        // crds: accepted; the files must exist.
+        // crds: OpenAPI definitions whose reference hints merge in like `configurations:`.
         for entry in k.crds.iter() {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
+            if let Some(doc) = self.load_file(&rel)?.into_iter().next() {
+                acc.configs
+                    .push(Arc::new(crds::config_from_definitions(&doc, &entry.text)?));
+            }
             acc.files.insert(rel);
         }
 
