@@ -119,7 +119,11 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         if self.findings.iter().any(|f| f.fatal) {
             2
-        } else if self.findings.iter().any(|f| f.severity == Severity::Error) {
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Error && f.suppressed.is_none())
+        {
             1
         } else {
             0
@@ -436,6 +440,11 @@ pub fn check_tree(
         }
     }
     // Repository-wide rules (who changed what, who owns what).
+    let now = opts
+        .now
+        .as_deref()
+        .and_then(|n| n.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(jiff::Timestamp::now);
     let repo = rules::RepoCtx {
         apps: &all_apps,
         fs: renderer.fs(),
@@ -444,12 +453,7 @@ pub fn check_tree(
         changed: pr.map(|p| &p.changed),
         affected: pr.map(|_| affected.as_slice()),
         actor: pr.and_then(|p| p.actor.as_deref()),
-        now: Some(
-            opts.now
-                .as_deref()
-                .and_then(|n| n.parse::<jiff::Timestamp>().ok())
-                .unwrap_or_else(jiff::Timestamp::now),
-        ),
+        now: Some(now),
     };
     for rule in rules::all() {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
@@ -461,15 +465,48 @@ pub fn check_tree(
         }
     }
     phases.mark("repo-rules");
-    let findings = out.into_sorted(&sources);
-    summary.errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    summary.warnings = findings
-        .iter()
+    let mut findings = out.into_sorted(&sources);
+    // Waivers: inline comments and configured exceptions; then the ones that waived nothing.
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let used = crate::suppress::apply(&mut findings, &config.waivers, &sources, today);
+    if let Some(sev) = policy
+        .level(rules::unused_suppression::INFO.id)
+        .and_then(|l| l.severity())
+    {
+        // Only a run that checked everything can tell that a waiver matched nothing.
+        let full = opts.base.is_none()
+            && opts.envs.is_empty()
+            && opts.apps.is_empty()
+            && opts.shard.is_none();
+        let ran = |rule: &str| {
+            rules::lookup(rule).is_some_and(|r| !r.pull_request_only)
+                && policy.level(rule).and_then(|l| l.severity()).is_some()
+        };
+        let app_of = |path: &str| {
+            all_apps
+                .iter()
+                .find(|a| path.starts_with(&format!("{}/", a.dir)))
+                .map(|a| a.name.clone())
+        };
+        let unused =
+            crate::suppress::unused(&used, &config.waivers, &sources, today, full, &ran, &app_of);
+        if !unused.is_empty() {
+            let c = Collector::new();
+            for mut f in findings.into_iter().chain(unused) {
+                if f.rule == rules::unused_suppression::INFO.id {
+                    f.severity = sev;
+                }
+                c.push(f);
+            }
+            findings = c.into_sorted(&sources);
+        }
+    }
+    let counted = || findings.iter().filter(|f| f.suppressed.is_none());
+    summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = counted()
         .filter(|f| f.severity == Severity::Warning)
         .count();
+    summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
     phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller a

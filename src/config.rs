@@ -49,6 +49,33 @@ pub struct ConfigFile {
     /// the built-in policy; a `--policy` file overrides them in turn.
     #[serde(default)]
     pub rules: crate::policy::Rules,
+    /// Findings waived on purpose, each with its reason (reported as suppressed in JSON and
+    /// SARIF, counted in the summary). For one line, a `# kustodian:ignore[<rule>] <reason>`
+    /// comment next to it does the same.
+    #[serde(default)]
+    pub exceptions: Vec<Exception>,
+}
+
+/// A waiver for findings of one rule. Selectors left out match everything.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Exception {
+    /// The rule id whose findings are waived (`kustodian rules`).
+    pub rule: String,
+    /// Why the findings are acceptable; shown with every suppressed finding.
+    pub reason: String,
+    /// Globs of app names.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// Environment names.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Globs of `Kind/name` of the rendered object (`Deployment/legacy-*`).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The last day (`YYYY-MM-DD`, UTC) the exception applies; after it the findings count again
+    /// and `unused-suppression` reports the exception.
+    pub expires: Option<String>,
 }
 
 /// A change-freeze window: absolute (`from`/`to`, RFC 3339) or recurring weekly.
@@ -180,6 +207,8 @@ pub struct Config {
     pub file: ConfigFile,
     overlays: Option<GlobSet>,
     ignore: Option<GlobSet>,
+    /// `exceptions`, compiled.
+    pub waivers: Vec<crate::suppress::Waiver>,
 }
 
 impl Config {
@@ -256,6 +285,7 @@ impl Config {
         Ok(Config {
             overlays: build(&file.overlays)?,
             ignore: build(&file.ignore)?,
+            waivers: crate::suppress::Waiver::compile(&file.exceptions, path, sources)?,
             file,
         })
     }

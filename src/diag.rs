@@ -91,6 +91,19 @@ pub struct Finding {
     pub help: Option<String>,
     /// True when the finding means "could not evaluate" (exit code 2), not a policy violation.
     pub fatal: bool,
+    /// Set when an inline comment or a configured exception waives the finding: it is then
+    /// reported as suppressed (JSON, SARIF) and counts for nothing.
+    pub suppressed: Option<Suppressed>,
+}
+
+/// Why a finding is waived, and where that is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppressed {
+    /// In the source next to the finding (`# kustodian:ignore[...]`), or in `.kustodian.yaml`'s
+    /// `exceptions`.
+    pub in_source: bool,
+    pub reason: String,
+    pub loc: Loc,
 }
 
 impl Finding {
@@ -108,6 +121,7 @@ impl Finding {
             related: Vec::new(),
             help: None,
             fatal: false,
+            suppressed: None,
         }
     }
 
@@ -168,6 +182,9 @@ pub struct Summary {
     pub errors: usize,
     /// Findings of severity warning.
     pub warnings: usize,
+    /// Findings waived by an inline suppression or a configured exception (not counted above).
+    #[serde(default)]
+    pub suppressed: usize,
 }
 
 /// Everything an emitter needs.
@@ -175,4 +192,11 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     pub summary: &'a Summary,
     pub sources: &'a Sources,
+}
+
+impl Report<'_> {
+    /// The findings that count: all but the suppressed ones (which only JSON and SARIF carry).
+    pub fn active(&self) -> impl Iterator<Item = &Finding> + Clone {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
 }

@@ -17,5 +17,6 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod suppress;
 pub mod timings;
 pub mod yaml;

@@ -169,9 +169,14 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Rules => {
+            let width = kustodian::rules::REGISTRY
+                .iter()
+                .map(|r| r.id.len())
+                .max()
+                .unwrap_or(0);
             for r in kustodian::rules::REGISTRY {
                 println!(
-                    "{:<26} {:<8} {}",
+                    "{:<width$}  {:<8} {}",
                     r.id,
                     r.default_severity.as_str(),
                     r.summary()

@@ -225,6 +225,8 @@ pub struct Rules {
     pub schema_violation: Option<RuleEntry<SchemaOptions>>,
     #[serde(rename = "schema-missing")]
     pub schema_missing: Option<RuleEntry<NoOptions>>,
+    #[serde(rename = "unused-suppression")]
+    pub unused_suppression: Option<RuleEntry<NoOptions>>,
 }
 
 fn layer<O: Clone>(
@@ -275,6 +277,7 @@ impl Rules {
             change_freeze: layer(&self.change_freeze, &base.change_freeze),
             schema_violation: layer(&self.schema_violation, &base.schema_violation),
             schema_missing: layer(&self.schema_missing, &base.schema_missing),
+            unused_suppression: layer(&self.unused_suppression, &base.unused_suppression),
         }
     }
 }
@@ -344,6 +347,7 @@ pub struct Policy {
     pub change_freeze: Settings<NoOptions>,
     pub schema_violation: Settings<SchemaOptions>,
     pub schema_missing: Settings<NoOptions>,
+    pub unused_suppression: Settings<NoOptions>,
 }
 
 fn merge<O: Clone + Default>(
@@ -452,6 +456,7 @@ impl Policy {
             change_freeze: merge(&b.change_freeze, &o.change_freeze)?,
             schema_violation: merge(&b.schema_violation, &o.schema_violation)?,
             schema_missing: merge(&b.schema_missing, &o.schema_missing)?,
+            unused_suppression: merge(&b.unused_suppression, &o.unused_suppression)?,
         })
     }
 
@@ -473,6 +478,7 @@ impl Policy {
             "change-freeze" => self.change_freeze.level,
             "schema-violation" => self.schema_violation.level,
             "schema-missing" => self.schema_missing.level,
+            "unused-suppression" => self.unused_suppression.level,
             _ => return None,
         })
     }

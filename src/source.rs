@@ -101,6 +101,20 @@ impl SourceFile {
         (line as u32 + 1, col as u32)
     }
 
+    /// Byte offset where a 1-based line starts (the end of the text past the last line).
+    pub fn line_start(&self, line: u32) -> usize {
+        let i = (line as usize).saturating_sub(1);
+        self.line_starts()
+            .get(i)
+            .map_or(self.text.len(), |&s| s as usize)
+    }
+
+    /// Number of lines (a final newline does not start one more).
+    pub fn line_count(&self) -> u32 {
+        let n = self.line_starts().len() as u32;
+        if self.text.ends_with('\n') { n - 1 } else { n }
+    }
+
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: u32) -> &str {
         let i = (line as usize).saturating_sub(1);
@@ -180,6 +194,17 @@ impl Sources {
             .push(Arc::new(SourceFile::new(path.to_string(), text)));
         inner.by_path.insert(path.to_string(), id);
         (id, true)
+    }
+
+    /// Every file read so far, with its id.
+    pub fn files(&self) -> Vec<(FileId, Arc<SourceFile>)> {
+        let inner = self.inner.read().unwrap();
+        inner
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f.clone()))
+            .collect()
     }
 
     pub fn lookup(&self, path: &str) -> Option<FileId> {

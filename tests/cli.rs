@@ -533,6 +533,8 @@ fn sarif_validates_against_the_official_schema() {
         "fixtures/rules/promotion-drift/fail",
         "fixtures/rules/codeowners-missing/fail",
         "fixtures/gitops-config",
+        // Waived findings, with `suppressions`.
+        "fixtures/rules/unused-suppression/pass",
     ] {
         let out = kustodian(&["check", dir, "--format", "sarif"], manifest_dir());
         let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -567,4 +569,138 @@ fn nothing_to_check_is_an_error_not_a_pass() {
         manifest_dir(),
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Inline suppressions and configured exceptions: what they waive leaves the exit code and the
+/// totals, stays in JSON and SARIF with its reason; what waives nothing is reported on a full
+/// check only; an expired exception always; a bad exception is a config error at its line.
+#[test]
+fn suppressions_waive_with_a_reason_and_stale_ones_are_reported() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let dep = |image_line: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {{matchLabels: {{app: d}}}}\n  template:\n    metadata: {{labels: {{app: d}}}}\n    spec:\n      containers:\n      - name: c\n{image_line}\n        resources:\n          limits: {{cpu: 1, memory: 1Gi}}\n"
+        )
+    };
+    for app in ["inline", "config", "noreason"] {
+        write(
+            r,
+            &format!("apps/{app}/base/kustomization.yaml"),
+            "resources:\n- d.yaml\n",
+        );
+        write(
+            r,
+            &format!("apps/{app}/overlays/production/kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        );
+    }
+    write(
+        r,
+        "apps/inline/base/d.yaml",
+        &dep(
+            "        image: nginx:1.25 # kustodian:ignore[image-not-pinned] upstream tag is immutable",
+        ),
+    );
+    write(
+        r,
+        "apps/config/base/d.yaml",
+        &dep("        image: nginx:1.25"),
+    );
+    write(
+        r,
+        "apps/noreason/base/d.yaml",
+        &dep("        # kustodian:ignore[image-not-pinned]\n        image: nginx:1.25"),
+    );
+    let config = "exceptions:\n- rule: image-not-pinned\n  apps: [config]\n  environments: [production]\n  resources: [Deployment/d]\n  reason: mirrored registry pins by tag\n- rule: schema-missing\n  reason: matches nothing\n- rule: promotion-drift\n  reason: was needed once\n  expires: 2020-01-31\n";
+    write(r, ".kustodian.yaml", config);
+
+    let out = kustodian(&["check", ".", "--format", "json"], r);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let of = |app: &str, rule: &str| -> Vec<&serde_json::Value> {
+        findings
+            .iter()
+            .filter(|f| f["app"] == app && f["rule"] == rule)
+            .collect()
+    };
+    // Waived: inline (with its comment's place) and by the exception.
+    let inline = of("inline", "image-not-pinned");
+    assert_eq!(inline.len(), 1);
+    assert_eq!(inline[0]["suppressed"]["kind"], "inline");
+    assert_eq!(
+        inline[0]["suppressed"]["reason"],
+        "upstream tag is immutable"
+    );
+    assert_eq!(inline[0]["suppressed"]["location"]["line"], 12);
+    let configured = of("config", "image-not-pinned");
+    assert_eq!(configured[0]["suppressed"]["kind"], "exception");
+    assert_eq!(configured[0]["suppressed"]["location"]["line"], 2);
+    // No reason, no waiver.
+    let noreason = of("noreason", "image-not-pinned");
+    assert!(noreason[0].get("suppressed").is_none(), "{}", noreason[0]);
+    // Stale: the exception that matched nothing, the expired one.
+    let stale: Vec<String> = findings
+        .iter()
+        .filter(|f| f["rule"] == "unused-suppression")
+        .map(|f| format!("{}:{}", f["location"]["line"], f["message"]))
+        .collect();
+    assert_eq!(stale.len(), 2, "{stale:?}");
+    assert!(stale[0].starts_with("7:") && stale[0].contains("matched no finding"));
+    assert!(stale[1].starts_with("9:") && stale[1].contains("expired on 2020-01-31"));
+    assert_eq!(report["summary"]["suppressed"], 2);
+    assert_eq!(report["summary"]["errors"], 1, "{findings:#?}");
+    assert_eq!(out.status.code(), Some(1));
+
+    // SARIF marks the waived results.
+    let out = kustodian(&["check", ".", "--format", "sarif"], r);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["suppressions"][0]["kind"].as_str())
+        .collect();
+    // Sorted by file: apps/config before apps/inline.
+    assert_eq!(kinds, ["external", "inSource"]);
+
+    // With the unreasoned app fixed, only waived errors remain: exit 0. A partial check cannot
+    // tell that a waiver is unused; the expired exception is still reported.
+    write(
+        r,
+        "apps/noreason/base/d.yaml",
+        &dep(
+            "        # kustodian:ignore[image-not-pinned] pinned by the mirror\n        image: nginx:1.25",
+        ),
+    );
+    let out = kustodian(&["check", ".", "--format", "json", "--app", "config"], r);
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stale: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unused-suppression")
+        .collect();
+    assert_eq!(stale.len(), 1);
+    assert!(stale[0]["message"].as_str().unwrap().contains("expired"));
+
+    // A typo in an exception's rule is a config error at its line.
+    write(
+        r,
+        ".kustodian.yaml",
+        "exceptions:\n- rule: image-not-pined\n  reason: typo\n",
+    );
+    let out = kustodian(&["check", ".", "--format", "json"], r);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &report["findings"][0];
+    assert_eq!(f["rule"], "config-error");
+    assert_eq!(f["location"]["line"], 2);
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown rule 'image-not-pined'")
+    );
 }

@@ -200,11 +200,14 @@ fn walk(
     }
 }
 
+/// A field spec as collected: path, the kind holding it, the property that asked for it.
+type Spec = (String, String, Loc);
+
 /// Field specs by transformer table, and name references by referred (kind, version).
 #[derive(Default)]
 struct Tables {
-    specs: BTreeMap<&'static str, Vec<(String, String, Loc)>>,
-    name_reference: BTreeMap<(String, String), Vec<(String, String, Loc)>>,
+    specs: BTreeMap<&'static str, Vec<Spec>>,
+    name_reference: BTreeMap<(String, String), Vec<Spec>>,
 }
 
 impl Tables {

@@ -44,7 +44,7 @@ fn title(f: &Finding) -> String {
 
 /// Annotation lines, errors first.
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut ordered: Vec<&Finding> = report.findings.iter().collect();
+    let mut ordered: Vec<&Finding> = report.active().collect();
     ordered.sort_by_key(|f| f.severity);
     for f in ordered {
         let mut props = Vec::new();
@@ -76,8 +76,12 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let s = report.summary;
     writeln!(
         out,
-        "kustodian: {} error(s), {} warning(s) in {} overlay(s), {} resource(s)",
-        s.errors, s.warnings, s.overlays, s.resources
+        "kustodian: {} error(s), {} warning(s) in {} overlay(s), {} resource(s){}",
+        s.errors,
+        s.warnings,
+        s.overlays,
+        s.resources,
+        super::human::suppressed(s.suppressed, ", ")
     )
 }
 
@@ -89,21 +93,27 @@ fn cell(s: &str) -> String {
 pub fn step_summary(report: &Report, limit: usize) -> String {
     let s = report.summary;
     let mut md = String::from("## kustodian\n\n");
-    if report.findings.is_empty() {
+    if report.active().next().is_none() {
         md.push_str(&format!(
-            "✅ No findings in {} overlays ({} resources).\n",
-            s.overlays, s.resources
+            "✅ No findings in {} overlays ({} resources{}).\n",
+            s.overlays,
+            s.resources,
+            super::human::suppressed(s.suppressed, "; ")
         ));
         return md;
     }
     md.push_str(&format!(
-        "**{} error(s), {} warning(s)** in {} overlays ({} resources).\n\n",
-        s.errors, s.warnings, s.overlays, s.resources
+        "**{} error(s), {} warning(s)** in {} overlays ({} resources{}).\n\n",
+        s.errors,
+        s.warnings,
+        s.overlays,
+        s.resources,
+        super::human::suppressed(s.suppressed, "; ")
     ));
     md.push_str(
         "| Severity | Rule | App | Environment | Location | Message |\n|---|---|---|---|---|---|\n",
     );
-    let mut ordered: Vec<&Finding> = report.findings.iter().collect();
+    let mut ordered: Vec<&Finding> = report.active().collect();
     ordered.sort_by_key(|f| f.severity);
     let total = ordered.len();
     for (i, f) in ordered.into_iter().enumerate() {

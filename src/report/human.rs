@@ -125,16 +125,18 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
 
 /// Every finding, then a summary line.
 pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Result<()> {
-    for f in report.findings {
+    for f in report.active() {
         write!(out, "{}", render_finding(f, report, opts))?;
         writeln!(out)?;
     }
     let s = report.summary;
-    if report.findings.is_empty() {
+    if report.active().next().is_none() {
         writeln!(
             out,
-            "✔ no findings in {} overlays ({} resources)",
-            s.overlays, s.resources
+            "✔ no findings in {} overlays ({} resources{})",
+            s.overlays,
+            s.resources,
+            suppressed(s.suppressed, "; ")
         )
     } else {
         let notes = report
@@ -155,10 +157,20 @@ pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Res
         }
         writeln!(
             out,
-            "✖ {} in {} overlays ({} resources)",
+            "✖ {} in {} overlays ({} resources{})",
             parts.join(", "),
             s.overlays,
-            s.resources
+            s.resources,
+            suppressed(s.suppressed, "; ")
         )
+    }
+}
+
+/// `"; 2 suppressed"`, or nothing.
+pub(crate) fn suppressed(n: usize, sep: &str) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("{sep}{n} suppressed")
     }
 }

@@ -37,6 +37,21 @@ pub struct JsonFinding {
     /// The line to edit.
     pub location: Option<Position>,
     pub related: Vec<JsonRelated>,
+    /// Present when the finding is waived (it then counts for neither the totals nor the exit
+    /// code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<JsonSuppressed>,
+}
+
+/// Why and where a finding is waived.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSuppressed {
+    /// `inline` (a `# kustodian:ignore[...]` comment) or `exception` (`.kustodian.yaml`).
+    pub kind: String,
+    pub reason: String,
+    /// The comment or the exception.
+    pub location: Option<Position>,
 }
 
 /// A secondary location.
@@ -71,6 +86,11 @@ pub fn build(report: &Report) -> JsonReport {
                         message: r.message.clone(),
                     })
                     .collect(),
+                suppressed: f.suppressed.as_ref().map(|w| JsonSuppressed {
+                    kind: if w.in_source { "inline" } else { "exception" }.into(),
+                    reason: w.reason.clone(),
+                    location: report.sources.position(w.loc),
+                }),
             })
             .collect(),
         summary: report.summary.clone(),
@@ -95,6 +115,7 @@ pub fn merge(reports: Vec<JsonReport>) -> JsonReport {
         out.summary.resources += r.summary.resources;
         out.summary.errors += r.summary.errors;
         out.summary.warnings += r.summary.warnings;
+        out.summary.suppressed += r.summary.suppressed;
         out.findings.extend(r.findings);
     }
     out

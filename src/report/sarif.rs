@@ -148,6 +148,23 @@ pub fn build(report: &Report) -> Value {
             if !related.is_empty() {
                 result["relatedLocations"] = json!(related);
             }
+            // A waived finding stays, marked as SARIF marks it (code scanning shows it as
+            // dismissed, with the justification).
+            if let Some(w) = &f.suppressed {
+                let mut sup = json!({
+                    "kind": if w.in_source { "inSource" } else { "external" },
+                    "justification": w.reason,
+                });
+                if let Some(p) = report.sources.position(w.loc) {
+                    sup["location"] = json!({
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": p.file, "uriBaseId": "%SRCROOT%"},
+                            "region": {"startLine": p.line, "startColumn": p.column},
+                        }
+                    });
+                }
+                result["suppressions"] = json!([sup]);
+            }
             let mut props = serde_json::Map::new();
             if let Some(a) = &f.app {
                 props.insert("app".into(), json!(a));

@@ -26,6 +26,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "bot-write-scope",
     doc: docs::BOT_WRITE_SCOPE,
     default_severity: Severity::Error,
+    pull_request_only: true,
 };
 
 impl Rule for BotWriteScope {

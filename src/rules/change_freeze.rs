@@ -35,6 +35,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "change-freeze",
     doc: docs::CHANGE_FREEZE,
     default_severity: Severity::Error,
+    pull_request_only: true,
 };
 
 impl Rule for ChangeFreeze {

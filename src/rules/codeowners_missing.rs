@@ -29,6 +29,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "codeowners-missing",
     doc: docs::CODEOWNERS_MISSING,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 /// One CODEOWNERS rule.

@@ -32,6 +32,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "digest-not-promoted",
     doc: docs::DIGEST_NOT_PROMOTED,
     default_severity: Severity::Error,
+    pull_request_only: true,
 };
 
 /// `(image name, digest)` of every container image with a digest.

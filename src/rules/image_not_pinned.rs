@@ -32,6 +32,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "image-not-pinned",
     doc: docs::IMAGE_NOT_PINNED,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 /// `name@sha256:<64 lowercase hex>` with a non-empty name free of `@` and whitespace. Checked by

@@ -22,6 +22,7 @@ pub mod schema_missing;
 pub mod schema_violation;
 pub mod secret_key_missing;
 pub mod secret_keys_differ;
+pub mod unused_suppression;
 
 use crate::config::Config;
 use crate::diag::{Finding, ResourceRef, Severity};
@@ -45,6 +46,9 @@ pub struct RuleInfo {
     pub doc: &'static str,
     /// Severity when the policy does not say otherwise.
     pub default_severity: Severity,
+    /// Runs only in pull-request mode (`--base`): a full check without it says nothing about
+    /// this rule's suppressions.
+    pub pull_request_only: bool,
 }
 
 impl RuleInfo {
@@ -135,6 +139,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     change_freeze::INFO,
     schema_violation::INFO,
     schema_missing::INFO,
+    unused_suppression::INFO,
 ];
 
 /// The rule implementations, in registry order.
@@ -155,6 +160,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &change_freeze::ChangeFreeze,
         &schema_violation::SchemaViolation,
         &schema_missing::SchemaMissing,
+        &unused_suppression::UnusedSuppression,
     ]
 }
 

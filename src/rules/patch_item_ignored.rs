@@ -41,6 +41,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "patch-item-ignored",
     doc: docs::PATCH_ITEM_IGNORED,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 impl Rule for PatchItemIgnored {

@@ -31,6 +31,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "patch-target-unmatched",
     doc: docs::PATCH_TARGET_UNMATCHED,
     default_severity: Severity::Warning,
+    pull_request_only: false,
 };
 
 impl Rule for PatchTargetUnmatched {

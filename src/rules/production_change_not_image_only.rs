@@ -35,6 +35,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "production-change-not-image-only",
     doc: docs::PRODUCTION_CHANGE_NOT_IMAGE_ONLY,
     default_severity: Severity::Error,
+    pull_request_only: true,
 };
 
 fn strip_images(n: &Node, in_containers: bool) -> Node {

@@ -45,6 +45,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "promotion-drift",
     doc: docs::PROMOTION_DRIFT,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 /// A node set by one of a kustomization's identity fields — `namespace`, `labels`,

@@ -25,6 +25,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-missing",
     doc: docs::RESOURCE_LIMITS_MISSING,
     default_severity: Severity::Warning,
+    pull_request_only: false,
 };
 
 impl Rule for ResourceLimitsMissing {

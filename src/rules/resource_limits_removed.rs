@@ -35,6 +35,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-removed",
     doc: docs::RESOURCE_LIMITS_REMOVED,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 /// The workload in `build` that came from the same source object as `r`.

@@ -26,6 +26,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "schema-missing",
     doc: docs::SCHEMA_MISSING,
     default_severity: Severity::Warning,
+    pull_request_only: false,
 };
 
 impl Rule for SchemaMissing {

@@ -37,6 +37,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "schema-violation",
     doc: docs::SCHEMA_VIOLATION,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 impl Rule for SchemaViolation {

@@ -35,6 +35,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "secret-key-missing",
     doc: docs::SECRET_KEY_MISSING,
     default_severity: Severity::Error,
+    pull_request_only: false,
 };
 
 /// Secrets an environment provides: name → keys (`None` = any key).

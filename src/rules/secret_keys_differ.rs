@@ -30,6 +30,7 @@ pub const INFO: RuleInfo = RuleInfo {
     id: "secret-keys-differ",
     doc: docs::SECRET_KEYS_DIFFER,
     default_severity: Severity::Warning,
+    pull_request_only: false,
 };
 
 impl Rule for SecretKeysDiffer {

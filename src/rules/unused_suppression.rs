@@ -1,0 +1,49 @@
+//! `unused-suppression`: inline suppressions and configured exceptions that waive nothing. The
+//! matching itself is the engine's (`crate::suppress`), which sees every other rule's findings;
+//! this file is the rule's identity and documentation.
+
+use super::{AppCtx, Rule, RuleInfo, docs};
+use crate::diag::{Finding, Severity};
+use crate::policy::Policy;
+
+/// A suppression or exception that matches no finding, or an exception past its expiry date.
+///
+/// **What.** Findings can be waived next to the line they point at, with a YAML comment on that
+/// line or on the comment lines right above it —
+/// `# kustodian:ignore[image-not-pinned] vendor image, pinned by the vendor's tag policy` — or
+/// repository-wide in `.kustodian.yaml` under `exceptions:` (rule, reason, and optionally
+/// `apps`, `environments`, `resources` globs and an `expires` date). A full check (no `--app`,
+/// `--env`, `--shard` or `--base`) reports each such comment or exception that waived nothing in
+/// this run; suppressions of pull-request-only rules and of rules the policy turns off are not
+/// judged. An exception whose `expires` date has passed is reported in every run (and waives
+/// nothing any more).
+///
+/// **Why.** A waiver outliving its reason hides the next real finding at that place; an unknown
+/// rule id in a comment (a typo) never waived anything.
+///
+/// **Example.** `# kustodian:ignore[resource-limits-missing] batch job` stays in a file after
+/// the job got its limits.
+///
+/// **Fix.** Delete the comment or the exception (or correct its rule id); renew an expired
+/// exception deliberately by moving its date.
+///
+/// **Config.** `severity` (default warning).
+pub struct UnusedSuppression;
+
+pub const INFO: RuleInfo = RuleInfo {
+    id: "unused-suppression",
+    doc: docs::UNUSED_SUPPRESSION,
+    default_severity: Severity::Warning,
+    pull_request_only: false,
+};
+
+impl Rule for UnusedSuppression {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    /// Nothing per app: see `crate::suppress::unused`.
+    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+        vec![]
+    }
+}

@@ -1,0 +1,394 @@
+//! Suppressions: findings waived on purpose, with a reason.
+//!
+//! Two sources, one effect. An inline comment `# kustodian:ignore[rule-a, rule-b] reason` on the
+//! line a finding points at, or on the comment lines directly above it, waives that rule's
+//! findings at that line — the line the person would otherwise edit, so the waiver sits where
+//! the reviewer sees it. `.kustodian.yaml`'s `exceptions:` waive a rule by app, environment and
+//! object globs, optionally until a date. A waived finding stays in the findings with its
+//! [`Suppressed`] record: the human and GitHub reports leave it out, JSON and SARIF carry it
+//! (SARIF as a `suppressions` entry, which code scanning shows as dismissed), and it counts for
+//! neither the totals nor the exit code. Fatal findings (inputs that could not be evaluated) are
+//! never waived.
+//!
+//! The pass runs once, after every rule, on the sorted findings: the inline lookup reads the
+//! finding's line and the lines above it from the source table, so a clean repository costs
+//! nothing. Only a full check (see [`unused`]) scans every file for comments, to report the ones
+//! that waived nothing.
+
+use std::collections::BTreeSet;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::config::Exception;
+use crate::diag::{Finding, Severity, Suppressed};
+use crate::source::{Loc, Sources};
+
+/// A configured exception, compiled.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    pub rule: String,
+    pub reason: String,
+    apps: Option<GlobSet>,
+    environments: Vec<String>,
+    resources: Option<GlobSet>,
+    /// Last day it applies.
+    pub expires: Option<jiff::civil::Date>,
+    /// The exception's entry in `.kustodian.yaml`.
+    pub loc: Loc,
+}
+
+impl Waiver {
+    /// Compiles the `exceptions` of a config file; every problem is returned, at its line.
+    pub fn compile(
+        list: &[Exception],
+        path: &str,
+        sources: &Sources,
+    ) -> Result<Vec<Waiver>, Vec<Finding>> {
+        // The entries' places, from the text the loader registered.
+        let doc = sources.lookup(path).and_then(|id| {
+            let text = sources.get(id)?.text.clone();
+            crate::yaml::parse_documents(&text, id)
+                .ok()?
+                .into_iter()
+                .find(|d| !d.is_null())
+        });
+        let entry = |i: usize| {
+            doc.as_ref()
+                .and_then(|d| d.get("exceptions")?.as_seq()?.get(i))
+        };
+        let at = |i: usize, key: &str| {
+            entry(i)
+                .and_then(|e| e.get(key).or(Some(e)))
+                .map(|n| n.loc)
+                .unwrap_or(Loc::NONE)
+        };
+        let mut errs = Vec::new();
+        let mut fail = |msg: String, loc: Loc| {
+            let mut f = Finding::new("config-error", Severity::Error, msg);
+            f.path = Some(path.to_string());
+            f.loc = loc;
+            f.fatal = true;
+            errs.push(f);
+        };
+        let mut out = Vec::new();
+        for (i, e) in list.iter().enumerate() {
+            if crate::rules::lookup(&e.rule).is_none() {
+                fail(
+                    format!(
+                        "exceptions[{i}]: unknown rule '{}' (see `kustodian rules`)",
+                        e.rule
+                    ),
+                    at(i, "rule"),
+                );
+            }
+            if e.reason.trim().is_empty() {
+                fail(
+                    format!("exceptions[{i}]: the reason must say why"),
+                    at(i, "reason"),
+                );
+            }
+            let mut globs = |key: &str, list: &[String]| -> Option<GlobSet> {
+                if list.is_empty() {
+                    return None;
+                }
+                let mut b = GlobSetBuilder::new();
+                for g in list {
+                    match GlobBuilder::new(g).literal_separator(true).build() {
+                        Ok(g) => {
+                            b.add(g);
+                        }
+                        Err(err) => fail(
+                            format!("exceptions[{i}].{key}: invalid glob '{g}': {err}"),
+                            at(i, key),
+                        ),
+                    }
+                }
+                b.build().ok()
+            };
+            let apps = globs("apps", &e.apps);
+            let resources = globs("resources", &e.resources);
+            let expires = match &e.expires {
+                None => None,
+                // A plain YAML date arrives as the timestamp YAML makes of it.
+                Some(d) => match d.parse::<jiff::civil::Date>().or_else(|e| {
+                    d.parse::<jiff::Timestamp>()
+                        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+                        .map_err(|_| e)
+                }) {
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        fail(
+                            format!("exceptions[{i}].expires: '{d}' is not a date (YYYY-MM-DD)"),
+                            at(i, "expires"),
+                        );
+                        None
+                    }
+                },
+            };
+            out.push(Waiver {
+                rule: e.rule.clone(),
+                reason: e.reason.trim().to_string(),
+                apps,
+                environments: e.environments.clone(),
+                resources,
+                expires,
+                loc: entry(i).map(|n| n.loc).unwrap_or(Loc::NONE),
+            });
+        }
+        if errs.is_empty() { Ok(out) } else { Err(errs) }
+    }
+
+    fn expired(&self, today: jiff::civil::Date) -> bool {
+        self.expires.is_some_and(|d| today > d)
+    }
+
+    fn matches(&self, f: &Finding) -> bool {
+        if f.rule != self.rule {
+            return false;
+        }
+        if let Some(g) = &self.apps
+            && !f.app.as_deref().is_some_and(|a| g.is_match(a))
+        {
+            return false;
+        }
+        // A finding about several environments ("dev, staging") is waived when all are listed.
+        if !self.environments.is_empty()
+            && !f.environment.as_deref().is_some_and(|envs| {
+                envs.split(", ")
+                    .all(|e| self.environments.iter().any(|x| x == e))
+            })
+        {
+            return false;
+        }
+        if let Some(g) = &self.resources
+            && !f
+                .resource
+                .as_ref()
+                .is_some_and(|r| g.is_match(format!("{}/{}", r.kind, r.name)))
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// An inline `# kustodian:ignore[...]` comment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inline {
+    rules: Vec<String>,
+    reason: String,
+    /// The comment, from its `#`.
+    loc: Loc,
+}
+
+const MARKER: &str = "kustodian:ignore[";
+
+/// The suppression comment of one line, if it has one. The marker must start a comment: a `#`
+/// at the start of the line or after a blank (YAML's rule), so a `#` inside a value
+/// (`url: a#b`) does not count.
+fn inline_on(line: &str) -> Option<(usize, Vec<String>, String)> {
+    let mut from = 0;
+    while let Some(i) = line[from..].find('#').map(|i| i + from) {
+        let starts_comment = i == 0 || line[..i].ends_with([' ', '\t']);
+        let rest = line[i + 1..].trim_start();
+        if starts_comment && let Some(body) = rest.strip_prefix(MARKER) {
+            let (list, reason) = body.split_once(']')?;
+            let rules = list
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            let reason = reason
+                .trim()
+                .trim_start_matches(['-', ':', '—'])
+                .trim()
+                .to_string();
+            return Some((i, rules, reason));
+        }
+        from = i + 1;
+    }
+    None
+}
+
+/// Whether a line holds nothing but a comment.
+fn comment_only(line: &str) -> bool {
+    line.trim_start().starts_with('#')
+}
+
+/// The inline suppressions that apply to line `line` (1-based) of `file`: the line's own, and
+/// those on the block of comment-only lines right above it.
+fn inline_for(sources: &Sources, loc: Loc, line: u32) -> Vec<Inline> {
+    let Some(f) = sources.get(loc.file) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut n = line;
+    loop {
+        let text = f.line_text(n);
+        if n != line && !comment_only(text) {
+            break;
+        }
+        if let Some((col, rules, reason)) = inline_on(text) {
+            let start = f.line_start(n);
+            out.push(Inline {
+                rules,
+                reason,
+                loc: Loc::new(loc.file, start + col, start + text.len()),
+            });
+        }
+        if n <= 1 {
+            break;
+        }
+        n -= 1;
+    }
+    out
+}
+
+/// What [`apply`] used, for [`unused`].
+#[derive(Default)]
+pub struct Used {
+    /// Inline comments (by their location) and the rule ids of theirs that waived something.
+    inline: BTreeSet<((u32, u32), String)>,
+    /// Indexes of the exceptions that waived something.
+    waivers: BTreeSet<usize>,
+}
+
+/// Marks the findings the inline comments and the configured exceptions waive.
+pub fn apply(
+    findings: &mut [Finding],
+    waivers: &[Waiver],
+    sources: &Sources,
+    today: jiff::civil::Date,
+) -> Used {
+    let mut used = Used::default();
+    for f in findings.iter_mut().filter(|f| !f.fatal) {
+        if let Some(p) = sources.position(f.loc) {
+            let hit = inline_for(sources, f.loc, p.line)
+                .into_iter()
+                .find(|s| s.rules.contains(&f.rule));
+            if let Some(s) = hit {
+                used.inline
+                    .insert(((s.loc.file.0, s.loc.start), f.rule.clone()));
+                if s.reason.is_empty() {
+                    // Not waived: a suppression must say why.
+                    let note = "a `kustodian:ignore` comment here names this rule but gives no reason after `]`, so it waives nothing";
+                    f.help = Some(match f.help.take() {
+                        Some(h) => format!("{h}\n{note}"),
+                        None => note.to_string(),
+                    });
+                } else {
+                    f.suppressed = Some(Suppressed {
+                        in_source: true,
+                        reason: s.reason,
+                        loc: s.loc,
+                    });
+                }
+                continue;
+            }
+        }
+        if let Some((i, w)) = waivers
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !w.expired(today) && w.matches(f))
+        {
+            used.waivers.insert(i);
+            f.suppressed = Some(Suppressed {
+                in_source: false,
+                reason: w.reason.clone(),
+                loc: w.loc,
+            });
+        }
+    }
+    used
+}
+
+/// `unused-suppression` findings: expired exceptions always; on a full check (`full`), also
+/// every exception and inline comment that waived nothing — except for rules that did not run
+/// (`ran` is false: turned off, or pull-request only). `app_of` names the app a file belongs to.
+pub fn unused(
+    used: &Used,
+    waivers: &[Waiver],
+    sources: &Sources,
+    today: jiff::civil::Date,
+    full: bool,
+    ran: &dyn Fn(&str) -> bool,
+    app_of: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Finding> {
+    let id_rule = crate::rules::unused_suppression::INFO.id;
+    let mut out = Vec::new();
+    for (i, w) in waivers.iter().enumerate() {
+        let msg = if w.expired(today) {
+            format!(
+                "the exception for {} expired on {} and waives nothing any more",
+                w.rule,
+                w.expires.map(|d| d.to_string()).unwrap_or_default()
+            )
+        } else if full && !used.waivers.contains(&i) && ran(&w.rule) {
+            format!("the exception for {} matched no finding", w.rule)
+        } else {
+            continue;
+        };
+        let mut f = Finding::new(id_rule, Severity::Warning, msg);
+        f.loc = w.loc;
+        f.help = Some(format!("reason given: {}", w.reason));
+        out.push(f);
+    }
+    if !full {
+        return out;
+    }
+    for (id, file) in sources.files() {
+        if !file.text.contains(MARKER) {
+            continue;
+        }
+        for n in 1..=file.line_count() {
+            let text = file.line_text(n);
+            let Some((col, rules, _)) = inline_on(text) else {
+                continue;
+            };
+            let start = file.line_start(n);
+            let loc = Loc::new(id, start + col, start + text.len());
+            for r in rules {
+                if used.inline.contains(&((id.0, loc.start), r.clone())) {
+                    continue;
+                }
+                let msg = match crate::rules::lookup(&r) {
+                    None => format!("'{r}' is not a rule id (see `kustodian rules`)"),
+                    Some(_) if !ran(&r) => continue,
+                    Some(_) => format!("this suppression of {r} matched no finding"),
+                };
+                let mut f = Finding::new(id_rule, Severity::Warning, msg);
+                f.loc = loc;
+                f.app = app_of(&file.path);
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_read_only_where_yaml_has_comments() {
+        assert_eq!(
+            inline_on("  image: nginx # kustodian:ignore[image-not-pinned, schema-missing] vendor"),
+            Some((
+                15,
+                vec!["image-not-pinned".into(), "schema-missing".into()],
+                "vendor".into()
+            ))
+        );
+        assert_eq!(
+            inline_on("# kustodian:ignore[a] -- why").map(|x| x.2),
+            Some("why".into())
+        );
+        assert_eq!(inline_on("url: http://x#kustodian:ignore[a] no"), None);
+        assert_eq!(inline_on("# kustodian:ignore[a").map(|x| x.1), None);
+        assert_eq!(
+            inline_on("x: 1 #kustodian:ignore[a]").map(|x| x.2),
+            Some(String::new())
+        );
+    }
+}
