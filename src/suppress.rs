@@ -269,21 +269,20 @@ pub fn apply(
             if let Some(s) = hit {
                 used.inline
                     .insert(((s.loc.file.0, s.loc.start), f.rule.clone()));
-                if s.reason.is_empty() {
-                    // Not waived: a suppression must say why.
-                    let note = "a `kustodian:ignore` comment here names this rule but gives no reason after `]`, so it waives nothing";
-                    f.help = Some(match f.help.take() {
-                        Some(h) => format!("{h}\n{note}"),
-                        None => note.to_string(),
-                    });
-                } else {
+                if !s.reason.is_empty() {
                     f.suppressed = Some(Suppressed {
                         in_source: true,
                         reason: s.reason,
                         loc: s.loc,
                     });
+                    continue;
                 }
-                continue;
+                // Not waived by the comment (a suppression must say why); an exception may.
+                let note = "a `kustodian:ignore` comment here names this rule but gives no reason after `]`, so it waives nothing";
+                f.help = Some(match f.help.take() {
+                    Some(h) => format!("{h}\n{note}"),
+                    None => note.to_string(),
+                });
             }
         }
         if let Some((i, w)) = waivers
