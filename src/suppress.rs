@@ -21,7 +21,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::config::Exception;
 use crate::diag::{Finding, Severity, Suppressed};
-use crate::source::{Loc, Sources};
+use crate::source::{FileId, Loc, SourceFile, Sources};
 
 /// A configured exception, compiled.
 #[derive(Clone, Debug)]
@@ -210,6 +210,19 @@ fn inline_on(line: &str) -> Option<(usize, Vec<String>, String)> {
     None
 }
 
+/// The suppression comment on line `n` of a file, located (the same place for [`apply`], which
+/// records what it used, and [`unused`], which looks it up).
+fn inline_at(f: &SourceFile, id: FileId, n: u32) -> Option<Inline> {
+    let text = f.line_text(n);
+    let (col, rules, reason) = inline_on(text)?;
+    let start = f.line_start(n);
+    Some(Inline {
+        rules,
+        reason,
+        loc: Loc::new(id, start + col, start + text.len()),
+    })
+}
+
 /// Whether a line holds nothing but a comment.
 fn comment_only(line: &str) -> bool {
     line.trim_start().starts_with('#')
@@ -224,18 +237,10 @@ fn inline_for(sources: &Sources, loc: Loc, line: u32) -> Vec<Inline> {
     let mut out = Vec::new();
     let mut n = line;
     loop {
-        let text = f.line_text(n);
-        if n != line && !comment_only(text) {
+        if n != line && !comment_only(f.line_text(n)) {
             break;
         }
-        if let Some((col, rules, reason)) = inline_on(text) {
-            let start = f.line_start(n);
-            out.push(Inline {
-                rules,
-                reason,
-                loc: Loc::new(loc.file, start + col, start + text.len()),
-            });
-        }
+        out.extend(inline_at(&f, loc.file, n));
         if n <= 1 {
             break;
         }
@@ -340,12 +345,9 @@ pub fn unused(
             continue;
         }
         for n in 1..=file.line_count() {
-            let text = file.line_text(n);
-            let Some((col, rules, _)) = inline_on(text) else {
+            let Some(Inline { rules, loc, .. }) = inline_at(&file, id, n) else {
                 continue;
             };
-            let start = file.line_start(n);
-            let loc = Loc::new(id, start + col, start + text.len());
             for r in rules {
                 if used.inline.contains(&((id.0, loc.start), r.clone())) {
                     continue;
