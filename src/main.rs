@@ -92,7 +92,8 @@ enum Command {
         /// Who made the change (default: $GITHUB_ACTOR), for `bot-write-scope`.
         #[arg(long)]
         actor: Option<String>,
-        /// Print which overlays were checked (pull-request mode) on stderr.
+        /// Print which overlays were checked (pull-request mode) and the suppressed findings
+        /// with their reasons, on stderr.
         #[arg(long, short)]
         verbose: bool,
         /// Check only shard I of N (e.g. `2/4`): apps are split deterministically, so a CI matrix
@@ -291,6 +292,29 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     eprintln!("affected overlays ({}):", outcome.affected.len());
                     for a in &outcome.affected {
                         eprintln!("  {a}");
+                    }
+                }
+                // What the waivers hid from the report, and why.
+                let waived: Vec<_> = outcome
+                    .findings
+                    .iter()
+                    .filter_map(|f| f.suppressed.as_ref().map(|w| (f, w)))
+                    .collect();
+                if !waived.is_empty() {
+                    eprintln!("suppressed findings ({}):", waived.len());
+                    for (f, w) in waived {
+                        let at = |p: Option<kustodian::source::Position>| {
+                            p.map(|p| format!("{}:{}", p.file, p.line))
+                                .unwrap_or_else(|| "-".into())
+                        };
+                        eprintln!(
+                            "  {} {} [{}] waived at {}: {}",
+                            at(f.position(&outcome.sources)),
+                            f.rule,
+                            f.environment.as_deref().unwrap_or("-"),
+                            at(outcome.sources.position(w.loc)),
+                            w.reason
+                        );
                     }
                 }
             }

@@ -652,6 +652,15 @@ fn suppressions_waive_with_a_reason_and_stale_ones_are_reported() {
     assert_eq!(report["summary"]["errors"], 1, "{findings:#?}");
     assert_eq!(out.status.code(), Some(1));
 
+    // `--verbose` lists what was waived, where and why.
+    let out = kustodian(&["check", ".", "--verbose", "--color", "never"], r);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("suppressed findings (2):"), "{err}");
+    assert!(
+        err.contains("image-not-pinned [production] waived at .kustodian.yaml:2: mirrored registry pins by tag"),
+        "{err}"
+    );
+
     // SARIF marks the waived results.
     let out = kustodian(&["check", ".", "--format", "sarif"], r);
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
