@@ -18,7 +18,9 @@ use crate::yaml::{Entry, Mapping, Node, Value};
 /// **What.** For each app, the rendered staging and production environments (the first
 /// environment of each stage) must be identical except for (a) container images, (b) what each
 /// overlay sets as its own identity — `namespace`, `namePrefix`/`nameSuffix`, values set by
-/// `labels`/`commonLabels`/`commonAnnotations`, `replicas` entries, and the ConfigMap/Secret hash
+/// `labels`/`commonLabels`/`commonAnnotations`, `replicas` entries (or the builtin
+/// `LabelTransformer`/`AnnotationsTransformer`/`NamespaceTransformer`/`ReplicaCountTransformer`
+/// configured under `transformers:`), and the ConfigMap/Secret hash
 /// suffixes and name references that follow from those; a field one overlay sets this way is not
 /// compared with the other's value at all (production's `replicas: 3` against the base's 1 in
 /// staging is not drift), while an inline patch in the kustomization is a change like any other
@@ -49,8 +51,9 @@ pub const INFO: RuleInfo = RuleInfo {
 };
 
 /// A node set by one of a kustomization's identity fields — `namespace`, `labels`,
-/// `commonLabels`, `commonAnnotations`, `replicas`, `buildMetadata` — as opposed to a resource
-/// file or a patch (an inline patch is kustomization text too, but a change like any other).
+/// `commonLabels`, `commonAnnotations`, `replicas`, `buildMetadata` — or by the builtin
+/// transformer behind one, configured in a `transformers:` file, as opposed to a resource file
+/// or a patch (an inline patch is kustomization text too, but a change like any other).
 fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
     if n.via.is_none() {
         return false;
@@ -63,7 +66,15 @@ fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
         name,
         "kustomization.yaml" | "kustomization.yml" | "Kustomization"
     ) {
-        return false;
+        return document_kind(&f.text, n.via.start as usize).is_some_and(|k| {
+            matches!(
+                k,
+                "NamespaceTransformer"
+                    | "LabelTransformer"
+                    | "AnnotationsTransformer"
+                    | "ReplicaCountTransformer"
+            )
+        });
     }
     // A field the scan cannot name (a flow-style kustomization) counts as identity, as all
     // kustomization-set values did before patches were told apart.
@@ -78,6 +89,28 @@ fn set_by_kustomization(n: &Node, sources: &Sources) -> bool {
                 | "buildMetadata"
         )
     })
+}
+
+/// The top-level `kind:` of the YAML document (of a multi-document file) holding byte `offset`.
+fn document_kind(text: &str, offset: usize) -> Option<&str> {
+    let mut start = 0;
+    let mut kind = None;
+    for line in text.split_inclusive('\n') {
+        let end = start + line.len();
+        if line.starts_with("---") {
+            if start > offset {
+                break;
+            }
+            kind = None;
+        } else if let Some(k) = line.strip_prefix("kind:") {
+            kind = Some(k.trim().trim_matches(|c| c == '"' || c == '\''));
+            if start > offset {
+                break;
+            }
+        }
+        start = end;
+    }
+    kind
 }
 
 /// The top-level field of a kustomization file whose value holds byte `offset`: the nearest
@@ -472,8 +505,41 @@ pub(crate) fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)
 pub(crate) fn show(n: Option<&Node>) -> String {
     match n {
         None => "(absent)".to_string(),
+        Some(n) if holds_marker(n) => crate::yaml::emit_documents([&unmarked(n)])
+            .trim_end()
+            .to_string(),
         Some(n) => crate::yaml::emit_documents([n]).trim_end().to_string(),
     }
+}
+
+fn holds_marker(n: &Node) -> bool {
+    match &n.value {
+        Value::Map(m) => m.entries.iter().any(|e| holds_marker(&e.value)),
+        Value::Seq(s) => s.iter().any(holds_marker),
+        _ => is_marker(n),
+    }
+}
+
+/// `n` without the entries [`normalize`] exempted: a diff shows what was compared (a label the
+/// overlay sets as its identity is not, so it is not shown either).
+fn unmarked(n: &Node) -> Node {
+    let value = match &n.value {
+        Value::Map(m) => Value::Map(Mapping {
+            entries: m
+                .entries
+                .iter()
+                .filter(|e| !exempt(&e.value))
+                .map(|e| Entry {
+                    key: e.key.clone(),
+                    key_loc: e.key_loc,
+                    value: unmarked(&e.value),
+                })
+                .collect(),
+        }),
+        Value::Seq(s) => Value::Seq(s.iter().map(unmarked).collect()),
+        v => v.clone(),
+    };
+    Node::new(value, n.loc).with_via(n.via)
 }
 
 fn first_loc(n: &Node) -> Loc {
@@ -831,6 +897,33 @@ mod tests {
         assert_eq!(at("value: 3"), Some("patches"));
         assert_eq!(at("{a: b}"), Some("labels"));
         assert_eq!(kustomization_field("{namespace: x}", 12), None);
+    }
+
+    #[test]
+    fn shown_values_leave_out_what_was_not_compared() {
+        let mut labels = Mapping::default();
+        labels.entries.push(Entry {
+            key: "tier".into(),
+            key_loc: Loc::NONE,
+            value: Node::str(EXEMPT),
+        });
+        labels.entries.push(Entry {
+            key: "pager".into(),
+            key_loc: Loc::NONE,
+            value: Node::str("on-call"),
+        });
+        let shown = show(Some(&Node::new(Value::Map(labels), Loc::NONE)));
+        assert_eq!(shown, "pager: on-call");
+    }
+
+    #[test]
+    fn transformer_documents_are_told_apart() {
+        let text = "apiVersion: builtin\nkind: LabelTransformer\nlabels: {env: prod}\n---\nlabels: {a: b}\nkind: PatchTransformer\n---\nkind: \"ReplicaCountTransformer\"\nreplica: {count: 3}\n";
+        let at = |needle: &str| document_kind(text, text.find(needle).unwrap());
+        assert_eq!(at("env: prod"), Some("LabelTransformer"));
+        assert_eq!(at("a: b"), Some("PatchTransformer"));
+        assert_eq!(at("count: 3"), Some("ReplicaCountTransformer"));
+        assert_eq!(document_kind("labels: {}\n", 3), None);
     }
 
     /// A field one environment sets as its identity is compared with nothing — not even the
