@@ -130,6 +130,8 @@ fn fast_path_edge_cases_agree_or_decline() {
         "a: 'x\n  y'\n",
         "1: a\n",
         "~: a\n",
+        "2001-12-14: a\n",
+        "x:\n  2001-12-14t21:59:43.10-05:00: b\n",
         "key : v\n",
         "a:\n  b:\n    c:\n      d: [x]\n",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a.b/c: \"true\"\ndata:\n  k: |\n    line one\n    line two\n",

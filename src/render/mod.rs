@@ -230,7 +230,7 @@ impl Renderer {
         for r in &mut resources {
             transforms::strip_internal_annotations(r, meta);
             transforms::apply_build_metadata(r, dir, meta)?;
-            refuse_non_finite(&r.node)?;
+            refuse_unprintable(&r.node, &self.sources)?;
         }
         Ok(Build {
             resources,
@@ -936,20 +936,89 @@ pub fn warm_up() {
 pub fn to_yaml(resources: &[Resource]) -> String {
     crate::yaml::emit_documents(resources.iter().map(|r| &r.node))
 }
-/// kustomize prints through JSON, which has no infinity or NaN: a plain `.inf` or `.nan` in a
-/// resource fails its build. Refused the same way, at the value.
-fn refuse_non_finite(n: &Node) -> Result<(), RenderError> {
+/// kustomize prints a resource through JSON, which has neither infinity nor NaN nor keys other
+/// than text: a plain `.inf` or `.nan` value, or a key YAML reads as a boolean, a float or null
+/// (`true:`, `1.5:`, `~:`), fails its build. Refused the same way, at the value or key. (Integer
+/// and timestamp keys print as text and pass.)
+fn refuse_unprintable(n: &Node, sources: &Sources) -> Result<(), RenderError> {
     match &n.value {
         Value::Float(f) if !f.is_finite() => Err(RenderError::invalid(
             "kustomize cannot print this value: .inf and .nan are floats to YAML and JSON has no \
              such numbers (quote it to keep it as text)",
             n.loc,
         )),
-        Value::Map(m) => m
-            .entries
+        Value::Map(m) => m.entries.iter().try_for_each(|e| {
+            if let Some(found) = non_text_key(e, sources) {
+                return Err(unprintable_key(found, e.key_loc));
+            }
+            refuse_unprintable(&e.value, sources)
+        }),
+        Value::Seq(items) => items
             .iter()
-            .try_for_each(|e| refuse_non_finite(&e.value)),
-        Value::Seq(items) => items.iter().try_for_each(refuse_non_finite),
+            .try_for_each(|i| refuse_unprintable(i, sources)),
         _ => Ok(()),
     }
+}
+
+/// The error for a key kustomize cannot print.
+pub(crate) fn unprintable_key((kind, spelling): (&str, String), at: Loc) -> RenderError {
+    RenderError::invalid(
+        format!(
+            "kustomize cannot print this key: YAML reads `{spelling}` as {kind} and JSON keys \
+             are text only (quote it: \"{spelling}\")"
+        ),
+        at,
+    )
+}
+
+/// What a key YAML does not read as text was read as, and its spelling, judged by its source
+/// text (keys are kept as text once parsed). Most keys are ruled out by their first byte
+/// without a lookup.
+fn non_text_key(e: &crate::yaml::Entry, sources: &Sources) -> Option<(&'static str, String)> {
+    if e.key_loc.is_none() || !non_text_candidate(&e.key) {
+        return None;
+    }
+    let file = sources.get(e.key_loc.file)?;
+    non_text_key_in(&e.key, e.key_loc, &file.text)
+}
+
+/// Whether a key as parsed (its canonical text) can have been a boolean, number or null.
+fn non_text_candidate(k: &str) -> bool {
+    matches!(k, "true" | "false" | "~" | "null" | "Null" | "NULL")
+        || k.bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
+}
+
+/// [`non_text_key`] with the key's location in `text` at hand.
+pub(crate) fn non_text_key_in(k: &str, key_loc: Loc, text: &str) -> Option<(&'static str, String)> {
+    let (start, end) = (key_loc.start as usize, key_loc.end as usize);
+    let raw = text.get(start..end)?.trim_end();
+    // A tag is the word before the key's text: inside its span or (for a plain key) before it.
+    let (tag, raw) = match raw.split_once(' ') {
+        Some((t, rest)) if t.starts_with('!') => (Some(t), rest.trim_start()),
+        _ => {
+            let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
+            let before = line.split_whitespace().next_back();
+            (before.filter(|w| w.starts_with('!')), raw)
+        }
+    };
+    if tag.is_none() && raw.starts_with(['"', '\'']) {
+        return None;
+    }
+    // Only when the spelling there reads as this very key: a location that is not the key's own
+    // text (a relocated inline patch) proves nothing.
+    let kind = match (tag, crate::yaml::resolve::resolve_plain(raw)) {
+        (Some("!!bool"), _) => "a boolean",
+        (Some("!!float"), _) => "a number with a fraction or exponent",
+        (Some("!!null"), _) => "null",
+        (Some(_), _) => return None,
+        (None, Value::Bool(b)) if b.to_string() == k => "a boolean",
+        (None, Value::Float(f)) if crate::yaml::resolve::format_float(f) == k => {
+            "a number with a fraction or exponent"
+        }
+        (None, Value::Null) if raw == k => "null",
+        _ => return None,
+    };
+    Some((kind, raw.to_string()))
 }

@@ -364,7 +364,7 @@ fn merge_map(
             e.key_loc,
         )? {
             Field::Keep => {}
-            Field::Set(n) => dm.insert(key, n),
+            Field::Set(n) => dm.insert_at(key, e.key_loc, n),
             Field::Clear => {
                 dm.remove(key);
             }

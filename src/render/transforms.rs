@@ -529,6 +529,11 @@ fn load_patch_source(
             })?;
         let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
         read_patch_scalars(&mut docs, text);
+        // Relocating loses the keys' own text, which tells a `true:` key from a `"true":` one:
+        // such a key in an inline patch is refused now, as the output it ends up in would be.
+        if let Some(found) = docs.iter().find_map(|d| unprintable_key_in(d, text)) {
+            return Err(super::unprintable_key(found, loc));
+        }
         for d in &mut docs {
             relocate(d, loc);
         }
@@ -595,6 +600,22 @@ fn read_patch_scalars(docs: &mut [Node], text: &str) {
 }
 
 /// Points every node of an inline patch at the kustomization entry that holds it.
+/// The first key of `n` (parsed from `text`) that YAML reads as other than text, unless it is
+/// a deletion (`true: null` removes a field rather than adding one).
+fn unprintable_key_in(n: &Node, text: &str) -> Option<(&'static str, String)> {
+    match &n.value {
+        Value::Map(m) => m.entries.iter().find_map(|e| {
+            if e.value.is_null() {
+                return None;
+            }
+            super::non_text_key_in(&e.key, e.key_loc, text)
+                .or_else(|| unprintable_key_in(&e.value, text))
+        }),
+        Value::Seq(items) => items.iter().find_map(|i| unprintable_key_in(i, text)),
+        _ => None,
+    }
+}
+
 pub(crate) fn relocate(n: &mut Node, loc: Loc) {
     n.loc = loc;
     match &mut n.value {

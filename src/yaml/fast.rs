@@ -387,15 +387,22 @@ impl<'a> P<'a> {
         if matches!(self.b[pos], b'"' | b'\'') {
             return Some((Key::from(self.unquote(pos, colon)?.as_str()), loc));
         }
-        // A plain key that resolves to a string (or null) is its own text. Numbers and booleans
-        // as keys print in their canonical form; leave them to the general parser's
-        // scalar_string rather than re-deriving it here.
+        // A plain key that resolves to a string (or null) is its own text. Numbers, booleans
+        // and timestamps as keys print in their canonical form; leave them to the general
+        // parser's scalar_string rather than re-deriving it here.
         let boolean = matches!(raw, "true" | "True" | "TRUE" | "false" | "False" | "FALSE");
         let numeric = raw
             .bytes()
             .next()
             .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'));
-        if boolean || numeric && !matches!(resolve_plain(raw), Value::Null | Value::Str(_)) {
+        if boolean
+            || numeric
+                && !match resolve_plain(raw) {
+                    Value::Null => true,
+                    Value::Str(s) => s == raw,
+                    _ => false,
+                }
+        {
             return None;
         }
         Some((Key::from(raw), loc))

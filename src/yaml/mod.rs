@@ -289,6 +289,18 @@ impl Mapping {
             });
         }
     }
+    /// [`Mapping::insert`] that records where a new key was written (a patch's key).
+    pub fn insert_at(&mut self, key: &str, key_loc: Loc, value: Node) {
+        if let Some(e) = self.entries.iter_mut().find(|e| key_is(&e.key, key)) {
+            e.value = value;
+        } else {
+            self.entries.push(Entry {
+                key: Key::from(key),
+                key_loc,
+                value,
+            });
+        }
+    }
     pub fn remove(&mut self, key: &str) -> Option<Node> {
         let i = self.entries.iter().position(|e| e.key == key)?;
         Some(self.entries.remove(i).value)

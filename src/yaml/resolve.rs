@@ -292,8 +292,12 @@ fn parse_float(s: &str) -> Option<f64> {
     clean.parse::<f64>().ok()
 }
 
-/// Formats a float the way kustomize's output does (Go `json.Marshal`, then go-yaml): integral
-/// values below 1e21 print as integers; others use Go's shortest `%g` form (`1.5e-07`, `1e+29`).
+/// Formats a float the way kustomize's output does. kustomize prints a resource by encoding it as
+/// JSON (Go `json.Marshal`: integral values below 1e21 as plain digits) and reading that JSON
+/// back as YAML, where plain digits that fit an int64 or uint64 are integers again and anything
+/// else is a float printed by Go's shortest `%g` (exponent form from 1e+06 and below 1e-04):
+/// `1e3` → `1000`, `1e19` → `10000000000000000000`, `1e20` → `1e+20`, `1234567.5` →
+/// `1.2345675e+06`.
 pub fn format_float(f: f64) -> String {
     if f.is_nan() {
         return ".nan".into();
@@ -306,35 +310,42 @@ pub fn format_float(f: f64) -> String {
         };
     }
     if f.fract() == 0.0 && f.abs() < 1e21 {
-        return format!("{}", f as i128);
+        // Rust's `Display` and Go's `json.Marshal` agree: shortest round-trip digits padded
+        // with zeros (18446744073709551616 prints 18446744073709552000, past uint64).
+        let json = if f == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{f}")
+        };
+        if json.parse::<i64>().is_ok() || json.parse::<u64>().is_ok() {
+            return json;
+        }
     }
-    // Shortest round-trip digits and decimal exponent.
-    let e = format!("{:e}", f); // like "1.2345e-7"
-    let (mant, exp) = e.split_once('e').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    let neg = mant.starts_with('-');
+    go_shortest_g(f)
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: shortest round-trip digits, exponent form when
+/// the decimal exponent is below -4 or at least 6 (Go's fixed precision for the shortest form),
+/// the exponent signed and at least two digits.
+fn go_shortest_g(f: f64) -> String {
+    let e = format!("{f:e}"); // "1.2345e-7", "-5e20"
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if mant.starts_with('-') { "-" } else { "" };
     let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    // Go %g with shortest precision: exponent form when exp < -4 || exp >= max(ndigits, 21 for json)
-    // json.Marshal uses 'e' only when |f| < 1e-6 or >= 1e21, then go-yaml reformats with 'g'.
-    let nd = digits.len() as i32;
-    let eprec = if nd > 6 { nd } else { 6 }.max(nd);
-    let sign = if neg { "-" } else { "" };
-    if exp < -4 || exp >= eprec.max(21) {
+    if !(-4..6).contains(&exp) {
         let m = if digits.len() > 1 {
             format!("{}.{}", &digits[..1], &digits[1..])
         } else {
-            digits.clone()
+            digits
         };
         let es = if exp < 0 { '-' } else { '+' };
         format!("{sign}{m}e{es}{:02}", exp.abs())
     } else if exp < 0 {
-        format!("{sign}0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
     } else if (exp + 1) as usize >= digits.len() {
-        format!(
-            "{sign}{}{}",
-            digits,
-            "0".repeat(exp as usize + 1 - digits.len())
-        )
+        let zeros = "0".repeat(exp as usize + 1 - digits.len());
+        format!("{sign}{digits}{zeros}")
     } else {
         let p = (exp + 1) as usize;
         format!("{sign}{}.{}", &digits[..p], &digits[p..])
@@ -411,5 +422,26 @@ mod tests {
             "1.2345678901234568e+29"
         );
         assert_eq!(format_float(1.1), "1.1");
+        // Observed with the reference kustomize: the JSON round trip decides.
+        assert_eq!(format_float(1234567.5), "1.2345675e+06");
+        assert_eq!(format_float(123456.5), "123456.5");
+        assert_eq!(format_float(12345678.9), "1.23456789e+07");
+        assert_eq!(format_float(1e-5), "1e-05");
+        assert_eq!(format_float(0.0001), "0.0001");
+        assert_eq!(format_float(1e19), "10000000000000000000");
+        assert_eq!(format_float(1e20), "1e+20");
+        assert_eq!(format_float(1.5e20), "1.5e+20");
+        assert_eq!(
+            format_float(18446744073709551616.0),
+            "1.8446744073709552e+19"
+        );
+        assert_eq!(
+            format_float(-9223372036854775809.0),
+            "-9.223372036854776e+18"
+        );
+        assert_eq!(format_float(-1e19), "-1e+19");
+        assert_eq!(format_float(123456789012345678.5), "123456789012345680");
+        assert_eq!(format_float(-0.0), "0");
+        assert_eq!(format_float(-2.5), "-2.5");
     }
 }
