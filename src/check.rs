@@ -259,6 +259,9 @@ pub fn check_tree(
     }
     let mut apps = discover(&*fs, config);
     phases.mark("discover");
+    // Everything discovered, before filters, shards and pull-request selection: CRDs may come
+    // from apps this run does not check.
+    let discovered = apps.clone();
     apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
     for a in &mut apps {
         a.envs
@@ -406,6 +409,48 @@ pub fn check_tree(
         let mut f = Finding::new("policy-error", Severity::Error, msg);
         f.fatal = true;
         out.push(f);
+    }
+    // A checked app has a kind no schema describes yet: the CRDs of the apps this run does not
+    // check (unaffected by the pull request, in other shards, filtered out) are rendered for it
+    // — only then, so a run whose kinds all resolve reads nothing more.
+    if let Some(s) = &mut schemas {
+        let unresolved = waiting.iter().any(|w| {
+            w.envs
+                .iter()
+                .map(|(_, b)| b)
+                .chain(w.base.iter())
+                .flat_map(|b| &b.resources)
+                .any(|r| {
+                    r.kind() != "CustomResourceDefinition"
+                        && !s.resolvable(&r.id().api_version(), r.kind())
+                })
+        });
+        let checked: BTreeSet<&str> = apps.iter().map(|a| a.dir.as_str()).collect();
+        let others: Vec<&crate::discover::App> = discovered
+            .iter()
+            .filter(|a| !checked.contains(a.dir.as_str()))
+            .collect();
+        if unresolved && !others.is_empty() {
+            let more: Vec<crate::yaml::Node> = others
+                .par_iter()
+                .flat_map_iter(|a| {
+                    let dirs = a.envs.iter().map(|e| &e.dir).chain(a.base.iter());
+                    let crds: Vec<crate::yaml::Node> = dirs
+                        .filter_map(|d| renderer.build(d).ok())
+                        .flat_map(|b| b.resources)
+                        .filter(|r| r.kind() == "CustomResourceDefinition")
+                        .map(|r| r.node)
+                        .collect();
+                    renderer.forget_below(&a.dir);
+                    crds
+                })
+                .collect();
+            if let Err(msg) = s.add_crds(&more.iter().collect::<Vec<_>>()) {
+                let mut f = Finding::new("policy-error", Severity::Error, msg);
+                f.fatal = true;
+                out.push(f);
+            }
+        }
     }
     let waited: Vec<Vec<EnvChange>> = waiting
         .par_iter()

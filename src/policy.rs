@@ -213,6 +213,8 @@ pub struct Rules {
     pub promotion_drift: Option<RuleEntry<DriftOptions>>,
     #[serde(rename = "production-change-not-image-only")]
     pub production_change_not_image_only: Option<RuleEntry<AllowOptions>>,
+    #[serde(rename = "immutable-field-changed")]
+    pub immutable_field_changed: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "digest-not-promoted")]
     pub digest_not_promoted: Option<RuleEntry<DigestOptions>>,
     #[serde(rename = "bot-write-scope")]
@@ -270,6 +272,10 @@ impl Rules {
             production_change_not_image_only: layer(
                 &self.production_change_not_image_only,
                 &base.production_change_not_image_only,
+            ),
+            immutable_field_changed: layer(
+                &self.immutable_field_changed,
+                &base.immutable_field_changed,
             ),
             digest_not_promoted: layer(&self.digest_not_promoted, &base.digest_not_promoted),
             bot_write_scope: layer(&self.bot_write_scope, &base.bot_write_scope),
@@ -341,6 +347,7 @@ pub struct Policy {
     pub secret_keys_differ: Settings<NoOptions>,
     pub promotion_drift: Settings<DriftOptions>,
     pub production_change_not_image_only: Settings<AllowOptions>,
+    pub immutable_field_changed: Settings<NoOptions>,
     pub digest_not_promoted: Settings<DigestOptions>,
     pub bot_write_scope: Settings<BotOptions>,
     pub codeowners_missing: Settings<OwnersOptions>,
@@ -450,6 +457,7 @@ impl Policy {
                 &b.production_change_not_image_only,
                 &o.production_change_not_image_only,
             )?,
+            immutable_field_changed: merge(&b.immutable_field_changed, &o.immutable_field_changed)?,
             digest_not_promoted: merge(&b.digest_not_promoted, &o.digest_not_promoted)?,
             bot_write_scope: merge(&b.bot_write_scope, &o.bot_write_scope)?,
             codeowners_missing: merge(&b.codeowners_missing, &o.codeowners_missing)?,
@@ -472,6 +480,7 @@ impl Policy {
             "secret-keys-differ" => self.secret_keys_differ.level,
             "promotion-drift" => self.promotion_drift.level,
             "production-change-not-image-only" => self.production_change_not_image_only.level,
+            "immutable-field-changed" => self.immutable_field_changed.level,
             "digest-not-promoted" => self.digest_not_promoted.level,
             "bot-write-scope" => self.bot_write_scope.level,
             "codeowners-missing" => self.codeowners_missing.level,

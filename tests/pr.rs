@@ -400,3 +400,191 @@ fn a_large_repo_checks_only_the_three_touched_overlays() {
     // The replica change is a production change that is not an image move.
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn immutable_selector_changes_are_reported_at_the_line_that_made_them() {
+    let t = repo();
+    let r = t.path();
+    let dev = "apps/api-service/overlays/dev/kustomization.yaml";
+    // `labels` without includeSelectors leaves selectors alone: allowed.
+    edit(
+        r,
+        dev,
+        "namespace: api-dev\n",
+        "namespace: api-dev\nlabels:\n- pairs:\n    team: payments\n",
+    );
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    // commonLabels reach spec.selector.matchLabels: the API server would refuse the update.
+    edit(
+        r,
+        dev,
+        "labels:\n- pairs:\n    team: payments\n",
+        "commonLabels:\n  team: payments\n",
+    );
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(
+        rules_of(&report),
+        vec![("immutable-field-changed".into(), format!("{dev}:5"))],
+        "{report}"
+    );
+    let f = &report["findings"][0];
+    assert_eq!(f["field"], "spec.selector.matchLabels.team", "{f}");
+    assert_eq!(f["environment"], "dev", "{f}");
+    // An object Flux recreates on such a change is left alone.
+    edit(
+        r,
+        dev,
+        "commonLabels:\n",
+        "commonAnnotations:\n  kustomize.toolkit.fluxcd.io/force: enabled\ncommonLabels:\n",
+    );
+    let (out, report) = check(r, "main", &[]);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+}
+
+#[test]
+fn role_binding_role_refs_and_immutable_config_maps_keep_their_values() {
+    let t = repo();
+    let r = t.path();
+    let base = "apps/api-service/base";
+    common::write(
+        r,
+        &format!("{base}/rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: api-reader\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: reader\nsubjects:\n- kind: ServiceAccount\n  name: api-service\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frozen\nimmutable: true\ndata:\n  mode: strict\n",
+    );
+    edit(
+        r,
+        &format!("{base}/kustomization.yaml"),
+        "- service.yaml\n",
+        "- service.yaml\n- rbac.yaml\n",
+    );
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "rbac"]);
+    edit(
+        r,
+        &format!("{base}/rbac.yaml"),
+        "name: reader",
+        "name: writer",
+    );
+    edit(r, &format!("{base}/rbac.yaml"), "mode: strict", "mode: lax");
+    let (out, report) = check(r, "HEAD", &[]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let mine: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "immutable-field-changed")
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                format!(
+                    "{}:{}",
+                    f["location"]["file"].as_str().unwrap(),
+                    f["location"]["line"]
+                ),
+            )
+        })
+        .collect();
+    let rbac = format!("{base}/rbac.yaml");
+    // Once per environment (every overlay includes the base).
+    for (field, line) in [("roleRef.name", 8), ("data.mode", 19)] {
+        let n = mine
+            .iter()
+            .filter(|(f, l)| f == field && *l == format!("{rbac}:{line}"))
+            .count();
+        assert_eq!(n, 3, "{field}: {mine:?}");
+    }
+}
+
+#[test]
+fn crds_of_apps_a_run_does_not_check_still_describe_their_kinds() {
+    // The ExternalSecret CRD lives in the external-secrets app; api-service uses the kind.
+    let t = repo();
+    let r = t.path();
+    edit(
+        r,
+        "apps/api-service/overlays/production/kustomization.yaml",
+        "namespace: api-production\n",
+        "namespace: api-production\n# a comment\n",
+    );
+    for extra in [&["--app", "api-service"][..], &[]] {
+        let (out, report) = check(r, "main", extra);
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        assert_eq!(rules_of(&report), vec![], "{report}");
+    }
+    // A shard without the CRD's app, in a full check.
+    let mut shards = Vec::new();
+    for i in 1..=2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+            .args([
+                "check",
+                ".",
+                "--format",
+                "json",
+                "--shard",
+                &format!("{i}/2"),
+            ])
+            .current_dir(r)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(rules_of(&v), vec![], "shard {i}: {v}");
+        shards.push(v["summary"]["overlays"].as_u64().unwrap());
+    }
+    assert!(shards.iter().all(|n| *n > 0), "{shards:?}");
+}
+
+#[test]
+fn jobs_are_reported_unless_the_cluster_deletes_them_and_defaulted_fields_need_both_sides() {
+    let t = repo();
+    let r = t.path();
+    let base = "apps/api-service/base";
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: ghcr.io/example/migrate:1\n";
+    let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: cache\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n";
+    common::write(r, &format!("{base}/extra.yaml"), &format!("{job}---\n{claim}"));
+    edit(
+        r,
+        &format!("{base}/kustomization.yaml"),
+        "- service.yaml\n",
+        "- service.yaml\n- extra.yaml\n",
+    );
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "job and claim"]);
+    let fields = |report: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "immutable-field-changed")
+            .map(|f| f["field"].as_str().unwrap().to_string())
+            .collect();
+        v.dedup();
+        v
+    };
+    // A new image in the Job's template; a storage class the claim did not name (the cluster
+    // filled one in: unknown, so not reported); more storage (allowed).
+    edit(r, &format!("{base}/extra.yaml"), "migrate:1", "migrate:2");
+    edit(
+        r,
+        &format!("{base}/extra.yaml"),
+        "  accessModes: [ReadWriteOnce]\n",
+        "  accessModes: [ReadWriteOnce]\n  storageClassName: fast\n",
+    );
+    edit(r, &format!("{base}/extra.yaml"), "storage: 1Gi", "storage: 2Gi");
+    let (_, report) = check(r, "HEAD", &[]);
+    assert_eq!(
+        fields(&report),
+        vec!["spec.template.spec.containers[name=migrate].image".to_string()],
+        "{report}"
+    );
+    // With a TTL the finished Job is gone by the next sync.
+    edit(
+        r,
+        &format!("{base}/extra.yaml"),
+        "spec:\n  template:",
+        "spec:\n  ttlSecondsAfterFinished: 600\n  template:",
+    );
+    let (_, report) = check(r, "HEAD", &[]);
+    assert_eq!(fields(&report), Vec::<String>::new(), "{report}");
+}

@@ -42,6 +42,7 @@ fn every_registered_rule_has_fixtures() {
     // Pull-request rules need a git history: tests/pr.rs builds their repositories.
     const PR_ONLY: &[&str] = &[
         "production-change-not-image-only",
+        "immutable-field-changed",
         "digest-not-promoted",
         "bot-write-scope",
         "change-freeze",

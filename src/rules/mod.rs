@@ -11,6 +11,7 @@ pub mod change_freeze;
 pub mod codeowners_missing;
 pub mod digest_not_promoted;
 pub mod image_not_pinned;
+pub mod immutable_field_changed;
 pub mod patch_item_ignored;
 pub mod patch_target_unmatched;
 pub mod pods;
@@ -133,6 +134,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     secret_keys_differ::INFO,
     promotion_drift::INFO,
     production_change_not_image_only::INFO,
+    immutable_field_changed::INFO,
     digest_not_promoted::INFO,
     bot_write_scope::INFO,
     codeowners_missing::INFO,
@@ -154,6 +156,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &secret_keys_differ::SecretKeysDiffer,
         &promotion_drift::PromotionDrift,
         &production_change_not_image_only::ProductionChangeNotImageOnly,
+        &immutable_field_changed::ImmutableFieldChanged,
         &digest_not_promoted::DigestNotPromoted,
         &bot_write_scope::BotWriteScope,
         &codeowners_missing::CodeownersMissing,
