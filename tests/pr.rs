@@ -542,7 +542,11 @@ fn jobs_are_reported_unless_the_cluster_deletes_them_and_defaulted_fields_need_b
     let base = "apps/api-service/base";
     let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: ghcr.io/example/migrate:1\n";
     let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: cache\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n";
-    common::write(r, &format!("{base}/extra.yaml"), &format!("{job}---\n{claim}"));
+    common::write(
+        r,
+        &format!("{base}/extra.yaml"),
+        &format!("{job}---\n{claim}"),
+    );
     edit(
         r,
         &format!("{base}/kustomization.yaml"),
@@ -571,7 +575,12 @@ fn jobs_are_reported_unless_the_cluster_deletes_them_and_defaulted_fields_need_b
         "  accessModes: [ReadWriteOnce]\n",
         "  accessModes: [ReadWriteOnce]\n  storageClassName: fast\n",
     );
-    edit(r, &format!("{base}/extra.yaml"), "storage: 1Gi", "storage: 2Gi");
+    edit(
+        r,
+        &format!("{base}/extra.yaml"),
+        "storage: 1Gi",
+        "storage: 2Gi",
+    );
     let (_, report) = check(r, "HEAD", &[]);
     assert_eq!(
         fields(&report),
