@@ -902,16 +902,8 @@ mod tests {
     #[test]
     fn shown_values_leave_out_what_was_not_compared() {
         let mut labels = Mapping::default();
-        labels.entries.push(Entry {
-            key: "tier".into(),
-            key_loc: Loc::NONE,
-            value: Node::str(EXEMPT),
-        });
-        labels.entries.push(Entry {
-            key: "pager".into(),
-            key_loc: Loc::NONE,
-            value: Node::str("on-call"),
-        });
+        labels.insert("tier", Node::str(EXEMPT));
+        labels.insert("pager", Node::str("on-call"));
         let shown = show(Some(&Node::new(Value::Map(labels), Loc::NONE)));
         assert_eq!(shown, "pager: on-call");
     }
