@@ -401,6 +401,21 @@ fn a_large_repo_checks_only_the_three_touched_overlays() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// `(field, file:line)` of each immutable-field-changed finding.
+fn immutable_fields(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "immutable-field-changed")
+        .map(|f| {
+            let at = &f["location"];
+            let loc = format!("{}:{}", at["file"].as_str().unwrap(), at["line"]);
+            (f["field"].as_str().unwrap().to_string(), loc)
+        })
+        .collect()
+}
+
 #[test]
 fn immutable_selector_changes_are_reported_at_the_line_that_made_them() {
     let t = repo();
@@ -470,22 +485,7 @@ fn role_binding_role_refs_and_immutable_config_maps_keep_their_values() {
     edit(r, &format!("{base}/rbac.yaml"), "mode: strict", "mode: lax");
     let (out, report) = check(r, "HEAD", &[]);
     assert_eq!(out.status.code(), Some(1), "{report}");
-    let mine: Vec<(String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "immutable-field-changed")
-        .map(|f| {
-            (
-                f["field"].as_str().unwrap().to_string(),
-                format!(
-                    "{}:{}",
-                    f["location"]["file"].as_str().unwrap(),
-                    f["location"]["line"]
-                ),
-            )
-        })
-        .collect();
+    let mine = immutable_fields(&report);
     let rbac = format!("{base}/rbac.yaml");
     // Once per environment (every overlay includes the base).
     for (field, line) in [("roleRef.name", 8), ("data.mode", 19)] {
@@ -556,12 +556,9 @@ fn jobs_are_reported_unless_the_cluster_deletes_them_and_defaulted_fields_need_b
     git(r, &["add", "."]);
     git(r, &["commit", "-q", "-m", "job and claim"]);
     let fields = |report: &serde_json::Value| -> Vec<String> {
-        let mut v: Vec<String> = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["rule"] == "immutable-field-changed")
-            .map(|f| f["field"].as_str().unwrap().to_string())
+        let mut v: Vec<String> = immutable_fields(report)
+            .into_iter()
+            .map(|(f, _)| f)
             .collect();
         v.dedup();
         v
