@@ -403,34 +403,38 @@ pub fn check_tree(
         changes.extend(st.changes);
         waiting.extend(st.waiting);
     }
-    if let Some(s) = &mut schemas
-        && let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>())
-    {
-        let mut f = Finding::new("policy-error", Severity::Error, msg);
-        f.fatal = true;
-        out.push(f);
+    let add_crds = |s: &mut crate::schema::SchemaSet, crds: &[crate::yaml::Node]| {
+        if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
+            let mut f = Finding::new("policy-error", Severity::Error, msg);
+            f.fatal = true;
+            out.push(f);
+        }
+    };
+    if let Some(s) = &mut schemas {
+        add_crds(s, &crds);
     }
     // A checked app has a kind no schema describes yet: the CRDs of the apps this run does not
     // check (unaffected by the pull request, in other shards, filtered out) are rendered for it
     // — only then, so a run whose kinds all resolve reads nothing more.
     if let Some(s) = &mut schemas {
-        let unresolved = waiting.iter().any(|w| {
-            w.envs
-                .iter()
-                .map(|(_, b)| b)
-                .chain(w.base.iter())
-                .flat_map(|b| &b.resources)
-                .any(|r| {
-                    r.kind() != "CustomResourceDefinition"
-                        && !s.resolvable(&r.id().api_version(), r.kind())
-                })
-        });
         let checked: BTreeSet<&str> = apps.iter().map(|a| a.dir.as_str()).collect();
         let others: Vec<&crate::discover::App> = discovered
             .iter()
             .filter(|a| !checked.contains(a.dir.as_str()))
             .collect();
-        if unresolved && !others.is_empty() {
+        let unresolved = !others.is_empty()
+            && waiting.iter().any(|w| {
+                w.envs
+                    .iter()
+                    .map(|(_, b)| b)
+                    .chain(w.base.iter())
+                    .flat_map(|b| &b.resources)
+                    .any(|r| {
+                        r.kind() != "CustomResourceDefinition"
+                            && !s.resolvable(&r.id().api_version(), r.kind())
+                    })
+            });
+        if unresolved {
             let more: Vec<crate::yaml::Node> = others
                 .par_iter()
                 .flat_map_iter(|a| {
@@ -445,11 +449,7 @@ pub fn check_tree(
                     crds
                 })
                 .collect();
-            if let Err(msg) = s.add_crds(&more.iter().collect::<Vec<_>>()) {
-                let mut f = Finding::new("policy-error", Severity::Error, msg);
-                f.fatal = true;
-                out.push(f);
-            }
+            add_crds(s, &more);
         }
     }
     let waited: Vec<Vec<EnvChange>> = waiting

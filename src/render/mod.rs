@@ -982,15 +982,14 @@ fn non_text_key(e: &crate::yaml::Entry, sources: &Sources) -> Option<(&'static s
     non_text_key_in(&e.key, e.key_loc, &file.text)
 }
 
-/// Whether a key as parsed (its canonical text) can have been a boolean, number or null.
-fn non_text_candidate(k: &str) -> bool {
+/// Whether a key as parsed (its canonical text) can have been a boolean, number or null: the
+/// cheap test before its source text is read.
+pub(crate) fn non_text_candidate(k: &str) -> bool {
     matches!(k, "true" | "false" | "~" | "null" | "Null" | "NULL")
-        || k.bytes()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
+        || crate::yaml::resolve::starts_like_number(k)
 }
 
-/// [`non_text_key`] with the key's location in `text` at hand.
+/// [`non_text_key`] with the key's location in `text` at hand (for a [`non_text_candidate`]).
 pub(crate) fn non_text_key_in(k: &str, key_loc: Loc, text: &str) -> Option<(&'static str, String)> {
     let (start, end) = (key_loc.start as usize, key_loc.end as usize);
     let raw = text.get(start..end)?.trim_end();

@@ -599,7 +599,6 @@ fn read_patch_scalars(docs: &mut [Node], text: &str) {
     }
 }
 
-/// Points every node of an inline patch at the kustomization entry that holds it.
 /// The first key of `n` (parsed from `text`) that YAML reads as other than text, unless it is
 /// a deletion (`true: null` removes a field rather than adding one).
 fn unprintable_key_in(n: &Node, text: &str) -> Option<(&'static str, String)> {
@@ -608,7 +607,9 @@ fn unprintable_key_in(n: &Node, text: &str) -> Option<(&'static str, String)> {
             if e.value.is_null() {
                 return None;
             }
-            super::non_text_key_in(&e.key, e.key_loc, text)
+            super::non_text_candidate(&e.key)
+                .then(|| super::non_text_key_in(&e.key, e.key_loc, text))
+                .flatten()
                 .or_else(|| unprintable_key_in(&e.value, text))
         }),
         Value::Seq(items) => items.iter().find_map(|i| unprintable_key_in(i, text)),
@@ -616,6 +617,7 @@ fn unprintable_key_in(n: &Node, text: &str) -> Option<(&'static str, String)> {
     }
 }
 
+/// Points every node of an inline patch at the kustomization entry that holds it.
 pub(crate) fn relocate(n: &mut Node, loc: Loc) {
     n.loc = loc;
     match &mut n.value {

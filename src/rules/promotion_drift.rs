@@ -320,7 +320,7 @@ fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) -> bool {
                 }
             }
             for f in &mb.entries {
-                if ma.entries.iter().any(|e| e.key == f.key) {
+                if ma.contains_key(&f.key) {
                     continue;
                 }
                 push_key(path, &f.key);

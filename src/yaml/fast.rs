@@ -391,10 +391,7 @@ impl<'a> P<'a> {
         // and timestamps as keys print in their canonical form; leave them to the general
         // parser's scalar_string rather than re-deriving it here.
         let boolean = matches!(raw, "true" | "True" | "TRUE" | "false" | "False" | "FALSE");
-        let numeric = raw
-            .bytes()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'));
+        let numeric = super::resolve::starts_like_number(raw);
         if boolean
             || numeric
                 && !match resolve_plain(raw) {

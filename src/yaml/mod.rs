@@ -279,15 +279,7 @@ impl Mapping {
     }
     /// Replaces the value of an existing key (keeping its position and key location) or appends.
     pub fn insert(&mut self, key: &str, value: Node) {
-        if let Some(e) = self.entries.iter_mut().find(|e| key_is(&e.key, key)) {
-            e.value = value;
-        } else {
-            self.entries.push(Entry {
-                key: Key::from(key),
-                key_loc: Loc::NONE,
-                value,
-            });
-        }
+        self.insert_at(key, Loc::NONE, value)
     }
     /// [`Mapping::insert`] that records where a new key was written (a patch's key).
     pub fn insert_at(&mut self, key: &str, key_loc: Loc, value: Node) {

@@ -9,6 +9,14 @@
 
 use super::Value;
 
+/// Whether a plain scalar can be a number (or a timestamp): its first byte is one a number
+/// starts with. Everything else resolves to itself, a boolean or null.
+pub fn starts_like_number(s: &str) -> bool {
+    s.bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
+}
+
 /// Resolves a plain (unquoted) scalar.
 pub fn resolve_plain(s: &str) -> Value {
     match s {
@@ -17,8 +25,7 @@ pub fn resolve_plain(s: &str) -> Value {
         "false" | "False" | "FALSE" => return Value::Bool(false),
         _ => {}
     }
-    let first = s.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    if !starts_like_number(s) {
         return Value::Str(s.to_string());
     }
     if let Some(i) = parse_int(s) {
