@@ -195,7 +195,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         f.fatal = true;
         return fatal_outcome(vec![f], sources);
     }
-    let config = Config::load(&opts.root, &sources);
+    let config = Config::load(&*fs, &sources);
     let policy = match &config {
         Ok(c) => Policy::load_layered(Some(&c.file.rules), opts.policy.as_deref(), &sources),
         Err(_) => Policy::load(opts.policy.as_deref(), &sources),

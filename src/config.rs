@@ -7,7 +7,6 @@
 //! typed struct only when phase one found nothing. So a user sees every mistake in one run.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
@@ -16,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diag::{Finding, Severity};
 use crate::discover::{Env, Stage};
-use crate::source::{Loc, Sources};
+use crate::source::{Fs, FsError, Loc, Sources};
 use crate::yaml::{Node, Value};
 
 /// `.kustodian.yaml`: how this repository is laid out. Every field is optional.
@@ -212,13 +211,28 @@ pub struct Config {
 }
 
 impl Config {
-    /// The repo config at `<root>/.kustodian.yaml` (or `.kustodian.yml`); defaults when absent.
-    pub fn load(root: &Path, sources: &Sources) -> Result<Config, Vec<Finding>> {
+    /// The repo config at `.kustodian.yaml` (or `.kustodian.yml`) in the root of `fs`; defaults
+    /// when absent. Read through the repository's [`Fs`] like every other file: a symlink out of
+    /// the root, a directory or anything unreadable is a config error that names the file and
+    /// never shows what lies behind it.
+    pub fn load(fs: &dyn Fs, sources: &Sources) -> Result<Config, Vec<Finding>> {
         for name in [".kustodian.yaml", ".kustodian.yml"] {
-            let p = root.join(name);
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                let file: ConfigFile = load_validated(name, &text, sources, "config-error")?;
-                return Config::from_file(file, name, sources);
+            match fs.read(name) {
+                Ok(text) => {
+                    let file: ConfigFile = load_validated(name, &text, sources, "config-error")?;
+                    return Config::from_file(file, name, sources);
+                }
+                Err(FsError::NotFound(_)) => {}
+                Err(e) => {
+                    let mut f = Finding::new(
+                        "config-error",
+                        Severity::Error,
+                        format!("cannot read the repository config: {e}"),
+                    );
+                    f.path = Some(name.to_string());
+                    f.fatal = true;
+                    return Err(vec![f]);
+                }
             }
         }
         Ok(Config::default())

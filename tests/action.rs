@@ -95,8 +95,14 @@ fn run_action_full(
         let Some(script) = step.get("run").and_then(Node::as_str) else {
             continue;
         };
+        // Exactly as the runner runs a `shell: bash` step: the script in a file, under
+        // `bash --noprofile --norc -eo pipefail {0}`.
+        let script_file = tmp.path().join("step.sh");
+        std::fs::write(&script_file, script).unwrap();
         let mut cmd = Command::new("bash");
-        cmd.arg("-c").arg(script).current_dir(repo);
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script_file)
+            .current_dir(repo);
         cmd.env("GITHUB_ACTIONS", "true")
             .env("GITHUB_EVENT_NAME", "pull_request")
             .env("GITHUB_EVENT_PATH", &event)
@@ -190,6 +196,54 @@ fn fail_on_controls_the_exit_status() {
         run_action(&warn, &[("fail-on", "warning"), ("base", "none")]).code,
         1
     );
+}
+
+#[test]
+fn fail_on_never_with_findings_passes_and_sets_every_output() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
+    let sarif = tempfile::NamedTempFile::new().unwrap();
+    let r = run_action(
+        &repo,
+        &[
+            ("fail-on", "never"),
+            ("base", "none"),
+            ("sarif-file", sarif.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("::error file="), "{}", r.stdout);
+    for key in ["findings=1\n", "errors=1\n", "warnings=0\n"] {
+        assert!(r.outputs.contains(key), "{key} missing: {}", r.outputs);
+    }
+    assert!(
+        r.outputs
+            .contains(&format!("sarif-file={}", sarif.path().display())),
+        "{}",
+        r.outputs
+    );
+}
+
+#[test]
+fn could_not_evaluate_prints_its_annotation_and_fails() {
+    let t = tempfile::tempdir().unwrap();
+    let overlay = t.path().join("apps/a/overlays/production");
+    std::fs::create_dir_all(&overlay).unwrap();
+    std::fs::write(
+        overlay.join("kustomization.yaml"),
+        "resources:\n  - missing.yaml\n",
+    )
+    .unwrap();
+    for fail_on in ["error", "never"] {
+        let r = run_action(t.path(), &[("base", "none"), ("fail-on", fail_on)]);
+        assert_eq!(r.code, 2, "fail-on {fail_on}: {}", r.stdout);
+        assert!(
+            r.stdout
+                .contains("::error title=kustodian::could not evaluate the repository (exit 2)"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.outputs.contains("errors="), "{}", r.outputs);
+    }
 }
 
 #[test]

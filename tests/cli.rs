@@ -713,3 +713,35 @@ fn suppressions_waive_with_a_reason_and_stale_ones_are_reported() {
             .contains("unknown rule 'image-not-pined'")
     );
 }
+
+/// The repository under check is untrusted: a `.kustodian.yaml` that is a symlink out of it (to
+/// the runner's environment, to a file with other settings) is refused — exit 2 — and nothing of
+/// what it points at appears in any output format.
+#[cfg(unix)]
+#[test]
+fn a_config_file_linked_out_of_the_repository_is_refused_unread() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = "TOKEN_THAT_MUST_NOT_LEAK";
+    let target = outside.path().join("settings.yaml");
+    std::fs::write(
+        &target,
+        format!("ignore: ['{secret}/**']\nnot-a-key: {secret}\n"),
+    )
+    .unwrap();
+    for name in [".kustodian.yaml", ".kustodian.yml"] {
+        let t = tempfile::tempdir().unwrap();
+        common::copy_dir(&manifest_dir().join("fixtures/gitops-config"), t.path());
+        std::os::unix::fs::symlink(&target, t.path().join(name)).unwrap();
+        for format in ["human", "github", "json", "sarif"] {
+            let out = kustodian(&["check", ".", "--format", format], t.path());
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(2), "{name} {format}: {all}");
+            assert!(!all.contains(secret), "{name} {format} leaked: {all}");
+            assert!(all.contains("outside the repository root"), "{all}");
+        }
+    }
+}
