@@ -46,6 +46,12 @@ enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
     Always,
@@ -107,6 +113,16 @@ enum Command {
         /// to this file.
         #[arg(long)]
         summary: Option<PathBuf>,
+    },
+    /// List the apps and environments a check will check, where each was found, and which
+    /// staging environment each production environment is compared with.
+    Envs {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
     },
     /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
     MergeReports {
@@ -214,6 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dirs, root } => render(&dirs, root.as_deref()),
+        Command::Envs { path, format } => envs(&path, format),
         Command::Schemas {
             what: SchemasCommand::List,
         } => {
@@ -490,4 +507,28 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// `kustodian envs`: what discovery finds (exit 2 when the repository cannot be read or its
+/// config is invalid).
+fn envs(path: &Path, format: ListFormat) -> anyhow::Result<u8> {
+    use kustodian::discover::listing;
+    let (d, sources) = match listing::discover_repo(path, &kustodian::rules::CATALOG) {
+        Ok(x) => x,
+        Err(findings) => {
+            let sources = Sources::new();
+            for f in &findings {
+                eprintln!("error: {}", f.message);
+            }
+            drop(sources);
+            return Ok(2);
+        }
+    };
+    let l = listing::listing(&d, &sources);
+    let text = match format {
+        ListFormat::Json => serde_json::to_string_pretty(&l)? + "\n",
+        ListFormat::Human => kustodian::report::envs::human(&l),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(0)
 }

@@ -34,6 +34,10 @@ fn committed_schemas_match_the_code() {
         kustodian::settings::config::config_schema(catalog),
     );
     check(
+        "envs.schema.json",
+        kustodian::settings::load::schema_of::<kustodian::discover::listing::Listing>(),
+    );
+    check(
         "report.schema.json",
         kustodian::settings::load::schema_of::<kustodian::report::json::JsonReport>(),
     );

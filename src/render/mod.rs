@@ -35,6 +35,7 @@ pub mod kustomization;
 pub mod kusttypes;
 pub mod nameref;
 pub mod openapi;
+pub mod overrides;
 pub mod patch_json;
 pub mod patch_smp;
 mod path_syntax;
@@ -153,6 +154,19 @@ impl Renderer {
         r.label = label.to_string();
         r
     }
+    /// Builds an environment: the directory as kustomize builds it, with what the GitOps
+    /// controller applies on top (`overrides`).
+    pub fn build_env(
+        &self,
+        dir: &str,
+        overrides: Option<&overrides::EnvBuild>,
+    ) -> Result<Build, RenderError> {
+        match overrides {
+            None => self.build(dir),
+            Some(o) => overrides::build(self, dir, o),
+        }
+    }
+
     pub fn sources(&self) -> &Sources {
         &self.sources
     }

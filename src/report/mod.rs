@@ -4,6 +4,7 @@
 //! atomically). Locations are resolved through [`crate::source::Sources`] only here, at the end of
 //! the pipeline.
 
+pub mod envs;
 pub mod github;
 pub mod human;
 pub mod json;
