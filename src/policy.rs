@@ -217,6 +217,8 @@ pub struct Rules {
     pub immutable_field_changed: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "digest-not-promoted")]
     pub digest_not_promoted: Option<RuleEntry<DigestOptions>>,
+    #[serde(rename = "image-automation-in-production")]
+    pub image_automation_in_production: Option<RuleEntry<NoOptions>>,
     #[serde(rename = "bot-write-scope")]
     pub bot_write_scope: Option<RuleEntry<BotOptions>>,
     #[serde(rename = "codeowners-missing")]
@@ -278,6 +280,10 @@ impl Rules {
                 &base.immutable_field_changed,
             ),
             digest_not_promoted: layer(&self.digest_not_promoted, &base.digest_not_promoted),
+            image_automation_in_production: layer(
+                &self.image_automation_in_production,
+                &base.image_automation_in_production,
+            ),
             bot_write_scope: layer(&self.bot_write_scope, &base.bot_write_scope),
             codeowners_missing: layer(&self.codeowners_missing, &base.codeowners_missing),
             change_freeze: layer(&self.change_freeze, &base.change_freeze),
@@ -349,6 +355,7 @@ pub struct Policy {
     pub production_change_not_image_only: Settings<AllowOptions>,
     pub immutable_field_changed: Settings<NoOptions>,
     pub digest_not_promoted: Settings<DigestOptions>,
+    pub image_automation_in_production: Settings<NoOptions>,
     pub bot_write_scope: Settings<BotOptions>,
     pub codeowners_missing: Settings<OwnersOptions>,
     pub change_freeze: Settings<NoOptions>,
@@ -459,6 +466,10 @@ impl Policy {
             )?,
             immutable_field_changed: merge(&b.immutable_field_changed, &o.immutable_field_changed)?,
             digest_not_promoted: merge(&b.digest_not_promoted, &o.digest_not_promoted)?,
+            image_automation_in_production: merge(
+                &b.image_automation_in_production,
+                &o.image_automation_in_production,
+            )?,
             bot_write_scope: merge(&b.bot_write_scope, &o.bot_write_scope)?,
             codeowners_missing: merge(&b.codeowners_missing, &o.codeowners_missing)?,
             change_freeze: merge(&b.change_freeze, &o.change_freeze)?,
@@ -482,6 +493,7 @@ impl Policy {
             "production-change-not-image-only" => self.production_change_not_image_only.level,
             "immutable-field-changed" => self.immutable_field_changed.level,
             "digest-not-promoted" => self.digest_not_promoted.level,
+            "image-automation-in-production" => self.image_automation_in_production.level,
             "bot-write-scope" => self.bot_write_scope.level,
             "codeowners-missing" => self.codeowners_missing.level,
             "change-freeze" => self.change_freeze.level,

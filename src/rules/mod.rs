@@ -10,6 +10,7 @@ pub mod bot_write_scope;
 pub mod change_freeze;
 pub mod codeowners_missing;
 pub mod digest_not_promoted;
+pub mod image_automation_in_production;
 pub mod image_not_pinned;
 pub mod immutable_field_changed;
 pub mod patch_item_ignored;
@@ -136,6 +137,7 @@ pub static REGISTRY: &[RuleInfo] = &[
     production_change_not_image_only::INFO,
     immutable_field_changed::INFO,
     digest_not_promoted::INFO,
+    image_automation_in_production::INFO,
     bot_write_scope::INFO,
     codeowners_missing::INFO,
     change_freeze::INFO,
@@ -158,6 +160,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &production_change_not_image_only::ProductionChangeNotImageOnly,
         &immutable_field_changed::ImmutableFieldChanged,
         &digest_not_promoted::DigestNotPromoted,
+        &image_automation_in_production::ImageAutomationInProduction,
         &bot_write_scope::BotWriteScope,
         &codeowners_missing::CodeownersMissing,
         &change_freeze::ChangeFreeze,
