@@ -12,6 +12,7 @@ pub mod diff;
 pub mod discover;
 pub mod git;
 pub mod policy;
+pub mod promotion;
 pub mod render;
 pub mod report;
 pub mod rules;

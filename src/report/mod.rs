@@ -7,7 +7,9 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod promotion;
 pub mod sarif;
+pub mod versions;
 
 pub use crate::diag::Report;
 

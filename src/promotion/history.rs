@@ -1,0 +1,429 @@
+//! Since when each environment runs what it runs: the first-parent history of `HEAD`, read
+//! from the Git object database (gix; no git binary, no checkout).
+//!
+//! Design. The walk starts from the working tree and steps back one commit at a time. Between
+//! two neighbours it compares trees by object id, descending only into subtrees whose ids differ,
+//! so an unrelated commit costs a few tree reads. An environment is rendered again at a commit
+//! only when a file its build reads there (its dependency set, kept per environment and updated
+//! on every render) changed, or lies in a directory where something changed — the test
+//! pull-request mode uses. Each (environment, image repository) pair keeps the runs of equal
+//! values it has seen; a run ends where an older commit had another value, and the run's oldest
+//! commit is the one that set the value. The walk stops once every pair has as many runs as were
+//! asked for (and every reference it was asked to look for in an environment's past was found),
+//! or at the root. Merge commits are compared with their first parent: a promotion counts from
+//! the commit that brought it onto the branch.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use gix::ObjectId;
+use rayon::prelude::*;
+
+use super::images::{ImageRef, images_of, values_of};
+use crate::git::{GitError, GitFs};
+use crate::render::Renderer;
+use crate::render::kustomization::find_kustomization_file;
+use crate::source::Sources;
+
+/// A commit, as versions show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Full hex id.
+    pub sha: String,
+    /// Committer time.
+    pub time: jiff::Timestamp,
+    /// Author name.
+    pub author: String,
+    /// First line of the message.
+    pub subject: String,
+}
+
+/// Where the walk starts for one environment: its current values and the files its build reads.
+#[derive(Clone, Debug, Default)]
+pub struct EnvStart {
+    pub dir: String,
+    pub deps: BTreeSet<String>,
+    /// Image repository → references (sorted), in the working tree.
+    pub values: BTreeMap<String, Vec<String>>,
+    /// (repository, reference) pairs to look for in this environment's past.
+    pub wanted: BTreeSet<(String, String)>,
+}
+
+/// A run of commits during which an image had the same references in an environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub references: Vec<String>,
+    /// The run's oldest commit: the one that set the value (`None`: not committed yet).
+    pub commit: Option<CommitInfo>,
+}
+
+/// One environment's past.
+#[derive(Clone, Debug, Default)]
+pub struct EnvHistory {
+    /// Per image repository, newest first; the first is the current value.
+    pub segments: BTreeMap<String, Vec<Segment>>,
+    /// The wanted pairs that were found.
+    pub found: BTreeSet<(String, String)>,
+}
+
+/// The result of a walk, one [`EnvHistory`] per [`EnvStart`] in order.
+#[derive(Clone, Debug)]
+pub struct Walk {
+    /// The commit the walk started from (`HEAD`).
+    pub head: String,
+    pub envs: Vec<EnvHistory>,
+}
+
+/// Where a value's run ends: the working tree or the n-th commit of the walk.
+type Step = Option<usize>;
+
+/// One (environment, repository) pair being followed.
+struct Track {
+    open: Vec<String>,
+    closed: Vec<(Vec<String>, Step)>,
+    done: bool,
+}
+
+struct EnvState {
+    dir: String,
+    deps: BTreeSet<String>,
+    tracks: BTreeMap<String, Track>,
+    wanted: BTreeSet<(String, String)>,
+    found: BTreeSet<(String, String)>,
+}
+
+impl EnvState {
+    fn finished(&self) -> bool {
+        self.tracks.values().all(|t| t.done) && self.wanted.len() == self.found.len()
+    }
+}
+
+/// What rendering an environment at a commit said.
+enum Seen {
+    /// The environment does not exist there.
+    Absent,
+    /// It does not build there: nothing learnt about its values.
+    Broken(BTreeSet<String>),
+    Values(BTreeMap<String, Vec<String>>, BTreeSet<String>),
+}
+
+/// Walks the history of the repository containing `root` (a directory inside a work tree).
+/// `keep`: how many runs to find per pair. `Ok(None)` when `root` is not in a Git repository or
+/// its `HEAD` has no commit yet.
+pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Walk>, GitError> {
+    let head = match GitFs::open(root, "HEAD") {
+        Ok(g) => g,
+        Err(GitError::NotARepo { .. } | GitError::UnknownRev { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let read = |msg: String| GitError::Read {
+        rev: "HEAD".into(),
+        msg,
+    };
+    let repo = gix::discover(root).map_err(|e| read(e.to_string()))?;
+    let prefix = head.prefix().to_string();
+    let mut envs: Vec<EnvState> = starts
+        .into_iter()
+        .map(|s| EnvState {
+            tracks: s
+                .values
+                .into_iter()
+                .map(|(repo, refs)| {
+                    let track = Track {
+                        open: refs,
+                        closed: Vec::new(),
+                        done: false,
+                    };
+                    (repo, track)
+                })
+                .collect(),
+            dir: s.dir,
+            deps: s.deps,
+            found: BTreeSet::new(),
+            wanted: s.wanted,
+        })
+        .collect();
+    let mut index = DepIndex::new(&envs);
+    let mut commits: Vec<ObjectId> = vec![head.commit()];
+    // Working tree → HEAD.
+    let known = crate::git::index_known(root);
+    let mut changed = crate::git::changed_paths_on_disk(&head, root, &known);
+    // The tree of the commit the walk stands on, read when something has to be rendered there.
+    let mut fs: Option<Arc<GitFs>> = Some(Arc::new(head));
+    let mut step = 0;
+    loop {
+        let affected: Vec<usize> = index
+            .affected(&changed)
+            .into_iter()
+            .filter(|&i| !envs[i].finished())
+            .collect();
+        if !affected.is_empty() {
+            let tree = match fs.take() {
+                Some(f) => f,
+                None => Arc::new(GitFs::open(root, &commits[step].to_string())?),
+            };
+            let renderer = Renderer::new(tree.clone(), Sources::new());
+            let seen: Vec<Seen> = affected
+                .par_iter()
+                .map(|&i| see(&renderer, &tree, &envs[i].dir))
+                .collect();
+            let newer = step.checked_sub(1);
+            for (&i, seen) in affected.iter().zip(seen) {
+                let old_deps = envs[i].deps.clone();
+                advance(&mut envs[i], seen, newer, keep);
+                index.update(i, &old_deps, &envs[i].deps);
+            }
+        }
+        if envs.iter().all(EnvState::finished) {
+            break;
+        }
+        // One commit back along the first parents.
+        let current = repo
+            .find_object(commits[step])
+            .map_err(|e| read(e.to_string()))?
+            .into_commit();
+        let Some(parent) = current.parent_ids().next().map(|p| p.detach()) else {
+            break;
+        };
+        // A shallow clone's boundary: the oldest commit present is as far as history goes.
+        if repo.find_object(parent).is_err() {
+            break;
+        }
+        let tree = |id: ObjectId| -> Result<Option<ObjectId>, GitError> {
+            subtree(&repo, id, &prefix).map_err(read)
+        };
+        let (a, b) = (tree(commits[step])?, tree(parent)?);
+        changed = BTreeSet::new();
+        diff_trees(&repo, a, b, "", &mut changed).map_err(read)?;
+        commits.push(parent);
+        step += 1;
+        fs = None;
+    }
+    // Whatever is still open started at the oldest commit read.
+    let oldest = Some(step);
+    let mut infos: HashMap<usize, CommitInfo> = HashMap::new();
+    let mut info = |s: Step| -> Option<CommitInfo> {
+        let s = s?;
+        if let Some(i) = infos.get(&s) {
+            return Some(i.clone());
+        }
+        let i = commit_info(&repo, commits[s])?;
+        infos.insert(s, i.clone());
+        Some(i)
+    };
+    let envs = envs
+        .into_iter()
+        .map(|e| EnvHistory {
+            segments: e
+                .tracks
+                .into_iter()
+                .map(|(repo, t)| {
+                    let mut runs: Vec<(Vec<String>, Step)> = t.closed;
+                    if !t.done {
+                        runs.push((t.open, oldest));
+                    }
+                    let segs = runs
+                        .into_iter()
+                        .take(keep)
+                        .map(|(references, s)| Segment {
+                            references,
+                            commit: info(s),
+                        })
+                        .collect();
+                    (repo, segs)
+                })
+                .collect(),
+            found: e.found,
+        })
+        .collect();
+    Ok(Some(Walk {
+        head: commits[0].to_string(),
+        envs,
+    }))
+}
+
+/// Renders one environment at the walk's current commit.
+fn see(renderer: &Renderer, fs: &GitFs, dir: &str) -> Seen {
+    if find_kustomization_file(fs, dir).is_none() {
+        return Seen::Absent;
+    }
+    let deps = renderer.dependencies(dir);
+    match renderer.build(dir) {
+        Ok(b) => Seen::Values(values_of(&images_of(&b)), deps),
+        Err(_) => Seen::Broken(deps),
+    }
+}
+
+/// Takes what an environment looked like one commit back; `newer`: the step the open runs were
+/// last confirmed at (the one before).
+fn advance(env: &mut EnvState, seen: Seen, newer: Step, keep: usize) {
+    let values = match seen {
+        Seen::Broken(deps) => {
+            env.deps = deps;
+            return;
+        }
+        // Nothing older is looked for in an environment that did not exist yet.
+        Seen::Absent => {
+            env.wanted = env.found.clone();
+            BTreeMap::new()
+        }
+        Seen::Values(values, deps) => {
+            env.deps = deps;
+            values
+        }
+    };
+    for (repo, t) in env.tracks.iter_mut().filter(|(_, t)| !t.done) {
+        let old = values.get(repo).cloned().unwrap_or_default();
+        if old == t.open {
+            continue;
+        }
+        t.closed.push((std::mem::replace(&mut t.open, old), newer));
+        t.done = t.open.is_empty() || t.closed.len() >= keep;
+    }
+    let found: Vec<(String, String)> = env
+        .wanted
+        .iter()
+        .filter(|(repo, r)| {
+            let want = ImageRef::parse(r);
+            values
+                .get(repo)
+                .is_some_and(|refs| refs.iter().any(|have| ImageRef::parse(have).same_as(&want)))
+        })
+        .cloned()
+        .collect();
+    env.found.extend(found);
+}
+
+/// Which environments read which paths (files, and directories given as resources).
+struct DepIndex {
+    by_path: HashMap<String, BTreeSet<usize>>,
+}
+
+impl DepIndex {
+    fn new(envs: &[EnvState]) -> DepIndex {
+        let mut d = DepIndex {
+            by_path: HashMap::new(),
+        };
+        for (i, e) in envs.iter().enumerate() {
+            d.update(i, &BTreeSet::new(), &e.deps);
+        }
+        d
+    }
+
+    fn update(&mut self, env: usize, old: &BTreeSet<String>, new: &BTreeSet<String>) {
+        for p in old.difference(new) {
+            if let Some(s) = self.by_path.get_mut(p) {
+                s.remove(&env);
+            }
+        }
+        for p in new.difference(old) {
+            self.by_path.entry(p.clone()).or_default().insert(env);
+        }
+    }
+
+    /// Environments reading a changed path or a directory holding one.
+    fn affected(&self, changed: &BTreeSet<String>) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut dirs: BTreeSet<&str> = BTreeSet::new();
+        for c in changed {
+            if let Some(envs) = self.by_path.get(c) {
+                out.extend(envs);
+            }
+            let mut d = c.as_str();
+            while let Some(i) = d.rfind('/') {
+                d = &d[..i];
+                if !dirs.insert(d) {
+                    break;
+                }
+            }
+        }
+        for d in dirs {
+            if let Some(envs) = self.by_path.get(d) {
+                out.extend(envs);
+            }
+        }
+        out
+    }
+}
+
+/// The tree at `prefix` (the directory the caller treats as the root) of a commit.
+fn subtree(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    prefix: &str,
+) -> Result<Option<ObjectId>, String> {
+    let tree = repo
+        .find_object(commit)
+        .map_err(|e| e.to_string())?
+        .into_commit()
+        .tree()
+        .map_err(|e| e.to_string())?;
+    if prefix.is_empty() {
+        return Ok(Some(tree.id));
+    }
+    Ok(tree
+        .lookup_entry_by_path(prefix)
+        .map_err(|e| e.to_string())?
+        .filter(|e| e.mode().is_tree())
+        .map(|e| e.object_id()))
+}
+
+/// Adds to `out` every file path (below `path`) whose blob differs between trees `a` and `b`
+/// (either may be missing: everything in the other changed).
+fn diff_trees(
+    repo: &gix::Repository,
+    a: Option<ObjectId>,
+    b: Option<ObjectId>,
+    path: &str,
+    out: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    if a == b {
+        return Ok(());
+    }
+    let entries = |id: Option<ObjectId>| -> Result<BTreeMap<String, (bool, ObjectId)>, String> {
+        let Some(id) = id else {
+            return Ok(BTreeMap::new());
+        };
+        let tree = repo.find_object(id).map_err(|e| e.to_string())?.into_tree();
+        let decoded = tree.decode().map_err(|e| e.to_string())?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| (e.filename.to_string(), (e.mode.is_tree(), e.oid.to_owned())))
+            .collect())
+    };
+    let (ea, eb) = (entries(a)?, entries(b)?);
+    let names: BTreeSet<&String> = ea.keys().chain(eb.keys()).collect();
+    for name in names {
+        let (x, y) = (ea.get(name), eb.get(name));
+        if x == y {
+            continue;
+        }
+        let p = crate::source::child_rel(path, name);
+        let tree_of = |e: Option<&(bool, ObjectId)>| e.filter(|(t, _)| *t).map(|(_, id)| *id);
+        let (tx, ty) = (tree_of(x), tree_of(y));
+        if tx.is_some() || ty.is_some() {
+            diff_trees(repo, tx, ty, &p, out)?;
+        }
+        let file = |e: Option<&(bool, ObjectId)>| e.is_some_and(|(t, _)| !t);
+        if file(x) || file(y) {
+            out.insert(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a commit's id, committer time, author and subject.
+fn commit_info(repo: &gix::Repository, id: ObjectId) -> Option<CommitInfo> {
+    let commit = repo.find_object(id).ok()?.try_into_commit().ok()?;
+    let time = commit.time().ok()?;
+    let author = commit.author().ok()?.name.to_string();
+    let subject = commit.message().ok()?.summary().to_string();
+    Some(CommitInfo {
+        sha: id.to_string(),
+        time: jiff::Timestamp::from_second(time.seconds).ok()?,
+        author,
+        subject,
+    })
+}
