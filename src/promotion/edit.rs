@@ -162,8 +162,13 @@ pub fn add_list_items(
         {
             return Err(format!("`{key}:` is written in flow style (`[...]`)"));
         }
+        if first.as_map().is_none() {
+            return Err(format!(
+                "the items of `{key}:` are not mappings (`- name: ...`)"
+            ));
+        }
         let (dash_col, key_col) = item_columns(text, first).ok_or(format!(
-            "the items of `{key}:` are not block mappings (`- name: ...`)"
+            "the items of `{key}:` are not written one per line (`- name: ...`)"
         ))?;
         let at = after_line(text, subtree_end(&entry.value));
         let mut add = String::new();
@@ -198,10 +203,12 @@ pub fn add_list_items(
     })
 }
 
-/// The columns of the dash and of the first key of a block-sequence item that is a mapping.
+/// The columns of the dash and of the content (a mapping's first key) of a block-sequence item.
 fn item_columns(text: &str, item: &Node) -> Option<(usize, usize)> {
-    let first = item.as_map()?.entries.first()?;
-    let key_at = first.key_loc.start as usize;
+    let key_at = match item.as_map() {
+        Some(m) => m.entries.first()?.key_loc.start as usize,
+        None => item.loc.start as usize,
+    };
     let ls = line_start(text, key_at);
     let before = &text[ls..key_at];
     let dash = before.rfind('-')?;

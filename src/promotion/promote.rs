@@ -328,6 +328,12 @@ impl<'a> Editor<'a> {
             })?),
         };
         let uses = images_of(&self.build(app, target)?);
+        if uses.is_empty() {
+            return Err(usage(&format!(
+                "{}/{} runs no container images",
+                app.name, target.name
+            )));
+        }
         let wanted = self.wanted(app, target, from, &uses)?;
         let mut splices: BTreeMap<String, Vec<Splice>> = BTreeMap::new();
         let mut creates: Vec<ImageRef> = Vec::new();
