@@ -21,6 +21,7 @@ use gix::ObjectId;
 use rayon::prelude::*;
 
 use super::images::{ImageRef, images_of, values_of};
+use super::tree::{TreeFs, changes, subtree};
 use crate::git::{GitError, GitFs};
 use crate::render::Renderer;
 use crate::render::kustomization::find_kustomization_file;
@@ -121,7 +122,10 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
         rev: "HEAD".into(),
         msg,
     };
-    let repo = gix::discover(root).map_err(|e| read(e.to_string()))?;
+    let sync = gix::discover(root)
+        .map_err(|e| read(e.to_string()))?
+        .into_sync();
+    let repo = sync.to_thread_local();
     let prefix = head.prefix().to_string();
     let mut envs: Vec<EnvState> = starts
         .into_iter()
@@ -149,9 +153,14 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
     // Working tree → HEAD.
     let known = crate::git::index_known(root);
     let mut changed = crate::git::changed_paths_on_disk(&head, root, &known);
-    // The tree of the commit the walk stands on, read when something has to be rendered there.
-    let mut fs: Option<Arc<GitFs>> = Some(Arc::new(head));
-    let mut step = 0;
+    // The tree the walk stands on, moved back one commit's differences at a time.
+    let mut tree = Arc::new(TreeFs::new(
+        sync,
+        commits[0].to_string(),
+        head.files().clone(),
+    ));
+    drop(head);
+    let mut step: usize = 0;
     loop {
         let affected: Vec<usize> = index
             .affected(&changed)
@@ -159,14 +168,10 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
             .filter(|&i| !envs[i].finished())
             .collect();
         if !affected.is_empty() {
-            let tree = match fs.take() {
-                Some(f) => f,
-                None => Arc::new(GitFs::open(root, &commits[step].to_string())?),
-            };
             let renderer = Renderer::new(tree.clone(), Sources::new());
             let seen: Vec<Seen> = affected
                 .par_iter()
-                .map(|&i| see(&renderer, &tree, &envs[i].dir))
+                .map(|&i| see(&renderer, &*tree, &envs[i].dir))
                 .collect();
             let newer = step.checked_sub(1);
             for (&i, seen) in affected.iter().zip(seen) {
@@ -190,15 +195,15 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
         if repo.find_object(parent).is_err() {
             break;
         }
-        let tree = |id: ObjectId| -> Result<Option<ObjectId>, GitError> {
-            subtree(&repo, id, &prefix).map_err(read)
-        };
-        let (a, b) = (tree(commits[step])?, tree(parent)?);
-        changed = BTreeSet::new();
-        diff_trees(&repo, a, b, "", &mut changed).map_err(read)?;
+        let at = |id: ObjectId| subtree(&repo, id, &prefix).map_err(read);
+        let (a, b) = (at(commits[step])?, at(parent)?);
+        let mut diff = BTreeMap::new();
+        changes(&repo, a, b, "", &mut diff).map_err(read)?;
+        // The renderer is gone: the tree is not shared, and moves in place.
+        Arc::make_mut(&mut tree).step(parent.to_string(), &diff);
+        changed = diff.into_keys().collect();
         commits.push(parent);
         step += 1;
-        fs = None;
     }
     // Whatever is still open started at the oldest commit read.
     let oldest = Some(step);
@@ -244,7 +249,7 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
 }
 
 /// Renders one environment at the walk's current commit.
-fn see(renderer: &Renderer, fs: &GitFs, dir: &str) -> Seen {
+fn see(renderer: &Renderer, fs: &dyn crate::source::Fs, dir: &str) -> Seen {
     if find_kustomization_file(fs, dir).is_none() {
         return Seen::Absent;
     }
@@ -345,73 +350,6 @@ impl DepIndex {
         }
         out
     }
-}
-
-/// The tree at `prefix` (the directory the caller treats as the root) of a commit.
-fn subtree(
-    repo: &gix::Repository,
-    commit: ObjectId,
-    prefix: &str,
-) -> Result<Option<ObjectId>, String> {
-    let tree = repo
-        .find_object(commit)
-        .map_err(|e| e.to_string())?
-        .into_commit()
-        .tree()
-        .map_err(|e| e.to_string())?;
-    if prefix.is_empty() {
-        return Ok(Some(tree.id));
-    }
-    Ok(tree
-        .lookup_entry_by_path(prefix)
-        .map_err(|e| e.to_string())?
-        .filter(|e| e.mode().is_tree())
-        .map(|e| e.object_id()))
-}
-
-/// Adds to `out` every file path (below `path`) whose blob differs between trees `a` and `b`
-/// (either may be missing: everything in the other changed).
-fn diff_trees(
-    repo: &gix::Repository,
-    a: Option<ObjectId>,
-    b: Option<ObjectId>,
-    path: &str,
-    out: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    if a == b {
-        return Ok(());
-    }
-    let entries = |id: Option<ObjectId>| -> Result<BTreeMap<String, (bool, ObjectId)>, String> {
-        let Some(id) = id else {
-            return Ok(BTreeMap::new());
-        };
-        let tree = repo.find_object(id).map_err(|e| e.to_string())?.into_tree();
-        let decoded = tree.decode().map_err(|e| e.to_string())?;
-        Ok(decoded
-            .entries
-            .iter()
-            .map(|e| (e.filename.to_string(), (e.mode.is_tree(), e.oid.to_owned())))
-            .collect())
-    };
-    let (ea, eb) = (entries(a)?, entries(b)?);
-    let names: BTreeSet<&String> = ea.keys().chain(eb.keys()).collect();
-    for name in names {
-        let (x, y) = (ea.get(name), eb.get(name));
-        if x == y {
-            continue;
-        }
-        let p = crate::source::child_rel(path, name);
-        let tree_of = |e: Option<&(bool, ObjectId)>| e.filter(|(t, _)| *t).map(|(_, id)| *id);
-        let (tx, ty) = (tree_of(x), tree_of(y));
-        if tx.is_some() || ty.is_some() {
-            diff_trees(repo, tx, ty, &p, out)?;
-        }
-        let file = |e: Option<&(bool, ObjectId)>| e.is_some_and(|(t, _)| !t);
-        if file(x) || file(y) {
-            out.insert(p);
-        }
-    }
-    Ok(())
 }
 
 /// Reads a commit's id, committer time, author and subject.

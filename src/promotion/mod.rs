@@ -18,6 +18,7 @@ pub mod edit;
 pub mod history;
 pub mod images;
 pub mod promote;
+mod tree;
 pub mod versions;
 
 use std::path::Path;
