@@ -21,7 +21,7 @@ use gix::ObjectId;
 use rayon::prelude::*;
 
 use super::images::{ImageRef, images_of, values_of};
-use super::tree::{TreeFs, changes, subtree};
+use super::tree::{Changes, TreeFs, changes, subtree};
 use crate::git::{GitError, GitFs};
 use crate::render::Renderer;
 use crate::render::kustomization::find_kustomization_file;
@@ -95,6 +95,25 @@ struct EnvState {
 }
 
 impl EnvState {
+    fn new(s: EnvStart) -> EnvState {
+        let track = |refs| Track {
+            open: refs,
+            closed: Vec::new(),
+            done: false,
+        };
+        EnvState {
+            tracks: s
+                .values
+                .into_iter()
+                .map(|(repo, refs)| (repo, track(refs)))
+                .collect(),
+            dir: s.dir,
+            deps: s.deps,
+            found: BTreeSet::new(),
+            wanted: s.wanted,
+        }
+    }
+
     fn finished(&self) -> bool {
         self.tracks.values().all(|t| t.done) && self.wanted.len() == self.found.len()
     }
@@ -118,36 +137,10 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
         Err(GitError::NotARepo { .. } | GitError::UnknownRev { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let read = |msg: String| GitError::Read {
-        rev: "HEAD".into(),
-        msg,
-    };
-    let sync = gix::discover(root)
-        .map_err(|e| read(e.to_string()))?
-        .into_sync();
+    let sync = gix::discover(root).map_err(read)?.into_sync();
     let repo = sync.to_thread_local();
     let prefix = head.prefix().to_string();
-    let mut envs: Vec<EnvState> = starts
-        .into_iter()
-        .map(|s| EnvState {
-            tracks: s
-                .values
-                .into_iter()
-                .map(|(repo, refs)| {
-                    let track = Track {
-                        open: refs,
-                        closed: Vec::new(),
-                        done: false,
-                    };
-                    (repo, track)
-                })
-                .collect(),
-            dir: s.dir,
-            deps: s.deps,
-            found: BTreeSet::new(),
-            wanted: s.wanted,
-        })
-        .collect();
+    let mut envs: Vec<EnvState> = starts.into_iter().map(EnvState::new).collect();
     let mut index = DepIndex::new(&envs);
     let mut commits: Vec<ObjectId> = vec![head.commit()];
     // Working tree → HEAD.
@@ -160,62 +153,93 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
         head.files().clone(),
     ));
     drop(head);
-    let mut step: usize = 0;
     loop {
-        let affected: Vec<usize> = index
-            .affected(&changed)
-            .into_iter()
-            .filter(|&i| !envs[i].finished())
-            .collect();
-        if !affected.is_empty() {
-            let renderer = Renderer::new(tree.clone(), Sources::new());
-            let seen: Vec<Seen> = affected
-                .par_iter()
-                .map(|&i| see(&renderer, &*tree, &envs[i].dir))
-                .collect();
-            let newer = step.checked_sub(1);
-            for (&i, seen) in affected.iter().zip(seen) {
-                let old_deps = envs[i].deps.clone();
-                advance(&mut envs[i], seen, newer, keep);
-                index.update(i, &old_deps, &envs[i].deps);
-            }
-        }
+        let step = commits.len() - 1;
+        look(&tree, &changed, &mut envs, &mut index, step, keep);
         if envs.iter().all(EnvState::finished) {
             break;
         }
-        // One commit back along the first parents.
-        let current = repo
-            .find_object(commits[step])
-            .map_err(|e| read(e.to_string()))?
-            .into_commit();
-        let Some(parent) = current.parent_ids().next().map(|p| p.detach()) else {
+        let Some((parent, diff)) = back(&repo, &prefix, commits[step])? else {
             break;
         };
-        // A shallow clone's boundary: the oldest commit present is as far as history goes.
-        if repo.find_object(parent).is_err() {
-            break;
-        }
-        let at = |id: ObjectId| subtree(&repo, id, &prefix).map_err(read);
-        let (a, b) = (at(commits[step])?, at(parent)?);
-        let mut diff = BTreeMap::new();
-        changes(&repo, a, b, "", &mut diff).map_err(read)?;
         // The renderer is gone: the tree is not shared, and moves in place.
         Arc::make_mut(&mut tree).step(parent.to_string(), &diff);
         changed = diff.into_keys().collect();
         commits.push(parent);
-        step += 1;
     }
-    // Whatever is still open started at the oldest commit read.
-    let oldest = Some(step);
-    let mut infos: HashMap<usize, CommitInfo> = HashMap::new();
+    Ok(Some(finish(&repo, envs, &commits, keep)))
+}
+
+fn read(e: impl std::fmt::Display) -> GitError {
+    GitError::Read {
+        rev: "HEAD".into(),
+        msg: e.to_string(),
+    }
+}
+
+/// Renders, at the walk's commit `step`, the unfinished environments a change affects, and
+/// takes what they ran.
+fn look(
+    tree: &Arc<TreeFs>,
+    changed: &BTreeSet<String>,
+    envs: &mut [EnvState],
+    index: &mut DepIndex,
+    step: usize,
+    keep: usize,
+) {
+    let affected: Vec<usize> = index
+        .affected(changed)
+        .into_iter()
+        .filter(|&i| !envs[i].finished())
+        .collect();
+    if affected.is_empty() {
+        return;
+    }
+    let renderer = Renderer::new(tree.clone(), Sources::new());
+    let seen: Vec<Seen> = affected
+        .par_iter()
+        .map(|&i| see(&renderer, &**tree, &envs[i].dir))
+        .collect();
+    let newer = step.checked_sub(1);
+    for (&i, seen) in affected.iter().zip(seen) {
+        let old_deps = envs[i].deps.clone();
+        advance(&mut envs[i], seen, newer, keep);
+        index.update(i, &old_deps, &envs[i].deps);
+    }
+}
+
+/// The first parent of `commit` and the files that differ there (blob ids in the parent);
+/// `None` at the root, or at a shallow clone's boundary (the oldest commit present is as far
+/// as history goes).
+fn back(
+    repo: &gix::Repository,
+    prefix: &str,
+    commit: ObjectId,
+) -> Result<Option<(ObjectId, Changes)>, GitError> {
+    let current = repo.find_object(commit).map_err(read)?.into_commit();
+    let Some(parent) = current.parent_ids().next().map(|p| p.detach()) else {
+        return Ok(None);
+    };
+    if repo.find_object(parent).is_err() {
+        return Ok(None);
+    }
+    let at = |id: ObjectId| subtree(repo, id, prefix).map_err(read);
+    let mut diff = BTreeMap::new();
+    changes(repo, at(commit)?, at(parent)?, "", &mut diff).map_err(read)?;
+    Ok(Some((parent, diff)))
+}
+
+/// Each pair's runs, newest first, with the commits that set them. Runs still open started at
+/// the oldest commit read.
+fn finish(repo: &gix::Repository, envs: Vec<EnvState>, commits: &[ObjectId], keep: usize) -> Walk {
+    let oldest = Some(commits.len() - 1);
+    let mut infos: HashMap<usize, Option<CommitInfo>> = HashMap::new();
     let mut info = |s: Step| -> Option<CommitInfo> {
         let s = s?;
-        if let Some(i) = infos.get(&s) {
-            return Some(i.clone());
-        }
-        let i = commit_info(&repo, commits[s])?;
-        infos.insert(s, i.clone());
-        Some(i)
+        infos
+            .entry(s)
+            .or_insert_with(|| commit_info(repo, commits[s]))
+            .clone()
     };
     let envs = envs
         .into_iter()
@@ -242,10 +266,10 @@ pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Wa
             found: e.found,
         })
         .collect();
-    Ok(Some(Walk {
+    Walk {
         head: commits[0].to_string(),
         envs,
-    }))
+    }
 }
 
 /// Renders one environment at the walk's current commit.

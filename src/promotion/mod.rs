@@ -19,6 +19,7 @@ pub mod history;
 pub mod images;
 pub mod promote;
 mod tree;
+mod verify;
 pub mod versions;
 
 use std::path::Path;

@@ -7,27 +7,23 @@
 //! `digest`/`newTag` set it, else the text of the image in a patch or manifest. A site in a file
 //! that another environment also reads (a base, a shared component) is refused with the entry to
 //! add instead — or, with `create`, that `images:` entry is added to the target's own
-//! kustomization. Edits are byte splices ([`super::edit`]). The edited files are then served to
-//! the check engine through an overlay file tree (in pull-request mode against `HEAD` when the
-//! repository is a Git work tree, so `digest-not-promoted` and friends judge the change), and a
-//! promotion whose environment would have an error finding is refused unless forced. The plan
-//! holds the new file contents; writing and committing are the caller's next steps.
+//! kustomization. Edits are byte splices ([`super::edit`]). The edited tree is then checked
+//! ([`super::verify`]) and a promotion whose environment would have an error finding is refused
+//! unless forced. The plan holds the new file contents; writing and committing are the caller's
+//! next steps.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::edit::{self, Splice};
 use super::images::{ImageRef, ImageUse, images_of, short_digest};
 use super::{PromotionError, Repo};
-use crate::check::{self, CheckOptions, PrState};
-use crate::diag::{Finding, Severity};
+use crate::check;
+use crate::diag::Finding;
 use crate::discover::{App, Env};
-use crate::git::GitFs;
-use crate::policy::Policy;
 use crate::render::Renderer;
 use crate::render::kustomization::find_kustomization_file;
-use crate::source::{FileId, Fs, FsError, Sources};
+use crate::source::{FileId, Fs, Sources};
 
 /// What `promote` is asked to do.
 #[derive(Clone, Debug, Default)]
@@ -191,7 +187,7 @@ pub fn plan(opts: &PromoteOptions) -> Result<Plan, PromotionError> {
             Err(e) => return Err(e),
         }
     }
-    let sources = check_promotions(&repo, opts, &mut promotions)?;
+    let sources = super::verify::check(&repo, opts, &mut promotions)?;
     Ok(Plan {
         promotions,
         sources,
@@ -666,124 +662,4 @@ fn entry_splices(
         (None, None) => return Err("nothing to set".into()),
     }
     Ok(out)
-}
-
-/// Checks the edited tree; sets each promotion's findings and status. Returns the sources the
-/// findings point into.
-fn check_promotions(
-    repo: &Repo,
-    opts: &PromoteOptions,
-    promotions: &mut [Promotion],
-) -> Result<Sources, PromotionError> {
-    let sources = Sources::new();
-    let edited: BTreeMap<String, Arc<str>> = promotions
-        .iter()
-        .flat_map(|p| &p.files)
-        .map(|f| (f.path.clone(), Arc::from(f.after.as_str())))
-        .collect();
-    if edited.is_empty() {
-        return Ok(sources);
-    }
-    let policy = Policy::load_layered(
-        Some(&repo.config.file.rules),
-        opts.policy.as_deref(),
-        &sources,
-    )
-    .map_err(|f| PromotionError::Findings(f, sources.clone()))?;
-    // In a Git work tree the promotion is judged as a change to HEAD, by the pull-request rules too.
-    let pr = GitFs::open(&opts.root, "HEAD").ok().map(|g| {
-        let known = crate::git::index_known(&opts.root);
-        let mut changed = crate::git::changed_paths_on_disk(&g, &opts.root, &known);
-        changed.extend(edited.keys().cloned());
-        PrState {
-            rev: "HEAD".into(),
-            base_fs: Arc::new(g),
-            changed,
-            actor: std::env::var("GITHUB_ACTOR").ok(),
-        }
-    });
-    let copts = CheckOptions {
-        root: opts.root.clone(),
-        policy: opts.policy.clone(),
-        apps: promotions
-            .iter()
-            .filter(|p| !p.files.is_empty())
-            .map(|p| p.app.clone())
-            .collect(),
-        base: pr.as_ref().map(|p| p.rev.clone()),
-        ..CheckOptions::default()
-    };
-    let fs = Arc::new(OverlayFs {
-        inner: repo.dyn_fs(),
-        files: edited,
-    });
-    let outcome = check::check_tree(fs, sources, &repo.config, &policy, &copts, pr.as_ref());
-    for p in promotions.iter_mut().filter(|p| p.status == Status::Ready) {
-        p.findings = outcome
-            .findings
-            .iter()
-            .filter(|f| f.suppressed.is_none() && concerns(f, &p.app, &p.to))
-            .cloned()
-            .collect();
-        let blocked = p
-            .findings
-            .iter()
-            .any(|f| f.fatal || f.severity == Severity::Error);
-        if blocked {
-            p.status = if opts.force {
-                Status::Forced
-            } else {
-                Status::Refused
-            };
-        }
-    }
-    Ok(outcome.sources)
-}
-
-/// Whether a finding is about environment `env` of `app` (or could not evaluate at all).
-fn concerns(f: &Finding, app: &str, env: &str) -> bool {
-    if f.fatal && f.app.is_none() {
-        return true;
-    }
-    f.app.as_deref() == Some(app)
-        && f.environment
-            .as_deref()
-            .is_some_and(|e| e.split(", ").any(|x| x == env))
-}
-
-/// The working tree with some files' contents replaced: what the check engine reads to judge
-/// a promotion before it is written.
-struct OverlayFs {
-    inner: Arc<dyn Fs>,
-    files: BTreeMap<String, Arc<str>>,
-}
-
-impl Fs for OverlayFs {
-    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
-        match self.files.get(rel) {
-            Some(t) => Ok(t.clone()),
-            None => self.inner.read(rel),
-        }
-    }
-    fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError> {
-        match self.files.get(rel) {
-            Some(t) => Ok(t.as_bytes().to_vec()),
-            None => self.inner.read_bytes(rel),
-        }
-    }
-    fn is_dir(&self, rel: &str) -> bool {
-        self.inner.is_dir(rel)
-    }
-    fn is_file(&self, rel: &str) -> bool {
-        self.files.contains_key(rel) || self.inner.is_file(rel)
-    }
-    fn list(&self, rel: &str) -> Result<Vec<String>, FsError> {
-        self.inner.list(rel)
-    }
-    fn subdirs(&self, rel: &str) -> Result<Vec<String>, FsError> {
-        self.inner.subdirs(rel)
-    }
-    fn describe(&self) -> String {
-        format!("{} (with the promotion's edits)", self.inner.describe())
-    }
 }

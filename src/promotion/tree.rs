@@ -14,6 +14,9 @@ use gix::ObjectId;
 
 use crate::source::{Fs, FsError, child_rel, parent_rel};
 
+/// Files that differ between two trees: path → blob id in the second (`None`: not a file there).
+pub(crate) type Changes = BTreeMap<String, Option<ObjectId>>;
+
 /// One commit's files (blobs) and directories, relative to the walked directory.
 #[derive(Clone)]
 pub(crate) struct TreeFs {
@@ -44,7 +47,7 @@ impl TreeFs {
     }
 
     /// Moves to another commit, whose files differ by `changes` (path → blob id, `None`: absent).
-    pub(crate) fn step(&mut self, commit: String, changes: &BTreeMap<String, Option<ObjectId>>) {
+    pub(crate) fn step(&mut self, commit: String, changes: &Changes) {
         self.commit = commit;
         for (path, id) in changes {
             self.set(path, *id);
@@ -173,7 +176,7 @@ pub(crate) fn changes(
     a: Option<ObjectId>,
     b: Option<ObjectId>,
     path: &str,
-    out: &mut BTreeMap<String, Option<ObjectId>>,
+    out: &mut Changes,
 ) -> Result<(), String> {
     if a == b {
         return Ok(());

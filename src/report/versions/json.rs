@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::discover::Stage;
 use crate::promotion::history::CommitInfo;
 use crate::promotion::images::ImageRef;
-use crate::promotion::versions::{Marker, Versions};
+use crate::promotion::versions::{EnvVersions, ImageVersion, Marker, Versions};
 use crate::source::Position;
 
 /// What each environment runs (`version` 1).
@@ -130,6 +130,52 @@ fn reference(i: &ImageRef) -> JsonReference {
     }
 }
 
+fn marker(m: &Marker) -> JsonMarker {
+    match m {
+        Marker::NoDigest => JsonMarker::NoDigest,
+        Marker::PendingPromotion { env, runs } => JsonMarker::PendingPromotion {
+            environment: env.clone(),
+            runs: runs.reference(),
+        },
+        Marker::NotRunIn { env } => JsonMarker::NotRunIn {
+            environment: env.clone(),
+        },
+    }
+}
+
+fn image(i: &ImageVersion) -> JsonImage {
+    JsonImage {
+        name: i.image.name().to_string(),
+        repository: i.image.repository.clone(),
+        tag: i.image.tag.clone(),
+        digest: i.image.digest.clone(),
+        location: i.location.clone(),
+        commit: i.commit.as_ref().map(commit),
+        containers: i.containers.clone(),
+        markers: i.markers.iter().map(marker).collect(),
+        history: i
+            .history
+            .iter()
+            .map(|p| JsonPast {
+                images: p.images.iter().map(reference).collect(),
+                commit: p.commit.as_ref().map(commit),
+            })
+            .collect(),
+    }
+}
+
+fn environment(e: &EnvVersions) -> JsonEnvironment {
+    JsonEnvironment {
+        environment: e.environment.clone(),
+        stage: e.stage,
+        images: e.images.iter().map(image).collect(),
+        error: e.error.as_ref().map(|err| JsonError {
+            message: err.message.clone(),
+            location: err.location.clone(),
+        }),
+    }
+}
+
 /// Builds the document.
 pub fn build(v: &Versions) -> JsonVersions {
     JsonVersions {
@@ -140,55 +186,7 @@ pub fn build(v: &Versions) -> JsonVersions {
             .iter()
             .map(|a| JsonApp {
                 app: a.app.clone(),
-                environments: a
-                    .environments
-                    .iter()
-                    .map(|e| JsonEnvironment {
-                        environment: e.environment.clone(),
-                        stage: e.stage,
-                        images: e
-                            .images
-                            .iter()
-                            .map(|i| JsonImage {
-                                name: i.image.name().to_string(),
-                                repository: i.image.repository.clone(),
-                                tag: i.image.tag.clone(),
-                                digest: i.image.digest.clone(),
-                                location: i.location.clone(),
-                                commit: i.commit.as_ref().map(commit),
-                                containers: i.containers.clone(),
-                                markers: i
-                                    .markers
-                                    .iter()
-                                    .map(|m| match m {
-                                        Marker::NoDigest => JsonMarker::NoDigest,
-                                        Marker::PendingPromotion { env, runs } => {
-                                            JsonMarker::PendingPromotion {
-                                                environment: env.clone(),
-                                                runs: runs.reference(),
-                                            }
-                                        }
-                                        Marker::NotRunIn { env } => JsonMarker::NotRunIn {
-                                            environment: env.clone(),
-                                        },
-                                    })
-                                    .collect(),
-                                history: i
-                                    .history
-                                    .iter()
-                                    .map(|p| JsonPast {
-                                        images: p.images.iter().map(reference).collect(),
-                                        commit: p.commit.as_ref().map(commit),
-                                    })
-                                    .collect(),
-                            })
-                            .collect(),
-                        error: e.error.as_ref().map(|err| JsonError {
-                            message: err.message.clone(),
-                            location: err.location.clone(),
-                        }),
-                    })
-                    .collect(),
+                environments: a.environments.iter().map(environment).collect(),
             })
             .collect(),
     }
