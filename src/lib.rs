@@ -3,7 +3,8 @@
 //! The pipeline flows one way, one module per stage:
 //! [`discover`] (find apps and environments) → [`yaml`]/[`source`] (load files with spans) →
 //! [`render`] (native kustomize build with provenance) → [`check`] + [`rules`] (policy evaluation,
-//! findings into a [`diag::Collector`]) → [`report`] (one emitter per output format).
+//! findings into a [`diag::Collector`]), and beside them [`promotion`] (what runs where, and
+//! promoting it) → [`report`] (one emitter per output format).
 
 pub mod check;
 pub mod config;

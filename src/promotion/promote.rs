@@ -66,6 +66,8 @@ pub struct Promotion {
     pub to: String,
     /// The environment the images come from (`None` with `--digest`/`--tag`).
     pub from: Option<String>,
+    /// What the environment is to run (already runs, when nothing moves).
+    pub wanted: Vec<ImageRef>,
     pub moves: Vec<Move>,
     pub files: Vec<FileEdit>,
     /// What the checks say about the environment after the edit (errors and warnings).
@@ -179,6 +181,7 @@ pub fn plan(opts: &PromoteOptions) -> Result<Plan, PromotionError> {
                     app: app.name.clone(),
                     to: opts.to.clone(),
                     from: None,
+                    wanted: vec![],
                     moves: vec![],
                     files: vec![],
                     findings: vec![],
@@ -331,6 +334,15 @@ impl<'a> Editor<'a> {
             )));
         }
         let wanted = self.wanted(app, target, from, &uses)?;
+        if wanted.is_empty() {
+            return Err(usage(&format!(
+                "{}/{} runs none of the images {}/{} runs",
+                app.name,
+                from.map_or("?", |f| f.name.as_str()),
+                app.name,
+                target.name
+            )));
+        }
         let mut splices: BTreeMap<String, Vec<Splice>> = BTreeMap::new();
         let mut creates: Vec<ImageRef> = Vec::new();
         let mut moves = Vec::new();
@@ -379,6 +391,7 @@ impl<'a> Editor<'a> {
             app: app.name.clone(),
             to: target.name.clone(),
             from: from.map(|e| e.name.clone()),
+            wanted,
             status: if moves.is_empty() {
                 Status::UpToDate
             } else {

@@ -28,6 +28,15 @@ pub fn emit(plan: &Plan, done: &Done, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// `@sha256:<12 hex>` or `:tag`.
+fn short(i: &crate::promotion::images::ImageRef) -> String {
+    match (&i.digest, &i.tag) {
+        (Some(d), _) => format!("@{}", crate::promotion::images::short_digest(d)),
+        (None, Some(t)) => format!(":{t}"),
+        (None, None) => String::new(),
+    }
+}
+
 fn promotion(plan: &Plan, p: &Promotion, done: &Done, out: &mut dyn Write) -> io::Result<()> {
     let from = p
         .from
@@ -36,11 +45,12 @@ fn promotion(plan: &Plan, p: &Promotion, done: &Done, out: &mut dyn Write) -> io
         .unwrap_or_default();
     match &p.status {
         Status::UpToDate => {
-            return writeln!(
-                out,
-                "{}/{}: already runs what it would be promoted to{from}",
-                p.app, p.to
-            );
+            let runs: Vec<String> = p
+                .wanted
+                .iter()
+                .map(|i| format!("{}{}", i.repository, short(i)))
+                .collect();
+            return writeln!(out, "{}/{}: already runs {}", p.app, p.to, runs.join(", "));
         }
         Status::Skipped(why) => return writeln!(out, "{}/{}: skipped: {why}", p.app, p.to),
         _ => {}
