@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::render::Build;
-use crate::rules::pods;
+use crate::rules::support::pods;
 use crate::source::Loc;
 
 /// An image reference split the way kustomize splits it (`host:port/name:tag@digest`).

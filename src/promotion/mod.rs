@@ -25,9 +25,9 @@ pub mod versions;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::diag::Finding;
 use crate::discover::App;
+use crate::settings::Config;
 use crate::source::{DiskFs, Fs, FsError, Sources};
 
 /// Why a promotion command could not do what it was asked (exit code 2), as opposed to a
@@ -67,7 +67,7 @@ impl Repo {
             source,
         })?;
         let sources = Sources::new();
-        let config = Config::load(&fs, &sources)
+        let config = Config::load(&fs, &sources, &crate::rules::CATALOG)
             .map_err(|f| PromotionError::Findings(f, sources.clone()))?;
         let apps = crate::discover::discover(&fs, &config);
         Ok(Repo {

@@ -17,7 +17,7 @@ use super::{PromotionError, Repo};
 use crate::check::{self, CheckOptions, PrState};
 use crate::diag::{Finding, Severity};
 use crate::git::GitFs;
-use crate::policy::Policy;
+use crate::settings::Policy;
 use crate::source::{Fs, FsError, Sources};
 
 /// Checks the edited tree; sets each promotion's findings and status. Returns the sources the
@@ -40,6 +40,7 @@ pub(crate) fn check(
         Some(&repo.config.file.rules),
         opts.policy.as_deref(),
         &sources,
+        &crate::rules::CATALOG,
     )
     .map_err(|f| PromotionError::Findings(f, sources.clone()))?;
     // In a Git work tree the promotion is judged as a change to HEAD, by the pull-request rules too.

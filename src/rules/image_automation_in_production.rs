@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{AppCtx, Rule, RuleInfo, add_environment, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, add_environment, docs, finding};
+use crate::diag::Finding;
 use crate::render::Build;
+use crate::settings::{Level, RuleSettings, Stage};
 use crate::source::{FileId, Loc, Sources};
 use crate::yaml::{Node, Value};
 
-/// Production runs values that image automation may change without a reviewed change.
+/// Production runs values that Flux image automation (a `$imagepolicy` setter marker) or Argo CD Image Updater may change without a reviewed change.
 ///
 /// **What.** In the environments the policy names (default: the production stage): a Flux
 /// image-automation setter marker (`# {"$imagepolicy": "<namespace>:<policy>"}`, also with
@@ -37,8 +37,10 @@ pub struct ImageAutomationInProduction;
 pub const INFO: RuleInfo = RuleInfo {
     id: "image-automation-in-production",
     doc: docs::IMAGE_AUTOMATION_IN_PRODUCTION,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: Some(&[Stage::Production]),
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 /// The annotation prefix of Argo CD Image Updater.
@@ -150,11 +152,10 @@ impl Rule for ImageAutomationInProduction {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.image_automation_in_production;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for m in reaching_markers(build, ctx.sources) {
