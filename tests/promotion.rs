@@ -720,3 +720,45 @@ spec:
         ["production apps/api-service/overlays/production/application.yaml:6 warning"]
     );
 }
+
+#[test]
+fn a_config_tree_in_a_subdirectory_of_the_repository() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config"),
+        &r.join("deploy"),
+    );
+    git(r, &["init", "-q", "-b", "main"]);
+    git(r, &["config", "user.name", "Release Bot"]);
+    git(r, &["config", "user.email", "release@example.com"]);
+    git(r, &["add", "."]);
+    git(r, &["commit", "-q", "-m", "clean"]);
+    edit(r, &format!("deploy/{STAGING}"), D1, D2);
+    git(r, &["commit", "-q", "-am", "staging: D2"]);
+    let out = kustodian(
+        &[
+            "promote",
+            "api-service",
+            "--to",
+            "production",
+            "--commit",
+            "-C",
+            "deploy",
+        ],
+        r,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert_eq!(
+        git(r, &["show", "--name-only", "--format=", "HEAD"]),
+        format!("deploy/{PROD}")
+    );
+    assert_eq!(git(r, &["status", "--porcelain"]), "");
+    let v = json(&kustodian(&["versions", "deploy", "--format", "json"], r));
+    let prod = image(&v, "api-service", "production");
+    assert_eq!(prod["location"]["file"], PROD);
+    assert_eq!(
+        prod["commit"]["sha"],
+        git(r, &["rev-parse", "HEAD"]).as_str()
+    );
+}
