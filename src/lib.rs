@@ -5,13 +5,15 @@
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
-//! file); [`report`] (one emitter per output format); the binary on top.
+//! file), and beside them [`promotion`] (what runs where and since when, and promoting it,
+//! checked by the engine); [`report`] (one emitter per output format); the binary on top.
 
 pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod discover;
 pub mod git;
+pub mod promotion;
 pub mod render;
 pub mod report;
 pub mod rules;

@@ -8,7 +8,9 @@ pub mod envs;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod promotion;
 pub mod sarif;
+pub mod versions;
 
 pub use crate::diag::Report;
 

@@ -187,6 +187,7 @@ registry! {
     production_change_not_image_only::ProductionChangeNotImageOnly,
     immutable_field_changed::ImmutableFieldChanged,
     digest_not_promoted::DigestNotPromoted,
+    image_automation_in_production::ImageAutomationInProduction,
     bot_write_scope::BotWriteScope,
     codeowners_missing::CodeownersMissing,
     change_freeze::ChangeFreeze,
