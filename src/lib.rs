@@ -18,5 +18,6 @@ pub mod rules;
 pub mod schema;
 pub mod source;
 pub mod suppress;
+pub mod text;
 pub mod timings;
 pub mod yaml;

@@ -8,6 +8,7 @@ use super::SortChoice;
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::FieldSpec;
 use crate::source::{Fs, Loc, child_rel};
+use crate::text::edit_distance;
 use crate::yaml::{Node, Value};
 
 /// A string entry with its location (a path in `resources`, a patch path, ...).
@@ -364,22 +365,6 @@ fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
             v.loc,
         )),
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Which fields each transformer touches: kustomize's defaults, extended by the kustomization's

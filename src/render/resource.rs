@@ -6,6 +6,7 @@
 //! that deleted something — a deleted node has no location of its own).
 
 use crate::source::Loc;
+use crate::text::split_api_version;
 use crate::yaml::{Key, Node, Value};
 
 /// Group/version/kind/namespace/name of a resource.
@@ -72,14 +73,6 @@ impl ResId {
     /// Same kind of thing (group + kind), ignoring version.
     pub fn same_gk(&self, other: &ResId) -> bool {
         self.group == other.group && self.kind == other.kind
-    }
-}
-
-/// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
-pub fn split_api_version(api: &str) -> (&str, &str) {
-    match api.rsplit_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api),
     }
 }
 

@@ -15,9 +15,10 @@ use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::{FieldSpec, apply_specs, visit};
 use super::kustomization::{Kustomization, Ref, raw_string};
 use super::openapi::SchemaState;
-use super::resource::{ResId, Resource, Transformation, split_api_version};
+use super::resource::{ResId, Resource, Transformation};
 use super::{Accum, Renderer, patch_json, patch_smp};
 use crate::source::Loc;
+use crate::text::split_api_version;
 use crate::yaml::{Mapping, Node, Value};
 
 /// Built-in kinds the Kubernetes API serves cluster-scoped (group, kind). Unknown kinds (CRDs)

@@ -544,7 +544,7 @@ impl SchemaSet {
 
     /// The bundled validator of a kind, if the version has the kind.
     fn native(&self, api: &str, kind: &str) -> Compiled {
-        let (group, version) = crate::render::resource::split_api_version(api);
+        let (group, version) = crate::text::split_api_version(api);
         let root = self.tables.root(group, version, kind)?;
         Some(Validator::Native(self.tables, root))
     }
@@ -591,7 +591,7 @@ impl SchemaSet {
 
     fn compile(&self, api: &str, kind: &str) -> Compiled {
         let key = (api.to_string(), kind.to_string());
-        let (group, version) = crate::render::resource::split_api_version(api);
+        let (group, version) = crate::text::split_api_version(api);
         // kubeconform names files by the group's first label, the CRDs catalog by the full group.
         let lower = kind.to_ascii_lowercase();
         let file_schema = [group, group.split('.').next().unwrap_or(group)]
@@ -871,7 +871,7 @@ fn suggestion(allowed: &[String], key: &str) -> String {
     let limit = (key.chars().count() / 3).clamp(1, 3);
     allowed
         .iter()
-        .map(|a| (crate::render::kustomization::edit_distance(a, key), a))
+        .map(|a| (crate::text::edit_distance(a, key), a))
         .filter(|(d, _)| *d <= limit)
         .min()
         .map(|(_, a)| format!(" (did you mean \"{a}\"?)"))
