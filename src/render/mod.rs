@@ -114,7 +114,7 @@ pub struct Renderer {
     /// revision do not collide with the working tree's in one table.
     label: String,
     /// Duplicate keys met in any file read (reported by `schema-violation`).
-    duplicates: Mutex<Vec<crate::yaml::parse::DuplicateKey>>,
+    duplicates: Mutex<Vec<crate::yaml::duplicates::DuplicateKey>>,
     dirs: Memo<SharedAccum>,
 }
 
@@ -143,7 +143,7 @@ impl Renderer {
     }
 
     /// Every duplicate mapping key met so far (files are parsed once, so each is listed once).
-    pub fn duplicate_keys(&self) -> Vec<crate::yaml::parse::DuplicateKey> {
+    pub fn duplicate_keys(&self) -> Vec<crate::yaml::duplicates::DuplicateKey> {
         self.duplicates.lock().unwrap().clone()
     }
 

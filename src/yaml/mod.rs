@@ -11,6 +11,7 @@
 //! Mappings keep insertion order (source order) — sorting happens only in the emitter, because
 //! strategic-merge and JSON-patch semantics need the source order, and kustomize sorts on output.
 
+pub mod duplicates;
 pub mod emit;
 pub mod fast;
 pub mod keyorder;
