@@ -291,7 +291,7 @@ pub fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
         .into_iter()
         .find(|d| !d.is_null())
         .ok_or_else(|| bad("empty".into()))?;
-    super::transforms::relocate(&mut doc, config.loc);
+    crate::yaml::relocate(&mut doc, config.loc);
     Ok(Resource::new(doc))
 }
 
@@ -343,7 +343,7 @@ fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
         ] {
             if let Some(m) = src.get(field).and_then(|m| m.as_map()) {
                 for e in &m.entries {
-                    let v = Node::str(super::kustomization::raw_string(&e.value)).at(e.value.loc);
+                    let v = Node::str(super::scalars::raw_string(&e.value)).at(e.value.loc);
                     if let Some(slot) = dst.iter_mut().find(|(k, _)| *k == e.key) {
                         slot.1 = v;
                     } else {

@@ -39,10 +39,14 @@ pub mod patch_json;
 pub mod patch_smp;
 mod path_syntax;
 pub mod pattern;
+mod printable;
 pub mod replacements;
 pub mod resource;
+mod scalars;
+mod selector;
 pub mod sort;
-pub mod transforms;
+pub mod transformer_config;
+pub(crate) mod transformers;
 pub mod vars;
 
 use std::collections::BTreeSet;
@@ -208,7 +212,7 @@ impl Renderer {
             schema: _,
             unmatched_patches,
         } = acc;
-        let tconfig = kustomization::TransformerConfig::from_docs(&configs);
+        let tconfig = transformer_config::TransformerConfig::from_docs(&configs);
         hash::add_hashes(&mut resources);
         nameref::fix_back_references_with(
             &mut resources,
@@ -226,11 +230,11 @@ impl Renderer {
             }
             None => sort::legacy_sort(&mut resources, None, None),
         }
-        let meta = transforms::BuildMetadata::of(&build_metadata);
+        let meta = transformers::build_metadata::BuildMetadata::of(&build_metadata);
         for r in &mut resources {
-            transforms::strip_internal_annotations(r, meta);
-            transforms::apply_build_metadata(r, dir, meta)?;
-            refuse_unprintable(&r.node, &self.sources)?;
+            transformers::build_metadata::strip_internal_annotations(r, meta);
+            transformers::build_metadata::apply_build_metadata(r, dir, meta)?;
+            printable::refuse_unprintable(&r.node, &self.sources)?;
         }
         Ok(Build {
             resources,
@@ -554,39 +558,46 @@ impl Renderer {
 
         // The transformers run with every configuration accumulated so far.
         if !acc.configs.is_empty() {
-            k.tconfig = kustomization::TransformerConfig::from_docs(&acc.configs);
+            k.tconfig = transformer_config::TransformerConfig::from_docs(&acc.configs);
         }
         // transformers, in kustomize's fixed order
-        transforms::apply_patches_strategic_merge(
+        transformers::patches::apply_patches_strategic_merge(
             self,
             dir,
             &k,
             &mut acc.resources,
             &mut acc.schema,
         )?;
-        let missed = transforms::apply_patches(self, dir, &k, &mut acc.resources, &mut acc.schema)?;
+        let missed = transformers::patches::apply_patches(
+            self,
+            dir,
+            &k,
+            &mut acc.resources,
+            &mut acc.schema,
+        )?;
         if !as_component {
             acc.unmatched_patches.extend(missed);
         }
-        transforms::apply_namespace(&k, &mut acc.resources)?;
-        transforms::apply_prefix_suffix(&k, &mut acc.resources);
-        transforms::apply_labels(&k, &mut acc.resources);
-        transforms::apply_annotations(&k, &mut acc.resources);
-        let missed = transforms::apply_patches_json6902(self, dir, &k, &mut acc.resources)?;
+        transformers::namespace::apply_namespace(&k, &mut acc.resources)?;
+        transformers::names::apply_prefix_suffix(&k, &mut acc.resources);
+        transformers::labels::apply_labels(&k, &mut acc.resources);
+        transformers::labels::apply_annotations(&k, &mut acc.resources);
+        let missed =
+            transformers::patches::apply_patches_json6902(self, dir, &k, &mut acc.resources)?;
         if !as_component {
             acc.unmatched_patches.extend(missed);
         }
-        transforms::apply_replicas(&k, &mut acc.resources)?;
-        transforms::apply_images(&k, &mut acc.resources);
+        transformers::replicas::apply_replicas(&k, &mut acc.resources)?;
+        transformers::images::apply_images(&k, &mut acc.resources);
         let repl = self.load_replacements(dir, &k)?;
         replacements::apply(&mut acc.resources, &repl, self.sources())?;
         let mut ran = if track {
-            transforms::configured_transformers(&k)
+            transformers::build_metadata::configured_transformers(&k)
         } else {
             Vec::new()
         };
         for t in inline_first(&k.transformers) {
-            ran.extend(transforms::apply_transformer_config(
+            ran.extend(transformers::configured::apply_transformer_config(
                 self, dir, t, &mut acc,
             )?);
         }
@@ -766,7 +777,7 @@ impl Renderer {
                 )
             })?;
             for d in &mut docs {
-                transforms::relocate(d, entry.loc);
+                crate::yaml::relocate(d, entry.loc);
             }
             docs
         } else {
@@ -896,7 +907,7 @@ pub(crate) fn resources_from_doc(
         ));
     }
     let mut r = Resource::new(doc);
-    transforms::normalize_metadata(&mut r, text);
+    scalars::normalize_metadata(&mut r, text);
     Ok(vec![r])
 }
 
@@ -928,96 +939,11 @@ pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
 /// rendered.
 pub fn warm_up() {
     rayon::spawn(|| {
-        let _ = kustomization::TransformerConfig::default();
+        let _ = transformer_config::TransformerConfig::default();
     });
 }
 
 /// Prints resources as `kustomize build` does.
 pub fn to_yaml(resources: &[Resource]) -> String {
     crate::yaml::emit_documents(resources.iter().map(|r| &r.node))
-}
-/// kustomize prints a resource through JSON, which has neither infinity nor NaN nor keys other
-/// than text: a plain `.inf` or `.nan` value, or a key YAML reads as a boolean, a float or null
-/// (`true:`, `1.5:`, `~:`), fails its build. Refused the same way, at the value or key. (Integer
-/// and timestamp keys print as text and pass.)
-fn refuse_unprintable(n: &Node, sources: &Sources) -> Result<(), RenderError> {
-    match &n.value {
-        Value::Float(f) if !f.is_finite() => Err(RenderError::invalid(
-            "kustomize cannot print this value: .inf and .nan are floats to YAML and JSON has no \
-             such numbers (quote it to keep it as text)",
-            n.loc,
-        )),
-        Value::Map(m) => m.entries.iter().try_for_each(|e| {
-            if let Some(found) = non_text_key(e, sources) {
-                return Err(unprintable_key(found, e.key_loc));
-            }
-            refuse_unprintable(&e.value, sources)
-        }),
-        Value::Seq(items) => items
-            .iter()
-            .try_for_each(|i| refuse_unprintable(i, sources)),
-        _ => Ok(()),
-    }
-}
-
-/// The error for a key kustomize cannot print.
-pub(crate) fn unprintable_key((kind, spelling): (&str, String), at: Loc) -> RenderError {
-    RenderError::invalid(
-        format!(
-            "kustomize cannot print this key: YAML reads `{spelling}` as {kind} and JSON keys \
-             are text only (quote it: \"{spelling}\")"
-        ),
-        at,
-    )
-}
-
-/// What a key YAML does not read as text was read as, and its spelling, judged by its source
-/// text (keys are kept as text once parsed). Most keys are ruled out by their first byte
-/// without a lookup.
-fn non_text_key(e: &crate::yaml::Entry, sources: &Sources) -> Option<(&'static str, String)> {
-    if e.key_loc.is_none() || !non_text_candidate(&e.key) {
-        return None;
-    }
-    let file = sources.get(e.key_loc.file)?;
-    non_text_key_in(&e.key, e.key_loc, &file.text)
-}
-
-/// Whether a key as parsed (its canonical text) can have been a boolean, number or null: the
-/// cheap test before its source text is read.
-pub(crate) fn non_text_candidate(k: &str) -> bool {
-    matches!(k, "true" | "false" | "~" | "null" | "Null" | "NULL")
-        || crate::yaml::resolve::starts_like_number(k)
-}
-
-/// [`non_text_key`] with the key's location in `text` at hand (for a [`non_text_candidate`]).
-pub(crate) fn non_text_key_in(k: &str, key_loc: Loc, text: &str) -> Option<(&'static str, String)> {
-    let (start, end) = (key_loc.start as usize, key_loc.end as usize);
-    let raw = text.get(start..end)?.trim_end();
-    // A tag is the word before the key's text: inside its span or (for a plain key) before it.
-    let (tag, raw) = match raw.split_once(' ') {
-        Some((t, rest)) if t.starts_with('!') => (Some(t), rest.trim_start()),
-        _ => {
-            let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
-            let before = line.split_whitespace().next_back();
-            (before.filter(|w| w.starts_with('!')), raw)
-        }
-    };
-    if tag.is_none() && raw.starts_with(['"', '\'']) {
-        return None;
-    }
-    // Only when the spelling there reads as this very key: a location that is not the key's own
-    // text (a relocated inline patch) proves nothing.
-    let kind = match (tag, crate::yaml::resolve::resolve_plain(raw)) {
-        (Some("!!bool"), _) => "a boolean",
-        (Some("!!float"), _) => "a number with a fraction or exponent",
-        (Some("!!null"), _) => "null",
-        (Some(_), _) => return None,
-        (None, Value::Bool(b)) if b.to_string() == k => "a boolean",
-        (None, Value::Float(f)) if crate::yaml::resolve::format_float(f) == k => {
-            "a number with a fraction or exponent"
-        }
-        (None, Value::Null) if raw == k => "null",
-        _ => return None,
-    };
-    Some((kind, raw.to_string()))
 }

@@ -11,7 +11,7 @@
 use super::error::RenderError;
 use super::pattern::Pattern;
 use super::resource::{ResId, Resource};
-use super::transforms::label_selector_matches;
+use super::selector::label_selector_matches;
 use crate::source::{Loc, Sources};
 use crate::yaml::resolve::resolve_plain;
 use crate::yaml::{Mapping, Node, Value};

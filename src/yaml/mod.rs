@@ -360,3 +360,16 @@ pub fn from_json(v: &serde_json::Value) -> Node {
 pub fn set_via_deep(node: &mut Node, via: Loc) {
     node.walk_mut(&mut |n| n.via = via);
 }
+
+/// Points every node of an inline patch at the kustomization entry that holds it.
+pub fn relocate(n: &mut Node, loc: Loc) {
+    n.loc = loc;
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            e.key_loc = loc;
+            relocate(&mut e.value, loc)
+        }),
+        _ => {}
+    }
+}
