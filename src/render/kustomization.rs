@@ -216,32 +216,7 @@ impl Kustomization {
             match f {
                 "apiVersion" | "metadata" => {}
                 "configurations" => k.configurations = refs(v, f)?,
-                "openapi" => {
-                    let version = v.get("version").and_then(|x| x.scalar_string());
-                    let path = v.get("path").and_then(|x| x.scalar_string());
-                    if version.is_some() && path.is_some() {
-                        return Err(RenderError::invalid(
-                            "builtin version and custom schema provided, cannot use both",
-                            v.loc,
-                        ));
-                    }
-                    if let Some(ver) = version
-                        && ver != "v1.21.2"
-                    {
-                        return Err(RenderError::invalid(
-                            format!(
-                                "the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"
-                            ),
-                            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
-                        ));
-                    }
-                    if let Some(p) = path {
-                        k.openapi_path = Some(Ref {
-                            text: p,
-                            loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
-                        });
-                    }
-                }
+                "openapi" => k.openapi_path = openapi_path(v)?,
                 "kind" => match v.as_str() {
                     Some("Component") => k.is_component = true,
                     Some("Kustomization") | None => {}
@@ -268,24 +243,8 @@ impl Kustomization {
                 "patches" => k.patches = list(v, f)?,
                 "patchesStrategicMerge" => k.patches_strategic_merge = list(v, f)?,
                 "patchesJson6902" => k.patches_json6902 = list(v, f)?,
-                "configMapGenerator" => {
-                    k.config_map_generator = list(v, f)?
-                        .into_iter()
-                        .map(|n| GeneratorArgs {
-                            loc: n.loc,
-                            node: n,
-                        })
-                        .collect()
-                }
-                "secretGenerator" => {
-                    k.secret_generator = list(v, f)?
-                        .into_iter()
-                        .map(|n| GeneratorArgs {
-                            loc: n.loc,
-                            node: n,
-                        })
-                        .collect()
-                }
+                "configMapGenerator" => k.config_map_generator = generator_args(list(v, f)?),
+                "secretGenerator" => k.secret_generator = generator_args(list(v, f)?),
                 "generatorOptions" => k.generator_options = Some(v.clone()),
                 "replacements" => k.replacements = list(v, f)?,
                 "vars" => k.vars = list(v, f)?,
@@ -313,21 +272,58 @@ impl Kustomization {
                         e.key_loc,
                     ));
                 }
-                _ => {
-                    let hint = KNOWN
-                        .iter()
-                        .find(|k| edit_distance(k, f) <= 2)
-                        .map(|k| format!(" (did you mean '{k}'?)"))
-                        .unwrap_or_default();
-                    return Err(RenderError::invalid(
-                        format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
-                        e.key_loc,
-                    ));
-                }
+                _ => return Err(unknown_field(f, path, e.key_loc)),
             }
         }
         Ok(k)
     }
+}
+
+/// `openapi:`: the custom schema's path, if any (kustomize's one built-in version is the default).
+fn openapi_path(v: &Node) -> Result<Option<Ref>, RenderError> {
+    let version = v.get("version").and_then(|x| x.scalar_string());
+    let path = v.get("path").and_then(|x| x.scalar_string());
+    if version.is_some() && path.is_some() {
+        return Err(RenderError::invalid(
+            "builtin version and custom schema provided, cannot use both",
+            v.loc,
+        ));
+    }
+    if let Some(ver) = version
+        && ver != "v1.21.2"
+    {
+        return Err(RenderError::invalid(
+            format!("the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"),
+            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
+        ));
+    }
+    Ok(path.map(|p| Ref {
+        text: p,
+        loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
+    }))
+}
+
+/// Generator entries, each located where it is written.
+fn generator_args(list: Vec<Node>) -> Vec<GeneratorArgs> {
+    list.into_iter()
+        .map(|n| GeneratorArgs {
+            loc: n.loc,
+            node: n,
+        })
+        .collect()
+}
+
+/// A field kustomize does not know, with the known field it is likely a misspelling of.
+fn unknown_field(f: &str, path: &str, at: Loc) -> RenderError {
+    let hint = KNOWN
+        .iter()
+        .find(|k| edit_distance(k, f) <= 2)
+        .map(|k| format!(" (did you mean '{k}'?)"))
+        .unwrap_or_default();
+    RenderError::invalid(
+        format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
+        at,
+    )
 }
 
 fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
