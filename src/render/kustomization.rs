@@ -4,7 +4,6 @@
 //! entry it came from in `via`, and errors point at the offending entry. Unknown fields are errors,
 //! as in kustomize; fields kustodian will not emulate (helm, plugins) are refused by name.
 
-use super::SortChoice;
 use super::error::{RenderError, RenderErrorKind};
 use super::scalars::raw_string;
 use super::transformer_config::TransformerConfig;
@@ -324,6 +323,16 @@ fn unknown_field(f: &str, path: &str, at: Loc) -> RenderError {
         format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
         at,
     )
+}
+
+/// `sortOptions` of a kustomization.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortChoice {
+    Legacy {
+        first: Option<Vec<String>>,
+        last: Option<Vec<String>>,
+    },
+    Fifo,
 }
 
 fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {

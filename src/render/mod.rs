@@ -64,6 +64,7 @@ use std::sync::{Arc, Mutex};
 use crate::source::HashMap;
 
 pub use error::{RenderError, RenderErrorKind};
+pub use kustomization::SortChoice;
 pub use resource::{ResId, Resource};
 
 use crate::source::{FileId, Fs, Loc, Sources};
@@ -98,16 +99,6 @@ pub(crate) struct Accum {
     schema: openapi::SchemaState,
     /// See [`Build::unmatched_patches`].
     unmatched_patches: Vec<Loc>,
-}
-
-/// `sortOptions` of a kustomization.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SortChoice {
-    Legacy {
-        first: Option<Vec<String>>,
-        last: Option<Vec<String>>,
-    },
-    Fifo,
 }
 
 type Memo<T> = Mutex<HashMap<String, Arc<T>>>;
