@@ -1,13 +1,13 @@
 //! File access for a build: reading files into the shared table, and kustomize's load
 //! restrictions.
 //!
-//! Design. Every file a build reads goes through the renderer's root-confined [`Fs`] and is
-//! interned in [`Sources`](crate::source::Sources) once (error snippets need the text anyway);
-//! parsed trees are not kept. References are resolved the way kustomize's default (root-only)
-//! loader resolves them: a file must stay inside the referring kustomization's own directory
-//! tree, another directory is reachable only as a kustomization, nothing outside the repository
-//! root is read and nothing remote is fetched. Each refusal is a [`RenderError`] at the entry
-//! that made the reference.
+//! Design. Every file a build reads goes through the renderer's root-confined
+//! [`Fs`](crate::source::Fs) and is interned in [`Sources`](crate::source::Sources) once (error
+//! snippets need the text anyway); parsed trees are not kept. References are resolved the way
+//! kustomize's default (root-only) loader resolves them: a file must stay inside the referring
+//! kustomization's own directory tree, another directory is reachable only as a kustomization,
+//! nothing outside the repository root is read and nothing remote is fetched. Each refusal is a
+//! [`RenderError`] at the entry that made the reference.
 
 use std::sync::Arc;
 

@@ -129,7 +129,7 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("resource.k8s.io", "ResourceSlice"),
 ];
 
-/// Whether objects of this id's kind are cluster-scoped (see [`CLUSTER_SCOPED`]).
+/// Whether objects of this id's kind are cluster-scoped (the table above).
 pub fn is_cluster_scoped(id: &ResId) -> bool {
     CLUSTER_SCOPED
         .iter()

@@ -8,7 +8,7 @@
 //! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
 //! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) and
 //! `schema-dirs` files, with `jsonschema`; each such validator is compiled once and shared across
-//! threads. Both validators report the same [`Problem`]s, worded and located in one place
+//! threads. Both validators report the same `Problem`s, worded and located in one place
 //! (`wording.rs`). A violation's JSON pointer is walked back through the node tree to the source
 //! line that produced the offending value — the unknown key itself for "unknown field" — so the
 //! finding points at the line to edit, which kubeconform cannot.

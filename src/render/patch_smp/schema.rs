@@ -132,7 +132,7 @@ fn merge_key(field: &str, items: &[&Node]) -> Option<&'static str> {
 }
 
 /// Lists whose schema names several keys (`x-kubernetes-list-map-keys`) besides a merge
-/// strategy: kyaml matches their items on all of them, the way [`assoc_merge`] does.
+/// strategy: kyaml matches their items on all of them, the way `assoc_merge` (`merge.rs`) does.
 fn list_map_keys(field: &str, key: &str, path: &str) -> Option<&'static [&'static str]> {
     match (field, key) {
         ("ports", "containerPort") => Some(&["containerPort", "protocol"]),

@@ -232,7 +232,7 @@ fn scalar(s: &str) -> String {
 
 /// The builtin transformers a kustomization configures, one entry per transformer instance
 /// kustomize creates, in the order it runs them (`transformers:` configs come after, from
-/// [`apply_transformer_config`]). A quirk kept: any `labels`/`commonLabels` makes one
+/// [`apply_transformer_config`](super::configured::apply_transformer_config)). A quirk kept: any `labels`/`commonLabels` makes one
 /// `LabelTransformer` per `labels` entry plus one for `commonLabels`, even an empty one.
 pub(crate) fn configured_transformers(k: &Kustomization) -> Vec<Transformation> {
     let set = |v: &Option<(String, Loc)>| v.as_ref().is_some_and(|(s, _)| !s.is_empty());

@@ -1,4 +1,4 @@
-//! kustomize's builtin transformers, one room each.
+//! kustomize's builtin transformers, one file each.
 //!
 //! Design. A kustomization runs them in kustomize's fixed order (`build.rs` calls them):
 //! strategic-merge patches, patches, namespace, name prefix and suffix, labels, annotations,

@@ -1,9 +1,10 @@
 //! The namespace transformer: `namespace:` and `NamespaceTransformer` configs.
 //!
 //! Design. kustomize sets `metadata.namespace` on every namespaced object (which kinds are
-//! cluster-scoped is a fixed table of the Kubernetes API's built-in kinds; custom kinds count as
-//! namespaced), the chosen RoleBinding subjects, then the namespace field specs. Every object's
-//! previous id is remembered, namespaced or not, so references to it can still be followed.
+//! cluster-scoped is a fixed table of the Kubernetes API's built-in kinds, shared with the
+//! name-reference pass: [`is_cluster_scoped`]; custom kinds count as namespaced), the chosen
+//! RoleBinding subjects, then the namespace field specs. Every object's previous id is
+//! remembered, namespaced or not, so references to it can still be followed.
 
 use crate::render::error::RenderError;
 use crate::render::fieldspec::{FieldSpec, visit};
