@@ -1,7 +1,8 @@
 //! kustodian: guards environment promotion in GitOps config repos.
 //!
 //! Layers, bottom to top (each imports only from the floors below it):
-//! [`source`] + [`yaml`] (files read once, YAML with spans), [`diag`] (findings);
+//! [`source`] + [`yaml`] + [`text`] (files read once, YAML with spans, string helpers),
+//! [`diag`] (findings);
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
@@ -20,5 +21,6 @@ pub mod rules;
 pub mod schema;
 pub mod settings;
 pub mod source;
+pub mod text;
 pub mod timings;
 pub mod yaml;
