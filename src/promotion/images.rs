@@ -22,7 +22,7 @@ pub struct ImageRef {
 
 impl ImageRef {
     pub fn parse(image: &str) -> ImageRef {
-        let (repository, tag, digest) = crate::render::transforms::split_image(image);
+        let (repository, tag, digest) = crate::render::transformers::images::split_image(image);
         let some = |s: String| (!s.is_empty()).then_some(s);
         ImageRef {
             repository,

@@ -299,7 +299,7 @@ fn has_manifests(fs: &dyn Fs, dir: &str, depth: usize) -> bool {
 pub fn did_you_mean(ctx: &Ctx, path: &str) -> Option<String> {
     let mut best: Option<(usize, &String)> = None;
     for k in &ctx.walked.kustomizations {
-        let d = crate::render::kustomization::edit_distance(k, path);
+        let d = crate::text::edit_distance(k, path);
         if d <= path.len().max(4) / 3 && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, k));
         }
