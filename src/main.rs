@@ -233,6 +233,12 @@ enum Command {
         /// kustomize would). Nothing outside it is read.
         #[arg(long)]
         root: Option<PathBuf>,
+        /// Render this environment (`APP/ENV`, or `ENV` when one app has it) of the repository
+        /// DIR as its GitOps controller does: with the Argo CD Application's or Flux
+        /// Kustomization's overrides, Flux's generated kustomization and post-build
+        /// substitution, Argo CD's directory sources (see `kustodian envs`). Repeatable.
+        #[arg(long = "env", value_name = "APP/ENV")]
+        envs: Vec<String>,
     },
     /// Print a rule's documentation.
     Explain {
@@ -305,7 +311,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(2)
             }
         },
-        Command::Render { dirs, root } => render(&dirs, root.as_deref()),
+        Command::Render { dirs, envs, .. } if !envs.is_empty() => render_envs(&dirs, &envs),
+        Command::Render { dirs, root, .. } => render(&dirs, root.as_deref()),
         Command::Envs { path, format } => envs(&path, format),
         Command::Promote {
             app,
@@ -564,17 +571,85 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
         use rayon::prelude::*;
         rels.par_iter().map(|rel| renderer.build(rel)).collect()
     };
+    let labels: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    print_builds(&labels, builds, &sources)
+}
+
+/// `render --env`: environments of the repository `dirs[0]`, as their controller renders them.
+fn render_envs(dirs: &[PathBuf], wanted: &[String]) -> anyhow::Result<u8> {
+    use kustodian::discover::listing;
+    let [repo] = dirs else {
+        anyhow::bail!(
+            "--env renders environments of one repository: give its root as the only DIR"
+        );
+    };
+    let (d, sources) = match listing::discover_repo(repo, &kustodian::rules::CATALOG) {
+        Ok(x) => x,
+        Err(findings) => {
+            for f in &findings {
+                eprintln!("error: {}", f.message);
+            }
+            return Ok(2);
+        }
+    };
+    let mut chosen = Vec::new();
+    for w in wanted {
+        let (app, env) = match w.split_once('/') {
+            Some((a, e)) => (Some(a), e),
+            None => (None, w.as_str()),
+        };
+        let found: Vec<_> = d
+            .apps
+            .iter()
+            .filter(|a| app.is_none_or(|n| a.name == n))
+            .filter_map(|a| a.env(env).map(|e| (a, e)))
+            .collect();
+        match found.as_slice() {
+            [one] => chosen.push(*one),
+            [] => anyhow::bail!("no environment '{w}' (see `kustodian envs`)"),
+            many => anyhow::bail!(
+                "'{w}' is ambiguous: {} (write APP/ENV)",
+                many.iter()
+                    .map(|(a, e)| format!("{}/{}", a.name, e.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    let fs = DiskFs::new(repo)?;
+    let renderer = Renderer::new(Arc::new(fs), sources.clone());
+    let builds: Vec<_> = {
+        use rayon::prelude::*;
+        chosen
+            .par_iter()
+            .map(|(_, e)| renderer.build_env(&e.dir, e.build.as_deref()))
+            .collect()
+    };
+    let labels: Vec<String> = chosen
+        .iter()
+        .map(|(a, e)| format!("{}/{} ({})", a.name, e.name, e.dir))
+        .collect();
+    print_builds(&labels, builds, &sources)
+}
+
+/// Prints builds as `kustomize build` does (each after a `# Source:` line when several), and
+/// the failures on stderr; exit 2 when one failed.
+fn print_builds(
+    labels: &[String],
+    builds: Vec<Result<kustodian::render::Build, kustodian::render::RenderError>>,
+    sources: &Sources,
+) -> anyhow::Result<u8> {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
-    for (i, (dir, build)) in dirs.iter().zip(builds).enumerate() {
+    for (i, (label, build)) in labels.iter().zip(builds).enumerate() {
         match build {
             Ok(b) => {
-                if dirs.len() > 1 {
+                if labels.len() > 1 {
                     if i > 0 {
                         out.write_all(b"---\n")?;
                     }
-                    writeln!(out, "# Source: {}", dir.display())?;
+                    writeln!(out, "# Source: {label}")?;
                 }
                 out.write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
             }
@@ -586,7 +661,7 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
                 let report = Report {
                     findings: std::slice::from_ref(&f),
                     summary: &summary,
-                    sources: &sources,
+                    sources,
                 };
                 eprint!(
                     "{}",

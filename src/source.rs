@@ -31,6 +31,12 @@ pub struct Loc {
     pub end: u32,
 }
 
+impl Default for Loc {
+    fn default() -> Loc {
+        Loc::NONE
+    }
+}
+
 impl Loc {
     pub const NONE: Loc = Loc {
         file: FileId::NONE,

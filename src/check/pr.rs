@@ -71,12 +71,7 @@ impl PrState {
 /// The files an environment's rendering depends on: what its build reads, and the object (or
 /// config entry) that names it, with what that adds (components).
 pub fn env_dependencies(renderer: &Renderer, env: &Env) -> BTreeSet<String> {
-    let mut deps = renderer.dependencies(&env.dir);
-    if let Some(b) = &env.build {
-        for (c, _) in &b.components {
-            deps.extend(renderer.dependencies(c));
-        }
-    }
+    let mut deps = renderer.env_dependencies(&env.dir, env.build.as_deref());
     if let Some(p) = renderer.sources().position(env.source.loc) {
         deps.insert(p.file);
     }

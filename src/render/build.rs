@@ -13,16 +13,25 @@
 use std::sync::Arc;
 
 use super::files::is_remote;
-use super::kustomization::{self, Kustomization, find_kustomization_file};
+use super::kustomization::{self, Decode, Kustomization, find_kustomization_file};
 use super::{
     Accum, RenderError, RenderErrorKind, Renderer, ResId, Resource, crds, generators, openapi,
     patch_smp, replacements, resource, scalars, transformer_config, transformers, vars,
 };
-use crate::source::{HashMap, Loc, join_rel};
+use crate::source::{HashMap, Loc, child_rel, join_rel};
 use crate::yaml::{Node, Value};
 
 /// Appended to a directory's memo key for a build that records transformers (no path has a NUL).
 const TRACKED: &str = "\0tracked";
+
+/// How a kustomization is entered: where it is referenced, the accumulation it applies to (for
+/// a component), and whether to record transformers (`None`: as its own `buildMetadata` says).
+struct Frame {
+    at: Loc,
+    input: Option<Accum>,
+    as_component: bool,
+    track: Option<bool>,
+}
 
 impl Renderer {
     /// Builds a directory (memoized), without the top-level finishing steps. `track`: record the
@@ -100,7 +109,48 @@ impl Renderer {
         as_component: bool,
         track: Option<bool>,
     ) -> Result<Accum, RenderError> {
-        let (kfile, mut k) = self.load_kustomization(dir, at)?;
+        let (kfile, k) = self.load_kustomization(dir, at)?;
+        let frame = Frame {
+            at,
+            input,
+            as_component,
+            track,
+        };
+        self.build_loaded(dir, Some(kfile), k, stack, frame)
+    }
+
+    /// Builds a top-level kustomization that was read (and edited) by the caller; `kfile`:
+    /// its file, `None` for one generated in memory.
+    pub(crate) fn build_loaded_top(
+        &self,
+        dir: &str,
+        kfile: Option<String>,
+        k: Kustomization,
+    ) -> Result<Accum, RenderError> {
+        let frame = Frame {
+            at: Loc::NONE,
+            input: None,
+            as_component: false,
+            track: None,
+        };
+        self.build_loaded(dir, kfile, k, &mut vec![dir.to_string()], frame)
+    }
+
+    /// Builds the kustomization `k` of `dir` (read from `kfile`).
+    fn build_loaded(
+        &self,
+        dir: &str,
+        kfile: Option<String>,
+        mut k: Kustomization,
+        stack: &mut Vec<String>,
+        frame: Frame,
+    ) -> Result<Accum, RenderError> {
+        let Frame {
+            at,
+            input,
+            as_component,
+            track,
+        } = frame;
         let track = track.unwrap_or(!k.build_metadata.is_empty());
         let mut config_files = Vec::new();
         let mut own_configs = Vec::new();
@@ -109,9 +159,12 @@ impl Renderer {
             own_configs.extend(self.load_file(&rel)?.into_iter().map(Arc::new));
             config_files.push(rel);
         }
-        check_component(dir, &kfile, &k, at, as_component)?;
+        let kname = kfile
+            .clone()
+            .unwrap_or_else(|| child_rel(dir, "kustomization.yaml"));
+        check_component(dir, &kname, &k, at, as_component)?;
         let mut acc = input.unwrap_or_default();
-        acc.files.insert(kfile.clone());
+        acc.files.extend(kfile);
         acc.files.extend(config_files);
 
         self.load_openapi(dir, &k, &mut acc)?;
@@ -122,7 +175,7 @@ impl Renderer {
         acc.configs.extend(own_configs);
         self.add_crds(dir, &k, &mut acc)?;
 
-        self.run_generators(dir, &kfile, &k, &mut acc)?;
+        self.run_generators(dir, &kname, &k, &mut acc)?;
 
         check_unique(&acc.resources)?;
         let newly = vars::bind(&mut acc.resources, &acc.vars, &k.vars)?;
@@ -144,6 +197,16 @@ impl Renderer {
         &self,
         dir: &str,
         at: Loc,
+    ) -> Result<(String, Kustomization), RenderError> {
+        self.load_kustomization_with(dir, at, Decode::Strict)
+    }
+
+    /// [`Renderer::load_kustomization`] with a choice of decoder (Flux reads the root leniently).
+    pub(crate) fn load_kustomization_with(
+        &self,
+        dir: &str,
+        at: Loc,
+        decode: Decode,
     ) -> Result<(String, Kustomization), RenderError> {
         let Some(kfile) = find_kustomization_file(self.fs(), dir) else {
             let shown = if dir.is_empty() { "." } else { dir };
@@ -172,7 +235,7 @@ impl Renderer {
             }
         })?;
         let text = self.read_text(&kfile, at)?;
-        let k = Kustomization::from_docs(&kfile, docs, &text)?;
+        let k = Kustomization::from_docs_with(&kfile, docs, &text, decode)?;
         Ok((kfile, k))
     }
 

@@ -5,9 +5,10 @@
 //! [`Fs`](crate::source::Fs) and is interned in [`Sources`](crate::source::Sources) once (error
 //! snippets need the text anyway); parsed trees are not kept. References are resolved the way
 //! kustomize's default (root-only) loader resolves them: a file must stay inside the referring
-//! kustomization's own directory tree, another directory is reachable only as a kustomization,
-//! nothing outside the repository root is read and nothing remote is fetched. Each refusal is a
-//! [`RenderError`] at the entry that made the reference.
+//! kustomization's own directory tree (unless the renderer lifts that restriction, as Flux
+//! does), another directory is reachable only as a kustomization, nothing outside the
+//! repository root is read and nothing remote is fetched. Each refusal is a [`RenderError`] at
+//! the entry that made the reference.
 
 use std::sync::Arc;
 
@@ -68,8 +69,8 @@ impl Renderer {
         self.intern(rel, at).map(|(_, text, _)| text)
     }
 
-    /// Resolves a file reference under root-only load restrictions: it must exist and stay inside
-    /// the kustomization's own directory tree.
+    /// Resolves a file reference: it must exist and, under root-only load restrictions (not
+    /// lifted for this renderer), stay inside the kustomization's own directory tree.
     pub(crate) fn restricted_file(
         &self,
         dir: &str,
@@ -86,7 +87,7 @@ impl Renderer {
             ));
         };
         let inside = dir.is_empty() || rel == dir || rel.starts_with(&format!("{dir}/"));
-        if !inside {
+        if !inside && !self.unrestricted_loads {
             return Err(RenderError::new(
                 RenderErrorKind::Escape,
                 format!(

@@ -25,11 +25,23 @@ pub struct GeneratorArgs {
     pub loc: Loc,
 }
 
+/// How strictly a kustomization is decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decode {
+    /// As kustomize: an unknown field is an error.
+    Strict,
+    /// As Flux reads the root kustomization it edits (`yaml.Unmarshal` into kustomize's types,
+    /// then written back): unknown fields are dropped; wrongly typed values still fail.
+    Lenient,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Kustomization {
     pub path: String,
     pub is_component: bool,
     pub resources: Vec<Ref>,
+    /// How many of `resources` are listed under `resources:` itself (not legacy `bases:`).
+    pub resources_listed: usize,
     pub components: Vec<Ref>,
     pub crds: Vec<Ref>,
     pub namespace: Option<(String, Loc)>,
@@ -185,6 +197,16 @@ impl Kustomization {
         docs: Vec<Node>,
         text: &str,
     ) -> Result<Kustomization, RenderError> {
+        Kustomization::from_docs_with(path, docs, text, Decode::Strict)
+    }
+
+    /// [`Kustomization::from_docs`] with a choice of decoder.
+    pub fn from_docs_with(
+        path: &str,
+        docs: Vec<Node>,
+        text: &str,
+        decode: Decode,
+    ) -> Result<Kustomization, RenderError> {
         let docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
         let mut k = Kustomization {
             path: path.to_string(),
@@ -196,7 +218,7 @@ impl Kustomization {
         // Decoded into Go strings, a plain date keeps its spelling (resources print it as a
         // timestamp).
         crate::yaml::resolve::restore_timestamps(&mut doc, text);
-        super::kusttypes::check(&mut doc, text)?;
+        super::kusttypes::check(&mut doc, text, decode == Decode::Lenient)?;
         let Value::Map(m) = &doc.value else {
             return Err(RenderError::invalid(
                 format!("{path}: a kustomization must be a mapping"),
@@ -228,7 +250,13 @@ impl Kustomization {
                         ));
                     }
                 },
-                "resources" | "bases" => k.resources.extend(refs(v, f)?),
+                "resources" | "bases" => {
+                    let listed = refs(v, f)?;
+                    if f == "resources" {
+                        k.resources_listed += listed.len();
+                    }
+                    k.resources.extend(listed)
+                }
                 "components" => k.components = refs(v, f)?,
                 "crds" => k.crds = refs(v, f)?,
                 "namespace" => k.namespace = scalar(v, f)?,
@@ -271,6 +299,7 @@ impl Kustomization {
                         e.key_loc,
                     ));
                 }
+                _ if decode == Decode::Lenient => {}
                 _ => return Err(unknown_field(f, path, e.key_loc)),
             }
         }

@@ -209,8 +209,15 @@ pub const KUSTOMIZATION: Ty = Obj(&[
 /// Checks (and normalizes) a kustomization document against [`KUSTOMIZATION`]. `text` is the
 /// file's text, to tell a plain `yes` (a YAML 1.1 boolean) from a quoted one. Unknown top-level
 /// fields are left to the caller, which knows the supported subset and suggests spellings.
-pub fn check(doc: &mut Node, text: &str) -> Result<(), RenderError> {
-    walk(doc, KUSTOMIZATION, &Path::Root, text, true)
+/// `lenient`: unknown fields below the top are dropped instead of refused (Flux's decoder).
+pub fn check(doc: &mut Node, text: &str, lenient: bool) -> Result<(), RenderError> {
+    let w = Walk { text, lenient };
+    w.walk(doc, KUSTOMIZATION, &Path::Root, true)
+}
+
+struct Walk<'a> {
+    text: &'a str,
+    lenient: bool,
 }
 
 /// Where a value is, spelled out only for an error (kustomizations are checked on every build).
@@ -231,76 +238,86 @@ impl std::fmt::Display for Path<'_> {
     }
 }
 
-fn walk(n: &mut Node, ty: Ty, path: &Path, text: &str, top: bool) -> Result<(), RenderError> {
-    if n.is_null() {
-        return Ok(()); // JSON null decodes to the zero value of any type
-    }
-    let found = Found::of(n, text);
-    match ty {
-        Any => Ok(()),
-        Str if found == Found::Str => Ok(()),
-        Bool if found == Found::Bool => {
-            if let Some(b) = yaml11_bool(n, text) {
-                n.value = Value::Bool(b);
-            }
-            Ok(())
+impl Walk<'_> {
+    fn walk(&self, n: &mut Node, ty: Ty, path: &Path, top: bool) -> Result<(), RenderError> {
+        let text = self.text;
+        if n.is_null() {
+            return Ok(()); // JSON null decodes to the zero value of any type
         }
-        Int if matches!(n.value, Value::Int(_)) => Ok(()),
-        Int if matches!(n.value, Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18) => {
-            n.value = Value::Int(n.as_i64().unwrap_or_default());
-            Ok(())
-        }
-        Strs if found == Found::List => {
-            let items = n.as_seq_mut().into_iter().flatten();
-            for (i, item) in items.enumerate() {
-                walk(item, Str, &Path::Index(path, i), text, false)?;
-            }
-            Ok(())
-        }
-        List(inner) if found == Found::List => {
-            let items = n.as_seq_mut().into_iter().flatten();
-            for (i, item) in items.enumerate() {
-                walk(item, *inner, &Path::Index(path, i), text, false)?;
-            }
-            Ok(())
-        }
-        StrMap if found == Found::Map => {
-            let entries = n.as_map_mut().map(|m| m.entries.iter_mut());
-            for e in entries.into_iter().flatten() {
-                walk(&mut e.value, Str, &Path::Field(path, &e.key), text, false)?;
-            }
-            Ok(())
-        }
-        Obj(fields) if found == Found::Map => {
-            let entries = n.as_map_mut().map(|m| m.entries.iter_mut());
-            for e in entries.into_iter().flatten() {
-                // encoding/json: an exact match first, else any case-insensitive one.
-                let field = fields
-                    .iter()
-                    .find(|(f, _)| *f == e.key)
-                    .or_else(|| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(&e.key)));
-                let Some((name, fty)) = field else {
-                    if top {
-                        continue;
-                    }
-                    let known: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
-                    return Err(RenderError::invalid(
-                        format!(
-                            "invalid Kustomization: unknown field '{}' (kustomize refuses it; known here: {})",
-                            Path::Field(path, &e.key),
-                            known.join(", ")
-                        ),
-                        e.key_loc,
-                    ));
-                };
-                if e.key != *name {
-                    e.key = (*name).into();
+        let found = Found::of(n, text);
+        match ty {
+            Any => Ok(()),
+            Str if found == Found::Str => Ok(()),
+            Bool if found == Found::Bool => {
+                if let Some(b) = yaml11_bool(n, text) {
+                    n.value = Value::Bool(b);
                 }
-                walk(&mut e.value, *fty, &Path::Field(path, name), text, false)?;
+                Ok(())
             }
-            Ok(())
+            Int if matches!(n.value, Value::Int(_)) => Ok(()),
+            Int if matches!(n.value, Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18) => {
+                n.value = Value::Int(n.as_i64().unwrap_or_default());
+                Ok(())
+            }
+            Strs if found == Found::List => {
+                let items = n.as_seq_mut().into_iter().flatten();
+                for (i, item) in items.enumerate() {
+                    self.walk(item, Str, &Path::Index(path, i), false)?;
+                }
+                Ok(())
+            }
+            List(inner) if found == Found::List => {
+                let items = n.as_seq_mut().into_iter().flatten();
+                for (i, item) in items.enumerate() {
+                    self.walk(item, *inner, &Path::Index(path, i), false)?;
+                }
+                Ok(())
+            }
+            StrMap if found == Found::Map => {
+                let entries = n.as_map_mut().map(|m| m.entries.iter_mut());
+                for e in entries.into_iter().flatten() {
+                    self.walk(&mut e.value, Str, &Path::Field(path, &e.key), false)?;
+                }
+                Ok(())
+            }
+            Obj(fields) if found == Found::Map => {
+                if self.lenient
+                    && !top
+                    && let Some(m) = n.as_map_mut()
+                {
+                    m.entries
+                        .retain(|e| fields.iter().any(|(f, _)| f.eq_ignore_ascii_case(&e.key)));
+                }
+                let entries = n.as_map_mut().map(|m| m.entries.iter_mut());
+                for e in entries.into_iter().flatten() {
+                    // encoding/json: an exact match first, else any case-insensitive one.
+                    let field = fields
+                        .iter()
+                        .find(|(f, _)| *f == e.key)
+                        .or_else(|| fields.iter().find(|(f, _)| f.eq_ignore_ascii_case(&e.key)));
+                    let Some((name, fty)) = field else {
+                        if top {
+                            continue;
+                        }
+                        let known: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+                        return Err(RenderError::invalid(
+                            format!(
+                                "invalid Kustomization: unknown field '{}' (kustomize refuses it; known here: {})",
+                                Path::Field(path, &e.key),
+                                known.join(", ")
+                            ),
+                            e.key_loc,
+                        ));
+                    };
+                    if e.key != *name {
+                        e.key = (*name).into();
+                    }
+                    self.walk(&mut e.value, *fty, &Path::Field(path, name), false)?;
+                }
+                Ok(())
+            }
+            _ => Err(mismatch(n, ty, found, path, text)),
         }
-        _ => Err(mismatch(n, ty, found, path, text)),
     }
 }
 

@@ -16,7 +16,8 @@
 //! keep the `loc` of the text they came from, and `via` names the kustomization entry or patch line
 //! that last changed them.
 //!
-//! Load restrictions follow kustomize's default (root-only): a kustomization may read files only
+//! Load restrictions follow kustomize's default (root-only) unless lifted for a Flux environment
+//! ([`overrides`]; a separate renderer view with its own memo): a kustomization may read files only
 //! inside its own directory tree; other directories are reachable only as kustomizations through
 //! `resources`/`components`. Nothing outside the [`Fs`] root is ever read and nothing is fetched.
 //!
@@ -117,6 +118,12 @@ pub struct Renderer {
     /// Duplicate keys met in any file read (reported by `schema-violation`).
     duplicates: Mutex<Vec<crate::yaml::duplicates::DuplicateKey>>,
     dirs: Memo<SharedAccum>,
+    /// Files may be loaded from anywhere inside the root (kustomize's `LoadRestrictionsNone`, as
+    /// Flux builds), not only below the kustomization that names them.
+    unrestricted_loads: bool,
+    /// The same tree built without load restrictions (for Flux environments), made on first
+    /// use: its own memo, since a base can build under one restriction and fail under the other.
+    unrestricted: std::sync::OnceLock<Box<Renderer>>,
 }
 
 impl Renderer {
@@ -127,7 +134,21 @@ impl Renderer {
             label: String::new(),
             duplicates: Mutex::default(),
             dirs: Mutex::default(),
+            unrestricted_loads: false,
+            unrestricted: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This renderer's tree and file table without kustomize's root-only load restriction.
+    pub(crate) fn unrestricted(&self) -> &Renderer {
+        if self.unrestricted_loads {
+            return self;
+        }
+        self.unrestricted.get_or_init(|| {
+            let mut r = Renderer::with_label(self.fs.clone(), self.sources.clone(), &self.label);
+            r.unrestricted_loads = true;
+            Box::new(r)
+        })
     }
     /// Drops the memoized builds of directories at or below `dir`: a caller that is done with an
     /// app frees its base instead of holding every base of the repository until the end. Another
@@ -141,11 +162,22 @@ impl Renderer {
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         };
         self.dirs.lock().unwrap().retain(|d, _| !inside(d));
+        if let Some(u) = self.unrestricted.get() {
+            u.forget_below(dir);
+        }
     }
 
     /// Every duplicate mapping key met so far (files are parsed once, so each is listed once).
     pub fn duplicate_keys(&self) -> Vec<crate::yaml::duplicates::DuplicateKey> {
-        self.duplicates.lock().unwrap().clone()
+        let mut out = self.duplicates.lock().unwrap().clone();
+        if let Some(u) = self.unrestricted.get() {
+            for d in u.duplicate_keys() {
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+        }
+        out
     }
 
     /// A renderer whose files are interned as `<label><path>` (for a Git revision).
@@ -212,6 +244,12 @@ impl Renderer {
                 self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
             }
         };
+        self.finish(dir, acc)
+    }
+
+    /// The top-level finishing steps of `kustomize build`: content hashes, name back-references,
+    /// `vars`, dropping local-config objects, the output order and build metadata.
+    pub(crate) fn finish(&self, dir: &str, acc: Accum) -> Result<Build, RenderError> {
         let Accum {
             mut resources,
             files,

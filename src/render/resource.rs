@@ -298,4 +298,9 @@ impl Resource {
             .get_path(&["metadata", "annotations", key])
             .and_then(|n| n.scalar_string())
     }
+    pub fn label(&self, key: &str) -> Option<String> {
+        self.node
+            .get_path(&["metadata", "labels", key])
+            .and_then(|n| n.scalar_string())
+    }
 }

@@ -473,6 +473,61 @@ fn analyze(s: &str) -> Analysis {
     a
 }
 
+/// Whether text read as a plain scalar in block context is all of one scalar (no `: `, ` #`,
+/// leading indicator, surrounding space or line break would make it something else).
+pub fn plain_reads_whole(s: &str) -> bool {
+    s.is_empty() || analyze(s).block_plain_allowed
+}
+
+/// What go-yaml v2 (YAML 1.1) reads a plain scalar as when decoding into Go `interface{}` values,
+/// as `yaml.YAMLToJSON` does: `yes`/`on`/`y` are booleans, `0777` and `1_000` integers, and a
+/// timestamp stays a string.
+pub fn resolve_plain_v2(s: &str) -> Value {
+    if resolves_as_string_v2(s) || is_timestamp(s) {
+        return Value::Str(s.to_string());
+    }
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    let (neg, body) = match plain.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, plain.strip_prefix('+').unwrap_or(&plain)),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+        (d, 16)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (d, 8)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (d, 2)
+    } else if lower.len() > 1 && lower.starts_with('0') && !lower.contains(['.', 'e']) {
+        (&lower[1..], 8)
+    } else {
+        (lower.as_str(), 10)
+    };
+    if let Ok(v) = i64::from_str_radix(digits, radix) {
+        return Value::Int(if neg { -v } else { v });
+    }
+    let special = match body {
+        ".inf" | ".Inf" | ".INF" => Some(f64::INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Some(f64::NAN),
+        _ => None,
+    };
+    match special.or_else(|| plain.parse::<f64>().ok()) {
+        Some(f) if special.is_some() && neg => Value::Float(-f),
+        Some(f) => Value::Float(f),
+        None => Value::Str(s.to_string()),
+    }
+}
+
 /// Would go-yaml v2 read this plain text back as a string (not a bool, null, number, timestamp)?
 fn resolves_as_string_v2(s: &str) -> bool {
     let Some(&first) = s.as_bytes().first() else {

@@ -18,9 +18,9 @@ use super::{Ctx, GitopsFound, Object, clean_path, did_you_mean, note};
 use crate::discover::convention::{app_name, basename, read_path};
 use crate::discover::{Env, EnvSource, Found, MissingPath, Note, SourceKind};
 use crate::render::kustomization::find_kustomization_file;
-use crate::render::overrides::{Controller, DirectoryOptions, EnvBuild};
-use crate::source::{child_rel, join_rel, parent_rel};
-use crate::yaml::{Entry, Mapping, Node, Value};
+use crate::render::overrides::{Controller, DirectoryOptions, EnvBuild, LabelMode};
+use crate::source::{child_rel, parent_rel};
+use crate::yaml::{Node, Value};
 
 const GROUP: &str = "argoproj.io";
 
@@ -276,11 +276,13 @@ fn application(ctx: &Ctx, out: &mut GitopsFound, app: &Node, obj: &Object, kind:
             });
             continue;
         }
-        let build = if kustomize {
+        // An explicit `directory:` source reads the plain manifests even beside a kustomization.
+        let build = if kustomize && src.get("directory").is_none() {
             kustomize_build(ctx, src, &path, &name)
         } else {
             directory_build(src)
         };
+        let env_vars = argo_env(&name, spec, src);
         let (app_name, app_dir, base, env) = naming(ctx, &name, &path);
         let env = Env {
             stage: ctx.config.stage_of(&env),
@@ -289,6 +291,8 @@ fn application(ctx: &Ctx, out: &mut GitopsFound, app: &Node, obj: &Object, kind:
             source: EnvSource { kind, loc: app.loc },
             build: Some(Arc::new(EnvBuild {
                 origin: format!("Argo CD Application '{name}' in {}", obj.file),
+                at: app.loc,
+                env: env_vars,
                 ..build
             })),
         };
@@ -383,57 +387,53 @@ fn kustomize_build(ctx: &Ctx, src: &Node, path: &str, app: &str) -> EnvBuild {
         name_prefix: k.get("namePrefix").cloned(),
         name_suffix: k.get("nameSuffix").cloned(),
         namespace: k.get("namespace").cloned(),
-        images: list("images").iter().filter_map(image_entry).collect(),
+        images: list("images"),
         patches: list("patches"),
-        components: list("components")
-            .iter()
-            .filter_map(|c| Some((join_rel(path, &c.scalar_string()?)?, c.loc)))
-            .collect(),
+        components: list("components"),
+        ignore_missing_components: flag("ignoreMissingComponents"),
         labels: pairs("commonLabels"),
-        label_selectors: !flag("labelWithoutSelector"),
+        label_mode: if flag("labelWithoutSelector") {
+            LabelMode::WithoutSelector
+        } else {
+            LabelMode::Selectors
+        },
+        label_templates: flag("labelIncludeTemplates"),
+        force_labels: flag("forceCommonLabels"),
         annotations: pairs("commonAnnotations"),
+        force_annotations: flag("forceCommonAnnotations"),
+        annotations_envsubst: flag("commonAnnotationsEnvsubst"),
         replicas: list("replicas"),
         ..EnvBuild::default()
     }
 }
 
-/// An image override as `kustomize edit set image` reads it (`name=newName:tag@digest`,
-/// `name:tag`, `name@digest`), as an `images:` entry written where the string is.
-fn image_entry(n: &Node) -> Option<Node> {
-    let s = n.scalar_string()?;
-    let (name, target) = match s.split_once('=') {
-        Some((a, b)) => (a.to_string(), Some(b.to_string())),
-        None => (String::new(), None),
-    };
-    let spec = target.as_deref().unwrap_or(&s);
-    let (rest, digest) = match spec.split_once('@') {
-        Some((a, d)) => (a, Some(d.to_string())),
-        None => (spec, None),
-    };
-    // A tag is after the last `:` that follows the last `/` (a registry port is not a tag).
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (image, tag) = match rest[slash..].rfind(':') {
-        Some(i) => (
-            rest[..slash + i].to_string(),
-            Some(rest[slash + i + 1..].to_string()),
+/// Argo CD's build environment for an Application's source (repo-server `newEnv`); the
+/// revision is the commit the target revision resolves to, not known here.
+fn argo_env(name: &str, spec: &Node, src: &Node) -> Vec<(String, Option<String>)> {
+    let s = |n: Option<&str>| Some(n.unwrap_or("").to_string());
+    vec![
+        ("ARGOCD_APP_NAME".into(), Some(name.to_string())),
+        (
+            "ARGOCD_APP_NAMESPACE".into(),
+            s(spec.str_at(&["destination", "namespace"])),
         ),
-        None => (rest.to_string(), None),
-    };
-    let (name, new_name) = if target.is_some() {
-        (name, Some(image).filter(|i| !i.is_empty()))
-    } else {
-        (image, None)
-    };
-    let field = |k: &str, v: String| Entry {
-        key: k.into(),
-        key_loc: n.loc,
-        value: Node::new(Value::Str(v), n.loc),
-    };
-    let mut entries = vec![field("name", name)];
-    entries.extend(new_name.map(|v| field("newName", v)));
-    entries.extend(tag.map(|v| field("newTag", v)));
-    entries.extend(digest.map(|v| field("digest", v)));
-    Some(Node::new(Value::Map(Mapping { entries }), n.loc))
+        (
+            "ARGOCD_APP_PROJECT_NAME".into(),
+            s(spec.str_at(&["project"])),
+        ),
+        ("ARGOCD_APP_REVISION".into(), None),
+        ("ARGOCD_APP_REVISION_SHORT".into(), None),
+        ("ARGOCD_APP_REVISION_SHORT_8".into(), None),
+        (
+            "ARGOCD_APP_SOURCE_REPO_URL".into(),
+            s(src.str_at(&["repoURL"])),
+        ),
+        ("ARGOCD_APP_SOURCE_PATH".into(), s(src.str_at(&["path"]))),
+        (
+            "ARGOCD_APP_SOURCE_TARGET_REVISION".into(),
+            s(src.str_at(&["targetRevision"])),
+        ),
+    ]
 }
 
 /// Argo CD's directory source: the path's manifests as they are.
@@ -450,48 +450,11 @@ fn directory_build(src: &Node) -> EnvBuild {
             ),
             include: s("include"),
             exclude: s("exclude"),
+            jsonnet: d
+                .and_then(|d| d.get("jsonnet"))
+                .and_then(Node::as_map)
+                .is_some_and(|m| !m.is_empty()),
         }),
         ..EnvBuild::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn img(s: &str) -> Vec<(String, String)> {
-        let n = image_entry(&Node::str(s)).unwrap();
-        n.as_map()
-            .unwrap()
-            .entries
-            .iter()
-            .map(|e| (e.key.to_string(), e.value.scalar_string().unwrap()))
-            .collect()
-    }
-
-    #[test]
-    fn image_overrides_read_as_kustomize_edit_set_image() {
-        let kv = |v: &[(&str, &str)]| {
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            img("nginx:1.25"),
-            kv(&[("name", "nginx"), ("newTag", "1.25")])
-        );
-        assert_eq!(
-            img("app=reg:5000/team/app:2.0@sha256:abc"),
-            kv(&[
-                ("name", "app"),
-                ("newName", "reg:5000/team/app"),
-                ("newTag", "2.0"),
-                ("digest", "sha256:abc")
-            ])
-        );
-        assert_eq!(
-            img("reg:5000/app@sha256:abc"),
-            kv(&[("name", "reg:5000/app"), ("digest", "sha256:abc")])
-        );
     }
 }

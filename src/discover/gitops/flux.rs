@@ -17,8 +17,8 @@ use super::{Ctx, GitopsFound, Object, clean_path, did_you_mean, loc_at, note, re
 use crate::discover::convention::read_path;
 use crate::discover::{Env, EnvSource, Found, MissingPath, SourceKind};
 use crate::render::kustomization::find_kustomization_file;
-use crate::render::overrides::{Controller, EnvBuild, Substitution};
-use crate::source::{Loc, join_rel};
+use crate::render::overrides::{Controller, EnvBuild, LabelMode, Substitution};
+use crate::source::Loc;
 use crate::yaml::{Node, Value};
 
 const GROUP: &str = "kustomize.toolkit.fluxcd.io";
@@ -277,28 +277,53 @@ fn build_of(ctx: &Ctx, k: &Object, path: &str) -> EnvBuild {
             })
             .unwrap_or_default()
     };
+    let flag = |key: &str| {
+        matches!(
+            spec.and_then(|s| s.get(key)).map(|v| &v.value),
+            Some(Value::Bool(true))
+        )
+    };
     EnvBuild {
         controller: Controller::Flux,
         origin: format!("Flux {} in {}", k.id(), k.file),
+        at: k.node.loc,
         generate: find_kustomization_file(ctx.fs, path).is_none(),
         name_prefix: get("namePrefix"),
         name_suffix: get("nameSuffix"),
         namespace: get("targetNamespace"),
         images: list("images"),
         patches: list("patches"),
-        components: list("components")
-            .iter()
-            .filter_map(|c| Some((join_rel(path, &c.scalar_string()?)?, c.loc)))
-            .collect(),
+        components: list("components"),
+        ignore_missing_components: flag("ignoreMissingComponents"),
         labels: pairs("labels"),
-        label_selectors: false,
         annotations: pairs("annotations"),
-        replicas: vec![],
+        label_mode: LabelMode::Metadata,
+        build_metadata: list("buildMetadata"),
         substitute: spec
             .and_then(|s| s.get("postBuild"))
             .map(|pb| substitution(ctx, k, pb)),
-        directory: None,
+        source_ignore: source_ignore(ctx, k),
+        ..EnvBuild::default()
     }
+}
+
+/// The `spec.ignore` of the Kustomization's GitRepository, which decides (with `.sourceignore`
+/// files) what its artifact holds.
+fn source_ignore(ctx: &Ctx, k: &Object) -> Option<String> {
+    let src = k.node.get_path(&["spec", "sourceRef"]);
+    if src
+        .and_then(|s| s.str_at(&["kind"]))
+        .unwrap_or("GitRepository")
+        != "GitRepository"
+    {
+        return None;
+    }
+    let name = src.and_then(|s| s.str_at(&["name"]))?;
+    ctx.objects
+        .iter()
+        .find(|o| o.kind == "GitRepository" && o.name == name)
+        .and_then(|r| r.node.str_at(&["spec", "ignore"]))
+        .map(str::to_string)
 }
 
 /// Variables for post-build substitution: `substituteFrom` ConfigMaps and Secrets found in the
@@ -315,7 +340,7 @@ fn substitution(ctx: &Ctx, k: &Object, pb: &Node) -> Substitution {
         let kind = s.str_at(&["kind"]).unwrap_or("ConfigMap");
         let name = s.str_at(&["name"]).unwrap_or("");
         let optional = matches!(s.get("optional").map(|o| &o.value), Some(Value::Bool(true)));
-        match lookup_vars(ctx, kind, name, &k.namespace) {
+        match lookup_vars(ctx, kind, name, &k.namespace, &k.file) {
             Some(found) => vars.extend(found),
             None if optional => {}
             None => unknown.push(format!("{kind}/{name}")),
@@ -331,20 +356,36 @@ fn substitution(ctx: &Ctx, k: &Object, pb: &Node) -> Substitution {
     Substitution {
         vars,
         unknown_sources: unknown,
+        always: pb.str_at(&["substituteStrategy"]) == Some("Always"),
+        // kustomize-controller's StrictPostBuildSubstitutions gate, on by default since 1.9.
+        strict: true,
+        at: pb.loc,
     }
 }
 
 /// The data of a ConfigMap or Secret written in the repository (a Secret's `data` decoded, its
 /// `stringData` as is), or `None` when the repository has no such object or its values are
-/// encrypted (SOPS): they are then cluster state, unknown offline.
+/// encrypted (SOPS): they are then cluster state, unknown offline. When several files define it
+/// (one per cluster directory), the one nearest the Kustomization's own file (`near`) is the
+/// one its cluster has.
 fn lookup_vars(
     ctx: &Ctx,
     kind: &str,
     name: &str,
     namespace: &str,
+    near: &str,
 ) -> Option<BTreeMap<String, (String, Loc)>> {
+    let shared = |f: &str| {
+        f.split('/')
+            .zip(near.split('/'))
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let mut files: Vec<&String> = ctx.walked.yaml_files.iter().collect();
+    // Nearest first; the walk order among equally near ones.
+    files.sort_by_key(|f| std::cmp::Reverse(shared(f)));
     use base64::Engine;
-    for f in &ctx.walked.yaml_files {
+    for f in files {
         let Ok(text) = ctx.fs.read(f) else { continue };
         if name.is_empty() || !text.contains(name) || !text.contains(kind) {
             continue;
