@@ -132,6 +132,7 @@ fn json_output_validates_against_the_report_schema() {
                     "message",
                     "app",
                     "environment",
+                    "environments",
                     "resource",
                     "field",
                     "location",

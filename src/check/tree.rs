@@ -119,7 +119,7 @@ pub fn check_tree(
     repo_rules(&repo_ctx, policy, &out);
     phases.mark("repo-rules");
     let findings = waive(
-        out.into_sorted(&sources),
+        merge_environments(out.into_sorted(&sources)),
         config,
         policy,
         opts,
@@ -409,6 +409,43 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
             out.push(f);
         }
     }
+}
+
+/// One finding at one source line that holds in several environments (a base's limits, a shared
+/// env var) is reported once, naming them all, rather than once per environment. Findings are
+/// the same when rule, app, place, field and message agree once the environment's name is
+/// taken out of the message; the merged message names the environments where it named one.
+fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut index: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let (Some(env), false) = (f.environment.clone(), f.fatal || f.loc.is_none()) else {
+            out.push(f);
+            continue;
+        };
+        let key = (
+            f.rule.clone(),
+            f.app.clone(),
+            (f.loc.file, f.loc.start, f.loc.end),
+            f.field.clone(),
+            f.resource.as_ref().map(|r| r.kind.clone()),
+            f.message.replace(&env, "\0"),
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                let first = &mut out[i];
+                let before = first.environment.clone().unwrap_or_default();
+                rules::add_environment(first, &env);
+                let after = first.environment.clone().unwrap_or_default();
+                first.message = first.message.replace(&before, &after);
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Inline comments and configured exceptions; then the waivers that waived nothing.

@@ -324,6 +324,18 @@ impl Renderer {
         if !acc.configs.is_empty() {
             k.tconfig = transformer_config::TransformerConfig::from_docs(&acc.configs);
         }
+        // The patch files this level reads are files of the build too (the rules tell an
+        // environment's own files from shared ones by them).
+        let patch_files = k
+            .patches
+            .iter()
+            .chain(&k.patches_json6902)
+            .filter_map(|e| e.get("path").and_then(|p| p.as_str()))
+            .chain(k.patches_strategic_merge.iter().filter_map(|e| e.as_str()))
+            .filter(|p| !p.contains('\n'))
+            .filter_map(|p| crate::source::join_rel(dir, p))
+            .collect::<Vec<_>>();
+        acc.files.extend(patch_files);
         // transformers, in kustomize's fixed order
         transformers::patches::apply_patches_strategic_merge(
             self,

@@ -30,7 +30,12 @@ pub struct JsonFinding {
     pub severity: Severity,
     pub message: String,
     pub app: Option<String>,
+    /// The environment, or several joined with `, ` when one finding at one source line holds
+    /// in each of them.
     pub environment: Option<String>,
+    /// The environments the finding holds in (one, or several for a line they share).
+    #[serde(default)]
+    pub environments: Vec<String>,
     pub resource: Option<ResourceRef>,
     /// Field path inside the rendered object.
     pub field: Option<String>,
@@ -75,6 +80,12 @@ pub fn build(report: &Report) -> JsonReport {
                 message: f.message.clone(),
                 app: f.app.clone(),
                 environment: f.environment.clone(),
+                environments: f
+                    .environment
+                    .iter()
+                    .flat_map(|e| e.split(", "))
+                    .map(str::to_string)
+                    .collect(),
                 resource: f.resource.clone(),
                 field: f.field.clone(),
                 location: f.position(report.sources),

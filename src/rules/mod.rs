@@ -184,6 +184,7 @@ registry! {
     secret_key_missing::SecretKeyMissing,
     secret_keys_differ::SecretKeysDiffer,
     promotion_drift::PromotionDrift,
+    stage_config_differs::StageConfigDiffers,
     production_change_not_image_only::ProductionChangeNotImageOnly,
     immutable_field_changed::ImmutableFieldChanged,
     digest_not_promoted::DigestNotPromoted,
