@@ -269,9 +269,10 @@ fn masked(s: &str, env: &Env) -> String {
         Some(Stage::Dev) => &["development", "dev"],
         None => &[],
     };
-    let mut out = replace_token(s, &env.name, "{env}");
+    // Placeholders no word matches (a later stage word must not find itself in one).
+    let mut out = replace_token(s, &env.name, "\u{1}");
     for w in stage_words {
-        out = replace_token(&out, w, "{stage}");
+        out = replace_token(&out, w, "\u{2}");
     }
     out
 }
