@@ -14,7 +14,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::diag::{Collector, Finding, Severity, Summary};
+use crate::diag::{Collector, EnvChange, Finding, Severity, Summary};
 use crate::discover::{App, discover};
 use crate::git::GitFs;
 use crate::policy::Policy;
@@ -41,6 +41,17 @@ pub struct CheckOptions {
     pub shard: Option<(usize, usize)>,
     /// The time to judge freeze windows at (RFC 3339); default: now.
     pub now: Option<String>,
+    /// The bundled Kubernetes version to validate against (`--kubernetes-version`), over the
+    /// policy's `schema-violation` option.
+    pub kubernetes_version: Option<String>,
+}
+
+/// The loaded policy with what the command line says over it.
+pub fn with_overrides(mut policy: Policy, opts: &CheckOptions) -> Policy {
+    if let Some(v) = &opts.kubernetes_version {
+        policy.schema_violation.options.kubernetes_version = Some(v.clone());
+    }
+    policy
 }
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
@@ -86,17 +97,6 @@ pub struct Outcome {
     pub affected: Vec<String>,
     /// Pull-request mode: what changed per affected overlay (for the step summary).
     pub changes: Vec<EnvChange>,
-}
-
-/// What a pull request does to one environment's rendered output.
-#[derive(Clone, Debug)]
-pub struct EnvChange {
-    pub app: String,
-    pub env: String,
-    /// Image references that changed: (container, before, after).
-    pub images: Vec<(String, String, String)>,
-    /// Unified diff of the rendered output, base → head (empty when identical).
-    pub diff: String,
 }
 
 fn images_of(b: &Build) -> BTreeMap<String, String> {
@@ -179,7 +179,6 @@ pub fn run(opts: &CheckOptions) -> Outcome {
                 Severity::Error,
                 format!("cannot read repository: {e}"),
             );
-            f.path = Some(opts.root.display().to_string());
             f.fatal = true;
             return fatal_outcome(vec![f], sources);
         }
@@ -201,7 +200,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         Err(_) => Policy::load(opts.policy.as_deref(), &sources),
     };
     let (config, policy) = match (config, policy) {
-        (Ok(c), Ok(p)) => (c, p),
+        (Ok(c), Ok(p)) => (c, with_overrides(p, opts)),
         (c, p) => {
             let mut all = Vec::new();
             all.extend(c.err().unwrap_or_default());
@@ -230,7 +229,6 @@ pub fn run(opts: &CheckOptions) -> Outcome {
                 Err(e) => {
                     let mut f = Finding::new("config-error", Severity::Error, e.to_string());
                     f.fatal = true;
-                    f.path = Some(opts.root.display().to_string());
                     return fatal_outcome(vec![f], sources);
                 }
             }
@@ -278,8 +276,9 @@ pub fn check_tree(
                 opts.apps, opts.envs
             )
         };
+        // About the checked directory as a whole: no file to point at.
+        let what = format!("{what} in {}", opts.root.display());
         let mut f = Finding::new("config-error", Severity::Error, what);
-        f.path = Some(opts.root.display().to_string());
         f.fatal = true;
         return fatal_outcome(vec![f], sources);
     }

@@ -17,6 +17,7 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod stdin;
 pub mod suppress;
 pub mod timings;
 pub mod yaml;

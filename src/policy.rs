@@ -152,7 +152,7 @@ pub struct OwnersOptions {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SchemaOptions {
-    /// Bundled Kubernetes version to validate against (`1.36`, `1.37`; default the newest).
+    /// Bundled Kubernetes version to validate against (`1.29` … `1.37`; default the newest).
     pub kubernetes_version: Option<String>,
     /// Reject unknown fields (default true).
     #[serde(default = "yes")]

@@ -207,3 +207,38 @@ pub fn finding(
     }
     f
 }
+
+/// Descriptors for findings that are not rules: inputs that could not be evaluated.
+const INPUT_ERRORS: &[(&str, &str)] = &[
+    (
+        "render-error",
+        "An overlay could not be rendered (invalid YAML, missing file, cycle, path outside the repository, unsupported feature).",
+    ),
+    (
+        "config-error",
+        "The repository configuration (.kustodian.yaml) is invalid.",
+    ),
+    ("policy-error", "The policy file is invalid."),
+];
+
+/// What reports say about every rule and input error (SARIF's `tool.driver.rules`), as data.
+pub fn descriptors() -> Vec<crate::diag::RuleDescriptor> {
+    use crate::diag::RuleDescriptor;
+    REGISTRY
+        .iter()
+        .map(|r| RuleDescriptor {
+            id: r.id.to_string(),
+            summary: r.summary().to_string(),
+            doc: r.doc.to_string(),
+            default_severity: r.default_severity,
+            help_uri: Some(format!("https://github.com/kustodian/kustodian#{}", r.id)),
+        })
+        .chain(INPUT_ERRORS.iter().map(|(id, text)| RuleDescriptor {
+            id: id.to_string(),
+            summary: text.to_string(),
+            doc: text.to_string(),
+            default_severity: Severity::Error,
+            help_uri: None,
+        }))
+        .collect()
+}
