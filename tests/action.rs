@@ -328,6 +328,18 @@ fn sha256(path: &Path) -> String {
 fn local_release(dir: &Path, tag: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = dir.join(tag);
+    // The binary under test without its debug info (a fraction of the size: four archives of
+    // it are packed).
+    let bin = dir.join("kustodian");
+    let stripped = Command::new("strip")
+        .arg("-o")
+        .arg(&bin)
+        .arg(env!("CARGO_BIN_EXE_kustodian"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stripped {
+        std::fs::copy(env!("CARGO_BIN_EXE_kustodian"), &bin).unwrap();
+    }
     for platform in [
         "x86_64-linux",
         "aarch64-linux",
@@ -335,7 +347,8 @@ fn local_release(dir: &Path, tag: &str) -> PathBuf {
         "aarch64-macos",
     ] {
         let st = Command::new(root.join("scripts/package-release"))
-            .args([tag, platform, env!("CARGO_BIN_EXE_kustodian")])
+            .args([tag, platform])
+            .arg(&bin)
             .arg(&out)
             .output()
             .unwrap();

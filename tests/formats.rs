@@ -33,7 +33,7 @@ for f in sys.argv[2:]:
 "#,
         &args,
     );
-    (!out.trim().is_empty()).then(|| out)
+    (!out.trim().is_empty()).then_some(out)
 }
 
 /// A repository with a violation, a waived finding and a render error: every JUnit element kind.
