@@ -215,18 +215,23 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Rules => {
-            let width = kustodian::rules::REGISTRY
-                .iter()
+            let codes = kustodian::diag::ErrorCode::ALL;
+            let width = kustodian::rules::registry()
                 .map(|r| r.id.len())
+                .chain(codes.iter().map(|c| c.id().len()))
                 .max()
                 .unwrap_or(0);
-            for r in kustodian::rules::REGISTRY {
+            for r in kustodian::rules::registry() {
                 println!(
                     "{:<width$}  {:<8} {}",
                     r.id,
-                    r.default_severity.as_str(),
+                    r.default_level.as_str(),
                     r.summary()
                 );
+            }
+            // Not rules but the same id space: findings that mean "could not evaluate" (exit 2).
+            for c in codes {
+                println!("{:<width$}  {:<8} {}", c.id(), "fatal", c.summary());
             }
             Ok(0)
         }
@@ -235,8 +240,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("# {}\n\n{}", r.id, r.doc);
                 Ok(0)
             }
+            None if kustodian::diag::ErrorCode::from_id(&rule).is_some() => {
+                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked");
+                println!(
+                    "# {}\n\n{}\n\nNot a rule: a finding that means kustodian could not evaluate the repository (exit code 2). It cannot be waived.",
+                    c.id(),
+                    c.summary()
+                );
+                Ok(0)
+            }
             None => {
-                let ids: Vec<&str> = kustodian::rules::REGISTRY.iter().map(|r| r.id).collect();
+                let ids: Vec<&str> = kustodian::rules::registry().map(|r| r.id).collect();
                 eprintln!(
                     "error: unknown rule '{}'; known rules: {}",
                     human::visible(&rule),
@@ -447,7 +461,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         std::io::stdin()
             .read_to_string(&mut text)
             .context("reading standard input")?;
-        kustodian::stdin::check_stream(&text, &opts)
+        kustodian::check::stdin::check_stream(&text, &opts)
     } else {
         check::run(&opts)
     };

@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::{Finding, Related, Resolved, ResourceRef, Severity, Summary, Suppressed};
+use crate::diag::{
+    ErrorCode, Finding, Related, Resolved, ResourceRef, Severity, Summary, Suppressed,
+};
 use crate::report::Report;
 use crate::source::{Loc, Position};
 
@@ -101,9 +103,6 @@ pub fn build(report: &Report) -> JsonReport {
     }
 }
 
-/// Rules whose findings mean "could not evaluate" (exit code 2), not a policy violation.
-const INPUT_ERRORS: &[&str] = &["render-error", "config-error", "policy-error"];
-
 /// The findings of a JSON report, as findings again (with their positions resolved), so that a
 /// merged report can be written in any format.
 pub fn findings(report: &JsonReport) -> Vec<Finding> {
@@ -117,7 +116,8 @@ pub fn findings(report: &JsonReport) -> Vec<Finding> {
             f.resource = j.resource.clone();
             f.field = j.field.clone();
             f.help = j.help.clone();
-            f.fatal = INPUT_ERRORS.contains(&j.rule.as_str());
+            // Error codes mean "could not evaluate" (exit code 2), not a policy violation.
+            f.fatal = ErrorCode::from_id(&j.rule).is_some();
             f.related = j
                 .related
                 .iter()

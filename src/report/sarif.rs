@@ -61,7 +61,7 @@ pub fn build(report: &Report) -> Value {
                 "shortDescription": {"text": r.summary},
                 "fullDescription": {"text": r.doc},
                 "help": {"text": r.doc, "markdown": r.doc},
-                "defaultConfiguration": {"level": level(r.default_severity)},
+                "defaultConfiguration": {"level": r.default_severity.map_or("none", level)},
             });
             if let Some(u) = &r.help_uri {
                 v["helpUri"] = json!(u);

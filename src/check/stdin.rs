@@ -15,24 +15,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::check::{CheckOptions, Outcome};
-use crate::config::Config;
-use crate::diag::{Collector, Finding, Related, Severity, Summary};
-use crate::discover::{App, Env, Stage};
-use crate::policy::Policy;
+use super::{CheckOptions, Outcome};
+use crate::diag::{Collector, ErrorCode, Finding, Related, Severity, Summary};
+use crate::discover::{App, Env};
 use crate::render::{Build, Resource};
 use crate::rules::{self, AppCtx};
+use crate::settings::{Config, Policy, Stage};
 use crate::source::{DiskFs, Fs, Sources};
 use crate::yaml::Node;
 
 /// The name findings give the stream.
 pub const STDIN: &str = "<stdin>";
-
-fn fatal(rule: &str, message: String) -> Finding {
-    let mut f = Finding::new(rule, Severity::Error, message);
-    f.fatal = true;
-    f
-}
 
 fn outcome(findings: Vec<Finding>, summary: Summary, sources: Sources) -> Outcome {
     Outcome {
@@ -59,9 +52,9 @@ fn objects(docs: Vec<Node>, out: &Collector) -> Vec<Resource> {
                 || obj.str_at(&["kind"]).is_none()
                 || obj.str_at(&["apiVersion"]).is_none()
             {
-                let mut f = fatal(
-                    "render-error",
-                    "not a Kubernetes object: every document needs `apiVersion` and `kind`".into(),
+                let mut f = Finding::error_code(
+                    ErrorCode::Render,
+                    "not a Kubernetes object: every document needs `apiVersion` and `kind`",
                 );
                 f.loc = obj.loc;
                 out.push(f);
@@ -77,13 +70,13 @@ fn objects(docs: Vec<Node>, out: &Collector) -> Vec<Resource> {
 pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     let sources = Sources::new();
     let id = sources.add(STDIN, text.into());
-    let policy = match Policy::load(opts.policy.as_deref(), &sources) {
-        Ok(p) => crate::check::with_overrides(p, opts),
+    let policy = match Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG) {
+        Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
     if opts.envs.len() > 1 {
-        let f = fatal(
-            "config-error",
+        let f = Finding::error_code(
+            ErrorCode::Config,
             format!(
                 "standard input is one environment: give at most one --env (got {})",
                 opts.envs.join(", ")
@@ -115,7 +108,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
             docs
         }
         Err(e) => {
-            let mut f = fatal("render-error", e.message.clone());
+            let mut f = Finding::error_code(ErrorCode::Render, e.message.clone());
             f.loc = e.loc;
             return outcome(vec![f], Summary::default(), sources);
         }
@@ -143,10 +136,10 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         files: BTreeSet::new(),
         unmatched_patches: vec![],
     };
-    let schemas = match schemas_for(&policy, &build, &opts.root) {
+    let schemas = match schemas_for(&policy, opts, &build) {
         Ok(s) => s,
         Err(msg) => {
-            out.push(fatal("policy-error", msg));
+            out.push(Finding::error_code(ErrorCode::Policy, msg));
             None
         }
     };
@@ -157,14 +150,15 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         envs: vec![(&env, &build)],
         sources: &sources,
         config: &config,
+        policy: &policy,
         pr: None,
         schemas: schemas.as_ref(),
     };
-    for rule in rules::all() {
+    for rule in rules::RULES {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
             continue;
         };
-        for mut f in rule.check(&ctx, &policy) {
+        for mut f in rule.check(&ctx, policy.rule(rule.info().id)) {
             f.severity = severity;
             out.push(f);
         }
@@ -173,7 +167,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    crate::suppress::apply(&mut findings, &config.waivers, &sources, today);
+    super::suppress::apply(&mut findings, &config.waivers, &sources, today);
     let mut summary = summary;
     let counted = || findings.iter().filter(|f| f.suppressed.is_none());
     summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
@@ -184,13 +178,13 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     outcome(findings, summary, sources)
 }
 
-/// The schemas to validate the stream with: the bundled version, `schema-dirs` (relative to
-/// `root`, the working directory) and the CRDs in the stream; `None` when both schema rules are
-/// off.
+/// The schemas to validate the stream with: the bundled version (`--kubernetes-version`, else
+/// the policy's), `schema-dirs` (relative to `opts.root`, the working directory) and the CRDs in
+/// the stream; `None` when both schema rules are off.
 fn schemas_for(
     policy: &Policy,
+    opts: &CheckOptions,
     build: &Build,
-    root: &std::path::Path,
 ) -> Result<Option<crate::schema::SchemaSet>, String> {
     let on = ["schema-violation", "schema-missing"]
         .iter()
@@ -198,17 +192,17 @@ fn schemas_for(
     if !on {
         return Ok(None);
     }
-    let o = &policy.schema_violation.options;
+    let o = super::schema_options(policy);
     let crds: Vec<&Node> = build
         .resources
         .iter()
         .filter(|r| r.kind() == "CustomResourceDefinition")
         .map(|r| &r.node)
         .collect();
-    let mut set = crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &crds)
+    let mut set = crate::schema::SchemaSet::new(opts.kubernetes_version(o), o.strict, &crds)
         .map_err(|e| e.to_string())?;
     if !o.schema_dirs.is_empty() {
-        let fs: Arc<dyn Fs> = Arc::new(DiskFs::new(root).map_err(|e| e.to_string())?);
+        let fs: Arc<dyn Fs> = Arc::new(DiskFs::new(&opts.root).map_err(|e| e.to_string())?);
         set.add_dirs(&*fs, &o.schema_dirs)
             .map_err(|e| e.to_string())?;
     }
