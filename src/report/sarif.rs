@@ -74,85 +74,7 @@ pub fn build(report: &Report) -> Value {
         .findings
         .iter()
         .zip(&prints)
-        .map(|(f, print)| {
-            let mut text = f.message.clone();
-            if let Some(h) = &f.help {
-                text.push_str("\n\n");
-                text.push_str(h);
-            }
-            let related: Vec<Value> = report
-                .related(f)
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, (p, message))| {
-                    let p = p?;
-                    let region = json!({"startLine": p.line, "startColumn": p.column});
-                    Some(match physical(report, &p, region) {
-                        Some(loc) => json!({
-                            "id": i,
-                            "message": {"text": message},
-                            "physicalLocation": loc,
-                        }),
-                        None => json!({
-                            "id": i,
-                            "message": {"text": format!("{message} ({}:{})", p.file, p.line)},
-                        }),
-                    })
-                })
-                .collect();
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": {"text": text},
-                "partialFingerprints": {"primaryLocationLineHash": print},
-            });
-            if let Some((start, end)) = report.span(f) {
-                let region = json!({
-                    "startLine": start.line,
-                    "startColumn": start.column,
-                    "endLine": end.line,
-                    "endColumn": end.column.max(start.column + 1),
-                });
-                if let Some(loc) = physical(report, &start, region) {
-                    result["locations"] = json!([{ "physicalLocation": loc }]);
-                }
-            }
-            if let Some(i) = report.rules.iter().position(|r| r.id == f.rule) {
-                result["ruleIndex"] = json!(i);
-            }
-            if !related.is_empty() {
-                result["relatedLocations"] = json!(related);
-            }
-            // A waived finding stays, marked as SARIF marks it (code scanning shows it as
-            // dismissed, with the justification).
-            if let Some(w) = &f.suppressed {
-                let mut sup = json!({
-                    "kind": if w.in_source { "inSource" } else { "external" },
-                    "justification": w.reason,
-                });
-                if let Some(p) = report.suppressed_at(f) {
-                    let region = json!({"startLine": p.line, "startColumn": p.column});
-                    if let Some(loc) = physical(report, &p, region) {
-                        sup["location"] = json!({ "physicalLocation": loc });
-                    }
-                }
-                result["suppressions"] = json!([sup]);
-            }
-            let mut props = serde_json::Map::new();
-            if let Some(a) = &f.app {
-                props.insert("app".into(), json!(a));
-            }
-            if let Some(e) = &f.environment {
-                props.insert("environment".into(), json!(e));
-            }
-            if let Some(fp) = &f.field {
-                props.insert("field".into(), json!(fp));
-            }
-            if !props.is_empty() {
-                result["properties"] = Value::Object(props);
-            }
-            result
-        })
+        .map(|(f, print)| result(report, f, print))
         .collect();
     let mut run = json!({
         "tool": {"driver": {
@@ -177,6 +99,87 @@ pub fn build(report: &Report) -> Value {
         "version": "2.1.0",
         "runs": [run],
     })
+}
+
+/// One finding as a SARIF result.
+fn result(report: &Report, f: &crate::diag::Finding, print: &str) -> Value {
+    let mut text = f.message.clone();
+    if let Some(h) = &f.help {
+        text.push_str("\n\n");
+        text.push_str(h);
+    }
+    let related: Vec<Value> = report
+        .related(f)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (p, message))| {
+            let p = p?;
+            let region = json!({"startLine": p.line, "startColumn": p.column});
+            Some(match physical(report, &p, region) {
+                Some(loc) => json!({
+                    "id": i,
+                    "message": {"text": message},
+                    "physicalLocation": loc,
+                }),
+                None => json!({
+                    "id": i,
+                    "message": {"text": format!("{message} ({}:{})", p.file, p.line)},
+                }),
+            })
+        })
+        .collect();
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": {"text": text},
+        "partialFingerprints": {"primaryLocationLineHash": print},
+    });
+    if let Some((start, end)) = report.span(f) {
+        let region = json!({
+            "startLine": start.line,
+            "startColumn": start.column,
+            "endLine": end.line,
+            "endColumn": end.column.max(start.column + 1),
+        });
+        if let Some(loc) = physical(report, &start, region) {
+            result["locations"] = json!([{ "physicalLocation": loc }]);
+        }
+    }
+    if let Some(i) = report.rules.iter().position(|r| r.id == f.rule) {
+        result["ruleIndex"] = json!(i);
+    }
+    if !related.is_empty() {
+        result["relatedLocations"] = json!(related);
+    }
+    // A waived finding stays, marked as SARIF marks it (code scanning shows it as
+    // dismissed, with the justification).
+    if let Some(w) = &f.suppressed {
+        let mut sup = json!({
+            "kind": if w.in_source { "inSource" } else { "external" },
+            "justification": w.reason,
+        });
+        if let Some(p) = report.suppressed_at(f) {
+            let region = json!({"startLine": p.line, "startColumn": p.column});
+            if let Some(loc) = physical(report, &p, region) {
+                sup["location"] = json!({ "physicalLocation": loc });
+            }
+        }
+        result["suppressions"] = json!([sup]);
+    }
+    let mut props = serde_json::Map::new();
+    if let Some(a) = &f.app {
+        props.insert("app".into(), json!(a));
+    }
+    if let Some(e) = &f.environment {
+        props.insert("environment".into(), json!(e));
+    }
+    if let Some(fp) = &f.field {
+        props.insert("field".into(), json!(fp));
+    }
+    if !props.is_empty() {
+        result["properties"] = Value::Object(props);
+    }
+    result
 }
 
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
