@@ -1,22 +1,26 @@
 //! kustodian: guards environment promotion in GitOps config repos.
 //!
 //! Layers, bottom to top (each imports only from the floors below it):
-//! [`source`] + [`yaml`] (files read once, YAML with spans), [`diag`] (findings);
+//! [`source`] + [`yaml`] + [`text`] (files read once, YAML with spans, string helpers),
+//! [`diag`] (findings);
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
-//! file); [`report`] (one emitter per output format); the binary on top.
+//! file), and beside them [`promotion`] (what runs where and since when, and promoting it,
+//! checked by the engine); [`report`] (one emitter per output format); the binary on top.
 
 pub mod check;
 pub mod diag;
 pub mod diff;
 pub mod discover;
 pub mod git;
+pub mod promotion;
 pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod settings;
 pub mod source;
+pub mod text;
 pub mod timings;
 pub mod yaml;

@@ -278,6 +278,8 @@ fn the_step_summary_renders_under_commonmark() {
     let t = tempfile::tempdir().unwrap();
     let r = t.path().join("repo");
     let hostile = "<script>alert(1)</script>|*x*_y_`z`";
+    // App names are directory names: markup without a slash.
+    let app = "w*e_b<img src=x onerror=alert(3)>&amp;";
     let deployment = |tag: &str, note: &str| {
         format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    note: \"{note}\"\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: \"{hostile}\"\n        image: registry.example.com/web:{tag}\n        resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n"
@@ -285,18 +287,18 @@ fn the_step_summary_renders_under_commonmark() {
     };
     write(
         &r,
-        "apps/web/base/kustomization.yaml",
+        &format!("apps/{app}/base/kustomization.yaml"),
         "resources:\n- deployment.yaml\n",
     );
     write(
         &r,
-        "apps/web/base/deployment.yaml",
+        &format!("apps/{app}/base/deployment.yaml"),
         &deployment("1.0", "plain"),
     );
     for env in ["staging", "production"] {
         write(
             &r,
-            &format!("apps/web/overlays/{env}/kustomization.yaml"),
+            &format!("apps/{app}/overlays/{env}/kustomization.yaml"),
             "resources:\n- ../../base\n",
         );
     }
@@ -304,7 +306,7 @@ fn the_step_summary_renders_under_commonmark() {
     let base = git(&r, &["rev-parse", "HEAD"]);
     write(
         &r,
-        "apps/web/base/deployment.yaml",
+        &format!("apps/{app}/base/deployment.yaml"),
         &deployment("2.0", "```\\n</details><img src=x onerror=alert(2)>"),
     );
     let md_path = t.path().join("summary.md");
@@ -378,6 +380,8 @@ print(json.dumps({"html": out, "errors": t.errors, "open": t.stack, "tags": sort
     }
     let text = v["text"].as_str().unwrap();
     assert!(text.contains(hostile), "the container name as text: {text}");
+    assert!(text.contains(app), "the app name as text: {text}");
+    assert!(md.contains("### Versions"), "{md}");
     assert!(
         text.contains("</details><img src=x onerror=alert(2)>"),
         "the diff as text: {text}"

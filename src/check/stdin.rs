@@ -115,16 +115,17 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     };
     let resources = objects(docs, &out);
     let env_name = opts.envs.first().cloned().unwrap_or_else(|| "stdin".into());
-    let env = Env {
-        stage: Stage::by_convention(&env_name),
-        name: env_name,
-        dir: String::new(),
-    };
+    let env = Env::plain(
+        env_name.clone(),
+        Stage::by_convention(&env_name),
+        String::new(),
+    );
     let app = App {
         name: "stdin".into(),
         dir: String::new(),
         base: None,
         envs: vec![env.clone()],
+        pairs: vec![],
     };
     let summary = Summary {
         overlays: 1,

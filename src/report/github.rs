@@ -349,8 +349,14 @@ pub fn append_step_summary(report: &Report) -> io::Result<()> {
 /// The whole step summary: findings table, then the pull request's rendered changes.
 pub fn write_summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let table = step_summary(report, 600_000);
-    let rest = changes_markdown(report.changes, 1_000_000 - table.len());
+    // Pull-request mode: the versions table of the environments the change moves, before → after
+    // (the data and its markdown live with `kustodian versions`).
+    let versions = crate::report::versions::markdown::changes(
+        &crate::promotion::versions::changes_of(report.changes),
+    );
+    let rest = changes_markdown(report.changes, 1_000_000 - table.len() - versions.len());
     out.write_all(table.as_bytes())?;
+    out.write_all(versions.as_bytes())?;
     out.write_all(rest.as_bytes())
 }
 

@@ -8,13 +8,16 @@
 //! check of `deploy/` in a monorepo names `deploy/apps/…`, the path a pull request's diff and
 //! code scanning know), see [`PathBase`].
 
+pub mod envs;
 pub mod github;
 pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod promotion;
 pub mod sarif;
+pub mod versions;
 
 use std::path::PathBuf;
 
