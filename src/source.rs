@@ -778,6 +778,38 @@ pub fn child_rel(dir: &str, name: &str) -> String {
     }
 }
 
+/// The git work tree a directory lies in and the directory's path inside it (`/`-separated,
+/// empty at the top): the nearest ancestor holding `.git` (a directory, or a file in a linked
+/// worktree or submodule). Honours `GIT_CEILING_DIRECTORIES` as git does: the search never moves
+/// up into a listed directory (the start directory itself is always looked at). `None` outside
+/// a work tree.
+pub fn work_tree_of(dir: &Path) -> Option<(PathBuf, String)> {
+    let abs = dir.canonicalize().ok()?;
+    let ceilings: Vec<PathBuf> = std::env::var_os("GIT_CEILING_DIRECTORIES")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| p.is_absolute())
+                .map(|p| p.canonicalize().unwrap_or(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    let root = abs
+        .ancestors()
+        .enumerate()
+        .take_while(|(i, a)| *i == 0 || !ceilings.iter().any(|c| c == a))
+        .map(|(_, a)| a)
+        .find(|a| a.join(".git").exists())?
+        .to_path_buf();
+    let rel = abs
+        .strip_prefix(&root)
+        .ok()?
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect::<Vec<_>>()
+        .join("/");
+    Some((root, rel))
+}
+
 /// The repository root for a directory: the nearest ancestor holding `.git`, else the filesystem
 /// root (so a plain directory tree builds the way `kustomize build` would, reading sibling bases).
 /// Returns the root and `dir` relative to it (`/`-separated).

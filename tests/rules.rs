@@ -8,11 +8,13 @@ use std::process::Command;
 
 fn run(dir: &Path, policy: Option<&Path>, format: &str) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustodian"));
+    // Each fixture is a config repository of its own: git's search for a work tree stops there.
     cmd.arg("check")
         .arg(dir)
         .arg("--format")
         .arg(format)
-        .env_remove("GITHUB_ACTIONS");
+        .env_remove("GITHUB_ACTIONS")
+        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap());
     if let Some(p) = policy {
         cmd.arg("--policy").arg(p);
     }

@@ -60,7 +60,7 @@ pub fn check_tree(
         None => (vec![], BTreeSet::new()),
     };
     phases.mark("pr-affected");
-    let mut schemas = schema_set(policy, &renderer, &out, schema_rules_on);
+    let mut schemas = schema_set(opts, policy, &renderer, &out, schema_rules_on);
     phases.mark("schemas");
     let stream = Stream {
         apps: &apps,
@@ -187,9 +187,11 @@ fn nothing_to_check(d: &Discovery, opts: &CheckOptions) -> Option<Finding> {
     } else {
         return None;
     };
-    let mut f = Finding::error_code(ErrorCode::Config, msg);
-    f.path = Some(opts.root.display().to_string());
-    Some(f)
+    // About the checked directory as a whole: named in the message, no file to point at.
+    Some(Finding::error_code(
+        ErrorCode::Config,
+        format!("{}: {msg}", opts.root.display()),
+    ))
 }
 
 /// The apps and environments the filters and the shard select.
@@ -206,14 +208,13 @@ fn selected(d: &Discovery, opts: &CheckOptions) -> Result<Vec<App>, Box<Finding>
     }
     apps.retain(|a| !a.envs.is_empty());
     if apps.is_empty() {
-        let mut f = Finding::error_code(
+        let f = Finding::error_code(
             ErrorCode::Config,
             format!(
                 "no environment matches the filters (--app {:?}, --env {:?})",
                 opts.apps, opts.envs
             ),
         );
-        f.path = Some(opts.root.display().to_string());
         return Err(Box::new(f));
     }
     if let Some((i, n)) = opts.shard {
@@ -274,6 +275,7 @@ fn keep_affected(
 /// The configured Kubernetes version and schema directories; the CRDs the repository renders join
 /// once every app is rendered.
 fn schema_set(
+    opts: &CheckOptions,
     policy: &Policy,
     renderer: &Renderer,
     out: &Collector,
@@ -283,7 +285,7 @@ fn schema_set(
         return None;
     }
     let o = schema_options(policy);
-    match SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
+    match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
     {
         Ok(s) => Some(s),

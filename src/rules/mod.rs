@@ -285,3 +285,25 @@ pub fn finding(
     }
     f
 }
+
+/// What reports say about every rule and error code (SARIF's `tool.driver.rules`), as data: the
+/// report layer never reads the registry itself.
+pub fn descriptors() -> Vec<crate::diag::RuleDescriptor> {
+    use crate::diag::{ErrorCode, RuleDescriptor};
+    registry()
+        .map(|r| RuleDescriptor {
+            id: r.id.to_string(),
+            summary: r.summary().to_string(),
+            doc: r.doc.to_string(),
+            default_severity: r.default_severity(),
+            help_uri: Some(format!("https://github.com/kustodian/kustodian#{}", r.id)),
+        })
+        .chain(ErrorCode::ALL.iter().map(|c| RuleDescriptor {
+            id: c.id().to_string(),
+            summary: c.summary().to_string(),
+            doc: c.summary().to_string(),
+            default_severity: Some(Severity::Error),
+            help_uri: None,
+        }))
+        .collect()
+}
