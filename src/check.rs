@@ -505,7 +505,10 @@ pub fn check_tree(
             continue;
         };
         for mut f in rule.check_repo(&repo, policy) {
-            f.severity = severity;
+            // A file the rule could not read is an error whatever the rule's severity.
+            if !f.fatal {
+                f.severity = severity;
+            }
             out.push(f);
         }
     }

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod diff;
 pub mod discover;
 pub mod git;
+pub mod limits;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -384,6 +384,18 @@ impl Renderer {
             };
             return Err(err.with_path(shown.to_string()));
         };
+        let found = kustomization::kustomization_files(self.fs(), dir);
+        if found.len() > 1 {
+            return Err(RenderError::invalid(
+                format!(
+                    "found multiple kustomization files in '{}': {} (kustomize refuses to choose)",
+                    if dir.is_empty() { "." } else { dir },
+                    found.join(", ")
+                ),
+                at,
+            )
+            .with_path(kfile));
+        }
         let docs = self.load_file(&kfile).map_err(|e| {
             if at.is_some() && e.loc.is_none() {
                 RenderError { loc: at, ..e }
@@ -706,14 +718,15 @@ impl Renderer {
             ));
         }
         if !self.fs.is_file(&rel) {
-            return Err(match self.fs.read(&rel) {
-                Err(e @ FsError::OutsideRoot { .. }) => fs_error(e, at),
-                _ => RenderError::new(
+            return Err(match self.fs.read_bytes(&rel) {
+                Err(FsError::NotFound(_)) | Ok(_) => RenderError::new(
                     RenderErrorKind::Missing,
                     format!("'{reference}': no such file or directory (looked for {rel})"),
                     at,
                 )
                 .with_path(rel),
+                // A directory, a FIFO, a symlink out of the root or to nothing: say which.
+                Err(e) => fs_error(e, at),
             });
         }
         Ok(rel)
@@ -847,6 +860,10 @@ pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
         .with_path(path),
         FsError::Io { path, msg } => {
             RenderError::new(RenderErrorKind::Missing, format!("{path}: {msg}"), at).with_path(path)
+        }
+        e => {
+            let path = e.path().to_string();
+            RenderError::new(RenderErrorKind::Invalid, e.to_string(), at).with_path(path)
         }
     }
 }
