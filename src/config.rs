@@ -53,6 +53,11 @@ pub struct ConfigFile {
     /// comment next to it does the same.
     #[serde(default)]
     pub exceptions: Vec<Exception>,
+    /// Budgets for this repository (bytes per file, YAML depth, ...; docs/security.md), each
+    /// only lower than the run's: raising one takes `--limits` on the command line, since the
+    /// repository is what the budgets guard against.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsFile,
 }
 
 /// A waiver for findings of one rule. Selectors left out match everything.
@@ -137,35 +142,67 @@ pub fn week_minute(s: &str) -> Result<i64, String> {
 }
 
 impl FreezeWindow {
-    /// Checks the window's times; every problem is returned.
-    pub fn validate(&self) -> Vec<String> {
+    /// Checks the window's times; every problem is returned with the field it is about.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
         let mut errs = Vec::new();
+        let name = &self.name;
         match (&self.from, &self.to, &self.weekly) {
             (Some(a), Some(b), None) => {
-                for t in [a, b] {
-                    if t.parse::<jiff::Timestamp>().is_err() {
-                        errs.push(format!(
-                            "freeze '{}': '{t}' is not an RFC 3339 time",
-                            self.name
-                        ));
+                let mut times = Vec::new();
+                for (field, t) in [("from", a), ("to", b)] {
+                    match t.parse::<jiff::Timestamp>() {
+                        Ok(ts) => times.push(ts),
+                        Err(_) => errs.push((
+                            field,
+                            format!("freeze '{name}': '{t}' is not an RFC 3339 time"),
+                        )),
                     }
+                }
+                if let [from, to] = times[..]
+                    && to <= from
+                {
+                    errs.push((
+                        "to",
+                        format!(
+                            "freeze '{name}': `to` ({b}) is not after `from` ({a}): the window \
+                             would never be open"
+                        ),
+                    ));
                 }
             }
             (None, None, Some(w)) => {
-                for t in [&w.from, &w.to] {
-                    if let Err(e) = week_minute(t) {
-                        errs.push(format!("freeze '{}': {e}", self.name));
+                let mut minutes = Vec::new();
+                for (field, t) in [("from", &w.from), ("to", &w.to)] {
+                    match week_minute(t) {
+                        Ok(m) => minutes.push(m),
+                        Err(e) => errs.push((field, format!("freeze '{name}': {e}"))),
                     }
+                }
+                // `to` before `from` is a window across the week's end; only an equal pair
+                // is never open.
+                if let [from, to] = minutes[..]
+                    && from == to
+                {
+                    errs.push((
+                        "to",
+                        format!(
+                            "freeze '{name}': weekly `to` equals `from`: the window would never \
+                             be open"
+                        ),
+                    ));
                 }
                 if let Some(tz) = &w.timezone
                     && jiff::tz::TimeZone::get(tz).is_err()
                 {
-                    errs.push(format!("freeze '{}': unknown time zone '{tz}'", self.name));
+                    errs.push((
+                        "timezone",
+                        format!("freeze '{name}': unknown time zone '{tz}'"),
+                    ));
                 }
             }
-            _ => errs.push(format!(
-                "freeze '{}': give either `from` and `to` (RFC 3339) or `weekly`",
-                self.name
+            _ => errs.push((
+                "name",
+                format!("freeze '{name}': give either `from` and `to` (RFC 3339) or `weekly`"),
             )),
         }
         errs
@@ -208,6 +245,8 @@ pub struct Config {
     ignore: Option<GlobSet>,
     /// `exceptions`, compiled.
     pub waivers: Vec<crate::suppress::Waiver>,
+    /// The run's budgets as lowered by `limits:` (see [`crate::limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 impl Config {
@@ -243,63 +282,79 @@ impl Config {
         path: &str,
         sources: &Sources,
     ) -> Result<Config, Vec<Finding>> {
-        let freeze_errs: Vec<Finding> = file
-            .freeze
-            .iter()
-            .flat_map(|w| w.validate())
-            .map(|msg| {
-                let mut f = Finding::new("config-error", Severity::Error, msg);
-                f.path = Some(path.to_string());
-                f.loc = sources
-                    .lookup(path)
-                    .map(|id| Loc::new(id, 0, 0))
-                    .unwrap_or(Loc::NONE);
-                f.fatal = true;
-                f
-            })
-            .collect();
-        if !freeze_errs.is_empty() {
-            return Err(freeze_errs);
+        let doc = sources.lookup(path).and_then(|id| {
+            let text = sources.get(id)?.text.clone();
+            crate::yaml::parse_documents(&text, id)
+                .ok()?
+                .into_iter()
+                .find(|d| !d.is_null())
+        });
+        // A fatal finding at the value a JSON pointer names (else at the file).
+        let fail = |pointer: &str, msg: String| {
+            let mut f = Finding::new("config-error", Severity::Error, msg);
+            f.path = Some(path.to_string());
+            f.loc = doc.as_ref().map_or(Loc::NONE, |d| {
+                let (loc, key_loc) = locate(d, pointer);
+                if loc.is_some() {
+                    loc
+                } else {
+                    key_loc.unwrap_or(d.loc)
+                }
+            });
+            f.fatal = true;
+            f
+        };
+        let mut errs: Vec<Finding> = Vec::new();
+        for (i, w) in file.freeze.iter().enumerate() {
+            for (field, msg) in w.validate() {
+                let weekly = if w.weekly.is_some() && field != "name" {
+                    "/weekly"
+                } else {
+                    ""
+                };
+                errs.push(fail(&format!("/freeze/{i}{weekly}/{field}"), msg));
+            }
         }
-        let build = |globs: &[String]| -> Result<Option<GlobSet>, Vec<Finding>> {
+        let limits = crate::limits::get()
+            .lowered_by(&file.limits)
+            .unwrap_or_else(|e| {
+                errs.extend(
+                    e.into_iter()
+                        .map(|(name, msg)| fail(&format!("/limits/{name}"), msg)),
+                );
+                crate::limits::get()
+            });
+        if let Some(d) = &doc {
+            errs.extend(glob_errors(d, path, "config-error", CONFIG_GLOBS));
+        }
+        let build = |globs: &[String]| -> Option<GlobSet> {
             if globs.is_empty() {
-                return Ok(None);
+                return None;
             }
             let mut b = GlobSetBuilder::new();
-            let mut errs = Vec::new();
             for g in globs {
-                match globset::GlobBuilder::new(g).literal_separator(true).build() {
-                    Ok(glob) => {
+                if let Ok(glob) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+                    b.add(glob);
+                    // `dir/**` should also match `dir` itself.
+                    if let Some(stem) = g.strip_suffix("/**")
+                        && let Ok(glob) = Glob::new(stem)
+                    {
                         b.add(glob);
-                        // `dir/**` should also match `dir` itself.
-                        if let Some(stem) = g.strip_suffix("/**")
-                            && let Ok(glob) = Glob::new(stem)
-                        {
-                            b.add(glob);
-                        }
-                    }
-                    Err(e) => {
-                        let mut f = Finding::new(
-                            "config-error",
-                            Severity::Error,
-                            format!("invalid glob '{g}': {e}"),
-                        );
-                        f.path = Some(path.to_string());
-                        f.fatal = true;
-                        errs.push(f);
                     }
                 }
             }
-            if errs.is_empty() {
-                Ok(b.build().ok())
-            } else {
-                Err(errs)
-            }
+            b.build().ok()
         };
+        let overlays = build(&file.overlays);
+        let ignore = build(&file.ignore);
+        if !errs.is_empty() {
+            return Err(errs);
+        }
         Ok(Config {
-            overlays: build(&file.overlays)?,
-            ignore: build(&file.ignore)?,
+            overlays,
+            ignore,
             waivers: crate::suppress::Waiver::compile(&file.exceptions, path, sources)?,
+            limits,
             file,
         })
     }
@@ -339,6 +394,79 @@ impl Config {
     }
 }
 
+/// Where `.kustodian.yaml` holds globs (JSON pointers, `*` for any key or index).
+const CONFIG_GLOBS: &[&str] = &[
+    "/overlays/*",
+    "/ignore/*",
+    "/freeze/*/paths/*",
+    "/exceptions/*/apps/*",
+    "/exceptions/*/resources/*",
+    "/rules/*/apps/*",
+    "/rules/image-not-pinned/options/allow/*",
+    "/rules/bot-write-scope/options/bots/*",
+];
+
+/// Where a policy file holds globs.
+pub const POLICY_GLOBS: &[&str] = &[
+    "/rules/*/apps/*",
+    "/rules/image-not-pinned/options/allow/*",
+    "/rules/bot-write-scope/options/bots/*",
+];
+
+/// Every string at one of `patterns` (JSON pointers with `*` segments) that is not a valid glob,
+/// as a fatal finding at its line: a glob that does not compile would otherwise match nothing,
+/// silently.
+pub fn glob_errors(doc: &Node, path: &str, rule: &str, patterns: &[&str]) -> Vec<Finding> {
+    fn walk<'a>(n: &'a Node, segs: &[&str], at: String, out: &mut Vec<(String, &'a Node)>) {
+        let Some((first, rest)) = segs.split_first() else {
+            out.push((at, n));
+            return;
+        };
+        match &n.value {
+            Value::Map(m) => {
+                for e in &m.entries {
+                    if *first == "*" || e.key == *first {
+                        walk(&e.value, rest, format!("{at}.{}", e.key), out);
+                    }
+                }
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if *first == "*" || first.parse() == Ok(i) {
+                        walk(item, rest, format!("{at}[{i}]"), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for p in patterns {
+        let segs: Vec<&str> = p.split('/').skip(1).collect();
+        walk(doc, &segs, String::new(), &mut found);
+    }
+    found
+        .into_iter()
+        .filter_map(|(at, n)| {
+            let g = n.as_str()?;
+            let e = globset::GlobBuilder::new(g).build().err()?;
+            let mut f = Finding::new(
+                rule,
+                Severity::Error,
+                format!(
+                    "{}: invalid glob '{g}': {}",
+                    at.trim_start_matches('.'),
+                    e.kind()
+                ),
+            );
+            f.loc = n.loc;
+            f.path = Some(path.to_string());
+            f.fatal = true;
+            Some(f)
+        })
+        .collect()
+}
+
 /// The JSON Schema of a type, as committed under `schemas/`.
 pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(T)).expect("schemas serialize")
@@ -360,8 +488,26 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
         f.fatal = true;
         f
     };
-    let docs = crate::yaml::parse_documents(text, id)
+    let (docs, duplicates) = crate::yaml::parse::parse_documents_with_duplicates(text, id)
         .map_err(|e| vec![fail(format!("invalid YAML: {}", e.message), e.loc)])?;
+    // The later value would win silently: a setting or an exception written twice is a mistake
+    // to point at, not a choice to make for the user.
+    if !duplicates.is_empty() {
+        return Err(duplicates
+            .into_iter()
+            .map(|d| {
+                let mut f = fail(
+                    format!("duplicate key '{}' (the later one would win)", d.key),
+                    d.second,
+                );
+                f.related.push(crate::diag::Related {
+                    loc: d.first,
+                    message: "first given here".into(),
+                });
+                f
+            })
+            .collect());
+    }
     let doc = docs
         .into_iter()
         .find(|d| !d.is_null())
@@ -370,10 +516,11 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
     let schema_errors = |json: &serde_json::Value| {
         let schema = schema_of::<T>();
         let validator = jsonschema::validator_for(&schema).expect("generated schemas compile");
-        validator
-            .iter_errors(json)
-            .map(|e| (e.instance_path().as_str().to_string(), e.to_string()))
-            .collect::<Vec<_>>()
+        let mut out = Vec::new();
+        for e in validator.iter_errors(json) {
+            specific_errors(&e, &mut out);
+        }
+        out
     };
     // The schema is generated from `T`, whose types all deny unknown fields: a document serde
     // accepts is one the schema accepts. Only a document that fails pays for compiling the schema
@@ -418,6 +565,32 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
         return Err(errors);
     }
     serde_json::from_value(json).map_err(|e| vec![fail(e.to_string(), doc.loc)])
+}
+
+/// The errors to show for one schema error. "Not valid under any of the schemas listed in
+/// 'anyOf'" names neither the field nor the value at fault: the alternative that got deepest
+/// into the value (an object with a bad field, rather than "not null") says both.
+fn specific_errors(e: &jsonschema::ValidationError, out: &mut Vec<(String, String)>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    let here = e.instance_path().as_str().len();
+    if let K::AnyOf { context } | K::OneOfNotValid { context } = e.kind() {
+        let depth = |branch: &Vec<jsonschema::ValidationError>| {
+            branch
+                .iter()
+                .map(|x| x.instance_path().as_str().len())
+                .max()
+                .unwrap_or(0)
+        };
+        if let Some(best) = context.iter().max_by_key(|b| depth(b))
+            && depth(best) > here
+        {
+            for x in best {
+                specific_errors(x, out);
+            }
+            return;
+        }
+    }
+    out.push((e.instance_path().as_str().to_string(), e.to_string()));
 }
 
 /// Loads a document that ships inside the binary (the built-in policy): parsed and

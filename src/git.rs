@@ -185,11 +185,7 @@ impl Fs for GitFs {
             exceeded: crate::limits::Exceeded::new(name, limit, what),
         };
         if size > limits.file_bytes {
-            return Err(over(
-                "file-bytes",
-                limits.file_bytes,
-                "bytes in this file",
-            ));
+            return Err(over("file-bytes", limits.file_bytes, "bytes in this file"));
         }
         let total = self
             .bytes_read

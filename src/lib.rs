@@ -12,6 +12,7 @@ pub mod diff;
 pub mod discover;
 pub mod git;
 pub mod limits;
+pub mod output;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -267,7 +267,12 @@ mod tests {
         assert_eq!(l.depth, 1000);
         assert_eq!(l.nodes, 10_000);
         assert_eq!(l.tree_bytes, DEFAULT.tree_bytes);
-        assert!(DEFAULT.with_overrides("deepness=3").unwrap_err().contains("known: file-bytes"));
+        assert!(
+            DEFAULT
+                .with_overrides("deepness=3")
+                .unwrap_err()
+                .contains("known: file-bytes")
+        );
         assert!(DEFAULT.with_overrides("depth=lots").is_err());
         assert!(DEFAULT.with_overrides("depth=0").is_err());
         assert!(DEFAULT.with_overrides("depth").is_err());

@@ -29,6 +29,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Raise or lower budgets, e.g. `file-bytes=256MiB,depth=512` (names and defaults in
+    /// docs/security.md: file-bytes, tree-bytes, depth, nodes, alias-nodes, documents, nesting).
+    #[arg(long, global = true, value_name = "NAME=VALUE,...")]
+    limits: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -158,7 +162,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if let Some(spec) = &cli.limits {
+        match kustodian::limits::DEFAULT.with_overrides(spec) {
+            Ok(l) => kustodian::limits::set(l),
+            Err(e) => {
+                eprintln!("error: --limits: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Threads with the stack the budgets need: deep inputs within them must not overflow it.
+    kustodian::limits::init_threads();
+    match kustodian::limits::with_stack(|| run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -459,17 +474,8 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Writes a file via a temporary file in the same directory and a rename, so readers never see
-/// a partial report.
+/// Writes a report file (see `kustodian::output`: atomic, through symlinks, modes kept).
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    kustodian::output::write_report(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -431,7 +431,26 @@ impl Policy {
                     f.fatal = true;
                     vec![f]
                 })?;
-                load_validated(&p.display().to_string(), &text, sources, "policy-error")?
+                let shown = p.display().to_string();
+                let file: PolicyFile = load_validated(&shown, &text, sources, "policy-error")?;
+                let doc = sources.lookup(&shown).and_then(|id| {
+                    crate::yaml::parse_documents(&text, id)
+                        .ok()?
+                        .into_iter()
+                        .find(|d| !d.is_null())
+                });
+                let errs = doc.map_or(Vec::new(), |d| {
+                    crate::config::glob_errors(
+                        &d,
+                        &shown,
+                        "policy-error",
+                        crate::config::POLICY_GLOBS,
+                    )
+                });
+                if !errs.is_empty() {
+                    return Err(errs);
+                }
+                file
             }
         };
         Policy::merged(&base, &over).map_err(|msg| {

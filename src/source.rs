@@ -858,7 +858,11 @@ impl Fs for DiskFs {
             });
         }
         // A directory reached through a symlink is listed at its real place.
-        Ok(self.listing(&real)?.iter().map(|(n, _)| n.clone()).collect())
+        Ok(self
+            .listing(&real)?
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect())
     }
     fn subdirs(&self, rel: &str) -> Result<Vec<String>, FsError> {
         let (real, kind) = self.resolve_kind(rel)?;
@@ -1160,7 +1164,10 @@ mod tests {
             let looped = fs.read("apps/a/base/loop1.yaml").unwrap_err();
             assert!(looped.to_string().contains("symlink loop"), "{looped}");
             let dangling = fs.read("apps/a/base/dangling.yaml").unwrap_err();
-            assert!(dangling.to_string().contains("symlink to nothing"), "{dangling}");
+            assert!(
+                dangling.to_string().contains("symlink to nothing"),
+                "{dangling}"
+            );
             assert!(fs.exists("apps/a/base/dangling.yaml"));
             assert!(!fs.exists("apps/a/base/nothing.yaml"));
             assert!(matches!(

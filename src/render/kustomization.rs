@@ -99,7 +99,8 @@ const KNOWN: &[&str] = &[
 ];
 
 /// The names a kustomization file may have, in kustomize's order.
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Finds the kustomization file of a directory (`kustomization.yaml`, `.yml`, `Kustomization`):
 /// whatever is there under that name, even a symlink out of the root, a directory or a FIFO, so
@@ -133,7 +134,8 @@ fn check_type_meta(path: &str, m: &crate::yaml::Mapping, at: Loc) -> Result<(), 
         Value::Float(f) => *f == 0.0,
         Value::Seq(_) | Value::Map(_) => false,
     };
-    let type_meta = |k: &str| k.eq_ignore_ascii_case("apiVersion") || k.eq_ignore_ascii_case("kind");
+    let type_meta =
+        |k: &str| k.eq_ignore_ascii_case("apiVersion") || k.eq_ignore_ascii_case("kind");
     if m.entries
         .iter()
         .all(|e| type_meta(&e.key) || zero(&e.value.value))

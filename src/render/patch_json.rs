@@ -136,8 +136,10 @@ fn apply_ops(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
             ops.loc,
         ));
     };
+    // The resource's size, kept up to date (an upper bound) as operations add to it.
+    let mut nodes = crate::yaml::measure(&target.node).0;
     for op in list {
-        apply_one(target, op)?;
+        apply_one(target, op, &mut nodes)?;
     }
     Ok(())
 }
@@ -288,7 +290,16 @@ fn remove(root: &mut Node, toks: &[String], pointer: &str, at: Loc) -> Result<No
     }
 }
 
-fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
+/// `value` may be added at `toks` in a resource of `nodes` nodes (which it then counts).
+fn grow(nodes: &mut usize, toks: &[String], value: &Node, at: Loc) -> Result<(), RenderError> {
+    let added = crate::yaml::measure(value);
+    crate::yaml::check_growth(*nodes, added, toks.len())
+        .map_err(|e| RenderError::invalid(e.to_string(), at))?;
+    *nodes += added.0;
+    Ok(())
+}
+
+fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), RenderError> {
     let at = op.loc;
     let kind =
         field(op, "op").ok_or_else(|| RenderError::invalid("patch operation needs 'op'", at))?;
@@ -308,6 +319,7 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
     match kind {
         "add" => {
             let v = value()?;
+            grow(nodes, &toks, &v, at)?;
             add(&mut target.node, &toks, v, pointer, path_loc)?;
         }
         "remove" => {
@@ -320,6 +332,7 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
         }
         "replace" => {
             let v = value()?;
+            grow(nodes, &toks, &v, at)?;
             // json-patch v4 (kustomize's) reads a missing object key as null and sets it.
             let settable = get(&target.node, &toks).is_none() && in_map(&target.node, &toks);
             if settable {
@@ -356,10 +369,16 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
                     by: at,
                     kind: EditKind::Removed,
                 });
+                // Moved, not copied: only where it lands can make the resource deeper.
+                grow(nodes, &toks, &v, at)?;
                 v
             } else {
                 match get(&target.node, &from_toks) {
-                    Some(v) => v.clone(),
+                    // Measured before it is copied: the copy is what would exhaust memory.
+                    Some(v) => {
+                        grow(nodes, &toks, v, at)?;
+                        v.clone()
+                    }
                     // A missing object key copies as null (json-patch v4).
                     None if in_map(&target.node, &from_toks) => Node::synth(Value::Null),
                     None => return Err(missing("copy", from, at)),

@@ -57,8 +57,20 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
     let mut diag = MietteDiagnostic::new(message)
         .with_code(f.rule.clone())
         .with_severity(severity(f.severity));
-    let file = sources.get(f.loc.file);
     let mut notes = Vec::new();
+    let file = sources.get(f.loc.file);
+    let file = match file {
+        Some(file) if !snippet_fits(&file, f) => {
+            if let Some(p) = sources.position(f.loc) {
+                notes.push(format!(
+                    "at {}:{}:{} (the line is too long to show)",
+                    p.file, p.line, p.column
+                ));
+            }
+            None
+        }
+        file => file,
+    };
     if let Some(file) = &file {
         let len = (f.loc.end.saturating_sub(f.loc.start)) as usize;
         let label = f
@@ -121,6 +133,18 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
         out = format!("{}: {}\n", f.rule, f.message);
     }
     out
+}
+
+/// The longest line a snippet shows. miette pads up to a label's column with a formatting
+/// width, which panics past 65,535 columns; a line that long shows nothing readable anyway.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+/// Whether the lines a finding's labels sit on are short enough to show.
+fn snippet_fits(file: &crate::source::SourceFile, f: &Finding) -> bool {
+    let locs = std::iter::once(f.loc).chain(f.related.iter().map(|r| r.loc));
+    locs.filter(|l| l.file == f.loc.file)
+        .flat_map(|l| [l.start, l.end])
+        .all(|offset| file.line_text(file.line_col(offset).0).len() <= MAX_SNIPPET_LINE)
 }
 
 /// Every finding, then a summary line.

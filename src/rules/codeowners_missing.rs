@@ -231,7 +231,9 @@ fn parse(text: &str, file_id: crate::source::FileId) -> Vec<OwnerRule> {
 fn is_owner(o: &str) -> bool {
     match o.strip_prefix('@') {
         Some(name) => !name.is_empty() && !name.contains('@'),
-        None => o.split_once('@').is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
+        None => o
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
     }
 }
 
