@@ -42,6 +42,53 @@ impl Severity {
     }
 }
 
+/// Codes of findings that mean "could not evaluate" (exit code 2) rather than a policy
+/// violation. They sit in the same id space as rules (`kustodian rules` and SARIF list them with
+/// the rules), so they are data here rather than strings compared by suffix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The repository configuration (`.kustodian.yaml`), the repository itself, or a
+    /// command-line value could not be read or is invalid.
+    Config,
+    /// A policy file is invalid.
+    Policy,
+    /// An overlay could not be rendered (invalid YAML, a missing file, a kustomization error, an
+    /// unsupported feature, a path escaping the repository).
+    Render,
+}
+
+impl ErrorCode {
+    /// Every error code, in documentation order.
+    pub const ALL: [ErrorCode; 3] = [ErrorCode::Render, ErrorCode::Config, ErrorCode::Policy];
+
+    /// The stable id findings carry.
+    pub fn id(self) -> &'static str {
+        match self {
+            ErrorCode::Config => "config-error",
+            ErrorCode::Policy => "policy-error",
+            ErrorCode::Render => "render-error",
+        }
+    }
+
+    /// One line on what it means.
+    pub fn summary(self) -> &'static str {
+        match self {
+            ErrorCode::Config => {
+                "The repository configuration (.kustodian.yaml), the repository itself, or a command-line value is invalid or unreadable."
+            }
+            ErrorCode::Policy => "The policy file is invalid.",
+            ErrorCode::Render => {
+                "An overlay could not be rendered (invalid YAML, missing file, kustomization error, unsupported feature)."
+            }
+        }
+    }
+
+    /// The code with this id, if `id` is one.
+    pub fn from_id(id: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.id() == id)
+    }
+}
+
 /// The Kubernetes object a finding is about.
 #[derive(
     Clone,
@@ -123,6 +170,13 @@ impl Finding {
             fatal: false,
             suppressed: None,
         }
+    }
+
+    /// A fatal finding (exit code 2) with an error code.
+    pub fn error_code(code: ErrorCode, message: impl Into<String>) -> Finding {
+        let mut f = Finding::new(code.id(), Severity::Error, message);
+        f.fatal = true;
+        f
     }
 
     /// Resolved primary position (file:line:col), falling back to `path` with line 1.

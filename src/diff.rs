@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::check::resolve_base;
-use crate::config::Config;
 use crate::discover::discover;
 use crate::git::{GitFs, changed_paths};
 use crate::render::{Renderer, to_yaml};
+use crate::settings::Config;
 use crate::source::{DiskFs, Fs, Sources};
 
 /// The unified diff text (empty when nothing rendered differently).
@@ -21,7 +21,7 @@ pub fn rendered_diff(root: &Path, base: &str, color: bool) -> Result<String, Str
     let head: Arc<dyn Fs> = Arc::new(DiskFs::new(root).map_err(|e| e.to_string())?);
     let git = Arc::new(GitFs::open(root, &rev).map_err(|e| e.to_string())?);
     let changed = changed_paths(&git, &*head);
-    let config = Config::load(&*head, &sources).map_err(|f| {
+    let config = Config::load(&*head, &sources, &crate::rules::CATALOG).map_err(|f| {
         f.iter()
             .map(|x| x.message.clone())
             .collect::<Vec<_>>()

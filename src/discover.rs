@@ -10,51 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
-use crate::config::Config;
 use crate::render::kustomization::find_kustomization_file;
+use crate::settings::Config;
+pub use crate::settings::Stage;
 use crate::source::{Fs, child_rel};
-
-/// Where an environment sits in the promotion order.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Dev,
-    Staging,
-    Production,
-}
-
-impl Stage {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Stage::Dev => "dev",
-            Stage::Staging => "staging",
-            Stage::Production => "production",
-        }
-    }
-    /// The conventional stage of an environment name.
-    pub fn by_convention(env: &str) -> Option<Stage> {
-        match env.to_ascii_lowercase().as_str() {
-            "dev" | "development" | "test" => Some(Stage::Dev),
-            "stage" | "staging" | "qa" | "preprod" | "pre-prod" | "uat" => Some(Stage::Staging),
-            "prod" | "production" | "live" | "prd" => Some(Stage::Production),
-            _ => None,
-        }
-    }
-}
 
 /// One environment of an app: an overlay directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,8 +89,8 @@ pub fn discover(fs: &dyn Fs, config: &Config) -> Vec<App> {
     for app in &mut out {
         app.envs.sort_by(|a, b| {
             config
-                .env_rank(a)
-                .cmp(&config.env_rank(b))
+                .env_rank(&a.name, a.stage)
+                .cmp(&config.env_rank(&b.name, b.stage))
                 .then_with(|| a.name.cmp(&b.name))
         });
     }
@@ -203,7 +162,7 @@ mod tests {
             "apps/api/overlays/dev",
             "apps/api/overlays/staging",
             "teams/x/apps/worker/overlays/prod",
-            "teams/x/apps/worker/overlays/sandbox",
+            "teams/x/apps/worker/overlays/eu-west",
         ] {
             std::fs::create_dir_all(t.path().join(d)).unwrap();
             std::fs::write(
@@ -234,6 +193,6 @@ mod tests {
         assert_eq!(worker.name, "worker");
         assert_eq!(worker.base, None);
         assert_eq!(worker.env("prod").unwrap().stage, Some(Stage::Production));
-        assert_eq!(worker.env("sandbox").unwrap().stage, None);
+        assert_eq!(worker.env("eu-west").unwrap().stage, None);
     }
 }

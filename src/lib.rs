@@ -1,24 +1,26 @@
 //! kustodian: guards environment promotion in GitOps config repos.
 //!
-//! The pipeline flows one way, one module per stage:
-//! [`discover`] (find apps and environments) → [`yaml`]/[`source`] (load files with spans) →
-//! [`render`] (native kustomize build with provenance) → [`check`] + [`rules`] (policy evaluation,
-//! findings into a [`diag::Collector`]) → [`report`] (one emitter per output format).
+//! Layers, bottom to top (each imports only from the floors below it):
+//! [`source`] + [`yaml`] (files read once, YAML with spans) with [`limits`] (the budgets they
+//! keep to), [`diag`] (findings);
+//! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
+//! provenance) and [`schema`] (offline validation), none of them importing another;
+//! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
+//! file); [`report`] (one emitter per output format) and [`output`] (writing report files); the
+//! binary on top.
 
 pub mod check;
-pub mod config;
 pub mod diag;
 pub mod diff;
 pub mod discover;
 pub mod git;
 pub mod limits;
 pub mod output;
-pub mod policy;
 pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod settings;
 pub mod source;
-pub mod suppress;
 pub mod timings;
 pub mod yaml;

@@ -185,18 +185,23 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Rules => {
-            let width = kustodian::rules::REGISTRY
-                .iter()
+            let codes = kustodian::diag::ErrorCode::ALL;
+            let width = kustodian::rules::registry()
                 .map(|r| r.id.len())
+                .chain(codes.iter().map(|c| c.id().len()))
                 .max()
                 .unwrap_or(0);
-            for r in kustodian::rules::REGISTRY {
+            for r in kustodian::rules::registry() {
                 println!(
                     "{:<width$}  {:<8} {}",
                     r.id,
-                    r.default_severity.as_str(),
+                    r.default_level.as_str(),
                     r.summary()
                 );
+            }
+            // Not rules but the same id space: findings that mean "could not evaluate" (exit 2).
+            for c in codes {
+                println!("{:<width$}  {:<8} {}", c.id(), "fatal", c.summary());
             }
             Ok(0)
         }
@@ -205,8 +210,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("# {}\n\n{}", r.id, r.doc);
                 Ok(0)
             }
+            None if kustodian::diag::ErrorCode::from_id(&rule).is_some() => {
+                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked");
+                println!(
+                    "# {}\n\n{}\n\nNot a rule: a finding that means kustodian could not evaluate the repository (exit code 2). It cannot be waived.",
+                    c.id(),
+                    c.summary()
+                );
+                Ok(0)
+            }
             None => {
-                let ids: Vec<&str> = kustodian::rules::REGISTRY.iter().map(|r| r.id).collect();
+                let ids: Vec<&str> = kustodian::rules::registry().map(|r| r.id).collect();
                 eprintln!(
                     "error: unknown rule '{rule}'; known rules: {}",
                     ids.join(", ")
@@ -231,7 +245,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 all.push(r);
             }
             let merged = json::merge(all);
-            let code = if merged.findings.iter().any(|f| f.rule.ends_with("-error")) {
+            let code = if merged
+                .findings
+                .iter()
+                .any(|f| kustodian::diag::ErrorCode::from_id(&f.rule).is_some())
+            {
                 2
             } else if merged.summary.errors > 0 {
                 1

@@ -26,8 +26,11 @@ fn rules_explain_and_usage_errors() {
     let out = kustodian(&["rules"], manifest_dir());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for r in kustodian::rules::REGISTRY {
+    for r in kustodian::rules::registry() {
         assert!(text.contains(r.id), "{text}");
+    }
+    for c in kustodian::diag::ErrorCode::ALL {
+        assert!(text.contains(c.id()), "{text}");
     }
     let out = kustodian(&["explain", "image-not-pinned"], manifest_dir());
     assert!(out.status.success());

@@ -24,17 +24,18 @@ fn check(name: &str, schema: serde_json::Value) {
 
 #[test]
 fn committed_schemas_match_the_code() {
+    let catalog = &kustodian::rules::CATALOG;
     check(
         "policy.schema.json",
-        kustodian::config::schema_of::<kustodian::policy::PolicyFile>(),
+        kustodian::settings::policy::policy_schema(catalog),
     );
     check(
         "config.schema.json",
-        kustodian::config::schema_of::<kustodian::config::ConfigFile>(),
+        kustodian::settings::config::config_schema(catalog),
     );
     check(
         "report.schema.json",
-        kustodian::config::schema_of::<kustodian::report::json::JsonReport>(),
+        kustodian::settings::load::schema_of::<kustodian::report::json::JsonReport>(),
     );
 }
 

@@ -10,22 +10,8 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::diag::Severity;
+use crate::diag::{ErrorCode, Severity};
 use crate::report::{Report, span};
-use crate::rules::REGISTRY;
-
-/// Descriptors for findings that are not rules: inputs that could not be evaluated.
-const INPUT_RULES: &[(&str, &str)] = &[
-    (
-        "render-error",
-        "An overlay could not be rendered (invalid YAML, missing file, cycle, path outside the repository, unsupported feature).",
-    ),
-    (
-        "config-error",
-        "The repository configuration (.kustodian.yaml) is invalid.",
-    ),
-    ("policy-error", "The policy file is invalid."),
-];
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -36,17 +22,15 @@ fn level(s: Severity) -> &'static str {
 }
 
 fn rule_ids() -> Vec<&'static str> {
-    REGISTRY
-        .iter()
+    crate::rules::registry()
         .map(|r| r.id)
-        .chain(INPUT_RULES.iter().map(|(id, _)| *id))
+        .chain(ErrorCode::ALL.iter().map(|c| c.id()))
         .collect()
 }
 
 /// Builds the SARIF log.
 pub fn build(report: &Report) -> Value {
-    let mut rules: Vec<Value> = REGISTRY
-        .iter()
+    let mut rules: Vec<Value> = crate::rules::registry()
         .map(|r| {
             json!({
                 "id": r.id,
@@ -55,11 +39,12 @@ pub fn build(report: &Report) -> Value {
                 "fullDescription": {"text": r.doc},
                 "help": {"text": r.doc, "markdown": r.doc},
                 "helpUri": format!("https://github.com/kustodian/kustodian#{}", r.id),
-                "defaultConfiguration": {"level": level(r.default_severity)},
+                "defaultConfiguration": {"level": r.default_severity().map_or("none", level)},
             })
         })
         .collect();
-    for (id, text) in INPUT_RULES {
+    for code in ErrorCode::ALL {
+        let (id, text) = (code.id(), code.summary());
         rules.push(json!({
             "id": id,
             "name": id,

@@ -1,9 +1,10 @@
 //! `bot-write-scope`: automation may only write to dev environments.
 
-use super::{AppCtx, RepoCtx, Rule, RuleInfo, docs};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use super::{AppCtx, OptionsType, RepoCtx, Rule, RuleInfo, docs};
 use crate::diag::{Finding, Severity};
-use crate::discover::Stage;
-use crate::policy::Policy;
+use crate::settings::{Level, RuleSettings, Stage};
 
 /// In pull-request mode, a bot changed files outside dev environments.
 ///
@@ -25,26 +26,35 @@ pub struct BotWriteScope;
 pub const INFO: RuleInfo = RuleInfo {
     id: "bot-write-scope",
     doc: docs::BOT_WRITE_SCOPE,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: true,
+    options: OptionsType::of::<BotOptions>(),
 };
+
+/// Options of `bot-write-scope`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BotOptions {
+    /// Actor globs that are bots (default `*[bot]`, `ci-bot`).
+    pub bots: Option<Vec<String>>,
+}
 
 impl Rule for BotWriteScope {
     fn info(&self) -> &'static RuleInfo {
         &INFO
     }
 
-    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check(&self, _ctx: &AppCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }
 
-    fn check_repo(&self, ctx: &RepoCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.bot_write_scope;
+    fn check_repo(&self, ctx: &RepoCtx, s: &RuleSettings) -> Vec<Finding> {
         let (Some(changed), Some(actor)) = (ctx.changed, ctx.actor) else {
             return vec![];
         };
         let bots = s
-            .options
+            .options::<BotOptions>()
             .bots
             .clone()
             .unwrap_or_else(|| vec!["*[bot]".into(), "ci-bot".into()]);

@@ -2,9 +2,9 @@
 
 use globset::{Glob, GlobSetBuilder};
 
-use super::{AppCtx, RepoCtx, Rule, RuleInfo, docs};
+use super::{AppCtx, NoOptions, OptionsType, RepoCtx, Rule, RuleInfo, docs};
 use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use crate::settings::{Level, RuleSettings};
 
 /// In pull-request mode, the change touches a frozen environment or path during a freeze window.
 ///
@@ -34,8 +34,10 @@ pub struct ChangeFreeze;
 pub const INFO: RuleInfo = RuleInfo {
     id: "change-freeze",
     doc: docs::CHANGE_FREEZE,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: true,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for ChangeFreeze {
@@ -43,11 +45,11 @@ impl Rule for ChangeFreeze {
         &INFO
     }
 
-    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check(&self, _ctx: &AppCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }
 
-    fn check_repo(&self, ctx: &RepoCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check_repo(&self, ctx: &RepoCtx, _settings: &RuleSettings) -> Vec<Finding> {
         let (Some(changed), Some(affected), Some(now)) = (ctx.changed, ctx.affected, ctx.now)
         else {
             return vec![];

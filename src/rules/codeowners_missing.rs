@@ -1,9 +1,11 @@
 //! `codeowners-missing`: staging and production overlays must have owners.
 
-use super::{AppCtx, RepoCtx, Rule, RuleInfo, docs};
+use std::collections::BTreeMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use super::{AppCtx, OptionsType, RepoCtx, Rule, RuleInfo, docs};
 use crate::diag::{Finding, Severity};
-use crate::discover::Stage;
-use crate::policy::Policy;
+use crate::settings::{Level, RuleSettings, Stage};
 use crate::source::Loc;
 
 /// A staging or production overlay is not covered by CODEOWNERS (or lacks the required owners).
@@ -28,9 +30,20 @@ pub struct CodeownersMissing;
 pub const INFO: RuleInfo = RuleInfo {
     id: "codeowners-missing",
     doc: docs::CODEOWNERS_MISSING,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<OwnersOptions>(),
 };
+
+/// Options of `codeowners-missing`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OwnersOptions {
+    /// Required owners by stage (`staging`, `production`), e.g. `production: ["@org/oncall"]`.
+    #[serde(default)]
+    pub owners: BTreeMap<String, Vec<String>>,
+}
 
 /// One CODEOWNERS rule.
 struct OwnerRule {
@@ -80,13 +93,12 @@ impl Rule for CodeownersMissing {
         &INFO
     }
 
-    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check(&self, _ctx: &AppCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }
 
-    fn check_repo(&self, ctx: &RepoCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.codeowners_missing;
-        let required = &s.options.owners;
+    fn check_repo(&self, ctx: &RepoCtx, s: &RuleSettings) -> Vec<Finding> {
+        let required = &s.options::<OwnersOptions>().owners;
         // Whatever is there under one of the names: a symlink out of the repository or a FIFO
         // is an error to report, not a missing file.
         let file = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
@@ -123,7 +135,7 @@ impl Rule for CodeownersMissing {
                     Some(Stage::Production) => "production",
                     _ => continue,
                 };
-                if !s.applies(&app.name, env) {
+                if !s.applies(&app.name, &env.name, env.stage) {
                     continue;
                 }
                 let probe = format!("{}/kustomization.yaml", env.dir);

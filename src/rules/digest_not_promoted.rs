@@ -1,11 +1,13 @@
 //! `digest-not-promoted`: production may only run digests that ran in staging.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Severity};
-use crate::discover::Stage;
-use crate::policy::Policy;
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings, Stage};
 use crate::render::Build;
 
 /// In pull-request mode, a production image digest was never staging's.
@@ -31,9 +33,19 @@ pub struct DigestNotPromoted;
 pub const INFO: RuleInfo = RuleInfo {
     id: "digest-not-promoted",
     doc: docs::DIGEST_NOT_PROMOTED,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: true,
+    options: OptionsType::of::<DigestOptions>(),
 };
+
+/// Options of `digest-not-promoted`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DigestOptions {
+    /// How many commits of staging's history count as "ran in staging" (default 50).
+    pub depth: Option<usize>,
+}
 
 /// `(image name, digest)` of every container image with a digest.
 fn digests(b: &Build) -> BTreeSet<(String, String)> {
@@ -56,8 +68,7 @@ impl Rule for DigestNotPromoted {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.digest_not_promoted;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let Some(pr) = &ctx.pr else { return vec![] };
         let staging = ctx
             .envs
@@ -66,12 +77,12 @@ impl Rule for DigestNotPromoted {
             .map(|(e, _)| *e);
         let staging_base = staging.and_then(|e| pr.base_env(&e.name));
         let staging_digests = staging_base.map(digests).unwrap_or_default();
-        let depth = s.options.depth.unwrap_or(50);
+        let depth = s.options::<DigestOptions>().depth.unwrap_or(50);
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
             if env.stage != Some(Stage::Production)
                 || !pr.affected.contains(&env.name.as_str())
-                || !s.applies(&ctx.app.name, env)
+                || !s.applies(&ctx.app.name, &env.name, env.stage)
             {
                 continue;
             }

@@ -1,10 +1,13 @@
 //! `image-not-pinned`: production images must be pinned by digest.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use globset::{Glob, GlobSetBuilder};
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Related, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::{Finding, Related};
+use crate::settings::{Level, RuleSettings, Stage};
 
 /// Images in production must be pinned by digest (`name@sha256:<64 hex>`).
 ///
@@ -31,9 +34,20 @@ pub struct ImageNotPinned;
 pub const INFO: RuleInfo = RuleInfo {
     id: "image-not-pinned",
     doc: docs::IMAGE_NOT_PINNED,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: Some(&[Stage::Production]),
     pull_request_only: false,
+    options: OptionsType::of::<ImageOptions>(),
 };
+
+/// Options of `image-not-pinned`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageOptions {
+    /// Globs of image names exempt from the rule (e.g. `registry.example.com/tools/*`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
 
 /// `name@sha256:<64 lowercase hex>` with a non-empty name free of `@` and whitespace. Checked by
 /// hand: a Unicode-aware regex built a lazy DFA per thread, a visible part of a small check.
@@ -71,10 +85,9 @@ impl Rule for ImageNotPinned {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.image_not_pinned;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut allow = GlobSetBuilder::new();
-        for g in &s.options.allow {
+        for g in &s.options::<ImageOptions>().allow {
             if let Ok(g) = Glob::new(g) {
                 allow.add(g);
             }
@@ -82,7 +95,7 @@ impl Rule for ImageNotPinned {
         let allow = allow.build().ok();
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for r in &build.resources {

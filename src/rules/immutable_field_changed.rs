@@ -5,11 +5,11 @@
 //! fields Kubernetes refuses to update. Objects the GitOps tool deletes and recreates (Argo CD
 //! hooks and `Force=true,Replace=true`, Flux's `force` annotation) are left alone.
 
-use super::promotion_drift::{diff_nodes, show};
-use super::resource_limits_removed::removal_by;
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
-use crate::diag::{Finding, Related, Severity};
-use crate::policy::Policy;
+use super::support::diff::{diff_nodes, show};
+use super::support::resources::removal_by;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::{Finding, Related};
+use crate::settings::{Level, RuleSettings};
 use crate::render::{Build, Resource};
 use crate::yaml::Node;
 
@@ -48,8 +48,10 @@ pub struct ImmutableFieldChanged;
 pub const INFO: RuleInfo = RuleInfo {
     id: "immutable-field-changed",
     doc: docs::IMMUTABLE_FIELD_CHANGED,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: true,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 /// One immutable field: its path, and whether the API server fills it in when it is left out
@@ -171,12 +173,11 @@ impl Rule for ImmutableFieldChanged {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.immutable_field_changed;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let Some(pr) = &ctx.pr else { return vec![] };
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
-            if !pr.affected.contains(&env.name.as_str()) || !s.applies(&ctx.app.name, env) {
+            if !pr.affected.contains(&env.name.as_str()) || !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             let Some(base) = pr.base_env(&env.name) else {

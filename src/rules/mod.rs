@@ -2,34 +2,24 @@
 //!
 //! One rule per file; each rule is a unit struct whose `///` doc comment is its documentation
 //! (extracted at build time into [`docs`], shown by `kustodian explain`, SARIF and the README).
-//! [`REGISTRY`] is the one table of stable kebab-case ids. Rules never print and never decide
-//! severity: they return findings for an app's rendered environments; the engine stamps each with
-//! the severity the policy gives the rule.
+//! [`RULES`] is the one table: each rule declares its id, default severity, stages and typed
+//! options next to its code ([`RuleInfo`]), and the registry hands that to the settings as their
+//! [`RuleCatalog`]. Rules never print and never decide severity: they return findings for an
+//! app's rendered environments; the engine stamps each with the severity the policy gives the
+//! rule. Helpers several rules share live in [`support`].
 
-pub mod bot_write_scope;
-pub mod change_freeze;
-pub mod codeowners_missing;
-pub mod digest_not_promoted;
-pub mod image_not_pinned;
-pub mod immutable_field_changed;
-pub mod patch_item_ignored;
-pub mod patch_target_unmatched;
-pub mod pods;
-pub mod production_change_not_image_only;
-pub mod promotion_drift;
-pub mod resource_limits_missing;
-pub mod resource_limits_removed;
-pub mod schema_missing;
-pub mod schema_violation;
-pub mod secret_key_missing;
-pub mod secret_keys_differ;
-pub mod unused_suppression;
+pub mod support;
 
-use crate::config::Config;
-use crate::diag::{Finding, ResourceRef, Severity};
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::diag::{ErrorCode, Finding, ResourceRef, Severity};
 use crate::discover::{App, Env};
-use crate::policy::Policy;
 use crate::render::{Build, Resource};
+use crate::settings::policy::{Options, TypedRuleEntry};
+use crate::settings::{Config, Level, Policy, RuleCatalog, RuleEntry, RuleSettings, Stage};
 use crate::source::Sources;
 
 /// Rule documentation extracted from the `///` comments (see `build.rs`).
@@ -37,7 +27,8 @@ pub mod docs {
     include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"));
 }
 
-/// Static description of a rule: its stable id and its documentation.
+/// Static description of a rule, declared next to its code: its stable id, its documentation,
+/// its default settings and the type of its options.
 #[derive(Clone, Copy, Debug)]
 pub struct RuleInfo {
     /// Stable kebab-case id.
@@ -45,11 +36,15 @@ pub struct RuleInfo {
     /// Full documentation (what / why / example / fix / config), markdown; the first line is the
     /// summary.
     pub doc: &'static str,
-    /// Severity when the policy does not say otherwise.
-    pub default_severity: Severity,
+    /// Severity (or `off`) when no policy says otherwise.
+    pub default_level: Level,
+    /// Stages the rule applies to when no policy says otherwise (`None`: every stage).
+    pub default_stages: Option<&'static [Stage]>,
     /// Runs only in pull-request mode (`--base`): a full check without it says nothing about
     /// this rule's suppressions.
     pub pull_request_only: bool,
+    /// The type of the rule's `options:` (see [`OptionsType::of`]).
+    pub options: OptionsType,
 }
 
 impl RuleInfo {
@@ -57,7 +52,48 @@ impl RuleInfo {
     pub fn summary(&self) -> &'static str {
         self.doc.lines().next().unwrap_or("")
     }
+    /// The severity findings get when no policy says otherwise (`None`: off by default).
+    pub fn default_severity(&self) -> Option<Severity> {
+        self.default_level.severity()
+    }
 }
+
+/// A rule's option type, as functions the policy loader calls: its schema (for the policy's JSON
+/// Schema and error messages) and its compilation from what was written.
+#[derive(Clone, Copy)]
+pub struct OptionsType {
+    entry_schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
+    compile: fn(Option<&serde_json::Value>) -> Result<Options, String>,
+}
+
+impl std::fmt::Debug for OptionsType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OptionsType")
+    }
+}
+
+impl OptionsType {
+    /// Options of type `O`: unknown keys refused, absent options are `O::default()`.
+    pub const fn of<O>() -> OptionsType
+    where
+        O: DeserializeOwned + JsonSchema + Default + Send + Sync + 'static,
+    {
+        OptionsType {
+            entry_schema: |g| g.subschema_for::<TypedRuleEntry<O>>(),
+            compile: |written| match written {
+                None => Ok(Arc::new(O::default())),
+                Some(v) => serde_json::from_value::<O>(v.clone())
+                    .map(|o| Arc::new(o) as Options)
+                    .map_err(|e| format!("options: {e}")),
+            },
+        }
+    }
+}
+
+/// Options of rules that take none.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
 
 /// What a rule sees: one app, its rendered base and environments.
 pub struct AppCtx<'a> {
@@ -68,6 +104,8 @@ pub struct AppCtx<'a> {
     pub envs: Vec<(&'a Env, &'a Build)>,
     pub sources: &'a Sources,
     pub config: &'a Config,
+    /// Every rule's settings (a rule's own come as `check`'s argument).
+    pub policy: &'a Policy,
     /// Pull-request mode: the base revision's renders and what changed.
     pub pr: Option<PrCtx<'a>>,
     /// Schemas for `schema-violation` (built-in kinds plus the repository's CRDs).
@@ -115,61 +153,93 @@ pub struct RepoCtx<'a> {
 /// A rule.
 pub trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;
-    /// Returns the findings for one app (severity is set by the engine).
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding>;
+    /// Returns the findings for one app (severity is set by the engine), given the rule's own
+    /// settings.
+    fn check(&self, ctx: &AppCtx, settings: &RuleSettings) -> Vec<Finding>;
     /// Returns repository-wide findings (most rules have none).
-    fn check_repo(&self, _ctx: &RepoCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check_repo(&self, _ctx: &RepoCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }
 }
 
-/// Every rule, in documentation order.
-pub static REGISTRY: &[RuleInfo] = &[
-    image_not_pinned::INFO,
-    resource_limits_removed::INFO,
-    resource_limits_missing::INFO,
-    patch_item_ignored::INFO,
-    patch_target_unmatched::INFO,
-    secret_key_missing::INFO,
-    secret_keys_differ::INFO,
-    promotion_drift::INFO,
-    production_change_not_image_only::INFO,
-    immutable_field_changed::INFO,
-    digest_not_promoted::INFO,
-    bot_write_scope::INFO,
-    codeowners_missing::INFO,
-    change_freeze::INFO,
-    schema_violation::INFO,
-    schema_missing::INFO,
-    unused_suppression::INFO,
-];
+/// Declares the rule modules and the one table of rules, in documentation order: adding a rule
+/// is its file plus one line here.
+macro_rules! registry {
+    ($($module:ident :: $rule:ident),* $(,)?) => {
+        $(pub mod $module;)*
+        /// Every rule, in documentation order.
+        pub static RULES: &[&dyn Rule] = &[$(&$module::$rule),*];
+    };
+}
 
-/// The rule implementations, in registry order.
-pub fn all() -> Vec<&'static dyn Rule> {
-    vec![
-        &image_not_pinned::ImageNotPinned,
-        &resource_limits_removed::ResourceLimitsRemoved,
-        &resource_limits_missing::ResourceLimitsMissing,
-        &patch_item_ignored::PatchItemIgnored,
-        &patch_target_unmatched::PatchTargetUnmatched,
-        &secret_key_missing::SecretKeyMissing,
-        &secret_keys_differ::SecretKeysDiffer,
-        &promotion_drift::PromotionDrift,
-        &production_change_not_image_only::ProductionChangeNotImageOnly,
-        &immutable_field_changed::ImmutableFieldChanged,
-        &digest_not_promoted::DigestNotPromoted,
-        &bot_write_scope::BotWriteScope,
-        &codeowners_missing::CodeownersMissing,
-        &change_freeze::ChangeFreeze,
-        &schema_violation::SchemaViolation,
-        &schema_missing::SchemaMissing,
-        &unused_suppression::UnusedSuppression,
-    ]
+registry! {
+    image_not_pinned::ImageNotPinned,
+    resource_limits_removed::ResourceLimitsRemoved,
+    resource_limits_missing::ResourceLimitsMissing,
+    patch_item_ignored::PatchItemIgnored,
+    patch_target_unmatched::PatchTargetUnmatched,
+    secret_key_missing::SecretKeyMissing,
+    secret_keys_differ::SecretKeysDiffer,
+    promotion_drift::PromotionDrift,
+    production_change_not_image_only::ProductionChangeNotImageOnly,
+    immutable_field_changed::ImmutableFieldChanged,
+    digest_not_promoted::DigestNotPromoted,
+    bot_write_scope::BotWriteScope,
+    codeowners_missing::CodeownersMissing,
+    change_freeze::ChangeFreeze,
+    schema_violation::SchemaViolation,
+    schema_missing::SchemaMissing,
+    unused_suppression::UnusedSuppression,
+}
+
+/// Every rule's description, in documentation order.
+pub fn registry() -> impl Iterator<Item = &'static RuleInfo> {
+    RULES.iter().map(|r| r.info())
 }
 
 /// Looks a rule up by id.
 pub fn lookup(id: &str) -> Option<&'static RuleInfo> {
-    REGISTRY.iter().find(|r| r.id == id)
+    registry().find(|r| r.id == id)
+}
+
+/// A stable id and its one-line summary: a rule, or an error code (`render-error`, ...).
+pub fn describe(id: &str) -> Option<&'static str> {
+    lookup(id)
+        .map(RuleInfo::summary)
+        .or_else(|| ErrorCode::from_id(id).map(ErrorCode::summary))
+}
+
+/// The rule registry as the settings see it.
+pub struct Catalog;
+
+/// The catalog policies and the repository config are loaded with.
+pub static CATALOG: Catalog = Catalog;
+
+impl RuleCatalog for Catalog {
+    fn ids(&self) -> Vec<&'static str> {
+        registry().map(|r| r.id).collect()
+    }
+    fn is_known(&self, id: &str) -> bool {
+        lookup(id).is_some()
+    }
+    fn defaults(&self, id: &str) -> RuleEntry {
+        let info = lookup(id).expect("a registered rule");
+        RuleEntry {
+            severity: Some(info.default_level),
+            stages: info.default_stages.map(<[Stage]>::to_vec),
+            ..RuleEntry::default()
+        }
+    }
+    fn entry_schema(&self, id: &str, g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        (lookup(id).expect("a registered rule").options.entry_schema)(g)
+    }
+    fn compile_options(
+        &self,
+        id: &str,
+        written: Option<&serde_json::Value>,
+    ) -> Result<Options, String> {
+        (lookup(id).expect("a registered rule").options.compile)(written)
+    }
 }
 
 /// Adds an environment to a finding reported once for several (a base's patch line shows in

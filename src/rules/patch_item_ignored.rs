@@ -1,11 +1,11 @@
 //! `patch-item-ignored`: strategic-merge patch items kustomize drops without a word.
 
-use super::{AppCtx, Rule, RuleInfo, add_environment, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, add_environment, docs, finding};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 use crate::render::resource::EditKind;
 
-/// A strategic-merge patch item that kustomize silently ignores.
+/// A strategic-merge patch item that kustomize silently ignores: a port written without the `protocol` its target names, `$patch: replace` on an existing list item, an item without its key field (which also wipes the list).
 ///
 /// **What.** kustomize merges lists of containers, env vars, ports, volumes and the like item by
 /// item, matching items on their key fields, and in three cases (kyaml's merge) drops a patch item
@@ -40,8 +40,10 @@ pub struct PatchItemIgnored;
 pub const INFO: RuleInfo = RuleInfo {
     id: "patch-item-ignored",
     doc: docs::PATCH_ITEM_IGNORED,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for PatchItemIgnored {
@@ -49,11 +51,10 @@ impl Rule for PatchItemIgnored {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.patch_item_ignored;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for r in &build.resources {

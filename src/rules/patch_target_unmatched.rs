@@ -1,11 +1,11 @@
 //! `patch-target-unmatched`: patches whose `target` selects nothing, which kustomize applies to
 //! nothing without a word.
 
-use super::{AppCtx, Rule, RuleInfo, add_environment, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, add_environment, docs, finding};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 
-/// A patch whose `target` selects no object, so it changes nothing.
+/// A `patches`/`patchesJson6902` entry whose `target` selects no object: kustomize applies it to nothing, silently (patches in components are not reported).
 ///
 /// **What.** A `patches:` (or legacy `patchesJson6902:`) entry with a `target` is applied to every
 /// object the target selects — and when it selects none, `kustomize build` succeeds and the patch
@@ -30,8 +30,10 @@ pub struct PatchTargetUnmatched;
 pub const INFO: RuleInfo = RuleInfo {
     id: "patch-target-unmatched",
     doc: docs::PATCH_TARGET_UNMATCHED,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for PatchTargetUnmatched {
@@ -39,11 +41,10 @@ impl Rule for PatchTargetUnmatched {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.patch_target_unmatched;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for &loc in &build.unmatched_patches {

@@ -1,11 +1,12 @@
 //! `production-change-not-image-only`: a change to production may only move images.
 
-use super::promotion_drift::show;
-use super::resource_limits_removed::{counterpart, removal_by};
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
-use crate::diag::{Finding, Related, Severity};
-use crate::discover::Stage;
-use crate::policy::Policy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use super::support::diff::show;
+use super::support::resources::{counterpart, removal_by};
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::{Finding, Related};
+use crate::settings::{Level, RuleSettings, Stage};
 use crate::render::Build;
 use crate::source::Loc;
 use crate::yaml::{Node, Value};
@@ -34,9 +35,20 @@ pub struct ProductionChangeNotImageOnly;
 pub const INFO: RuleInfo = RuleInfo {
     id: "production-change-not-image-only",
     doc: docs::PRODUCTION_CHANGE_NOT_IMAGE_ONLY,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: true,
+    options: OptionsType::of::<AllowOptions>(),
 };
+
+/// Options of `production-change-not-image-only`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AllowOptions {
+    /// Field paths allowed to change (promotion-drift syntax).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
 
 fn strip_images(n: &Node, in_containers: bool) -> Node {
     let mut out = n.clone();
@@ -81,7 +93,7 @@ pub fn changes<'a>(
         };
         let (x, y) = (strip_images(&b.node, false), strip_images(&r.node, false));
         let mut diffs = Vec::new();
-        super::promotion_drift::diff_nodes(&x, &y, &mut diffs);
+        super::support::diff::diff_nodes(&x, &y, &mut diffs);
         for (path, old, new) in diffs {
             let loc = new
                 .map(|n| n.blame())
@@ -110,15 +122,14 @@ impl Rule for ProductionChangeNotImageOnly {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.production_change_not_image_only;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let Some(pr) = &ctx.pr else { return vec![] };
-        let allow = super::promotion_drift::allow_patterns(&s.options.allow);
+        let allow = super::support::diff::allow_patterns(&s.options::<AllowOptions>().allow);
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
             if env.stage != Some(Stage::Production)
                 || !pr.affected.contains(&env.name.as_str())
-                || !s.applies(&ctx.app.name, env)
+                || !s.applies(&ctx.app.name, &env.name, env.stage)
             {
                 continue;
             }

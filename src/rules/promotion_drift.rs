@@ -1,14 +1,16 @@
 //! `promotion-drift`: staging and production may differ only in what promotion is expected to change.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use regex::Regex;
 
-use super::resource_limits_removed::{counterpart, removal_by};
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Related, Severity};
-use crate::discover::Stage;
-use crate::policy::Policy;
+use super::support::resources::{counterpart, removal_by};
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::{Finding, Related};
+use super::support::diff::{EXEMPT, allow_patterns, diff, show};
+use crate::settings::{Level, RuleSettings, Stage};
 use crate::render::Build;
 use crate::source::{Loc, Sources};
 use crate::yaml::{Entry, Mapping, Node, Value};
@@ -46,9 +48,25 @@ pub struct PromotionDrift;
 pub const INFO: RuleInfo = RuleInfo {
     id: "promotion-drift",
     doc: docs::PROMOTION_DRIFT,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<DriftOptions>(),
 };
+
+/// Options of `promotion-drift`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DriftOptions {
+    /// Field paths allowed to differ between staging and production, for every app. Dotted
+    /// paths inside a resource, `*` matches one segment, `**` any number; prefix with
+    /// `Kind:` to limit to a kind (e.g. `Deployment:spec.template.spec.containers[*].env`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Per-app additions to `allow`, keyed by app name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, Vec<String>>,
+}
 
 /// A node set by one of a kustomization's identity fields — `namespace`, `labels`,
 /// `commonLabels`, `commonAnnotations`, `replicas`, `buildMetadata` — or by the builtin
@@ -188,23 +206,6 @@ fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
             Some(Node::new(Value::Str(side.string(s).into_owned()), n.loc).with_via(n.via))
         }
         _ => Some(n.clone()),
-    }
-}
-
-/// What [`normalize`] leaves for a value promotion may change (no YAML text can hold a NUL).
-const EXEMPT: &str = "\0exempt";
-
-fn is_marker(n: &Node) -> bool {
-    matches!(&n.value, Value::Str(s) if s == EXEMPT)
-}
-
-/// Whether a normalized value one side has alone compares with nothing: exempt, or a non-empty
-/// mapping of only such values (a `labels` map the overlay's transformer created is the same as
-/// none; an empty map written in a file is not).
-fn exempt(n: &Node) -> bool {
-    match &n.value {
-        Value::Map(m) => !m.entries.is_empty() && m.entries.iter().all(|e| exempt(&e.value)),
-        _ => is_marker(n),
     }
 }
 
@@ -373,175 +374,6 @@ fn renames(b: &Build) -> BTreeMap<String, String> {
         .collect()
 }
 
-struct Diff<'a> {
-    path: String,
-    staging: Option<&'a Node>,
-    production: Option<&'a Node>,
-}
-
-fn key_of(items: &[Node]) -> Option<&'static str> {
-    ["name", "mountPath", "containerPort", "port"]
-        .into_iter()
-        .find(|k| !items.is_empty() && items.iter().all(|i| i.get(k).is_some()))
-}
-
-fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Diff<'a>>) {
-    match (&a.value, &b.value) {
-        (Value::Map(ma), Value::Map(mb)) => {
-            let join = |key: &str| {
-                if path.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{path}.{key}")
-                }
-            };
-            // Only [`normalize`]'s output holds exempt markers: raw trees (`diff_nodes`) have none.
-            for e in &ma.entries {
-                match mb.get(&e.key) {
-                    Some(v) if is_marker(&e.value) || is_marker(v) => {}
-                    Some(v) => diff(&e.value, v, join(&e.key), out),
-                    None if exempt(&e.value) => {}
-                    None => out.push(Diff {
-                        path: join(&e.key),
-                        staging: Some(&e.value),
-                        production: None,
-                    }),
-                }
-            }
-            for e in &mb.entries {
-                if !ma.contains_key(&e.key) && !exempt(&e.value) {
-                    out.push(Diff {
-                        path: join(&e.key),
-                        staging: None,
-                        production: Some(&e.value),
-                    });
-                }
-            }
-        }
-        (Value::Seq(sa), Value::Seq(sb)) => {
-            if let (Some(k), Some(_)) = (key_of(sa), key_of(sb)) {
-                for x in sa {
-                    let kv = x.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
-                    let p = format!("{path}[{k}={kv}]");
-                    match sb.iter().find(|y| {
-                        y.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
-                    }) {
-                        Some(y) => diff(x, y, p, out),
-                        None => out.push(Diff {
-                            path: p,
-                            staging: Some(x),
-                            production: None,
-                        }),
-                    }
-                }
-                for y in sb {
-                    let kv = y.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
-                    if !sa.iter().any(|x| {
-                        x.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
-                    }) {
-                        out.push(Diff {
-                            path: format!("{path}[{k}={kv}]"),
-                            staging: None,
-                            production: Some(y),
-                        });
-                    }
-                }
-            } else if sa.len() == sb.len() {
-                for (i, (x, y)) in sa.iter().zip(sb).enumerate() {
-                    diff(x, y, format!("{path}[{i}]"), out);
-                }
-            } else {
-                out.push(Diff {
-                    path,
-                    staging: Some(a),
-                    production: Some(b),
-                });
-            }
-        }
-        _ => {
-            if a != b {
-                out.push(Diff {
-                    path,
-                    staging: Some(a),
-                    production: Some(b),
-                });
-            }
-        }
-    }
-}
-
-/// Compiles `allow` patterns: `*` one segment, `**` any, `[*]` any list selector, optional
-/// `Kind:` prefix.
-pub(crate) fn allow_patterns(patterns: &[String]) -> Vec<(Option<String>, Regex)> {
-    patterns
-        .iter()
-        .filter_map(|p| {
-            let (kind, path) = match p.split_once(':') {
-                Some((k, rest)) if !k.contains('.') && !k.contains('[') => {
-                    (Some(k.to_string()), rest)
-                }
-                _ => (None, p.as_str()),
-            };
-            let mut re = String::from("^");
-            let mut chars = path.chars().peekable();
-            while let Some(c) = chars.next() {
-                match c {
-                    '*' if chars.peek() == Some(&'*') => {
-                        chars.next();
-                        re.push_str(".*");
-                    }
-                    '*' => re.push_str("[^.\\[\\]]*"),
-                    c => re.push_str(&regex::escape(&c.to_string())),
-                }
-            }
-            // A pattern also allows everything below the path it names.
-            re.push_str("(?:$|[.\\[])");
-            Regex::new(&re).ok().map(|r| (kind, r))
-        })
-        .collect()
-}
-
-/// A value as the rendered YAML spells it (`1`, `"1"`, a block for collections), or `(absent)`.
-pub(crate) fn show(n: Option<&Node>) -> String {
-    match n {
-        None => "(absent)".to_string(),
-        Some(n) if holds_marker(n) => crate::yaml::emit_documents([&unmarked(n)])
-            .trim_end()
-            .to_string(),
-        Some(n) => crate::yaml::emit_documents([n]).trim_end().to_string(),
-    }
-}
-
-fn holds_marker(n: &Node) -> bool {
-    match &n.value {
-        Value::Map(m) => m.entries.iter().any(|e| holds_marker(&e.value)),
-        Value::Seq(s) => s.iter().any(holds_marker),
-        _ => is_marker(n),
-    }
-}
-
-/// `n` without the entries [`normalize`] exempted: a diff shows what was compared (a label the
-/// overlay sets as its identity is not, so it is not shown either).
-fn unmarked(n: &Node) -> Node {
-    let value = match &n.value {
-        Value::Map(m) => Value::Map(Mapping {
-            entries: m
-                .entries
-                .iter()
-                .filter(|e| !exempt(&e.value))
-                .map(|e| Entry {
-                    key: e.key.clone(),
-                    key_loc: e.key_loc,
-                    value: unmarked(&e.value),
-                })
-                .collect(),
-        }),
-        Value::Seq(s) => Value::Seq(s.iter().map(unmarked).collect()),
-        v => v.clone(),
-    };
-    Node::new(value, n.loc).with_via(n.via)
-}
-
 fn first_loc(n: &Node) -> Loc {
     if n.blame().is_some() {
         return n.blame();
@@ -567,20 +399,19 @@ impl Rule for PromotionDrift {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.promotion_drift;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let find = |stage: Stage| ctx.envs.iter().find(|(e, _)| e.stage == Some(stage));
         let (Some((senv, sb)), Some((penv, pb))) = (find(Stage::Staging), find(Stage::Production))
         else {
             return vec![];
         };
-        if !s.applies(&ctx.app.name, penv) {
+        if !s.applies(&ctx.app.name, &penv.name, penv.stage) {
             return vec![];
         }
-        let mut patterns = s.options.allow.clone();
+        let o: &DriftOptions = s.options();
+        let mut patterns = o.allow.clone();
         patterns.extend(
-            s.options
-                .apps
+            o.apps
                 .get(&ctx.app.name)
                 .cloned()
                 .unwrap_or_default(),
@@ -756,17 +587,6 @@ impl Rule for PromotionDrift {
         }
         out
     }
-}
-
-/// Structural differences `(path, a, b)` between two nodes (lists matched by name-like keys).
-pub(crate) fn diff_nodes<'a>(
-    a: &'a Node,
-    b: &'a Node,
-    out: &mut Vec<(String, Option<&'a Node>, Option<&'a Node>)>,
-) {
-    let mut d = Vec::new();
-    diff(a, b, String::new(), &mut d);
-    out.extend(d.into_iter().map(|x| (x.path, x.staging, x.production)));
 }
 
 #[cfg(test)]

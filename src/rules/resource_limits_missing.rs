@@ -1,8 +1,10 @@
 //! `resource-limits-missing`: containers in production should declare limits.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::Finding;
+use super::resource_limits_removed::LimitsOptions;
+use crate::settings::{Level, RuleSettings, Stage};
 
 /// A container in production declares no cpu/memory limit.
 ///
@@ -24,8 +26,10 @@ pub struct ResourceLimitsMissing;
 pub const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-missing",
     doc: docs::RESOURCE_LIMITS_MISSING,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: Some(&[Stage::Production]),
     pull_request_only: false,
+    options: OptionsType::of::<LimitsOptions>(),
 };
 
 impl Rule for ResourceLimitsMissing {
@@ -33,11 +37,10 @@ impl Rule for ResourceLimitsMissing {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.resource_limits_missing;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for r in &build.resources {
@@ -46,7 +49,7 @@ impl Rule for ResourceLimitsMissing {
                         continue;
                     }
                     let missing: Vec<&str> = s
-                        .options
+                        .options::<LimitsOptions>()
                         .resources
                         .iter()
                         .filter(|res| c.node.get_path(&["resources", "limits", res]).is_none())

@@ -1,11 +1,13 @@
 //! `resource-limits-removed`: limits set upstream must not disappear downstream.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Related, Severity};
-use crate::policy::Policy;
-use crate::render::resource::EditKind;
-use crate::render::{Build, Resource};
-use crate::source::Loc;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::{Finding, Related};
+use super::support::resources::{counterpart, removal_by};
+use crate::settings::{Level, RuleSettings};
+use crate::render::Build;
 
 /// A container that has cpu/memory limits in the base (or the environment before) lost them.
 ///
@@ -34,44 +36,42 @@ pub struct ResourceLimitsRemoved;
 pub const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-removed",
     doc: docs::RESOURCE_LIMITS_REMOVED,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<LimitsOptions>(),
 };
 
-/// The workload in `build` that came from the same source object as `r`.
-pub fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
-    let id = r.orig_id();
-    build.resources.iter().find(|x| {
-        let o = x.orig_id();
-        o.kind == id.kind && o.name == id.name && o.group == id.group
-    })
+/// Options of the resource-limit rules.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsOptions {
+    /// Which limits matter. Default: `[cpu, memory]`.
+    #[serde(default = "default_limits")]
+    pub resources: Vec<String>,
+}
+impl Default for LimitsOptions {
+    fn default() -> LimitsOptions {
+        LimitsOptions {
+            resources: default_limits(),
+        }
+    }
 }
 
-/// The patch that removed `path` (an edit at the path or one of its parents), if any.
-pub fn removal_by(r: &Resource, path: &str) -> Option<Loc> {
-    r.edits
-        .iter()
-        .filter(|e| matches!(e.kind, EditKind::Removed | EditKind::Replaced))
-        .filter(|e| {
-            e.path.is_empty()
-                || path == e.path
-                || path.starts_with(&format!("{}.", e.path))
-                || path.starts_with(&format!("{}[", e.path))
-        })
-        .max_by_key(|e| e.path.len())
-        .map(|e| e.by)
+fn default_limits() -> Vec<String> {
+    vec!["cpu".into(), "memory".into()]
 }
+
 
 impl Rule for ResourceLimitsRemoved {
     fn info(&self) -> &'static RuleInfo {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.resource_limits_removed;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out = Vec::new();
         for (i, (env, build)) in ctx.envs.iter().enumerate() {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             // References: the base, and the environment just before this one.
@@ -104,7 +104,7 @@ impl Rule for ResourceLimitsRemoved {
                         else {
                             continue;
                         };
-                        for res in &s.options.resources {
+                        for res in &s.options::<LimitsOptions>().resources {
                             let had = tc.node.get_path(&["resources", "limits", res]);
                             let has = mc.node.get_path(&["resources", "limits", res]);
                             let (Some(had), None) = (had, has) else {

@@ -1,8 +1,8 @@
 //! `schema-missing`: objects kustodian cannot validate.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 
 /// No schema is known for a rendered object's apiVersion/kind.
 ///
@@ -25,8 +25,10 @@ pub struct SchemaMissing;
 pub const INFO: RuleInfo = RuleInfo {
     id: "schema-missing",
     doc: docs::SCHEMA_MISSING,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for SchemaMissing {
@@ -34,15 +36,17 @@ impl Rule for SchemaMissing {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.schema_missing;
-        let skip = &policy.schema_violation.options.skip_kinds;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
+        let skip = &ctx
+            .policy
+            .options::<super::schema_violation::SchemaOptions>(super::schema_violation::INFO.id)
+            .skip_kinds;
         let Some(schemas) = ctx.schemas else {
             return vec![];
         };
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             let mut seen = std::collections::BTreeSet::new();

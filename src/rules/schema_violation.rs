@@ -1,12 +1,14 @@
 //! `schema-violation`: rendered objects must be valid against the Kubernetes (or CRD) schema.
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 use crate::schema::Outcome;
 use crate::source::Loc;
 
-/// A rendered object does not validate against its schema.
+/// A rendered object does not validate against its Kubernetes or CRD schema (offline, strict), or has a ConfigMap/Secret data key the API server refuses.
 ///
 /// **What.** Every rendered object of every environment is validated, offline, against the
 /// Kubernetes schema of its apiVersion/kind (bundled in kustodian: the two newest supported
@@ -36,25 +38,64 @@ pub struct SchemaViolation;
 pub const INFO: RuleInfo = RuleInfo {
     id: "schema-violation",
     doc: docs::SCHEMA_VIOLATION,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<SchemaOptions>(),
 };
+
+/// Options of `schema-violation`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SchemaOptions {
+    /// Bundled Kubernetes version to validate against (`1.36`, `1.37`; default the newest).
+    pub kubernetes_version: Option<String>,
+    /// Reject unknown fields (default true).
+    #[serde(default = "yes")]
+    pub strict: bool,
+    /// Kinds never validated.
+    #[serde(default)]
+    pub skip_kinds: Vec<String>,
+    /// Kinds always refused.
+    #[serde(default)]
+    pub reject_kinds: Vec<String>,
+    /// Repository directories with more schemas: kubeconform-style JSON files
+    /// (`{kind}-{group}-{version}.json`), CRDs-catalog files (`{group}/{kind}_{version}.json`), or
+    /// YAML files holding CustomResourceDefinitions.
+    #[serde(default)]
+    pub schema_dirs: Vec<String>,
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for SchemaOptions {
+    fn default() -> SchemaOptions {
+        SchemaOptions {
+            kubernetes_version: None,
+            strict: true,
+            skip_kinds: vec![],
+            reject_kinds: vec![],
+            schema_dirs: vec![],
+        }
+    }
+}
+
 
 impl Rule for SchemaViolation {
     fn info(&self) -> &'static RuleInfo {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.schema_violation;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for r in &build.resources {
                 let kind = r.kind();
-                if s.options.skip_kinds.iter().any(|k| k == kind) {
+                if s.options::<SchemaOptions>().skip_kinds.iter().any(|k| k == kind) {
                     continue;
                 }
                 let invalid = |message: String, field: Option<String>, loc: Loc| {
@@ -87,7 +128,7 @@ impl Rule for SchemaViolation {
                 let Some(schemas) = ctx.schemas else {
                     continue;
                 };
-                if s.options.reject_kinds.iter().any(|k| k == kind) {
+                if s.options::<SchemaOptions>().reject_kinds.iter().any(|k| k == kind) {
                     let mut f = finding(
                         INFO.id,
                         ctx,

@@ -1,10 +1,13 @@
 //! `secret-key-missing`: every secret a workload reads must exist, with the key, in its environment.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{AppCtx, Rule, RuleInfo, docs, finding, pods};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use super::support::pods;
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 use crate::render::{Build, Resource};
 use crate::yaml::Node;
 
@@ -34,9 +37,20 @@ pub struct SecretKeyMissing;
 pub const INFO: RuleInfo = RuleInfo {
     id: "secret-key-missing",
     doc: docs::SECRET_KEY_MISSING,
-    default_severity: Severity::Error,
+    default_level: Level::Error,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<SecretOptions>(),
 };
+
+/// Options of `secret-key-missing`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecretOptions {
+    /// Secret names provided outside the repository (also settable in `.kustodian.yaml`).
+    #[serde(default)]
+    pub external_secrets: Vec<String>,
+}
 
 /// Secrets an environment provides: name → keys (`None` = any key).
 pub fn provided(build: &Build) -> BTreeMap<String, (Option<BTreeSet<String>>, &Resource)> {
@@ -241,10 +255,9 @@ impl Rule for SecretKeyMissing {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.secret_key_missing;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let external: BTreeSet<&str> = s
-            .options
+            .options::<SecretOptions>()
             .external_secrets
             .iter()
             .chain(ctx.config.file.external_secrets.iter())
@@ -252,7 +265,7 @@ impl Rule for SecretKeyMissing {
             .collect();
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             let have = provided(build);

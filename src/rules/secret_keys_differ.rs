@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::secret_key_missing::provided;
-use super::{AppCtx, Rule, RuleInfo, docs, finding};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 
 /// The same secret provides different keys in different environments of an app.
 ///
@@ -29,8 +29,10 @@ pub struct SecretKeysDiffer;
 pub const INFO: RuleInfo = RuleInfo {
     id: "secret-keys-differ",
     doc: docs::SECRET_KEYS_DIFFER,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for SecretKeysDiffer {
@@ -38,11 +40,10 @@ impl Rule for SecretKeysDiffer {
         &INFO
     }
 
-    fn check(&self, ctx: &AppCtx, policy: &Policy) -> Vec<Finding> {
-        let s = &policy.secret_keys_differ;
+    fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut by_secret: BTreeMap<String, Vec<_>> = BTreeMap::new();
         for (env, build) in &ctx.envs {
-            if !s.applies(&ctx.app.name, env) {
+            if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
             for (_, (keys, r)) in provided(build) {

@@ -2,11 +2,11 @@
 //! matching itself is the engine's (`crate::suppress`), which sees every other rule's findings;
 //! this file is the rule's identity and documentation.
 
-use super::{AppCtx, Rule, RuleInfo, docs};
-use crate::diag::{Finding, Severity};
-use crate::policy::Policy;
+use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs};
+use crate::diag::Finding;
+use crate::settings::{Level, RuleSettings};
 
-/// A suppression or exception that matches no finding, or an exception past its expiry date.
+/// A `# kustodian:ignore[...]` comment or a configured exception that waives nothing (full checks), or an exception past its `expires` date.
 ///
 /// **What.** Findings can be waived next to the line they point at, with a YAML comment on that
 /// line or on the comment lines right above it —
@@ -33,8 +33,10 @@ pub struct UnusedSuppression;
 pub const INFO: RuleInfo = RuleInfo {
     id: "unused-suppression",
     doc: docs::UNUSED_SUPPRESSION,
-    default_severity: Severity::Warning,
+    default_level: Level::Warning,
+    default_stages: None,
     pull_request_only: false,
+    options: OptionsType::of::<NoOptions>(),
 };
 
 impl Rule for UnusedSuppression {
@@ -43,7 +45,7 @@ impl Rule for UnusedSuppression {
     }
 
     /// Nothing per app: see `crate::suppress::unused`.
-    fn check(&self, _ctx: &AppCtx, _policy: &Policy) -> Vec<Finding> {
+    fn check(&self, _ctx: &AppCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }
 }

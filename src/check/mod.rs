@@ -13,14 +13,15 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::config::Config;
-use crate::diag::{Collector, Finding, Severity, Summary};
+use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, discover};
 use crate::git::GitFs;
-use crate::policy::Policy;
 use crate::render::{Build, RenderError, Renderer};
 use crate::rules::{self, AppCtx, PrCtx};
+use crate::settings::{Config, Policy};
 use crate::source::{DiskFs, Fs, Sources};
+
+pub mod suppress;
 
 /// What `kustodian check` was asked to do.
 #[derive(Clone, Debug, Default)]
@@ -102,7 +103,7 @@ pub struct EnvChange {
 fn images_of(b: &Build) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for r in &b.resources {
-        for c in crate::rules::pods::containers(r) {
+        for c in crate::rules::support::pods::containers(r) {
             if let Some(img) = c.node.str_at(&["image"]) {
                 m.insert(
                     format!("{}/{} {}", r.kind(), r.orig_id().name, c.name),
@@ -131,14 +132,19 @@ impl Outcome {
     }
 }
 
+/// The options of `schema-violation`, which also steer the engine (schema directories, the
+/// Kubernetes version).
+fn schema_options(policy: &Policy) -> &rules::schema_violation::SchemaOptions {
+    policy.options(rules::schema_violation::INFO.id)
+}
+
 /// A render error as a fatal finding.
 pub fn render_finding(e: &RenderError, app: Option<&str>, env: Option<&str>) -> Finding {
-    let mut f = Finding::new("render-error", Severity::Error, e.message.clone());
+    let mut f = Finding::error_code(ErrorCode::Render, e.message.clone());
     f.loc = e.loc;
     f.path = e.path.clone();
     f.app = app.map(str::to_string);
     f.environment = env.map(str::to_string);
-    f.fatal = true;
     f.related = e
         .related
         .iter()
@@ -176,35 +182,34 @@ pub fn run(opts: &CheckOptions) -> Outcome {
     let fs = match DiskFs::new(&opts.root) {
         Ok(fs) => Arc::new(fs) as Arc<dyn Fs>,
         Err(e) => {
-            let mut f = Finding::new(
-                "config-error",
-                Severity::Error,
-                format!("cannot read repository: {e}"),
-            );
+            let mut f =
+                Finding::error_code(ErrorCode::Config, format!("cannot read repository: {e}"));
             f.path = Some(opts.root.display().to_string());
-            f.fatal = true;
             return fatal_outcome(vec![f], sources);
         }
     };
     if let Some(n) = &opts.now
         && n.parse::<jiff::Timestamp>().is_err()
     {
-        let mut f = Finding::new(
-            "config-error",
-            Severity::Error,
+        let f = Finding::error_code(
+            ErrorCode::Config,
             format!("--now '{n}' is not an RFC 3339 time (e.g. 2026-11-27T17:00:00+01:00)"),
         );
-        f.fatal = true;
         return fatal_outcome(vec![f], sources);
     }
-    let config = Config::load(&*fs, &sources);
+    let config = Config::load(&*fs, &sources, &rules::CATALOG);
     // What follows keeps to the budgets the repository lowered, if it did.
     if let Ok(c) = &config {
         crate::limits::set(c.limits);
     }
     let policy = match &config {
-        Ok(c) => Policy::load_layered(Some(&c.file.rules), opts.policy.as_deref(), &sources),
-        Err(_) => Policy::load(opts.policy.as_deref(), &sources),
+        Ok(c) => Policy::load_layered(
+            Some(&c.file.rules),
+            opts.policy.as_deref(),
+            &sources,
+            &rules::CATALOG,
+        ),
+        Err(_) => Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG),
     };
     let (config, policy) = match (config, policy) {
         (Ok(c), Ok(p)) => (c, p),
@@ -234,8 +239,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
                     })
                 }
                 Err(e) => {
-                    let mut f = Finding::new("config-error", Severity::Error, e.to_string());
-                    f.fatal = true;
+                    let mut f = Finding::error_code(ErrorCode::Config, e.to_string());
                     f.path = Some(opts.root.display().to_string());
                     return fatal_outcome(vec![f], sources);
                 }
@@ -260,7 +264,7 @@ pub fn check_tree(
         .iter()
         .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.
-    if schema_rules_on && !policy.schema_violation.options.schema_dirs.is_empty() {
+    if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
         crate::schema::warm_up();
     }
     let mut apps = discover(&*fs, config);
@@ -284,9 +288,8 @@ pub fn check_tree(
                 opts.apps, opts.envs
             )
         };
-        let mut f = Finding::new("config-error", Severity::Error, what);
+        let mut f = Finding::error_code(ErrorCode::Config, what);
         f.path = Some(opts.root.display().to_string());
-        f.fatal = true;
         return fatal_outcome(vec![f], sources);
     }
     if let Some((i, n)) = opts.shard {
@@ -360,21 +363,20 @@ pub fn check_tree(
     let mut schemas = if !schema_rules_on {
         None
     } else {
-        let o = &policy.schema_violation.options;
+        let o = schema_options(policy);
         match crate::schema::SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
             .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
         {
             Ok(s) => Some(s),
             Err(msg) => {
-                let mut f = Finding::new("policy-error", Severity::Error, msg);
-                f.fatal = true;
+                let f = Finding::error_code(ErrorCode::Policy, msg);
                 out.push(f);
                 None
             }
         }
     };
     phases.mark("schemas");
-    let rules = rules::all();
+    let rules = rules::RULES;
     let stream = Stream {
         apps: &apps,
         renderer: &renderer,
@@ -384,7 +386,7 @@ pub fn check_tree(
         sources: &sources,
         config,
         policy,
-        rules: &rules,
+        rules,
         out: &out,
     };
     // Each app is rendered, checked and dropped in one parallel pass, so memory holds one app per
@@ -411,8 +413,7 @@ pub fn check_tree(
     }
     let add_crds = |s: &mut crate::schema::SchemaSet, crds: &[crate::yaml::Node]| {
         if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
-            let mut f = Finding::new("policy-error", Severity::Error, msg);
-            f.fatal = true;
+            let f = Finding::error_code(ErrorCode::Policy, msg);
             out.push(f);
         }
     };
@@ -472,7 +473,11 @@ pub fn check_tree(
     phases.mark("apps-checked-last");
     // Duplicate keys in any file an overlay read: kustomize keeps the last one, the API server
     // refuses the document.
-    if let Some(sev) = policy.schema_violation.level.severity() {
+    if let Some(sev) = policy
+        .rule(rules::schema_violation::INFO.id)
+        .level
+        .severity()
+    {
         for d in renderer.duplicate_keys() {
             let mut f = Finding::new(
                 "schema-violation",
@@ -506,11 +511,11 @@ pub fn check_tree(
         actor: pr.and_then(|p| p.actor.as_deref()),
         now: Some(now),
     };
-    for rule in rules::all() {
+    for rule in rules::RULES {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
             continue;
         };
-        for mut f in rule.check_repo(&repo, policy) {
+        for mut f in rule.check_repo(&repo, policy.rule(rule.info().id)) {
             // A file the rule could not read is an error whatever the rule's severity.
             if !f.fatal {
                 f.severity = severity;
@@ -522,7 +527,7 @@ pub fn check_tree(
     let mut findings = out.into_sorted(&sources);
     // Waivers: inline comments and configured exceptions; then the ones that waived nothing.
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let used = crate::suppress::apply(&mut findings, &config.waivers, &sources, today);
+    let used = suppress::apply(&mut findings, &config.waivers, &sources, today);
     if let Some(sev) = policy
         .level(rules::unused_suppression::INFO.id)
         .and_then(|l| l.severity())
@@ -542,8 +547,7 @@ pub fn check_tree(
                 .find(|a| path.starts_with(&format!("{}/", a.dir)))
                 .map(|a| a.name.clone())
         };
-        let unused =
-            crate::suppress::unused(&used, &config.waivers, &sources, today, full, &ran, &app_of);
+        let unused = suppress::unused(&used, &config.waivers, &sources, today, full, &ran, &app_of);
         if !unused.is_empty() {
             let c = Collector::new();
             for mut f in findings.into_iter().chain(unused) {
@@ -650,11 +654,11 @@ impl Stream<'_> {
                 .collect();
             if jobs
                 .iter()
-                .any(|ei| app.envs[*ei].stage == Some(crate::discover::Stage::Production))
+                .any(|ei| app.envs[*ei].stage == Some(crate::settings::Stage::Production))
                 && let Some(si) = app
                     .envs
                     .iter()
-                    .position(|e| e.stage == Some(crate::discover::Stage::Staging))
+                    .position(|e| e.stage == Some(crate::settings::Stage::Staging))
             {
                 jobs.insert(si);
             }
@@ -715,6 +719,7 @@ impl Stream<'_> {
             envs: r.envs.iter().map(|(ei, b)| (&app.envs[*ei], b)).collect(),
             sources: self.sources,
             config: self.config,
+            policy: self.policy,
             pr: self.pr.map(|p| PrCtx {
                 rev: &p.rev,
                 base_fs: &p.base_fs,
@@ -743,7 +748,7 @@ impl Stream<'_> {
             let Some(severity) = level.severity() else {
                 continue;
             };
-            for mut f in rule.check(&ctx, self.policy) {
+            for mut f in rule.check(&ctx, self.policy.rule(rule.info().id)) {
                 f.severity = severity;
                 self.out.push(f);
             }

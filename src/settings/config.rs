@@ -1,0 +1,273 @@
+//! Repository configuration (`.kustodian.yaml`) and the two-phase loader shared with policies.
+//!
+//! Loading is two-phase, as for every file a user writes: (1) parse with kustodian's YAML loader,
+//! so every value has a line, and validate the whole document against the JSON Schema generated
+//! from the Rust types (`schemas/*.schema.json`) with the `jsonschema` crate — unknown keys, wrong
+//! types and bad enum values are all collected, each pointing at its line; (2) deserialize into the
+//! typed struct only when phase one found nothing. So a user sees every mistake in one run.
+
+use std::collections::BTreeMap;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+pub use super::freeze::{FreezeWindow, WeeklyWindow};
+use super::load::{CONFIG_GLOBS, glob_errors, load_with_schema, locate};
+use super::policy::{RuleCatalog, Rules, check_rules, schema_with_rules};
+use super::stage::Stage;
+pub use super::waivers::Exception;
+use super::waivers::Waiver;
+use crate::diag::{ErrorCode, Finding};
+use crate::source::{Fs, FsError, Loc, Sources};
+
+/// `.kustodian.yaml`: how this repository is laid out. Every field is optional.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// Globs (relative to the repository root) of overlay directories to check. Default: every
+    /// `<app>/overlays/<env>` directory holding a kustomization.
+    #[serde(default)]
+    pub overlays: Vec<String>,
+    /// Globs of paths never checked (e.g. `archive/**`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Environment name → stage, in addition to the conventions (dev/development/test → dev,
+    /// stage/staging/qa/preprod/uat → staging, prod/production/live → production).
+    #[serde(default)]
+    pub stages: BTreeMap<String, Stage>,
+    /// Environment names in promotion order, to order environments that share a stage.
+    #[serde(default)]
+    pub order: Vec<String>,
+    /// Secret names that exist in the clusters but are not in the repository (created by an
+    /// operator, a CSI driver, ...). References to them are satisfied.
+    #[serde(default)]
+    pub external_secrets: Vec<String>,
+    /// Change-freeze windows (pull-request mode): changes to the protected environments or paths
+    /// during a window fail `change-freeze`.
+    #[serde(default)]
+    pub freeze: Vec<FreezeWindow>,
+    /// Rule settings for this repository (same format as a policy file's `rules:`). They override
+    /// the built-in policy; a `--policy` file overrides them in turn.
+    #[serde(default)]
+    pub rules: Rules,
+    /// Findings waived on purpose, each with its reason (reported as suppressed in JSON and
+    /// SARIF, counted in the summary). For one line, a `# kustodian:ignore[<rule>] <reason>`
+    /// comment next to it does the same.
+    #[serde(default)]
+    pub exceptions: Vec<Exception>,
+    /// Budgets for this repository (bytes per file, YAML depth, ...; docs/security.md), each
+    /// only lower than the run's: raising one takes `--limits` on the command line, since the
+    /// repository is what the budgets guard against.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsFile,
+}
+
+/// The loaded configuration with compiled patterns.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub file: ConfigFile,
+    overlays: Option<GlobSet>,
+    ignore: Option<GlobSet>,
+    /// `exceptions`, compiled.
+    pub waivers: Vec<Waiver>,
+    /// The run's budgets as lowered by `limits:` (see [`crate::limits`]).
+    pub limits: crate::limits::Limits,
+}
+
+impl Config {
+    /// The repo config at `.kustodian.yaml` (or `.kustodian.yml`) in the root of `fs`; defaults
+    /// when absent. Read through the repository's [`Fs`] like every other file: a symlink out of
+    /// the root, a directory or anything unreadable is a config error that names the file and
+    /// never shows what lies behind it.
+    pub fn load(
+        fs: &dyn Fs,
+        sources: &Sources,
+        catalog: &dyn RuleCatalog,
+    ) -> Result<Config, Vec<Finding>> {
+        for name in [".kustodian.yaml", ".kustodian.yml"] {
+            match fs.read(name) {
+                Ok(text) => {
+                    let file = load_config_file(name, &text, sources, catalog)?;
+                    return Config::from_file(file, name, sources, catalog);
+                }
+                Err(FsError::NotFound(_)) => {}
+                Err(e) => {
+                    let mut f = Finding::error_code(
+                        ErrorCode::Config,
+                        format!("cannot read the repository config: {e}"),
+                    );
+                    f.path = Some(name.to_string());
+                    return Err(vec![f]);
+                }
+            }
+        }
+        Ok(Config::default())
+    }
+
+    pub fn from_file(
+        file: ConfigFile,
+        path: &str,
+        sources: &Sources,
+        catalog: &dyn RuleCatalog,
+    ) -> Result<Config, Vec<Finding>> {
+        let doc = sources.lookup(path).and_then(|id| {
+            let text = sources.get(id)?.text.clone();
+            crate::yaml::parse_documents(&text, id)
+                .ok()?
+                .into_iter()
+                .find(|d| !d.is_null())
+        });
+        // A fatal finding at the value a JSON pointer names (else at the file).
+        let fail = |pointer: &str, msg: String| {
+            let mut f = Finding::error_code(ErrorCode::Config, msg);
+            f.path = Some(path.to_string());
+            f.loc = doc.as_ref().map_or(Loc::NONE, |d| {
+                let (loc, key_loc) = locate(d, pointer);
+                if loc.is_some() {
+                    loc
+                } else {
+                    key_loc.unwrap_or(d.loc)
+                }
+            });
+            f
+        };
+        let mut errs: Vec<Finding> = Vec::new();
+        for (i, w) in file.freeze.iter().enumerate() {
+            for (field, msg) in w.validate() {
+                let weekly = if w.weekly.is_some() && field != "name" {
+                    "/weekly"
+                } else {
+                    ""
+                };
+                errs.push(fail(&format!("/freeze/{i}{weekly}/{field}"), msg));
+            }
+        }
+        let limits = crate::limits::get()
+            .lowered_by(&file.limits)
+            .unwrap_or_else(|e| {
+                errs.extend(
+                    e.into_iter()
+                        .map(|(name, msg)| fail(&format!("/limits/{name}"), msg)),
+                );
+                crate::limits::get()
+            });
+        if let Some(d) = &doc {
+            errs.extend(glob_errors(d, path, ErrorCode::Config.id(), CONFIG_GLOBS));
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let build = |globs: &[String]| -> Option<GlobSet> {
+            if globs.is_empty() {
+                return None;
+            }
+            let mut b = GlobSetBuilder::new();
+            for g in globs {
+                if let Ok(glob) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+                    b.add(glob);
+                    // `dir/**` should also match `dir` itself.
+                    if let Some(stem) = g.strip_suffix("/**")
+                        && let Ok(glob) = Glob::new(stem)
+                    {
+                        b.add(glob);
+                    }
+                }
+            }
+            b.build().ok()
+        };
+        Ok(Config {
+            overlays: build(&file.overlays),
+            ignore: build(&file.ignore),
+            waivers: Waiver::compile(&file.exceptions, path, sources, catalog)?,
+            limits,
+            file,
+        })
+    }
+
+    /// Whether an overlay directory is in scope.
+    pub fn includes_overlay(&self, dir: &str) -> bool {
+        if self.ignore.as_ref().is_some_and(|g| g.is_match(dir)) {
+            return false;
+        }
+        self.overlays.as_ref().is_none_or(|g| g.is_match(dir))
+    }
+
+    /// Stage of an environment name (config first, then conventions).
+    pub fn stage_of(&self, env: &str) -> Option<Stage> {
+        self.file
+            .stages
+            .get(env)
+            .copied()
+            .or_else(|| Stage::by_convention(env))
+    }
+
+    /// Sort key of an environment: stage, then position in `order`.
+    pub fn env_rank(&self, name: &str, stage: Option<Stage>) -> (u8, usize) {
+        let pos = self
+            .file
+            .order
+            .iter()
+            .position(|o| o == name)
+            .unwrap_or(usize::MAX);
+        (Stage::rank(stage), pos)
+    }
+}
+
+/// The JSON Schema of `.kustodian.yaml` (its `rules:` typed by the catalog).
+pub fn config_schema(catalog: &dyn RuleCatalog) -> serde_json::Value {
+    schema_with_rules::<ConfigFile>(catalog, &["properties", "rules"])
+}
+
+/// A repository config file, loaded in two phases against the catalog's schema.
+pub fn load_config_file(
+    path: &str,
+    text: &str,
+    sources: &Sources,
+    catalog: &dyn RuleCatalog,
+) -> Result<ConfigFile, Vec<Finding>> {
+    load_with_schema(
+        path,
+        text,
+        sources,
+        ErrorCode::Config.id(),
+        &|| config_schema(catalog),
+        &|c: &ConfigFile| check_rules(&c.rules, catalog),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::policy::test_catalog::DEMO;
+
+    #[test]
+    fn reports_every_error_with_its_line() {
+        let sources = Sources::new();
+        let text = "overlays: [\"apps/*/overlays/*\"]\nstagez: {}\nstages:\n  qa: nightly\nexternal-secrets: 3\n";
+        let errs = load_config_file(".kustodian.yaml", text, &sources, &DEMO).unwrap_err();
+        let lines: Vec<(u32, String)> = errs
+            .iter()
+            .map(|f| (sources.position(f.loc).unwrap().line, f.message.clone()))
+            .collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0].0, 2);
+        assert!(lines[0].1.contains("unknown key 'stagez'"), "{lines:?}");
+        assert_eq!(lines[1].0, 4);
+        assert_eq!(lines[2].0, 5);
+        assert!(errs.iter().all(|f| f.fatal));
+    }
+
+    #[test]
+    fn globs_and_stages() {
+        let sources = Sources::new();
+        let text = "overlays: [\"apps/*/overlays/*\"]\nignore: [\"apps/legacy/**\"]\nstages:\n  canary: production\n";
+        let file = load_config_file(".kustodian.yaml", text, &sources, &DEMO).unwrap();
+        let c = Config::from_file(file, ".kustodian.yaml", &sources, &DEMO).unwrap();
+        assert!(c.includes_overlay("apps/web/overlays/prod"));
+        assert!(!c.includes_overlay("apps/legacy/overlays/prod"));
+        assert!(!c.includes_overlay("other/web/overlays/prod"));
+        assert_eq!(c.stage_of("canary"), Some(Stage::Production));
+        assert_eq!(c.stage_of("qa"), Some(Stage::Staging));
+    }
+}
