@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use kustodian::check::{CheckOptions, check_tree};
-use kustodian::config::Config;
 use kustodian::diag::Report;
-use kustodian::policy::Policy;
+use kustodian::rules::CATALOG;
+use kustodian::settings::{Config, Policy};
 use kustodian::report::{github, human, json, sarif};
 use kustodian::source::{Fs, MemFs, Sources};
 use libfuzzer_sys::fuzz_target;
@@ -232,11 +232,11 @@ fuzz_target!(|repo: Repo| {
     let fs = build(&repo);
     kustodian::limits::with_stack(move || {
         let sources = Sources::new();
-        let config = match Config::load(&fs, &sources) {
+        let config = match Config::load(&fs, &sources, &CATALOG) {
             Ok(c) => c,
             Err(_) => return,
         };
-        let policy = Policy::load(None, &sources).expect("the built-in policy loads");
+        let policy = Policy::load(None, &sources, &CATALOG).expect("the built-in policy loads");
         let opts = CheckOptions {
             now: Some("2026-01-01T00:00:00Z".into()),
             ..CheckOptions::default()

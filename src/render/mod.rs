@@ -33,6 +33,7 @@ pub mod generators;
 pub mod hash;
 pub mod kustomization;
 pub mod kusttypes;
+pub mod label_selector;
 pub mod nameref;
 pub mod openapi;
 pub mod patch_json;
@@ -842,6 +843,20 @@ fn is_remote(s: &str) -> bool {
         || s.starts_with("git@")
         || s.starts_with("gitlab.com/")
         || s.starts_with("bitbucket.org/")
+}
+
+/// The `labelSelector` and `annotationSelector` of a target, checked as kustomize checks them
+/// (an unparsable one fails the build there; read loosely it would select other objects).
+pub(crate) fn check_selectors(target: &Node) -> Result<(), RenderError> {
+    for key in ["labelSelector", "annotationSelector"] {
+        if let Some(n) = target.get(key)
+            && let Some(sel) = n.scalar_string()
+        {
+            label_selector::validate(&sel)
+                .map_err(|e| RenderError::invalid(format!("invalid {key} '{sel}': {e}"), n.loc))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {

@@ -243,6 +243,19 @@ fn index(t: &str, len: usize, allow_end: bool) -> Option<usize> {
     (0..=max).contains(&i).then_some(i as usize)
 }
 
+/// A value that replaces the whole document: kustomize (json-patch) takes an object or a list
+/// only.
+fn whole_document(value: &Node, at: Loc) -> Result<(), RenderError> {
+    if matches!(value.value, Value::Map(_) | Value::Seq(_)) {
+        return Ok(());
+    }
+    Err(RenderError::invalid(
+        "replace operation value must be object or array (kustomize refuses to replace the \
+         whole object with a scalar)",
+        at,
+    ))
+}
+
 fn add(
     root: &mut Node,
     toks: &[String],
@@ -251,6 +264,7 @@ fn add(
     at: Loc,
 ) -> Result<(), RenderError> {
     let Some((last, parent_toks)) = toks.split_last() else {
+        whole_document(&value, at)?;
         *root = value;
         return Ok(());
     };
@@ -333,6 +347,9 @@ fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), 
         "replace" => {
             let v = value()?;
             grow(nodes, &toks, &v, at)?;
+            if toks.is_empty() {
+                whole_document(&v, path_loc)?;
+            }
             // json-patch v4 (kustomize's) reads a missing object key as null and sets it.
             let settable = get(&target.node, &toks).is_none() && in_map(&target.node, &toks);
             if settable {

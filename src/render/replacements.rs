@@ -76,6 +76,7 @@ struct Sel {
 
 impl Sel {
     fn from(n: &Node, anchored: bool) -> Result<Sel, RenderError> {
+        super::check_selectors(n)?;
         let s = |k: &str| {
             n.get(k)
                 .and_then(|v| v.scalar_string())
