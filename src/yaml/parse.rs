@@ -210,8 +210,18 @@ pub fn parse_general(
     for item in parser {
         let (ev, span) = item.map_err(|e| {
             let off = e.marker().byte_offset().unwrap_or(0);
+            let loc = Loc::new(file, off, off);
+            // granit's scanner counts flow nesting ahead of the events checked below.
+            if matches!(e.kind(), granit_parser::ErrorKind::RecursionLimitExceeded) {
+                return Budget::over(
+                    "depth",
+                    limits.depth,
+                    "YAML collections nested in one document",
+                    loc,
+                );
+            }
             ParseError {
-                loc: Loc::new(file, off, off),
+                loc,
                 message: e.info(),
                 related: None,
             }
