@@ -532,6 +532,86 @@ fn cases() -> Vec<Case> {
             args: &[],
         },
         Case {
+            name: "bases-doubling-under-prefixes",
+            setup: |f| {
+                // Each level includes both of the next under a prefix of its own: 2^30 objects.
+                for i in 0..30 {
+                    for side in ["a", "b"] {
+                        let k = if i == 29 {
+                            format!("resources: [cm.yaml]\nnamePrefix: {side}\n")
+                        } else {
+                            format!(
+                                "resources: [../l{}a, ../l{}b]\nnamePrefix: {side}\n",
+                                i + 1,
+                                i + 1
+                            )
+                        };
+                        f.write(&format!("apps/a/d/l{i}{side}/kustomization.yaml"), &k);
+                    }
+                }
+                f.write(
+                    "apps/a/d/l29a/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+                );
+                f.write(
+                    "apps/a/d/l29b/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+                );
+                f.write(
+                    &format!("{OV}/kustomization.yaml"),
+                    &overlay_kustomization("resources: [../../d/l0a]\n"),
+                );
+            },
+            code: 2,
+            says: "over the 'resources' budget",
+            breaks: Some(("a", "dev")),
+            args: &[],
+        },
+        Case {
+            name: "bases-nested-past-the-budget",
+            setup: |f| {
+                for i in 0..700 {
+                    f.write(
+                        &format!("apps/a/chain/l{i}/kustomization.yaml"),
+                        &format!("resources: [../l{}]\n", i + 1),
+                    );
+                }
+                f.write(
+                    &format!("{OV}/kustomization.yaml"),
+                    &overlay_kustomization("resources: [../../chain/l0]\n"),
+                );
+            },
+            code: 2,
+            says: "over the 'nesting' budget",
+            breaks: Some(("a", "dev")),
+            args: &[],
+        },
+        Case {
+            name: "prefix-at-every-level",
+            setup: |f| {
+                let prefix = "p".repeat(100);
+                for i in 0..20 {
+                    let next = if i == 19 {
+                        "../../../base".to_string()
+                    } else {
+                        format!("../l{}", i + 1)
+                    };
+                    f.write(
+                        &format!("apps/a/chain/l{i}/kustomization.yaml"),
+                        &format!("resources: [{next}]\nnamePrefix: {prefix}-\n"),
+                    );
+                }
+                f.write(
+                    &format!("{OV}/kustomization.yaml"),
+                    "resources:\n- ../../chain/l0\n",
+                );
+            },
+            code: 2,
+            says: "over the 'name-bytes' budget",
+            breaks: Some(("a", "dev")),
+            args: &[],
+        },
+        Case {
             name: "billion-laughs-in-a-resource",
             setup: |f| {
                 f.write(

@@ -314,6 +314,7 @@ impl Renderer {
                 at,
             ));
         }
+        nesting_budget(stack, at)?;
         // Memoized from an untouched start; a build that set a custom schema there is built
         // again (and kept apart) for a start where kyaml had already consulted its own schema.
         let res = self.build_dir_memo(dir, stack, at, track, schema.entry(false))?;
@@ -557,6 +558,7 @@ impl Renderer {
                     entry.loc,
                 ));
             }
+            nesting_budget(stack, entry.loc)?;
             stack.push(cdir.clone());
             let taken = std::mem::take(&mut acc);
             let r =
@@ -614,6 +616,7 @@ impl Renderer {
             acc.sort_order = Some(s.clone());
         }
         acc.build_metadata = k.build_metadata.clone();
+        build_budget(&acc.resources, at)?;
         Ok(acc)
     }
 
@@ -843,6 +846,53 @@ fn is_remote(s: &str) -> bool {
         || s.starts_with("git@")
         || s.starts_with("gitlab.com/")
         || s.starts_with("bitbucket.org/")
+}
+
+/// Each nested kustomization (base or component) is a level of recursion: the `nesting` budget
+/// keeps a build within the stack its thread was given (`crate::limits::Limits::stack_bytes`).
+fn nesting_budget(stack: &[String], at: Loc) -> Result<(), RenderError> {
+    let nesting = crate::limits::get().nesting;
+    if stack.len() < nesting {
+        return Ok(());
+    }
+    Err(RenderError::invalid(
+        crate::limits::Exceeded::new("nesting", nesting, "kustomizations nested in this build")
+            .to_string(),
+        at,
+    ))
+}
+
+/// What one level of a build may hold: bases included twice under different prefixes double
+/// the resources with every level, and a prefix added at every level of a deep chain grows each
+/// name (and the history of names every resource keeps, at every level) without bound.
+fn build_budget(resources: &[Resource], at: Loc) -> Result<(), RenderError> {
+    let limits = crate::limits::get();
+    let over = |name, limit, what, loc| {
+        RenderError::invalid(
+            crate::limits::Exceeded::new(name, limit, what).to_string(),
+            loc,
+        )
+    };
+    if resources.len() > limits.resources {
+        return Err(over(
+            "resources",
+            limits.resources,
+            "resources in this build",
+            at,
+        ));
+    }
+    match resources
+        .iter()
+        .find(|r| r.name().len() > limits.name_bytes)
+    {
+        Some(r) => Err(over(
+            "name-bytes",
+            limits.name_bytes,
+            "bytes in a resource's name",
+            if r.loc().is_some() { r.loc() } else { at },
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The `labelSelector` and `annotationSelector` of a target, checked as kustomize checks them
