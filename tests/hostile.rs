@@ -592,7 +592,7 @@ fn cases() -> Vec<Case> {
                 let prefix = "p".repeat(100);
                 for i in 0..20 {
                     let next = if i == 19 {
-                        "../../../base".to_string()
+                        "../../base".to_string()
                     } else {
                         format!("../l{}", i + 1)
                     };
