@@ -123,14 +123,28 @@ fn walk(fs: &dyn Fs, dir: &str, depth: usize, out: &mut Vec<String>) {
     if depth > 12 {
         return;
     }
-    let Ok(names) = fs.subdirs(dir) else { return };
+    let Ok(mut names) = fs.subdirs(dir) else {
+        return;
+    };
     let in_overlays = dir.ends_with("/overlays") || dir == "overlays";
+    if in_overlays {
+        // An environment that is neither a directory nor a file here (a symlink out of the
+        // repository or to nothing) is still an environment: its build says what is wrong,
+        // instead of it silently dropping out.
+        for n in fs.list(dir).unwrap_or_default() {
+            let p = child_rel(dir, &n);
+            if !names.contains(&n) && fs.exists(&p) && !fs.is_file(&p) && !fs.is_dir(&p) {
+                names.push(n);
+            }
+        }
+        names.sort();
+    }
     let is_app = names.iter().any(|n| n == "overlays");
     let visit = |name: &String| {
         let path = child_rel(dir, name);
         let mut found = Vec::new();
         let leaf = (in_overlays || is_app && name == "base")
-            && find_kustomization_file(fs, &path).is_some();
+            && (find_kustomization_file(fs, &path).is_some() || !fs.is_dir(&path));
         if in_overlays && leaf {
             found.push(path.clone());
         }

@@ -784,6 +784,17 @@ fn cases() -> Vec<Case> {
             args: &[],
         },
         Case {
+            name: "overlay-directory-symlink-out",
+            setup: |f| {
+                std::fs::remove_dir_all(f.path(OV)).unwrap();
+                f.link(OV, &f.outside);
+            },
+            code: 2,
+            says: "apps/a/overlays/dev",
+            breaks: Some(("a", "dev")),
+            args: &[],
+        },
+        Case {
             name: "overlay-kustomization-dangling",
             setup: |f| f.link(&format!("{OV}/kustomization.yaml"), Path::new("gone.yaml")),
             code: 2,
