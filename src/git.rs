@@ -31,6 +31,52 @@ pub enum GitError {
     Read { rev: String, msg: String },
 }
 
+/// What GitOps objects may call this repository: its remotes' URLs and the branch checked out.
+#[derive(Clone, Debug, Default)]
+pub struct RepoInfo {
+    /// Fetch URLs of the remotes.
+    pub remotes: Vec<String>,
+    /// The branch checked out (`None` when detached, as in most CI checkouts; then
+    /// `$GITHUB_HEAD_REF` when set).
+    pub branch: Option<String>,
+}
+
+/// The [`RepoInfo`] of the repository holding `dir` (empty outside a repository).
+pub fn repo_info(dir: &Path) -> RepoInfo {
+    let Ok(repo) = gix::discover(dir) else {
+        return RepoInfo::default();
+    };
+    let branch = repo
+        .head_name()
+        .ok()
+        .flatten()
+        .map(|n| n.shorten().to_string())
+        .or_else(|| {
+            std::env::var("GITHUB_HEAD_REF")
+                .ok()
+                .filter(|b| !b.is_empty())
+        });
+    RepoInfo {
+        remotes: remote_urls(&repo),
+        branch,
+    }
+}
+
+/// The fetch URLs of a repository's remotes.
+fn remote_urls(repo: &gix::Repository) -> Vec<String> {
+    repo.remote_names()
+        .iter()
+        .filter_map(|name| {
+            let name: &gix::bstr::BStr = name.as_ref();
+            repo.find_remote(name).ok()
+        })
+        .filter_map(|r| {
+            r.url(gix::remote::Direction::Fetch)
+                .map(|u| u.to_bstring().to_string())
+        })
+        .collect()
+}
+
 /// One revision's tree.
 pub struct GitFs {
     repo: gix::ThreadSafeRepository,
@@ -317,71 +363,6 @@ pub fn index_known(dir: &Path) -> HashMap<String, ObjectId> {
     out
 }
 
-/// [`changed_paths_with`] for a working tree on disk, walking directories with `read_dir` (one
-/// syscall per directory instead of resolving every path): the fast path for pull-request mode.
-/// Symlinks are compared by their target text, as git stores them.
-pub fn changed_paths_on_disk(
-    base: &GitFs,
-    root: &Path,
-    known: &HashMap<String, ObjectId>,
-) -> BTreeSet<String> {
-    let mut changed = BTreeSet::new();
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel)) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if matches!(name.as_str(), ".git" | "target" | "node_modules") {
-                continue;
-            }
-            let path = crate::source::child_rel(&rel, &name);
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push((e.path(), path));
-                continue;
-            }
-            let id = match known.get(&path) {
-                Some(id) => Some(*id),
-                None => {
-                    // Only a regular file is read (a FIFO would block, a device never end), and
-                    // only within the file budget; anything else counts as changed.
-                    let limit = crate::limits::get().file_bytes;
-                    let bytes = if ft.is_symlink() {
-                        std::fs::read_link(e.path())
-                            .map(|t| t.to_string_lossy().into_owned().into_bytes())
-                            .ok()
-                    } else if ft.is_file() && e.metadata().is_ok_and(|m| m.len() <= limit) {
-                        std::fs::read(e.path()).ok()
-                    } else {
-                        None
-                    };
-                    bytes.and_then(|b| {
-                        gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &b)
-                            .ok()
-                    })
-                }
-            };
-            if id.as_ref() != base.files.get(&path) {
-                changed.insert(path.clone());
-            }
-            seen.insert(path);
-        }
-    }
-    for path in base.files.keys() {
-        if !seen.contains(path)
-            && !path
-                .split('/')
-                .any(|s| matches!(s, ".git" | "target" | "node_modules"))
-        {
-            changed.insert(path.clone());
-        }
-    }
-    changed
-}
-
 /// Paths (relative to the base view's root) whose content differs between `base` and the working
 /// tree `head` (added, removed or modified). Directories named `.git`, `target` and
 /// `node_modules` are not walked.
@@ -475,15 +456,12 @@ mod tests {
         let head = crate::source::DiskFs::new(d).unwrap();
         let changed: Vec<String> = changed_paths(&base, &head).into_iter().collect();
         assert_eq!(changed, ["apps/a/new.yaml", "apps/a/x.yaml"]);
-        // The fast path agrees, with and without the git index's knowledge.
-        let fast: Vec<String> = changed_paths_on_disk(&base, d, &HashMap::new())
+        // With the git index's knowledge (files it vouches for are not read) the answer is the
+        // same.
+        let known: Vec<String> = changed_paths_with(&base, &head, &index_known(d))
             .into_iter()
             .collect();
-        assert_eq!(fast, changed);
-        let fast: Vec<String> = changed_paths_on_disk(&base, d, &index_known(d))
-            .into_iter()
-            .collect();
-        assert_eq!(fast, changed);
+        assert_eq!(known, changed);
 
         let err = GitFs::open(d, "no-such-branch").err().unwrap();
         assert!(err.to_string().contains("fetch-depth"));

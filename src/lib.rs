@@ -1,13 +1,14 @@
 //! kustodian: guards environment promotion in GitOps config repos.
 //!
 //! Layers, bottom to top (each imports only from the floors below it):
-//! [`source`] + [`yaml`] (files read once, YAML with spans) with [`limits`] (the budgets they
-//! keep to), [`diag`] (findings);
+//! [`source`] + [`yaml`] + [`text`] (files read once, YAML with spans, string helpers) with
+//! [`limits`] (the budgets they keep to), [`diag`] (findings);
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
-//! file); [`report`] (one emitter per output format) and [`output`] (writing report files); the
-//! binary on top.
+//! file), and beside them [`promotion`] (what runs where and since when, and promoting it,
+//! checked by the engine); [`report`] (one emitter per output format) and [`output`] (writing
+//! report files); the binary on top.
 
 pub mod check;
 pub mod diag;
@@ -16,11 +17,13 @@ pub mod discover;
 pub mod git;
 pub mod limits;
 pub mod output;
+pub mod promotion;
 pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod settings;
 pub mod source;
+pub mod text;
 pub mod timings;
 pub mod yaml;

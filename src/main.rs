@@ -50,6 +50,19 @@ enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum VersionsFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Color {
     Auto,
     Always,
@@ -112,6 +125,16 @@ enum Command {
         #[arg(long)]
         summary: Option<PathBuf>,
     },
+    /// List the apps and environments a check will check, where each was found, and which
+    /// staging environment each production environment is compared with.
+    Envs {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: ListFormat,
+    },
     /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
     MergeReports {
         /// JSON reports written by `check --format json`.
@@ -133,6 +156,75 @@ enum Command {
         /// Colored output (default: when stdout is a terminal).
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
+    },
+    /// Show which image every environment runs, where it is set, and the commit that set it.
+    Versions {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Only this app (repeatable).
+        #[arg(long = "app")]
+        apps: Vec<String>,
+        /// Output format (default: `table`; `markdown` with --write/--check).
+        #[arg(long, value_enum)]
+        format: Option<VersionsFormat>,
+        /// Also list the last N values of each image in each environment, with their commits.
+        #[arg(long, value_name = "N", conflicts_with_all = ["write", "check"])]
+        history: Option<usize>,
+        /// Write the output to FILE (atomically). What is written depends on the tree alone
+        /// (no commits), so the file changes exactly when what runs changes.
+        #[arg(long, value_name = "FILE", conflicts_with = "check")]
+        write: Option<PathBuf>,
+        /// Exit 1 when FILE differs from what --write would write.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+        /// Count ages to this time (RFC 3339) instead of now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Promote an app's images to an environment: set them where they are set today to what the
+    /// previous environment runs (or to --digest/--tag), check, then write (and commit).
+    Promote {
+        /// The app to promote.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        app: Option<String>,
+        /// The environment to promote to.
+        #[arg(long)]
+        to: String,
+        /// The environment to promote from (default: the one before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only this image (its repository, or the repository's last path segment).
+        #[arg(long)]
+        image: Option<String>,
+        /// Set this digest (sha256:...) instead of what --from runs.
+        #[arg(long, conflicts_with = "tag")]
+        digest: Option<String>,
+        /// Set this tag instead of what --from runs.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Promote every app whose --to environment runs something else than the one before.
+        #[arg(long)]
+        all: bool,
+        /// Print the edits as a diff and what the checks say; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Commit the promotion (`chore(<env>): promote <app> to <digest>`).
+        #[arg(long, conflicts_with = "dry_run")]
+        commit: bool,
+        /// Write the promotion even when the checks fail.
+        #[arg(long)]
+        force: bool,
+        /// When the image is set in a file other environments also read, add an `images:`
+        /// entry to the target overlay instead of refusing.
+        #[arg(long)]
+        create: bool,
+        /// Policy file extending/overriding the built-in policy (as for `check`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Repository root.
+        #[arg(long, short = 'C', default_value = ".")]
+        repo: PathBuf,
     },
     /// Print what `kustomize build DIR` prints.
     Render {
@@ -229,6 +321,55 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dirs, root } => render(&dirs, root.as_deref()),
+        Command::Envs { path, format } => envs(&path, format),
+        Command::Promote {
+            app,
+            to,
+            from,
+            image,
+            digest,
+            tag,
+            all,
+            dry_run,
+            commit,
+            force,
+            create,
+            policy,
+            repo,
+        } => promote(
+            &kustodian::promotion::promote::PromoteOptions {
+                root: repo,
+                app,
+                all,
+                to,
+                from,
+                image,
+                digest,
+                tag,
+                create,
+                force,
+                commit,
+                policy,
+            },
+            dry_run,
+        ),
+        Command::Versions {
+            path,
+            apps,
+            format,
+            history,
+            write,
+            check,
+            now,
+        } => versions(VersionsArgs {
+            path,
+            apps,
+            format,
+            history,
+            write,
+            check,
+            now,
+        }),
         Command::Schemas {
             what: SchemasCommand::List,
         } => {
@@ -480,6 +621,154 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
     Ok(if failed { 2 } else { 0 })
 }
 
+struct VersionsArgs {
+    path: PathBuf,
+    apps: Vec<String>,
+    format: Option<VersionsFormat>,
+    history: Option<usize>,
+    write: Option<PathBuf>,
+    check: Option<PathBuf>,
+    now: Option<String>,
+}
+
+fn versions(a: VersionsArgs) -> anyhow::Result<u8> {
+    use kustodian::promotion::versions::{VersionsOptions, collect};
+    use kustodian::report::versions::{json, markdown, table};
+    let now = match a.now.as_deref().map(str::parse::<jiff::Timestamp>) {
+        None => jiff::Timestamp::now(),
+        Some(Ok(t)) => t,
+        Some(Err(_)) => {
+            anyhow::bail!("--now: expected an RFC 3339 time (e.g. 2026-11-27T17:00:00Z)")
+        }
+    };
+    // A file that is checked for staleness holds what the tree says, not who committed it.
+    let to_file = a.write.is_some() || a.check.is_some();
+    let opts = VersionsOptions {
+        apps: a.apps,
+        git: !to_file,
+        history: a.history.unwrap_or(0),
+    };
+    let v = match collect(&a.path, &opts) {
+        Ok(v) => v,
+        Err(e) => return Ok(promotion_error(e)),
+    };
+    let format = a.format.unwrap_or(if to_file {
+        VersionsFormat::Markdown
+    } else {
+        VersionsFormat::Table
+    });
+    let mut buf = Vec::new();
+    match format {
+        VersionsFormat::Table => table::emit(
+            &v,
+            &mut buf,
+            table::TableOptions {
+                now,
+                history: a.history.is_some(),
+            },
+        )?,
+        VersionsFormat::Json => json::emit(&v, &mut buf)?,
+        VersionsFormat::Markdown => markdown::emit(&v, &mut buf)?,
+    }
+    if v.has_errors() {
+        // Shown (the failing environments say why), never written or compared.
+        std::io::stdout().write_all(&buf)?;
+        eprintln!("error: some environments do not render (see the notes above)");
+        return Ok(2);
+    }
+    if let Some(p) = &a.write {
+        write_atomically(p, &buf)?;
+        return Ok(0);
+    }
+    if let Some(p) = &a.check {
+        let have = std::fs::read(p).unwrap_or_default();
+        if have == buf {
+            eprintln!("{} is up to date", p.display());
+            return Ok(0);
+        }
+        let diff = similar::TextDiff::from_lines(
+            String::from_utf8_lossy(&have).as_ref(),
+            String::from_utf8_lossy(&buf).as_ref(),
+        )
+        .unified_diff()
+        .header(&p.display().to_string(), "kustodian versions")
+        .to_string();
+        eprint!("{diff}");
+        eprintln!(
+            "error: {} is stale; regenerate it with `kustodian versions --write {}`",
+            p.display(),
+            p.display()
+        );
+        return Ok(1);
+    }
+    std::io::stdout().write_all(&buf)?;
+    Ok(0)
+}
+
+fn promote(
+    opts: &kustodian::promotion::promote::PromoteOptions,
+    dry_run: bool,
+) -> anyhow::Result<u8> {
+    use kustodian::report::promotion::{Done, emit};
+    let plan = match kustodian::promotion::promote::plan(opts) {
+        Ok(p) => p,
+        Err(e) => return Ok(promotion_error(e)),
+    };
+    let mut done = Done {
+        dry_run,
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ..Done::default()
+    };
+    if !dry_run {
+        for p in plan.promotions.iter().filter(|p| p.writes()) {
+            for f in &p.files {
+                write_atomically(&opts.root.join(&f.path), f.after.as_bytes())?;
+            }
+            if opts.commit {
+                let files: Vec<String> = p.files.iter().map(|f| f.path.clone()).collect();
+                match kustodian::promotion::commit::commit(&opts.root, &files, &p.commit_message())
+                {
+                    Ok(sha) => {
+                        done.commits.insert(p.app.clone(), sha);
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "error: {}/{} is written but not committed: {e}",
+                            p.app, p.to
+                        );
+                        return Ok(2);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    emit(&plan, &done, &mut out)?;
+    Ok(plan.exit_code())
+}
+
+/// Reports a promotion command's failure to evaluate (exit 2).
+fn promotion_error(e: kustodian::promotion::PromotionError) -> u8 {
+    match e {
+        kustodian::promotion::PromotionError::Findings(findings, sources) => {
+            let summary = Default::default();
+            let report = Report {
+                findings: &findings,
+                summary: &summary,
+                sources: &sources,
+            };
+            for f in &findings {
+                eprint!(
+                    "{}",
+                    human::render_finding(f, &report, human::HumanOptions::default())
+                );
+            }
+        }
+        e => eprintln!("error: {e}"),
+    }
+    2
+}
+
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 1/4")?;
     let (i, n): (usize, usize) = (
@@ -492,8 +781,33 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Writes a report file (see `kustodian::output`: atomic, through symlinks, modes kept).
+/// Writes a report (or a promoted file) whole: see `kustodian::output` (a temporary file and a
+/// rename, through a symlink to its target, a FIFO or device directly, modes kept).
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     kustodian::output::write_report(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// `kustodian envs`: what discovery finds (exit 2 when the repository cannot be read or its
+/// config is invalid).
+fn envs(path: &Path, format: ListFormat) -> anyhow::Result<u8> {
+    use kustodian::discover::listing;
+    let (d, sources) = match listing::discover_repo(path, &kustodian::rules::CATALOG) {
+        Ok(x) => x,
+        Err(findings) => {
+            let sources = Sources::new();
+            for f in &findings {
+                eprintln!("error: {}", f.message);
+            }
+            drop(sources);
+            return Ok(2);
+        }
+    };
+    let l = listing::listing(&d, &sources);
+    let text = match format {
+        ListFormat::Json => serde_json::to_string_pretty(&l)? + "\n",
+        ListFormat::Human => kustodian::report::envs::human(&l),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(0)
 }

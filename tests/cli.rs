@@ -564,7 +564,52 @@ fn nothing_to_check_is_an_error_not_a_pass() {
     write(t.path(), "README.md", "not a config repo\n");
     let out = kustodian(&["check", "."], t.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no Kustomize overlays found"));
+    let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    assert!(text.contains("nothing to check"), "{text}");
+    assert!(
+        text.contains("environments:"),
+        "says how to configure it: {text}"
+    );
+    // Pull-request mode is not a way around it.
+    common::git(t.path(), &["init", "-q", "-b", "main"]);
+    common::git(t.path(), &["add", "."]);
+    common::git(t.path(), &["commit", "-q", "-m", "one"]);
+    let out = kustodian(&["check", ".", "--base", "HEAD"], t.path());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Environments, none of them production: the production rules would check nothing.
+    write(
+        t.path(),
+        "envs/eu-west/kustomization.yaml",
+        "resources: []\n",
+    );
+    write(
+        t.path(),
+        "envs/sandbox/kustomization.yaml",
+        "resources: []\n",
+    );
+    let out = kustodian(&["check", "."], t.path());
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+    assert!(text.contains("no environment is production"), "{text}");
+    assert!(text.contains("eu-west"), "{text}");
+    // Naming its stage is enough.
+    write(
+        t.path(),
+        ".kustodian.yaml",
+        "stages:\n  eu-west: production\n",
+    );
+    let out = kustodian(&["check", "."], t.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = kustodian(&["check", "no/such/dir"], t.path());
     assert_eq!(out.status.code(), Some(2));
     let out = kustodian(

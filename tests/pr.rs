@@ -339,6 +339,18 @@ fn summary_shows_images_and_rendered_diff_per_app() {
         "{md}"
     );
     assert!(md.contains("<details><summary>rendered diff</summary>"));
+    // The versions table of the environments the change moves, before → after.
+    assert!(
+        md.contains(
+            "| App | Environment | Image | Before | After |\n|---|---|---|---|---|\n\
+             | api-service | staging | `ghcr.io/example/api-service` | `sha256:9f86d081884c` | `sha256:2c26b46b68ff` |\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.find("### Versions").unwrap() < md.find("### Rendered changes").unwrap(),
+        "{md}"
+    );
     assert!(
         md.contains(&format!("+        image: ghcr.io/example/api-service@{D2}")),
         "{md}"

@@ -34,9 +34,63 @@ fn committed_schemas_match_the_code() {
         kustodian::settings::config::config_schema(catalog),
     );
     check(
+        "envs.schema.json",
+        kustodian::settings::load::schema_of::<kustodian::discover::listing::Listing>(),
+    );
+    check(
         "report.schema.json",
         kustodian::settings::load::schema_of::<kustodian::report::json::JsonReport>(),
     );
+    check(
+        "versions.schema.json",
+        kustodian::settings::load::schema_of::<kustodian::report::versions::json::JsonVersions>(),
+    );
+}
+
+#[test]
+fn versions_json_validates_against_its_schema_in_the_documented_shape() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/versions.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for args in [
+        &["versions", "fixtures/gitops-config", "--format", "json"][..],
+        &[
+            "versions",
+            "fixtures/gitops-config",
+            "--format",
+            "json",
+            "--history",
+            "2",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kustodian"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{args:?}: {errors:?}");
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&v), ["version", "revision", "apps"]);
+        let app = &v["apps"][0];
+        assert_eq!(keys(app), ["app", "environments"]);
+        let env = &app["environments"][0];
+        assert_eq!(keys(env), ["environment", "stage", "images"]);
+        let image = keys(&env["images"][0]);
+        assert_eq!(
+            image[..6],
+            ["name", "repository", "tag", "digest", "location", "commit"]
+        );
+    }
 }
 
 #[test]

@@ -47,80 +47,9 @@ impl GenContext<'_> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| RenderError::invalid("generator entry needs a 'name'", g.loc))?;
         let mut files = Vec::new();
-        let mut pairs: Vec<Pair> = Vec::new();
-
-        for lit in seq(n, "literals") {
-            let s = lit.scalar_string().unwrap_or_default();
-            let Some(eq) = s.find('=').filter(|&i| i > 0) else {
-                return Err(RenderError::invalid(
-                    format!("invalid literal source {s}, expected key=value"),
-                    lit.loc,
-                ));
-            };
-            pairs.push(Pair {
-                key: s[..eq].to_string(),
-                value: remove_quotes(&s[eq + 1..]).as_bytes().to_vec(),
-                loc: lit.loc,
-            });
-        }
-        for f in seq(n, "files") {
-            let s = f.scalar_string().unwrap_or_default();
-            let (key, path) = match s.split_once('=') {
-                Some((k, p)) if !k.is_empty() => (k.to_string(), p.to_string()),
-                Some(_) => {
-                    return Err(RenderError::invalid(
-                        format!("file source '{s}' has an empty key"),
-                        f.loc,
-                    ));
-                }
-                None => (s.rsplit('/').next().unwrap_or(&s).to_string(), s.clone()),
-            };
-            let rel = self.renderer.restricted_file(self.dir, &path, f.loc)?;
-            let bytes = self.read_bytes(&rel, f.loc)?;
-            files.push(rel);
-            pairs.push(Pair {
-                key,
-                value: bytes,
-                loc: f.loc,
-            });
-        }
-        let mut env_refs = seq(n, "envs");
-        if let Some(e) = n.get("env").filter(|e| !e.is_null()) {
-            env_refs.push(e.clone());
-        }
-        for e in env_refs {
-            let s = e.scalar_string().unwrap_or_default();
-            let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
-            let text = self.renderer.read_text(&rel, e.loc)?;
-            let file_id = self.renderer.file_id(&rel);
-            files.push(rel.clone());
-            let mut offset = 0usize;
-            for (i, raw_line) in text.split('\n').enumerate() {
-                let line_start = offset;
-                offset += raw_line.len() + 1;
-                let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-                if i == 0 {
-                    line = line.strip_prefix('\u{feff}').unwrap_or(line);
-                }
-                let trimmed = line.trim_start();
-                if trimmed.is_empty() || trimmed.starts_with('#') {
-                    continue;
-                }
-                // kustomize takes the key as written: its key validation is a no-op (the API
-                // server's data-key rule is `schema-violation`'s to report), and a line with
-                // nothing before the `=` counts as blank.
-                let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
-                if k.is_empty() {
-                    continue;
-                }
-                let start = line_start + (raw_line.len() - trimmed.len());
-                pairs.push(Pair {
-                    key: k.to_string(),
-                    value: v.as_bytes().to_vec(),
-                    loc: Loc::new(file_id, start, line_start + line.len()),
-                });
-            }
-        }
+        let mut pairs = literal_pairs(n)?;
+        self.add_file_pairs(n, &mut pairs, &mut files)?;
+        self.add_env_pairs(n, &mut pairs, &mut files)?;
 
         // Build the object.
         let mut meta = Mapping::default();
@@ -145,32 +74,7 @@ impl GenContext<'_> {
         if !opts.annotations.is_empty() {
             meta.insert("annotations", string_map_node(&opts.annotations));
         }
-        let mut data = Mapping::default();
-        let mut binary = Mapping::default();
-        for p in pairs {
-            if data.contains_key(&p.key) || binary.contains_key(&p.key) {
-                return Err(RenderError::new(
-                    RenderErrorKind::Conflict,
-                    format!(
-                        "cannot add key {}, another key by that name already exists in {name}",
-                        p.key
-                    ),
-                    p.loc,
-                ));
-            }
-            let entry = |v: String| Entry {
-                key: Key::from(p.key.as_str()),
-                key_loc: p.loc,
-                value: Node::str(v).at(p.loc),
-            };
-            match kind {
-                GenKind::Secret => data.entries.push(entry(encode_base64(&p.value))),
-                GenKind::ConfigMap => match String::from_utf8(p.value) {
-                    Ok(s) => data.entries.push(entry(s)),
-                    Err(e) => binary.entries.push(entry(encode_base64(e.as_bytes()))),
-                },
-            }
-        }
+        let (data, binary) = data_maps(pairs, kind, &name)?;
         let mut obj = Mapping::default();
         obj.insert("apiVersion", Node::str("v1"));
         obj.insert(
@@ -222,6 +126,84 @@ impl GenContext<'_> {
         Ok((r, files))
     }
 
+    /// `files:` sources: `key=path` or a path whose file name is the key.
+    fn add_file_pairs(
+        &self,
+        n: &Node,
+        pairs: &mut Vec<Pair>,
+        files: &mut Vec<String>,
+    ) -> Result<(), RenderError> {
+        for f in seq(n, "files") {
+            let s = f.scalar_string().unwrap_or_default();
+            let (key, path) = match s.split_once('=') {
+                Some((k, p)) if !k.is_empty() => (k.to_string(), p.to_string()),
+                Some(_) => {
+                    return Err(RenderError::invalid(
+                        format!("file source '{s}' has an empty key"),
+                        f.loc,
+                    ));
+                }
+                None => (s.rsplit('/').next().unwrap_or(&s).to_string(), s.clone()),
+            };
+            let rel = self.renderer.restricted_file(self.dir, &path, f.loc)?;
+            let bytes = self.read_bytes(&rel, f.loc)?;
+            files.push(rel);
+            pairs.push(Pair {
+                key,
+                value: bytes,
+                loc: f.loc,
+            });
+        }
+        Ok(())
+    }
+
+    /// `envs:` (and the legacy `env:`) files: one `key=value` pair per line.
+    fn add_env_pairs(
+        &self,
+        n: &Node,
+        pairs: &mut Vec<Pair>,
+        files: &mut Vec<String>,
+    ) -> Result<(), RenderError> {
+        let mut env_refs = seq(n, "envs");
+        if let Some(e) = n.get("env").filter(|e| !e.is_null()) {
+            env_refs.push(e.clone());
+        }
+        for e in env_refs {
+            let s = e.scalar_string().unwrap_or_default();
+            let rel = self.renderer.restricted_file(self.dir, &s, e.loc)?;
+            let text = self.renderer.read_text(&rel, e.loc)?;
+            let file_id = self.renderer.file_id(&rel);
+            files.push(rel.clone());
+            let mut offset = 0usize;
+            for (i, raw_line) in text.split('\n').enumerate() {
+                let line_start = offset;
+                offset += raw_line.len() + 1;
+                let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+                if i == 0 {
+                    line = line.strip_prefix('\u{feff}').unwrap_or(line);
+                }
+                let trimmed = line.trim_start();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    continue;
+                }
+                // kustomize takes the key as written: its key validation is a no-op (the API
+                // server's data-key rule is `schema-violation`'s to report), and a line with
+                // nothing before the `=` counts as blank.
+                let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+                if k.is_empty() {
+                    continue;
+                }
+                let start = line_start + (raw_line.len() - trimmed.len());
+                pairs.push(Pair {
+                    key: k.to_string(),
+                    value: v.as_bytes().to_vec(),
+                    loc: Loc::new(file_id, start, line_start + line.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn read_bytes(&self, rel: &str, at: Loc) -> Result<Vec<u8>, RenderError> {
         // Generator files may be binary: read bytes; text files also go through the shared
         // table so findings can show them.
@@ -229,12 +211,68 @@ impl GenContext<'_> {
             .renderer
             .fs()
             .read_bytes(rel)
-            .map_err(|e| super::fs_error(e, at))?;
+            .map_err(|e| super::files::fs_error(e, at))?;
         if std::str::from_utf8(&bytes).is_ok() {
             self.renderer.read_text(rel, at)?;
         }
         Ok(bytes)
     }
+}
+
+/// `literals:` sources: `key=value`, the value's quotes removed.
+fn literal_pairs(n: &Node) -> Result<Vec<Pair>, RenderError> {
+    let mut pairs: Vec<Pair> = Vec::new();
+    for lit in seq(n, "literals") {
+        let s = lit.scalar_string().unwrap_or_default();
+        let Some(eq) = s.find('=').filter(|&i| i > 0) else {
+            return Err(RenderError::invalid(
+                format!("invalid literal source {s}, expected key=value"),
+                lit.loc,
+            ));
+        };
+        pairs.push(Pair {
+            key: s[..eq].to_string(),
+            value: remove_quotes(&s[eq + 1..]).as_bytes().to_vec(),
+            loc: lit.loc,
+        });
+    }
+    Ok(pairs)
+}
+
+/// The pairs as `data` (text; base64 in a Secret) and `binaryData` (a ConfigMap's non-UTF-8
+/// values); a key given twice is refused.
+fn data_maps(
+    pairs: Vec<Pair>,
+    kind: GenKind,
+    name: &str,
+) -> Result<(Mapping, Mapping), RenderError> {
+    let mut data = Mapping::default();
+    let mut binary = Mapping::default();
+    for p in pairs {
+        if data.contains_key(&p.key) || binary.contains_key(&p.key) {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "cannot add key {}, another key by that name already exists in {name}",
+                    p.key
+                ),
+                p.loc,
+            ));
+        }
+        let entry = |v: String| Entry {
+            key: Key::from(p.key.as_str()),
+            key_loc: p.loc,
+            value: Node::str(v).at(p.loc),
+        };
+        match kind {
+            GenKind::Secret => data.entries.push(entry(encode_base64(&p.value))),
+            GenKind::ConfigMap => match String::from_utf8(p.value) {
+                Ok(s) => data.entries.push(entry(s)),
+                Err(e) => binary.entries.push(entry(encode_base64(e.as_bytes()))),
+            },
+        }
+    }
+    Ok((data, binary))
 }
 
 /// kustomize's builtin `IAMPolicyGenerator` (`generators:` entry with `apiVersion: builtin`): a
@@ -291,7 +329,7 @@ pub fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
         .into_iter()
         .find(|d| !d.is_null())
         .ok_or_else(|| bad("empty".into()))?;
-    super::transforms::relocate(&mut doc, config.loc);
+    crate::yaml::relocate(&mut doc, config.loc);
     Ok(Resource::new(doc))
 }
 
@@ -343,7 +381,7 @@ fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
         ] {
             if let Some(m) = src.get(field).and_then(|m| m.as_map()) {
                 for e in &m.entries {
-                    let v = Node::str(super::kustomization::raw_string(&e.value)).at(e.value.loc);
+                    let v = Node::str(super::scalars::raw_string(&e.value)).at(e.value.loc);
                     if let Some(slot) = dst.iter_mut().find(|(k, _)| *k == e.key) {
                         slot.1 = v;
                     } else {

@@ -4,10 +4,11 @@
 //! entry it came from in `via`, and errors point at the offending entry. Unknown fields are errors,
 //! as in kustomize; fields kustodian will not emulate (helm, plugins) are refused by name.
 
-use super::SortChoice;
 use super::error::{RenderError, RenderErrorKind};
-use super::fieldspec::FieldSpec;
+use super::scalars::raw_string;
+use super::transformer_config::TransformerConfig;
 use crate::source::{Fs, Loc, child_rel};
+use crate::text::edit_distance;
 use crate::yaml::{Node, Value};
 
 /// A string entry with its location (a path in `resources`, a patch path, ...).
@@ -230,14 +231,6 @@ fn string_map(n: &Node, field: &str) -> Result<Vec<(String, String, Loc)>, Rende
     }
 }
 
-/// A scalar as Go's `map[string]string` sees it (null → empty).
-pub fn raw_string(n: &Node) -> String {
-    match &n.value {
-        Value::Null => String::new(),
-        _ => n.scalar_string().unwrap_or_default(),
-    }
-}
-
 fn scalar(n: &Node, field: &str) -> Result<Option<(String, Loc)>, RenderError> {
     match &n.value {
         Value::Null => Ok(None),
@@ -288,32 +281,7 @@ impl Kustomization {
             match f {
                 "apiVersion" | "metadata" => {}
                 "configurations" => k.configurations = refs(v, f)?,
-                "openapi" => {
-                    let version = v.get("version").and_then(|x| x.scalar_string());
-                    let path = v.get("path").and_then(|x| x.scalar_string());
-                    if version.is_some() && path.is_some() {
-                        return Err(RenderError::invalid(
-                            "builtin version and custom schema provided, cannot use both",
-                            v.loc,
-                        ));
-                    }
-                    if let Some(ver) = version
-                        && ver != "v1.21.2"
-                    {
-                        return Err(RenderError::invalid(
-                            format!(
-                                "the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"
-                            ),
-                            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
-                        ));
-                    }
-                    if let Some(p) = path {
-                        k.openapi_path = Some(Ref {
-                            text: p,
-                            loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
-                        });
-                    }
-                }
+                "openapi" => k.openapi_path = openapi_path(v)?,
                 "kind" => match v.as_str() {
                     Some("Component") => k.is_component = true,
                     Some("Kustomization" | "") | None => {}
@@ -340,24 +308,8 @@ impl Kustomization {
                 "patches" => k.patches = list(v, f)?,
                 "patchesStrategicMerge" => k.patches_strategic_merge = list(v, f)?,
                 "patchesJson6902" => k.patches_json6902 = list(v, f)?,
-                "configMapGenerator" => {
-                    k.config_map_generator = list(v, f)?
-                        .into_iter()
-                        .map(|n| GeneratorArgs {
-                            loc: n.loc,
-                            node: n,
-                        })
-                        .collect()
-                }
-                "secretGenerator" => {
-                    k.secret_generator = list(v, f)?
-                        .into_iter()
-                        .map(|n| GeneratorArgs {
-                            loc: n.loc,
-                            node: n,
-                        })
-                        .collect()
-                }
+                "configMapGenerator" => k.config_map_generator = generator_args(list(v, f)?),
+                "secretGenerator" => k.secret_generator = generator_args(list(v, f)?),
                 "generatorOptions" => k.generator_options = Some(v.clone()),
                 "replacements" => k.replacements = list(v, f)?,
                 "vars" => k.vars = list(v, f)?,
@@ -385,21 +337,68 @@ impl Kustomization {
                         e.key_loc,
                     ));
                 }
-                _ => {
-                    let hint = KNOWN
-                        .iter()
-                        .find(|k| edit_distance(k, f) <= 2)
-                        .map(|k| format!(" (did you mean '{k}'?)"))
-                        .unwrap_or_default();
-                    return Err(RenderError::invalid(
-                        format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
-                        e.key_loc,
-                    ));
-                }
+                _ => return Err(unknown_field(f, path, e.key_loc)),
             }
         }
         Ok(k)
     }
+}
+
+/// `openapi:`: the custom schema's path, if any (kustomize's one built-in version is the default).
+fn openapi_path(v: &Node) -> Result<Option<Ref>, RenderError> {
+    let version = v.get("version").and_then(|x| x.scalar_string());
+    let path = v.get("path").and_then(|x| x.scalar_string());
+    if version.is_some() && path.is_some() {
+        return Err(RenderError::invalid(
+            "builtin version and custom schema provided, cannot use both",
+            v.loc,
+        ));
+    }
+    if let Some(ver) = version
+        && ver != "v1.21.2"
+    {
+        return Err(RenderError::invalid(
+            format!("the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"),
+            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
+        ));
+    }
+    Ok(path.map(|p| Ref {
+        text: p,
+        loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
+    }))
+}
+
+/// Generator entries, each located where it is written.
+fn generator_args(list: Vec<Node>) -> Vec<GeneratorArgs> {
+    list.into_iter()
+        .map(|n| GeneratorArgs {
+            loc: n.loc,
+            node: n,
+        })
+        .collect()
+}
+
+/// A field kustomize does not know, with the known field it is likely a misspelling of.
+fn unknown_field(f: &str, path: &str, at: Loc) -> RenderError {
+    let hint = KNOWN
+        .iter()
+        .find(|k| edit_distance(k, f) <= 2)
+        .map(|k| format!(" (did you mean '{k}'?)"))
+        .unwrap_or_default();
+    RenderError::invalid(
+        format!("invalid Kustomization: unknown field '{f}' in {path}{hint}"),
+        at,
+    )
+}
+
+/// `sortOptions` of a kustomization.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortChoice {
+    Legacy {
+        first: Option<Vec<String>>,
+        last: Option<Vec<String>>,
+    },
+    Fifo,
 }
 
 fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
@@ -429,164 +428,5 @@ fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
             "the field 'sortOptions.order' must be one of [fifo, legacy]",
             v.loc,
         )),
-    }
-}
-
-/// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// Which fields each transformer touches: kustomize's defaults, extended by the kustomization's
-/// `configurations:` files (how CRD fields get images, labels and name references).
-///
-/// The default tables are shared (`Arc`) and copied only when `configurations:` extends them:
-/// every kustomization starts from them, and cloning hundreds of field specs per kustomization
-/// was a measurable part of rendering a large repository.
-#[derive(Clone, Debug)]
-pub struct TransformerConfig {
-    pub common_labels: Specs,
-    pub template_labels: Specs,
-    pub common_annotations: Specs,
-    pub images: Specs,
-    pub replicas: Specs,
-    pub namespace: Specs,
-    /// `namePrefix`/`nameSuffix` field specs from `configurations:` (`None`: the default, every
-    /// object's `metadata/name`). kustomize merges its default into configured specs, and a
-    /// configured `metadata/name` spec of any kind counts as the default already there: so
-    /// `metadata/name` for one kind renames only that kind, another path adds to the renaming.
-    pub name_prefix: Option<Vec<FieldSpec>>,
-    pub name_suffix: Option<Vec<FieldSpec>>,
-    /// Extra `nameReference` entries (kind + fieldSpecs), for the name-reference pass.
-    pub name_reference: Vec<Node>,
-    /// Extra `varReference` field specs, for `vars`.
-    pub var_reference: Vec<FieldSpec>,
-}
-
-/// A shared, copy-on-write table of field specs.
-pub type Specs = std::sync::Arc<Vec<FieldSpec>>;
-
-/// kustomize's default tables, built once.
-static DEFAULT_SPECS: std::sync::LazyLock<[Specs; 6]> = std::sync::LazyLock::new(|| {
-    use super::transforms as t;
-    [
-        Specs::new(t::COMMON_LABELS.to_vec()),
-        Specs::new(t::TEMPLATE_LABELS.to_vec()),
-        Specs::new(t::COMMON_ANNOTATIONS.to_vec()),
-        Specs::new(t::IMAGES.to_vec()),
-        Specs::new(t::REPLICAS.to_vec()),
-        Specs::new(t::NAMESPACE.to_vec()),
-    ]
-});
-
-impl Default for TransformerConfig {
-    fn default() -> TransformerConfig {
-        let [
-            common_labels,
-            template_labels,
-            common_annotations,
-            images,
-            replicas,
-            namespace,
-        ] = DEFAULT_SPECS.clone();
-        TransformerConfig {
-            common_labels,
-            template_labels,
-            common_annotations,
-            images,
-            replicas,
-            namespace,
-            name_prefix: None,
-            name_suffix: None,
-            name_reference: Vec::new(),
-            var_reference: Vec::new(),
-        }
-    }
-}
-
-impl TransformerConfig {
-    /// kustomize's defaults with the given `configurations:` documents merged in, in order.
-    pub fn from_docs(docs: &[std::sync::Arc<Node>]) -> TransformerConfig {
-        let mut c = TransformerConfig::default();
-        for d in docs {
-            c.extend_from(d);
-        }
-        c
-    }
-
-    /// Adds the tables of one `configurations:` document (a spec already there is not added
-    /// twice, as kustomize's merge keeps one).
-    pub fn extend_from(&mut self, doc: &Node) {
-        let specs = |key: &str| -> Vec<FieldSpec> {
-            doc.get(key)
-                .and_then(|n| n.as_seq())
-                .map(|s| s.iter().filter_map(FieldSpec::from_node).collect())
-                .unwrap_or_default()
-        };
-        for (key, table) in [
-            ("commonLabels", &mut self.common_labels),
-            ("templateLabels", &mut self.template_labels),
-            ("commonAnnotations", &mut self.common_annotations),
-            ("images", &mut self.images),
-            ("replicas", &mut self.replicas),
-            ("namespace", &mut self.namespace),
-        ] {
-            let more: Vec<FieldSpec> = specs(key)
-                .into_iter()
-                .filter(|f| !table.contains(f))
-                .collect();
-            if !more.is_empty() {
-                std::sync::Arc::make_mut(table).extend(more);
-            }
-        }
-        for f in specs("varReference") {
-            if !self.var_reference.contains(&f) {
-                self.var_reference.push(f);
-            }
-        }
-        for (key, slot) in [
-            ("namePrefix", &mut self.name_prefix),
-            ("nameSuffix", &mut self.name_suffix),
-        ] {
-            let more = specs(key);
-            if !more.is_empty() {
-                let is_name = |f: &FieldSpec| *f.path == ["metadata", "name"];
-                let default = FieldSpec {
-                    group: None,
-                    version: None,
-                    kind: None,
-                    path: std::borrow::Cow::Owned(vec!["metadata".into(), "name".into()]),
-                    create: false,
-                };
-                let v = slot.get_or_insert_with(Vec::new);
-                v.retain(|f| *f != default);
-                for f in more {
-                    if !v.contains(&f) {
-                        v.push(f);
-                    }
-                }
-                if !v.iter().any(is_name) {
-                    v.insert(0, default);
-                }
-            }
-        }
-        if let Some(Value::Seq(items)) = doc.get("nameReference").map(|n| &n.value) {
-            for it in items {
-                if !self.name_reference.contains(it) {
-                    self.name_reference.push(it.clone());
-                }
-            }
-        }
     }
 }

@@ -14,8 +14,8 @@ use compact_str::CompactString;
 
 use super::error::{RenderError, RenderErrorKind};
 use super::fieldspec::{FieldSpec, static_or_any};
+use super::resource::is_cluster_scoped;
 use super::resource::{ResId, Resource};
-use super::transforms::is_cluster_scoped;
 use crate::source::Loc;
 use crate::yaml::{Node, Value};
 

@@ -112,7 +112,7 @@ pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
                 e.value.value,
                 Value::Int(_) | Value::Float(_) | Value::Bool(_)
             ) {
-                e.value.value = Value::Str(super::kustomization::raw_string(&e.value));
+                e.value.value = Value::Str(super::scalars::raw_string(&e.value));
             }
         }
     }

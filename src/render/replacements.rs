@@ -11,7 +11,7 @@
 use super::error::RenderError;
 use super::pattern::Pattern;
 use super::resource::{ResId, Resource};
-use super::transforms::label_selector_matches;
+use super::selector::label_selector_matches;
 use crate::source::{Loc, Sources};
 use crate::yaml::resolve::resolve_plain;
 use crate::yaml::{Mapping, Node, Value};
@@ -141,22 +141,7 @@ fn apply_one(
                 at,
             )
         })?;
-    let (mut value, live) = if let Some(source) = entry.get("source").filter(|s| !s.is_null()) {
-        if entry.get("sourceValue").is_some() {
-            return Err(RenderError::invalid(
-                "value and resource selectors are mutually exclusive",
-                at,
-            ));
-        }
-        source_value(resources, source, sources)?
-    } else if let Some(v) = entry.get("sourceValue") {
-        (v.clone(), None)
-    } else {
-        return Err(RenderError::invalid(
-            "replacements must specify a source and at least one target",
-            at,
-        ));
-    };
+    let (mut value, live) = replacement_value(resources, entry, sources)?;
     let mut raw = spelled(&value, sources);
     // What each copy of the value adds to a target resource (see `check_growth`).
     let mut size = crate::yaml::measure(&value);
@@ -168,16 +153,7 @@ fn apply_one(
             ));
         };
         let sel = Sel::from(select, true)?;
-        let rejects: Vec<Sel> = t
-            .get("reject")
-            .and_then(|r| r.as_seq())
-            .map(|s| {
-                s.iter()
-                    .map(|r| Sel::from(r, true))
-                    .collect::<Result<_, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
+        let rejects = rejects_of(t)?;
         let paths: Vec<String> = match t.get("fieldPaths").and_then(|f| f.as_seq()) {
             Some(fps) => fps.iter().filter_map(|f| f.scalar_string()).collect(),
             None => vec!["metadata.name".to_string()],
@@ -200,13 +176,7 @@ fn apply_one(
                 continue;
             }
             let ids = r.all_ids();
-            let rejected = rejects.iter().any(|rej| {
-                (rej.has_id_fields() && ids.iter().any(|id| rej.id(id)))
-                    || (!rej.has_id_fields()
-                        && (rej.labels.is_some() || rej.annotations.is_some())
-                        && rej.meta(r))
-            });
-            if rejected || !ids.iter().any(|id| sel.id(id)) {
+            if rejected(&rejects, r, &ids) || !ids.iter().any(|id| sel.id(id)) {
                 continue;
             }
             for fp in &paths {
@@ -261,19 +231,76 @@ fn apply_one(
                     return Err(e);
                 }
                 if hits == 0 {
-                    let what = if create { "find or create" } else { "find" };
-                    return Err(RenderError::invalid(
-                        format!(
-                            "unable to {what} field \"{fp}\" in replacement target {}",
-                            r.id().display()
-                        ),
-                        t.get("fieldPaths").map(|f| f.loc).unwrap_or(t.loc),
-                    ));
+                    return Err(field_not_found(fp, r, t, create));
                 }
             }
         }
     }
     Ok(())
+}
+
+/// A replacement's value: its `source` field's (and, when kustomize hands targets that very
+/// node, where it lives) or its literal `sourceValue`.
+fn replacement_value(
+    resources: &[Resource],
+    entry: &Node,
+    sources: &Sources,
+) -> Result<(Node, Option<Live>), RenderError> {
+    let at = entry.loc;
+    Ok(
+        if let Some(source) = entry.get("source").filter(|s| !s.is_null()) {
+            if entry.get("sourceValue").is_some() {
+                return Err(RenderError::invalid(
+                    "value and resource selectors are mutually exclusive",
+                    at,
+                ));
+            }
+            source_value(resources, source, sources)?
+        } else if let Some(v) = entry.get("sourceValue") {
+            (v.clone(), None)
+        } else {
+            return Err(RenderError::invalid(
+                "replacements must specify a source and at least one target",
+                at,
+            ));
+        },
+    )
+}
+
+/// A target's `reject:` selectors.
+fn rejects_of(t: &Node) -> Result<Vec<Sel>, RenderError> {
+    Ok(t.get("reject")
+        .and_then(|r| r.as_seq())
+        .map(|s| {
+            s.iter()
+                .map(|r| Sel::from(r, true))
+                .collect::<Result<_, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// Whether a `reject:` selector excludes the resource: by any id it has had when the selector
+/// names id fields, else by its labels or annotations.
+fn rejected(rejects: &[Sel], r: &Resource, ids: &[ResId]) -> bool {
+    rejects.iter().any(|rej| {
+        (rej.has_id_fields() && ids.iter().any(|id| rej.id(id)))
+            || (!rej.has_id_fields()
+                && (rej.labels.is_some() || rej.annotations.is_some())
+                && rej.meta(r))
+    })
+}
+
+/// A target field path that matched nothing in a selected resource.
+fn field_not_found(fp: &str, r: &Resource, t: &Node, create: bool) -> RenderError {
+    let what = if create { "find or create" } else { "find" };
+    RenderError::invalid(
+        format!(
+            "unable to {what} field \"{fp}\" in replacement target {}",
+            r.id().display()
+        ),
+        t.get("fieldPaths").map(|f| f.loc).unwrap_or(t.loc),
+    )
 }
 
 /// Where a replacement's value lives, when kustomize hands the targets the source's own node

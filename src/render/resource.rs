@@ -6,6 +6,7 @@
 //! that deleted something — a deleted node has no location of its own).
 
 use crate::source::Loc;
+use crate::text::split_api_version;
 use crate::yaml::{Key, Node, Value};
 
 /// Group/version/kind/namespace/name of a resource.
@@ -75,12 +76,64 @@ impl ResId {
     }
 }
 
-/// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
-pub fn split_api_version(api: &str) -> (&str, &str) {
-    match api.rsplit_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api),
-    }
+/// Built-in kinds the Kubernetes API serves cluster-scoped (group, kind). Unknown kinds (CRDs)
+/// count as namespaced, as in kustomize; a `Namespace` of another API group is namespaced.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("policy", "PodSecurityPolicy"),
+    ("extensions", "PodSecurityPolicy"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+];
+
+/// Whether objects of this id's kind are cluster-scoped (the table above).
+pub fn is_cluster_scoped(id: &ResId) -> bool {
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, k)| *k == id.kind && *g == id.group)
 }
 
 /// How a generated ConfigMap/Secret combines with one of the same name from a base.

@@ -80,7 +80,7 @@ pub fn bind(
                 v.loc,
             ));
         }
-        let (group, version) = super::resource::split_api_version(&v.api_version);
+        let (group, version) = crate::text::split_api_version(&v.api_version);
         let matches: Vec<usize> = resources
             .iter()
             .enumerate()

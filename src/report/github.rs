@@ -205,7 +205,13 @@ pub fn write_summary(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let table = step_summary(report, 600_000);
-    let rest = changes_markdown(changes, 1_000_000 - table.len());
+    // Pull-request mode: the versions table of the environments the change moves, before → after
+    // (the data and its markdown live with `kustodian versions`).
+    let versions = crate::report::versions::markdown::changes(
+        &crate::promotion::versions::changes_of(changes),
+    );
+    let rest = changes_markdown(changes, 1_000_000 - table.len() - versions.len());
     out.write_all(table.as_bytes())?;
+    out.write_all(versions.as_bytes())?;
     out.write_all(rest.as_bytes())
 }

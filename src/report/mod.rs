@@ -4,10 +4,13 @@
 //! atomically). Locations are resolved through [`crate::source::Sources`] only here, at the end of
 //! the pipeline.
 
+pub mod envs;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod promotion;
 pub mod sarif;
+pub mod versions;
 
 pub use crate::diag::Report;
 

@@ -70,13 +70,6 @@ impl Rule for DigestNotPromoted {
 
     fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let Some(pr) = &ctx.pr else { return vec![] };
-        let staging = ctx
-            .envs
-            .iter()
-            .find(|(e, _)| e.stage == Some(Stage::Staging))
-            .map(|(e, _)| *e);
-        let staging_base = staging.and_then(|e| pr.base_env(&e.name));
-        let staging_digests = staging_base.map(digests).unwrap_or_default();
         let depth = s.options::<DigestOptions>().depth.unwrap_or(50);
         let mut out = Vec::new();
         for (env, head) in &ctx.envs {
@@ -86,6 +79,12 @@ impl Rule for DigestNotPromoted {
             {
                 continue;
             }
+            // The staging environment this production environment is promoted from.
+            let staging = ctx.app.counterpart(&env.name);
+            let staging_digests = staging
+                .and_then(|e| pr.base_env(&e.name))
+                .map(digests)
+                .unwrap_or_default();
             let before = pr.base_env(&env.name).map(digests).unwrap_or_default();
             for r in &head.resources {
                 for c in pods::containers(r) {

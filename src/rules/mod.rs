@@ -138,6 +138,9 @@ impl PrCtx<'_> {
 /// What a repository-wide rule sees.
 pub struct RepoCtx<'a> {
     pub apps: &'a [App],
+    /// What discovery found beyond the apps: GitOps objects pointing at nothing, sources not
+    /// rendered.
+    pub discovery: &'a crate::discover::Discovery,
     pub fs: &'a dyn crate::source::Fs,
     pub sources: &'a Sources,
     pub config: &'a Config,
@@ -184,12 +187,16 @@ registry! {
     production_change_not_image_only::ProductionChangeNotImageOnly,
     immutable_field_changed::ImmutableFieldChanged,
     digest_not_promoted::DigestNotPromoted,
+    image_automation_in_production::ImageAutomationInProduction,
     bot_write_scope::BotWriteScope,
     codeowners_missing::CodeownersMissing,
     change_freeze::ChangeFreeze,
     schema_violation::SchemaViolation,
     schema_missing::SchemaMissing,
     unused_suppression::UnusedSuppression,
+    gitops_path_missing::GitopsPathMissing,
+    source_not_rendered::SourceNotRendered,
+    change_not_checked::ChangeNotChecked,
 }
 
 /// Every rule's description, in documentation order.

@@ -10,7 +10,7 @@ use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
 use super::support::pods;
 use crate::diag::{Finding, Related};
 use super::support::diff::{EXEMPT, allow_patterns, diff, show};
-use crate::settings::{Level, RuleSettings, Stage};
+use crate::settings::{Level, RuleSettings};
 use crate::render::Build;
 use crate::source::{Loc, Sources};
 use crate::yaml::{Entry, Mapping, Node, Value};
@@ -400,14 +400,33 @@ impl Rule for PromotionDrift {
     }
 
     fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
-        let find = |stage: Stage| ctx.envs.iter().find(|(e, _)| e.stage == Some(stage));
-        let (Some((senv, sb)), Some((penv, pb))) = (find(Stage::Staging), find(Stage::Production))
-        else {
-            return vec![];
-        };
-        if !s.applies(&ctx.app.name, &penv.name, penv.stage) {
-            return vec![];
+        let mut out = Vec::new();
+        // Each production environment against the staging environment discovery paired it with.
+        for (si, pi) in &ctx.app.pairs {
+            let (senv, penv) = (&ctx.app.envs[*si], &ctx.app.envs[*pi]);
+            let rendered = |e: &crate::discover::Env| {
+                ctx.envs.iter().find(|(x, _)| x.name == e.name).map(|(_, b)| *b)
+            };
+            let (Some(sb), Some(pb)) = (rendered(senv), rendered(penv)) else {
+                continue;
+            };
+            if s.applies(&ctx.app.name, &penv.name, penv.stage) {
+                out.extend(compare(ctx, s, senv, sb, penv, pb));
+            }
         }
+        out
+    }
+}
+
+/// The drift between one staging environment and the production environment it promotes to.
+fn compare(
+    ctx: &AppCtx,
+    s: &RuleSettings,
+    senv: &crate::discover::Env,
+    sb: &crate::render::Build,
+    penv: &crate::discover::Env,
+    pb: &crate::render::Build,
+) -> Vec<Finding> {
         let o: &DriftOptions = s.options();
         let mut patterns = o.allow.clone();
         patterns.extend(
@@ -586,7 +605,6 @@ impl Rule for PromotionDrift {
             }
         }
         out
-    }
 }
 
 #[cfg(test)]

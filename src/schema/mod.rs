@@ -8,13 +8,21 @@
 //! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
 //! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) and
 //! `schema-dirs` files, with `jsonschema`; each such validator is compiled once and shared across
-//! threads. Both validators report the same [`Problem`]s, worded and located in one place. A
-//! violation's JSON pointer is walked back through the node tree to the source line that produced the offending value — the unknown key
-//! itself for "unknown field" — so the finding points at the line to edit, which kubeconform cannot.
+//! threads. Both validators report the same `Problem`s, worded and located in one place
+//! (`wording.rs`). A violation's JSON pointer is walked back through the node tree to the source
+//! line that produced the offending value — the unknown key itself for "unknown field" — so the
+//! finding points at the line to edit, which kubeconform cannot.
+//!
+//! Layout: this module holds the [`SchemaSet`] (which schema validates which kind, compiled once);
+//! `native.rs` walks the bundled tables, `instance.rs` shows a node tree to `jsonschema`,
+//! `openapi.rs` converts CRD schemas and names `schema-dirs` files, `wording.rs` words and
+//! locates problems, `dupkeys.rs` finds duplicate keys.
 
 pub mod dupkeys;
 pub mod instance;
 pub mod native;
+mod openapi;
+mod wording;
 
 pub use dupkeys::find_duplicate_keys;
 
@@ -25,7 +33,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value as J, json};
 
 use crate::source::Loc;
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
+use openapi::{convert_openapi, key_from_file_name, relax};
+use wording::{problem, violations};
 
 /// Why a [`SchemaSet`] could not be built (a configuration problem: exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -235,136 +245,6 @@ pub struct SchemaSet {
     reject_kinds: Vec<String>,
 }
 
-/// OpenAPI v3 (CRD dialect) → JSON Schema 2020-12.
-fn convert_openapi(s: &J, strict: bool) -> J {
-    let J::Object(m) = s else { return s.clone() };
-    let mut out = serde_json::Map::new();
-    for (k, v) in m {
-        match k.as_str() {
-            "properties" | "patternProperties" => {
-                let props: serde_json::Map<String, J> = v
-                    .as_object()
-                    .map(|p| {
-                        p.iter()
-                            .map(|(k, v)| (k.clone(), convert_openapi(v, strict)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.insert(k.clone(), J::Object(props));
-            }
-            "items" | "additionalProperties" | "not" => {
-                out.insert(
-                    k.clone(),
-                    if v.is_object() {
-                        convert_openapi(v, strict)
-                    } else {
-                        v.clone()
-                    },
-                );
-            }
-            "allOf" | "anyOf" | "oneOf" => {
-                out.insert(
-                    k.clone(),
-                    J::Array(
-                        v.as_array()
-                            .map(|a| a.iter().map(|x| convert_openapi(x, strict)).collect())
-                            .unwrap_or_default(),
-                    ),
-                );
-            }
-            "nullable"
-            | "x-kubernetes-int-or-string"
-            | "x-kubernetes-preserve-unknown-fields"
-            | "x-kubernetes-embedded-resource"
-            | "x-kubernetes-list-type"
-            | "x-kubernetes-list-map-keys"
-            | "x-kubernetes-map-type"
-            | "x-kubernetes-validations"
-            | "description"
-            | "example" => {}
-            _ => {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    let nullable = m.get("nullable") == Some(&J::Bool(true));
-    if m.get("x-kubernetes-int-or-string") == Some(&J::Bool(true)) {
-        out.remove("type");
-        out.insert(
-            "anyOf".into(),
-            if nullable {
-                json!([{"type": "integer"}, {"type": "string"}, {"type": "null"}])
-            } else {
-                json!([{"type": "integer"}, {"type": "string"}])
-            },
-        );
-    }
-    // An embedded resource is a whole object (a template's Pod, a Job): it always carries
-    // apiVersion, kind and metadata even when its schema lists only the rest.
-    if m.get("x-kubernetes-embedded-resource") == Some(&J::Bool(true)) {
-        let props = out.entry("properties").or_insert_with(|| json!({}));
-        if let Some(props) = props.as_object_mut() {
-            props
-                .entry("apiVersion")
-                .or_insert(json!({"type": "string"}));
-            props.entry("kind").or_insert(json!({"type": "string"}));
-            props.entry("metadata").or_insert(json!({"type": "object"}));
-        }
-    }
-    if nullable && let Some(t) = out.get("type").cloned() {
-        let mut types: Vec<J> = match t {
-            J::Array(a) => a,
-            t => vec![t],
-        };
-        types.push(json!("null"));
-        out.insert("type".into(), J::Array(types));
-    }
-    let preserve = m.get("x-kubernetes-preserve-unknown-fields") == Some(&J::Bool(true));
-    if strict
-        && !preserve
-        && out.contains_key("properties")
-        && !out.contains_key("additionalProperties")
-    {
-        out.insert("additionalProperties".into(), J::Bool(false));
-    }
-    J::Object(out)
-}
-
-/// `(lowercase kind, group, version)` of a schema file named the kubeconform or CRDs-catalog way.
-fn key_from_file_name(dir: &str, name: &str) -> Option<(String, String, String)> {
-    let stem = name.strip_suffix(".json")?.to_ascii_lowercase();
-    // CRDs catalog: {group}/{kind}_{version}.json
-    if let Some((kind, version)) = stem.split_once('_') {
-        let group = dir.rsplit('/').next().unwrap_or("").to_string();
-        return Some((kind.to_string(), group, version.to_string()));
-    }
-    // kubeconform: {kind}-{group}-{version}.json, group dots replaced by nothing after the first
-    // label (deployment-apps-v1, certificate-cert-manager-v1 is ambiguous, so the group is
-    // everything between the first and the last dash), or {kind}-{version}.json for core.
-    let parts: Vec<&str> = stem.split('-').collect();
-    match parts.as_slice() {
-        [kind, version] => Some((kind.to_string(), String::new(), version.to_string())),
-        [kind, middle @ .., version] => {
-            Some((kind.to_string(), middle.join("-"), version.to_string()))
-        }
-        _ => None,
-    }
-}
-
-/// Removes `additionalProperties: false` everywhere (the non-strict variant).
-fn relax(v: &mut J) {
-    match v {
-        J::Object(m) => {
-            if m.get("additionalProperties") == Some(&J::Bool(false)) {
-                m.remove("additionalProperties");
-            }
-            m.values_mut().for_each(relax);
-        }
-        J::Array(a) => a.iter_mut().for_each(relax),
-        _ => {}
-    }
-}
-
 impl SchemaSet {
     /// `version`: a bundled `1.NN` (default: newest). `crds`: CustomResourceDefinition objects.
     pub fn new(
@@ -544,7 +424,7 @@ impl SchemaSet {
 
     /// The bundled validator of a kind, if the version has the kind.
     fn native(&self, api: &str, kind: &str) -> Compiled {
-        let (group, version) = crate::render::resource::split_api_version(api);
+        let (group, version) = crate::text::split_api_version(api);
         let root = self.tables.root(group, version, kind)?;
         Some(Validator::Native(self.tables, root))
     }
@@ -591,7 +471,7 @@ impl SchemaSet {
 
     fn compile(&self, api: &str, kind: &str) -> Compiled {
         let key = (api.to_string(), kind.to_string());
-        let (group, version) = crate::render::resource::split_api_version(api);
+        let (group, version) = crate::text::split_api_version(api);
         // kubeconform names files by the group's first label, the CRDs catalog by the full group.
         let lower = kind.to_ascii_lowercase();
         let file_schema = [group, group.split('.').next().unwrap_or(group)]
@@ -662,273 +542,5 @@ impl SchemaSet {
         } else {
             Outcome::Invalid(violations)
         }
-    }
-}
-
-/// A `jsonschema` error as a [`Problem`].
-fn problem(e: &jsonschema::ValidationError<'_>, document: &J) -> Problem {
-    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
-    let kind = match e.kind() {
-        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-            ProblemKind::Unknown {
-                keys: unexpected.clone(),
-                allowed: allowed_properties(document, e.schema_path().as_str()),
-            }
-        }
-        K::Required { property } => ProblemKind::Required(
-            property
-                .as_str()
-                .map_or_else(|| property.to_string(), str::to_string),
-        ),
-        K::AnyOf { .. } | K::OneOfNotValid { .. }
-            if let Some(types) = branch_types(document, e.schema_path().as_str()) =>
-        {
-            ProblemKind::Expected(types)
-        }
-        K::Type { kind } => {
-            let names: Vec<String> = match kind {
-                TypeKind::Single(t) => vec![t.to_string()],
-                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
-            };
-            let non_null: Vec<String> = names.iter().filter(|t| *t != "null").cloned().collect();
-            ProblemKind::Expected(if non_null.is_empty() { names } else { non_null }.join(", "))
-        }
-        K::Enum { options } => ProblemKind::Enum(
-            options
-                .as_array()
-                .map(|a| a.iter().map(J::to_string).collect())
-                .unwrap_or_default(),
-        ),
-        _ => ProblemKind::Other(e.to_string()),
-    };
-    Problem {
-        pointer: e.instance_path().as_str().to_string(),
-        kind,
-    }
-}
-
-/// A problem worded and located in the source: an unknown field at its key (the line to fix),
-/// anything else at the value (a missing field at the object that lacks it).
-fn violations(obj: &Node, Problem { pointer, kind }: Problem) -> Vec<Violation> {
-    let path = dotted(obj, &pointer);
-    let prefix = if path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}: ")
-    };
-    let (node, _) = locate(obj, &pointer, None);
-    let loc = node.map(|n| n.blame()).unwrap_or(obj.loc);
-    let one = |message: String| {
-        vec![Violation {
-            pointer: pointer.clone(),
-            path: path.clone(),
-            message: format!("{prefix}{message}"),
-            loc,
-        }]
-    };
-    match kind {
-        ProblemKind::Unknown { keys, allowed } => keys
-            .iter()
-            .map(|k| {
-                let (_, key_loc) = locate(obj, &pointer, Some(k));
-                Violation {
-                    pointer: format!("{pointer}/{}", native::escape(k)),
-                    path: if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    },
-                    message: format!("{prefix}unknown field \"{k}\"{}", suggestion(&allowed, k)),
-                    loc: key_loc.unwrap_or(loc),
-                }
-            })
-            .collect(),
-        ProblemKind::Required(name) => one(format!("missing required field \"{name}\"")),
-        ProblemKind::Expected(want) => one(format!("expected {want}, got {}", described(node))),
-        ProblemKind::Enum(options) => one(format!(
-            "expected one of {}, got {}",
-            listed(&options),
-            described(node)
-        )),
-        ProblemKind::Other(message) => one(message),
-    }
-}
-
-/// `"a", "b" or "c"`; past six options, the first five and how many more.
-fn listed(options: &[String]) -> String {
-    const SHOWN: usize = 6;
-    match options {
-        [] => "nothing".into(),
-        [one] => one.clone(),
-        _ if options.len() <= SHOWN => format!(
-            "{} or {}",
-            options[..options.len() - 1].join(", "),
-            options[options.len() - 1]
-        ),
-        _ => format!(
-            "{} or {} more",
-            options[..SHOWN - 1].join(", "),
-            options.len() - (SHOWN - 1)
-        ),
-    }
-}
-
-/// A value as the messages name it: `string "three"`, `integer 3`, `an object`.
-fn described(node: Option<&Node>) -> String {
-    match node.map(|n| &n.value) {
-        Some(Value::Str(s)) => format!("string {s:?}"),
-        Some(Value::Int(i)) => format!("integer {i}"),
-        Some(Value::Float(f)) => format!("number {f}"),
-        Some(Value::Bool(b)) => format!("boolean {b}"),
-        Some(Value::Map(_)) => "an object".into(),
-        Some(Value::Seq(_)) => "a list".into(),
-        Some(Value::Null) | None => "null".into(),
-    }
-}
-
-/// `"integer or string"` when every branch of the failed `anyOf`/`oneOf` (at `schema_path` in
-/// `document`) is a bare type check; `None` for richer alternatives (left in the validator's words).
-fn branch_types(document: &J, schema_path: &str) -> Option<String> {
-    let mut types = Vec::new();
-    for branch in document.pointer(schema_path)?.as_array()? {
-        let b = branch.as_object()?;
-        if b.len() != 1 {
-            return None;
-        }
-        match b.get("type")? {
-            J::String(t) => types.push(t.clone()),
-            J::Array(ts) => types.extend(ts.iter().filter_map(|t| t.as_str().map(str::to_string))),
-            _ => return None,
-        }
-    }
-    types.retain(|t| t != "null");
-    types.dedup();
-    (!types.is_empty()).then(|| types.join(" or "))
-}
-
-fn child<'a>(n: &'a Node, tok: &str) -> Option<&'a Node> {
-    match &n.value {
-        Value::Map(m) => m.get(tok),
-        Value::Seq(items) => items.get(tok.parse::<usize>().ok()?),
-        _ => None,
-    }
-}
-
-/// The node at a JSON pointer, and the location of `key` in it (for unknown fields).
-fn locate<'a>(obj: &'a Node, pointer: &str, key: Option<&str>) -> (Option<&'a Node>, Option<Loc>) {
-    let mut cur = obj;
-    for tok in pointer.split('/').skip(1) {
-        let tok = tok.replace("~1", "/").replace("~0", "~");
-        match child(cur, &tok) {
-            Some(n) => cur = n,
-            None => return (Some(cur), None),
-        }
-    }
-    let key_loc = key.and_then(|k| cur.as_map()?.get_entry(k).map(|e| e.key_loc));
-    (Some(cur), key_loc)
-}
-
-fn dotted(obj: &Node, pointer: &str) -> String {
-    let mut out = String::new();
-    let mut cur = Some(obj);
-    for tok in pointer.split('/').skip(1) {
-        let tok = tok.replace("~1", "/").replace("~0", "~");
-        match cur.map(|c| &c.value) {
-            Some(Value::Seq(_)) => out.push_str(&format!("[{tok}]")),
-            _ => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(&tok);
-            }
-        }
-        cur = cur.and_then(|c| child(c, &tok));
-    }
-    out
-}
-
-/// The property names the schema allows where an `additionalProperties` keyword failed:
-/// `schema_path` ends in `/additionalProperties` (or `/unevaluatedProperties`); its parent is the
-/// object schema, whose `properties` are read from the compiled document.
-fn allowed_properties(document: &J, schema_path: &str) -> Vec<String> {
-    let parent = schema_path
-        .rsplit_once('/')
-        .map_or("", |(parent, _)| parent);
-    document
-        .pointer(parent)
-        .and_then(|s| s.get("properties"))
-        .and_then(J::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// " (did you mean \"x\"?)" when an allowed field is close to the unknown one: a case-only
-/// difference, or within a third of its length in edits (at most 3).
-fn suggestion(allowed: &[String], key: &str) -> String {
-    if let Some(same) = allowed.iter().find(|a| a.eq_ignore_ascii_case(key)) {
-        return format!(" (did you mean \"{same}\"?)");
-    }
-    let limit = (key.chars().count() / 3).clamp(1, 3);
-    allowed
-        .iter()
-        .map(|a| (crate::render::kustomization::edit_distance(a, key), a))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, a)| format!(" (did you mean \"{a}\"?)"))
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enum_options_are_listed_in_full_up_to_six() {
-        let opts = |n: usize| -> Vec<String> { (1..=n).map(|i| format!("\"v{i}\"")).collect() };
-        assert_eq!(listed(&opts(1)), r#""v1""#);
-        assert_eq!(listed(&opts(2)), r#""v1" or "v2""#);
-        assert_eq!(listed(&opts(6)), r#""v1", "v2", "v3", "v4", "v5" or "v6""#);
-        assert_eq!(
-            listed(&opts(9)),
-            r#""v1", "v2", "v3", "v4", "v5" or 4 more"#
-        );
-    }
-
-    fn valid(schema: &J, instance: J) -> bool {
-        jsonschema::validator_for(schema)
-            .expect("converted schema compiles")
-            .is_valid(&instance)
-    }
-
-    #[test]
-    fn crd_extensions_convert_to_json_schema() {
-        let crd = json!({
-            "type": "object",
-            "properties": {
-                "port": {"x-kubernetes-int-or-string": true, "nullable": true},
-                "note": {"type": "string", "nullable": true},
-                "job": {
-                    "type": "object",
-                    "x-kubernetes-embedded-resource": true,
-                    "properties": {"spec": {"type": "object"}}
-                },
-                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
-                         "properties": {"a": {"type": "string"}}}
-            }
-        });
-        let strict = convert_openapi(&crd, true);
-        assert!(valid(&strict, json!({"port": 80})));
-        assert!(valid(&strict, json!({"port": "http"})));
-        assert!(valid(&strict, json!({"port": null, "note": null})));
-        assert!(!valid(&strict, json!({"port": 1.5})));
-        assert!(valid(
-            &strict,
-            json!({"job": {"apiVersion": "batch/v1", "kind": "Job", "metadata": {}, "spec": {}}})
-        ));
-        assert!(!valid(&strict, json!({"job": {"other": 1}})));
-        assert!(valid(&strict, json!({"free": {"anything": [1]}})));
-        assert!(!valid(&strict, json!({"free": {"a": 1}})));
-        assert!(!valid(&strict, json!({"unknown": 1})));
-        assert!(valid(&convert_openapi(&crd, false), json!({"unknown": 1})));
     }
 }

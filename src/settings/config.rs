@@ -39,6 +39,10 @@ pub struct ConfigFile {
     /// Environment names in promotion order, to order environments that share a stage.
     #[serde(default)]
     pub order: Vec<String>,
+    /// Environments kustodian cannot find on its own (and stages or promotion edges for ones it
+    /// finds): path patterns with `{app}` and `{env}` captures, or environment names.
+    #[serde(default)]
+    pub environments: Vec<EnvironmentEntry>,
     /// Secret names that exist in the clusters but are not in the repository (created by an
     /// operator, a CSI driver, ...). References to them are satisfied.
     #[serde(default)]
@@ -63,6 +67,73 @@ pub struct ConfigFile {
     pub limits: crate::limits::LimitsFile,
 }
 
+/// One entry of `environments:`: a path pattern that names environments (and apps), or an
+/// environment name whose stage and promotion edges it sets.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentEntry {
+    /// Directory pattern, relative to the repository root: `*` matches one path segment, `**`
+    /// any number, `{app}` and `{env}` capture one segment each (e.g. `envs/{env}`,
+    /// `teams/*/apps/{app}/deploy/{env}`). Every matching directory holding a kustomization is an
+    /// environment.
+    pub path: Option<String>,
+    /// The app's name when the pattern has no `{app}` (default: the repository, `.`).
+    pub app: Option<String>,
+    /// The environment's name when the pattern has no `{env}`. Without `path`, the entry applies
+    /// its `stage` and `promotes-to` to every environment of this name, however it was found.
+    pub name: Option<String>,
+    /// The stage of the environments the entry names (default: read from their names).
+    pub stage: Option<Stage>,
+    /// Environment names this one promotes to (`staging-eu` → `[prod-eu]`): production
+    /// environments are compared with the environment that promotes to them.
+    #[serde(default)]
+    pub promotes_to: Vec<String>,
+}
+
+impl EnvironmentEntry {
+    /// What is wrong with the entry, if anything.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        let Some(path) = &self.path else {
+            if self.name.is_none() {
+                errs.push("give a `path` pattern, or the `name` of an environment".into());
+            }
+            if self.app.is_some() {
+                errs.push("`app` needs a `path`".into());
+            }
+            return errs;
+        };
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        if path.starts_with('/') || segments.iter().any(|s| *s == ".." || s.is_empty()) {
+            errs.push(format!(
+                "'{path}': a directory pattern relative to the repository root, without `..`"
+            ));
+        }
+        for cap in ["{app}", "{env}"] {
+            let n = segments.iter().filter(|s| **s == cap).count();
+            if n > 1 {
+                errs.push(format!("'{path}': {cap} may appear once"));
+            }
+            if segments.iter().any(|s| s.contains(cap) && *s != cap) {
+                errs.push(format!("'{path}': {cap} must be a whole path segment"));
+            }
+        }
+        let has_env = segments.contains(&"{env}");
+        if !has_env && self.name.is_none() {
+            errs.push(format!(
+                "'{path}' has no {{env}}: name the environment with `name`"
+            ));
+        }
+        if has_env && self.name.is_some() {
+            errs.push("`name` and an {env} capture both name the environment: keep one".into());
+        }
+        if segments.contains(&"{app}") && self.app.is_some() {
+            errs.push("`app` and an {app} capture both name the app: keep one".into());
+        }
+        errs
+    }
+}
+
 /// The loaded configuration with compiled patterns.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -73,6 +144,8 @@ pub struct Config {
     pub waivers: Vec<Waiver>,
     /// The run's budgets as lowered by `limits:` (see [`crate::limits`]).
     pub limits: crate::limits::Limits,
+    /// Where each `environments:` entry is written (same order).
+    pub environment_locs: Vec<Loc>,
 }
 
 impl Config {
@@ -111,13 +184,7 @@ impl Config {
         sources: &Sources,
         catalog: &dyn RuleCatalog,
     ) -> Result<Config, Vec<Finding>> {
-        let doc = sources.lookup(path).and_then(|id| {
-            let text = sources.get(id)?.text.clone();
-            crate::yaml::parse_documents(&text, id)
-                .ok()?
-                .into_iter()
-                .find(|d| !d.is_null())
-        });
+        let doc = super::load::document(sources, path);
         // A fatal finding at the value a JSON pointer names (else at the file).
         let fail = |pointer: &str, msg: String| {
             let mut f = Finding::error_code(ErrorCode::Config, msg);
@@ -152,6 +219,21 @@ impl Config {
                 );
                 crate::limits::get()
             });
+        let entry = |i: usize| {
+            doc.as_ref()
+                .and_then(|d| d.get("environments")?.as_seq()?.get(i))
+                .map_or(Loc::NONE, |n| n.loc)
+        };
+        let environment_locs: Vec<Loc> = (0..file.environments.len()).map(entry).collect();
+        for (i, e) in file.environments.iter().enumerate() {
+            for msg in e.validate() {
+                let mut f =
+                    Finding::error_code(ErrorCode::Config, format!("environments[{i}]: {msg}"));
+                f.path = Some(path.to_string());
+                f.loc = environment_locs[i];
+                errs.push(f);
+            }
+        }
         if let Some(d) = &doc {
             errs.extend(glob_errors(d, path, ErrorCode::Config.id(), CONFIG_GLOBS));
         }
@@ -181,8 +263,14 @@ impl Config {
             ignore: build(&file.ignore),
             waivers: Waiver::compile(&file.exceptions, path, sources, catalog)?,
             limits,
+            environment_locs,
             file,
         })
+    }
+
+    /// Whether a path is excluded by `ignore:`.
+    pub fn ignored(&self, path: &str) -> bool {
+        self.ignore.as_ref().is_some_and(|g| g.is_match(path))
     }
 
     /// Whether an overlay directory is in scope.
@@ -199,7 +287,24 @@ impl Config {
             .stages
             .get(env)
             .copied()
+            .or_else(|| {
+                self.file
+                    .environments
+                    .iter()
+                    .find(|e| e.path.is_none() && e.name.as_deref() == Some(env))
+                    .and_then(|e| e.stage)
+            })
             .or_else(|| Stage::by_convention(env))
+    }
+
+    /// The environments `env` promotes to, as configured (`environments:` entries by name).
+    pub fn promotes_to(&self, env: &str) -> Vec<String> {
+        self.file
+            .environments
+            .iter()
+            .filter(|e| e.name.as_deref() == Some(env))
+            .flat_map(|e| e.promotes_to.iter().cloned())
+            .collect()
     }
 
     /// Sort key of an environment: stage, then position in `order`.

@@ -272,3 +272,14 @@ fn find_key(doc: &Node, pointer: &str, key: &str) -> Option<Loc> {
     }
     cur.as_map()?.get_entry(key).map(|e| e.key_loc)
 }
+
+/// The first non-empty document of a file the loader registered, parsed again for the places of
+/// its entries (the typed model keeps values, not lines).
+pub fn document(sources: &Sources, path: &str) -> Option<Node> {
+    let id = sources.lookup(path)?;
+    let text = sources.get(id)?.text.clone();
+    crate::yaml::parse_documents(&text, id)
+        .ok()?
+        .into_iter()
+        .find(|d| !d.is_null())
+}

@@ -56,13 +56,7 @@ impl Waiver {
         catalog: &dyn RuleCatalog,
     ) -> Result<Vec<Waiver>, Vec<Finding>> {
         // The entries' places, from the text the loader registered.
-        let doc = sources.lookup(path).and_then(|id| {
-            let text = sources.get(id)?.text.clone();
-            crate::yaml::parse_documents(&text, id)
-                .ok()?
-                .into_iter()
-                .find(|d| !d.is_null())
-        });
+        let doc = super::load::document(sources, path);
         let entry = |i: usize| {
             doc.as_ref()
                 .and_then(|d| d.get("exceptions")?.as_seq()?.get(i))

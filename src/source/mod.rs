@@ -167,6 +167,16 @@ pub struct Sources {
     inner: Arc<RwLock<SourcesInner>>,
 }
 
+impl std::fmt::Debug for Sources {
+    /// The paths read, not their texts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.read().unwrap();
+        f.debug_list()
+            .entries(inner.files.iter().map(|file| &file.path))
+            .finish()
+    }
+}
+
 #[derive(Default)]
 struct SourcesInner {
     files: Vec<Arc<SourceFile>>,

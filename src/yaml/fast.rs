@@ -21,7 +21,7 @@
 //! runs from its first content character to the first character of the line that ends it; a flow
 //! collection spans its opening bracket.
 
-use super::parse::{DuplicateKey, insert_last_wins};
+use super::duplicates::{DuplicateKey, insert_last_wins};
 use super::resolve::resolve_plain;
 use super::{Entry, Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};

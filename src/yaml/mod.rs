@@ -11,6 +11,7 @@
 //! Mappings keep insertion order (source order) — sorting happens only in the emitter, because
 //! strategic-merge and JSON-patch semantics need the source order, and kustomize sorts on output.
 
+pub mod duplicates;
 pub mod emit;
 pub mod fast;
 pub mod keyorder;
@@ -408,4 +409,17 @@ pub fn from_json(v: &serde_json::Value) -> Node {
 /// Sets `via` on a node and all its descendants (a transformer replaced a whole subtree).
 pub fn set_via_deep(node: &mut Node, via: Loc) {
     node.walk_mut(&mut |n| n.via = via);
+}
+
+/// Points every node of an inline patch at the kustomization entry that holds it.
+pub fn relocate(n: &mut Node, loc: Loc) {
+    n.loc = loc;
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            e.key_loc = loc;
+            relocate(&mut e.value, loc)
+        }),
+        _ => {}
+    }
 }

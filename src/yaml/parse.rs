@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
+use super::duplicates::{DuplicateKey, insert_last_wins};
 use super::resolve::{resolve_plain, resolve_tagged};
-use super::{Entry, Key, Mapping, Node, Value};
+use super::{Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
 
 /// A YAML syntax or structure error at a location.
@@ -88,40 +89,6 @@ impl Budget {
 /// Parses a multi-document stream. Every document is returned (an empty document is `Value::Null`).
 pub fn parse_documents(text: &str, file: FileId) -> Result<Vec<Node>, ParseError> {
     parse_documents_with_duplicates(text, file).map(|(docs, _)| docs)
-}
-
-/// A key given twice in one mapping: where the later (winning) one is, where the first was.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DuplicateKey {
-    pub key: String,
-    pub second: Loc,
-    pub first: Loc,
-}
-
-/// Adds `key: value` to a mapping being parsed. A key given twice keeps its first position and
-/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded.
-pub(crate) fn insert_last_wins(
-    map: &mut Mapping,
-    key: Key,
-    key_loc: Loc,
-    value: Node,
-    duplicates: &mut Vec<DuplicateKey>,
-) {
-    if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
-        duplicates.push(DuplicateKey {
-            key: key.to_string(),
-            second: key_loc,
-            first: prev.key_loc,
-        });
-        prev.value = value;
-        prev.key_loc = key_loc;
-    } else {
-        map.entries.push(Entry {
-            key,
-            key_loc,
-            value,
-        });
-    }
 }
 
 /// Like [`parse_documents`], also returning every duplicate key (the later one wins, as in
@@ -270,16 +237,7 @@ pub fn parse_general(
                 }
             },
             Event::Scalar(v, style, anchor, tag) => {
-                let plain = style == ScalarStyle::Plain;
-                let value = match tag.as_deref() {
-                    Some(t) if t.is_yaml_core_schema() => resolve_tagged(&v, t.suffix(), plain),
-                    // A local/custom tag: keep the scalar as a string unless plain.
-                    Some(_) if plain => resolve_plain(&v),
-                    Some(_) => Value::Str(v.into_owned()),
-                    None if plain => resolve_plain(&v),
-                    None => Value::Str(v.into_owned()),
-                };
-                let value = unterminated_block_fix(value, style, text, e);
+                let value = scalar_value(v, style, tag.as_deref(), text, e);
                 budget.add(1, false, loc)?;
                 let n = Node::new(value, loc);
                 if anchor != 0 {
@@ -355,46 +313,77 @@ pub fn parse_general(
             },
             _ => continue, // comments, anchor metadata
         };
-        // Attach the completed node to its parent.
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                map,
-                pending_key,
-                merges,
-                ..
-            }) => match pending_key.take() {
-                None => {
-                    let key = match &node.value {
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(ParseError {
-                                loc: node.loc,
-                                message: "mapping keys must be scalars".into(),
-                                related: None,
-                            });
-                        }
-                        // `~: x` keeps its text as the key.
-                        Value::Null => Key::from(
-                            text.get(node.loc.start as usize..node.loc.end as usize)
-                                .unwrap_or(""),
-                        ),
-                        Value::Str(s) => Key::from(s.as_str()),
-                        _ => Key::from(node.scalar_string().unwrap_or_default()),
-                    };
-                    *pending_key = Some((key, node.loc));
-                }
-                Some((key, key_loc)) => {
-                    if key == "<<" {
-                        merges.push((node, key_loc));
-                    } else {
-                        insert_last_wins(map, key, key_loc, node, &mut duplicates);
-                    }
-                }
-            },
-        }
+        attach(&mut stack, &mut root, node, text, &mut duplicates)?;
     }
     Ok((docs, duplicates))
+}
+/// A scalar event's value: resolved by its tag, or as plain or quoted text.
+fn scalar_value(
+    v: std::borrow::Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&granit_parser::Tag>,
+    text: &str,
+    end: usize,
+) -> Value {
+    let plain = style == ScalarStyle::Plain;
+    let value = match tag {
+        Some(t) if t.is_yaml_core_schema() => resolve_tagged(&v, t.suffix(), plain),
+        // A local/custom tag: keep the scalar as a string unless plain.
+        Some(_) if plain => resolve_plain(&v),
+        Some(_) => Value::Str(v.into_owned()),
+        None if plain => resolve_plain(&v),
+        None => Value::Str(v.into_owned()),
+    };
+    unterminated_block_fix(value, style, text, end)
+}
+
+/// Attaches a completed node to its parent: the document root, a list's next item, or a
+/// mapping's pending key (or, with none pending, the node is the next key).
+fn attach(
+    stack: &mut [Frame],
+    root: &mut Option<Node>,
+    node: Node,
+    text: &str,
+    duplicates: &mut Vec<DuplicateKey>,
+) -> Result<(), ParseError> {
+    match stack.last_mut() {
+        None => *root = Some(node),
+        Some(Frame::Seq { items, .. }) => items.push(node),
+        Some(Frame::Map {
+            map,
+            pending_key,
+            merges,
+            ..
+        }) => match pending_key.take() {
+            None => {
+                let key = match &node.value {
+                    Value::Seq(_) | Value::Map(_) => {
+                        return Err(ParseError {
+                            loc: node.loc,
+                            message: "mapping keys must be scalars".into(),
+                            related: None,
+                        });
+                    }
+                    // `~: x` keeps its text as the key.
+                    Value::Null => Key::from(
+                        text.get(node.loc.start as usize..node.loc.end as usize)
+                            .unwrap_or(""),
+                    ),
+                    Value::Str(s) => Key::from(s.as_str()),
+                    _ => Key::from(node.scalar_string().unwrap_or_default()),
+                };
+                *pending_key = Some((key, node.loc));
+            }
+            Some((key, key_loc)) => {
+                if key == "<<" {
+                    merges.push((node, key_loc));
+                } else {
+                    insert_last_wins(map, key, key_loc, node, duplicates);
+                }
+            }
+        },
+    }
+    Ok(())
 }
 
 /// `<<` merge keys: keys already present win; earlier merge sources win over later. The value

@@ -1,0 +1,460 @@
+//! One check of one file tree (the working tree, or a Git revision) with a loaded config and
+//! policy: discover, select what to check, render and check each app in one parallel pass, then
+//! the repository-wide rules, waivers and totals.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::pr::{PrState, affected};
+use super::stream::{AppRenders, Stream, Streamed, build_env};
+use super::{CheckOptions, EnvChange, Outcome, fatal_outcome, schema_options, shard_of, suppress};
+use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
+use crate::discover::{App, Discovery, Stage, discover};
+use crate::git::RepoInfo;
+use crate::render::Renderer;
+use crate::rules;
+use crate::schema::SchemaSet;
+use crate::settings::{Config, Policy};
+use crate::source::{Fs, Sources};
+
+/// Checks one file tree. `repo`: what GitOps objects may call the repository (which of their
+/// sources are this one).
+pub fn check_tree(
+    fs: Arc<dyn Fs>,
+    sources: Sources,
+    config: &Config,
+    policy: &Policy,
+    opts: &CheckOptions,
+    pr: Option<&PrState>,
+    repo: &RepoInfo,
+) -> Outcome {
+    let mut phases = crate::timings::Phases::start();
+    let schema_rules_on = ["schema-violation", "schema-missing"]
+        .iter()
+        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
+    // Schema files are compiled with jsonschema: set up its one-time work while discovering.
+    if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
+        crate::schema::warm_up();
+    }
+    let discovery = discover(&*fs, config, &sources, repo);
+    phases.mark("discover");
+    if let Some(f) = nothing_to_check(&discovery, opts) {
+        return fatal_outcome(vec![f], sources);
+    }
+    let mut apps = match selected(&discovery, opts) {
+        Ok(a) => a,
+        Err(f) => return fatal_outcome(vec![*f], sources),
+    };
+    let renderer = Renderer::new(fs, sources.clone());
+    let out = Collector::new();
+    // Repository-wide rules see every app, whatever the change touched.
+    let all_apps = apps.clone();
+    // Pull-request mode: only apps with an environment whose inputs changed are checked, and only
+    // those environments are rendered at the base revision.
+    let base_renderer = pr
+        .map(|p| Renderer::with_label(p.base_fs.clone(), sources.clone(), &format!("{}:", p.rev)));
+    let (affected_dirs, affected_envs) = match pr {
+        Some(p) => keep_affected(&mut apps, &renderer, p),
+        None => (vec![], BTreeSet::new()),
+    };
+    phases.mark("pr-affected");
+    let mut schemas = schema_set(policy, &renderer, &out, schema_rules_on);
+    phases.mark("schemas");
+    let stream = Stream {
+        apps: &apps,
+        renderer: &renderer,
+        base_renderer: base_renderer.as_ref(),
+        affected_envs: &affected_envs,
+        pr,
+        sources: &sources,
+        config,
+        policy,
+        rules: rules::RULES,
+        out: &out,
+    };
+    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
+    // a CRD describes waits until every app is rendered (the CRD may come from any of them); so
+    // does one whose kind's validator another thread is compiling (the first few apps).
+    let streamed: Vec<Streamed> = (0..apps.len())
+        .into_par_iter()
+        .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
+        .collect();
+    phases.mark("render+check");
+    let mut summary = Summary {
+        overlays: apps.iter().map(|a| a.envs.len()).sum(),
+        ..Summary::default()
+    };
+    let (mut changes, mut waiting, mut crds) = (Vec::new(), Vec::new(), Vec::new());
+    for st in streamed {
+        summary.resources += st.resources;
+        crds.extend(st.crds);
+        changes.extend(st.changes);
+        waiting.extend(st.waiting);
+    }
+    if let Some(s) = &mut schemas {
+        add_crds(s, &crds, &out);
+        crds_of_unchecked_apps(s, &discovery.apps, &apps, &waiting, &renderer, &out);
+    }
+    let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
+    phases.mark("apps-checked-last");
+    duplicate_keys(policy, &renderer, &out);
+    let now = opts
+        .now
+        .as_deref()
+        .and_then(|n| n.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(jiff::Timestamp::now);
+    let repo_ctx = rules::RepoCtx {
+        apps: &all_apps,
+        discovery: &discovery,
+        fs: renderer.fs(),
+        sources: &sources,
+        config,
+        changed: pr.map(|p| &p.changed),
+        affected: pr.map(|_| affected_dirs.as_slice()),
+        actor: pr.and_then(|p| p.actor.as_deref()),
+        now: Some(now),
+    };
+    repo_rules(&repo_ctx, policy, &out);
+    phases.mark("repo-rules");
+    let findings = waive(
+        out.into_sorted(&sources),
+        config,
+        policy,
+        opts,
+        &all_apps,
+        &sources,
+        now,
+    );
+    let counted = || findings.iter().filter(|f| f.suppressed.is_none());
+    summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = counted()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    phases.mark("sort-findings");
+    // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
+    // check; nothing waits for it. In the CLI the process exits first, in a library caller a
+    // pool thread finishes it in the background.
+    let garbage = (waiting, renderer, base_renderer, schemas);
+    rayon::spawn(move || drop(garbage));
+    phases.mark("drop");
+    Outcome {
+        findings,
+        summary,
+        sources,
+        apps,
+        affected: affected_dirs,
+        changes,
+    }
+}
+
+/// A repository with nothing kustodian would check, or with no production environment, is one
+/// to configure, not a clean one (never silently green).
+fn nothing_to_check(d: &Discovery, opts: &CheckOptions) -> Option<Finding> {
+    const LOOKED_FOR: &str = "looked for Argo CD Applications/ApplicationSets and Flux Kustomizations in the repository's YAML files, and for <app>/overlays/<env>, envs/<env>, <app>/<env> beside <app>/base and clusters/<env>/ directories holding a kustomization";
+    let envs: Vec<&str> = d
+        .apps
+        .iter()
+        .flat_map(|a| &a.envs)
+        .map(|e| e.name.as_str())
+        .collect();
+    let msg = if envs.is_empty() {
+        let seen = match (d.gitops_objects, d.kustomizations) {
+            (0, 0) => "found no GitOps object and no kustomization".to_string(),
+            (g, k) => {
+                format!("found {g} GitOps object(s) and {k} kustomization(s), but no environment")
+            }
+        };
+        format!(
+            "nothing to check: {seen} ({LOOKED_FOR}). Name your environments with `environments:` in .kustodian.yaml (e.g. `- path: deploy/{{app}}/{{env}}`)"
+        )
+    } else if !d
+        .apps
+        .iter()
+        .flat_map(|a| &a.envs)
+        .any(|e| e.stage == Some(Stage::Production))
+    {
+        let mut names: Vec<&str> = envs.clone();
+        names.sort();
+        names.dedup();
+        format!(
+            "no environment is production, so the production rules would check nothing: found {} ({}). Names such as prod, production, prd, live or prod-eu read as production; for others set `stages: {{<env>: production}}` in .kustodian.yaml",
+            names.len(),
+            names.join(", ")
+        )
+    } else {
+        return None;
+    };
+    let mut f = Finding::error_code(ErrorCode::Config, msg);
+    f.path = Some(opts.root.display().to_string());
+    Some(f)
+}
+
+/// The apps and environments the filters and the shard select.
+fn selected(d: &Discovery, opts: &CheckOptions) -> Result<Vec<App>, Box<Finding>> {
+    let mut apps = d.apps.clone();
+    apps.retain(|a| opts.apps.is_empty() || opts.apps.contains(&a.name));
+    for a in &mut apps {
+        let keep: Vec<bool> = a
+            .envs
+            .iter()
+            .map(|e| opts.envs.is_empty() || opts.envs.contains(&e.name))
+            .collect();
+        retain_envs(a, &keep);
+    }
+    apps.retain(|a| !a.envs.is_empty());
+    if apps.is_empty() {
+        let mut f = Finding::error_code(
+            ErrorCode::Config,
+            format!(
+                "no environment matches the filters (--app {:?}, --env {:?})",
+                opts.apps, opts.envs
+            ),
+        );
+        f.path = Some(opts.root.display().to_string());
+        return Err(Box::new(f));
+    }
+    if let Some((i, n)) = opts.shard {
+        apps.retain(|a| shard_of(&a.dir, n) + 1 == i);
+    }
+    Ok(apps)
+}
+
+/// Keeps the environments flagged in `keep`, and the pairs between kept ones (re-indexed).
+fn retain_envs(app: &mut App, keep: &[bool]) {
+    let mut index = Vec::with_capacity(keep.len());
+    let mut n = 0;
+    for k in keep {
+        index.push(k.then(|| {
+            n += 1;
+            n - 1
+        }));
+    }
+    app.pairs = app
+        .pairs
+        .iter()
+        .filter_map(|(s, p)| Some((index[*s]?, index[*p]?)))
+        .collect();
+    let mut i = 0;
+    app.envs.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// Pull-request mode: keeps the apps with an affected environment; returns the affected
+/// directories and `(app, env)` indexes into the kept apps.
+fn keep_affected(
+    apps: &mut Vec<App>,
+    renderer: &Renderer,
+    p: &PrState,
+) -> (Vec<String>, BTreeSet<(usize, usize)>) {
+    let hit = affected(apps, renderer, &p.changed);
+    let dirs: Vec<String> = hit
+        .iter()
+        .map(|(a, e)| apps[*a].envs[*e].dir.clone())
+        .collect();
+    let keep: BTreeSet<usize> = hit.iter().map(|(a, _)| *a).collect();
+    let mut remap = std::collections::BTreeMap::new();
+    let mut i = 0;
+    apps.retain(|_| {
+        let k = keep.contains(&i);
+        if k {
+            remap.insert(i, remap.len());
+        }
+        i += 1;
+        k
+    });
+    let envs = hit.into_iter().map(|(a, e)| (remap[&a], e)).collect();
+    (dirs, envs)
+}
+
+/// The configured Kubernetes version and schema directories; the CRDs the repository renders join
+/// once every app is rendered.
+fn schema_set(
+    policy: &Policy,
+    renderer: &Renderer,
+    out: &Collector,
+    on: bool,
+) -> Option<SchemaSet> {
+    if !on {
+        return None;
+    }
+    let o = schema_options(policy);
+    match SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
+        .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
+    {
+        Ok(s) => Some(s),
+        Err(msg) => {
+            out.push(Finding::error_code(ErrorCode::Policy, msg));
+            None
+        }
+    }
+}
+
+fn add_crds(s: &mut SchemaSet, crds: &[crate::yaml::Node], out: &Collector) {
+    if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
+}
+
+/// A checked app has a kind no schema describes yet: the CRDs of the apps this run does not
+/// check (unaffected by the pull request, in other shards, filtered out) are rendered for it —
+/// only then, so a run whose kinds all resolve reads nothing more.
+fn crds_of_unchecked_apps(
+    s: &mut SchemaSet,
+    discovered: &[App],
+    checked: &[App],
+    waiting: &[AppRenders],
+    renderer: &Renderer,
+    out: &Collector,
+) {
+    let checked: BTreeSet<&str> = checked.iter().map(|a| a.dir.as_str()).collect();
+    let others: Vec<&App> = discovered
+        .iter()
+        .filter(|a| !checked.contains(a.dir.as_str()))
+        .collect();
+    let unresolved = !others.is_empty()
+        && waiting.iter().any(|w| {
+            w.envs
+                .iter()
+                .map(|(_, b)| b)
+                .chain(w.base.iter())
+                .flat_map(|b| &b.resources)
+                .any(|r| {
+                    r.kind() != "CustomResourceDefinition"
+                        && !s.resolvable(&r.id().api_version(), r.kind())
+                })
+        });
+    if !unresolved {
+        return;
+    }
+    let more: Vec<crate::yaml::Node> = others
+        .par_iter()
+        .flat_map_iter(|a| {
+            let mut builds: Vec<crate::render::Build> = a
+                .envs
+                .iter()
+                .filter_map(|e| build_env(renderer, e).ok())
+                .collect();
+            builds.extend(a.base.iter().filter_map(|b| renderer.build(b).ok()));
+            renderer.forget_below(&a.dir);
+            builds
+                .into_iter()
+                .flat_map(|b| b.resources)
+                .filter(|r| r.kind() == "CustomResourceDefinition")
+                .map(|r| r.node)
+        })
+        .collect();
+    add_crds(s, &more, out);
+}
+
+/// Checks the apps that waited for the repository's CRDs; returns every environment change in
+/// app order, as if no app had waited.
+fn check_waiting(
+    stream: &Stream,
+    waiting: &[AppRenders],
+    schemas: Option<&SchemaSet>,
+    mut changes: Vec<(usize, EnvChange)>,
+) -> Vec<EnvChange> {
+    let waited: Vec<Vec<EnvChange>> = waiting
+        .par_iter()
+        .map(|w| stream.check(w, schemas))
+        .collect();
+    for (w, c) in waiting.iter().zip(waited) {
+        changes.extend(c.into_iter().map(|c| (w.ai, c)));
+    }
+    changes.sort_by_key(|(ai, _)| *ai);
+    changes.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Duplicate keys in any file an environment read: kustomize keeps the last one, the API server
+/// refuses the document.
+fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
+    let Some(sev) = policy
+        .rule(rules::schema_violation::INFO.id)
+        .level
+        .severity()
+    else {
+        return;
+    };
+    for d in renderer.duplicate_keys() {
+        let mut f = Finding::new(
+            rules::schema_violation::INFO.id,
+            sev,
+            format!(
+                "duplicate key '{}': kustomize keeps this later value, kubectl and the API server reject the document",
+                d.key
+            ),
+        );
+        f.loc = d.second;
+        f.related.push(crate::diag::Related {
+            loc: d.first,
+            message: "first given here".into(),
+        });
+        out.push(f);
+    }
+}
+
+/// Repository-wide rules (who changed what, who owns what, what the GitOps objects point at).
+fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
+    for rule in rules::RULES {
+        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+            continue;
+        };
+        for mut f in rule.check_repo(repo, policy.rule(rule.info().id)) {
+            // A file the rule could not read is an error whatever the rule's severity.
+            if !f.fatal {
+                f.severity = severity;
+            }
+            out.push(f);
+        }
+    }
+}
+
+/// Inline comments and configured exceptions; then the waivers that waived nothing.
+fn waive(
+    mut findings: Vec<Finding>,
+    config: &Config,
+    policy: &Policy,
+    opts: &CheckOptions,
+    all_apps: &[App],
+    sources: &Sources,
+    now: jiff::Timestamp,
+) -> Vec<Finding> {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let used = suppress::apply(&mut findings, &config.waivers, sources, today);
+    let Some(sev) = policy
+        .level(rules::unused_suppression::INFO.id)
+        .and_then(|l| l.severity())
+    else {
+        return findings;
+    };
+    // Only a run that checked everything can tell that a waiver matched nothing.
+    let full =
+        opts.base.is_none() && opts.envs.is_empty() && opts.apps.is_empty() && opts.shard.is_none();
+    let ran = |rule: &str| {
+        rules::lookup(rule).is_some_and(|r| !r.pull_request_only)
+            && policy.level(rule).and_then(|l| l.severity()).is_some()
+    };
+    let app_of = |path: &str| {
+        all_apps
+            .iter()
+            .find(|a| path.starts_with(&format!("{}/", a.dir)))
+            .map(|a| a.name.clone())
+    };
+    let unused = suppress::unused(&used, &config.waivers, sources, today, full, &ran, &app_of);
+    if unused.is_empty() {
+        return findings;
+    }
+    let c = Collector::new();
+    for mut f in findings.into_iter().chain(unused) {
+        if f.rule == rules::unused_suppression::INFO.id {
+            f.severity = sev;
+        }
+        c.push(f);
+    }
+    c.into_sorted(sources)
+}

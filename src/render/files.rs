@@ -1,0 +1,180 @@
+//! File access for a build: reading files into the shared table, and kustomize's load
+//! restrictions.
+//!
+//! Design. Every file a build reads goes through the renderer's root-confined
+//! [`Fs`](crate::source::Fs) and is interned in [`Sources`](crate::source::Sources) once (error
+//! snippets need the text anyway); parsed trees are not kept. References are resolved the way
+//! kustomize's default (root-only) loader resolves them: a file must stay inside the referring
+//! kustomization's own directory tree, another directory is reachable only as a kustomization,
+//! nothing outside the repository root is read and nothing remote is fetched. Each refusal is a
+//! [`RenderError`] at the entry that made the reference.
+
+use std::sync::Arc;
+
+use super::Renderer;
+use super::error::{RenderError, RenderErrorKind};
+use crate::source::{FileId, FsError, Loc, join_rel};
+use crate::yaml::Node;
+
+impl Renderer {
+    /// Reads and parses a file. `rel` must already be validated.
+    ///
+    /// Only the text is kept (interned in `sources`, which error snippets need anyway), not the
+    /// parsed tree: most files are read by a single build, parsing again is cheap, and keeping
+    /// every tree of a large repository cost more in fresh memory than the parse saves.
+    pub fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+        let (id, text, first) = self.intern(rel, Loc::NONE)?;
+        let parsed =
+            crate::yaml::parse::parse_documents_with_duplicates(&text, id).map(|(docs, dups)| {
+                // Reported once per file, however many builds read it.
+                if first && !dups.is_empty() {
+                    self.duplicates.lock().unwrap().extend(dups);
+                }
+                docs
+            });
+        parsed.map_err(|e| {
+            let mut err = RenderError::new(
+                RenderErrorKind::Yaml,
+                format!("invalid YAML in {rel}: {}", e.message),
+                e.loc,
+            );
+            if let Some(r) = e.related {
+                err = err.with_related(r, "first defined here");
+            }
+            err
+        })
+    }
+
+    /// A file's text and id, read from disk the first time (`true`) and from `sources` after.
+    fn intern(&self, rel: &str, at: Loc) -> Result<(FileId, Arc<str>, bool), RenderError> {
+        let key = format!("{}{rel}", self.label);
+        if let Some(id) = self.sources.lookup(&key)
+            && let Some(f) = self.sources.get(id)
+        {
+            return Ok((id, f.text.clone(), false));
+        }
+        let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
+        let (id, first) = self.sources.add_new(&key, text);
+        let text = self
+            .sources
+            .get(id)
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        Ok((id, text, first))
+    }
+
+    /// Reads a file's raw text (generator inputs), interning it for snippets.
+    pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
+        self.intern(rel, at).map(|(_, text, _)| text)
+    }
+
+    /// Resolves a file reference under root-only load restrictions: it must exist and stay inside
+    /// the kustomization's own directory tree.
+    pub(crate) fn restricted_file(
+        &self,
+        dir: &str,
+        reference: &str,
+        at: Loc,
+    ) -> Result<String, RenderError> {
+        let Some(rel) = join_rel(dir, reference) else {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!(
+                    "'{reference}' is outside the repository root; kustodian does not read outside it"
+                ),
+                at,
+            ));
+        };
+        let inside = dir.is_empty() || rel == dir || rel.starts_with(&format!("{dir}/"));
+        if !inside {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!(
+                    "security: file '{reference}' is not in or below '{}' (kustomize's root-only load restriction); reference a kustomization directory instead",
+                    if dir.is_empty() { "." } else { dir }
+                ),
+                at,
+            ));
+        }
+        if !self.fs.is_file(&rel) {
+            return Err(match self.fs.read_bytes(&rel) {
+                Err(FsError::NotFound(_)) | Ok(_) => RenderError::new(
+                    RenderErrorKind::Missing,
+                    format!("'{reference}': no such file or directory (looked for {rel})"),
+                    at,
+                )
+                .with_path(rel),
+                // A directory, a FIFO, a symlink out of the root or to nothing: say which.
+                Err(e) => fs_error(e, at),
+            });
+        }
+        Ok(rel)
+    }
+
+    pub(super) fn resolve_dir(
+        &self,
+        dir: &str,
+        reference: &str,
+        at: Loc,
+    ) -> Result<String, RenderError> {
+        if is_remote(reference) {
+            return Err(RenderError::new(
+                RenderErrorKind::Unsupported,
+                format!(
+                    "remote component '{reference}' is not supported: kustodian never fetches over the network"
+                ),
+                at,
+            ));
+        }
+        let Some(rel) = join_rel(dir, reference) else {
+            return Err(RenderError::new(
+                RenderErrorKind::Escape,
+                format!(
+                    "'{reference}' is outside the repository root; kustodian does not read outside it"
+                ),
+                at,
+            ));
+        };
+        if !self.fs.is_dir(&rel) {
+            return Err(RenderError::new(
+                RenderErrorKind::Missing,
+                format!("'{reference}': not a directory (looked for {rel})"),
+                at,
+            )
+            .with_path(rel));
+        }
+        Ok(rel)
+    }
+}
+
+pub(super) fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("github.com/")
+        || s.starts_with("git@")
+        || s.starts_with("gitlab.com/")
+        || s.starts_with("bitbucket.org/")
+}
+
+pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
+    match e {
+        FsError::NotFound(p) => RenderError::new(
+            RenderErrorKind::Missing,
+            format!("'{p}': no such file or directory"),
+            at,
+        )
+        .with_path(p),
+        FsError::OutsideRoot { path, root } => RenderError::new(
+            RenderErrorKind::Escape,
+            format!("'{path}' resolves outside the repository root {root}; refusing to read it"),
+            at,
+        )
+        .with_path(path),
+        FsError::Io { path, msg } => {
+            RenderError::new(RenderErrorKind::Missing, format!("{path}: {msg}"), at).with_path(path)
+        }
+        e => {
+            let path = e.path().to_string();
+            RenderError::new(RenderErrorKind::Invalid, e.to_string(), at).with_path(path)
+        }
+    }
+}

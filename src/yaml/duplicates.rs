@@ -1,0 +1,44 @@
+//! Building a mapping from parsed pairs when a key may come twice.
+//!
+//! Design. Both parsers — the general one (`parse.rs`) and the fast path for the common subset
+//! (`fast.rs`) — must treat a repeated key exactly alike, as go-yaml v3 (and so kustomize) does:
+//! the key keeps its first position, the later value wins, and the pair is recorded so checks
+//! can report it. The rule lives here, below both, so neither parser borrows it from the other.
+
+use super::{Entry, Key, Mapping, Node};
+use crate::source::Loc;
+
+/// A key given twice in one mapping: where the later (winning) one is, where the first was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub second: Loc,
+    pub first: Loc,
+}
+
+/// Adds `key: value` to a mapping being parsed. A key given twice keeps its first position and
+/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded.
+#[inline]
+pub(crate) fn insert_last_wins(
+    map: &mut Mapping,
+    key: Key,
+    key_loc: Loc,
+    value: Node,
+    duplicates: &mut Vec<DuplicateKey>,
+) {
+    if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
+        duplicates.push(DuplicateKey {
+            key: key.to_string(),
+            second: key_loc,
+            first: prev.key_loc,
+        });
+        prev.value = value;
+        prev.key_loc = key_loc;
+    } else {
+        map.entries.push(Entry {
+            key,
+            key_loc,
+            value,
+        });
+    }
+}
