@@ -1062,7 +1062,9 @@ fn a_device_node_is_never_read() {
     );
 }
 
-/// kustomize renders a chain of 500 nested bases; so does kustodian, on its worker threads.
+/// kustomize renders a chain of 500 nested bases; so does kustodian, on its worker threads (each
+/// level adds a label: a prefix at every level would pass the `name-bytes` budget, see
+/// `prefix-at-every-level`).
 #[test]
 fn five_hundred_nested_bases_render() {
     let f = Fixture::new();
@@ -1070,7 +1072,7 @@ fn five_hundred_nested_bases_render() {
         let next = if i == 499 {
             "resources:\n- ../../base\n".to_string()
         } else {
-            format!("resources:\n- ../l{}\nnamePrefix: p{i}-\n", i + 1)
+            format!("resources:\n- ../l{}\ncommonLabels: {{l{i}: x}}\n", i + 1)
         };
         f.write(&format!("apps/a/chain/l{i}/kustomization.yaml"), &next);
     }
