@@ -52,6 +52,8 @@ struct Run {
 
 /// Runs a command to the end, measuring its wall time and peak resident memory (`wait4`), and
 /// killing it if it outlives [`KILL_AFTER`].
+// The child is reaped by `wait4`, which also returns its resource usage (`Child::wait` does not).
+#[allow(clippy::zombie_processes)]
 fn measure(cmd: &mut Command) -> Run {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
