@@ -241,7 +241,16 @@ fuzz_target!(|repo: Repo| {
             now: Some("2026-01-01T00:00:00Z".into()),
             ..CheckOptions::default()
         };
-        let outcome = check_tree(Arc::new(fs) as Arc<dyn Fs>, sources, &config, &policy, &opts, None);
+        let repo = kustodian::git::RepoInfo::default();
+        let outcome = check_tree(
+            Arc::new(fs) as Arc<dyn Fs>,
+            sources,
+            &config,
+            &policy,
+            &opts,
+            None,
+            &repo,
+        );
         let report = Report {
             findings: &outcome.findings,
             summary: &outcome.summary,
