@@ -29,6 +29,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Raise or lower budgets, e.g. `file-bytes=256MiB,depth=512` (names and defaults in
+    /// docs/security.md: file-bytes, tree-bytes, depth, nodes, alias-nodes, documents, nesting).
+    #[arg(long, global = true, value_name = "NAME=VALUE,...")]
+    limits: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -295,7 +299,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if let Some(spec) = &cli.limits {
+        match kustodian::limits::DEFAULT.with_overrides(spec) {
+            Ok(l) => kustodian::limits::set(l),
+            Err(e) => {
+                eprintln!("error: --limits: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Threads with the stack the budgets need: deep inputs within them must not overflow it.
+    kustodian::limits::init_threads();
+    match kustodian::limits::with_stack(|| run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -910,23 +925,11 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Writes a file via a temporary file in the same directory and a rename, so readers never see
-/// a partial report (or a half-promoted kustomization).
+/// Writes a report (or a promoted file) whole: see `kustodian::output` (a temporary file and a
+/// rename, through a symlink to its target, a FIFO or device directly, modes kept).
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.write_all(bytes)?;
-    // A file replaced keeps its permissions (the temporary file is created private).
-    if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions())?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    kustodian::output::write_report(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// `kustodian envs`: what discovery finds (exit 2 when the repository cannot be read or its

@@ -147,7 +147,9 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
 /// Runs discovery, rendering and every enabled rule.
 pub fn run(opts: &CheckOptions) -> Outcome {
     let mut phases = crate::timings::Phases::start();
-    // Rendering needs the thread pool; start it before loading config and policy.
+    // Rendering needs the thread pool (with the stack the budgets need); start it before
+    // loading config and policy.
+    crate::limits::init_threads();
     crate::render::warm_up();
     let sources = Sources::new();
     let fs = match DiskFs::new(&opts.root) {
@@ -167,6 +169,10 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         return fatal_outcome(vec![f], sources);
     }
     let config = Config::load(&*fs, &sources, &rules::CATALOG);
+    // What follows keeps to the budgets the repository lowered, if it did.
+    if let Ok(c) = &config {
+        crate::limits::set(c.limits);
+    }
     let policy = match &config {
         Ok(c) => Policy::load_layered(
             Some(&c.file.rules),

@@ -407,7 +407,10 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
             continue;
         };
         for mut f in rule.check_repo(repo, policy.rule(rule.info().id)) {
-            f.severity = severity;
+            // A file the rule could not read is an error whatever the rule's severity.
+            if !f.fatal {
+                f.severity = severity;
+            }
             out.push(f);
         }
     }

@@ -111,14 +111,28 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
     let mut diag = MietteDiagnostic::new(visible(&message))
         .with_code(visible(&f.rule))
         .with_severity(severity(f.severity));
-    // Merged reports carry positions, not source text: no snippet then.
+    // Merged reports carry positions, not source text: no snippet then; nor for a line too
+    // long to show (the terminal renderer cannot lay out labels past 65,535 columns).
+    let mut notes = Vec::new();
     let file = match f.resolved {
         Some(_) => None,
-        None => report.sources.get(f.loc.file),
+        None => match report.sources.get(f.loc.file) {
+            Some(file) if !snippet_fits(&file, f) => {
+                if let Some(p) = report.sources.position(f.loc) {
+                    notes.push(format!(
+                        "at {}:{}:{} (the line is too long to show)",
+                        report.paths.path(&p.file),
+                        p.line,
+                        p.column
+                    ));
+                }
+                None
+            }
+            file => file,
+        },
     };
     let related = report.related(f);
     let at = |p: &crate::source::Position| format!("{}:{}:{}", p.file, p.line, p.column);
-    let mut notes = Vec::new();
     if file.is_some() {
         let len = (f.loc.end.saturating_sub(f.loc.start)) as usize;
         let label = f.field.as_deref().unwrap_or("here");
@@ -181,6 +195,18 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
         out = format!("{}: {}\n", visible(&f.rule), visible(&f.message));
     }
     out
+}
+
+/// The longest line a snippet shows. miette pads up to a label's column with a formatting
+/// width, which panics past 65,535 columns; a line that long shows nothing readable anyway.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+/// Whether the lines a finding's labels sit on are short enough to show.
+fn snippet_fits(file: &crate::source::SourceFile, f: &Finding) -> bool {
+    let locs = std::iter::once(f.loc).chain(f.related.iter().map(|r| r.loc));
+    locs.filter(|l| l.file == f.loc.file)
+        .flat_map(|l| [l.start, l.end])
+        .all(|offset| file.line_text(file.line_col(offset).0).len() <= MAX_SNIPPET_LINE)
 }
 
 /// Every finding, then a summary line.
