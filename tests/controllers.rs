@@ -178,8 +178,10 @@ spec:
                 )
             })
     };
+    // (Replica counts are each environment's own business to promotion-drift; WORKERS is set
+    // from the same variable.)
     assert_eq!(
-        at("spec.replicas").as_deref(),
+        at("spec.template.spec.containers[name=web].env[name=WORKERS].value").as_deref(),
         Some("clusters/production/apps.yaml:15")
     );
     assert_eq!(

@@ -338,7 +338,7 @@ fn summary_shows_images_and_rendered_diff_per_app() {
         )),
         "{md}"
     );
-    assert!(md.contains("<details><summary>rendered diff</summary>"));
+    assert!(md.contains("<details><summary>rendered diff of staging</summary>"));
     // The versions table of the environments the change moves, before → after.
     assert!(
         md.contains(
