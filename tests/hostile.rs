@@ -282,9 +282,20 @@ fn findings(json: &str) -> Vec<(String, String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
+        .flat_map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            (s("app"), s("environment"), s("rule"), s("message"))
+            // One finding at one source line in several environments is reported once, naming
+            // them all in `environments`; each of them counts as reported here.
+            let envs: Vec<String> = match f["environments"].as_array() {
+                Some(list) if !list.is_empty() => list
+                    .iter()
+                    .map(|e| e.as_str().unwrap_or("").to_string())
+                    .collect(),
+                _ => vec![s("environment")],
+            };
+            envs.into_iter()
+                .map(|e| (s("app"), e, s("rule"), s("message")))
+                .collect::<Vec<_>>()
         })
         .collect()
 }

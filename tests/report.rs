@@ -195,11 +195,12 @@ fn identical_image_lines_get_different_fingerprints() {
     assert_ne!(gl[0], gl[1]);
 }
 
-/// 11 apps whose base image is unpinned, each in 5 production environments: 55 errors at 11
-/// base lines. GitHub keeps 10 error annotations per step: they go to 10 distinct lines (each
-/// naming its 5 environments), and a notice says what was left out and where to find it.
+/// 11 apps whose base image is unpinned, each in 5 production environments: 55 violations at 11
+/// base lines, reported as 11 findings that each name their 5 environments. GitHub keeps 10
+/// error annotations per step: they go to 10 distinct lines, and a notice says what was left
+/// out and where to find it.
 #[test]
-fn fifty_five_errors_annotate_ten_distinct_locations_and_a_notice() {
+fn eleven_errors_in_five_environments_annotate_ten_locations_and_a_notice() {
     let t = tempfile::tempdir().unwrap();
     let r = t.path().join("repo");
     write(
@@ -232,7 +233,14 @@ fn fifty_five_errors_annotate_ten_distinct_locations_and_a_notice() {
     }
     commit_all(&r);
     let j = json(&run(&r, t.path(), &["check", ".", "--format", "json"]));
-    assert_eq!(j["summary"]["errors"], 55, "{}", j["summary"]);
+    assert_eq!(j["summary"]["errors"], 11, "{}", j["summary"]);
+    let named: usize = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["environments"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(named, 55, "every environment of every finding is named");
     let out = run(&r, t.path(), &["check", ".", "--format", "github"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
@@ -257,7 +265,7 @@ fn fifty_five_errors_annotate_ten_distinct_locations_and_a_notice() {
     let last = lines.last().unwrap();
     assert!(last.starts_with("::notice "), "{text}");
     assert!(
-        last.contains("5 more finding(s) at 1 location(s)") && last.contains("step summary"),
+        last.contains("1 more finding(s) at 1 location(s)") && last.contains("step summary"),
         "{last}"
     );
     // Most severe first: every error before the notice.
