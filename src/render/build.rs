@@ -682,7 +682,8 @@ pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// A component only under `components:`, and only a component there.
+/// A component only under `components:` (or built on its own: kustomize builds a component
+/// directory given to it like any kustomization), and only a component there.
 fn check_component(
     dir: &str,
     kfile: &str,
@@ -690,7 +691,7 @@ fn check_component(
     at: Loc,
     as_component: bool,
 ) -> Result<(), RenderError> {
-    if k.is_component && !as_component {
+    if k.is_component && !as_component && at.is_some() {
         return Err(RenderError::invalid(
             format!(
                 "'{dir}' is a Component (kind: Component); it can only be used under 'components', not as a resource"

@@ -93,7 +93,9 @@ impl GenContext<'_> {
                 .unwrap_or_else(|| "Opaque".to_string());
             obj.insert("type", Node::str(t));
         }
-        if !data.is_empty() {
+        // kyaml makes a Secret's `data` whatever it holds (`data: {}` when nothing), a
+        // ConfigMap's only when something goes in it.
+        if !data.is_empty() || kind == GenKind::Secret {
             obj.insert("data", Node::synth(Value::Map(data)));
         }
         if !binary.is_empty() {
@@ -106,22 +108,11 @@ impl GenContext<'_> {
         r.needs_hash = !opts.disable_hash;
         // kustomize annotates generated objects with their generator options.
         r.bookkept = true;
-        r.behavior = match n
-            .get("behavior")
-            .and_then(|b| b.as_str())
-            .unwrap_or("create")
-        {
-            "create" | "" => Behavior::Create,
-            "merge" => Behavior::Merge,
-            "replace" => Behavior::Replace,
-            other => {
-                return Err(RenderError::invalid(
-                    format!(
-                        "invalid generator behavior '{other}': expected create, merge or replace"
-                    ),
-                    n.get("behavior").map(|b| b.loc).unwrap_or(g.loc),
-                ));
-            }
+        // kustomize reads any other word (`add`, `Merge`) as unspecified, which creates.
+        r.behavior = match n.get("behavior").and_then(|b| b.as_str()) {
+            Some("merge") => Behavior::Merge,
+            Some("replace") => Behavior::Replace,
+            _ => Behavior::Create,
         };
         Ok((r, files))
     }

@@ -99,6 +99,7 @@ pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
         _ => false,
     };
     let result = apply_ops(target, ops);
+    target.nulls_spelled = true;
     // Annotations print as strings: kustomize converts the patched object back from JSON and
     // reads annotations as `map[string]string`, so a number a patch put there prints in its JSON
     // spelling (`1e3` as "1000").

@@ -40,27 +40,49 @@ fn spelled(n: &Node, sources: &Sources) -> Option<String> {
     (!raw.is_empty() && !raw.contains(['\n', '"', '\'', ' '])).then(|| raw.to_string())
 }
 
-/// Splits `a.b.[name=x.y].c` on dots outside brackets.
+/// Splits a field path as kustomize's `SmarterPathSplitter` does: on dots, `\.` escaping one;
+/// a leading dot ignored; a segment opening `[` runs on over dots to the one ending in `]`, and
+/// if it holds no `=` it names a map key (`annotations.[cert-manager.io/inject-ca-from]`), its
+/// brackets trimmed; with `=` it selects list items (`[name=a.b]`).
 pub fn split_field_path(p: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0;
-    for c in p.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c)
-            }
-            ']' => {
-                depth -= 1;
-                cur.push(c)
-            }
-            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
+    let mut ps: Vec<&str> = p.split('.').collect();
+    if ps.len() > 1 && ps[0].is_empty() {
+        ps.remove(0);
+    }
+    let mut pieces: Vec<String> = vec![ps[0].to_string()];
+    for part in &ps[1..] {
+        let last = pieces.last_mut().expect("one piece at least");
+        if let Some(kept) = last.strip_suffix('\\') {
+            *last = format!("{kept}.{part}");
+        } else {
+            pieces.push(part.to_string());
         }
     }
-    out.push(cur);
-    out.into_iter().filter(|s| !s.is_empty()).collect()
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pieces.len() {
+        let elem = &pieces[i];
+        if elem.starts_with('[') && !elem.ends_with(']') {
+            let mut joined = elem.clone();
+            while i + 1 < pieces.len() {
+                i += 1;
+                joined.push('.');
+                joined.push_str(&pieces[i]);
+                if pieces[i].ends_with(']') {
+                    break;
+                }
+            }
+            if joined.contains('=') {
+                out.push(joined);
+            } else {
+                out.push(joined.trim_matches(['[', ']']).to_string());
+            }
+        } else {
+            out.push(elem.clone());
+        }
+        i += 1;
+    }
+    out
 }
 
 struct Sel {
@@ -505,7 +527,11 @@ pub fn visit_path(node: &mut Node, segs: &[String], create: bool, f: &mut dyn Fn
         return;
     };
     if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        let (k, v) = inner.split_once('=').unwrap_or(("", inner));
+        // kyaml selects list items by `[field=value]` (`[=value]` in a list of scalars); without
+        // `=` nothing matches.
+        let Some((k, v)) = inner.split_once('=') else {
+            return;
+        };
         let Value::Seq(items) = &mut node.value else {
             return;
         };

@@ -222,6 +222,10 @@ pub struct Resource {
     /// patched by a JSON patch or a renaming strategic merge. Its `metadata/annotations` then
     /// exists to field specs that do not create it (removed again at the end of the build).
     pub bookkept: bool,
+    /// kustomize has converted the object to JSON and back (a JSON patch does), which spells
+    /// every null out: an empty value (`replicas:`) is then `null` like any other, and a
+    /// strategic-merge patch keeps it (see `patch_smp`).
+    pub nulls_spelled: bool,
 }
 
 impl Resource {
@@ -238,6 +242,7 @@ impl Resource {
             var_names: Vec::new(),
             transformations: Vec::new(),
             bookkept: false,
+            nulls_spelled: false,
         }
     }
     pub fn id(&self) -> ResId {

@@ -2,11 +2,10 @@
 //!
 //! Kinds in a fixed "first" list come first in that order (namespaces before the things in them,
 //! CRDs before custom resources, RBAC before workloads), webhook configurations come last, and
-//! everything else sorts by `group_version_kind`, namespace and name — where missing parts are
-//! spelled `~G`, `~V`, `~K`, `~X`, `~N`. `~` sorts after letters, so core-group kinds land after
-//! named groups. A kustomization's `sortOptions.legacySortOptions` may replace both lists.
-
-use std::cmp::Ordering;
+//! everything else sorts by `group_version_kind`, then objects of one kind by `namespace|name`
+//! joined as one string — where missing parts are spelled `~G`, `~V`, `~K`, `~X`, `~N`. `~` sorts
+//! after letters, so core-group kinds land after named groups. A kustomization's
+//! `sortOptions.legacySortOptions` may replace both lists.
 
 use super::resource::{ResId, Resource};
 
@@ -39,26 +38,34 @@ const ORDER_LAST: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
-fn or_tilde(s: &str, t: &'static str) -> String {
-    if s.is_empty() {
-        t.to_string()
-    } else {
-        s.to_string()
-    }
+fn or_tilde<'a>(s: &'a str, t: &'static str) -> &'a str {
+    if s.is_empty() { t } else { s }
 }
 
-/// `group_version_kind|namespace|name` with kustomize's placeholders.
-fn key(id: &ResId) -> (String, String, String) {
-    let gvk = format!(
+/// `group_version_kind` with kustomize's placeholders.
+fn gvk_key(id: &ResId) -> String {
+    format!(
         "{}_{}_{}",
         or_tilde(&id.group, "~G"),
         or_tilde(&id.version, "~V"),
         or_tilde(&id.kind, "~K")
-    );
-    (gvk, or_tilde(&id.namespace, "~X"), or_tilde(&id.name, "~N"))
+    )
 }
 
-/// Sorts in place (stable).
+/// `namespace|name` joined, as kustomize compares objects of one kind: as one string, so
+/// `team-x|a` sorts before `team|b` (`-` < `|`), which comparing field by field would not do.
+fn ns_name_key(id: &ResId) -> String {
+    format!(
+        "{}|{}",
+        or_tilde(&id.namespace, "~X"),
+        or_tilde(&id.name, "~N")
+    )
+}
+
+/// Sorts in place, as kustomize's `legacyIDSorter` orders: a kind's rank (the `first` list
+/// counts up to -1, the `last` list from 1, a kind in both taking its `last` rank, a repeated
+/// kind its later place), then the group/version/kind string (two core `Namespace` kinds in
+/// reverse), then `namespace|name`.
 pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: Option<&[String]>) {
     let first: Vec<&str> = match first {
         Some(f) => f.iter().map(|s| s.as_str()).collect(),
@@ -68,30 +75,49 @@ pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: O
         Some(l) => l.iter().map(|s| s.as_str()).collect(),
         None => ORDER_LAST.to_vec(),
     };
-    let rank = |kind: &str| -> (i64, i64) {
-        if let Some(i) = first.iter().position(|k| *k == kind) {
-            (-1, i as i64)
-        } else if let Some(i) = last.iter().position(|k| *k == kind) {
-            (1, i as i64)
-        } else {
-            (0, 0)
-        }
-    };
-    type Keyed = ((i64, i64), (String, String, String), usize);
+    let mut ranks: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for (i, k) in first.iter().enumerate() {
+        ranks.insert(k, i as i64 - first.len() as i64);
+    }
+    for (i, k) in last.iter().enumerate() {
+        ranks.insert(k, 1 + i as i64);
+    }
+    struct Keyed {
+        rank: i64,
+        kind: String,
+        core: bool,
+        gvk: String,
+        name: String,
+        index: usize,
+    }
     let mut keyed: Vec<Keyed> = resources
         .iter()
         .enumerate()
-        .map(|(i, r)| {
+        .map(|(index, r)| {
             let id = r.id();
-            (rank(&id.kind), key(&id), i)
+            Keyed {
+                rank: ranks.get(id.kind.as_str()).copied().unwrap_or(0),
+                core: id.group.is_empty(),
+                gvk: gvk_key(&id),
+                name: ns_name_key(&id),
+                kind: id.kind.to_string(),
+                index,
+            }
         })
         .collect();
-    keyed.sort_by(|a, b| match a.0.cmp(&b.0) {
-        Ordering::Equal if a.0.0 != 0 => a.1.cmp(&b.1),
-        Ordering::Equal => a.1.cmp(&b.1),
-        o => o,
+    keyed.sort_by(|a, b| {
+        if a.gvk != b.gvk {
+            if a.rank != b.rank {
+                return a.rank.cmp(&b.rank);
+            }
+            if a.kind == "Namespace" && b.kind == "Namespace" && (a.core || b.core) {
+                return b.gvk.cmp(&a.gvk);
+            }
+            return a.gvk.cmp(&b.gvk);
+        }
+        a.name.cmp(&b.name)
     });
-    let order: Vec<usize> = keyed.into_iter().map(|k| k.2).collect();
+    let order: Vec<usize> = keyed.into_iter().map(|k| k.index).collect();
     permute(resources, &order);
 }
 

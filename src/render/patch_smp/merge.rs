@@ -121,6 +121,11 @@ pub(super) fn merge_map(
     target_only_fields(ctx, dm, Some(pm), path, schema)
 }
 
+/// A null written as nothing (`key:`): its text is empty.
+fn is_empty_null(n: &Node) -> bool {
+    n.is_null() && n.loc.is_some() && n.loc.start == n.loc.end
+}
+
 /// [`target_only`] over a mapping's fields, but those `skip` has.
 fn target_only_fields(
     ctx: &Ctx,
@@ -129,6 +134,13 @@ fn target_only_fields(
     path: &str,
     schema: Option<&serde_json::Value>,
 ) -> Result<(), RenderError> {
+    // kyaml's merge keeps a null the target spells out (`null`, `~`) where the patch has
+    // nothing, and drops one written as nothing at all (`key:`): it sets the patch's absent
+    // value there.
+    if ctx.drop_empty_nulls {
+        m.entries
+            .retain(|e| skip.is_some_and(|s| s.contains_key(&e.key)) || !is_empty_null(&e.value));
+    }
     for e in m.entries.iter_mut() {
         if skip.is_some_and(|s| s.contains_key(&e.key)) {
             continue;

@@ -90,6 +90,7 @@ pub fn apply_with_schema(
             let ctx = Ctx {
                 builtin: builtin_known && is_builtin_kind(&target.id().group),
                 openapi,
+                drop_empty_nulls: false,
             };
             let mut edits = Vec::new();
             self_walk(&ctx, &mut n, "", "", &mut edits, None)?;
@@ -113,6 +114,7 @@ pub fn apply_with_schema(
     let ctx = Ctx {
         builtin: builtin_known && is_builtin_kind(&id.group),
         openapi,
+        drop_empty_nulls: !target.nulls_spelled,
     };
     let root_schema = custom.and_then(|c| c.root_for(&id));
     let mut edits = Vec::new();

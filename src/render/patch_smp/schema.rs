@@ -14,6 +14,9 @@ pub(super) struct Ctx<'a> {
     pub(super) builtin: bool,
     /// A user-supplied OpenAPI document (`openapi: {path}`), for `$ref` resolution.
     pub(super) openapi: Option<&'a serde_json::Value>,
+    /// Fields of the target whose value is an empty null (`replicas:` with nothing after it)
+    /// are dropped where the walk passes ([`crate::render::resource::Resource::nulls_spelled`]).
+    pub(super) drop_empty_nulls: bool,
 }
 
 impl Ctx<'_> {

@@ -16,6 +16,13 @@ use crate::yaml::{Node, Value};
 /// Drops kustomize-internal annotations before printing, and the origin and transformations
 /// annotations (even ones a file wrote) unless `buildMetadata` asks for them.
 pub(crate) fn strip_internal_annotations(r: &mut Resource, meta: BuildMetadata) {
+    // kustomize reads annotations as a map and writes back only a non-empty one: written as
+    // anything else (`annotations:` with nothing, `~`, `[]`, a scalar) they are gone.
+    if let Some(m) = r.node.get_mut("metadata").and_then(|m| m.as_map_mut())
+        && m.get("annotations").is_some_and(|a| a.as_map().is_none())
+    {
+        m.remove("annotations");
+    }
     if let Some(m) = r
         .node
         .get_path_mut(&["metadata", "annotations"])
