@@ -584,11 +584,23 @@ impl Renderer {
             if let Some(p) = r.get("path").and_then(|p| p.as_str()) {
                 let loc = r.get("path").map(|p| p.loc).unwrap_or(r.loc);
                 let rel = self.restricted_file(dir, p, loc)?;
-                for d in self.load_file(&rel)? {
-                    match d.value {
-                        Value::Seq(items) => out.extend(items),
-                        Value::Null => {}
-                        _ => out.push(d),
+                // kustomize reads the file's first document as one replacement (a mapping) or
+                // a list of them, and refuses anything else (an empty file too).
+                let first = self.load_file(&rel)?.into_iter().next();
+                match first {
+                    Some(Node {
+                        value: Value::Seq(items),
+                        ..
+                    }) => out.extend(items),
+                    Some(d) if d.as_map().is_some() => out.push(d),
+                    _ => {
+                        return Err(RenderError::invalid(
+                            format!(
+                                "replacements file '{p}' holds neither a replacement nor a list \
+                                 of them; kustomize refuses it"
+                            ),
+                            loc,
+                        ));
                     }
                 }
             } else {

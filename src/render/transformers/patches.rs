@@ -67,6 +67,12 @@ fn load_patch_source(
         // `patches:` trims its inline text (PatchTransformer's Config): a block scalar that ends
         // the patch so loses its last line break.
         let text = if trim { text.trim() } else { text };
+        if trim && text.is_empty() {
+            return Err(RenderError::invalid(
+                "an empty 'patch': kustomize refuses it (must specify one of patch and path)",
+                loc,
+            ));
+        }
         let docs =
             crate::yaml::parse_documents(text, crate::source::FileId::NONE).map_err(|e| {
                 RenderError::new(
@@ -383,7 +389,18 @@ pub(crate) fn apply_patches_json6902(
             let rel = renderer.restricted_file(dir, p, loc)?;
             let text = renderer.read_text(&rel, loc)?;
             let id = renderer.file_id(&rel);
-            patch_json::parse_ops(&text, id)?
+            // kustomize refuses an empty file, and one that reads as null (comments only).
+            let ops = match text.is_empty() {
+                true => None,
+                // (no document at all parses to a list made up here, without a place)
+                false => Some(patch_json::parse_ops(&text, id)?).filter(|o| o.loc.is_some()),
+            };
+            ops.ok_or_else(|| {
+                RenderError::invalid(
+                    format!("patch file '{p}' is empty; kustomize refuses it"),
+                    loc,
+                )
+            })?
         } else if let Some(inline) = entry.get("patch") {
             let lp = load_patch_source(renderer, dir, None, Some(inline), false, entry.loc)?;
             lp.docs
