@@ -57,10 +57,10 @@ pub struct CheckOptions {
 
 impl CheckOptions {
     /// The policy as `--select` and `--ignore` narrow it; an unknown rule id is a policy error.
-    pub fn restrict(&self, policy: &mut Policy) -> Result<(), Finding> {
+    pub fn restrict(&self, policy: &mut Policy) -> Result<(), Box<Finding>> {
         policy
             .restrict(&self.select, &self.ignore)
-            .map_err(|m| Finding::error_code(ErrorCode::Policy, m))
+            .map_err(|m| Box::new(Finding::error_code(ErrorCode::Policy, m)))
     }
 }
 
@@ -205,7 +205,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         }
     };
     if let Err(f) = opts.restrict(&mut policy) {
-        return fatal_outcome(vec![f], sources);
+        return fatal_outcome(vec![*f], sources);
     }
     let pr = match &opts.base {
         None => None,

@@ -75,7 +75,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         Err(all) => return outcome(all, Summary::default(), sources),
     };
     if let Err(f) = opts.restrict(&mut policy) {
-        return outcome(vec![f], Summary::default(), sources);
+        return outcome(vec![*f], Summary::default(), sources);
     }
     if opts.envs.len() > 1 {
         let f = Finding::error_code(
