@@ -18,12 +18,15 @@ use crate::rules;
 use crate::settings::{Config, Policy};
 use crate::source::{DiskFs, Fs, Sources};
 
+mod baseline;
+mod fail_on;
 pub mod pr;
 pub mod stdin;
 mod stream;
 pub mod suppress;
 mod tree;
 
+pub use fail_on::FailOn;
 pub use pr::{PrState, resolve_base};
 pub use tree::check_tree;
 
