@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use crate::diag::EnvChange;
-use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
+use crate::diag::{Collector, ErrorCode, Finding, Summary};
 use crate::discover::App;
 use crate::render::RenderError;
 use crate::rules;
@@ -92,19 +92,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 0 clean, 1 error-severity violations, 2 could not evaluate (fatal findings).
+    /// 0 clean, 1 error-severity violations (in pull-request mode: new ones), 2 could not
+    /// evaluate (fatal findings): the exit code of `--fail-on`'s default.
     pub fn exit_code(&self) -> i32 {
-        if self.findings.iter().any(|f| f.fatal) {
-            2
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.severity == Severity::Error && f.suppressed.is_none())
-        {
-            1
-        } else {
-            0
-        }
+        FailOn::default().exit_code(&self.findings).into()
     }
 }
 

@@ -182,12 +182,12 @@ impl Stream<'_> {
             }),
             schemas,
         };
-        let mut found = self.run_rules(&ctx, false);
+        let mut found = self.run_rules(&ctx, None);
         // Pull-request mode: what the base revision had already.
         if let Some(p) = self.pr {
             let base = match self.base_renderer {
                 Some(br) if found.iter().any(baseline::comparable) => {
-                    self.base_findings(r, br, schemas)
+                    self.base_findings(r, br, schemas, &found)
                 }
                 _ => vec![],
             };
@@ -216,11 +216,11 @@ impl Stream<'_> {
 }
 
 impl Stream<'_> {
-    /// Runs the enabled app rules (at the base revision: not those that judge the change).
-    fn run_rules(&self, ctx: &AppCtx, at_base: bool) -> Vec<Finding> {
+    /// Runs the enabled app rules, or only those named in `only`.
+    fn run_rules(&self, ctx: &AppCtx, only: Option<&BTreeSet<&str>>) -> Vec<Finding> {
         let mut found = Vec::new();
         for rule in self.rules {
-            if at_base && rule.info().pull_request_only {
+            if only.is_some_and(|o| !o.contains(rule.info().id)) {
                 continue;
             }
             let Some(severity) = self.policy.level(rule.info().id).and_then(|l| l.severity())
@@ -235,14 +235,21 @@ impl Stream<'_> {
         found
     }
 
-    /// The app's findings at the base revision: every environment rendered there (the ones the
-    /// pass already rendered are reused), rules as at head.
+    /// The app's findings at the base revision, of the rules that found something at head
+    /// (nothing else needs comparing; rules that judge the change have no base findings):
+    /// every environment rendered there (the ones the pass already rendered are reused).
     fn base_findings(
         &self,
         r: &AppRenders,
         br: &Renderer,
         schemas: Option<&crate::schema::SchemaSet>,
+        head: &[Finding],
     ) -> Vec<Finding> {
+        let rules: BTreeSet<&str> = head
+            .iter()
+            .filter(|f| baseline::comparable(f))
+            .map(|f| f.rule.as_str())
+            .collect();
         let app = &self.apps[r.ai];
         let more: Vec<(usize, Build)> = (0..app.envs.len())
             .filter(|ei| !r.base_envs.iter().any(|(e, _)| e == ei))
@@ -269,7 +276,7 @@ impl Stream<'_> {
             pr: None,
             schemas,
         };
-        self.run_rules(&ctx, true)
+        self.run_rules(&ctx, Some(&rules))
     }
 }
 
