@@ -60,7 +60,13 @@ pub fn check_tree(
         None => (vec![], BTreeSet::new()),
     };
     phases.mark("pr-affected");
-    let mut schemas = schema_set(policy, &renderer, &out, schema_rules_on);
+    let mut schemas = schema_set(
+        policy,
+        &renderer,
+        &discovery.crd_files,
+        &out,
+        schema_rules_on,
+    );
     phases.mark("schemas");
     let stream = Stream {
         apps: &apps,
@@ -75,8 +81,9 @@ pub fn check_tree(
         out: &out,
     };
     // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
-    // a CRD describes waits until every app is rendered (the CRD may come from any of them); so
-    // does one whose kind's validator another thread is compiling (the first few apps).
+    // a rendered CRD or a bundled GitOps schema describes waits until every app is rendered (a
+    // CRD for it may come from any of them); so does one whose kind's validator another thread is
+    // compiling (the first few apps).
     let streamed: Vec<Streamed> = (0..apps.len())
         .into_par_iter()
         .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
@@ -271,11 +278,13 @@ fn keep_affected(
     (dirs, envs)
 }
 
-/// The configured Kubernetes version and schema directories; the CRDs the repository renders join
-/// once every app is rendered.
+/// The configured Kubernetes version and schema directories, and the CRDs of the repository's
+/// YAML files (`crd_files`: those discovery saw mention one); the CRDs the repository renders
+/// join once every app is rendered.
 fn schema_set(
     policy: &Policy,
     renderer: &Renderer,
+    crd_files: &[String],
     out: &Collector,
     on: bool,
 ) -> Option<SchemaSet> {
@@ -283,10 +292,15 @@ fn schema_set(
         return None;
     }
     let o = schema_options(policy);
+    let files = crd_files_of(renderer.fs(), crd_files);
     match SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
+        .and_then(|mut s| s.add_crds(&files.iter().collect::<Vec<_>>()).map(|_| s))
     {
-        Ok(s) => Some(s),
+        Ok(mut s) => {
+            s.await_rendered_crds();
+            Some(s)
+        }
         Err(msg) => {
             out.push(Finding::error_code(ErrorCode::Policy, msg));
             None
@@ -294,8 +308,29 @@ fn schema_set(
     }
 }
 
+/// The `CustomResourceDefinition`s of these repository files, in file order. A file that does not
+/// parse is the renderer's to report, when something renders it.
+fn crd_files_of(fs: &dyn Fs, files: &[String]) -> Vec<crate::yaml::Node> {
+    let per_file: Vec<Vec<crate::yaml::Node>> = files
+        .par_iter()
+        .map(|f| {
+            let Ok(text) = fs.read(f) else {
+                return vec![];
+            };
+            crate::yaml::parse_documents(&text, crate::source::FileId::NONE)
+                .map(|docs| {
+                    docs.into_iter()
+                        .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    per_file.into_iter().flatten().collect()
+}
+
 fn add_crds(s: &mut SchemaSet, crds: &[crate::yaml::Node], out: &Collector) {
-    if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
+    if let Err(msg) = s.add_rendered_crds(&crds.iter().collect::<Vec<_>>()) {
         out.push(Finding::error_code(ErrorCode::Policy, msg));
     }
 }
@@ -348,7 +383,9 @@ fn crds_of_unchecked_apps(
                 .map(|r| r.node)
         })
         .collect();
-    add_crds(s, &more, out);
+    if let Err(msg) = s.add_other_crds(&more.iter().collect::<Vec<_>>()) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
 }
 
 /// Checks the apps that waited for the repository's CRDs; returns every environment change in

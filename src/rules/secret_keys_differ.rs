@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use super::secret_key_missing::provided;
+use super::support::secrets::provided;
 use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs, finding};
 use crate::diag::Finding;
 use crate::settings::{Level, RuleSettings};
 
 /// The same secret provides different keys in different environments of an app.
 ///
-/// **What.** For each secret of an app (a `Secret`, `ExternalSecret` or `SealedSecret`, matched
-/// across environments by its name in the source), the set of keys must be the same in every
-/// environment that renders it. Reported once per secret and environment that lacks keys another
+/// **What.** For each secret of an app (anything `secret-key-missing` counts as providing a
+/// Secret with known keys — a `Secret`, `ExternalSecret`, `SealedSecret`, `Certificate`, ... —
+/// matched across environments by its provider's name in the source), the set of keys must be the
+/// same in every environment that renders it. Reported once per secret and environment that lacks keys another
 /// environment has. A warning by default.
 ///
 /// **Why.** Key sets drifting apart is how a workload that works in staging crashes in production
@@ -46,12 +47,12 @@ impl Rule for SecretKeysDiffer {
             if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
-            for (_, (keys, r)) in provided(build) {
-                if let Some(keys) = keys {
+            for p in provided(build).into_values() {
+                if let Some(keys) = p.keys {
                     by_secret
-                        .entry(r.orig_id().name.to_string())
+                        .entry(p.by.orig_id().name.to_string())
                         .or_default()
-                        .push((*env, keys, r));
+                        .push((*env, keys, p.by));
                 }
             }
         }
