@@ -295,7 +295,26 @@ impl Policy {
                     f.path = Some(p.display().to_string());
                     vec![f]
                 })?;
-                load_policy_file(&p.display().to_string(), &text, sources, catalog)?
+                let shown = p.display().to_string();
+                let file = load_policy_file(&shown, &text, sources, catalog)?;
+                let doc = sources.lookup(&shown).and_then(|id| {
+                    crate::yaml::parse_documents(&text, id)
+                        .ok()?
+                        .into_iter()
+                        .find(|d| !d.is_null())
+                });
+                let errs = doc.map_or(Vec::new(), |d| {
+                    super::load::glob_errors(
+                        &d,
+                        &shown,
+                        ErrorCode::Policy.id(),
+                        super::load::POLICY_GLOBS,
+                    )
+                });
+                if !errs.is_empty() {
+                    return Err(errs);
+                }
+                file
             }
         };
         Policy::compile(&layered(&over.rules, &base), catalog).map_err(|msg| {

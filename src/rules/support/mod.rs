@@ -4,6 +4,8 @@
 //! here reports a finding.
 
 pub mod diff;
+pub mod drift;
+pub mod normalize;
 pub mod pods;
 pub mod resources;
 pub mod secrets;
