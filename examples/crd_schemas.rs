@@ -77,6 +77,10 @@ fn main() -> std::process::ExitCode {
         eprintln!("{out}: {e}");
         return std::process::ExitCode::from(2);
     }
-    eprintln!("{out}: {} bytes of JSON, {} gzipped", text.len(), bytes.len());
+    eprintln!(
+        "{out}: {} bytes of JSON, {} gzipped",
+        text.len(),
+        bytes.len()
+    );
     std::process::ExitCode::SUCCESS
 }

@@ -758,9 +758,12 @@ fn sops_metadata_is_not_a_violation_but_other_unknown_fields_are() {
     let (code, report) = check(t.path());
     assert_eq!(code, 1, "{report}");
     assert!(
-        report["findings"].as_array().unwrap().iter().any(|f| f["rule"]
-            == "schema-violation"
-            && f["message"].as_str().unwrap().contains("\"tokn\"")),
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schema-violation"
+                && f["message"].as_str().unwrap().contains("\"tokn\"")),
         "{report}"
     );
 }

@@ -109,10 +109,7 @@ fn samples() -> BTreeMap<&'static str, &'static str> {
             "ClusterPromotionTask",
             "metadata: {name: update}\nspec:\n  steps:\n  - uses: git-clone\n    config:\n      repoURL: https://github.com/example/config\n",
         ),
-        (
-            "ClusterConfig",
-            "metadata: {name: cluster}\nspec: {}\n",
-        ),
+        ("ClusterConfig", "metadata: {name: cluster}\nspec: {}\n"),
         (
             "Certificate",
             "metadata: {name: web}\nspec:\n  secretName: web-tls\n  dnsNames: [web.example.com]\n  issuerRef: {name: letsencrypt, kind: ClusterIssuer}\n",
@@ -183,7 +180,10 @@ fn every_bundled_kind_validates_a_correct_object_and_rejects_an_unknown_field() 
         // A misspelt field under spec (or beside metadata, for a kind without one) is refused,
         // by name.
         let (bad, path) = if body.contains("\nspec:") {
-            (doc.replacen("\nspec:", "\nspec:\n  notAField: 1", 1), "spec.notAField")
+            (
+                doc.replacen("\nspec:", "\nspec:\n  notAField: 1", 1),
+                "spec.notAField",
+            )
         } else {
             (format!("{doc}notAField: 1\n"), "notAField")
         };
@@ -228,7 +228,10 @@ fn every_bundled_kind_validates_a_correct_object_and_rejects_an_unknown_field() 
         ("external-secrets.io/v1", "ClusterExternalSecret"),
         ("bitnami.com/v1alpha1", "SealedSecret"),
     ] {
-        assert!(gitops::find(api, kind).is_some(), "{api} {kind} not bundled");
+        assert!(
+            gitops::find(api, kind).is_some(),
+            "{api} {kind} not bundled"
+        );
     }
 }
 
@@ -251,7 +254,11 @@ const CERTIFICATE: &str = "apiVersion: cert-manager.io/v1\nkind: Certificate\nme
 const NEWER_CERTIFICATE_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: certificates.cert-manager.io\nspec:\n  group: cert-manager.io\n  names: {kind: Certificate, plural: certificates}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            properties:\n              secretName: {type: string}\n              issuerRef: {type: object, properties: {name: {type: string}}}\n              renewBeforePercentage: {type: integer}\n              rotationWindow: {type: string}\n";
 
 fn app(t: &Path, resources: &str) {
-    write(t, "apps/web/base/kustomization.yaml", "resources:\n- all.yaml\n");
+    write(
+        t,
+        "apps/web/base/kustomization.yaml",
+        "resources:\n- all.yaml\n",
+    );
     write(t, "apps/web/base/all.yaml", resources);
     write(
         t,
@@ -301,7 +308,10 @@ fn a_check_validates_gitops_kinds_without_any_crd_in_the_repository() {
         .unwrap_or_else(|| panic!("{report}"));
     assert_eq!(f["field"], "spec.valuesFromm", "{f}");
     assert!(
-        f["message"].as_str().unwrap().contains("did you mean \"valuesFrom\""),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"valuesFrom\""),
         "{f}"
     );
     assert_eq!(f["location"]["line"], 16, "{f}");

@@ -60,14 +60,7 @@ pub fn check_tree(
         None => (vec![], BTreeSet::new()),
     };
     phases.mark("pr-affected");
-    let mut schemas = schema_set(
-        opts,
-        policy,
-        &renderer,
-        &discovery.crd_files,
-        &out,
-        schema_rules_on,
-    );
+    let mut schemas = schema_set(opts, policy, &renderer, &out, schema_rules_on);
     phases.mark("schemas");
     let stream = Stream {
         apps: &apps,
@@ -103,6 +96,7 @@ pub fn check_tree(
     }
     if let Some(s) = &mut schemas {
         add_crds(s, &crds, &out);
+        crds_of_files(s, renderer.fs(), &discovery.crd_files, &waiting, &out);
         crds_of_unchecked_apps(s, &discovery.apps, &apps, &waiting, &renderer, &out);
     }
     let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
@@ -280,14 +274,12 @@ fn keep_affected(
     (dirs, envs)
 }
 
-/// The configured Kubernetes version and schema directories, and the CRDs of the repository's
-/// YAML files (`crd_files`: those discovery saw mention one); the CRDs the repository renders
-/// join once every app is rendered.
+/// The configured Kubernetes version and schema directories; the repository's CRDs join once
+/// every app is rendered (those it renders, then those of its other files).
 fn schema_set(
     opts: &CheckOptions,
     policy: &Policy,
     renderer: &Renderer,
-    crd_files: &[String],
     out: &Collector,
     on: bool,
 ) -> Option<SchemaSet> {
@@ -295,13 +287,11 @@ fn schema_set(
         return None;
     }
     let o = schema_options(policy);
-    let files = crd_files_of(renderer.fs(), crd_files);
     match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
-        .and_then(|mut s| s.add_crds(&files.iter().collect::<Vec<_>>()).map(|_| s))
     {
         Ok(mut s) => {
-            s.await_rendered_crds();
+            s.await_repository_crds();
             Some(s)
         }
         Err(msg) => {
@@ -311,25 +301,73 @@ fn schema_set(
     }
 }
 
-/// The `CustomResourceDefinition`s of these repository files, in file order. A file that does not
-/// parse is the renderer's to report, when something renders it.
-fn crd_files_of(fs: &dyn Fs, files: &[String]) -> Vec<crate::yaml::Node> {
+/// The `(apiVersion, kind)` pairs of the apps that waited for the repository's CRDs.
+fn waiting_kinds(waiting: &[AppRenders]) -> BTreeSet<(String, &str)> {
+    waiting
+        .iter()
+        .flat_map(|w| w.envs.iter().map(|(_, b)| b).chain(w.base.iter()))
+        .flat_map(|b| &b.resources)
+        .filter(|r| r.kind() != "CustomResourceDefinition")
+        .map(|r| (r.id().api_version(), r.kind()))
+        .collect()
+}
+
+/// Adds the CRDs of the repository's other YAML files (`files`: those discovery saw mention
+/// `CustomResourceDefinition`) for the kinds of waiting apps that still want one. A file is parsed
+/// only when its text holds such a kind's name and group, which a CRD defining it must spell
+/// out (barring escape sequences in quoted strings); only the CRDs of those kinds are converted.
+/// A file that does not parse is the renderer's to report, when something renders it.
+fn crds_of_files(
+    s: &mut SchemaSet,
+    fs: &dyn Fs,
+    files: &[String],
+    waiting: &[AppRenders],
+    out: &Collector,
+) {
+    if files.is_empty() {
+        return;
+    }
+    let wanted: BTreeSet<(String, String)> = waiting_kinds(waiting)
+        .into_iter()
+        .filter(|(api, kind)| s.wants_crd(api, kind))
+        .map(|(api, kind)| {
+            let group = crate::text::split_api_version(&api).0.to_string();
+            (group, kind.to_string())
+        })
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
     let per_file: Vec<Vec<crate::yaml::Node>> = files
         .par_iter()
         .map(|f| {
             let Ok(text) = fs.read(f) else {
                 return vec![];
             };
-            crate::yaml::parse_documents(&text, crate::source::FileId::NONE)
-                .map(|docs| {
-                    docs.into_iter()
-                        .filter(|d| d.str_at(&["kind"]) == Some("CustomResourceDefinition"))
-                        .collect()
+            let may_define = wanted
+                .iter()
+                .any(|(group, kind)| text.contains(kind.as_str()) && text.contains(group.as_str()));
+            if !may_define {
+                return vec![];
+            }
+            let Ok(docs) = crate::yaml::parse_documents(&text, crate::source::FileId::NONE) else {
+                return vec![];
+            };
+            docs.into_iter()
+                .filter(|d| {
+                    d.str_at(&["kind"]) == Some("CustomResourceDefinition")
+                        && wanted.iter().any(|(group, kind)| {
+                            d.str_at(&["spec", "group"]) == Some(group.as_str())
+                                && d.str_at(&["spec", "names", "kind"]) == Some(kind.as_str())
+                        })
                 })
-                .unwrap_or_default()
+                .collect()
         })
         .collect();
-    per_file.into_iter().flatten().collect()
+    let crds: Vec<&crate::yaml::Node> = per_file.iter().flatten().collect();
+    if let Err(msg) = s.add_crd_files(&crds) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
 }
 
 fn add_crds(s: &mut SchemaSet, crds: &[crate::yaml::Node], out: &Collector) {
@@ -355,17 +393,9 @@ fn crds_of_unchecked_apps(
         .filter(|a| !checked.contains(a.dir.as_str()))
         .collect();
     let unresolved = !others.is_empty()
-        && waiting.iter().any(|w| {
-            w.envs
-                .iter()
-                .map(|(_, b)| b)
-                .chain(w.base.iter())
-                .flat_map(|b| &b.resources)
-                .any(|r| {
-                    r.kind() != "CustomResourceDefinition"
-                        && !s.resolvable(&r.id().api_version(), r.kind())
-                })
-        });
+        && waiting_kinds(waiting)
+            .iter()
+            .any(|(api, kind)| !s.resolvable(api, kind));
     if !unresolved {
         return;
     }

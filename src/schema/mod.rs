@@ -4,16 +4,18 @@
 //! (`schemas/kubernetes/v1.NN.json.gz`, from the `kubernetes-validate` package: JSON Schema
 //! 2020-12, strict — unknown fields are errors — with nullable types, int-or-string and quantities
 //! as the API server accepts them), lowered at build time into static tables that [`native`]
-//! walks directly. Custom resources are validated against the `openAPIV3Schema` of
-//! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
-//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) — the
-//! repository's CRD files, wherever they are, and the CRDs it renders —, against `schema-dirs`
-//! files, and against the bundled schemas of the GitOps ecosystem's kinds ([`gitops`]: Argo CD,
-//! Flux, Kargo, cert-manager, external-secrets, sealed-secrets), with `jsonschema`; each such
-//! validator is compiled once and shared across threads. Which schema wins for a kind:
-//! `schema-dirs`, then the repository's CRD files, then the CRDs it renders, then the bundled
-//! GitOps schemas — so an app with a kind only a bundled schema describes is checked once every
-//! app is rendered, like one whose kind only a rendered CRD describes. Both validators report the same `Problem`s, worded and located in one place
+//! walks directly. Custom resources are validated against the `openAPIV3Schema` of the
+//! repository's `CustomResourceDefinition`s (`nullable`, `x-kubernetes-int-or-string` and
+//! `x-kubernetes-preserve-unknown-fields` honoured), against `schema-dirs` files, and against the
+//! bundled schemas of the GitOps ecosystem's kinds ([`gitops`]: Argo CD, Flux, Kargo,
+//! cert-manager, external-secrets, sealed-secrets), with `jsonschema`; each such validator is
+//! compiled once and shared across threads. Which schema wins for a kind: `schema-dirs`, then the
+//! CRDs the checked apps render, then CRDs in any other YAML file of the repository, then the
+//! bundled GitOps schemas. So an app with a kind that is not a Kubernetes one is checked once
+//! every app is rendered; only then are the repository's other CRD files read, and only those
+//! that could define a kind still without a schema (vendored CRDs run to megabytes: parsing them
+//! all would cost more than the check). Both validators report the same `Problem`s, worded and
+//! located in one place
 //! (`wording.rs`). A violation's JSON pointer is walked back through the node tree to the source
 //! line that produced the offending value — the unknown key itself for "unknown field" — so the
 //! finding points at the line to edit, which kubeconform cannot.
@@ -281,9 +283,9 @@ pub struct SchemaSet {
     compiled: Mutex<HashMap<(String, String), Slot>>,
     skip_kinds: Vec<String>,
     reject_kinds: Vec<String>,
-    /// CRDs found by rendering are still to come: a kind whose only schema is a bundled GitOps
-    /// one is not resolvable yet (a rendered CRD for it would take precedence).
-    rendered_pending: bool,
+    /// The repository's CRDs are still to come: a kind whose only schema is a bundled GitOps one
+    /// is not resolvable yet (a CRD of the repository for it would take precedence).
+    repository_pending: bool,
 }
 
 impl SchemaSet {
@@ -308,7 +310,7 @@ impl SchemaSet {
             compiled: Mutex::default(),
             skip_kinds: Vec::new(),
             reject_kinds: Vec::new(),
-            rendered_pending: false,
+            repository_pending: false,
         })
     }
 
@@ -328,25 +330,24 @@ impl SchemaSet {
         Ok(set)
     }
 
-    /// Adds the repository's CustomResourceDefinition files, before any object is validated:
-    /// they take precedence over the bundled GitOps schemas; schemas already known for a kind —
-    /// from `schema_dirs`, or an earlier file — over them.
-    pub fn add_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+    /// Says that the repository's CRDs will be added once every app is rendered
+    /// ([`Self::add_rendered_crds`], then [`Self::add_crd_files`]): until then a kind only a
+    /// bundled GitOps schema describes is not [`Self::resolvable`], so its objects wait for them
+    /// instead of being validated against a schema a CRD of the repository would replace.
+    pub fn await_repository_crds(&mut self) {
+        self.repository_pending = true;
+    }
+
+    /// Adds the CustomResourceDefinitions the checked apps render, and ends the wait for the
+    /// repository's CRDs: [`Self::add_crd_files`] must follow before anything is validated.
+    pub fn add_rendered_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+        self.repository_pending = false;
         self.add(crds, false)
     }
 
-    /// Says that the CRDs the repository renders will be added ([`Self::add_rendered_crds`]):
-    /// until then a kind only a bundled GitOps schema describes is not [`Self::resolvable`], so
-    /// its objects wait for them instead of being validated against a schema a rendered CRD
-    /// would replace.
-    pub fn await_rendered_crds(&mut self) {
-        self.rendered_pending = true;
-    }
-
-    /// Adds the CustomResourceDefinitions the repository renders (after [`Self::add_crds`]
-    /// ones, before the bundled GitOps schemas), and ends the wait for them.
-    pub fn add_rendered_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
-        self.rendered_pending = false;
+    /// Adds CustomResourceDefinitions read from the repository's files (wherever they are, rendered
+    /// or not): after the rendered ones, before the bundled GitOps schemas.
+    pub fn add_crd_files(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
         self.add(crds, false)
     }
 
@@ -355,6 +356,16 @@ impl SchemaSet {
     /// does not need them.
     pub fn add_other_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
         self.add(crds, true)
+    }
+
+    /// Whether a CustomResourceDefinition of the repository would give this kind its schema: no
+    /// `schema-dirs` file or CRD describes it yet, it is not a Kubernetes kind, and the policy
+    /// neither skips nor rejects it (a bundled GitOps kind wants one: the repository's wins).
+    pub fn wants_crd(&self, api: &str, kind: &str) -> bool {
+        !Self::listed(&self.reject_kinds, api, kind)
+            && !Self::listed(&self.skip_kinds, api, kind)
+            && self.own_schema(api, kind).is_none()
+            && self.native(api, kind).is_none()
     }
 
     fn add(&mut self, crds: &[&Node], keep_bundled: bool) -> Result<(), SchemaError> {
@@ -381,13 +392,13 @@ impl SchemaSet {
     pub fn resolvable(&self, api: &str, kind: &str) -> bool {
         Self::listed(&self.reject_kinds, api, kind)
             || Self::listed(&self.skip_kinds, api, kind)
-            || (!self.awaits_rendered(api, kind) && self.validator(api, kind).is_some())
+            || (!self.awaits_repository(api, kind) && self.validator(api, kind).is_some())
     }
 
-    /// Whether a kind's schema would be a bundled GitOps one while rendered CRDs are still to
-    /// come.
-    fn awaits_rendered(&self, api: &str, kind: &str) -> bool {
-        self.rendered_pending
+    /// Whether a kind's schema would be a bundled GitOps one while the repository's CRDs are
+    /// still to come.
+    fn awaits_repository(&self, api: &str, kind: &str) -> bool {
+        self.repository_pending
             && gitops::find(api, kind).is_some()
             && self.own_schema(api, kind).is_none()
     }
@@ -524,7 +535,7 @@ impl SchemaSet {
     pub fn prepare(&self, kinds: &[(String, String)]) -> bool {
         let mut ready = true;
         for (api, kind) in kinds {
-            if self.uncompiled(api, kind).is_some() || self.awaits_rendered(api, kind) {
+            if self.uncompiled(api, kind).is_some() || self.awaits_repository(api, kind) {
                 continue;
             }
             let slot = self.slot(api, kind);

@@ -167,7 +167,10 @@ fn provisions(r: &Resource) -> Vec<Provision<'_>> {
             .into_iter()
             .collect(),
         ("ClusterExternalSecret", _) => {
-            let name = r.node.str_at(&["spec", "externalSecretName"]).unwrap_or(r.name());
+            let name = r
+                .node
+                .str_at(&["spec", "externalSecretName"])
+                .unwrap_or(r.name());
             r.node
                 .get_path(&["spec", "externalSecretSpec"])
                 .and_then(|spec| external_secret(r, spec, name))
@@ -195,13 +198,19 @@ fn provisions(r: &Resource) -> Vec<Provision<'_>> {
         ) => match r.node.get_path(&["spec", "destination", "name"]) {
             Some(n) => vec![one(
                 n.as_str().unwrap_or(""),
-                unknown(r, n, "writes the keys Vault returns, known only when it runs".into()),
+                unknown(
+                    r,
+                    n,
+                    "writes the keys Vault returns, known only when it runs".into(),
+                ),
             )],
             None => vec![],
         },
         _ => {
             let mut out = Vec::new();
-            if let Some(n) = r.node.get_path(&["spec", "writeConnectionSecretToRef", "name"])
+            if let Some(n) = r
+                .node
+                .get_path(&["spec", "writeConnectionSecretToRef", "name"])
                 && let Some(name) = n.as_str()
             {
                 let why = "writes its connection details, whose keys its provider decides".into();
@@ -265,7 +274,9 @@ fn certificate_keys(node: &Node) -> BTreeSet<String> {
 /// external-secrets: template data over `templateFrom` over the fetched data, which is kept
 /// only without a template or under `mergePolicy: Merge`).
 fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Provision<'a>> {
-    let policy = spec.str_at(&["target", "creationPolicy"]).unwrap_or("Owner");
+    let policy = spec
+        .str_at(&["target", "creationPolicy"])
+        .unwrap_or("Owner");
     if policy == "None" {
         return None;
     }
@@ -276,7 +287,8 @@ fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Pr
         .and_then(|t| t.get("templateFrom"))
         .and_then(|t| t.as_seq())
         .filter(|t| !t.is_empty());
-    let templated = template_data.is_some_and(|d| d.as_map().is_some_and(|m| !m.entries.is_empty()))
+    let templated = template_data
+        .is_some_and(|d| d.as_map().is_some_and(|m| !m.entries.is_empty()))
         || template_from.is_some();
     let merge = template.and_then(|t| t.str_at(&["mergePolicy"])) == Some("Merge");
     let mut keys = BTreeSet::new();
@@ -288,7 +300,8 @@ fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Pr
                 continue;
             }
             if let Some(l) = t.get("literal") {
-                unknown_at.get_or_insert((l, "renders its keys from a templateFrom literal".into()));
+                unknown_at
+                    .get_or_insert((l, "renders its keys from a templateFrom literal".into()));
             }
             for source in ["configMap", "secret"] {
                 for item in t
@@ -298,7 +311,8 @@ fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Pr
                     .flatten()
                 {
                     if item.str_at(&["templateAs"]) == Some("KeysAndValues") {
-                        let why = "renders its keys from a templateFrom item (templateAs: KeysAndValues)";
+                        let why =
+                            "renders its keys from a templateFrom item (templateAs: KeysAndValues)";
                         unknown_at.get_or_insert((item, why.into()));
                     } else if let Some(k) = item.str_at(&["key"]) {
                         keys.insert(k.to_string());
@@ -315,7 +329,10 @@ fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Pr
                 .flatten()
                 .filter_map(|i| i.str_at(&["secretKey"]).map(str::to_string)),
         );
-        if let Some(from) = spec.get("dataFrom").filter(|d| d.as_seq().is_none_or(|s| !s.is_empty())) {
+        if let Some(from) = spec
+            .get("dataFrom")
+            .filter(|d| d.as_seq().is_none_or(|s| !s.is_empty()))
+        {
             unknown_at.get_or_insert((
                 from,
                 "takes its keys from dataFrom, known only when it runs".into(),
@@ -354,8 +371,11 @@ mod tests {
     use crate::source::{DiskFs, Sources};
     use std::sync::Arc;
 
+    /// What one Secret name gets: its keys (`None`: any), the provider, why the keys are unknown.
+    type Seen = (Option<Vec<String>>, String, Option<String>);
+
     /// Renders `manifests` (one YAML stream) as a kustomization of a temporary repository.
-    fn provided_by(manifests: &str) -> BTreeMap<String, (Option<Vec<String>>, String, Option<String>)> {
+    fn provided_by(manifests: &str) -> BTreeMap<String, Seen> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("all.yaml"), manifests).unwrap();
         std::fs::write(
