@@ -96,7 +96,9 @@ pub fn check_tree(
     }
     if let Some(s) = &mut schemas {
         add_crds(s, &crds, &out);
+        phases.mark("rendered-crds");
         crds_of_files(s, renderer.fs(), &discovery.crd_files, &waiting, &out);
+        phases.mark("crd-files");
         crds_of_unchecked_apps(s, &discovery.apps, &apps, &waiting, &renderer, &out);
     }
     let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
@@ -313,10 +315,8 @@ fn waiting_kinds(waiting: &[AppRenders]) -> BTreeSet<(String, &str)> {
 }
 
 /// Adds the CRDs of the repository's other YAML files (`files`: those discovery saw mention
-/// `CustomResourceDefinition`) for the kinds of waiting apps that still want one. A file is parsed
-/// only when its text holds such a kind's name and group, which a CRD defining it must spell
-/// out (barring escape sequences in quoted strings); only the CRDs of those kinds are converted.
-/// A file that does not parse is the renderer's to report, when something renders it.
+/// `CustomResourceDefinition`) for the kinds of waiting apps that still want one; only those
+/// CRDs are parsed ([`crate::schema::crds_defining`]).
 fn crds_of_files(
     s: &mut SchemaSet,
     fs: &dyn Fs,
@@ -340,28 +340,9 @@ fn crds_of_files(
     }
     let per_file: Vec<Vec<crate::yaml::Node>> = files
         .par_iter()
-        .map(|f| {
-            let Ok(text) = fs.read(f) else {
-                return vec![];
-            };
-            let may_define = wanted
-                .iter()
-                .any(|(group, kind)| text.contains(kind.as_str()) && text.contains(group.as_str()));
-            if !may_define {
-                return vec![];
-            }
-            let Ok(docs) = crate::yaml::parse_documents(&text, crate::source::FileId::NONE) else {
-                return vec![];
-            };
-            docs.into_iter()
-                .filter(|d| {
-                    d.str_at(&["kind"]) == Some("CustomResourceDefinition")
-                        && wanted.iter().any(|(group, kind)| {
-                            d.str_at(&["spec", "group"]) == Some(group.as_str())
-                                && d.str_at(&["spec", "names", "kind"]) == Some(kind.as_str())
-                        })
-                })
-                .collect()
+        .map(|f| match fs.read(f) {
+            Ok(text) => crate::schema::crds_defining(&text, &wanted),
+            Err(_) => vec![],
         })
         .collect();
     let crds: Vec<&crate::yaml::Node> = per_file.iter().flatten().collect();

@@ -22,10 +22,12 @@
 //!
 //! Layout: this module holds the [`SchemaSet`] (which schema validates which kind, compiled once);
 //! `native.rs` walks the bundled tables, `gitops.rs` holds the bundled GitOps schemas,
+//! `crd_files.rs` picks the wanted CRDs out of the repository's files,
 //! `instance.rs` shows a node tree to `jsonschema`,
 //! `openapi.rs` converts CRD schemas and names `schema-dirs` files, `wording.rs` words and
 //! locates problems, `dupkeys.rs` finds duplicate keys.
 
+mod crd_files;
 pub mod dupkeys;
 pub mod gitops;
 pub mod instance;
@@ -33,6 +35,7 @@ pub mod native;
 mod openapi;
 mod wording;
 
+pub use crd_files::crds_defining;
 pub use dupkeys::find_duplicate_keys;
 
 use std::collections::HashMap;
