@@ -27,12 +27,15 @@ use crate::yaml::Node;
 /// cert-manager `Certificate` (`spec.secretName`: `tls.crt`, `tls.key`, `ca.crt`, and the
 /// additional output formats and keystores it asks for), a Vault Secrets Operator
 /// `VaultStaticSecret`/`VaultDynamicSecret`/`VaultPKISecret`/`HCPVaultSecretsApp`
-/// (`spec.destination.name`), a Crossplane `spec.writeConnectionSecretToRef`, and Argo CD's
-/// `argocd-redis` Secret (key `auth`, created by its redis init container). Where only the running
-/// controller knows the keys (`dataFrom`, Vault, connection details, templates that render their
-/// own keys), any key is accepted: the reference is reported as set aside, with the reason, in
-/// `--verbose` output and in JSON and SARIF (as suppressed). Secrets a controller only reads
-/// (Flux `secretRef`s, `decryption.secretRef`) provide nothing.
+/// (`spec.destination.name`), a Crossplane `spec.writeConnectionSecretToRef`, the credentials
+/// `flux bootstrap` creates for the `flux-system` GitRepository's `secretRef`, and the Secrets
+/// Argo CD's install creates for itself: `argocd-initial-admin-secret` (key `password`, when
+/// argocd-server runs in the environment) and `argocd-redis` (key `auth`, created by its redis init
+/// container). Where only the running controller knows the keys (`dataFrom`, Vault, connection
+/// details, bootstrap credentials, templates that render their own keys), any key is accepted: the
+/// reference is reported as set aside, with the reason, in `--verbose` output and in JSON and
+/// SARIF (as suppressed). Secrets a controller only reads (other Flux `secretRef`s,
+/// `decryption.secretRef`) provide nothing.
 ///
 /// **Why.** A key that exists only in dev makes the pod crash-loop (`CreateContainerConfigError`)
 /// the moment the change is promoted — after review, in production.

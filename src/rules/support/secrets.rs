@@ -25,10 +25,13 @@
 //!   `HCPVaultSecretsApp`: `spec.destination.name`, keys known only from Vault.
 //! - Crossplane claims and managed resources: `spec.writeConnectionSecretToRef.name`, keys the
 //!   provider's connection details.
-//! - Argo CD's own install: the `argocd-redis` Secret (key `auth`) that the redis Deployment's
+//! - Flux's own `flux-system` GitRepository: the `spec.secretRef` Secret `flux bootstrap` creates
+//!   (keys depend on SSH or HTTPS: unknown).
+//! - Argo CD's own install: `argocd-initial-admin-secret` (key `password`), which argocd-server
+//!   writes on its first start, and the `argocd-redis` Secret (key `auth`) that the redis Deployment's
 //!   `argocd admin redis-initial-password` init container creates.
 //!
-//! Secrets that GitOps controllers merely read (a Flux `GitRepository.spec.secretRef`, a
+//! Secrets that GitOps controllers merely read (another Flux `GitRepository.spec.secretRef`, a
 //! Kustomization's `decryption.secretRef`, Argo CD repository credentials, which are Secrets in
 //! the repository already) provide nothing.
 
@@ -192,6 +195,20 @@ fn provisions(r: &Resource) -> Vec<Provision<'_>> {
             .map(|name| one(name, Keys::Known(certificate_keys(&r.node))))
             .into_iter()
             .collect(),
+        // `flux bootstrap` creates the credentials its own GitRepository names.
+        ("GitRepository", "source.toolkit.fluxcd.io") if r.name() == "flux-system" => {
+            match r.node.get_path(&["spec", "secretRef", "name"]) {
+                Some(n) => vec![one(
+                    n.as_str().unwrap_or(""),
+                    unknown(
+                        r,
+                        n,
+                        "names the credentials `flux bootstrap` creates (identity, identity.pub and known_hosts over SSH; username and password over HTTPS)".into(),
+                    ),
+                )],
+                None => vec![],
+            }
+        }
         (
             "VaultStaticSecret" | "VaultDynamicSecret" | "VaultPKISecret" | "HCPVaultSecretsApp",
             "secrets.hashicorp.com",
@@ -216,10 +233,17 @@ fn provisions(r: &Resource) -> Vec<Provision<'_>> {
                 let why = "writes its connection details, whose keys its provider decides".into();
                 out.push(one(name, unknown(r, n, why)));
             }
-            if argocd_redis_init(r) {
+            if runs(r, |a| a == "redis-initial-password") {
                 out.push(one(
                     "argocd-redis",
                     Keys::Known(BTreeSet::from(["auth".to_string()])),
+                ));
+            }
+            // argocd-server writes the initial admin password on its first start.
+            if runs(r, |a| a == "argocd-server" || a.ends_with("/argocd-server")) {
+                out.push(one(
+                    "argocd-initial-admin-secret",
+                    Keys::Known(BTreeSet::from(["password".to_string()])),
                 ));
             }
             out
@@ -350,8 +374,9 @@ fn external_secret<'a>(r: &'a Resource, spec: &Node, default: &str) -> Option<Pr
     })
 }
 
-/// A workload whose container runs `argocd admin redis-initial-password`.
-fn argocd_redis_init(r: &Resource) -> bool {
+/// A workload with a container (or init container) whose command or arguments hold one that
+/// `is` picks.
+fn runs(r: &Resource, is: impl Fn(&str) -> bool) -> bool {
     pods::containers(r).iter().any(|c| {
         ["command", "args"].iter().any(|f| {
             c.node
@@ -359,7 +384,7 @@ fn argocd_redis_init(r: &Resource) -> bool {
                 .and_then(|l| l.as_seq())
                 .into_iter()
                 .flatten()
-                .any(|a| a.as_str() == Some("redis-initial-password"))
+                .any(|a| a.as_str().is_some_and(&is))
         })
     })
 }
@@ -512,6 +537,26 @@ mod tests {
         assert_eq!(p["ci-token"].0, keys(&["ca.crt", "namespace", "token"]));
         assert_eq!(p["argocd-redis"].0, keys(&["auth"]));
         assert_eq!(p["argocd-redis"].1, "Deployment/argocd-redis");
+    }
+
+    #[test]
+    fn secrets_flux_bootstrap_and_argocd_server_create() {
+        let p = provided_by(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: flux-system}\nspec: {url: 'ssh://git@github.com/example/fleet', secretRef: {name: flux-system}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: argocd-server}\nspec:\n  template:\n    spec:\n      containers:\n      - name: argocd-server\n        image: quay.io/argoproj/argocd:v3.5.1\n        args: [/usr/local/bin/argocd-server]\n",
+        );
+        assert_eq!(p["flux-system"].0, None);
+        assert!(
+            p["flux-system"]
+                .2
+                .as_ref()
+                .unwrap()
+                .contains("flux bootstrap")
+        );
+        assert_eq!(p["argocd-initial-admin-secret"].0, keys(&["password"]));
+        assert_eq!(
+            p["argocd-initial-admin-secret"].1,
+            "Deployment/argocd-server"
+        );
     }
 
     #[test]
