@@ -74,10 +74,10 @@ pub fn check_tree(
         rules: rules::RULES,
         out: &out,
     };
-    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
-    // a rendered CRD or a bundled GitOps schema describes waits until every app is rendered (a
-    // CRD for it may come from any of them); so does one whose kind's validator another thread is
-    // compiling (the first few apps).
+    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that is
+    // not a Kubernetes one waits until every app is rendered (a CRD for it may come from any of
+    // them, or from another file of the repository); so does one whose kind's validator another
+    // thread is compiling (the first few apps).
     let streamed: Vec<Streamed> = (0..apps.len())
         .into_par_iter()
         .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
