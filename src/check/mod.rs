@@ -49,6 +49,19 @@ pub struct CheckOptions {
     /// The bundled Kubernetes version to validate against (`--kubernetes-version`), over the
     /// policy's `schema-violation` option.
     pub kubernetes_version: Option<String>,
+    /// Run only these rules (`--select`), empty = every rule the policy turns on.
+    pub select: Vec<String>,
+    /// Turn these rules off (`--ignore`).
+    pub ignore: Vec<String>,
+}
+
+impl CheckOptions {
+    /// The policy as `--select` and `--ignore` narrow it; an unknown rule id is a policy error.
+    pub fn restrict(&self, policy: &mut Policy) -> Result<(), Box<Finding>> {
+        policy
+            .restrict(&self.select, &self.ignore)
+            .map_err(|m| Box::new(Finding::error_code(ErrorCode::Policy, m)))
+    }
 }
 
 impl CheckOptions {
@@ -182,7 +195,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         ),
         Err(_) => Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG),
     };
-    let (config, policy) = match (config, policy) {
+    let (config, mut policy) = match (config, policy) {
         (Ok(c), Ok(p)) => (c, p),
         (c, p) => {
             let mut all = Vec::new();
@@ -191,6 +204,9 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             return fatal_outcome(sort(all, &sources), sources);
         }
     };
+    if let Err(f) = opts.restrict(&mut policy) {
+        return fatal_outcome(vec![*f], sources);
+    }
     let pr = match &opts.base {
         None => None,
         Some(rev) => match PrState::open(&opts.root, &*fs, rev, opts.actor.clone()) {

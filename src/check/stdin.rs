@@ -70,10 +70,13 @@ fn objects(docs: Vec<Node>, out: &Collector) -> Vec<Resource> {
 pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     let sources = Sources::new();
     let id = sources.add(STDIN, text.into());
-    let policy = match Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG) {
+    let mut policy = match Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG) {
         Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
+    if let Err(f) = opts.restrict(&mut policy) {
+        return outcome(vec![*f], Summary::default(), sources);
+    }
     if opts.envs.len() > 1 {
         let f = Finding::error_code(
             ErrorCode::Config,

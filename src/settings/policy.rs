@@ -369,6 +369,38 @@ impl Policy {
             .unwrap_or_else(|| panic!("'{id}' is not a registered rule"))
     }
 
+    /// Keeps on only the rules `select` names (every rule when it is empty), minus those
+    /// `ignore` names — what `--select` and `--ignore` ask, as ruff's flags of those names do.
+    /// The rules kept keep the level the policy gives them: selecting a rule the policy turns
+    /// off leaves it off. An id no rule has is an error naming the closest ones.
+    pub fn restrict(&mut self, select: &[String], ignore: &[String]) -> Result<(), String> {
+        for id in select.iter().chain(ignore) {
+            if !self.rules.contains_key(id) {
+                let mut near: Vec<(usize, &String)> = self
+                    .rules
+                    .keys()
+                    .map(|k| (crate::text::edit_distance(k, id), k))
+                    .filter(|(d, _)| *d <= 3)
+                    .collect();
+                near.sort();
+                let hint = near
+                    .first()
+                    .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "'{id}' is not a rule{hint}; `kustodian rules` lists them"
+                ));
+            }
+        }
+        for (id, rule) in &mut self.rules {
+            let kept = (select.is_empty() || select.contains(id)) && !ignore.contains(id);
+            if !kept {
+                rule.level = Level::Off;
+            }
+        }
+        Ok(())
+    }
+
     /// Severity level configured for a rule id (`None` for an unknown id).
     pub fn level(&self, id: &str) -> Option<Level> {
         self.rules.get(id).map(|r| r.level)
