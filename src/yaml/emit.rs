@@ -467,6 +467,14 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
+    if s.is_ascii() {
+        return analyze_ascii(s.as_bytes());
+    }
+    analyze_chars(s)
+}
+
+/// [`analyze`] a character at a time (any string but the empty one).
+fn analyze_chars(s: &str) -> Analysis {
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
     let (mut line_breaks, mut special) = (false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
@@ -554,6 +562,63 @@ fn analyze(s: &str) -> Analysis {
         a.block_plain_allowed = false;
     }
     if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// [`analyze`] of an ASCII string, a byte at a time (the same rules: of the breaks only `\n` and
+/// `\r` are ASCII, and the printable ASCII characters are `\n` and space to `~`).
+fn analyze_ascii(b: &[u8]) -> Analysis {
+    let n = b.len();
+    let brk = |c: u8| c == b'\n' || c == b'\r';
+    let ws = |c: u8| c == b' ' || c == b'\t' || brk(c);
+    let mut block_indicators = b.starts_with(b"---") || b.starts_with(b"...");
+    block_indicators |= match b[0] {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => true,
+        b'?' | b':' | b'-' => n == 1 || ws(b[1]),
+        _ => false,
+    };
+    let (mut line_breaks, mut special, mut break_space, mut space_break) =
+        (false, false, false, false);
+    for i in 0..n {
+        let c = b[i];
+        match c {
+            b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
+            b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
+            b' ' if i > 0 && brk(b[i - 1]) => break_space = true,
+            b'\n' | b'\r' => {
+                line_breaks = true;
+                if i > 0 && b[i - 1] == b' ' {
+                    space_break = true;
+                }
+                special |= c == b'\r';
+            }
+            0x7f => special = true,
+            c if c < 0x20 => special = true,
+            _ => {}
+        }
+    }
+    let (first, last) = (b[0], b[n - 1]);
+    let leading = first == b' ' || brk(first);
+    let trailing_space = last == b' ';
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: !(leading || trailing_space || brk(last)),
+        single_quoted_allowed: true,
+        block_allowed: !trailing_space,
+    };
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks || block_indicators {
         a.block_plain_allowed = false;
     }
     a
@@ -862,6 +927,44 @@ mod tests {
             out,
             "k:\n  e: |2+\n\n  lead: |2\n      line1\n    line2\n  long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n    cccccccccccccccccccc dddddddddddddd eeeeeeeeeee\n  t: |-\n    line1\n    line2\n"
         );
+    }
+
+    /// The byte analysis of ASCII strings is the character analysis.
+    #[test]
+    fn ascii_analysis_is_the_general_one() {
+        let alphabet = [
+            " ", "a", ":", "#", "-", "\n", "\r", "\t", "'", "\"", "?", "|", "\u{7f}", ".",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for a in alphabet {
+                    next.push(format!("{c}{a}"));
+                }
+            }
+            cases.extend(next);
+            cases.dedup();
+        }
+        for s in cases.iter().filter(|s| !s.is_empty()) {
+            let general = analyze_chars(s);
+            let ascii = analyze_ascii(s.as_bytes());
+            assert_eq!(
+                (
+                    ascii.multiline,
+                    ascii.block_plain_allowed,
+                    ascii.single_quoted_allowed,
+                    ascii.block_allowed
+                ),
+                (
+                    general.multiline,
+                    general.block_plain_allowed,
+                    general.single_quoted_allowed,
+                    general.block_allowed
+                ),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
