@@ -141,10 +141,36 @@ pub struct Finding {
     /// Set when an inline comment or a configured exception waives the finding: it is then
     /// reported as suppressed (JSON, SARIF) and counts for nothing.
     pub suppressed: Option<Suppressed>,
+    /// Pull-request mode: whether the finding is new with the change or already held at the base
+    /// revision (`None` outside pull-request mode).
+    pub baseline: Option<Baseline>,
     /// Positions already resolved elsewhere: a finding read back from a JSON report (by
     /// `merge-reports`) has no source text, only the positions that report names. They take the
     /// place of `loc`, `related[].loc` and `suppressed.loc`.
     pub resolved: Option<Box<Resolved>>,
+}
+
+/// Pull-request mode: a finding the change brings, or one the base revision already had (same
+/// rule, app, environment, object and field: see `check::baseline`). Existing findings are shown
+/// but fail the run only with `--fail-on all`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Baseline {
+    /// Not found at the base revision: the change brings it.
+    New,
+    /// Found at the base revision too.
+    Existing,
+}
+
+impl Baseline {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Baseline::New => "new",
+            Baseline::Existing => "existing",
+        }
+    }
 }
 
 /// The positions of a finding that was read back from a report rather than found in this run.
@@ -183,6 +209,7 @@ impl Finding {
             help: None,
             fatal: false,
             suppressed: None,
+            baseline: None,
             resolved: None,
         }
     }
@@ -267,6 +294,13 @@ pub struct Summary {
     /// Findings waived by an inline suppression or a configured exception (not counted above).
     #[serde(default)]
     pub suppressed: usize,
+    /// Pull-request mode: active findings the change brings (every severity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<usize>,
+    /// Pull-request mode: active findings the base revision had too (every severity); they fail
+    /// the run only with `--fail-on all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<usize>,
 }
 
 /// What a pull request does to one environment's rendered output: the step summary shows it per

@@ -192,6 +192,51 @@ fn rules_point_at_the_line_to_edit() {
     );
 }
 
+/// Limits a patch removed are `resource-limits-removed`'s finding alone; with that rule off,
+/// `resource-limits-missing` reports them at the patch that removed them, not at the base line
+/// that set them.
+#[test]
+fn limits_a_patch_removed_are_reported_once_at_the_patch() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/resource-limits-removed/fail");
+    let found = |policy: Option<&Path>| {
+        let (_, json) = run(&dir, policy, "json");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}:{}",
+                    f["rule"].as_str().unwrap(),
+                    f["location"]["file"].as_str().unwrap(),
+                    f["location"]["line"]
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let both = found(None);
+    assert!(
+        both.iter()
+            .all(|f| f.starts_with("resource-limits-removed ")),
+        "{both:?}"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let policy = t.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "rules:\n  resource-limits-removed:\n    severity: off\n",
+    )
+    .unwrap();
+    let missing = found(Some(&policy));
+    assert_eq!(
+        missing,
+        ["resource-limits-missing apps/shop/overlays/production/drop-limits.yaml:1"],
+        "{missing:?}"
+    );
+}
+
 /// Each overlay-identity exemption of `promotion-drift` is what keeps its part of the pass
 /// fixture clean: turned off in the policy, that part is reported.
 #[test]

@@ -9,8 +9,10 @@ use rayon::prelude::*;
 
 use super::pr::{PrState, affected};
 use super::stream::{AppRenders, Stream, Streamed, build_env};
-use super::{CheckOptions, EnvChange, Outcome, fatal_outcome, schema_options, shard_of, suppress};
-use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
+use super::{
+    CheckOptions, EnvChange, Outcome, baseline, fatal_outcome, schema_options, shard_of, suppress,
+};
+use crate::diag::{Baseline, Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, Discovery, Stage, discover};
 use crate::git::RepoInfo;
 use crate::render::Renderer;
@@ -116,7 +118,13 @@ pub fn check_tree(
         actor: pr.and_then(|p| p.actor.as_deref()),
         now: Some(now),
     };
-    repo_rules(&repo_ctx, policy, &out);
+    let mut repo_found = repo_rules(&repo_ctx, policy);
+    if let Some(p) = pr {
+        repo_baseline(&mut repo_found, p, config, policy, repo, &sources, now);
+    }
+    for f in repo_found {
+        out.push(f);
+    }
     phases.mark("repo-rules");
     let findings = waive(
         merge_environments(out.into_sorted(&sources)),
@@ -133,6 +141,11 @@ pub fn check_tree(
         .filter(|f| f.severity == Severity::Warning)
         .count();
     summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    if pr.is_some() {
+        let state = |b| counted().filter(|f| f.baseline == Some(b)).count();
+        summary.new = Some(state(Baseline::New));
+        summary.existing = Some(state(Baseline::Existing));
+    }
     phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller a
@@ -401,7 +414,8 @@ fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
 }
 
 /// Repository-wide rules (who changed what, who owns what, what the GitOps objects point at).
-fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
+fn repo_rules(repo: &rules::RepoCtx, policy: &Policy) -> Vec<Finding> {
+    let mut out = Vec::new();
     for rule in rules::RULES {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
             continue;
@@ -414,6 +428,43 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
             out.push(f);
         }
     }
+    out
+}
+
+/// Pull-request mode: marks the repository-wide findings new or existing. Only when one could
+/// be existing is the base revision discovered and its repository-wide rules run (with their
+/// own sources: nothing of it reaches the report).
+fn repo_baseline(
+    found: &mut [Finding],
+    p: &PrState,
+    config: &Config,
+    policy: &Policy,
+    repo: &RepoInfo,
+    sources: &Sources,
+    now: jiff::Timestamp,
+) {
+    let mut base = Vec::new();
+    let base_sources = Sources::new();
+    if found.iter().any(baseline::comparable) {
+        let discovery = discover(&*p.base_fs, config, &base_sources, repo);
+        let ctx = rules::RepoCtx {
+            apps: &discovery.apps,
+            discovery: &discovery,
+            fs: &*p.base_fs,
+            sources: &base_sources,
+            config,
+            changed: None,
+            affected: None,
+            actor: None,
+            now: Some(now),
+        };
+        base = repo_rules(&ctx, policy);
+    }
+    let at_base = baseline::AtBase {
+        findings: &base,
+        sources: &base_sources,
+    };
+    baseline::mark(found, sources, at_base, &format!("{}:", p.rev));
 }
 
 /// One finding at one source line that holds in several environments (a base's limits, a shared
@@ -435,6 +486,7 @@ fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
             f.field.clone(),
             f.resource.as_ref().map(|r| r.kind.clone()),
             f.message.replace(&env, "\0"),
+            f.baseline,
         );
         match index.get(&key) {
             Some(&i) => {

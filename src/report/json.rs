@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{
-    ErrorCode, Finding, Related, Resolved, ResourceRef, Severity, Summary, Suppressed,
+    Baseline, ErrorCode, Finding, Related, Resolved, ResourceRef, Severity, Summary, Suppressed,
 };
 use crate::report::Report;
 use crate::source::{Loc, Position};
@@ -51,6 +51,12 @@ pub struct JsonFinding {
     /// code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<JsonSuppressed>,
+    /// Pull-request mode: `new` when the change brings the finding, `existing` when the base
+    /// revision had it too (same rule, app, environment, object and field); existing findings
+    /// fail the run only with `--fail-on all`. Absent outside pull-request mode and for inputs
+    /// that could not be evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
 }
 
 /// Why and where a finding is waived.
@@ -116,6 +122,7 @@ fn json_finding(report: &Report, f: &Finding) -> JsonFinding {
             reason: w.reason.clone(),
             location: report.suppressed_at(f),
         }),
+        baseline: f.baseline,
     }
 }
 
@@ -130,6 +137,7 @@ pub fn findings(report: &JsonReport) -> Vec<Finding> {
             f.resource = j.resource.clone();
             f.field = j.field.clone();
             f.help = j.help.clone();
+            f.baseline = j.baseline;
             // Error codes mean "could not evaluate" (exit code 2), not a policy violation.
             f.fatal = ErrorCode::from_id(&j.rule).is_some();
             f.related = j
@@ -197,6 +205,12 @@ pub fn merge(reports: Vec<JsonReport>) -> JsonReport {
         out.summary.errors += r.summary.errors;
         out.summary.warnings += r.summary.warnings;
         out.summary.suppressed += r.summary.suppressed;
+        let add = |a: Option<usize>, b: Option<usize>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        out.summary.new = add(out.summary.new, r.summary.new);
+        out.summary.existing = add(out.summary.existing, r.summary.existing);
         out.findings.extend(r.findings);
     }
     out

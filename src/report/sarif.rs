@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::diag::Severity;
+use crate::diag::{Baseline, Severity};
 use crate::report::{Report, fingerprints};
 use crate::source::Position;
 
@@ -175,6 +175,13 @@ fn result(report: &Report, f: &crate::diag::Finding, print: &str) -> Value {
             }
         }
         result["suppressions"] = json!([sup]);
+    }
+    // Pull-request mode: whether the base revision had it too.
+    if let Some(b) = f.baseline {
+        result["baselineState"] = json!(match b {
+            Baseline::New => "new",
+            Baseline::Existing => "unchanged",
+        });
     }
     let mut props = serde_json::Map::new();
     if let Some(a) = &f.app {
