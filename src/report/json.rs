@@ -236,7 +236,7 @@ mod tests {
             resources: 9,
             errors: 1,
             warnings: 1,
-            suppressed: 0,
+            ..Summary::default()
         };
         for findings in [vec![], vec![a, b]] {
             let report = Report::new(&findings, &summary, &sources);
