@@ -706,23 +706,35 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
     let sources = Sources::new();
     let fs = DiskFs::new(&root)?;
     let renderer = Renderer::new(Arc::new(fs), sources.clone());
+    // Each directory is built and printed on whichever thread takes it (its resources' YAML in
+    // parallel too when there are many, see `to_yaml`); only the concatenation is in order.
     let builds: Vec<_> = {
         use rayon::prelude::*;
-        rels.par_iter().map(|rel| renderer.build(rel)).collect()
+        rels.par_iter()
+            .zip(dirs.par_iter())
+            .map(|(rel, dir)| {
+                let t = kustodian::timings::Phases::start();
+                let yaml = renderer
+                    .build(rel)
+                    .map(|b| kustodian::render::to_yaml(&b.resources));
+                t.done(&format!("render {}", dir.display()));
+                yaml
+            })
+            .collect()
     };
     let color = use_color(Color::Auto, std::io::stderr().is_terminal());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     for (i, (dir, build)) in dirs.iter().zip(builds).enumerate() {
         match build {
-            Ok(b) => {
+            Ok(yaml) => {
                 if dirs.len() > 1 {
                     if i > 0 {
                         out.write_all(b"---\n")?;
                     }
                     writeln!(out, "# Source: {}", dir.display())?;
                 }
-                out.write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
+                out.write_all(yaml.as_bytes())?;
             }
             // One broken overlay does not hide the others: report it, render the rest.
             Err(e) => {
