@@ -155,15 +155,13 @@ fn splice(
     Some((docs, dups))
 }
 
+/// A span of a freshly parsed slice, moved by the slice's offset. Every span of such a tree is
+/// a position in the text, whatever file id it carries (`FileId::NONE` for text of no file).
 fn moved(loc: Loc, off: u32) -> Loc {
-    if loc.is_some() {
-        Loc {
-            start: loc.start + off,
-            end: loc.end + off,
-            ..loc
-        }
-    } else {
-        loc
+    Loc {
+        start: loc.start + off,
+        end: loc.end + off,
+        ..loc
     }
 }
 
