@@ -241,11 +241,30 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
+/// A rule that is not built in — a custom rule, an admission policy, a Rego rule — as
+/// `kustodian rules`, `explain` and SARIF describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleDoc {
+    pub id: String,
+    /// One line.
+    pub summary: String,
+    /// Markdown: what it checks and where it is declared.
+    pub doc: String,
+    /// Its documentation's address (a custom rule's `docs`).
+    pub help_uri: Option<String>,
+    /// `error`, `warning`, `note` or `off`.
+    pub default_level: String,
+    /// `custom`, `admission policy` or `rego`.
+    pub origin: String,
+}
+
 /// Everything an emitter needs.
 pub struct Report<'a> {
     pub findings: &'a [Finding],
     pub summary: &'a Summary,
     pub sources: &'a Sources,
+    /// The rules beyond the built-in ones that this run knew (custom and imported).
+    pub rules: &'a [RuleDoc],
 }
 
 impl Report<'_> {

@@ -6,7 +6,7 @@
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
-//! file), and beside them [`promotion`] (what runs where and since when, and promoting it,
+//! file) + [`policies`] (custom CEL rules, admission policies, Conftest), and beside them [`promotion`] (what runs where and since when, and promoting it,
 //! checked by the engine); [`report`] (one emitter per output format); the binary on top.
 
 pub mod check;
@@ -15,6 +15,7 @@ pub mod diff;
 pub mod discover;
 pub mod git;
 pub mod promotion;
+pub mod policies;
 pub mod render;
 pub mod report;
 pub mod rules;

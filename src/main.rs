@@ -234,13 +234,26 @@ enum Command {
         #[arg(long)]
         root: Option<PathBuf>,
     },
-    /// Print a rule's documentation.
+    /// Print a rule's documentation (built in, or a custom or imported rule of the repository).
     Explain {
         /// Rule id (see `kustodian rules`).
         rule: String,
+        /// Repository root (for its custom and imported rules).
+        #[arg(long, short = 'C', default_value = ".")]
+        repo: PathBuf,
+        /// Policy file with custom rules (as for `check`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
-    /// List the rules.
-    Rules,
+    /// List the rules: built in, then the repository's custom and imported ones.
+    Rules {
+        /// Repository root (for its custom and imported rules).
+        #[arg(long, short = 'C', default_value = ".")]
+        repo: PathBuf,
+        /// Policy file with custom rules (as for `check`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
     /// Bundled Kubernetes schemas.
     Schemas {
         #[command(subcommand)]
@@ -261,11 +274,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Rules => {
+        Command::Rules { repo, policy } => {
+            let extra = match repo_rules(&repo, policy.as_deref()) {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            };
             let codes = kustodian::diag::ErrorCode::ALL;
             let width = kustodian::rules::registry()
                 .map(|r| r.id.len())
                 .chain(codes.iter().map(|c| c.id().len()))
+                .chain(extra.iter().map(|r| r.id.len()))
                 .max()
                 .unwrap_or(0);
             for r in kustodian::rules::registry() {
@@ -280,29 +298,50 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             for c in codes {
                 println!("{:<width$}  {:<8} {}", c.id(), "fatal", c.summary());
             }
+            for r in &extra {
+                println!(
+                    "{:<width$}  {:<8} {} ({})",
+                    r.id, r.default_level, r.summary, r.origin
+                );
+            }
             Ok(0)
         }
-        Command::Explain { rule } => match kustodian::rules::lookup(&rule) {
+        Command::Explain { rule, repo, policy } => match kustodian::rules::lookup(&rule) {
             Some(r) => {
                 println!("# {}\n\n{}", r.id, r.doc);
                 Ok(0)
             }
-            None if kustodian::diag::ErrorCode::from_id(&rule).is_some() => {
-                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked");
+            None if kustodian::diag::ErrorCode::from_id(&rule).is_none() => {
+                let extra = match repo_rules(&repo, policy.as_deref()) {
+                    Ok(x) => x,
+                    Err(code) => return Ok(code),
+                };
+                match extra.iter().find(|r| r.id == rule) {
+                    Some(r) => {
+                        println!("# {}\n\n{}", r.id, r.doc);
+                        Ok(0)
+                    }
+                    None => {
+                        let ids: Vec<&str> = kustodian::rules::registry()
+                            .map(|r| r.id)
+                            .chain(extra.iter().map(|r| r.id.as_str()))
+                            .collect();
+                        eprintln!(
+                            "error: unknown rule '{rule}'; known rules: {}",
+                            ids.join(", ")
+                        );
+                        Ok(2)
+                    }
+                }
+            }
+            None => {
+                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked above");
                 println!(
                     "# {}\n\n{}\n\nNot a rule: a finding that means kustodian could not evaluate the repository (exit code 2). It cannot be waived.",
                     c.id(),
                     c.summary()
                 );
                 Ok(0)
-            }
-            None => {
-                let ids: Vec<&str> = kustodian::rules::registry().map(|r| r.id).collect();
-                eprintln!(
-                    "error: unknown rule '{rule}'; known rules: {}",
-                    ids.join(", ")
-                );
-                Ok(2)
             }
         },
         Command::Render { dirs, root } => render(&dirs, root.as_deref()),
@@ -442,9 +481,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 actor,
                 shard,
                 now,
+                timings: verbose,
             });
             phases.mark("check");
             if verbose {
+                if !outcome.rule_times.is_empty() {
+                    eprintln!("time per custom or imported rule:");
+                    for (id, t) in &outcome.rule_times {
+                        eprintln!("  {:>9.1} ms  {id}", t.as_secs_f64() * 1e3);
+                    }
+                }
                 if outcome.affected.is_empty() {
                     eprintln!("affected overlays: none");
                 } else {
@@ -481,6 +527,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 findings: &outcome.findings,
                 summary: &outcome.summary,
                 sources: &outcome.sources,
+                rules: &outcome.rules,
             };
             let use_color = match color {
                 Color::Always => true,
@@ -587,6 +634,7 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
                     findings: std::slice::from_ref(&f),
                     summary: &summary,
                     sources: &sources,
+                    rules: &[],
                 };
                 eprint!(
                     "{}",
@@ -741,6 +789,7 @@ fn promotion_error(e: kustodian::promotion::PromotionError) -> u8 {
                 findings: &findings,
                 summary: &summary,
                 sources: &sources,
+                rules: &[],
             };
             for f in &findings {
                 eprint!(
@@ -783,6 +832,34 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The repository's custom and imported rules (exit code 2 when its config or policies do not
+/// load: the errors are printed).
+fn repo_rules(
+    repo: &Path,
+    policy: Option<&Path>,
+) -> Result<Vec<kustodian::diag::RuleDoc>, u8> {
+    kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
+        print_fatal(&findings, &sources);
+        2
+    })
+}
+
+fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sources) {
+    let summary = Default::default();
+    let report = Report {
+        findings,
+        summary: &summary,
+        sources,
+        rules: &[],
+    };
+    for f in findings {
+        eprint!(
+            "{}",
+            human::render_finding(f, &report, human::HumanOptions::default())
+        );
+    }
 }
 
 /// `kustodian envs`: what discovery finds (exit 2 when the repository cannot be read or its

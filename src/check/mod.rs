@@ -44,6 +44,8 @@ pub struct CheckOptions {
     pub shard: Option<(usize, usize)>,
     /// The time to judge freeze windows at (RFC 3339); default: now.
     pub now: Option<String>,
+    /// Measure the time each custom and imported rule takes (`Outcome::rule_times`).
+    pub timings: bool,
 }
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
@@ -69,6 +71,10 @@ pub struct Outcome {
     pub affected: Vec<String>,
     /// Pull-request mode: what changed per affected overlay (for the step summary).
     pub changes: Vec<EnvChange>,
+    /// The custom and imported rules the run knew (for SARIF's rule descriptors).
+    pub rules: Vec<crate::diag::RuleDoc>,
+    /// Time spent per custom or imported rule, longest first (with `CheckOptions::timings`).
+    pub rule_times: Vec<(String, std::time::Duration)>,
 }
 
 /// What a pull request does to one environment's rendered output.
@@ -135,6 +141,8 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         apps: vec![],
         affected: vec![],
         changes: vec![],
+        rules: vec![],
+        rule_times: vec![],
     }
 }
 

@@ -13,6 +13,7 @@ use super::{CheckOptions, EnvChange, Outcome, fatal_outcome, schema_options, sha
 use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, Discovery, Stage, discover};
 use crate::git::RepoInfo;
+use crate::policies::PolicySet;
 use crate::render::Renderer;
 use crate::rules;
 use crate::schema::SchemaSet;
@@ -38,6 +39,13 @@ pub fn check_tree(
     if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
         crate::schema::warm_up();
     }
+    // Custom rules and the policies the config names compile before anything renders: a
+    // syntax error stops the run with its place.
+    let policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
+        Ok(p) => p,
+        Err(errs) => return fatal_outcome(errs, sources),
+    };
+    phases.mark("policies");
     let discovery = discover(&*fs, config, &sources, repo);
     phases.mark("discover");
     if let Some(f) = nothing_to_check(&discovery, opts) {
@@ -72,6 +80,7 @@ pub fn check_tree(
         config,
         policy,
         rules: rules::RULES,
+        policies: &policies,
         out: &out,
     };
     // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
@@ -120,12 +129,15 @@ pub fn check_tree(
     phases.mark("repo-rules");
     let findings = waive(
         out.into_sorted(&sources),
-        config,
-        policy,
-        opts,
-        &all_apps,
-        &sources,
-        now,
+        Waive {
+            config,
+            policy,
+            policies: &policies,
+            opts,
+            all_apps: &all_apps,
+            sources: &sources,
+            now,
+        },
     );
     let counted = || findings.iter().filter(|f| f.suppressed.is_none());
     summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
@@ -147,6 +159,8 @@ pub fn check_tree(
         apps,
         affected: affected_dirs,
         changes,
+        rules: policies.docs(),
+        rule_times: policies.times(),
     }
 }
 
@@ -411,16 +425,28 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
     }
 }
 
-/// Inline comments and configured exceptions; then the waivers that waived nothing.
-fn waive(
-    mut findings: Vec<Finding>,
-    config: &Config,
-    policy: &Policy,
-    opts: &CheckOptions,
-    all_apps: &[App],
-    sources: &Sources,
+/// What waiving findings looks at.
+struct Waive<'a> {
+    config: &'a Config,
+    policy: &'a Policy,
+    policies: &'a PolicySet,
+    opts: &'a CheckOptions,
+    all_apps: &'a [App],
+    sources: &'a Sources,
     now: jiff::Timestamp,
-) -> Vec<Finding> {
+}
+
+/// Inline comments and configured exceptions; then the waivers that waived nothing.
+fn waive(mut findings: Vec<Finding>, w: Waive) -> Vec<Finding> {
+    let Waive {
+        config,
+        policy,
+        policies,
+        opts,
+        all_apps,
+        sources,
+        now,
+    } = w;
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let used = suppress::apply(&mut findings, &config.waivers, sources, today);
     let Some(sev) = policy
@@ -432,17 +458,29 @@ fn waive(
     // Only a run that checked everything can tell that a waiver matched nothing.
     let full =
         opts.base.is_none() && opts.envs.is_empty() && opts.apps.is_empty() && opts.shard.is_none();
-    let ran = |rule: &str| {
-        rules::lookup(rule).is_some_and(|r| !r.pull_request_only)
-            && policy.level(rule).and_then(|l| l.severity()).is_some()
+    let ran = |rule: &str| match rules::lookup(rule) {
+        Some(r) => !r.pull_request_only && policy.level(rule).and_then(|l| l.severity()).is_some(),
+        None => policies.enabled(rule),
     };
+    let known = |rule: &str| rules::lookup(rule).is_some() || policies.knows(rule);
     let app_of = |path: &str| {
         all_apps
             .iter()
             .find(|a| path.starts_with(&format!("{}/", a.dir)))
             .map(|a| a.name.clone())
     };
-    let unused = suppress::unused(&used, &config.waivers, sources, today, full, &ran, &app_of);
+    let unused = suppress::unused(
+        &used,
+        &config.waivers,
+        sources,
+        today,
+        suppress::Scope {
+            full,
+            ran: &ran,
+            known: &known,
+            app_of: &app_of,
+        },
+    );
     if unused.is_empty() {
         return findings;
     }

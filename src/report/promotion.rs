@@ -83,6 +83,7 @@ fn promotion(plan: &Plan, p: &Promotion, done: &Done, out: &mut dyn Write) -> io
         findings: &p.findings,
         summary: &summary,
         sources: &plan.sources,
+        rules: &[],
     };
     for f in &p.findings {
         let opts = human::HumanOptions {

@@ -21,10 +21,11 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn rule_ids() -> Vec<&'static str> {
+fn rule_ids<'a>(report: &'a Report) -> Vec<&'a str> {
     crate::rules::registry()
         .map(|r| r.id)
         .chain(ErrorCode::ALL.iter().map(|c| c.id()))
+        .chain(report.rules.iter().map(|r| r.id.as_str()))
         .collect()
 }
 
@@ -54,7 +55,24 @@ pub fn build(report: &Report) -> Value {
             "defaultConfiguration": {"level": "error"},
         }));
     }
-    let ids = rule_ids();
+    // Custom and imported rules (custom CEL rules, admission policies, Rego rules), after the
+    // built-in ones: `helpUri` is the custom rule's `docs`.
+    for r in report.rules {
+        let mut rule = json!({
+            "id": r.id,
+            "name": r.id,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.doc},
+            "help": {"text": r.doc, "markdown": r.doc},
+            "defaultConfiguration": {"level": if r.default_level == "off" { "none" } else { r.default_level.as_str() }},
+            "properties": {"tags": [r.origin]},
+        });
+        if let Some(u) = &r.help_uri {
+            rule["helpUri"] = json!(u);
+        }
+        rules.push(rule);
+    }
+    let ids = rule_ids(report);
     let results: Vec<Value> = report
         .findings
         .iter()

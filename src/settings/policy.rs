@@ -23,6 +23,7 @@ use globset::{Glob, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::custom::{CustomDecl, CustomRule, declare};
 use super::load::load_with_schema;
 use super::stage::Stage;
 use crate::diag::{ErrorCode, Finding, Severity};
@@ -101,6 +102,10 @@ pub struct PolicyFile {
     /// Rules by id. A rule not listed keeps its built-in settings.
     #[serde(default)]
     pub rules: Rules,
+    /// Rules written here, in CEL (docs/policies.md). One with the id of a custom rule of
+    /// `.kustodian.yaml` replaces it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom: Vec<CustomRule>,
 }
 
 /// Typed options, compiled once per run.
@@ -254,6 +259,9 @@ impl RuleSettings {
 #[derive(Clone, Debug)]
 pub struct Policy {
     rules: BTreeMap<String, RuleSettings>,
+    /// The custom rules of the user's policy file (`--policy`); the repository's are in
+    /// `Config::custom`.
+    pub custom: Vec<CustomDecl>,
 }
 
 impl Policy {
@@ -284,8 +292,8 @@ impl Policy {
             Some(r) => layered(r, &builtin),
             None => builtin,
         };
-        let over = match user {
-            None => PolicyFile::default(),
+        let (over, custom) = match user {
+            None => (PolicyFile::default(), vec![]),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
                     let mut f = Finding::error_code(
@@ -295,14 +303,19 @@ impl Policy {
                     f.path = Some(p.display().to_string());
                     vec![f]
                 })?;
-                load_policy_file(&p.display().to_string(), &text, sources, catalog)?
+                let path = p.display().to_string();
+                let file = load_policy_file(&path, &text, sources, catalog)?;
+                let custom = declare(&file.custom, &path, sources, catalog, ErrorCode::Policy)?;
+                (file, custom)
             }
         };
-        Policy::compile(&layered(&over.rules, &base), catalog).map_err(|msg| {
+        let mut policy = Policy::compile(&layered(&over.rules, &base), catalog).map_err(|msg| {
             let mut f = Finding::error_code(ErrorCode::Policy, msg);
             f.path = user.map(|p| p.display().to_string());
             vec![f]
-        })
+        })?;
+        policy.custom = custom;
+        Ok(policy)
     }
 
     /// Compiles a complete rule table (every known rule present).
@@ -337,7 +350,10 @@ impl Policy {
                 },
             );
         }
-        Ok(Policy { rules: out })
+        Ok(Policy {
+            rules: out,
+            custom: vec![],
+        })
     }
 
     /// The settings of a rule.
