@@ -254,6 +254,13 @@ enum Command {
         #[arg(long)]
         policy: Option<PathBuf>,
     },
+    /// Run the policy tests (`kustodian-test.yaml` files) under a directory: each names
+    /// policies, objects and the result expected per rule and object (pass, fail, skip).
+    Test {
+        /// Directory holding the test files (searched recursively).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Bundled Kubernetes schemas.
     Schemas {
         #[command(subcommand)]
@@ -345,6 +352,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Render { dirs, root } => render(&dirs, root.as_deref()),
+        Command::Test { dir } => {
+            use kustodian::policies::test_runner;
+            let (runs, sources) = test_runner::run_all(&dir).map_err(anyhow::Error::msg)?;
+            if runs.is_empty() {
+                eprintln!(
+                    "error: no {} under {}",
+                    test_runner::FILE_NAME,
+                    dir.display()
+                );
+                return Ok(2);
+            }
+            print!("{}", test_runner::render(&runs, &sources));
+            Ok(test_runner::exit_code(&runs))
+        }
         Command::Envs { path, format } => envs(&path, format),
         Command::Promote {
             app,
@@ -482,6 +503,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 shard,
                 now,
                 timings: verbose,
+                record_policies: false,
             });
             phases.mark("check");
             if verbose {

@@ -46,6 +46,8 @@ pub struct CheckOptions {
     pub now: Option<String>,
     /// Measure the time each custom and imported rule takes (`Outcome::rule_times`).
     pub timings: bool,
+    /// Keep every policy evaluation's outcome (`Outcome::policy_results`), for `kustodian test`.
+    pub record_policies: bool,
 }
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
@@ -75,6 +77,8 @@ pub struct Outcome {
     pub rules: Vec<crate::diag::RuleDoc>,
     /// Time spent per custom or imported rule, longest first (with `CheckOptions::timings`).
     pub rule_times: Vec<(String, std::time::Duration)>,
+    /// Every policy evaluation (with `CheckOptions::record_policies`).
+    pub policy_results: Vec<crate::policies::Recorded>,
 }
 
 /// What a pull request does to one environment's rendered output.
@@ -143,6 +147,7 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         changes: vec![],
         rules: vec![],
         rule_times: vec![],
+        policy_results: vec![],
     }
 }
 

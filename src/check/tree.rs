@@ -42,6 +42,7 @@ pub fn check_tree(
     // Custom rules and the policies the config names compile before anything renders: a
     // syntax error stops the run with its place.
     let policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
+        Ok(p) if opts.record_policies => p.recording(),
         Ok(p) => p,
         Err(errs) => return fatal_outcome(errs, sources),
     };
@@ -161,6 +162,7 @@ pub fn check_tree(
         changes,
         rules: policies.docs(),
         rule_times: policies.times(),
+        policy_results: policies.recorded(),
     }
 }
 

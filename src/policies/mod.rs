@@ -24,7 +24,7 @@ pub mod files;
 pub mod matching;
 #[cfg(feature = "rego")]
 pub mod rego;
-// TEST_RUNNER
+pub mod test_runner;
 pub mod vap;
 
 use std::collections::BTreeMap;
@@ -122,13 +122,7 @@ impl EnvInput<'_> {
         let mut f = Finding::new(rule, Severity::Error, message);
         f.app = Some(self.app.to_string());
         f.environment = Some(self.env.to_string());
-        let id = r.id();
-        f.resource = Some(ResourceRef {
-            api_version: id.api_version(),
-            kind: id.kind.to_string(),
-            namespace: id.namespace.to_string(),
-            name: id.name.to_string(),
-        });
+        f.resource = Some(resource_ref(r));
         f.loc = r.loc();
         if let Some(path) = at {
             let (loc, field, related) = at::primary_and_related(at::locate(&r.node, path));
@@ -139,6 +133,17 @@ impl EnvInput<'_> {
             f.related = related;
         }
         f
+    }
+}
+
+/// The object a finding is about.
+pub fn resource_ref(r: &Resource) -> ResourceRef {
+    let id = r.id();
+    ResourceRef {
+        api_version: id.api_version(),
+        kind: id.kind.to_string(),
+        namespace: id.namespace.to_string(),
+        name: id.name.to_string(),
     }
 }
 
@@ -158,6 +163,18 @@ pub struct PolicySet {
     #[cfg(feature = "rego")]
     rego: Option<rego::RegoSet>,
     timings: Option<Mutex<BTreeMap<String, Duration>>>,
+    /// Every evaluation's outcome, when asked for (`kustodian test` of a repository).
+    record: Option<Mutex<Vec<Recorded>>>,
+}
+
+/// One evaluation of a rule on an object in a check.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub rule: String,
+    pub app: String,
+    pub environment: String,
+    pub resource: ResourceRef,
+    pub status: Status,
 }
 
 impl PolicySet {
@@ -169,7 +186,22 @@ impl PolicySet {
             #[cfg(feature = "rego")]
             rego: None,
             timings: None,
+            record: None,
         }
+    }
+
+    /// Keeps every evaluation's outcome ([`PolicySet::recorded`]).
+    pub fn recording(mut self) -> PolicySet {
+        self.record = Some(Mutex::default());
+        self
+    }
+
+    /// The outcomes kept since [`PolicySet::recording`].
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.record
+            .as_ref()
+            .map(|r| r.lock().unwrap().clone())
+            .unwrap_or_default()
     }
 
     /// Compiles the custom rules of the repository config and the user's policy, and loads the
@@ -275,11 +307,24 @@ impl PolicySet {
                 old,
                 counterpart,
             };
-            self.evaluate(&input, &mut |_, _, s| {
+            let mut kept = Vec::new();
+            self.evaluate(&input, &mut |rule, i, s| {
+                if self.record.is_some() {
+                    kept.push(Recorded {
+                        rule: rule.to_string(),
+                        app: ctx.app.name.clone(),
+                        environment: env.name.clone(),
+                        resource: resource_ref(&build.resources[i]),
+                        status: s.clone(),
+                    });
+                }
                 if let Status::Fail(f) = s {
                     out.push(f);
                 }
             });
+            if let Some(r) = &self.record {
+                r.lock().unwrap().extend(kept);
+            }
         }
         out
     }
