@@ -858,10 +858,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// The repository's custom and imported rules (exit code 2 when its config or policies do not
 /// load: the errors are printed).
-fn repo_rules(
-    repo: &Path,
-    policy: Option<&Path>,
-) -> Result<Vec<kustodian::diag::RuleDoc>, u8> {
+fn repo_rules(repo: &Path, policy: Option<&Path>) -> Result<Vec<kustodian::diag::RuleDoc>, u8> {
     kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
         print_fatal(&findings, &sources);
         2

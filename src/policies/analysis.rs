@@ -131,8 +131,12 @@ impl Walk<'_> {
             Expr::Call(c)
                 if c.target.is_none()
                     && c.args.len() == 2
-                    && [operators::INDEX, operators::OPT_INDEX, operators::OPT_SELECT]
-                        .contains(&c.func_name.as_str()) =>
+                    && [
+                        operators::INDEX,
+                        operators::OPT_INDEX,
+                        operators::OPT_SELECT,
+                    ]
+                    .contains(&c.func_name.as_str()) =>
             {
                 let Expr::Literal(LiteralValue::String(key)) = &c.args[1].expr else {
                     return None;
@@ -475,8 +479,9 @@ mod tests {
         let mut k2 = Vec::new();
         key(prune(&other[0], &u.roots["object"]).as_ref(), &mut k2);
         assert_eq!(k, k2);
-        let third = crate::yaml::parse_documents("spec:\n  replicas: 2\n", crate::source::FileId(0))
-            .unwrap();
+        let third =
+            crate::yaml::parse_documents("spec:\n  replicas: 2\n", crate::source::FileId(0))
+                .unwrap();
         let mut k3 = Vec::new();
         key(prune(&third[0], &u.roots["object"]).as_ref(), &mut k3);
         assert_ne!(k, k3);

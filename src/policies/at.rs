@@ -33,7 +33,15 @@ fn place(key_loc: Loc, value: &Node) -> Loc {
 pub fn locate(root: &Node, path: &[PathStep]) -> Vec<(Loc, String)> {
     let mut found = Vec::new();
     let mut deepest = (root.blame(), String::new(), 0usize);
-    walk(root, Loc::NONE, path, String::new(), 0, &mut found, &mut deepest);
+    walk(
+        root,
+        Loc::NONE,
+        path,
+        String::new(),
+        0,
+        &mut found,
+        &mut deepest,
+    );
     if found.is_empty() {
         found.push((deepest.0, deepest.1));
     }
@@ -69,17 +77,41 @@ fn walk(
     match (step, &node.value) {
         (PathStep::Key(k), Value::Map(m)) => {
             if let Some(e) = m.get_entry(k) {
-                walk(&e.value, e.key_loc, rest, join(k), depth + 1, found, deepest);
+                walk(
+                    &e.value,
+                    e.key_loc,
+                    rest,
+                    join(k),
+                    depth + 1,
+                    found,
+                    deepest,
+                );
             }
         }
         (PathStep::Index(i), Value::Seq(items)) => {
             if let Some(n) = items.get(*i) {
-                walk(n, Loc::NONE, rest, join(&format!("[{i}]")), depth + 1, found, deepest);
+                walk(
+                    n,
+                    Loc::NONE,
+                    rest,
+                    join(&format!("[{i}]")),
+                    depth + 1,
+                    found,
+                    deepest,
+                );
             }
         }
         (PathStep::Each, Value::Seq(items)) => {
             for (i, n) in items.iter().enumerate() {
-                walk(n, Loc::NONE, rest, join(&format!("[{i}]")), depth + 1, found, deepest);
+                walk(
+                    n,
+                    Loc::NONE,
+                    rest,
+                    join(&format!("[{i}]")),
+                    depth + 1,
+                    found,
+                    deepest,
+                );
             }
         }
         _ => {}
@@ -130,7 +162,10 @@ mod tests {
         );
         // Missing: the deepest parent that exists.
         assert_eq!(line("metadata.labels.team"), [(1, "metadata".to_string())]);
-        assert_eq!(line("spec.containers[1].ports"), [(7, "spec.containers[1]".to_string())]);
+        assert_eq!(
+            line("spec.containers[1].ports"),
+            [(7, "spec.containers[1]".to_string())]
+        );
         let _ = FileId(0);
     }
 }

@@ -46,7 +46,9 @@ pub struct Compiled {
 pub fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
     let program = Program::compile(source).map_err(|errs| {
         let e = errs.errors.first();
-        let (line, column) = e.map_or((1, 1), |e| (e.pos.0.max(1) as usize, e.pos.1.max(1) as usize));
+        let (line, column) = e.map_or((1, 1), |e| {
+            (e.pos.0.max(1) as usize, e.pos.1.max(1) as usize)
+        });
         let message = e.map_or_else(|| errs.to_string(), |e| e.msg.clone());
         CelError {
             line,
@@ -236,9 +238,12 @@ impl Check {
         let mut vars = Vec::new();
         for (i, (name, src)) in variables.iter().enumerate() {
             let c = compile(src, known).map_err(|e| (Part::Variable(i), e))?;
-            if let Some(later) = c.uses.variables.iter().find(|v| {
-                !variables[..i].iter().any(|(n, _)| n == *v)
-            }) {
+            if let Some(later) = c
+                .uses
+                .variables
+                .iter()
+                .find(|v| !variables[..i].iter().any(|(n, _)| n == *v))
+            {
                 return Err((
                     Part::Variable(i),
                     CelError {
@@ -257,9 +262,16 @@ impl Check {
             .map(|m| compile(m, known))
             .transpose()
             .map_err(|e| (Part::Message, e))?;
-        for (part, c) in [(Part::Expression, Some(&expression)), (Part::Message, message.as_ref())] {
+        for (part, c) in [
+            (Part::Expression, Some(&expression)),
+            (Part::Message, message.as_ref()),
+        ] {
             if let Some(c) = c
-                && let Some(v) = c.uses.variables.iter().find(|v| !vars.iter().any(|(n, _)| n == *v))
+                && let Some(v) = c
+                    .uses
+                    .variables
+                    .iter()
+                    .find(|v| !vars.iter().any(|(n, _)| n == *v))
             {
                 return Err((
                     part,
@@ -281,7 +293,9 @@ impl Check {
                 wanted.extend(c.uses.variables.iter().cloned());
             }
         }
-        let used: Vec<usize> = (0..vars.len()).filter(|i| wanted.contains(&vars[*i].0)).collect();
+        let used: Vec<usize> = (0..vars.len())
+            .filter(|i| wanted.contains(&vars[*i].0))
+            .collect();
         let mut all = expression.uses.clone();
         if let Some(m) = &message {
             all.merge(&m.uses);
@@ -315,6 +329,9 @@ impl Check {
                 (name.as_str(), node.and_then(|n| analysis::prune(n, need)))
             })
             .collect();
+        if self.memo.off.load(Ordering::Relaxed) {
+            return self.run(&pruned);
+        }
         let mut key = Vec::with_capacity(64);
         for (_, p) in &pruned {
             analysis::key(p.as_ref(), &mut key);
@@ -359,12 +376,12 @@ impl Check {
             }
             match self.expression.program.execute(&ctx) {
                 Ok(Value::Bool(true)) => Ok(Verdict::Pass),
-                Ok(Value::Bool(false)) => Ok(Verdict::Fail(self.message.as_ref().and_then(
-                    |m| match m.program.execute(&ctx) {
+                Ok(Value::Bool(false)) => Ok(Verdict::Fail(self.message.as_ref().and_then(|m| {
+                    match m.program.execute(&ctx) {
                         Ok(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
                         _ => None,
-                    },
-                ))),
+                    }
+                }))),
                 Ok(other) => Err(format!(
                     "the expression gave {}, not a bool",
                     display(&other)
@@ -433,7 +450,9 @@ mod tests {
     use crate::source::FileId;
 
     fn node(yaml: &str) -> Node {
-        crate::yaml::parse_documents(yaml, FileId(0)).unwrap().remove(0)
+        crate::yaml::parse_documents(yaml, FileId(0))
+            .unwrap()
+            .remove(0)
     }
 
     #[test]
@@ -445,9 +464,13 @@ mod tests {
             &["object"],
         )
         .unwrap();
-        let ok = node("metadata: {name: web-1}\nspec:\n  containers:\n  - resources: {limits: {memory: 512Mi}}\n");
+        let ok = node(
+            "metadata: {name: web-1}\nspec:\n  containers:\n  - resources: {limits: {memory: 512Mi}}\n",
+        );
         assert_eq!(c.evaluate(&[("object", Some(&ok))]), Verdict::Pass);
-        let big = node("metadata: {name: web-1}\nspec:\n  containers:\n  - resources: {limits: {memory: 2Gi}}\n");
+        let big = node(
+            "metadata: {name: web-1}\nspec:\n  containers:\n  - resources: {limits: {memory: 2Gi}}\n",
+        );
         assert_eq!(
             c.evaluate(&[("object", Some(&big))]),
             Verdict::Fail(Some("too much memory: 2Gi".into()))
@@ -466,16 +489,27 @@ mod tests {
 
     #[test]
     fn null_inputs_and_non_bool_results() {
-        let c = Check::new(&[], "oldObject == null || object.x >= oldObject.x / 2", None, &["object", "oldObject"]).unwrap();
+        let c = Check::new(
+            &[],
+            "oldObject == null || object.x >= oldObject.x / 2",
+            None,
+            &["object", "oldObject"],
+        )
+        .unwrap();
         let o = node("x: 2\n");
-        assert_eq!(c.evaluate(&[("object", Some(&o)), ("oldObject", None)]), Verdict::Pass);
+        assert_eq!(
+            c.evaluate(&[("object", Some(&o)), ("oldObject", None)]),
+            Verdict::Pass
+        );
         let old = node("x: 10\n");
         assert_eq!(
             c.evaluate(&[("object", Some(&o)), ("oldObject", Some(&old))]),
             Verdict::Fail(None)
         );
         let c = Check::new(&[], "object.x", None, &["object"]).unwrap();
-        assert!(matches!(c.evaluate(&[("object", Some(&o))]), Verdict::Error(e) if e.contains("not a bool")));
+        assert!(
+            matches!(c.evaluate(&[("object", Some(&o))]), Verdict::Error(e) if e.contains("not a bool"))
+        );
     }
 
     #[test]

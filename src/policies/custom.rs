@@ -49,42 +49,52 @@ impl CustomCheck {
             .iter()
             .map(|v| (v.name.clone(), v.expression.clone()))
             .collect();
-        let check = Check::new(&vars, &r.expression, r.message_expression.as_deref(), VARIABLES)
-            .map_err(|(part, e)| {
-                let at = match part {
-                    Part::Expression => decl.loc_of("expression"),
-                    Part::Message => decl.loc_of("messageExpression"),
-                    Part::Variable(i) => decl.variable_loc(i),
-                };
-                let what = match part {
-                    Part::Expression => "expression".to_string(),
-                    Part::Message => "messageExpression".to_string(),
-                    Part::Variable(i) => format!("variables[{i}]"),
-                };
-                fatal(
-                    decl,
-                    place(sources, at, e.line, e.column),
-                    format!("{what}: {}", e.message),
-                )
-            })?;
+        let check = Check::new(
+            &vars,
+            &r.expression,
+            r.message_expression.as_deref(),
+            VARIABLES,
+        )
+        .map_err(|(part, e)| {
+            let at = match part {
+                Part::Expression => decl.loc_of("expression"),
+                Part::Message => decl.loc_of("messageExpression"),
+                Part::Variable(i) => decl.variable_loc(i),
+            };
+            let what = match part {
+                Part::Expression => "expression".to_string(),
+                Part::Message => "messageExpression".to_string(),
+                Part::Variable(i) => format!("variables[{i}]"),
+            };
+            fatal(
+                decl,
+                place(sources, at, e.line, e.column),
+                format!("{what}: {}", e.message),
+            )
+        })?;
         let apps = match &r.apps {
             None => None,
             Some(globs) => {
                 let mut b = GlobSetBuilder::new();
                 for g in globs {
-                    b.add(Glob::new(g).map_err(|e| fatal(decl, decl.loc_of("apps"), e.to_string()))?);
+                    b.add(
+                        Glob::new(g)
+                            .map_err(|e| fatal(decl, decl.loc_of("apps"), e.to_string()))?,
+                    );
                 }
-                Some(b.build().map_err(|e| fatal(decl, decl.loc_of("apps"), e.to_string()))?)
+                Some(
+                    b.build()
+                        .map_err(|e| fatal(decl, decl.loc_of("apps"), e.to_string()))?,
+                )
             }
         };
         let matcher = ObjectMatcher::new(r.matches.as_ref())
             .map_err(|e| fatal(decl, decl.loc_of("match"), e))?;
-        let at = r
-            .at
-            .as_deref()
-            .map(parse_field_path)
-            .transpose()
-            .map_err(|e| fatal(decl, decl.loc_of("at"), e))?;
+        let at =
+            r.at.as_deref()
+                .map(parse_field_path)
+                .transpose()
+                .map_err(|e| fatal(decl, decl.loc_of("at"), e))?;
         let level = r.severity.unwrap_or(Level::Error);
         Ok(CustomCheck {
             id: r.id.clone(),
@@ -120,7 +130,6 @@ impl CustomCheck {
     /// Evaluates the rule on every object of an environment.
     pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         let applies = self.applies(input.app, input.env, input.stage);
-        let environment = input.environment_node();
         for (i, r) in input.objects.iter().enumerate() {
             if !applies || !self.matcher.matches(r) {
                 sink(&self.id, i, Status::Skip);
@@ -137,7 +146,7 @@ impl CustomCheck {
                 ("object", Some(&r.node)),
                 ("oldObject", old.map(|o| &o.node)),
                 ("counterpart", counterpart.map(|o| &o.node)),
-                ("environment", Some(&environment)),
+                ("environment", Some(&input.environment)),
             ]);
             let status = match verdict {
                 Verdict::Pass => Status::Pass,
@@ -191,8 +200,14 @@ fn doc_of(decl: &CustomDecl, level: Level, sources: &Sources) -> RuleDoc {
         .message
         .clone()
         .unwrap_or_else(|| format!("custom rule: {}", r.expression.trim()));
-    let mut doc = format!("{summary}\n\nCustom rule declared in {}", sources.describe(decl.node.loc));
-    doc.push_str(&format!(".\n\n**Expression.**\n\n```cel\n{}\n```\n", r.expression.trim()));
+    let mut doc = format!(
+        "{summary}\n\nCustom rule declared in {}",
+        sources.describe(decl.node.loc)
+    );
+    doc.push_str(&format!(
+        ".\n\n**Expression.**\n\n```cel\n{}\n```\n",
+        r.expression.trim()
+    ));
     if let Some(m) = &r.message_expression {
         doc.push_str(&format!("\n**Message expression.** `{}`\n", m.trim()));
     }

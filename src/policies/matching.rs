@@ -59,6 +59,13 @@ impl ObjectMatcher {
         if !self.kind(r.kind()) {
             return false;
         }
+        if self.groups.is_empty()
+            && self.namespaces.is_none()
+            && self.names.is_none()
+            && self.labels.is_none()
+        {
+            return true;
+        }
         let id = r.id();
         if !self.groups.is_empty() && !self.groups.iter().any(|g| *g == id.group) {
             return false;
@@ -108,7 +115,10 @@ pub fn resource_name(kind: &str) -> String {
     if let Some((_, p)) = IRREGULAR.iter().find(|(k, _)| *k == lower) {
         return p.to_string();
     }
-    if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh")
+    if lower.ends_with('s')
+        || lower.ends_with('x')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
     {
         format!("{lower}es")
     } else if let Some(stem) = lower.strip_suffix('y')

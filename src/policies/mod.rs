@@ -68,22 +68,42 @@ pub struct EnvInput<'a> {
     pub old: Old<'a>,
     /// Production: the objects of the staging environment it is promoted from.
     pub counterpart: Option<&'a [Resource]>,
+    /// `environment`: `{name, stage, app}`.
+    pub environment: Node,
+}
+
+impl<'a> EnvInput<'a> {
+    pub fn new(
+        app: &'a str,
+        env: &'a str,
+        stage: Option<Stage>,
+        objects: &'a [Resource],
+        old: Old<'a>,
+        counterpart: Option<&'a [Resource]>,
+    ) -> EnvInput<'a> {
+        let mut environment = Node::map();
+        environment.set("name", Node::str(env));
+        environment.set(
+            "stage",
+            stage.map_or_else(
+                || Node::synth(crate::yaml::Value::Null),
+                |s| Node::str(s.as_str()),
+            ),
+        );
+        environment.set("app", Node::str(app));
+        EnvInput {
+            app,
+            env,
+            stage,
+            objects,
+            old,
+            counterpart,
+            environment,
+        }
+    }
 }
 
 impl EnvInput<'_> {
-    /// `environment`: `{name, stage, app}`.
-    pub fn environment_node(&self) -> Node {
-        let mut m = Node::map();
-        m.set("name", Node::str(self.env));
-        m.set(
-            "stage",
-            self.stage
-                .map_or_else(|| Node::synth(crate::yaml::Value::Null), |s| Node::str(s.as_str())),
-        );
-        m.set("app", Node::str(self.app));
-        m
-    }
-
     /// The object at the base revision (`None`: outside pull-request mode, or new).
     pub fn old_of<'b>(&'b self, r: &'b Resource) -> Option<&'b Resource> {
         match self.old {
@@ -299,14 +319,14 @@ impl PolicySet {
                 .flatten()
                 .and_then(|s| ctx.envs.iter().find(|(e, _)| e.name == s.name))
                 .map(|(_, b)| &b.resources[..]);
-            let input = EnvInput {
-                app: &ctx.app.name,
-                env: &env.name,
-                stage: env.stage,
-                objects: &build.resources,
+            let input = EnvInput::new(
+                &ctx.app.name,
+                &env.name,
+                env.stage,
+                &build.resources,
                 old,
                 counterpart,
-            };
+            );
             let mut kept = Vec::new();
             self.evaluate(&input, &mut |rule, i, s| {
                 if self.record.is_some() {
@@ -331,9 +351,7 @@ impl PolicySet {
 
     /// Whether `id` names a rule of this run (custom, or imported and seen).
     pub fn knows(&self, id: &str) -> bool {
-        self.custom.iter().any(|c| c.id == id)
-            || self.admission.knows(id)
-            || self.rego_knows(id)
+        self.custom.iter().any(|c| c.id == id) || self.admission.knows(id) || self.rego_knows(id)
     }
 
     fn rego_knows(&self, id: &str) -> bool {

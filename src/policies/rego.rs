@@ -152,7 +152,10 @@ impl RegoSet {
                 continue;
             }
             for (name, line) in candidate_rules(&text) {
-                if !engine.has_declared_rule_rooted_at(&path, &name).unwrap_or(false) {
+                if !engine
+                    .has_declared_rule_rooted_at(&path, &name)
+                    .unwrap_or(false)
+                {
                     continue;
                 }
                 let rule_id = format!("{package}/{name}");
@@ -221,14 +224,22 @@ impl RegoSet {
         } else {
             Default::default()
         };
-        if let Some(e) = self.pool.lock().unwrap().get_mut(&key).and_then(|v| v.pop()) {
+        if let Some(e) = self
+            .pool
+            .lock()
+            .unwrap()
+            .get_mut(&key)
+            .and_then(|v| v.pop())
+        {
             return Ok((key, e));
         }
         let mut e = self.base.clone();
         if self.uses_env {
-            let env = crate::yaml::to_json(&input.environment_node());
-            e.add_data(Value::from(serde_json::json!({"kustodian": {"environment": env}})))
-                .map_err(|err| err.to_string())?;
+            let env = crate::yaml::to_json(&input.environment);
+            e.add_data(Value::from(
+                serde_json::json!({"kustodian": {"environment": env}}),
+            ))
+            .map_err(|err| err.to_string())?;
         }
         Ok((key, e))
     }
@@ -251,13 +262,14 @@ impl RegoSet {
             for rule in &self.rules {
                 let results = match engine.eval_rule(rule.query.clone()) {
                     Ok(v) => messages(&v),
-                    Err(e) => vec![format!("the policy could not be evaluated: {e}")],
+                    Err(e) => vec![(format!("the policy could not be evaluated: {e}"), None)],
                 };
                 if results.is_empty() {
                     sink(&rule.id, i, Status::Pass);
                 }
-                for msg in results {
-                    let mut f = input.finding(&rule.id, r, msg, None);
+                for (msg, at) in results {
+                    let at = at.and_then(|a| crate::settings::custom::parse_field_path(&a).ok());
+                    let mut f = input.finding(&rule.id, r, msg, at.as_deref());
                     f.severity = rule.severity;
                     f.related.push(Related {
                         loc: rule.loc,
@@ -267,12 +279,18 @@ impl RegoSet {
                 }
             }
         }
-        self.pool.lock().unwrap().entry(key).or_default().push(engine);
+        self.pool
+            .lock()
+            .unwrap()
+            .entry(key)
+            .or_default()
+            .push(engine);
     }
 }
 
-/// The messages of a rule's value: a set or array of strings or `{msg: ...}` objects.
-fn messages(v: &Value) -> Vec<String> {
+/// The messages of a rule's value: a set or array of strings or `{msg: ...}` objects (with an
+/// optional `at` field path).
+fn messages(v: &Value) -> Vec<(String, Option<String>)> {
     let items: Vec<&Value> = match v {
         Value::Set(s) => s.iter().collect(),
         Value::Array(a) => a.iter().collect(),
@@ -283,13 +301,19 @@ fn messages(v: &Value) -> Vec<String> {
     items
         .into_iter()
         .map(|item| match item {
-            Value::String(s) => s.to_string(),
-            Value::Object(o) => o
-                .get(&Value::from("msg"))
-                .and_then(|m| m.as_string().ok())
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| item.to_json_str().unwrap_or_default()),
-            other => other.to_json_str().unwrap_or_default(),
+            Value::String(s) => (s.to_string(), None),
+            Value::Object(o) => {
+                let field = |k: &str| {
+                    o.get(&Value::from(k))
+                        .and_then(|m| m.as_string().ok())
+                        .map(|s| s.to_string())
+                };
+                (
+                    field("msg").unwrap_or_else(|| item.to_json_str().unwrap_or_default()),
+                    field("at"),
+                )
+            }
+            other => (other.to_json_str().unwrap_or_default(), None),
         })
         .collect()
 }
@@ -300,9 +324,12 @@ mod tests {
 
     #[test]
     fn errors_and_candidates() {
-        let (l, c, m) = parse_error("\n--> p/a.rego:5:3\n  |\n5 | }\n  | ^\nerror: expecting expression");
+        let (l, c, m) =
+            parse_error("\n--> p/a.rego:5:3\n  |\n5 | }\n  | ^\nerror: expecting expression");
         assert_eq!((l, c, m.as_str()), (5, 3, "expecting expression"));
-        let names = candidate_rules("package main\ndeny[msg] {\n}\nwarn_replicas contains m if {\n}\ndenylist := 1\n");
+        let names = candidate_rules(
+            "package main\ndeny[msg] {\n}\nwarn_replicas contains m if {\n}\ndenylist := 1\n",
+        );
         assert_eq!(
             names,
             [("deny".to_string(), 2), ("warn_replicas".to_string(), 4)]

@@ -188,7 +188,10 @@ fn run_one(dir: &Path, fs: &DiskFs, path: &str, sources: &Sources) -> TestRun {
     let base = crate::source::parent_rel(path).to_string();
     let rel = |p: &String| match crate::source::join_rel(&base, p) {
         Some(r) => Ok(r),
-        None => Err(error(path, format!("'{p}' leaves the directory under test"))),
+        None => Err(error(
+            path,
+            format!("'{p}' leaves the directory under test"),
+        )),
     };
     let seen = match &test.repo {
         Some(repo) => rel(repo).and_then(|r| repo_outcomes(dir, &r, &test, &rel)),
@@ -230,11 +233,21 @@ fn test_config(
         let first = |e: Vec<Finding>| e.into_iter().next().expect("an error");
         let file = crate::settings::policy::load_policy_file(&p, &text, sources, catalog)
             .map_err(first)?;
-        let decls = declare(&file.custom, &p, sources, catalog, crate::diag::ErrorCode::Policy)
-            .map_err(first)?;
+        let decls = declare(
+            &file.custom,
+            &p,
+            sources,
+            catalog,
+            crate::diag::ErrorCode::Policy,
+        )
+        .map_err(first)?;
         config.custom = crate::settings::custom::layered(&config.custom, &decls);
     }
-    config.file.admission_policies = test.admission_policies.iter().map(rel).collect::<Result<_, _>>()?;
+    config.file.admission_policies = test
+        .admission_policies
+        .iter()
+        .map(rel)
+        .collect::<Result<_, _>>()?;
     config.file.rego = test.rego.iter().map(rel).collect::<Result<_, _>>()?;
     config.file.rego_namespaces = test.rego_namespaces.clone();
     Ok(config)
@@ -266,18 +279,18 @@ fn env_outcomes(
     let name = env.name.unwrap_or_else(|| "production".into());
     let stage = env.stage.or_else(|| Stage::by_convention(&name));
     let app = env.app.unwrap_or_else(|| "test".into());
-    let input = EnvInput {
-        app: &app,
-        env: &name,
+    let input = EnvInput::new(
+        &app,
+        &name,
         stage,
-        objects: &objs,
-        old: if test.old_resources.is_empty() {
+        &objs,
+        if test.old_resources.is_empty() {
             Old::Outside
         } else {
             Old::Base(&old)
         },
-        counterpart: (!test.counterpart_resources.is_empty()).then_some(&counterpart[..]),
-    };
+        (!test.counterpart_resources.is_empty()).then_some(&counterpart[..]),
+    );
     let mut seen = Vec::new();
     let mut fatal = None;
     set.evaluate(&input, &mut |rule, i, status| {
@@ -287,7 +300,15 @@ fn env_outcomes(
             fatal.get_or_insert_with(|| f.clone());
         }
         let r = &objs[i];
-        seen.push(seen_of(rule, &app, &name, r.kind(), r.namespace(), r.name(), &status));
+        seen.push(seen_of(
+            rule,
+            &app,
+            &name,
+            r.kind(),
+            r.namespace(),
+            r.name(),
+            &status,
+        ));
     });
     match fatal {
         Some(f) => Err(f),
@@ -329,11 +350,18 @@ fn repo_outcomes(
     rel: &dyn Fn(&String) -> Result<String, Finding>,
 ) -> Result<Vec<Seen>, Finding> {
     if test.policies.len() > 1 {
-        return Err(error(repo, "a repository test takes at most one policy file (its --policy)".into()));
+        return Err(error(
+            repo,
+            "a repository test takes at most one policy file (its --policy)".into(),
+        ));
     }
     let outcome = crate::check::run(&crate::check::CheckOptions {
         root: dir.join(repo),
-        policy: test.policies.first().map(|p| rel(p).map(|p| dir.join(p))).transpose()?,
+        policy: test
+            .policies
+            .first()
+            .map(|p| rel(p).map(|p| dir.join(p)))
+            .transpose()?,
         record_policies: true,
         ..Default::default()
     });
@@ -365,7 +393,9 @@ fn compare(results: &[Expected], seen: &[Seen]) -> (String, String) {
     let mut got = String::new();
     for e in results {
         for want in &e.resources {
-            let (ns, name) = want.split_once('/').map_or((None, want.as_str()), |(n, m)| (Some(n), m));
+            let (ns, name) = want
+                .split_once('/')
+                .map_or((None, want.as_str()), |(n, m)| (Some(n), m));
             let objects = |s: &&Seen| {
                 s.name == name
                     && ns.is_none_or(|n| s.namespace == n)
@@ -396,7 +426,10 @@ fn compare(results: &[Expected], seen: &[Seen]) -> (String, String) {
             let what = format!(
                 "{} {}{}",
                 e.rule,
-                e.kind.as_deref().map(|k| format!("{k}/")).unwrap_or_default(),
+                e.kind
+                    .as_deref()
+                    .map(|k| format!("{k}/"))
+                    .unwrap_or_default(),
                 want
             );
             if !exists {
@@ -408,7 +441,8 @@ fn compare(results: &[Expected], seen: &[Seen]) -> (String, String) {
                 by_env.insert(Default::default(), (Outcome::Skip, None));
             }
             for ((app, env), (outcome, message)) in by_env {
-                let place = if env.is_empty() || e.environment.is_some() || test_env_is_single(seen) {
+                let place = if env.is_empty() || e.environment.is_some() || test_env_is_single(seen)
+                {
                     String::new()
                 } else {
                     format!(" [{app}/{env}]")
@@ -442,7 +476,10 @@ pub fn render(runs: &[TestRun], sources: &Sources) -> String {
         if !r.errors.is_empty() {
             out.push_str(&format!("ERROR {label}\n"));
             for f in &r.errors {
-                let at = f.position(sources).map(|p| format!("{}:{}:{}: ", p.file, p.line, p.column)).unwrap_or_default();
+                let at = f
+                    .position(sources)
+                    .map(|p| format!("{}:{}:{}: ", p.file, p.line, p.column))
+                    .unwrap_or_default();
                 out.push_str(&format!("  {at}{}\n", f.message));
             }
         } else if let Some((expected, got)) = &r.mismatch {

@@ -54,7 +54,11 @@ pub struct Admission {
 
 impl Admission {
     /// Loads the policies, bindings and parameter objects of the files the globs name.
-    pub fn load(fs: &dyn Fs, globs: &[String], sources: &Sources) -> Result<Admission, Vec<Finding>> {
+    pub fn load(
+        fs: &dyn Fs,
+        globs: &[String],
+        sources: &Sources,
+    ) -> Result<Admission, Vec<Finding>> {
         let mut a = Admission {
             sources: sources.clone(),
             ..Admission::default()
@@ -64,7 +68,10 @@ impl Admission {
             let files = match super::files::expand(fs, g) {
                 Ok(f) => f,
                 Err(e) => {
-                    let mut f = Finding::error_code(crate::diag::ErrorCode::Config, format!("admission-policies: {e}"));
+                    let mut f = Finding::error_code(
+                        crate::diag::ErrorCode::Config,
+                        format!("admission-policies: {e}"),
+                    );
                     f.path = Some(".kustodian.yaml".into());
                     errs.push(f);
                     continue;
@@ -195,7 +202,17 @@ impl Admission {
                         return if b.allow_missing_params() {
                             Status::Pass
                         } else {
-                            Status::Fail(self.failure(p, b, r, input, format!("no parameter object {} matches binding '{}'", kind.1, b.name), None))
+                            Status::Fail(self.failure(
+                                p,
+                                b,
+                                r,
+                                input,
+                                format!(
+                                    "no parameter object {} matches binding '{}'",
+                                    kind.1, b.name
+                                ),
+                                None,
+                            ))
                         };
                     }
                     Ok(list) => list.into_iter().map(Some).collect(),
@@ -217,7 +234,14 @@ impl Admission {
                     Verdict::Fail(_) => return Status::Skip,
                     Verdict::Error(_) if p.failure_ignore => return Status::Skip,
                     Verdict::Error(e) => {
-                        return Status::Fail(self.failure(p, b, r, input, format!("matchCondition '{}' could not be evaluated: {e}", c.name), Some(c.loc)));
+                        return Status::Fail(self.failure(
+                            p,
+                            b,
+                            r,
+                            input,
+                            format!("matchCondition '{}' could not be evaluated: {e}", c.name),
+                            Some(c.loc),
+                        ));
                     }
                 }
             }
@@ -227,10 +251,9 @@ impl Admission {
                     Verdict::Error(_) if p.failure_ignore => continue,
                     Verdict::Error(e) => format!("the expression could not be evaluated: {e}"),
                     Verdict::Fail(Some(m)) => m,
-                    Verdict::Fail(None) => v
-                        .message
-                        .clone()
-                        .unwrap_or_else(|| format!("failed expression: {}", v.check.source().trim())),
+                    Verdict::Fail(None) => v.message.clone().unwrap_or_else(|| {
+                        format!("failed expression: {}", v.check.source().trim())
+                    }),
                 };
                 let mut f = self.failure(p, b, r, input, message, Some(v.loc));
                 if let Some(reason) = &v.reason {
@@ -357,7 +380,10 @@ fn request_node(r: &Resource, operation: &str) -> Node {
     let mut res = Node::map();
     res.set("group", Node::str(id.group.as_str()));
     res.set("version", Node::str(id.version.as_str()));
-    res.set("resource", Node::str(super::matching::resource_name(&id.kind)));
+    res.set(
+        "resource",
+        Node::str(super::matching::resource_name(&id.kind)),
+    );
     n.set("resource", res);
     n.set("dryRun", Node::synth(crate::yaml::Value::Bool(false)));
     let mut user = Node::map();

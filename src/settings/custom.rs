@@ -201,9 +201,11 @@ pub fn parse_field_path(s: &str) -> Result<Vec<PathStep>, String> {
 /// Whether `id` is a kebab-case rule id.
 pub fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
-        && id
-            .split('-')
-            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && id.split('-').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// Whether `name` is a CEL identifier.
@@ -274,7 +276,10 @@ pub fn declare(
             errs.push(f);
         };
         if !is_kebab_id(&rule.id) {
-            fail("id", "the id must be kebab-case (`team-label-required`)".into());
+            fail(
+                "id",
+                "the id must be kebab-case (`team-label-required`)".into(),
+            );
         } else if catalog.is_known(&rule.id) {
             fail(
                 "id",
@@ -284,7 +289,10 @@ pub fn declare(
                 ),
             );
         } else if out.iter().any(|d| d.rule.id == rule.id) {
-            fail("id", format!("'{}' is declared twice in this file", rule.id));
+            fail(
+                "id",
+                format!("'{}' is declared twice in this file", rule.id),
+            );
         }
         if rule.message.is_some() && rule.message_expression.is_some() {
             fail(

@@ -11,7 +11,13 @@ use crate::source::{Loc, Sources};
 use crate::yaml::Node;
 
 /// The variables an admission policy's expressions may use.
-pub const VARIABLES: &[&str] = &["object", "oldObject", "params", "namespaceObject", "request"];
+pub const VARIABLES: &[&str] = &[
+    "object",
+    "oldObject",
+    "params",
+    "namespaceObject",
+    "request",
+];
 
 fn strings(n: Option<&Node>) -> Vec<String> {
     n.and_then(|n| n.as_seq())
@@ -42,7 +48,10 @@ impl ResourceRule {
             resources: strings(n.get("resources")),
             operations: strings(n.get("operations")),
             names: strings(n.get("resourceNames")),
-            scope: n.get("scope").and_then(|s| s.scalar_string()).unwrap_or_else(|| "*".into()),
+            scope: n
+                .get("scope")
+                .and_then(|s| s.scalar_string())
+                .unwrap_or_else(|| "*".into()),
         }
     }
 
@@ -52,7 +61,10 @@ impl ResourceRule {
         let cluster = crate::render::resource::is_cluster_scoped(&id);
         any_of(&self.groups, &id.group)
             && any_of(&self.versions, &id.version)
-            && self.resources.iter().any(|x| x == "*" || x == "*/*" || *x == plural)
+            && self
+                .resources
+                .iter()
+                .any(|x| x == "*" || x == "*/*" || *x == plural)
             && any_of(&self.operations, operation)
             && (self.names.is_empty() || self.names.iter().any(|x| *x == id.name))
             && match self.scope.as_str() {
@@ -98,7 +110,12 @@ impl MatchResources {
     }
 
     /// A binding's narrowing: no resource rules narrow nothing.
-    pub fn matches_narrowing(&self, r: &Resource, operation: &str, namespace: Option<&Node>) -> bool {
+    pub fn matches_narrowing(
+        &self,
+        r: &Resource,
+        operation: &str,
+        namespace: Option<&Node>,
+    ) -> bool {
         (self.rules.is_empty() || self.rules.iter().any(|x| x.matches(r, operation)))
             && self.selectors_match(r, operation, namespace)
     }
@@ -162,7 +179,12 @@ impl Policy {
     pub fn compile(node: &Node, sources: &Sources) -> Result<Policy, Finding> {
         let name = node.str_at(&["metadata", "name"]).unwrap_or("").to_string();
         let spec = node.get("spec").cloned().unwrap_or_else(Node::map);
-        let seq = |key: &str| spec.get(key).and_then(|v| v.as_seq()).cloned().unwrap_or_default();
+        let seq = |key: &str| {
+            spec.get(key)
+                .and_then(|v| v.as_seq())
+                .cloned()
+                .unwrap_or_default()
+        };
         let variables: Vec<(String, String)> = seq("variables")
             .iter()
             .map(|v| {
@@ -194,13 +216,21 @@ impl Policy {
                 } else {
                     ""
                 };
-                fatal(node, &name, place(sources, at, e.line, e.column), format!("{}{hint}", e.message))
+                fatal(
+                    node,
+                    &name,
+                    place(sources, at, e.line, e.column),
+                    format!("{}{hint}", e.message),
+                )
             })
         };
-        let missing = |n: &Node, key: &str| fatal(node, &name, n.loc, format!("an entry without `{key}`"));
+        let missing =
+            |n: &Node, key: &str| fatal(node, &name, n.loc, format!("an entry without `{key}`"));
         let mut conditions = Vec::new();
         for c in seq("matchConditions") {
-            let expr = c.get("expression").ok_or_else(|| missing(&c, "expression"))?;
+            let expr = c
+                .get("expression")
+                .ok_or_else(|| missing(&c, "expression"))?;
             conditions.push(Condition {
                 name: c.str_at(&["name"]).unwrap_or("").to_string(),
                 check: std::sync::Arc::new(compile(expr, None)?),
@@ -209,7 +239,9 @@ impl Policy {
         }
         let mut validations = Vec::new();
         for v in seq("validations") {
-            let expr = v.get("expression").ok_or_else(|| missing(&v, "expression"))?;
+            let expr = v
+                .get("expression")
+                .ok_or_else(|| missing(&v, "expression"))?;
             validations.push(Validation {
                 check: std::sync::Arc::new(compile(expr, v.get("messageExpression"))?),
                 message: v.str_at(&["message"]).map(str::to_string),
@@ -293,8 +325,13 @@ impl Binding {
         if actions.is_empty() {
             actions.push("Deny".into());
         }
-        if let Some(a) = actions.iter().find(|a| !["Deny", "Warn", "Audit"].contains(&a.as_str())) {
-            return Err(format!("unknown validationAction '{a}' (Deny, Warn, Audit)"));
+        if let Some(a) = actions
+            .iter()
+            .find(|a| !["Deny", "Warn", "Audit"].contains(&a.as_str()))
+        {
+            return Err(format!(
+                "unknown validationAction '{a}' (Deny, Warn, Audit)"
+            ));
         }
         let match_resources = spec
             .get("matchResources")
@@ -305,7 +342,10 @@ impl Binding {
             Some(p) => Some(ParamRef {
                 name: p.str_at(&["name"]).map(str::to_string),
                 namespace: p.str_at(&["namespace"]).map(str::to_string),
-                selector: p.get("selector").map(|s| selector_of(Some(s))).transpose()?,
+                selector: p
+                    .get("selector")
+                    .map(|s| selector_of(Some(s)))
+                    .transpose()?,
                 allow_missing: p.str_at(&["parameterNotFoundAction"]) == Some("Allow"),
             }),
         };
@@ -351,7 +391,9 @@ impl Binding {
         let found = objects
             .iter()
             .chain(library)
-            .filter(|o| o.kind() == kind.1 && o.node.str_at(&["apiVersion"]) == Some(kind.0.as_str()))
+            .filter(|o| {
+                o.kind() == kind.1 && o.node.str_at(&["apiVersion"]) == Some(kind.0.as_str())
+            })
             .filter(|o| p.name.as_deref().is_none_or(|n| o.name() == n))
             .filter(|o| match &p.namespace {
                 Some(ns) => o.namespace() == ns,
