@@ -66,6 +66,7 @@ fn check_repo(b: divan::Bencher, apps: usize) {
             actor: None,
             shard: None,
             now: Some("2026-12-02T12:00:00Z".into()),
+            ..CheckOptions::default()
         });
         assert_eq!(out.exit_code(), 0);
         out.summary.resources

@@ -141,6 +141,20 @@ pub struct Finding {
     /// Set when an inline comment or a configured exception waives the finding: it is then
     /// reported as suppressed (JSON, SARIF) and counts for nothing.
     pub suppressed: Option<Suppressed>,
+    /// Positions already resolved elsewhere: a finding read back from a JSON report (by
+    /// `merge-reports`) has no source text, only the positions that report names. They take the
+    /// place of `loc`, `related[].loc` and `suppressed.loc`.
+    pub resolved: Option<Box<Resolved>>,
+}
+
+/// The positions of a finding that was read back from a report rather than found in this run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub start: Option<Position>,
+    pub end: Option<Position>,
+    /// One per `related` entry, in order.
+    pub related: Vec<Option<Position>>,
+    pub suppressed: Option<Position>,
 }
 
 /// Why a finding is waived, and where that is written.
@@ -169,6 +183,7 @@ impl Finding {
             help: None,
             fatal: false,
             suppressed: None,
+            resolved: None,
         }
     }
 
@@ -181,6 +196,9 @@ impl Finding {
 
     /// Resolved primary position (file:line:col), falling back to `path` with line 1.
     pub fn position(&self, sources: &Sources) -> Option<Position> {
+        if let Some(r) = &self.resolved {
+            return r.start.clone();
+        }
         sources.position(self.loc).or_else(|| {
             self.path.as_ref().map(|p| Position {
                 file: p.clone(),
@@ -241,35 +259,32 @@ pub struct Summary {
     pub suppressed: usize,
 }
 
-/// A rule that is not built in — a custom rule, an admission policy, a Rego rule — as
-/// `kustodian rules`, `explain` and SARIF describe it.
+/// What a pull request does to one environment's rendered output: the step summary shows it per
+/// affected app (the check engine fills it, the GitHub emitter prints it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvChange {
+    pub app: String,
+    pub env: String,
+    /// Image references that changed: (container, before, after); `before` is empty for a new one.
+    pub images: Vec<(String, String, String)>,
+    /// Unified diff of the rendered output, base → head (empty when identical).
+    pub diff: String,
+}
+
+/// What a report format says about a rule (SARIF's `tool.driver.rules`): data the binary builds
+/// from the rule registry, so emitters never reach into the rules themselves.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleDoc {
+pub struct RuleDescriptor {
+    /// Stable kebab-case id.
     pub id: String,
-    /// One line.
+    /// One line: what the rule checks.
     pub summary: String,
-    /// Markdown: what it checks and where it is declared.
+    /// Full documentation (markdown).
     pub doc: String,
-    /// Its documentation's address (a custom rule's `docs`).
+    /// `None`: off unless a policy turns it on.
+    pub default_severity: Option<Severity>,
+    /// Where the rule is documented on the web, when it is (a custom rule's `docs`).
     pub help_uri: Option<String>,
-    /// `error`, `warning`, `note` or `off`.
-    pub default_level: String,
-    /// `custom`, `admission policy` or `rego`.
-    pub origin: String,
-}
-
-/// Everything an emitter needs.
-pub struct Report<'a> {
-    pub findings: &'a [Finding],
-    pub summary: &'a Summary,
-    pub sources: &'a Sources,
-    /// The rules beyond the built-in ones that this run knew (custom and imported).
-    pub rules: &'a [RuleDoc],
-}
-
-impl Report<'_> {
-    /// The findings that count: all but the suppressed ones (which only JSON and SARIF carry).
-    pub fn active(&self) -> impl Iterator<Item = &Finding> + Clone {
-        self.findings.iter().filter(|f| f.suppressed.is_none())
-    }
+    /// Rules the repository declares: `custom`, `admission policy` or `rego` (`None`: built in).
+    pub origin: Option<String>,
 }

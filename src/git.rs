@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use gix::ObjectId;
 
@@ -87,6 +86,10 @@ pub struct GitFs {
     prefix: String,
     files: HashMap<String, ObjectId>,
     dirs: BTreeMap<String, BTreeSet<String>>,
+    /// Entries that are neither files nor directories (symlinks, submodules): never read.
+    others: HashMap<String, &'static str>,
+    /// Bytes handed out so far, against the `tree-bytes` budget.
+    bytes_read: std::sync::atomic::AtomicU64,
 }
 
 impl GitFs {
@@ -142,6 +145,7 @@ impl GitFs {
             })?;
         drop(tree);
         let mut files = HashMap::new();
+        let mut others = HashMap::new();
         let mut dirs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         dirs.insert(String::new(), BTreeSet::new());
         let strip = |p: &str| -> Option<String> {
@@ -163,6 +167,13 @@ impl GitFs {
                 dirs.entry(path).or_default();
             } else if e.mode.is_blob() {
                 files.insert(path, e.oid);
+            } else {
+                let what = if e.mode.is_link() {
+                    "a symlink (not followed in a Git revision)"
+                } else {
+                    "a submodule"
+                };
+                others.insert(path, what);
             }
         }
         Ok(GitFs {
@@ -172,6 +183,8 @@ impl GitFs {
             prefix,
             files,
             dirs,
+            others,
+            bytes_read: Default::default(),
         })
     }
 
@@ -192,21 +205,50 @@ impl GitFs {
 }
 
 impl Fs for GitFs {
-    fn read(&self, rel: &str) -> Result<Arc<str>, FsError> {
-        let bytes = self.read_bytes(rel)?;
-        Ok(Arc::from(String::from_utf8_lossy(&bytes).into_owned()))
-    }
     fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError> {
-        let id = self
-            .files
-            .get(rel)
-            .ok_or_else(|| FsError::NotFound(rel.to_string()))?;
-        let repo = self.repo.to_thread_local();
-        let obj = repo.find_object(*id).map_err(|e| FsError::Io {
-            path: format!("{}:{rel}", self.rev),
+        let Some(id) = self.files.get(rel) else {
+            return Err(match self.others.get(rel) {
+                Some(what) => FsError::NotRegular {
+                    path: rel.to_string(),
+                    what,
+                },
+                None if self.dirs.contains_key(rel) => FsError::IsDir(rel.to_string()),
+                None => FsError::NotFound(rel.to_string()),
+            });
+        };
+        let shown = || format!("{}:{rel}", self.rev);
+        let io = |e: &dyn std::fmt::Display| FsError::Io {
+            path: shown(),
             msg: e.to_string(),
-        })?;
+        };
+        let repo = self.repo.to_thread_local();
+        let limits = crate::limits::get();
+        // The size is in the object's header: a blob that compresses a huge file to a few
+        // bytes is refused before it is inflated.
+        let size = repo.find_header(*id).map_err(|e| io(&e))?.size();
+        let over = |name: &'static str, limit: u64, what: &str| FsError::OverBudget {
+            path: shown(),
+            exceeded: crate::limits::Exceeded::new(name, limit, what),
+        };
+        if size > limits.file_bytes {
+            return Err(over("file-bytes", limits.file_bytes, "bytes in this file"));
+        }
+        let total = self
+            .bytes_read
+            .fetch_add(size, std::sync::atomic::Ordering::Relaxed)
+            + size;
+        if total > limits.tree_bytes {
+            return Err(over(
+                "tree-bytes",
+                limits.tree_bytes,
+                "bytes read from the base revision",
+            ));
+        }
+        let obj = repo.find_object(*id).map_err(|e| io(&e))?;
         Ok(obj.data.clone())
+    }
+    fn exists(&self, rel: &str) -> bool {
+        self.files.contains_key(rel) || self.dirs.contains_key(rel) || self.others.contains_key(rel)
     }
     fn is_dir(&self, rel: &str) -> bool {
         self.dirs.contains_key(rel)

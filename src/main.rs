@@ -1,18 +1,18 @@
 //! The `kustodian` command line: argument parsing, then library calls, then an exit code
 //! (0 clean, 1 policy violations, 2 could not evaluate — clap's usage errors exit 2 too).
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use kustodian::check::{self, CheckOptions};
-use kustodian::diag::Report;
+use kustodian::diag::{Finding, Severity};
 use kustodian::render::Renderer;
-use kustodian::report::{github, human, json, sarif};
+use kustodian::report::{PathBase, Report, github, gitlab, human, json, junit, sarif};
 
 use kustodian::source::{DiskFs, Sources, repo_root_for};
 
@@ -29,6 +29,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Raise or lower budgets, e.g. `file-bytes=256MiB,depth=512` (names and defaults in
+    /// docs/security.md: file-bytes, tree-bytes, depth, nodes, alias-nodes, documents, nesting).
+    #[arg(long, global = true, value_name = "NAME=VALUE,...")]
+    limits: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -39,10 +43,18 @@ enum SchemasCommand {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// Diagnostics with source snippets.
     Human,
+    /// Workflow-command annotations and the step summary (GitHub Actions).
     Github,
+    /// The JSON report (schemas/report.schema.json).
     Json,
+    /// SARIF 2.1.0 (code scanning).
     Sarif,
+    /// JUnit XML (GitLab, Jenkins, Azure Pipelines test reports).
+    Junit,
+    /// GitLab Code Quality.
+    Gitlab,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,62 +77,95 @@ enum Color {
     Never,
 }
 
+/// Which findings fail the run (exit 1).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Error-severity findings.
+    Error,
+    /// Errors and warnings.
+    Warning,
+    /// None: exit 0 unless the repository could not be evaluated (exit 2).
+    Never,
+}
+
+/// How reports are written, for `check` and `merge-reports`.
+#[derive(Args)]
+struct Output {
+    /// Output format (default: `github` when GITHUB_ACTIONS=true, else `human`).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, short, value_parser = output_file)]
+    output: Option<PathBuf>,
+    /// Colors in human output (`auto`: on a terminal, unless NO_COLOR is set; FORCE_COLOR or
+    /// CLICOLOR_FORCE turn them on anyway).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Print findings only: no summary line, nothing when clean.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Repository root, or `-` to read rendered manifests from standard input (one environment:
+    /// `--env` names it and so gives its stage).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    #[command(flatten)]
+    out: Output,
+    /// Also write a SARIF report to this file.
+    #[arg(long)]
+    sarif_output: Option<PathBuf>,
+    /// Also write a JSON report to this file.
+    #[arg(long)]
+    json_output: Option<PathBuf>,
+    /// Policy file extending/overriding the built-in policy.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Only this environment (repeatable); with `-`, the environment the manifests are.
+    #[arg(long = "env")]
+    envs: Vec<String>,
+    /// Only this app (repeatable).
+    #[arg(long = "app")]
+    apps: Vec<String>,
+    /// Pull-request mode: compare with this base revision (a commit-ish, or `auto` for the
+    /// PR's base branch) and check only overlays whose inputs changed.
+    #[arg(long)]
+    base: Option<String>,
+    /// Who made the change (default: $GITHUB_ACTOR), for `bot-write-scope`.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Print which overlays were checked (pull-request mode) and the suppressed findings
+    /// with their reasons, on stderr.
+    #[arg(long, short, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Check only shard I of N (e.g. `2/4`): apps are split deterministically, so a CI matrix
+    /// of N jobs covers every app once. Merge the JSON reports with `merge-reports`.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Judge freeze windows at this time (RFC 3339) instead of now; for tests and replays.
+    #[arg(long)]
+    now: Option<String>,
+    /// Write the markdown summary (findings, and in pull-request mode the rendered changes)
+    /// to this file.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Kubernetes version to validate against (a bundled one: `kustodian schemas list`;
+    /// default: the policy's, else the newest).
+    #[arg(long)]
+    kubernetes_version: Option<String>,
+}
+
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Check every app and environment of a config repository.
-    Check {
-        /// Repository root.
-        #[arg(default_value = ".")]
-        path: PathBuf,
-        /// Output format (default: `github` when GITHUB_ACTIONS=true, else `human`).
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        /// Write the report to this file (atomically) instead of stdout.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// Also write a SARIF report to this file.
-        #[arg(long)]
-        sarif_output: Option<PathBuf>,
-        /// Also write a JSON report to this file.
-        #[arg(long)]
-        json_output: Option<PathBuf>,
-        /// Policy file extending/overriding the built-in policy.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// Only this environment (repeatable).
-        #[arg(long = "env")]
-        envs: Vec<String>,
-        /// Only this app (repeatable).
-        #[arg(long = "app")]
-        apps: Vec<String>,
-        /// Colors in human output.
-        #[arg(long, value_enum, default_value = "auto")]
-        color: Color,
-        /// Pull-request mode: compare with this base revision (a commit-ish, or `auto` for the
-        /// PR's base branch) and check only overlays whose inputs changed.
-        #[arg(long)]
-        base: Option<String>,
-        /// Who made the change (default: $GITHUB_ACTOR), for `bot-write-scope`.
-        #[arg(long)]
-        actor: Option<String>,
-        /// Print which overlays were checked (pull-request mode) and the suppressed findings
-        /// with their reasons, on stderr.
-        #[arg(long, short)]
-        verbose: bool,
-        /// Check only shard I of N (e.g. `2/4`): apps are split deterministically, so a CI matrix
-        /// of N jobs covers every app once. Merge the JSON reports with `merge-reports`.
-        #[arg(long, value_parser = parse_shard)]
-        shard: Option<(usize, usize)>,
-        /// Judge freeze windows at this time (RFC 3339) instead of now; for tests and replays.
-        #[arg(long)]
-        now: Option<String>,
-        /// Write the markdown summary (findings, and in pull-request mode the rendered changes)
-        /// to this file.
-        #[arg(long)]
-        summary: Option<PathBuf>,
-    },
+    /// Check every app and environment of a config repository (or manifests on stdin: `-`).
+    Check(CheckArgs),
     /// List the apps and environments a check will check, where each was found, and which
     /// staging environment each production environment is compared with.
     Envs {
@@ -131,14 +176,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: ListFormat,
     },
-    /// Merge JSON reports of sharded runs into one JSON report (exit code as for `check`).
+    /// Merge JSON reports of sharded runs into one report, in any format (exit code as for
+    /// `check`).
     MergeReports {
         /// JSON reports written by `check --format json`.
         #[arg(required = true)]
         reports: Vec<PathBuf>,
-        /// Write the merged report here (atomically) instead of stdout.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Print the rendered diff between a base revision and the working tree, for every overlay
     /// whose inputs changed.
@@ -266,11 +311,26 @@ enum Command {
         #[command(subcommand)]
         what: SchemasCommand,
     },
+    /// Print a shell completion script (e.g. `kustodian completions bash > /etc/bash_completion.d/kustodian`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff): `kustodian man > kustodian.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    if let Some(spec) = &cli.limits {
+        match kustodian::limits::DEFAULT.with_overrides(spec) {
+            Ok(l) => kustodian::limits::set(l),
+            Err(e) => {
+                eprintln!("error: --limits: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // Threads with the stack the budgets need: deep inputs within them must not overflow it.
+    kustodian::limits::init_threads();
+    match kustodian::limits::with_stack(|| run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -308,7 +368,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             for r in &extra {
                 println!(
                     "{:<width$}  {:<8} {} ({})",
-                    r.id, r.default_level, r.summary, r.origin
+                    r.id,
+                    r.default_severity.map_or("off", |s| s.as_str()),
+                    r.summary,
+                    r.origin.as_deref().unwrap_or("custom")
                 );
             }
             Ok(0)
@@ -334,7 +397,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                             .chain(extra.iter().map(|r| r.id.as_str()))
                             .collect();
                         eprintln!(
-                            "error: unknown rule '{rule}'; known rules: {}",
+                            "error: unknown rule '{}'; known rules: {}",
+                            human::visible(&rule),
                             ids.join(", ")
                         );
                         Ok(2)
@@ -421,185 +485,291 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", kustodian::schema::list_bundled());
             Ok(0)
         }
-        Command::MergeReports { reports, output } => {
-            let mut all = Vec::new();
-            for p in &reports {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading {}", p.display()))?;
-                let r: json::JsonReport = serde_json::from_str(&text)
-                    .with_context(|| format!("{} is not a kustodian JSON report", p.display()))?;
-                all.push(r);
-            }
-            let merged = json::merge(all);
-            let code = if merged
-                .findings
-                .iter()
-                .any(|f| kustodian::diag::ErrorCode::from_id(&f.rule).is_some())
-            {
-                2
-            } else if merged.summary.errors > 0 {
-                1
-            } else {
-                0
-            };
-            let text = serde_json::to_string_pretty(&merged)? + "\n";
-            match output {
-                Some(p) => write_atomically(&p, text.as_bytes())?,
-                None => std::io::stdout().write_all(text.as_bytes())?,
-            }
-            Ok(code)
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kustodian", &mut buf);
+            std::io::stdout().write_all(&buf)?;
+            Ok(0)
         }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            std::io::stdout().write_all(&buf)?;
+            Ok(0)
+        }
+        Command::MergeReports { reports, out } => merge_reports(&reports, &out),
         Command::Diff { path, base, color } => {
-            let color = match color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
+            let color = use_color(color, std::io::stdout().is_terminal());
             match kustodian::diff::rendered_diff(&path, &base, color) {
                 Ok(text) => {
                     std::io::stdout().write_all(text.as_bytes())?;
                     Ok(0)
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", human::visible(&e));
                     Ok(2)
                 }
             }
         }
-        Command::Check {
-            path,
-            format,
-            output,
-            sarif_output,
-            json_output,
-            policy,
-            envs,
-            apps,
-            color,
-            base,
-            actor,
-            verbose,
-            shard,
-            now,
-            summary,
-        } => {
-            let format = format.unwrap_or(
-                if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-                    Format::Github
-                } else {
-                    Format::Human
-                },
-            );
-            let mut phases = kustodian::timings::Phases::start();
-            let outcome = check::run(&CheckOptions {
-                root: path,
-                policy,
-                envs,
-                apps,
-                base,
-                actor,
-                shard,
-                now,
-                timings: verbose,
-                record_policies: false,
-            });
-            phases.mark("check");
-            if verbose {
-                if !outcome.rule_times.is_empty() {
-                    eprintln!("time per custom or imported rule:");
-                    for (id, t) in &outcome.rule_times {
-                        eprintln!("  {:>9.1} ms  {id}", t.as_secs_f64() * 1e3);
-                    }
-                }
-                if outcome.affected.is_empty() {
-                    eprintln!("affected overlays: none");
-                } else {
-                    eprintln!("affected overlays ({}):", outcome.affected.len());
-                    for a in &outcome.affected {
-                        eprintln!("  {a}");
-                    }
-                }
-                // What the waivers hid from the report, and why.
-                let waived: Vec<_> = outcome
-                    .findings
-                    .iter()
-                    .filter_map(|f| f.suppressed.as_ref().map(|w| (f, w)))
-                    .collect();
-                if !waived.is_empty() {
-                    eprintln!("suppressed findings ({}):", waived.len());
-                    for (f, w) in waived {
-                        let at = |p: Option<kustodian::source::Position>| {
-                            p.map(|p| format!("{}:{}", p.file, p.line))
-                                .unwrap_or_else(|| "-".into())
-                        };
-                        eprintln!(
-                            "  {} {} [{}] waived at {}: {}",
-                            at(f.position(&outcome.sources)),
-                            f.rule,
-                            f.environment.as_deref().unwrap_or("-"),
-                            at(outcome.sources.position(w.loc)),
-                            w.reason
-                        );
-                    }
-                }
+        Command::Check(args) => check(args),
+    }
+}
+
+/// Whether to color: `--color` when it says so; else FORCE_COLOR or CLICOLOR_FORCE (set, not
+/// `0`/`false`) turn colors on, NO_COLOR (set, not empty) turns them off, and otherwise a
+/// terminal decides.
+fn use_color(choice: Color, terminal: bool) -> bool {
+    let set = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+    };
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto if set("FORCE_COLOR") || set("CLICOLOR_FORCE") => true,
+        Color::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => false,
+        Color::Auto => terminal,
+    }
+}
+
+/// `-o` names a file; kubeconform and conftest users type `-o json` for a format.
+fn output_file(s: &str) -> Result<PathBuf, String> {
+    if Format::from_str(s, true).is_ok() {
+        return Err(format!(
+            "'{s}' is a report format, and -o/--output names a file: did you mean `--format {s}`? (for a file of that name, write `./{s}`)"
+        ));
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// The exit code for these findings: 2 when something could not be evaluated, 1 when a finding
+/// `fail_on` counts is not waived, else 0.
+fn exit_code(findings: &[Finding], fail_on: FailOn) -> u8 {
+    let counts = |f: &&Finding| {
+        f.suppressed.is_none()
+            && match fail_on {
+                FailOn::Error => f.severity == Severity::Error,
+                FailOn::Warning => f.severity <= Severity::Warning,
+                FailOn::Never => false,
             }
-            let report = Report {
-                findings: &outcome.findings,
-                summary: &outcome.summary,
-                sources: &outcome.sources,
-                rules: &outcome.rules,
-            };
-            let use_color = match color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    output.is_none()
-                        && std::io::stdout().is_terminal()
-                        && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            let mut buf = Vec::new();
-            match format {
-                Format::Human => human::emit(
-                    &report,
-                    &mut buf,
-                    human::HumanOptions {
-                        color: use_color,
-                        ..Default::default()
-                    },
-                )?,
-                Format::Github => {
-                    github::emit(&report, &mut buf)?;
-                    github::append_step_summary(&report, &outcome.changes)
-                        .context("writing $GITHUB_STEP_SUMMARY")?;
-                }
-                Format::Json => json::emit(&report, &mut buf)?,
-                Format::Sarif => sarif::emit(&report, &mut buf)?,
-            }
-            match &output {
-                Some(p) => write_atomically(p, &buf)?,
-                None => std::io::stdout().write_all(&buf)?,
-            }
-            if let Some(p) = summary {
-                let mut b = Vec::new();
-                github::write_summary(&report, &outcome.changes, &mut b)?;
-                write_atomically(&p, &b)?;
-            }
-            if let Some(p) = sarif_output {
-                let mut b = Vec::new();
-                sarif::emit(&report, &mut b)?;
-                write_atomically(&p, &b)?;
-            }
-            if let Some(p) = json_output {
-                let mut b = Vec::new();
-                json::emit(&report, &mut b)?;
-                write_atomically(&p, &b)?;
-            }
-            phases.mark("report");
-            Ok(outcome.exit_code() as u8)
+    };
+    if findings.iter().any(|f| f.fatal) {
+        2
+    } else if findings.iter().any(|f| counts(&f)) {
+        1
+    } else {
+        0
+    }
+}
+
+/// How reports name files: relative to the git work tree holding `dir`, else to `dir`.
+fn path_base(dir: &Path, base: Option<&str>) -> PathBase {
+    let mut paths = match kustodian::source::work_tree_of(dir) {
+        Some((root, rel)) => PathBase::new(root, &rel),
+        None => PathBase {
+            root: dir.canonicalize().ok(),
+            ..PathBase::default()
+        },
+    };
+    if let Some(rev) = base {
+        paths
+            .revision_labels
+            .push(format!("{}:", check::resolve_base(rev)));
+    }
+    paths
+}
+
+/// Writes the report in its format; the GitHub format also appends the step summary.
+fn emit(
+    report: &Report,
+    format: Format,
+    out: &Output,
+    to_terminal: bool,
+) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match format {
+        Format::Human => human::emit(
+            report,
+            &mut buf,
+            human::HumanOptions {
+                color: out.output.is_none() && use_color(out.color, to_terminal),
+                quiet: out.quiet,
+                ..Default::default()
+            },
+        )?,
+        Format::Github => {
+            github::emit(report, &mut buf, out.quiet)?;
+            github::append_step_summary(report).context("writing $GITHUB_STEP_SUMMARY")?;
         }
+        Format::Json => json::emit(report, &mut buf)?,
+        Format::Sarif => sarif::emit(report, &mut buf)?,
+        Format::Junit => junit::emit(report, &mut buf)?,
+        Format::Gitlab => gitlab::emit(report, &mut buf)?,
+    }
+    Ok(buf)
+}
+
+fn default_format(format: Option<Format>) -> Format {
+    format.unwrap_or(
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            Format::Github
+        } else {
+            Format::Human
+        },
+    )
+}
+
+fn merge_reports(reports: &[PathBuf], out: &Output) -> anyhow::Result<u8> {
+    let mut all = Vec::new();
+    for p in reports {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let r: json::JsonReport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a kustodian JSON report", p.display()))?;
+        all.push(r);
+    }
+    let merged = json::merge(all);
+    let findings = json::findings(&merged);
+    let sources = Sources::new();
+    let rules = kustodian::rules::descriptors();
+    let report = Report {
+        rules: &rules,
+        ..Report::new(&findings, &merged.summary, &sources)
+    };
+    let buf = emit(
+        &report,
+        out.format.unwrap_or(Format::Json),
+        out,
+        std::io::stdout().is_terminal(),
+    )?;
+    match &out.output {
+        Some(p) => write_atomically(p, &buf)?,
+        None => std::io::stdout().write_all(&buf)?,
+    }
+    Ok(exit_code(&findings, out.fail_on))
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<u8> {
+    let stdin = args.path.as_os_str() == "-";
+    if stdin && (args.base.is_some() || args.shard.is_some() || !args.apps.is_empty()) {
+        eprintln!(
+            "error: --base, --shard and --app need a repository; standard input (`-`) is one environment of one app"
+        );
+        return Ok(2);
+    }
+    let format = default_format(args.out.format);
+    let mut phases = kustodian::timings::Phases::start();
+    let opts = CheckOptions {
+        root: if stdin {
+            PathBuf::from(".")
+        } else {
+            args.path.clone()
+        },
+        policy: args.policy.clone(),
+        envs: args.envs.clone(),
+        apps: args.apps.clone(),
+        base: args.base.clone(),
+        actor: args.actor.clone(),
+        shard: args.shard,
+        now: args.now.clone(),
+        kubernetes_version: args.kubernetes_version.clone(),
+        timings: args.verbose,
+        record_policies: false,
+    };
+    let outcome = if stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
+        kustodian::check::stdin::check_stream(&text, &opts)
+    } else {
+        check::run(&opts)
+    };
+    phases.mark("check");
+    let paths = if stdin {
+        PathBase::default()
+    } else {
+        path_base(&args.path, args.base.as_deref())
+    };
+    let mut rules = kustodian::rules::descriptors();
+    rules.extend(outcome.rules.iter().cloned());
+    let report = Report {
+        findings: &outcome.findings,
+        summary: &outcome.summary,
+        sources: &outcome.sources,
+        changes: &outcome.changes,
+        rules: &rules,
+        paths: &paths,
+    };
+    if args.verbose {
+        if !outcome.rule_times.is_empty() {
+            eprintln!("time per custom or imported rule:");
+            for (id, t) in &outcome.rule_times {
+                eprintln!("  {:>9.1} ms  {id}", t.as_secs_f64() * 1e3);
+            }
+        }
+        print_verbose(&outcome.affected, &report);
+    }
+    let buf = emit(&report, format, &args.out, std::io::stdout().is_terminal())?;
+    match &args.out.output {
+        Some(p) => write_atomically(p, &buf)?,
+        None => std::io::stdout().write_all(&buf)?,
+    }
+    if let Some(p) = &args.summary {
+        let mut b = Vec::new();
+        github::write_summary(&report, &mut b)?;
+        write_atomically(p, &b)?;
+    }
+    if let Some(p) = &args.sarif_output {
+        let mut b = Vec::new();
+        sarif::emit(&report, &mut b)?;
+        write_atomically(p, &b)?;
+    }
+    if let Some(p) = &args.json_output {
+        let mut b = Vec::new();
+        json::emit(&report, &mut b)?;
+        write_atomically(p, &b)?;
+    }
+    phases.mark("report");
+    Ok(exit_code(&outcome.findings, args.out.fail_on))
+}
+
+/// `--verbose`: which overlays were checked, and what the waivers hid from the report, and why.
+fn print_verbose(affected: &[String], report: &Report) {
+    if affected.is_empty() {
+        eprintln!("affected overlays: none");
+    } else {
+        eprintln!("affected overlays ({}):", affected.len());
+        for a in affected {
+            eprintln!("  {}", human::visible(a));
+        }
+    }
+    let waived: Vec<_> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.suppressed.as_ref().map(|w| (f, w)))
+        .collect();
+    if waived.is_empty() {
+        return;
+    }
+    eprintln!("suppressed findings ({}):", waived.len());
+    for (f, w) in waived {
+        let at = |p: Option<kustodian::source::Position>| {
+            p.map(|p| format!("{}:{}", p.file, p.line))
+                .unwrap_or_else(|| "-".into())
+        };
+        eprintln!(
+            "  {}",
+            human::visible(&format!(
+                "{} {} [{}] waived at {}: {}",
+                at(report.location(f)),
+                f.rule,
+                f.environment.as_deref().unwrap_or("-"),
+                at(report.suppressed_at(f)),
+                w.reason
+            ))
+        );
     }
 }
 
@@ -633,7 +803,7 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
         use rayon::prelude::*;
         rels.par_iter().map(|rel| renderer.build(rel)).collect()
     };
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = use_color(Color::Auto, std::io::stderr().is_terminal());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     for (i, (dir, build)) in dirs.iter().zip(builds).enumerate() {
@@ -652,12 +822,7 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
                 failed = true;
                 let f = check::render_finding(&e, None, None);
                 let summary = Default::default();
-                let report = Report {
-                    findings: std::slice::from_ref(&f),
-                    summary: &summary,
-                    sources: &sources,
-                    rules: &[],
-                };
+                let report = Report::new(std::slice::from_ref(&f), &summary, &sources);
                 eprint!(
                     "{}",
                     human::render_finding(
@@ -807,12 +972,7 @@ fn promotion_error(e: kustodian::promotion::PromotionError) -> u8 {
     match e {
         kustodian::promotion::PromotionError::Findings(findings, sources) => {
             let summary = Default::default();
-            let report = Report {
-                findings: &findings,
-                summary: &summary,
-                sources: &sources,
-                rules: &[],
-            };
+            let report = Report::new(&findings, &summary, &sources);
             for f in &findings {
                 eprint!(
                     "{}",
@@ -837,28 +997,19 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// Writes a file via a temporary file in the same directory and a rename, so readers never see
-/// a partial report (or a half-promoted kustomization).
+/// Writes a report (or a promoted file) whole: see `kustodian::output` (a temporary file and a
+/// rename, through a symlink to its target, a FIFO or device directly, modes kept).
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.write_all(bytes)?;
-    // A file replaced keeps its permissions (the temporary file is created private).
-    if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file().set_permissions(meta.permissions())?;
-    }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    kustodian::output::write_report(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The repository's custom and imported rules (exit code 2 when its config or policies do not
 /// load: the errors are printed).
-fn repo_rules(repo: &Path, policy: Option<&Path>) -> Result<Vec<kustodian::diag::RuleDoc>, u8> {
+fn repo_rules(
+    repo: &Path,
+    policy: Option<&Path>,
+) -> Result<Vec<kustodian::diag::RuleDescriptor>, u8> {
     kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
         print_fatal(&findings, &sources);
         2
@@ -867,12 +1018,7 @@ fn repo_rules(repo: &Path, policy: Option<&Path>) -> Result<Vec<kustodian::diag:
 
 fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sources) {
     let summary = Default::default();
-    let report = Report {
-        findings,
-        summary: &summary,
-        sources,
-        rules: &[],
-    };
+    let report = Report::new(findings, &summary, sources);
     for f in findings {
         eprint!(
             "{}",

@@ -1,13 +1,16 @@
-//! Runs every `run:` step of `action.yml` in bash with a simulated GitHub runner environment
-//! (GITHUB_ACTIONS, GITHUB_EVENT_PATH, GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH, GITHUB_STEP_SUMMARY,
-//! GITHUB_ACTION_PATH, RUNNER_TEMP) against fixture repos, and checks annotations, outputs, the
-//! step summary, the SARIF file and the exit status `fail-on` asks for.
+//! Runs every `run:` step of `action.yml` exactly as the runner runs a `shell: bash` step (the
+//! script in a file, `bash --noprofile --norc -eo pipefail {0}`) with a simulated GitHub runner
+//! environment (GITHUB_ACTIONS, GITHUB_EVENT_PATH, GITHUB_OUTPUT, GITHUB_ENV, GITHUB_PATH,
+//! GITHUB_STEP_SUMMARY, GITHUB_ACTION_PATH, RUNNER_TEMP) against fixture repos, and checks
+//! annotations, outputs, the step summary, the SARIF file, the exit status `fail-on` asks for,
+//! the build cache key, and the install step against a local release made by the release
+//! scripts exactly as the release workflow makes it.
 
 mod common;
 use common::{copy_dir, git};
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kustodian::yaml::{Node, parse_documents};
@@ -35,6 +38,7 @@ struct Run {
     stdout: String,
     outputs: String,
     summary: String,
+    env: String,
 }
 
 fn run_action(repo: &Path, with: &[(&str, &str)]) -> Run {
@@ -55,7 +59,23 @@ fn run_action_full(
     event_json: &str,
     extra_env: Vec<(String, String)>,
 ) -> Run {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    run_steps(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        repo,
+        with,
+        event_json,
+        extra_env,
+    )
+}
+
+/// Runs the `run:` steps of `<action_root>/action.yml` in `repo`, as the runner does.
+fn run_steps(
+    root: &Path,
+    repo: &Path,
+    with: &[(&str, &str)],
+    event_json: &str,
+    extra_env: Vec<(String, String)>,
+) -> Run {
     let text = std::fs::read_to_string(root.join("action.yml")).unwrap();
     let action = parse_documents(&text, kustodian::source::FileId(0))
         .unwrap()
@@ -108,7 +128,10 @@ fn run_action_full(
             .env("GITHUB_EVENT_PATH", &event)
             .env("GITHUB_ACTION_PATH", root)
             .env("RUNNER_TEMP", tmp.path())
-            .env("KUSTODIAN_BIN", env!("CARGO_BIN_EXE_kustodian"));
+            .env("KUSTODIAN_BIN", env!("CARGO_BIN_EXE_kustodian"))
+            // The checked-out repository is a repository of its own, as on a runner (fixtures
+            // live inside this one).
+            .env("GIT_CEILING_DIRECTORIES", repo.parent().unwrap_or(repo));
         // Steps see what earlier steps exported through GITHUB_ENV.
         for line in std::fs::read_to_string(tmp.path().join("GITHUB_ENV"))
             .unwrap_or_default()
@@ -148,6 +171,7 @@ fn run_action_full(
         stdout,
         outputs: std::fs::read_to_string(tmp.path().join("GITHUB_OUTPUT")).unwrap(),
         summary: std::fs::read_to_string(tmp.path().join("GITHUB_STEP_SUMMARY")).unwrap(),
+        env: std::fs::read_to_string(tmp.path().join("GITHUB_ENV")).unwrap(),
     }
 }
 
@@ -288,60 +312,223 @@ fn pull_request_event_base_enables_pull_request_mode() {
     assert!(run.summary.contains("Rendered changes"), "{}", run.summary);
 }
 
-#[test]
-fn release_install_verifies_the_checksum() {
-    // A fake release: the binary under test packed as the action expects, served from file://.
-    let rel = tempfile::tempdir().unwrap();
-    let arch = String::from_utf8(Command::new("uname").arg("-m").output().unwrap().stdout).unwrap();
-    let archive = format!("kustodian-v9.9.9-{}-unknown-linux-musl.tar.gz", arch.trim());
-    std::fs::create_dir_all(rel.path().join("v9.9.9")).unwrap();
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kustodian")).parent().unwrap();
-    let st = Command::new("tar")
-        .args([
-            "-czf",
-            rel.path().join("v9.9.9").join(&archive).to_str().unwrap(),
-            "-C",
-            bin_dir.to_str().unwrap(),
-            "kustodian",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let sum = Command::new("sha256sum")
-        .arg(rel.path().join("v9.9.9").join(&archive))
-        .output()
-        .unwrap();
-    let sum = String::from_utf8(sum.stdout)
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8(out.stdout)
         .unwrap()
         .split_whitespace()
         .next()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// A release laid out as .github/workflows/release.yml lays it out, by the same scripts:
+/// `<base>/<tag>/kustodian-<tag>-<platform>.tar.gz` for every platform (this machine's holding
+/// the binary under test) and `<base>/<tag>/SHA256SUMS`, served from `file://`.
+fn local_release(dir: &Path, tag: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = dir.join(tag);
+    // The binary under test without its debug info (a fraction of the size: four archives of
+    // it are packed).
+    let bin = dir.join("kustodian");
+    let stripped = Command::new("strip")
+        .arg("-o")
+        .arg(&bin)
+        .arg(env!("CARGO_BIN_EXE_kustodian"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stripped {
+        std::fs::copy(env!("CARGO_BIN_EXE_kustodian"), &bin).unwrap();
+    }
+    for platform in [
+        "x86_64-linux",
+        "aarch64-linux",
+        "x86_64-macos",
+        "aarch64-macos",
+    ] {
+        let st = Command::new(root.join("scripts/package-release"))
+            .args([tag, platform])
+            .arg(&bin)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+    let st = Command::new(root.join("scripts/release-sums"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    out
+}
+
+fn this_platform() -> String {
+    let m = String::from_utf8(Command::new("uname").arg("-m").output().unwrap().stdout).unwrap();
+    let arch = match m.trim() {
+        "arm64" => "aarch64",
+        a => a,
+    }
+    .to_string();
+    let os = if cfg!(target_os = "macos") {
+        "macos"
+    } else {
+        "linux"
+    };
+    format!("{arch}-{os}")
+}
+
+#[test]
+fn release_install_verifies_the_checksum() {
+    let rel = tempfile::tempdir().unwrap();
+    let dir = local_release(rel.path(), "v9.9.9");
+    let archive = dir.join(format!("kustodian-v9.9.9-{}.tar.gz", this_platform()));
+    let listing = Command::new("tar")
+        .arg("-tzf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for f in [
+        "kustodian",
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        "kustodian.1",
+    ] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l == format!("kustodian-v9.9.9-{}/{f}", this_platform())),
+            "{f} in {listing}"
+        );
+    }
     let env = vec![(
         "KUSTODIAN_RELEASE_BASE_URL".to_string(),
         format!("file://{}", rel.path().display()),
     )];
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/image-not-pinned/fail");
-    let ok = run_action_full(
-        &repo,
-        &[("version", "v9.9.9"), ("checksum", &sum), ("base", "none")],
+    let install = |checksum: &str| {
+        run_action_full(
+            &repo,
+            &[
+                ("version", "v9.9.9"),
+                ("checksum", checksum),
+                ("base", "none"),
+            ],
+            "{}",
+            env.clone(),
+        )
+    };
+    // Pinned by the SHA256SUMS file (one value for every platform), or by the archive itself.
+    for pin in [
+        sha256(&dir.join("SHA256SUMS")),
+        sha256(&archive).to_uppercase(),
+    ] {
+        let ok = install(&pin);
+        assert_eq!(ok.code, 1, "installed and ran the check: {}", ok.stdout);
+        assert!(ok.stdout.contains("image-not-pinned"));
+        assert!(ok.env.contains("KUSTODIAN_BIN="), "{}", ok.env);
+        let installed = ok
+            .env
+            .lines()
+            .find_map(|l| l.strip_prefix("KUSTODIAN_BIN="))
+            .unwrap();
+        assert_ne!(installed, env!("CARGO_BIN_EXE_kustodian"));
+    }
+    let bad = install(&"0".repeat(64));
+    assert_eq!(bad.code, 2);
+    assert!(bad.stdout.contains("checksum mismatch"), "{}", bad.stdout);
+    let missing = install("");
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stdout.contains("needs 'checksum'"),
         "{}",
-        env.clone(),
+        missing.stdout
     );
-    assert_eq!(ok.code, 1, "installed and ran the check: {}", ok.stdout);
-    assert!(ok.stdout.contains("image-not-pinned"));
-    let bad = run_action_full(
+    // An archive that is not the one SHA256SUMS lists is refused, whatever was pinned.
+    let pinned = sha256(&archive);
+    std::fs::write(&archive, b"not the release").unwrap();
+    let tampered = install(&pinned);
+    assert_eq!(tampered.code, 2);
+    assert!(
+        tampered
+            .stdout
+            .contains("does not match the release's SHA256SUMS"),
+        "{}",
+        tampered.stdout
+    );
+    let gone = run_action_full(
         &repo,
         &[
-            ("version", "v9.9.9"),
-            ("checksum", &"0".repeat(64)),
+            ("version", "v0.0.1"),
+            ("checksum", &pinned),
             ("base", "none"),
         ],
         "{}",
-        env.clone(),
+        env,
     );
-    assert_eq!(bad.code, 2);
-    assert!(bad.stdout.contains("checksum mismatch"), "{}", bad.stdout);
-    let missing = run_action_full(&repo, &[("version", "v9.9.9"), ("base", "none")], "{}", env);
-    assert_eq!(missing.code, 2);
+    assert_eq!(gone.code, 2);
+    assert!(
+        gone.stdout.contains("could not download"),
+        "{}",
+        gone.stdout
+    );
+}
+
+/// The build cache key follows the action's source: its commit when it is a clean checkout, else
+/// (the runner unpacks actions from an archive, without .git) the content of what the build reads.
+#[test]
+fn the_build_cache_key_follows_the_actions_source() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = tempfile::tempdir().unwrap();
+    let action = t.path().join("action");
+    std::fs::create_dir_all(&action).unwrap();
+    for f in ["action.yml", "Cargo.toml", "Cargo.lock", "build.rs"] {
+        std::fs::copy(project.join(f), action.join(f)).unwrap();
+    }
+    for d in ["src", "policies", "schemas"] {
+        copy_dir(&project.join(d), &action.join(d));
+    }
+    // The install and check steps use the binary under test; only the key matters here.
+    let key = |action: &Path| {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/gitops-config");
+        let r = run_steps(action, &repo, &[("base", "none")], "{}", vec![]);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        r.outputs
+            .lines()
+            .find_map(|l| l.strip_prefix("key="))
+            .unwrap_or_else(|| panic!("no key in {}", r.outputs))
+            .to_string()
+    };
+    // An unpacked archive: keyed on content.
+    let a = key(&action);
+    assert!(a.contains("-source-"), "{a}");
+    assert_eq!(a, key(&action), "stable");
+    let lib = action.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n// changed\n")).unwrap();
+    let b = key(&action);
+    assert_ne!(a, b, "a source change is a new key");
+    // A clean checkout: keyed on its commit, a new key per commit.
+    git(&action, &["init", "-q", "-b", "main"]);
+    git(&action, &["add", "."]);
+    git(&action, &["commit", "-q", "-m", "one"]);
+    let c = key(&action);
+    assert_eq!(
+        c,
+        format!(
+            "kustodian-local-local-commit-{}",
+            git(&action, &["rev-parse", "HEAD"])
+        )
+    );
+    git(&action, &["commit", "-q", "--allow-empty", "-m", "two"]);
+    let d = key(&action);
+    assert_ne!(c, d);
+    // The cache step uses it.
+    let yml = std::fs::read_to_string(project.join("action.yml")).unwrap();
+    assert!(yml.contains("key: ${{ steps.cache-key.outputs.key }}"));
 }

@@ -7,14 +7,30 @@ use common::write;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// kustodian in `dir`. Git's search for a work tree stops above each fixture: a fixture checked
+/// from this repository is a config repository of its own, as in a user's checkout.
 fn kustodian(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kustodian"))
         .args(args)
         .current_dir(dir)
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env("GIT_CEILING_DIRECTORIES", fixture_ceilings())
         .output()
         .unwrap()
+}
+
+/// Every directory holding fixture repositories.
+fn fixture_ceilings() -> std::ffi::OsString {
+    let f = manifest_dir().join("fixtures");
+    std::env::join_paths(
+        [f.clone(), f.join("rules")].into_iter().chain(
+            std::fs::read_dir(f.join("rules"))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        ),
+    )
+    .unwrap()
 }
 
 fn manifest_dir() -> &'static Path {

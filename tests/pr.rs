@@ -338,7 +338,7 @@ fn summary_shows_images_and_rendered_diff_per_app() {
         )),
         "{md}"
     );
-    assert!(md.contains("<details><summary>rendered diff</summary>"));
+    assert!(md.contains("<details><summary>rendered diff of staging</summary>"));
     // The versions table of the environments the change moves, before → after.
     assert!(
         md.contains(
@@ -499,13 +499,25 @@ fn role_binding_role_refs_and_immutable_config_maps_keep_their_values() {
     assert_eq!(out.status.code(), Some(1), "{report}");
     let mine = immutable_fields(&report);
     let rbac = format!("{base}/rbac.yaml");
-    // Once per environment (every overlay includes the base).
+    // Every overlay includes the base: one finding at the base's line, naming all three.
     for (field, line) in [("roleRef.name", 8), ("data.mode", 19)] {
         let n = mine
             .iter()
             .filter(|(f, l)| f == field && *l == format!("{rbac}:{line}"))
             .count();
-        assert_eq!(n, 3, "{field}: {mine:?}");
+        assert_eq!(n, 1, "{field}: {mine:?}");
+        let envs: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "immutable-field-changed" && f["field"] == field)
+            .unwrap()["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert_eq!(envs, ["dev", "production", "staging"], "{field}");
     }
 }
 

@@ -8,7 +8,7 @@
 //! dependencies).
 
 mod common;
-use common::{copy_dir, git};
+use common::{copy_dir, git, skip};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +25,10 @@ fn pre_commit_runs_the_hook() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     else {
-        eprintln!("SKIPPED: {} is not a git checkout", project.display());
+        skip(
+            "pre_commit_runs_the_hook",
+            &format!("{} is not a git checkout", project.display()),
+        );
         return;
     };
     let t = tempfile::tempdir().unwrap();
@@ -40,7 +43,10 @@ fn pre_commit_runs_the_hook() {
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("SKIPPED: could not install pre-commit from PyPI");
+        skip(
+            "pre_commit_runs_the_hook",
+            "could not install pre-commit from PyPI",
+        );
         return;
     }
     let bin_dir: PathBuf = Path::new(env!("CARGO_BIN_EXE_kustodian"))
@@ -52,6 +58,11 @@ fn pre_commit_runs_the_hook() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let hook_target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { project.join(d) })
+        .unwrap_or_else(|| project.join("target"))
+        .join("pre-commit-hook");
     let run = |fixture: &str, hook: &str| -> (i32, String) {
         let repo = t
             .path()
@@ -73,8 +84,9 @@ fn pre_commit_runs_the_hook() {
             .current_dir(&repo)
             .env("PATH", &path)
             .env("PRE_COMMIT_HOME", t.path().join("pre-commit-home"))
-            // The rust hook's `cargo install` reuses one build directory across runs.
-            .env("CARGO_TARGET_DIR", project.join("target/pre-commit-hook"))
+            // The rust hook's `cargo install` reuses one build directory across runs, inside the
+            // target directory the suite itself builds in.
+            .env("CARGO_TARGET_DIR", &hook_target)
             .env_remove("GITHUB_ACTIONS")
             .output()
             .unwrap();

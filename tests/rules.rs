@@ -8,11 +8,13 @@ use std::process::Command;
 
 fn run(dir: &Path, policy: Option<&Path>, format: &str) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustodian"));
+    // Each fixture is a config repository of its own: git's search for a work tree stops there.
     cmd.arg("check")
         .arg(dir)
         .arg("--format")
         .arg(format)
-        .env_remove("GITHUB_ACTIONS");
+        .env_remove("GITHUB_ACTIONS")
+        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap());
     if let Some(p) = policy {
         cmd.arg("--policy").arg(p);
     }
@@ -156,6 +158,68 @@ fn rules_point_at_the_line_to_edit() {
     // The production literal that differs from staging's.
     assert_eq!(
         loc("promotion-drift"),
-        "apps/shop/overlays/production/kustomization.yaml:10"
+        "apps/shop/envs/prod-eu/kustomization.yaml:12"
     );
+    // And the patch one production environment makes on its own, under the variant every
+    // production environment shares (whose own settings are not drift).
+    let (_, json) = run(&base.join("promotion-drift/fail"), None, "json");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let at: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["location"]["file"].as_str().unwrap(),
+                f["location"]["line"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "apps/shop/envs/prod-eu/kustomization.yaml:12",
+            "apps/shop/envs/prod-us/kustomization.yaml:19"
+        ]
+    );
+}
+
+/// Each overlay-identity exemption of `promotion-drift` is what keeps its part of the pass
+/// fixture clean: turned off in the policy, that part is reported.
+#[test]
+fn promotion_drift_identity_exemptions_each_hold_their_part() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/promotion-drift/pass");
+    let cases = [
+        ("environment-names: false", "at data.ENV"),
+        ("environment-names: false", "external-dns/hostname"),
+        (
+            "namespaces: false",
+            "Namespace 'shop-prod-eu' exists in prod-eu",
+        ),
+        ("replicas: false", "at spec.replicas"),
+        (
+            "production-only: []",
+            "PodDisruptionBudget 'shop' exists in prod-eu",
+        ),
+        (
+            "production-only: []",
+            "HorizontalPodAutoscaler 'shop' exists in prod-eu",
+        ),
+    ];
+    for (off, reported) in cases {
+        let t = tempfile::tempdir().unwrap();
+        let policy = t.path().join("policy.yaml");
+        std::fs::write(
+            &policy,
+            format!("rules:\n  promotion-drift:\n    options:\n      identity:\n        {off}\n"),
+        )
+        .unwrap();
+        let (code, json) = run(&dir, Some(&policy), "json");
+        assert_eq!(code, 1, "{off}: {json}");
+        assert!(
+            json.contains(reported),
+            "{off} should report '{reported}': {json}"
+        );
+    }
 }

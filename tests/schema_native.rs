@@ -6,7 +6,10 @@
 //! and thousands of broken variants of them (every value replaced by each JSON type, unknown and
 //! misspelt keys added, each key removed, strings set to values no enum has), must give exactly
 //! the same outcome both ways — the same violations, with the same pointers, messages and lines —
-//! strict and relaxed, for every bundled Kubernetes version.
+//! for every bundled Kubernetes version: strict and relaxed, every variant, for the oldest and
+//! the newest; strict and every 25th variant for the versions between (the same build step
+//! made all of their tables; what differs between versions is the data, which the sampled
+//! variants still reach kind by kind).
 
 use std::io::Read;
 use std::path::Path;
@@ -289,7 +292,10 @@ fn summary(o: &Outcome) -> String {
 #[test]
 fn bundled_tables_validate_exactly_like_jsonschema() {
     let t = tempfile::tempdir().unwrap();
-    for version in kustodian::schema::bundled_versions() {
+    let versions = kustodian::schema::bundled_versions();
+    for (vi, version) in versions.iter().cloned().enumerate() {
+        let ends = vi == 0 || vi + 1 == versions.len();
+        let every = if ends { 1 } else { 25 };
         let defs = bundled_defs(&version);
         let probe = SchemaSet::new(Some(&version), true, &[]).unwrap();
         let objs = objects(&probe);
@@ -307,7 +313,7 @@ fn bundled_tables_validate_exactly_like_jsonschema() {
         schema_dir(&dir, &defs, &objs);
         let mut compared = 0;
         let mut invalid = 0;
-        for strict in [true, false] {
+        for strict in [true, false].into_iter().filter(|s| ends || *s) {
             let native = SchemaSet::new(Some(&version), strict, &[]).unwrap();
             let reference = SchemaSet::with_options(
                 &SchemaOptions {
@@ -320,7 +326,9 @@ fn bundled_tables_validate_exactly_like_jsonschema() {
             )
             .unwrap();
             for obj in &objs {
-                for o in std::iter::once(obj.clone()).chain(variants(obj)) {
+                for o in
+                    std::iter::once(obj.clone()).chain(variants(obj).into_iter().step_by(every))
+                {
                     let ours = summary(&native.validate(&o));
                     let theirs = summary(&reference.validate(&o));
                     assert_eq!(
@@ -336,7 +344,8 @@ fn bundled_tables_validate_exactly_like_jsonschema() {
         }
         eprintln!("{version}: {compared} compared, {invalid} invalid");
         // Both kinds of outcome were exercised, at volume.
-        assert!(compared > 5_000, "{compared} objects compared");
+        let enough = if ends { 5_000 } else { 100 };
+        assert!(compared > enough, "{compared} objects compared");
         assert!(
             invalid > compared / 2 && invalid < compared,
             "{invalid} of {compared} invalid"

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::diag::EnvChange;
 use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::App;
 use crate::render::RenderError;
@@ -18,6 +19,7 @@ use crate::settings::{Config, Policy};
 use crate::source::{DiskFs, Fs, Sources};
 
 pub mod pr;
+pub mod stdin;
 mod stream;
 pub mod suppress;
 mod tree;
@@ -48,6 +50,21 @@ pub struct CheckOptions {
     pub timings: bool,
     /// Keep every policy evaluation's outcome (`Outcome::policy_results`), for `kustodian test`.
     pub record_policies: bool,
+    /// The bundled Kubernetes version to validate against (`--kubernetes-version`), over the
+    /// policy's `schema-violation` option.
+    pub kubernetes_version: Option<String>,
+}
+
+impl CheckOptions {
+    /// The Kubernetes version to validate against: the command line's, else the policy's.
+    pub fn kubernetes_version<'a>(
+        &'a self,
+        policy: &'a rules::schema_violation::SchemaOptions,
+    ) -> Option<&'a str> {
+        self.kubernetes_version
+            .as_deref()
+            .or(policy.kubernetes_version.as_deref())
+    }
 }
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
@@ -74,22 +91,11 @@ pub struct Outcome {
     /// Pull-request mode: what changed per affected overlay (for the step summary).
     pub changes: Vec<EnvChange>,
     /// The custom and imported rules the run knew (for SARIF's rule descriptors).
-    pub rules: Vec<crate::diag::RuleDoc>,
+    pub rules: Vec<crate::diag::RuleDescriptor>,
     /// Time spent per custom or imported rule, longest first (with `CheckOptions::timings`).
     pub rule_times: Vec<(String, std::time::Duration)>,
     /// Every policy evaluation (with `CheckOptions::record_policies`).
     pub policy_results: Vec<crate::policies::Recorded>,
-}
-
-/// What a pull request does to one environment's rendered output.
-#[derive(Clone, Debug)]
-pub struct EnvChange {
-    pub app: String,
-    pub env: String,
-    /// Image references that changed: (container, before, after).
-    pub images: Vec<(String, String, String)>,
-    /// Unified diff of the rendered output, base → head (empty when identical).
-    pub diff: String,
 }
 
 impl Outcome {
@@ -154,15 +160,15 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
 /// Runs discovery, rendering and every enabled rule.
 pub fn run(opts: &CheckOptions) -> Outcome {
     let mut phases = crate::timings::Phases::start();
-    // Rendering needs the thread pool; start it before loading config and policy.
+    // Rendering needs the thread pool (with the stack the budgets need); start it before
+    // loading config and policy.
+    crate::limits::init_threads();
     crate::render::warm_up();
     let sources = Sources::new();
     let fs = match DiskFs::new(&opts.root) {
         Ok(fs) => Arc::new(fs) as Arc<dyn Fs>,
         Err(e) => {
-            let mut f =
-                Finding::error_code(ErrorCode::Config, format!("cannot read repository: {e}"));
-            f.path = Some(opts.root.display().to_string());
+            let f = Finding::error_code(ErrorCode::Config, format!("cannot read repository: {e}"));
             return fatal_outcome(vec![f], sources);
         }
     };
@@ -176,6 +182,10 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         return fatal_outcome(vec![f], sources);
     }
     let config = Config::load(&*fs, &sources, &rules::CATALOG);
+    // What follows keeps to the budgets the repository lowered, if it did.
+    if let Ok(c) = &config {
+        crate::limits::set(c.limits);
+    }
     let policy = match &config {
         Ok(c) => Policy::load_layered(
             Some(&c.file.rules),

@@ -59,11 +59,10 @@ impl PrState {
                     actor: actor.or_else(|| std::env::var("GITHUB_ACTOR").ok()),
                 })
             }
-            Err(e) => {
-                let mut f = Finding::error_code(ErrorCode::Config, e.to_string());
-                f.path = Some(root.display().to_string());
-                Err(Box::new(f))
-            }
+            Err(e) => Err(Box::new(Finding::error_code(
+                ErrorCode::Config,
+                e.to_string(),
+            ))),
         }
     }
 }

@@ -69,7 +69,7 @@ pub fn check_tree(
         None => (vec![], BTreeSet::new()),
     };
     phases.mark("pr-affected");
-    let mut schemas = schema_set(policy, &renderer, &out, schema_rules_on);
+    let mut schemas = schema_set(opts, policy, &renderer, &out, schema_rules_on);
     phases.mark("schemas");
     let stream = Stream {
         apps: &apps,
@@ -129,7 +129,7 @@ pub fn check_tree(
     repo_rules(&repo_ctx, policy, &out);
     phases.mark("repo-rules");
     let findings = waive(
-        out.into_sorted(&sources),
+        merge_environments(out.into_sorted(&sources)),
         Waive {
             config,
             policy,
@@ -203,9 +203,11 @@ fn nothing_to_check(d: &Discovery, opts: &CheckOptions) -> Option<Finding> {
     } else {
         return None;
     };
-    let mut f = Finding::error_code(ErrorCode::Config, msg);
-    f.path = Some(opts.root.display().to_string());
-    Some(f)
+    // About the checked directory as a whole: named in the message, no file to point at.
+    Some(Finding::error_code(
+        ErrorCode::Config,
+        format!("{}: {msg}", opts.root.display()),
+    ))
 }
 
 /// The apps and environments the filters and the shard select.
@@ -222,14 +224,13 @@ fn selected(d: &Discovery, opts: &CheckOptions) -> Result<Vec<App>, Box<Finding>
     }
     apps.retain(|a| !a.envs.is_empty());
     if apps.is_empty() {
-        let mut f = Finding::error_code(
+        let f = Finding::error_code(
             ErrorCode::Config,
             format!(
                 "no environment matches the filters (--app {:?}, --env {:?})",
                 opts.apps, opts.envs
             ),
         );
-        f.path = Some(opts.root.display().to_string());
         return Err(Box::new(f));
     }
     if let Some((i, n)) = opts.shard {
@@ -290,6 +291,7 @@ fn keep_affected(
 /// The configured Kubernetes version and schema directories; the CRDs the repository renders join
 /// once every app is rendered.
 fn schema_set(
+    opts: &CheckOptions,
     policy: &Policy,
     renderer: &Renderer,
     out: &Collector,
@@ -299,7 +301,7 @@ fn schema_set(
         return None;
     }
     let o = schema_options(policy);
-    match SchemaSet::new(o.kubernetes_version.as_deref(), o.strict, &[])
+    match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
     {
         Ok(s) => Some(s),
@@ -421,10 +423,50 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
             continue;
         };
         for mut f in rule.check_repo(repo, policy.rule(rule.info().id)) {
-            f.severity = severity;
+            // A file the rule could not read is an error whatever the rule's severity.
+            if !f.fatal {
+                f.severity = severity;
+            }
             out.push(f);
         }
     }
+}
+
+/// One finding at one source line that holds in several environments (a base's limits, a shared
+/// env var) is reported once, naming them all, rather than once per environment. Findings are
+/// the same when rule, app, place, field and message agree once the environment's name is
+/// taken out of the message; the merged message names the environments where it named one.
+fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut index: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for f in findings {
+        let (Some(env), false) = (f.environment.clone(), f.fatal || f.loc.is_none()) else {
+            out.push(f);
+            continue;
+        };
+        let key = (
+            f.rule.clone(),
+            f.app.clone(),
+            (f.loc.file, f.loc.start, f.loc.end),
+            f.field.clone(),
+            f.resource.as_ref().map(|r| r.kind.clone()),
+            f.message.replace(&env, "\0"),
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                let first = &mut out[i];
+                let before = first.environment.clone().unwrap_or_default();
+                rules::add_environment(first, &env);
+                let after = first.environment.clone().unwrap_or_default();
+                first.message = first.message.replace(&before, &after);
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// What waiving findings looks at.

@@ -64,12 +64,20 @@ fn walk_dir(fs: &dyn Fs, config: &Config, dir: &str, depth: usize, out: &mut Wal
     let Ok(names) = fs.list(dir) else { return };
     let (mut subdirs, mut files) = (Vec::new(), Vec::new());
     let mut kustomization = false;
+    let env_parent = ENV_PARENTS.contains(&basename(dir));
     for n in names {
         let path = child_rel(dir, &n);
         if fs.is_dir(&path) {
             if !n.starts_with('.') && !SKIP_DIRS.contains(&n.as_str()) {
                 subdirs.push(n);
             }
+            continue;
+        }
+        // An environment that is neither a directory nor a file (a symlink out of the
+        // repository or to nothing) is still one: its build says what is wrong, instead of the
+        // environment silently dropping out.
+        if env_parent && !n.starts_with('.') && !fs.is_file(&path) && fs.exists(&path) {
+            out.kustomizations.push(path);
             continue;
         }
         kustomization |= KUSTOMIZATION_FILES.contains(&n.as_str());
@@ -81,7 +89,6 @@ fn walk_dir(fs: &dyn Fs, config: &Config, dir: &str, depth: usize, out: &mut Wal
         out.kustomizations.push(dir.to_string());
     }
     out.yaml_files.extend(files);
-    let env_parent = ENV_PARENTS.contains(&basename(dir));
     let has_env_parent = subdirs.iter().any(|n| ENV_PARENTS.contains(&n.as_str()));
     let visit = |name: &String| {
         let path = child_rel(dir, name);

@@ -105,11 +105,14 @@ pub fn analyze(expr: &IdedExpr, known: &[&str]) -> Result<Uses, String> {
     Ok(w.uses)
 }
 
+/// A macro variable in scope: its name and, for an item of a list path, that path.
+type Bound = (String, Option<(String, Vec<Step>)>);
+
 struct Walk<'a> {
     known: &'a [&'a str],
     /// Macro variables in scope, innermost last: the name and, for an item of a list path,
     /// that path.
-    bound: Vec<(String, Option<(String, Vec<Step>)>)>,
+    bound: Vec<Bound>,
     uses: Uses,
 }
 

@@ -207,6 +207,9 @@ pub struct Check {
     message: Option<Compiled>,
     /// What of each input the whole check reads.
     pub needs: BTreeMap<String, Need>,
+    /// What of each input the verdict reads (the expression and the variables it uses, not the
+    /// message): a finding points at its one field when there is one.
+    pub verdict_needs: BTreeMap<String, Need>,
     memo: Memo,
 }
 
@@ -296,6 +299,14 @@ impl Check {
         let used: Vec<usize> = (0..vars.len())
             .filter(|i| wanted.contains(&vars[*i].0))
             .collect();
+        let mut verdict = expression.uses.clone();
+        let mut through: std::collections::BTreeSet<String> = expression.uses.variables.clone();
+        for (name, c) in vars.iter().rev() {
+            if through.contains(name) {
+                through.extend(c.uses.variables.iter().cloned());
+                verdict.merge(&c.uses);
+            }
+        }
         let mut all = expression.uses.clone();
         if let Some(m) = &message {
             all.merge(&m.uses);
@@ -309,6 +320,7 @@ impl Check {
             expression,
             message,
             needs: all.roots,
+            verdict_needs: verdict.roots,
             memo: Memo::default(),
         })
     }

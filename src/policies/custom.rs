@@ -7,7 +7,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::cel::{Check, Part, Verdict, place};
 use super::matching::ObjectMatcher;
 use super::{EnvInput, Status};
-use crate::diag::{ErrorCode, Finding, Related, RuleDoc, Severity};
+use crate::diag::{ErrorCode, Finding, Related, RuleDescriptor, Severity};
 use crate::render::Resource;
 use crate::settings::custom::{CustomDecl, PathStep, parse_field_path};
 use crate::settings::{Level, Stage};
@@ -30,7 +30,7 @@ pub struct CustomCheck {
     at: Option<Vec<PathStep>>,
     /// Where the expression is written (findings point there as a related location).
     pub expression_loc: Loc,
-    pub doc: RuleDoc,
+    pub doc: RuleDescriptor,
 }
 
 fn fatal(decl: &CustomDecl, loc: Loc, msg: String) -> Finding {
@@ -42,7 +42,7 @@ fn fatal(decl: &CustomDecl, loc: Loc, msg: String) -> Finding {
 
 impl CustomCheck {
     /// Compiles a declared rule.
-    pub fn compile(decl: &CustomDecl, sources: &Sources) -> Result<CustomCheck, Finding> {
+    pub fn compile(decl: &CustomDecl, sources: &Sources) -> Result<CustomCheck, Box<Finding>> {
         let r = &decl.rule;
         let vars: Vec<(String, String)> = r
             .variables
@@ -150,8 +150,8 @@ impl CustomCheck {
             ]);
             let status = match verdict {
                 Verdict::Pass => Status::Pass,
-                Verdict::Fail(msg) => Status::Fail(self.finding(input, r, msg, None)),
-                Verdict::Error(e) => Status::Fail(self.finding(input, r, None, Some(e))),
+                Verdict::Fail(msg) => Status::Fail(Box::new(self.finding(input, r, msg, None))),
+                Verdict::Error(e) => Status::Fail(Box::new(self.finding(input, r, None, Some(e)))),
             };
             sink(&self.id, i, status);
         }
@@ -174,7 +174,7 @@ impl CustomCheck {
         let at = match &self.at {
             Some(at) => Some(at.as_slice()),
             None => {
-                inferred = super::analysis::single_path(self.check.needs.get("object"));
+                inferred = super::analysis::single_path(self.check.verdict_needs.get("object"));
                 inferred.as_deref()
             }
         };
@@ -194,12 +194,16 @@ impl CustomCheck {
 }
 
 /// A custom rule's description for `kustodian rules`, `explain` and SARIF.
-fn doc_of(decl: &CustomDecl, level: Level, sources: &Sources) -> RuleDoc {
+fn doc_of(decl: &CustomDecl, level: Level, sources: &Sources) -> RuleDescriptor {
     let r = &decl.rule;
     let summary = r
         .message
         .clone()
-        .unwrap_or_else(|| format!("custom rule: {}", r.expression.trim()));
+        .unwrap_or_else(|| {
+            // One line: a folded expression's line breaks are only layout.
+            let words: Vec<&str> = r.expression.split_whitespace().collect();
+            format!("custom rule: {}", words.join(" "))
+        });
     let mut doc = format!(
         "{summary}\n\nCustom rule declared in {}",
         sources.describe(decl.node.loc)
@@ -223,12 +227,12 @@ fn doc_of(decl: &CustomDecl, level: Level, sources: &Sources) -> RuleDoc {
     if let Some(d) = &r.docs {
         doc.push_str(&format!("\n**Docs.** {d}\n"));
     }
-    RuleDoc {
+    RuleDescriptor {
         id: r.id.clone(),
         summary,
         doc,
         help_uri: r.docs.clone(),
-        default_level: level.as_str().to_string(),
-        origin: "custom".into(),
+        default_severity: level.severity(),
+        origin: Some("custom".into()),
     }
 }

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::diag::{ErrorCode, Finding, ResourceRef, RuleDoc, Severity};
+use crate::diag::{ErrorCode, Finding, ResourceRef, RuleDescriptor, Severity};
 use crate::render::Resource;
 use crate::rules::AppCtx;
 use crate::settings::custom::PathStep;
@@ -45,7 +45,7 @@ pub enum Status {
     Pass,
     /// The rule does not apply to the object (its match, stages or binding leave it out).
     Skip,
-    Fail(Finding),
+    Fail(Box<Finding>),
 }
 
 /// The base revision's side of an environment, for `oldObject`.
@@ -238,7 +238,7 @@ impl PolicySet {
         for decl in crate::settings::custom::layered(&config.custom, &policy.custom) {
             match custom::CustomCheck::compile(&decl, sources) {
                 Ok(c) => set.custom.push(c),
-                Err(f) => errs.push(f),
+                Err(f) => errs.push(*f),
             }
         }
         match vap::Admission::load(fs, &config.file.admission_policies, sources) {
@@ -339,7 +339,7 @@ impl PolicySet {
                     });
                 }
                 if let Status::Fail(f) = s {
-                    out.push(f);
+                    out.push(*f);
                 }
             });
             if let Some(r) = &self.record {
@@ -373,8 +373,8 @@ impl PolicySet {
     }
 
     /// The descriptions of this run's custom and imported rules, by id.
-    pub fn docs(&self) -> Vec<RuleDoc> {
-        let mut out: Vec<RuleDoc> = self.custom.iter().map(|c| c.doc.clone()).collect();
+    pub fn docs(&self) -> Vec<RuleDescriptor> {
+        let mut out: Vec<RuleDescriptor> = self.custom.iter().map(|c| c.doc.clone()).collect();
         out.extend(self.admission.docs());
         #[cfg(feature = "rego")]
         if let Some(r) = &self.rego {
@@ -426,7 +426,7 @@ pub fn error_at(
 pub fn catalog(
     root: &std::path::Path,
     policy: Option<&std::path::Path>,
-) -> Result<Vec<RuleDoc>, (Vec<Finding>, Sources)> {
+) -> Result<Vec<RuleDescriptor>, (Vec<Finding>, Sources)> {
     let sources = Sources::new();
     let fs = match crate::source::DiskFs::new(root) {
         Ok(fs) => fs,

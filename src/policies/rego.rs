@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use regorus::{Engine, Value};
 
 use super::{EnvInput, Status, error_at};
-use crate::diag::{ErrorCode, Finding, Related, RuleDoc, Severity};
+use crate::diag::{ErrorCode, Finding, Related, RuleDescriptor, Severity};
 use crate::source::{Fs, Loc, Sources};
 
 /// One rule conftest would run.
@@ -196,10 +196,10 @@ impl RegoSet {
         self.rules.iter().any(|r| r.id == id)
     }
 
-    pub fn docs(&self) -> Vec<RuleDoc> {
+    pub fn docs(&self) -> Vec<RuleDescriptor> {
         self.rules
             .iter()
-            .map(|r| RuleDoc {
+            .map(|r| RuleDescriptor {
                 id: r.id.clone(),
                 summary: format!("Conftest policy rule {}", r.query),
                 doc: format!(
@@ -207,8 +207,8 @@ impl RegoSet {
                     r.query
                 ),
                 help_uri: None,
-                default_level: r.severity.as_str().to_string(),
-                origin: "rego".into(),
+                default_severity: Some(r.severity),
+                origin: Some("rego".into()),
             })
             .collect()
     }
@@ -253,7 +253,7 @@ impl RegoSet {
             Ok(x) => x,
             Err(e) => {
                 let f = Finding::error_code(ErrorCode::Policy, format!("Rego: {e}"));
-                sink("rego", 0, Status::Fail(f));
+                sink("rego", 0, Status::Fail(Box::new(f)));
                 return;
             }
         };
@@ -275,7 +275,7 @@ impl RegoSet {
                         loc: rule.loc,
                         message: "the policy's rule".into(),
                     });
-                    sink(&rule.id, i, Status::Fail(f));
+                    sink(&rule.id, i, Status::Fail(Box::new(f)));
                 }
             }
         }

@@ -168,7 +168,7 @@ fn run_one(dir: &Path, fs: &DiskFs, path: &str, sources: &Sources) -> TestRun {
     };
     let loaded = fs
         .read(path)
-        .map_err(|e| vec![error(path, e.to_string())])
+        .map_err(|e| vec![*error(path, e.to_string())])
         .and_then(|text| {
             crate::settings::load::load_validated::<TestFile>(
                 path,
@@ -200,7 +200,7 @@ fn run_one(dir: &Path, fs: &DiskFs, path: &str, sources: &Sources) -> TestRun {
     let seen = match seen {
         Ok(s) => s,
         Err(e) => {
-            run.errors = vec![e];
+            run.errors = vec![*e];
             return run;
         }
     };
@@ -212,19 +212,19 @@ fn run_one(dir: &Path, fs: &DiskFs, path: &str, sources: &Sources) -> TestRun {
     run
 }
 
-fn error(path: &str, msg: String) -> Finding {
+fn error(path: &str, msg: String) -> Box<Finding> {
     let mut f = Finding::error_code(crate::diag::ErrorCode::Config, msg);
     f.path = Some(path.to_string());
-    f
+    Box::new(f)
 }
 
 /// The policies a test names, as a config and policy would give them.
 fn test_config(
     test: &TestFile,
-    rel: &dyn Fn(&String) -> Result<String, Finding>,
+    rel: &dyn Fn(&String) -> Result<String, Box<Finding>>,
     fs: &DiskFs,
     sources: &Sources,
-) -> Result<Config, Finding> {
+) -> Result<Config, Box<Finding>> {
     let mut config = Config::default();
     for p in &test.policies {
         let p = rel(p)?;
@@ -257,15 +257,15 @@ fn test_config(
 fn env_outcomes(
     fs: &DiskFs,
     test: &TestFile,
-    rel: &dyn Fn(&String) -> Result<String, Finding>,
+    rel: &dyn Fn(&String) -> Result<String, Box<Finding>>,
     sources: &Sources,
-) -> Result<Vec<Seen>, Finding> {
+) -> Result<Vec<Seen>, Box<Finding>> {
     let config = test_config(test, rel, fs, sources)?;
     let policy = Policy::load(None, sources, &crate::rules::CATALOG)
         .map_err(|e| e.into_iter().next().expect("an error"))?;
     let set = PolicySet::load(fs, &config, &policy, sources, false)
         .map_err(|e| e.into_iter().next().expect("an error"))?;
-    let objects = |files: &[String]| -> Result<Vec<Resource>, Finding> {
+    let objects = |files: &[String]| -> Result<Vec<Resource>, Box<Finding>> {
         let mut out = Vec::new();
         for f in files {
             out.extend(super::vap::read_objects(fs, &rel(f)?, sources)?);
@@ -347,8 +347,8 @@ fn repo_outcomes(
     dir: &Path,
     repo: &str,
     test: &TestFile,
-    rel: &dyn Fn(&String) -> Result<String, Finding>,
-) -> Result<Vec<Seen>, Finding> {
+    rel: &dyn Fn(&String) -> Result<String, Box<Finding>>,
+) -> Result<Vec<Seen>, Box<Finding>> {
     if test.policies.len() > 1 {
         return Err(error(
             repo,
@@ -368,7 +368,7 @@ fn repo_outcomes(
     if let Some(f) = outcome.findings.iter().find(|f| f.fatal) {
         let mut f = f.clone();
         f.message = format!("{repo}: {}", f.message);
-        return Err(f);
+        return Err(Box::new(f));
     }
     Ok(outcome
         .policy_results

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cel::Verdict;
 use super::{EnvInput, Status};
-use crate::diag::{Finding, Related, RuleDoc, Severity};
+use crate::diag::{Finding, Related, RuleDescriptor, Severity};
 use crate::render::Resource;
 use crate::source::{Fs, Sources};
 use crate::yaml::Node;
@@ -39,6 +39,9 @@ fn is_kind(r: &Resource, kind: &str) -> bool {
     r.kind() == kind && r.id().group == GROUP
 }
 
+/// A rendered policy, compiled (or why it does not compile).
+type Compiled = Result<Policy, Box<Finding>>;
+
 /// Every admission policy of a run: those of the configured files, and those rendered into
 /// environments (compiled once per distinct content).
 #[derive(Default)]
@@ -46,8 +49,8 @@ pub struct Admission {
     policies: Vec<Arc<Policy>>,
     bindings: Vec<Binding>,
     params: Vec<Resource>,
-    rendered: Mutex<HashMap<Vec<u8>, Arc<Result<Policy, Finding>>>>,
-    seen: Mutex<BTreeMap<String, RuleDoc>>,
+    rendered: Mutex<HashMap<Vec<u8>, Arc<Compiled>>>,
+    seen: Mutex<BTreeMap<String, RuleDescriptor>>,
     /// Where expressions' places are resolved (a compile error's line and column).
     sources: Sources,
 }
@@ -84,7 +87,7 @@ impl Admission {
                             if is_kind(&r, POLICY_KIND) {
                                 match Policy::compile(&r.node, sources) {
                                     Ok(p) => a.policies.push(Arc::new(p)),
-                                    Err(f) => errs.push(f),
+                                    Err(f) => errs.push(*f),
                                 }
                             } else if is_kind(&r, BINDING_KIND) {
                                 match Binding::parse(&r.node) {
@@ -96,7 +99,7 @@ impl Admission {
                             }
                         }
                     }
-                    Err(f) => errs.push(f),
+                    Err(f) => errs.push(*f),
                 }
             }
         }
@@ -113,8 +116,8 @@ impl Admission {
     }
 
     /// The policies loaded or seen, described.
-    pub fn docs(&self) -> Vec<RuleDoc> {
-        let mut all: BTreeMap<String, RuleDoc> = self.seen.lock().unwrap().clone();
+    pub fn docs(&self) -> Vec<RuleDescriptor> {
+        let mut all: BTreeMap<String, RuleDescriptor> = self.seen.lock().unwrap().clone();
         for p in &self.policies {
             all.entry(p.name.clone()).or_insert_with(|| p.doc.clone());
         }
@@ -122,7 +125,7 @@ impl Admission {
     }
 
     /// A policy rendered into an environment, compiled once per content.
-    fn rendered(&self, r: &Resource) -> Arc<Result<Policy, Finding>> {
+    fn rendered(&self, r: &Resource) -> Arc<Result<Policy, Box<Finding>>> {
         let mut key = Vec::new();
         super::analysis::node_key(&r.node, &mut key);
         // Its places matter too (a finding points at its expression): the same text in two
@@ -158,7 +161,7 @@ impl Admission {
             } else if is_kind(r, BINDING_KIND) {
                 match Binding::parse(&r.node) {
                     Ok(b) => bindings.push(b),
-                    Err(msg) => sink(r.name(), i, Status::Fail(object_error(r, msg))),
+                    Err(msg) => sink(r.name(), i, Status::Fail(Box::new(object_error(r, msg)))),
                 }
             }
         }
@@ -255,17 +258,17 @@ impl Admission {
                         format!("failed expression: {}", v.check.source().trim())
                     }),
                 };
-                let mut f = self.failure(p, b, r, input, message, Some(v.loc));
+                let mut f = *self.failure(p, b, r, input, message, Some(v.loc));
                 if let Some(reason) = &v.reason {
                     f.help = Some(format!("{}; reason: {reason}", f.help.unwrap_or_default()));
                 }
-                let at = super::analysis::single_path(v.check.needs.get("object"));
+                let at = super::analysis::single_path(v.check.verdict_needs.get("object"));
                 if let Some(path) = at {
                     let placed = input.finding(&p.name, r, String::new(), Some(&path));
                     f.loc = placed.loc;
                     f.field = placed.field;
                 }
-                return Status::Fail(f);
+                return Status::Fail(Box::new(f));
             }
         }
         Status::Pass
@@ -279,7 +282,7 @@ impl Admission {
         input: &EnvInput,
         message: String,
         expression: Option<crate::source::Loc>,
-    ) -> Finding {
+    ) -> Box<Finding> {
         let mut f = input.finding(&p.name, r, message, None);
         f.severity = b.severity();
         f.help = Some(format!(
@@ -299,7 +302,7 @@ impl Admission {
                 message: "the policy's expression".into(),
             });
         }
-        f
+        Box::new(f)
     }
 }
 
@@ -314,7 +317,11 @@ fn object_error(r: &Resource, msg: String) -> Finding {
 }
 
 /// The objects of a YAML file of the repository (registered with the sources).
-pub fn read_objects(fs: &dyn Fs, path: &str, sources: &Sources) -> Result<Vec<Resource>, Finding> {
+pub fn read_objects(
+    fs: &dyn Fs,
+    path: &str,
+    sources: &Sources,
+) -> Result<Vec<Resource>, Box<Finding>> {
     let text = fs.read(path).map_err(|e| {
         let mut f = Finding::error_code(crate::diag::ErrorCode::Policy, e.to_string());
         f.path = Some(path.to_string());

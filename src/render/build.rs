@@ -48,6 +48,7 @@ impl Renderer {
                 at,
             ));
         }
+        nesting_budget(stack, at)?;
         // Memoized from an untouched start; a build that set a custom schema there is built
         // again (and kept apart) for a start where kyaml had already consulted its own schema.
         let res = self.build_dir_memo(dir, stack, at, track, schema.entry(false))?;
@@ -136,6 +137,7 @@ impl Renderer {
             acc.sort_order = Some(s.clone());
         }
         acc.build_metadata = k.build_metadata.clone();
+        build_budget(&acc.resources, at)?;
         Ok(acc)
     }
 
@@ -164,6 +166,18 @@ impl Renderer {
             };
             return Err(err.with_path(shown.to_string()));
         };
+        let found = super::kustomization::kustomization_files(self.fs(), dir);
+        if found.len() > 1 {
+            return Err(RenderError::invalid(
+                format!(
+                    "found multiple kustomization files in '{}': {} (kustomize refuses to choose)",
+                    if dir.is_empty() { "." } else { dir },
+                    found.join(", ")
+                ),
+                at,
+            )
+            .with_path(kfile));
+        }
         let docs = self.load_file(&kfile).map_err(|e| {
             if at.is_some() && e.loc.is_none() {
                 RenderError { loc: at, ..e }
@@ -301,6 +315,7 @@ impl Renderer {
                     entry.loc,
                 ));
             }
+            nesting_budget(stack, entry.loc)?;
             stack.push(cdir.clone());
             let taken = std::mem::take(&mut acc);
             let r =
@@ -324,6 +339,18 @@ impl Renderer {
         if !acc.configs.is_empty() {
             k.tconfig = transformer_config::TransformerConfig::from_docs(&acc.configs);
         }
+        // The patch files this level reads are files of the build too (the rules tell an
+        // environment's own files from shared ones by them).
+        let patch_files = k
+            .patches
+            .iter()
+            .chain(&k.patches_json6902)
+            .filter_map(|e| e.get("path").and_then(|p| p.as_str()))
+            .chain(k.patches_strategic_merge.iter().filter_map(|e| e.as_str()))
+            .filter(|p| !p.contains('\n'))
+            .filter_map(|p| crate::source::join_rel(dir, p))
+            .collect::<Vec<_>>();
+        acc.files.extend(patch_files);
         // transformers, in kustomize's fixed order
         transformers::patches::apply_patches_strategic_merge(
             self,
@@ -658,4 +685,51 @@ fn generate_from_config(
             ));
         }
     })
+}
+
+/// Each nested kustomization (base or component) is a level of recursion: the `nesting` budget
+/// keeps a build within the stack its thread was given (`crate::limits::Limits::stack_bytes`).
+fn nesting_budget(stack: &[String], at: Loc) -> Result<(), RenderError> {
+    let nesting = crate::limits::get().nesting;
+    if stack.len() < nesting {
+        return Ok(());
+    }
+    Err(RenderError::invalid(
+        crate::limits::Exceeded::new("nesting", nesting, "kustomizations nested in this build")
+            .to_string(),
+        at,
+    ))
+}
+
+/// What one level of a build may hold: bases included twice under different prefixes double
+/// the resources with every level, and a prefix added at every level of a deep chain grows each
+/// name (and the history of names every resource keeps, at every level) without bound.
+fn build_budget(resources: &[Resource], at: Loc) -> Result<(), RenderError> {
+    let limits = crate::limits::get();
+    let over = |name, limit, what, loc| {
+        RenderError::invalid(
+            crate::limits::Exceeded::new(name, limit, what).to_string(),
+            loc,
+        )
+    };
+    if resources.len() > limits.resources {
+        return Err(over(
+            "resources",
+            limits.resources,
+            "resources in this build",
+            at,
+        ));
+    }
+    match resources
+        .iter()
+        .find(|r| r.name().len() > limits.name_bytes)
+    {
+        Some(r) => Err(over(
+            "name-bytes",
+            limits.name_bytes,
+            "bytes in a resource's name",
+            if r.loc().is_some() { r.loc() } else { at },
+        )),
+        None => Ok(()),
+    }
 }

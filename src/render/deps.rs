@@ -20,14 +20,19 @@ impl Renderer {
     pub fn dependencies(&self, dir: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         let mut visited = BTreeSet::new();
-        self.collect_deps(dir, &mut out, &mut visited);
+        // Directories still to read, walked without recursion: a chain of bases as long as a
+        // hostile repository makes it cannot exhaust the stack.
+        let mut todo = vec![dir.to_string()];
+        while let Some(d) = todo.pop() {
+            if visited.insert(d.clone()) {
+                self.collect_deps(&d, &mut out, &mut todo);
+            }
+        }
         out
     }
 
-    fn collect_deps(&self, dir: &str, out: &mut BTreeSet<String>, visited: &mut BTreeSet<String>) {
-        if !visited.insert(dir.to_string()) {
-            return;
-        }
+    /// The files one kustomization directory reads; the directories it names go to `todo`.
+    fn collect_deps(&self, dir: &str, out: &mut BTreeSet<String>, todo: &mut Vec<String>) {
         let Some(kfile) = find_kustomization_file(self.fs(), dir) else {
             return;
         };
@@ -95,7 +100,7 @@ impl Renderer {
                 continue;
             };
             if self.fs().is_dir(&rel) {
-                self.collect_deps(&rel, out, visited);
+                todo.push(rel);
             } else {
                 out.insert(rel);
             }

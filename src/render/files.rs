@@ -97,14 +97,15 @@ impl Renderer {
             ));
         }
         if !self.fs.is_file(&rel) {
-            return Err(match self.fs.read(&rel) {
-                Err(e @ FsError::OutsideRoot { .. }) => fs_error(e, at),
-                _ => RenderError::new(
+            return Err(match self.fs.read_bytes(&rel) {
+                Err(FsError::NotFound(_)) | Ok(_) => RenderError::new(
                     RenderErrorKind::Missing,
                     format!("'{reference}': no such file or directory (looked for {rel})"),
                     at,
                 )
                 .with_path(rel),
+                // A directory, a FIFO, a symlink out of the root or to nothing: say which.
+                Err(e) => fs_error(e, at),
             });
         }
         Ok(rel)
@@ -170,6 +171,10 @@ pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
         .with_path(path),
         FsError::Io { path, msg } => {
             RenderError::new(RenderErrorKind::Missing, format!("{path}: {msg}"), at).with_path(path)
+        }
+        e => {
+            let path = e.path().to_string();
+            RenderError::new(RenderErrorKind::Invalid, e.to_string(), at).with_path(path)
         }
     }
 }

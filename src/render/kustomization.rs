@@ -99,12 +99,77 @@ const KNOWN: &[&str] = &[
     "helmChartInflationGenerator",
 ];
 
-/// Finds the kustomization file of a directory (`kustomization.yaml`, `.yml`, `Kustomization`).
+/// The names a kustomization file may have, in kustomize's order.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Finds the kustomization file of a directory (`kustomization.yaml`, `.yml`, `Kustomization`):
+/// whatever is there under that name, even a symlink out of the root, a directory or a FIFO, so
+/// that reading it says what is wrong instead of the directory silently not being one.
 pub fn find_kustomization_file(fs: &dyn Fs, dir: &str) -> Option<String> {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+    KUSTOMIZATION_FILES
         .iter()
         .map(|n| child_rel(dir, n))
-        .find(|p| fs.is_file(p))
+        .find(|p| fs.exists(p))
+}
+
+/// Every kustomization file name present in `dir` (kustomize refuses a directory with two).
+pub fn kustomization_files(fs: &dyn Fs, dir: &str) -> Vec<String> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|n| child_rel(dir, n))
+        .filter(|p| fs.exists(p))
+        .collect()
+}
+
+/// kustomize refuses a kustomization that sets nothing (only `apiVersion` and `kind`, or only
+/// null, empty or zero values: Go's zero values) as empty, and one whose `apiVersion` is not its
+/// kind's.
+fn check_type_meta(path: &str, m: &crate::yaml::Mapping, at: Loc) -> Result<(), RenderError> {
+    let field = |name: &str| m.entries.iter().find(|e| e.key.eq_ignore_ascii_case(name));
+    let zero = |v: &Value| match v {
+        Value::Null => true,
+        Value::Str(s) => s.is_empty(),
+        Value::Int(i) => *i == 0,
+        Value::Bool(b) => !b,
+        Value::Float(f) => *f == 0.0,
+        Value::Seq(_) | Value::Map(_) => false,
+    };
+    let type_meta =
+        |k: &str| k.eq_ignore_ascii_case("apiVersion") || k.eq_ignore_ascii_case("kind");
+    if m.entries
+        .iter()
+        .all(|e| type_meta(&e.key) || zero(&e.value.value))
+    {
+        return Err(empty_kustomization(path, at));
+    }
+    let kind = field("kind").and_then(|e| e.value.as_str()).unwrap_or("");
+    let (name, required) = if kind == "Component" {
+        ("Component", "kustomize.config.k8s.io/v1alpha1")
+    } else {
+        ("Kustomization", "kustomize.config.k8s.io/v1beta1")
+    };
+    if let Some(e) = field("apiVersion")
+        && let Some(v) = e.value.as_str()
+        && !v.is_empty()
+        && v != required
+    {
+        return Err(RenderError::invalid(
+            format!("{path}: apiVersion for {name} should be {required} (not '{v}')"),
+            e.value.loc,
+        ));
+    }
+    Ok(())
+}
+
+fn empty_kustomization(path: &str, at: Loc) -> RenderError {
+    RenderError::invalid(
+        format!(
+            "{path} is empty: it sets no field to build (kustomize refuses it: \"kustomization.yaml is empty\")"
+        ),
+        at,
+    )
+    .with_path(path)
 }
 
 fn refs(n: &Node, field: &str) -> Result<Vec<Ref>, RenderError> {
@@ -191,7 +256,7 @@ impl Kustomization {
             ..Default::default()
         };
         let Some(mut doc) = docs.into_iter().next() else {
-            return Ok(k);
+            return Err(empty_kustomization(path, Loc::NONE));
         };
         // Decoded into Go strings, a plain date keeps its spelling (resources print it as a
         // timestamp).
@@ -203,6 +268,7 @@ impl Kustomization {
                 doc.loc,
             ));
         };
+        check_type_meta(path, m, doc.loc)?;
         for e in &m.entries {
             let v = &e.value;
             // kustomize decodes through encoding/json, which matches field names
@@ -218,7 +284,7 @@ impl Kustomization {
                 "openapi" => k.openapi_path = openapi_path(v)?,
                 "kind" => match v.as_str() {
                     Some("Component") => k.is_component = true,
-                    Some("Kustomization") | None => {}
+                    Some("Kustomization" | "") | None => {}
                     Some(other) => {
                         return Err(RenderError::invalid(
                             format!(

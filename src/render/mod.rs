@@ -42,6 +42,7 @@ pub mod generators;
 pub mod hash;
 pub mod kustomization;
 pub mod kusttypes;
+pub mod label_selector;
 pub mod nameref;
 pub mod openapi;
 pub mod overrides;
@@ -252,6 +253,20 @@ impl Renderer {
             unmatched_patches,
         })
     }
+}
+
+/// The `labelSelector` and `annotationSelector` of a target, checked as kustomize checks them
+/// (an unparsable one fails the build there; read loosely it would select other objects).
+pub(crate) fn check_selectors(target: &Node) -> Result<(), RenderError> {
+    for key in ["labelSelector", "annotationSelector"] {
+        if let Some(n) = target.get(key)
+            && let Some(sel) = n.scalar_string()
+        {
+            label_selector::validate(&sel)
+                .map_err(|e| RenderError::invalid(format!("invalid {key} '{sel}': {e}"), n.loc))?;
+        }
+    }
+    Ok(())
 }
 
 /// Starts the thread pool (its threads take a few hundred microseconds to come up on a small VM)

@@ -136,8 +136,10 @@ fn apply_ops(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
             ops.loc,
         ));
     };
+    // The resource's size, kept up to date (an upper bound) as operations add to it.
+    let mut nodes = crate::yaml::measure(&target.node).0;
     for op in list {
-        apply_one(target, op)?;
+        apply_one(target, op, &mut nodes)?;
     }
     Ok(())
 }
@@ -241,6 +243,19 @@ fn index(t: &str, len: usize, allow_end: bool) -> Option<usize> {
     (0..=max).contains(&i).then_some(i as usize)
 }
 
+/// A value that replaces the whole document: kustomize (json-patch) takes an object or a list
+/// only.
+fn whole_document(value: &Node, at: Loc) -> Result<(), RenderError> {
+    if matches!(value.value, Value::Map(_) | Value::Seq(_)) {
+        return Ok(());
+    }
+    Err(RenderError::invalid(
+        "replace operation value must be object or array (kustomize refuses to replace the \
+         whole object with a scalar)",
+        at,
+    ))
+}
+
 fn add(
     root: &mut Node,
     toks: &[String],
@@ -249,6 +264,7 @@ fn add(
     at: Loc,
 ) -> Result<(), RenderError> {
     let Some((last, parent_toks)) = toks.split_last() else {
+        whole_document(&value, at)?;
         *root = value;
         return Ok(());
     };
@@ -288,7 +304,16 @@ fn remove(root: &mut Node, toks: &[String], pointer: &str, at: Loc) -> Result<No
     }
 }
 
-fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
+/// `value` may be added at `toks` in a resource of `nodes` nodes (which it then counts).
+fn grow(nodes: &mut usize, toks: &[String], value: &Node, at: Loc) -> Result<(), RenderError> {
+    let added = crate::yaml::measure(value);
+    crate::yaml::check_growth(*nodes, added, toks.len())
+        .map_err(|e| RenderError::invalid(e.to_string(), at))?;
+    *nodes += added.0;
+    Ok(())
+}
+
+fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), RenderError> {
     let at = op.loc;
     let kind =
         field(op, "op").ok_or_else(|| RenderError::invalid("patch operation needs 'op'", at))?;
@@ -308,6 +333,7 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
     match kind {
         "add" => {
             let v = value()?;
+            grow(nodes, &toks, &v, at)?;
             add(&mut target.node, &toks, v, pointer, path_loc)?;
         }
         "remove" => {
@@ -320,6 +346,10 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
         }
         "replace" => {
             let v = value()?;
+            grow(nodes, &toks, &v, at)?;
+            if toks.is_empty() {
+                whole_document(&v, path_loc)?;
+            }
             // json-patch v4 (kustomize's) reads a missing object key as null and sets it.
             let settable = get(&target.node, &toks).is_none() && in_map(&target.node, &toks);
             if settable {
@@ -356,10 +386,16 @@ fn apply_one(target: &mut Resource, op: &Node) -> Result<(), RenderError> {
                     by: at,
                     kind: EditKind::Removed,
                 });
+                // Moved, not copied: only where it lands can make the resource deeper.
+                grow(nodes, &toks, &v, at)?;
                 v
             } else {
                 match get(&target.node, &from_toks) {
-                    Some(v) => v.clone(),
+                    // Measured before it is copied: the copy is what would exhaust memory.
+                    Some(v) => {
+                        grow(nodes, &toks, v, at)?;
+                        v.clone()
+                    }
                     // A missing object key copies as null (json-patch v4).
                     None if in_map(&target.node, &from_toks) => Node::synth(Value::Null),
                     None => return Err(missing("copy", from, at)),

@@ -76,6 +76,7 @@ struct Sel {
 
 impl Sel {
     fn from(n: &Node, anchored: bool) -> Result<Sel, RenderError> {
+        super::check_selectors(n)?;
         let s = |k: &str| {
             n.get(k)
                 .and_then(|v| v.scalar_string())
@@ -142,6 +143,8 @@ fn apply_one(
         })?;
     let (mut value, live) = replacement_value(resources, entry, sources)?;
     let mut raw = spelled(&value, sources);
+    // What each copy of the value adds to a target resource (see `check_growth`).
+    let mut size = crate::yaml::measure(&value);
     for t in targets {
         let Some(select) = t.get("select") else {
             return Err(RenderError::invalid(
@@ -190,10 +193,22 @@ fn apply_one(
                     });
                 }
                 let mut failed: Option<RenderError> = None;
+                let mut nodes = if size.0 > 1 {
+                    crate::yaml::measure(&r.node).0
+                } else {
+                    0
+                };
                 visit_path(&mut r.node, &segs, create, &mut |target| {
                     hits += 1;
                     if failed.is_some() {
                         return;
+                    }
+                    if size.0 > 1 {
+                        if let Err(e) = crate::yaml::check_growth(nodes, size, segs.len()) {
+                            failed = Some(RenderError::invalid(e.to_string(), at));
+                            return;
+                        }
+                        nodes += size.0;
                     }
                     let text = raw.clone().or_else(|| value.scalar_string());
                     let how = Set {
@@ -208,6 +223,7 @@ fn apply_one(
                     }
                     if src_at.is_some_and(|p| std::ptr::eq(p, &*target)) {
                         value = target.clone();
+                        size = crate::yaml::measure(&value);
                         raw = None;
                     }
                 });

@@ -32,6 +32,7 @@ fn anchored(s: &str, loc: Loc) -> Result<Pattern, RenderError> {
 
 impl Selector {
     pub(crate) fn from_node(t: &Node) -> Result<Selector, RenderError> {
+        super::check_selectors(t)?;
         let s = |k: &str| {
             t.get(k)
                 .and_then(|v| v.scalar_string())

@@ -1,14 +1,24 @@
 //! `--format github`: workflow-command annotations plus a step summary.
 //!
-//! GitHub shows only the first 10 errors, 10 warnings and 10 notices of a step as annotations, so
-//! annotations are ordered by severity (errors first); every finding goes into the markdown table
-//! appended to `$GITHUB_STEP_SUMMARY`, which is kept under GitHub's 1 MiB limit. Escaping follows
-//! the Actions toolkit: `%`, CR and LF in messages; additionally `:` and `,` in properties.
+//! GitHub keeps only 10 error, 10 warning and 10 notice annotations per step and drops the rest,
+//! so they are spent with care: a finding on a base line that every environment shares becomes
+//! one annotation naming its environments, not one per environment; errors come first, and within
+//! a severity the locations not annotated yet come before a second finding at an annotated line.
+//! When something is left out, a last notice says how many findings and where to see them all:
+//! the markdown table of every finding appended to `$GITHUB_STEP_SUMMARY` (kept under GitHub's
+//! 1 MiB limit). Escaping follows the Actions toolkit: `%`, CR and LF in messages; additionally
+//! `:` and `,` in properties. Repository values in the summary are escaped for markdown
+//! ([`super::markdown`]).
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use crate::diag::{Finding, Severity};
-use crate::report::{Report, span};
+use crate::diag::{EnvChange, Finding, Severity};
+use crate::report::{Report, markdown};
+use crate::source::Position;
+
+/// Annotations GitHub keeps per kind (error, warning, notice) and step.
+pub const SHOWN_PER_KIND: usize = 10;
 
 /// Escapes an annotation message.
 pub fn escape_data(s: &str) -> String {
@@ -30,48 +40,175 @@ fn command(sev: Severity) -> &'static str {
     }
 }
 
-fn title(f: &Finding) -> String {
-    let mut t = f.rule.clone();
-    if let Some(app) = &f.app {
-        t.push_str(&format!(" ({app}"));
-        if let Some(env) = &f.environment {
-            t.push_str(&format!("/{env}"));
-        }
-        t.push(')');
-    }
-    t
+/// Findings that differ only in their app or environment: one annotation.
+struct Group<'a> {
+    members: Vec<&'a Finding>,
+    span: Option<(Position, Position)>,
 }
 
-/// Annotation lines, errors first.
-pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut ordered: Vec<&Finding> = report.active().collect();
-    ordered.sort_by_key(|f| f.severity);
-    for f in ordered {
-        let mut props = Vec::new();
-        if let Some((start, end)) = span(f, report.sources) {
-            props.push(format!("file={}", escape_property(&start.file)));
-            props.push(format!("line={}", start.line));
-            if end.line > start.line {
-                props.push(format!("endLine={}", end.line));
-            }
-            props.push(format!("col={}", start.column));
-            if end.line == start.line && end.column > start.column {
-                props.push(format!("endColumn={}", end.column));
+impl Group<'_> {
+    fn first(&self) -> &Finding {
+        self.members[0]
+    }
+
+    /// `rule (app/env, env2; other-app/env)`.
+    fn title(&self) -> String {
+        let mut apps: Vec<(&str, Vec<&str>)> = Vec::new();
+        for f in &self.members {
+            let Some(app) = f.app.as_deref() else {
+                continue;
+            };
+            let i = match apps.iter().position(|(a, _)| *a == app) {
+                Some(i) => i,
+                None => {
+                    apps.push((app, Vec::new()));
+                    apps.len() - 1
+                }
+            };
+            for env in f.environment.iter().flat_map(|e| e.split(", ")) {
+                if !apps[i].1.contains(&env) {
+                    apps[i].1.push(env);
+                }
             }
         }
-        props.push(format!("title={}", escape_property(&title(f))));
-        let mut msg = f.message.clone();
-        if let Some(h) = &f.help {
-            msg.push_str("\n\n");
-            msg.push_str(h);
+        let mut t = self.first().rule.clone();
+        if !apps.is_empty() {
+            let parts: Vec<String> = apps
+                .iter()
+                .map(|(a, envs)| {
+                    if envs.is_empty() {
+                        a.to_string()
+                    } else {
+                        format!("{a}/{}", envs.join(", "))
+                    }
+                })
+                .collect();
+            t.push_str(&format!(" ({})", parts.join("; ")));
         }
+        t
+    }
+}
+
+/// Active findings grouped by what they say and where, in the order they are annotated.
+fn groups<'a>(report: &Report<'a>) -> Vec<Group<'a>> {
+    let mut groups: Vec<Group> = Vec::new();
+    for f in report.active() {
+        let span = report.span(f);
+        // Messages and help name the environment ("… in production …"): one finding per
+        // environment at a shared line is the same finding for an annotation.
+        let same = |g: &Group| {
+            let o = g.first();
+            o.rule == f.rule && o.severity == f.severity && g.span == span
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.members.push(f),
+            None => groups.push(Group {
+                members: vec![f],
+                span,
+            }),
+        }
+    }
+    // Most severe first; within a severity, a line not annotated yet before another finding
+    // at a line that is.
+    let mut seen: BTreeSet<(String, u32)> = BTreeSet::new();
+    let mut keyed: Vec<(Severity, bool, usize, Group)> = groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let at = g.span.as_ref().map(|(s, _)| (s.file.clone(), s.line));
+            let repeat = at.is_some_and(|a| !seen.insert(a));
+            (g.first().severity, repeat, i, g)
+        })
+        .collect();
+    keyed.sort_by_key(|(sev, repeat, i, _)| (*sev, *repeat, *i));
+    keyed.into_iter().map(|(.., g)| g).collect()
+}
+
+fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
+    let f = g.first();
+    let mut props = Vec::new();
+    if let Some((start, end)) = &g.span {
+        props.push(format!("file={}", escape_property(&start.file)));
+        props.push(format!("line={}", start.line));
+        if end.line > start.line {
+            props.push(format!("endLine={}", end.line));
+        }
+        props.push(format!("col={}", start.column));
+        if end.line == start.line && end.column > start.column {
+            props.push(format!("endColumn={}", end.column));
+        }
+    }
+    props.push(format!("title={}", escape_property(&g.title())));
+    let mut msg = f.message.clone();
+    if let Some(h) = &f.help {
+        msg.push_str("\n\n");
+        msg.push_str(h);
+    }
+    let others: Vec<String> = g.members[1..]
+        .iter()
+        .filter(|o| o.message != f.message)
+        .map(|o| {
+            [o.app.as_deref(), o.environment.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    if !others.is_empty() {
+        msg.push_str(&format!(
+            "\n\nThe same finding, worded for its environment, in: {}",
+            others.join(", ")
+        ));
+    }
+    writeln!(
+        out,
+        "::{} {}::{}",
+        command(f.severity),
+        props.join(","),
+        escape_data(&msg)
+    )
+}
+
+/// Annotation lines (at most what GitHub keeps), then a notice for what they leave out, then the
+/// totals (unless `quiet`).
+pub fn emit(report: &Report, out: &mut dyn Write, quiet: bool) -> io::Result<()> {
+    let groups = groups(report);
+    let fits = |sev: Severity| groups.iter().filter(|g| g.first().severity == sev).count();
+    let overflow = [Severity::Error, Severity::Warning]
+        .into_iter()
+        .any(|s| fits(s) > SHOWN_PER_KIND)
+        || fits(Severity::Note) > SHOWN_PER_KIND;
+    let mut shown = [0usize; 3];
+    let (mut left_findings, mut left_groups) = (0, 0);
+    for g in &groups {
+        let sev = g.first().severity;
+        // The closing notice takes one of the notices' places.
+        let cap = if sev == Severity::Note && overflow {
+            SHOWN_PER_KIND - 1
+        } else {
+            SHOWN_PER_KIND
+        };
+        let slot = &mut shown[sev as usize];
+        if *slot < cap {
+            *slot += 1;
+            annotation(g, out)?;
+        } else {
+            left_findings += g.members.len();
+            left_groups += 1;
+        }
+    }
+    if left_groups > 0 {
         writeln!(
             out,
-            "::{} {}::{}",
-            command(f.severity),
-            props.join(","),
-            escape_data(&msg)
+            "::notice title=kustodian::{}",
+            escape_data(&format!(
+                "{left_findings} more finding(s) at {left_groups} location(s) are not annotated: GitHub shows {SHOWN_PER_KIND} errors, {SHOWN_PER_KIND} warnings and {SHOWN_PER_KIND} notices per step. Every finding is listed in the job's step summary (and in the SARIF/JSON reports)."
+            ))
         )?;
+    }
+    if quiet {
+        return Ok(());
     }
     let s = report.summary;
     writeln!(
@@ -83,10 +220,6 @@ pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         s.resources,
         super::human::suppressed(s.suppressed, ", ")
     )
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
 }
 
 /// The step summary (markdown), at most `limit` bytes.
@@ -117,18 +250,18 @@ pub fn step_summary(report: &Report, limit: usize) -> String {
     ordered.sort_by_key(|f| f.severity);
     let total = ordered.len();
     for (i, f) in ordered.into_iter().enumerate() {
-        let loc = f
-            .position(report.sources)
-            .map(|p| format!("`{}:{}`", p.file, p.line))
+        let loc = report
+            .location(f)
+            .map(|p| markdown::code(&format!("{}:{}", p.file, p.line), true))
             .unwrap_or_default();
         let row = format!(
-            "| {} | `{}` | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} |\n",
             f.severity.as_str(),
-            f.rule,
-            cell(f.app.as_deref().unwrap_or("")),
-            cell(f.environment.as_deref().unwrap_or("")),
+            markdown::code(&f.rule, true),
+            markdown::cell(f.app.as_deref().unwrap_or("")),
+            markdown::cell(f.environment.as_deref().unwrap_or("")),
             loc,
-            cell(&f.message)
+            markdown::cell(&f.message)
         );
         let note = format!(
             "\n_… {} more finding(s) omitted to stay under GitHub's summary size limit; see the SARIF or JSON report._\n",
@@ -144,8 +277,10 @@ pub fn step_summary(report: &Report, limit: usize) -> String {
 }
 
 /// Pull-request mode: per affected app, the environments changed, images before → after, and
-/// the rendered diff (collapsed), within `limit` bytes.
-pub fn changes_markdown(changes: &[crate::check::EnvChange], limit: usize) -> String {
+/// the rendered diff (collapsed), within `limit` bytes. Every block starts at the left margin:
+/// a `<details>` HTML block inside a list item would end the list at its code fence, and the
+/// diff would show expanded.
+pub fn changes_markdown(changes: &[EnvChange], limit: usize) -> String {
     if changes.is_empty() {
         return String::new();
     }
@@ -153,20 +288,31 @@ pub fn changes_markdown(changes: &[crate::check::EnvChange], limit: usize) -> St
     let mut apps: Vec<&str> = changes.iter().map(|c| c.app.as_str()).collect();
     apps.dedup();
     for app in apps {
-        md.push_str(&format!("\n#### {}\n\n", cell(app)));
+        md.push_str(&format!("\n#### {}\n\n", markdown::text(app)));
         for c in changes.iter().filter(|c| c.app == app) {
-            md.push_str(&format!("- **{}**", cell(&c.env)));
+            let env = markdown::text(&c.env);
             if c.diff.is_empty() {
-                md.push_str(": no rendered change\n");
+                md.push_str(&format!("**{env}**: no rendered change\n\n"));
                 continue;
             }
-            md.push('\n');
+            md.push_str(&format!("**{env}**\n\n"));
             for (what, before, after) in &c.images {
-                let before = if before.is_empty() { "(new)" } else { before };
-                md.push_str(&format!("  - `{}`: `{before}` → `{after}`\n", cell(what)));
+                let before = if before.is_empty() {
+                    "(new)".to_string()
+                } else {
+                    markdown::code(before, false)
+                };
+                md.push_str(&format!(
+                    "- {}: {before} → {}\n",
+                    markdown::code(what, false),
+                    markdown::code(after, false)
+                ));
             }
-            let mut diff = c.diff.replace("```", "` ` `");
-            let budget = limit.saturating_sub(md.len()).saturating_sub(200);
+            if !c.images.is_empty() {
+                md.push('\n');
+            }
+            let mut diff = c.diff.clone();
+            let budget = limit.saturating_sub(md.len()).saturating_sub(300);
             if diff.len() > budget {
                 let mut cut = budget.min(diff.len());
                 while !diff.is_char_boundary(cut) {
@@ -176,7 +322,9 @@ pub fn changes_markdown(changes: &[crate::check::EnvChange], limit: usize) -> St
                 diff.push_str("\n… (truncated)\n");
             }
             md.push_str(&format!(
-                "\n  <details><summary>rendered diff</summary>\n\n```diff\n{diff}```\n\n  </details>\n"
+                "<details><summary>rendered diff of {}</summary>\n\n{}\n</details>\n\n",
+                markdown::html(&c.env),
+                markdown::code_block("diff", &diff)
             ));
             if md.len() >= limit {
                 return md;
@@ -187,7 +335,7 @@ pub fn changes_markdown(changes: &[crate::check::EnvChange], limit: usize) -> St
 }
 
 /// Appends the step summary to `$GITHUB_STEP_SUMMARY` when that variable is set.
-pub fn append_step_summary(report: &Report, changes: &[crate::check::EnvChange]) -> io::Result<()> {
+pub fn append_step_summary(report: &Report) -> io::Result<()> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };
@@ -195,23 +343,96 @@ pub fn append_step_summary(report: &Report, changes: &[crate::check::EnvChange])
         .create(true)
         .append(true)
         .open(path)?;
-    write_summary(report, changes, &mut f)
+    write_summary(report, &mut f)
 }
 
 /// The whole step summary: findings table, then the pull request's rendered changes.
-pub fn write_summary(
-    report: &Report,
-    changes: &[crate::check::EnvChange],
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub fn write_summary(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let table = step_summary(report, 600_000);
     // Pull-request mode: the versions table of the environments the change moves, before → after
     // (the data and its markdown live with `kustodian versions`).
     let versions = crate::report::versions::markdown::changes(
-        &crate::promotion::versions::changes_of(changes),
+        &crate::promotion::versions::changes_of(report.changes),
     );
-    let rest = changes_markdown(changes, 1_000_000 - table.len() - versions.len());
+    let rest = changes_markdown(report.changes, 1_000_000 - table.len() - versions.len());
     out.write_all(table.as_bytes())?;
     out.write_all(versions.as_bytes())?;
     out.write_all(rest.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Summary;
+    use crate::source::{Loc, Sources};
+
+    /// Eleven error groups on ten lines (two rules share line 1): the ten annotations go to ten
+    /// distinct lines, and the second finding at line 1 is the one left for the notice.
+    #[test]
+    fn distinct_lines_before_a_second_finding_at_an_annotated_line() {
+        let sources = Sources::new();
+        let text: String = (1..=12).map(|i| format!("line{i:02}\n")).collect();
+        let file = sources.add("apps/a/base/d.yaml", text.into());
+        let at = |line: usize| Loc::new(file, (line - 1) * 7, (line - 1) * 7 + 6);
+        let mut findings = Vec::new();
+        for line in 1..=10 {
+            let mut f = Finding::new(&format!("rule-{line:02}"), Severity::Error, "m");
+            f.loc = at(line);
+            findings.push(f);
+        }
+        let mut second = Finding::new("rule-zz", Severity::Error, "m");
+        second.loc = at(1);
+        findings.insert(1, second);
+        let summary = Summary::default();
+        let report = Report::new(&findings, &summary, &sources);
+        let mut out = Vec::new();
+        emit(&report, &mut out, true).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("::error ")).collect();
+        assert_eq!(errors.len(), 10, "{out}");
+        for line in 1..=10 {
+            assert!(
+                errors.iter().any(|e| e.contains(&format!(",line={line},"))),
+                "line {line}: {out}"
+            );
+        }
+        assert!(!out.contains("title=rule-zz"), "{out}");
+        assert!(
+            out.lines()
+                .last()
+                .unwrap()
+                .starts_with("::notice title=kustodian::1 more finding(s) at 1 location(s)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn one_annotation_per_line_lists_its_environments() {
+        let sources = Sources::new();
+        let file = sources.add("apps/a/base/d.yaml", "image: x\n".into());
+        let findings: Vec<Finding> = ["dev", "staging"]
+            .iter()
+            .map(|env| {
+                let mut f = Finding::new("r", Severity::Warning, format!("x in {env}"));
+                f.loc = Loc::new(file, 7, 8);
+                f.app = Some("a".into());
+                f.environment = Some(env.to_string());
+                f
+            })
+            .collect();
+        let summary = Summary::default();
+        let report = Report::new(&findings, &summary, &sources);
+        let mut out = Vec::new();
+        emit(&report, &mut out, true).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.contains("title=r (a/dev%2C staging)::x in dev"),
+            "{out}"
+        );
+        assert!(
+            out.contains("in%3A a/staging") || out.contains("in: a/staging"),
+            "{out}"
+        );
+    }
 }

@@ -4,6 +4,12 @@
 //! resource as context, the primary location as a labelled snippet, related locations in the same
 //! file as extra labels (other files are listed as notes), and the rule's help. Without a terminal
 //! (or with `NO_COLOR`) output is plain and deterministic, which is what the snapshot tests pin.
+//!
+//! Text from the repository never reaches the terminal raw: an image name or a YAML value holding
+//! ESC, BEL, CR or a C1/bidirectional control could recolour, retitle or rewrite the terminal (or
+//! hide what a line says), so every such character is shown as a visible escape (`\u{1b}`) in
+//! messages, and replaced by a placeholder of the same byte length in the source snippet (whose
+//! labels are byte offsets) — with or without colors.
 
 use std::io::{self, Write};
 
@@ -17,6 +23,8 @@ use crate::report::Report;
 pub struct HumanOptions {
     pub color: bool,
     pub width: usize,
+    /// Findings only: no closing summary line (and nothing at all when clean).
+    pub quiet: bool,
 }
 
 impl Default for HumanOptions {
@@ -24,8 +32,55 @@ impl Default for HumanOptions {
         HumanOptions {
             color: false,
             width: 110,
+            quiet: false,
         }
     }
+}
+
+/// Characters a terminal acts on rather than shows: C0 controls but tab and line feed, DEL, C1
+/// controls (U+009B is a one-character CSI), and the bidirectional overrides and isolates.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every terminal-active character shown as a visible escape (`\u{1b}`); line feeds and
+/// tabs stay.
+pub fn visible(s: &str) -> String {
+    if !s.chars().any(unsafe_char) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A source text safe to print, with every byte offset unchanged: each terminal-active character
+/// becomes a placeholder of its UTF-8 length (`?`, `¿`, `�`). A CR ending a line stays (the
+/// snippet renderer handles CRLF files).
+fn visible_source(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            out.push(c);
+        } else if unsafe_char(c) {
+            out.push(match c.len_utf8() {
+                1 => '?',
+                2 => '\u{bf}',
+                _ => '\u{fffd}',
+            });
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn severity(s: Severity) -> miette::Severity {
@@ -38,7 +93,6 @@ fn severity(s: Severity) -> miette::Severity {
 
 /// Renders one finding.
 pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> String {
-    let sources = report.sources;
     let mut context = Vec::new();
     if let Some(app) = &f.app {
         context.push(match &f.environment {
@@ -54,41 +108,59 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
     } else {
         format!("{} [{}]", f.message, context.join(", "))
     };
-    let mut diag = MietteDiagnostic::new(message)
-        .with_code(f.rule.clone())
+    let mut diag = MietteDiagnostic::new(visible(&message))
+        .with_code(visible(&f.rule))
         .with_severity(severity(f.severity));
-    let file = sources.get(f.loc.file);
+    // Merged reports carry positions, not source text: no snippet then; nor for a line too
+    // long to show (the terminal renderer cannot lay out labels past 65,535 columns).
     let mut notes = Vec::new();
-    if let Some(file) = &file {
+    let file = match f.resolved {
+        Some(_) => None,
+        None => match report.sources.get(f.loc.file) {
+            Some(file) if !snippet_fits(&file, f) => {
+                if let Some(p) = report.sources.position(f.loc) {
+                    notes.push(format!(
+                        "at {}:{}:{} (the line is too long to show)",
+                        report.paths.path(&p.file),
+                        p.line,
+                        p.column
+                    ));
+                }
+                None
+            }
+            file => file,
+        },
+    };
+    let related = report.related(f);
+    let at = |p: &crate::source::Position| format!("{}:{}:{}", p.file, p.line, p.column);
+    if file.is_some() {
         let len = (f.loc.end.saturating_sub(f.loc.start)) as usize;
-        let label = f
-            .field
-            .as_ref()
-            .cloned()
-            .unwrap_or_else(|| "here".to_string());
+        let label = f.field.as_deref().unwrap_or("here");
         diag = diag.and_label(LabeledSpan::new_primary_with_span(
-            Some(label),
+            Some(visible(label)),
             (f.loc.start as usize, len.max(1)),
         ));
-        for r in &f.related {
+        for (r, (p, message)) in f.related.iter().zip(&related) {
             if r.loc.file == f.loc.file {
                 let len = (r.loc.end.saturating_sub(r.loc.start)) as usize;
                 diag = diag.and_label(LabeledSpan::new_with_span(
-                    Some(r.message.clone()),
+                    Some(visible(message)),
                     (r.loc.start as usize, len.max(1)),
                 ));
-            } else if let Some(p) = sources.position(r.loc) {
-                notes.push(format!("{}: {}:{}:{}", r.message, p.file, p.line, p.column));
+            } else if let Some(p) = p {
+                notes.push(format!("{message}: {}", at(p)));
             }
         }
-        let _ = file;
     } else {
-        if let Some(p) = &f.path {
-            notes.push(format!("in {p}"));
+        if let Some(p) = report.location(f) {
+            notes.push(match f.resolved {
+                Some(_) => format!("at {}", at(&p)),
+                None => format!("in {}", p.file),
+            });
         }
-        for r in &f.related {
-            if let Some(p) = sources.position(r.loc) {
-                notes.push(format!("{}: {}:{}:{}", r.message, p.file, p.line, p.column));
+        for (p, message) in &related {
+            if let Some(p) = p {
+                notes.push(format!("{message}: {}", at(p)));
             }
         }
     }
@@ -100,7 +172,7 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
         help.push_str(h);
     }
     if !help.is_empty() {
-        diag = diag.with_help(help);
+        diag = diag.with_help(visible(&help));
     }
     let theme = if opts.color {
         GraphicalTheme::unicode()
@@ -111,16 +183,30 @@ pub fn render_finding(f: &Finding, report: &Report, opts: HumanOptions) -> Strin
         .with_width(opts.width)
         .with_links(false)
         .with_context_lines(1);
-    let report = match file {
-        Some(file) => miette::Report::new(diag)
-            .with_source_code(NamedSource::new(file.path.clone(), file.text.to_string())),
+    let rendered = match file {
+        Some(file) => miette::Report::new(diag).with_source_code(NamedSource::new(
+            visible(&report.paths.path(&file.path)),
+            visible_source(&file.text),
+        )),
         None => miette::Report::new(diag),
     };
     let mut out = String::new();
-    if handler.render_report(&mut out, report.as_ref()).is_err() {
-        out = format!("{}: {}\n", f.rule, f.message);
+    if handler.render_report(&mut out, rendered.as_ref()).is_err() {
+        out = format!("{}: {}\n", visible(&f.rule), visible(&f.message));
     }
     out
+}
+
+/// The longest line a snippet shows. miette pads up to a label's column with a formatting
+/// width, which panics past 65,535 columns; a line that long shows nothing readable anyway.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+/// Whether the lines a finding's labels sit on are short enough to show.
+fn snippet_fits(file: &crate::source::SourceFile, f: &Finding) -> bool {
+    let locs = std::iter::once(f.loc).chain(f.related.iter().map(|r| r.loc));
+    locs.filter(|l| l.file == f.loc.file)
+        .flat_map(|l| [l.start, l.end])
+        .all(|offset| file.line_text(file.line_col(offset).0).len() <= MAX_SNIPPET_LINE)
 }
 
 /// Every finding, then a summary line.
@@ -128,6 +214,9 @@ pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Res
     for f in report.active() {
         write!(out, "{}", render_finding(f, report, opts))?;
         writeln!(out)?;
+    }
+    if opts.quiet {
+        return Ok(());
     }
     let s = report.summary;
     if report.active().next().is_none() {

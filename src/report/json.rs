@@ -6,9 +6,11 @@ use std::io::{self, Write};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::{ResourceRef, Severity, Summary};
+use crate::diag::{
+    ErrorCode, Finding, Related, Resolved, ResourceRef, Severity, Summary, Suppressed,
+};
 use crate::report::Report;
-use crate::source::Position;
+use crate::source::{Loc, Position};
 
 /// The JSON report (`version` 1).
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -30,13 +32,21 @@ pub struct JsonFinding {
     pub severity: Severity,
     pub message: String,
     pub app: Option<String>,
+    /// The environment, or several joined with `, ` when one finding at one source line holds
+    /// in each of them.
     pub environment: Option<String>,
+    /// The environments the finding holds in (one, or several for a line they share).
+    #[serde(default)]
+    pub environments: Vec<String>,
     pub resource: Option<ResourceRef>,
     /// Field path inside the rendered object.
     pub field: Option<String>,
     /// The line to edit.
     pub location: Option<Position>,
     pub related: Vec<JsonRelated>,
+    /// Extra text shown after the message (a hint, a rendered diff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
     /// Present when the finding is waived (it then counts for neither the totals nor the exit
     /// code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,26 +85,72 @@ pub fn build(report: &Report) -> JsonReport {
                 message: f.message.clone(),
                 app: f.app.clone(),
                 environment: f.environment.clone(),
+                environments: f
+                    .environment
+                    .iter()
+                    .flat_map(|e| e.split(", "))
+                    .map(str::to_string)
+                    .collect(),
                 resource: f.resource.clone(),
                 field: f.field.clone(),
-                location: f.position(report.sources),
-                related: f
-                    .related
-                    .iter()
-                    .map(|r| JsonRelated {
-                        location: report.sources.position(r.loc),
-                        message: r.message.clone(),
+                location: report.location(f),
+                related: report
+                    .related(f)
+                    .into_iter()
+                    .map(|(location, message)| JsonRelated {
+                        location,
+                        message: message.to_string(),
                     })
                     .collect(),
+                help: f.help.clone(),
                 suppressed: f.suppressed.as_ref().map(|w| JsonSuppressed {
                     kind: if w.in_source { "inline" } else { "exception" }.into(),
                     reason: w.reason.clone(),
-                    location: report.sources.position(w.loc),
+                    location: report.suppressed_at(f),
                 }),
             })
             .collect(),
         summary: report.summary.clone(),
     }
+}
+
+/// The findings of a JSON report, as findings again (with their positions resolved), so that a
+/// merged report can be written in any format.
+pub fn findings(report: &JsonReport) -> Vec<Finding> {
+    report
+        .findings
+        .iter()
+        .map(|j| {
+            let mut f = Finding::new(&j.rule, j.severity, j.message.clone());
+            f.app = j.app.clone();
+            f.environment = j.environment.clone();
+            f.resource = j.resource.clone();
+            f.field = j.field.clone();
+            f.help = j.help.clone();
+            // Error codes mean "could not evaluate" (exit code 2), not a policy violation.
+            f.fatal = ErrorCode::from_id(&j.rule).is_some();
+            f.related = j
+                .related
+                .iter()
+                .map(|r| Related {
+                    loc: Loc::NONE,
+                    message: r.message.clone(),
+                })
+                .collect();
+            f.suppressed = j.suppressed.as_ref().map(|s| Suppressed {
+                in_source: s.kind == "inline",
+                reason: s.reason.clone(),
+                loc: Loc::NONE,
+            });
+            f.resolved = Some(Box::new(Resolved {
+                start: j.location.clone(),
+                end: None,
+                related: j.related.iter().map(|r| r.location.clone()).collect(),
+                suppressed: j.suppressed.as_ref().and_then(|s| s.location.clone()),
+            }));
+            f
+        })
+        .collect()
 }
 
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {

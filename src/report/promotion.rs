@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::diag::{Report, Summary};
+use crate::diag::Summary;
 use crate::promotion::promote::{Plan, Promotion, Status};
+use crate::report::Report;
 use crate::report::human;
 
 /// How the plan was carried out.
@@ -79,12 +80,7 @@ fn promotion(plan: &Plan, p: &Promotion, done: &Done, out: &mut dyn Write) -> io
         }
     }
     let summary = Summary::default();
-    let report = Report {
-        findings: &p.findings,
-        summary: &summary,
-        sources: &plan.sources,
-        rules: &[],
-    };
+    let report = Report::new(&p.findings, &summary, &plan.sources);
     for f in &p.findings {
         let opts = human::HumanOptions {
             color: done.color,

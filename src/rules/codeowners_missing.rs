@@ -49,6 +49,8 @@ pub struct OwnersOptions {
 struct OwnerRule {
     pattern: String,
     owners: Vec<String>,
+    /// An entry GitHub does not take for an owner: it skips the whole line.
+    invalid_owner: Option<String>,
     loc: Loc,
 }
 
@@ -97,40 +99,34 @@ impl Rule for CodeownersMissing {
 
     fn check_repo(&self, ctx: &RepoCtx, s: &RuleSettings) -> Vec<Finding> {
         let required = &s.options::<OwnersOptions>().owners;
+        // Whatever is there under one of the names: a symlink out of the repository or a FIFO
+        // is an error to report, not a missing file.
         let file = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
             .into_iter()
-            .find(|p| ctx.fs.is_file(p));
+            .find(|p| ctx.fs.exists(p));
         if file.is_none() && required.is_empty() {
             return vec![];
         }
         let mut rules = Vec::new();
-        let mut file_id = crate::source::FileId::NONE;
-        if let Some(path) = file
-            && let Ok(text) = ctx.fs.read(path)
-        {
-            file_id = ctx.sources.add(path, text.clone());
-            let mut offset = 0usize;
-            for line in text.split('\n') {
-                let start = offset;
-                offset += line.len() + 1;
-                let t = line.trim();
-                if t.is_empty() || t.starts_with('#') {
-                    continue;
+        if let Some(path) = file {
+            match ctx.fs.read(path) {
+                Ok(text) => rules = parse(&text, ctx.sources.add(path, text.clone())),
+                Err(e) => {
+                    let mut f = Finding::new(
+                        "config-error",
+                        Severity::Error,
+                        format!("cannot read CODEOWNERS: {e}"),
+                    );
+                    f.path = Some(path.to_string());
+                    f.fatal = true;
+                    return vec![f];
                 }
-                let mut parts = t.split_whitespace();
-                let Some(pattern) = parts.next() else {
-                    continue;
-                };
-                rules.push(OwnerRule {
-                    pattern: pattern.to_string(),
-                    owners: parts
-                        .take_while(|p| !p.starts_with('#'))
-                        .map(str::to_string)
-                        .collect(),
-                    loc: Loc::new(file_id, start, start + line.len()),
-                });
             }
         }
+        // A line GitHub skips (an owner that is not `@user`, `@org/team` or an email) matches
+        // nothing; the one an overlay would have matched is named in its finding.
+        let (rules, skipped): (Vec<OwnerRule>, Vec<OwnerRule>) =
+            rules.into_iter().partition(|r| r.invalid_owner.is_none());
         let mut out = Vec::new();
         for app in ctx.apps {
             for env in &app.envs {
@@ -147,6 +143,11 @@ impl Rule for CodeownersMissing {
                     .iter()
                     .rev()
                     .find(|r| pattern_matches(&r.pattern, &probe));
+                let skipped_line = skipped
+                    .iter()
+                    .rev()
+                    .find(|r| r.loc.start >= rule.map_or(0, |r| r.loc.start))
+                    .filter(|r| pattern_matches(&r.pattern, &probe));
                 let need: &[String] = required.get(stage).map(|v| v.as_slice()).unwrap_or(&[]);
                 let problem = match rule {
                     None => Some(format!(
@@ -176,11 +177,19 @@ impl Rule for CodeownersMissing {
                         })
                     }
                 };
-                if let Some(msg) = problem {
+                if let Some(mut msg) = problem {
+                    if let Some(r) = skipped_line {
+                        msg += &format!(
+                            "; GitHub skips the rule '{}' that would match it: '{}' is not an \
+                             owner (owners are @user, @org/team or an email address)",
+                            r.pattern,
+                            r.invalid_owner.as_deref().unwrap_or_default()
+                        );
+                    }
                     let mut f = Finding::new(INFO.id, Severity::Error, msg);
                     f.app = Some(app.name.clone());
                     f.environment = Some(env.name.clone());
-                    f.loc = rule.map(|r| r.loc).unwrap_or(Loc::NONE);
+                    f.loc = skipped_line.or(rule).map(|r| r.loc).unwrap_or(Loc::NONE);
                     f.path = Some(file.unwrap_or(".github/CODEOWNERS").to_string());
                     f.help = Some(format!(
                         "add a rule such as `/{}/ {}` to {}",
@@ -196,14 +205,68 @@ impl Rule for CodeownersMissing {
                 }
             }
         }
-        let _ = file_id;
         out
+    }
+}
+
+/// The rules of a CODEOWNERS file, in order (a leading byte-order mark is not part of the first
+/// pattern).
+fn parse(text: &str, file_id: crate::source::FileId) -> Vec<OwnerRule> {
+    let mut rules = Vec::new();
+    let mut offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    for line in text[offset..].split('\n') {
+        let start = offset;
+        offset += line.len() + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let mut parts = t.split_whitespace();
+        let Some(pattern) = parts.next() else {
+            continue;
+        };
+        let owners: Vec<String> = parts
+            .take_while(|p| !p.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        rules.push(OwnerRule {
+            pattern: pattern.to_string(),
+            invalid_owner: owners.iter().find(|o| !is_owner(o)).cloned(),
+            owners,
+            loc: Loc::new(file_id, start, start + line.len()),
+        });
+    }
+    rules
+}
+
+/// `@user`, `@org/team` or an email address: what GitHub accepts as an owner.
+fn is_owner(o: &str) -> bool {
+    match o.strip_prefix('@') {
+        Some(name) => !name.is_empty() && !name.contains('@'),
+        None => o
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pattern_matches;
+    use super::{is_owner, parse, pattern_matches};
+    use crate::source::FileId;
+
+    #[test]
+    fn owners_need_an_at_and_a_bom_is_not_part_of_the_first_pattern() {
+        assert!(is_owner("@alice"));
+        assert!(is_owner("@org/team"));
+        assert!(is_owner("alice@example.com"));
+        assert!(!is_owner("alice"));
+        assert!(!is_owner("@"));
+        let rules = parse("\u{feff}/apps/ @a bob\n* @c\n", FileId(0));
+        assert_eq!(rules[0].pattern, "/apps/");
+        assert_eq!(rules[0].invalid_owner.as_deref(), Some("bob"));
+        assert_eq!(rules[0].loc.start, 3);
+        assert_eq!(rules[1].invalid_owner, None);
+    }
 
     #[test]
     fn codeowners_patterns() {

@@ -129,10 +129,17 @@ impl Rule for ImageNotPinned {
                             message: "image first set here".into(),
                         });
                     }
-                    f.help = Some(format!(
-                        "pin it in {}'s kustomization: `images: [{{name: {name}, digest: \"sha256:<digest that ran in staging>\"}}]`",
-                        env.dir
-                    ));
+                    // Manifests from standard input come from no overlay of this repository.
+                    f.help = Some(if env.dir.is_empty() {
+                        format!(
+                            "pin it where these manifests are made: `image: {name}@sha256:<digest that ran in staging>`"
+                        )
+                    } else {
+                        format!(
+                            "pin it in {}'s kustomization: `images: [{{name: {name}, digest: \"sha256:<digest that ran in staging>\"}}]`",
+                            env.dir
+                        )
+                    });
                     out.push(f);
                 }
             }

@@ -184,6 +184,7 @@ registry! {
     secret_key_missing::SecretKeyMissing,
     secret_keys_differ::SecretKeysDiffer,
     promotion_drift::PromotionDrift,
+    stage_config_differs::StageConfigDiffers,
     production_change_not_image_only::ProductionChangeNotImageOnly,
     immutable_field_changed::ImmutableFieldChanged,
     digest_not_promoted::DigestNotPromoted,
@@ -283,4 +284,28 @@ pub fn finding(
         f.loc = r.loc();
     }
     f
+}
+
+/// What reports say about every rule and error code (SARIF's `tool.driver.rules`), as data: the
+/// report layer never reads the registry itself.
+pub fn descriptors() -> Vec<crate::diag::RuleDescriptor> {
+    use crate::diag::{ErrorCode, RuleDescriptor};
+    registry()
+        .map(|r| RuleDescriptor {
+            id: r.id.to_string(),
+            summary: r.summary().to_string(),
+            doc: r.doc.to_string(),
+            default_severity: r.default_severity(),
+            help_uri: Some(format!("https://github.com/kustodian/kustodian#{}", r.id)),
+            origin: None,
+        })
+        .chain(ErrorCode::ALL.iter().map(|c| RuleDescriptor {
+            id: c.id().to_string(),
+            summary: c.summary().to_string(),
+            doc: c.summary().to_string(),
+            default_severity: Some(Severity::Error),
+            help_uri: None,
+            origin: None,
+        }))
+        .collect()
 }

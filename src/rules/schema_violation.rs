@@ -30,9 +30,9 @@ use crate::source::Loc;
 ///
 /// **Fix.** Correct the field at the line shown.
 ///
-/// **Config.** `options.kubernetes-version` (`1.36`, `1.37`; default the newest), `options.strict`
-/// (default true), `options.skip-kinds` / `options.reject-kinds` (kinds never validated / always
-/// refused). Objects without any schema are `schema-missing`'s business.
+/// **Config.** `options.kubernetes-version` (`1.29` … `1.37`; default the newest; the command
+/// line's `--kubernetes-version` overrides it), `options.strict` (default true),
+/// `options.skip-kinds` / `options.reject-kinds` (kinds never validated / always refused). Objects without any schema are `schema-missing`'s business.
 pub struct SchemaViolation;
 
 pub const INFO: RuleInfo = RuleInfo {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::custom::{CustomDecl, CustomRule, declare};
 pub use super::freeze::{FreezeWindow, WeeklyWindow};
-use super::load::load_with_schema;
+use super::load::{CONFIG_GLOBS, glob_errors, load_with_schema, locate};
 use super::policy::{RuleCatalog, Rules, check_rules, schema_with_rules};
 use super::stage::Stage;
 pub use super::waivers::Exception;
@@ -76,6 +76,11 @@ pub struct ConfigFile {
     /// `--namespace`); `*` for every package. Default: `main`.
     #[serde(default)]
     pub rego_namespaces: Vec<String>,
+    /// Budgets for this repository (bytes per file, YAML depth, ...; docs/security.md), each
+    /// only lower than the run's: raising one takes `--limits` on the command line, since the
+    /// repository is what the budgets guard against.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsFile,
 }
 
 /// One entry of `environments:`: a path pattern that names environments (and apps), or an
@@ -153,6 +158,8 @@ pub struct Config {
     ignore: Option<GlobSet>,
     /// `exceptions`, compiled.
     pub waivers: Vec<Waiver>,
+    /// The run's budgets as lowered by `limits:` (see [`crate::limits`]).
+    pub limits: crate::limits::Limits,
     /// Where each `environments:` entry is written (same order).
     pub environment_locs: Vec<Loc>,
     /// `custom`, checked.
@@ -195,85 +202,87 @@ impl Config {
         sources: &Sources,
         catalog: &dyn RuleCatalog,
     ) -> Result<Config, Vec<Finding>> {
-        let freeze_errs: Vec<Finding> = file
-            .freeze
-            .iter()
-            .flat_map(|w| w.validate())
-            .map(|msg| {
-                let mut f = Finding::error_code(ErrorCode::Config, msg);
-                f.path = Some(path.to_string());
-                f.loc = sources
-                    .lookup(path)
-                    .map(|id| Loc::new(id, 0, 0))
-                    .unwrap_or(Loc::NONE);
-                f
-            })
-            .collect();
-        if !freeze_errs.is_empty() {
-            return Err(freeze_errs);
-        }
         let doc = super::load::document(sources, path);
+        // A fatal finding at the value a JSON pointer names (else at the file).
+        let fail = |pointer: &str, msg: String| {
+            let mut f = Finding::error_code(ErrorCode::Config, msg);
+            f.path = Some(path.to_string());
+            f.loc = doc.as_ref().map_or(Loc::NONE, |d| {
+                let (loc, key_loc) = locate(d, pointer);
+                if loc.is_some() {
+                    loc
+                } else {
+                    key_loc.unwrap_or(d.loc)
+                }
+            });
+            f
+        };
+        let mut errs: Vec<Finding> = Vec::new();
+        for (i, w) in file.freeze.iter().enumerate() {
+            for (field, msg) in w.validate() {
+                let weekly = if w.weekly.is_some() && field != "name" {
+                    "/weekly"
+                } else {
+                    ""
+                };
+                errs.push(fail(&format!("/freeze/{i}{weekly}/{field}"), msg));
+            }
+        }
+        let limits = crate::limits::get()
+            .lowered_by(&file.limits)
+            .unwrap_or_else(|e| {
+                errs.extend(
+                    e.into_iter()
+                        .map(|(name, msg)| fail(&format!("/limits/{name}"), msg)),
+                );
+                crate::limits::get()
+            });
         let entry = |i: usize| {
             doc.as_ref()
                 .and_then(|d| d.get("environments")?.as_seq()?.get(i))
                 .map_or(Loc::NONE, |n| n.loc)
         };
         let environment_locs: Vec<Loc> = (0..file.environments.len()).map(entry).collect();
-        let env_errs: Vec<Finding> = file
-            .environments
-            .iter()
-            .enumerate()
-            .flat_map(|(i, e)| e.validate().into_iter().map(move |m| (i, m)))
-            .map(|(i, msg)| {
+        for (i, e) in file.environments.iter().enumerate() {
+            for msg in e.validate() {
                 let mut f =
                     Finding::error_code(ErrorCode::Config, format!("environments[{i}]: {msg}"));
                 f.path = Some(path.to_string());
                 f.loc = environment_locs[i];
-                f
-            })
-            .collect();
-        if !env_errs.is_empty() {
-            return Err(env_errs);
+                errs.push(f);
+            }
         }
-        let build = |globs: &[String]| -> Result<Option<GlobSet>, Vec<Finding>> {
+        if let Some(d) = &doc {
+            errs.extend(glob_errors(d, path, ErrorCode::Config.id(), CONFIG_GLOBS));
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        let build = |globs: &[String]| -> Option<GlobSet> {
             if globs.is_empty() {
-                return Ok(None);
+                return None;
             }
             let mut b = GlobSetBuilder::new();
-            let mut errs = Vec::new();
             for g in globs {
-                match globset::GlobBuilder::new(g).literal_separator(true).build() {
-                    Ok(glob) => {
+                if let Ok(glob) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+                    b.add(glob);
+                    // `dir/**` should also match `dir` itself.
+                    if let Some(stem) = g.strip_suffix("/**")
+                        && let Ok(glob) = Glob::new(stem)
+                    {
                         b.add(glob);
-                        // `dir/**` should also match `dir` itself.
-                        if let Some(stem) = g.strip_suffix("/**")
-                            && let Ok(glob) = Glob::new(stem)
-                        {
-                            b.add(glob);
-                        }
-                    }
-                    Err(e) => {
-                        let mut f = Finding::error_code(
-                            ErrorCode::Config,
-                            format!("invalid glob '{g}': {e}"),
-                        );
-                        f.path = Some(path.to_string());
-                        errs.push(f);
                     }
                 }
             }
-            if errs.is_empty() {
-                Ok(b.build().ok())
-            } else {
-                Err(errs)
-            }
+            b.build().ok()
         };
         let custom = declare(&file.custom, path, sources, catalog, ErrorCode::Config)?;
         let custom_ids: Vec<&str> = custom.iter().map(|d| d.rule.id.as_str()).collect();
         Ok(Config {
-            overlays: build(&file.overlays)?,
-            ignore: build(&file.ignore)?,
+            overlays: build(&file.overlays),
+            ignore: build(&file.ignore),
             waivers: Waiver::compile(&file.exceptions, path, sources, catalog, &custom_ids)?,
+            limits,
             environment_locs,
             custom,
             file,

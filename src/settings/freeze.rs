@@ -68,35 +68,67 @@ pub fn week_minute(s: &str) -> Result<i64, String> {
 }
 
 impl FreezeWindow {
-    /// Checks the window's times; every problem is returned.
-    pub fn validate(&self) -> Vec<String> {
+    /// Checks the window's times; every problem is returned with the field it is about.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
         let mut errs = Vec::new();
+        let name = &self.name;
         match (&self.from, &self.to, &self.weekly) {
             (Some(a), Some(b), None) => {
-                for t in [a, b] {
-                    if t.parse::<jiff::Timestamp>().is_err() {
-                        errs.push(format!(
-                            "freeze '{}': '{t}' is not an RFC 3339 time",
-                            self.name
-                        ));
+                let mut times = Vec::new();
+                for (field, t) in [("from", a), ("to", b)] {
+                    match t.parse::<jiff::Timestamp>() {
+                        Ok(ts) => times.push(ts),
+                        Err(_) => errs.push((
+                            field,
+                            format!("freeze '{name}': '{t}' is not an RFC 3339 time"),
+                        )),
                     }
+                }
+                if let [from, to] = times[..]
+                    && to <= from
+                {
+                    errs.push((
+                        "to",
+                        format!(
+                            "freeze '{name}': `to` ({b}) is not after `from` ({a}): the window \
+                             would never be open"
+                        ),
+                    ));
                 }
             }
             (None, None, Some(w)) => {
-                for t in [&w.from, &w.to] {
-                    if let Err(e) = week_minute(t) {
-                        errs.push(format!("freeze '{}': {e}", self.name));
+                let mut minutes = Vec::new();
+                for (field, t) in [("from", &w.from), ("to", &w.to)] {
+                    match week_minute(t) {
+                        Ok(m) => minutes.push(m),
+                        Err(e) => errs.push((field, format!("freeze '{name}': {e}"))),
                     }
+                }
+                // `to` before `from` is a window across the week's end; only an equal pair
+                // is never open.
+                if let [from, to] = minutes[..]
+                    && from == to
+                {
+                    errs.push((
+                        "to",
+                        format!(
+                            "freeze '{name}': weekly `to` equals `from`: the window would never \
+                             be open"
+                        ),
+                    ));
                 }
                 if let Some(tz) = &w.timezone
                     && jiff::tz::TimeZone::get(tz).is_err()
                 {
-                    errs.push(format!("freeze '{}': unknown time zone '{tz}'", self.name));
+                    errs.push((
+                        "timezone",
+                        format!("freeze '{name}': unknown time zone '{tz}'"),
+                    ));
                 }
             }
-            _ => errs.push(format!(
-                "freeze '{}': give either `from` and `to` (RFC 3339) or `weekly`",
-                self.name
+            _ => errs.push((
+                "name",
+                format!("freeze '{name}': give either `from` and `to` (RFC 3339) or `weekly`"),
             )),
         }
         errs

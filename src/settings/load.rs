@@ -50,8 +50,26 @@ pub fn load_with_schema<T: DeserializeOwned>(
         f.fatal = true;
         f
     };
-    let docs = crate::yaml::parse_documents(text, id)
+    let (docs, duplicates) = crate::yaml::parse::parse_documents_with_duplicates(text, id)
         .map_err(|e| vec![fail(format!("invalid YAML: {}", e.message), e.loc)])?;
+    // The later value would win silently: a setting or an exception written twice is a mistake
+    // to point at, not a choice to make for the user.
+    if !duplicates.is_empty() {
+        return Err(duplicates
+            .into_iter()
+            .map(|d| {
+                let mut f = fail(
+                    format!("duplicate key '{}' (the later one would win)", d.key),
+                    d.second,
+                );
+                f.related.push(crate::diag::Related {
+                    loc: d.first,
+                    message: "first given here".into(),
+                });
+                f
+            })
+            .collect());
+    }
     let doc = docs
         .into_iter()
         .find(|d| !d.is_null())
@@ -60,10 +78,11 @@ pub fn load_with_schema<T: DeserializeOwned>(
     let schema_errors = |json: &serde_json::Value| {
         let schema = schema();
         let validator = jsonschema::validator_for(&schema).expect("generated schemas compile");
-        validator
-            .iter_errors(json)
-            .map(|e| (e.instance_path().as_str().to_string(), e.to_string()))
-            .collect::<Vec<_>>()
+        let mut out = Vec::new();
+        for e in validator.iter_errors(json) {
+            specific_errors(&e, &mut out);
+        }
+        out
     };
     // The schema is generated from `T`, whose types all deny unknown fields: a document serde
     // accepts is one the schema accepts. Only a document that fails pays for compiling the schema
@@ -116,8 +135,108 @@ pub fn load_with_schema<T: DeserializeOwned>(
     Ok(v)
 }
 
+/// The errors to show for one schema error. "Not valid under any of the schemas listed in
+/// 'anyOf'" names neither the field nor the value at fault: the alternative that got deepest
+/// into the value (an object with a bad field, rather than "not null") says both.
+fn specific_errors(e: &jsonschema::ValidationError, out: &mut Vec<(String, String)>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    let here = e.instance_path().as_str().len();
+    if let K::AnyOf { context } | K::OneOfNotValid { context } = e.kind() {
+        let depth = |branch: &Vec<jsonschema::ValidationError>| {
+            branch
+                .iter()
+                .map(|x| x.instance_path().as_str().len())
+                .max()
+                .unwrap_or(0)
+        };
+        if let Some(best) = context.iter().max_by_key(|b| depth(b))
+            && depth(best) > here
+        {
+            for x in best {
+                specific_errors(x, out);
+            }
+            return;
+        }
+    }
+    out.push((e.instance_path().as_str().to_string(), e.to_string()));
+}
+
+/// Where `.kustodian.yaml` holds globs (JSON pointers, `*` for any key or index).
+pub const CONFIG_GLOBS: &[&str] = &[
+    "/overlays/*",
+    "/ignore/*",
+    "/freeze/*/paths/*",
+    "/exceptions/*/apps/*",
+    "/exceptions/*/resources/*",
+    "/rules/*/apps/*",
+    "/rules/image-not-pinned/options/allow/*",
+    "/rules/bot-write-scope/options/bots/*",
+    "/admission-policies/*",
+];
+
+/// Where a policy file holds globs.
+pub const POLICY_GLOBS: &[&str] = &[
+    "/rules/*/apps/*",
+    "/rules/image-not-pinned/options/allow/*",
+    "/rules/bot-write-scope/options/bots/*",
+];
+
+/// Every string at one of `patterns` (JSON pointers with `*` segments) that is not a valid glob,
+/// as a fatal finding at its line: a glob that does not compile would otherwise match nothing,
+/// silently.
+pub fn glob_errors(doc: &Node, path: &str, rule: &str, patterns: &[&str]) -> Vec<Finding> {
+    fn walk<'a>(n: &'a Node, segs: &[&str], at: String, out: &mut Vec<(String, &'a Node)>) {
+        let Some((first, rest)) = segs.split_first() else {
+            out.push((at, n));
+            return;
+        };
+        match &n.value {
+            Value::Map(m) => {
+                for e in &m.entries {
+                    if *first == "*" || e.key == *first {
+                        walk(&e.value, rest, format!("{at}.{}", e.key), out);
+                    }
+                }
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if *first == "*" || first.parse() == Ok(i) {
+                        walk(item, rest, format!("{at}[{i}]"), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for p in patterns {
+        let segs: Vec<&str> = p.split('/').skip(1).collect();
+        walk(doc, &segs, String::new(), &mut found);
+    }
+    found
+        .into_iter()
+        .filter_map(|(at, n)| {
+            let g = n.as_str()?;
+            let e = globset::GlobBuilder::new(g).build().err()?;
+            let mut f = Finding::new(
+                rule,
+                Severity::Error,
+                format!(
+                    "{}: invalid glob '{g}': {}",
+                    at.trim_start_matches('.'),
+                    e.kind()
+                ),
+            );
+            f.loc = n.loc;
+            f.path = Some(path.to_string());
+            f.fatal = true;
+            Some(f)
+        })
+        .collect()
+}
+
 /// The node at a JSON pointer (its location) and, for map entries, the key's location.
-fn locate(doc: &Node, pointer: &str) -> (Loc, Option<Loc>) {
+pub fn locate(doc: &Node, pointer: &str) -> (Loc, Option<Loc>) {
     let mut cur = doc;
     let mut key_loc = None;
     for tok in pointer.split('/').skip(1) {

@@ -303,9 +303,26 @@ impl Policy {
                     f.path = Some(p.display().to_string());
                     vec![f]
                 })?;
-                let path = p.display().to_string();
-                let file = load_policy_file(&path, &text, sources, catalog)?;
-                let custom = declare(&file.custom, &path, sources, catalog, ErrorCode::Policy)?;
+                let shown = p.display().to_string();
+                let file = load_policy_file(&shown, &text, sources, catalog)?;
+                let doc = sources.lookup(&shown).and_then(|id| {
+                    crate::yaml::parse_documents(&text, id)
+                        .ok()?
+                        .into_iter()
+                        .find(|d| !d.is_null())
+                });
+                let errs = doc.map_or(Vec::new(), |d| {
+                    super::load::glob_errors(
+                        &d,
+                        &shown,
+                        ErrorCode::Policy.id(),
+                        super::load::POLICY_GLOBS,
+                    )
+                });
+                if !errs.is_empty() {
+                    return Err(errs);
+                }
+                let custom = declare(&file.custom, &shown, sources, catalog, ErrorCode::Policy)?;
                 (file, custom)
             }
         };

@@ -53,7 +53,13 @@ struct P<'a> {
     i: usize,
     file: FileId,
     dups: Vec<DuplicateKey>,
+    /// Collections open around the current position (see [`MAX_DEPTH`]).
+    depth: std::cell::Cell<usize>,
 }
+
+/// Deeper nesting is left to the general parser, which does not recurse and enforces the
+/// `depth` budget: this one recurses once per level.
+const MAX_DEPTH: usize = 64;
 
 /// Parses `text` if it stays inside the fast subset; `None` means "use the general parser".
 pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
@@ -86,6 +92,7 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
         i: 0,
         file,
         dups: Vec::new(),
+        depth: Default::default(),
     };
     let mut docs = Vec::new();
     loop {
@@ -189,6 +196,23 @@ impl<'a> P<'a> {
     /// mapping's value at the key's own indentation (an "indentless" sequence, which changes
     /// where granit says it starts).
     fn seq(&mut self, dash: usize, as_value: bool) -> Option<Node> {
+        self.enter()?;
+        let n = self.seq_items(dash, as_value);
+        self.leave();
+        n
+    }
+
+    /// One more collection open; `None` past [`MAX_DEPTH`].
+    fn enter(&self) -> Option<()> {
+        let d = self.depth.get() + 1;
+        (d <= MAX_DEPTH).then(|| self.depth.set(d))
+    }
+
+    fn leave(&self) {
+        self.depth.set(self.depth.get() - 1);
+    }
+
+    fn seq_items(&mut self, dash: usize, as_value: bool) -> Option<Node> {
         let col = dash - self.lines[self.i].start;
         let mut items = Vec::new();
         let mut seq_loc = None;
@@ -332,6 +356,13 @@ impl<'a> P<'a> {
 
     /// A block mapping whose first key is at `first` (on the current line).
     fn map(&mut self, first: usize) -> Option<Node> {
+        self.enter()?;
+        let n = self.map_entries(first);
+        self.leave();
+        n
+    }
+
+    fn map_entries(&mut self, first: usize) -> Option<Node> {
         let col = first - self.lines[self.i].start;
         let mut map = Mapping::default();
         let mut pos = first;
@@ -505,6 +536,13 @@ impl<'a> P<'a> {
     /// the offset after its closing bracket. Empty entries, trailing commas, `key: value` pairs
     /// inside sequences and anything spanning lines are left to the general parser.
     fn flow(&self, pos: usize) -> Option<(Node, usize)> {
+        self.enter()?;
+        let n = self.flow_items(pos);
+        self.leave();
+        n
+    }
+
+    fn flow_items(&self, pos: usize) -> Option<(Node, usize)> {
         let b = self.b;
         let is_map = b[pos] == b'{';
         let close = if is_map { b'}' } else { b']' };

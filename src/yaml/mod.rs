@@ -310,6 +310,56 @@ impl Mapping {
 }
 
 /// Converts a node into `serde_json::Value` (for schema validation, JSON output and hashing).
+/// How many nodes a tree has and how deep it nests (a scalar: 1 and 0), without recursing:
+/// the renderer asks it of trees a patch is about to grow, which the budgets bound only once
+/// measured.
+pub fn measure(node: &Node) -> (usize, usize) {
+    let (mut nodes, mut depth) = (0, 0);
+    let mut stack = vec![(node, 0usize)];
+    while let Some((n, d)) = stack.pop() {
+        nodes += 1;
+        match &n.value {
+            Value::Seq(items) if !items.is_empty() => {
+                depth = depth.max(d + 1);
+                stack.extend(items.iter().map(|i| (i, d + 1)));
+            }
+            Value::Map(m) if !m.entries.is_empty() => {
+                depth = depth.max(d + 1);
+                stack.extend(m.entries.iter().map(|e| (&e.value, d + 1)));
+            }
+            Value::Seq(_) | Value::Map(_) => depth = depth.max(d + 1),
+            _ => {}
+        }
+    }
+    (nodes, depth)
+}
+
+/// Refuses to grow a tree of `nodes` nodes by `added` (nodes, depth) placed `at_depth` levels
+/// down: what a patch, a replacement or a copy adds is bounded by the same budgets as what is
+/// parsed (a JSON patch `copy` of a subtree into itself doubles it with every operation).
+pub fn check_growth(
+    nodes: usize,
+    added: (usize, usize),
+    at_depth: usize,
+) -> Result<(), crate::limits::Exceeded> {
+    let limits = crate::limits::get();
+    if nodes.saturating_add(added.0) > limits.nodes {
+        return Err(crate::limits::Exceeded::new(
+            "nodes",
+            limits.nodes,
+            "YAML nodes in this resource after the change",
+        ));
+    }
+    if at_depth.saturating_add(added.1) > limits.depth {
+        return Err(crate::limits::Exceeded::new(
+            "depth",
+            limits.depth,
+            "nesting of this resource after the change",
+        ));
+    }
+    Ok(())
+}
+
 pub fn to_json(node: &Node) -> serde_json::Value {
     use serde_json::Value as J;
     match &node.value {

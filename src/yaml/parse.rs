@@ -29,14 +29,61 @@ enum Frame {
         items: Vec<Node>,
         loc: Loc,
         anchor: usize,
+        /// Nodes made before this collection opened (its size is the difference at its end).
+        before: usize,
     },
     Map {
         map: Mapping,
         loc: Loc,
         anchor: usize,
         pending_key: Option<(Key, Loc)>,
-        merges: Vec<Node>,
+        merges: Vec<(Node, Loc)>,
+        before: usize,
     },
+}
+
+/// What one file has cost so far, against the budgets of [`crate::limits`]: the general
+/// parser does not recurse, so only these bound what a hostile file can make it build
+/// (a "billion laughs" of nested aliases is a few hundred bytes).
+struct Budget {
+    limits: crate::limits::Limits,
+    nodes: usize,
+    alias_nodes: usize,
+}
+
+impl Budget {
+    fn over(name: &'static str, limit: usize, what: &str, loc: Loc) -> ParseError {
+        ParseError {
+            loc,
+            message: crate::limits::Exceeded::new(name, limit, what).to_string(),
+            related: None,
+        }
+    }
+
+    /// `n` more nodes, `aliased` of them copies made by expanding an alias.
+    fn add(&mut self, n: usize, aliased: bool, loc: Loc) -> Result<(), ParseError> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.limits.nodes {
+            return Err(Budget::over(
+                "nodes",
+                self.limits.nodes,
+                "YAML nodes in this file, aliases expanded",
+                loc,
+            ));
+        }
+        if aliased {
+            self.alias_nodes = self.alias_nodes.saturating_add(n);
+            if self.alias_nodes > self.limits.alias_nodes {
+                return Err(Budget::over(
+                    "alias-nodes",
+                    self.limits.alias_nodes,
+                    "YAML nodes made by expanding aliases in this file",
+                    loc,
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses a multi-document stream. Every document is returned (an empty document is `Value::Null`).
@@ -50,12 +97,36 @@ pub fn parse_documents_with_duplicates(
     text: &str,
     file: FileId,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
-    if let Some(fast) = super::fast::parse(text, file) {
+    if let Some(fast) = super::fast::parse(text, file)
+        && within_budget(text, &fast.0)
+    {
         #[cfg(debug_assertions)]
         assert_same_as_general(text, file, &fast);
         return Ok(fast);
     }
     parse_general(text, file)
+}
+
+/// Whether what the fast path built keeps to the `nodes` and `documents` budgets (it has no
+/// aliases, and nests no deeper than the general parser allows). Past them the general parser
+/// parses the file again, to report the budget at the place it is hit. The fast path makes at
+/// most two nodes per byte of text, so only a large file needs counting.
+fn within_budget(text: &str, docs: &[Node]) -> bool {
+    let limits = crate::limits::get();
+    if docs.len() > limits.documents {
+        return false;
+    }
+    if text.len() < limits.nodes / 2 {
+        return true;
+    }
+    fn count(n: &Node) -> usize {
+        1 + match &n.value {
+            Value::Seq(items) => items.iter().map(count).sum(),
+            Value::Map(m) => m.entries.iter().map(|e| count(&e.value)).sum(),
+            _ => 0,
+        }
+    }
+    docs.iter().map(count).sum::<usize>() + docs.len() <= limits.nodes
 }
 
 /// Debug builds (every test) check the fast path against the general parser on every file.
@@ -86,16 +157,38 @@ pub fn parse_general(
     let mut duplicates = Vec::new();
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Anchored nodes and their sizes (in nodes).
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut in_doc = false;
-
-    let parser = Parser::new_from_str(text);
+    let limits = crate::limits::get();
+    let mut budget = Budget {
+        limits,
+        nodes: 0,
+        alias_nodes: 0,
+    };
+    // granit's own nesting guards stay above the `depth` budget, which is checked below with a
+    // message that names it.
+    let guard = limits.depth.saturating_mul(2).saturating_add(8);
+    let mut options = granit_parser::Options::default();
+    options.flow_nesting_limit = guard;
+    options.block_nesting_limit = guard;
+    let parser = Parser::new_from_str_with_options(text, options);
     for item in parser {
         let (ev, span) = item.map_err(|e| {
             let off = e.marker().byte_offset().unwrap_or(0);
+            let loc = Loc::new(file, off, off);
+            // granit's scanner counts flow nesting ahead of the events checked below.
+            if matches!(e.kind(), granit_parser::ErrorKind::RecursionLimitExceeded) {
+                return Budget::over(
+                    "depth",
+                    limits.depth,
+                    "YAML collections nested in one document",
+                    loc,
+                );
+            }
             ParseError {
-                loc: Loc::new(file, off, off),
+                loc,
                 message: e.info(),
                 related: None,
             }
@@ -106,6 +199,15 @@ pub fn parse_general(
         let node = match ev {
             Event::StreamStart | Event::StreamEnd => continue,
             Event::DocumentStart(..) => {
+                if docs.len() >= limits.documents {
+                    return Err(Budget::over(
+                        "documents",
+                        limits.documents,
+                        "YAML documents in this file",
+                        loc,
+                    ));
+                }
+                budget.add(1, false, loc)?;
                 in_doc = true;
                 root = None;
                 anchors.clear();
@@ -119,7 +221,9 @@ pub fn parse_general(
                 continue;
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
+                Some((n, size)) => {
+                    // Counted before it is copied: a bomb stops here, not out of memory.
+                    budget.add(*size, true, loc)?;
                     let mut n = n.clone();
                     n.loc = loc;
                     n
@@ -134,17 +238,30 @@ pub fn parse_general(
             },
             Event::Scalar(v, style, anchor, tag) => {
                 let value = scalar_value(v, style, tag.as_deref(), text, e);
+                budget.add(1, false, loc)?;
                 let n = Node::new(value, loc);
                 if anchor != 0 {
-                    anchors.insert(anchor, n.clone());
+                    anchors.insert(anchor, (n.clone(), 1));
                 }
                 n
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _)
+                if stack.len() >= limits.depth =>
+            {
+                let _ = anchor;
+                return Err(Budget::over(
+                    "depth",
+                    limits.depth,
+                    "YAML collections nested in one document",
+                    loc,
+                ));
             }
             Event::SequenceStart(_, anchor, _) => {
                 stack.push(Frame::Seq {
                     items: Vec::new(),
                     loc,
                     anchor,
+                    before: budget.nodes,
                 });
                 continue;
             }
@@ -155,6 +272,7 @@ pub fn parse_general(
                     anchor,
                     pending_key: None,
                     merges: Vec::new(),
+                    before: budget.nodes,
                 });
                 continue;
             }
@@ -163,10 +281,12 @@ pub fn parse_general(
                     items,
                     loc: l,
                     anchor,
+                    before,
                 }) => {
+                    budget.add(1, false, l)?;
                     let n = Node::new(Value::Seq(items), l);
                     if anchor != 0 {
-                        anchors.insert(anchor, n.clone());
+                        anchors.insert(anchor, (n.clone(), budget.nodes - before));
                     }
                     n
                 }
@@ -178,12 +298,14 @@ pub fn parse_general(
                     loc: l,
                     anchor,
                     merges,
+                    before,
                     ..
                 }) => {
-                    apply_merges(&mut map, merges);
+                    merge_keys(&mut map, merges)?;
+                    budget.add(1, false, l)?;
                     let n = Node::new(Value::Map(map), l);
                     if anchor != 0 {
-                        anchors.insert(anchor, n.clone());
+                        anchors.insert(anchor, (n.clone(), budget.nodes - before));
                     }
                     n
                 }
@@ -213,26 +335,6 @@ fn scalar_value(
         None => Value::Str(v.into_owned()),
     };
     unterminated_block_fix(value, style, text, end)
-}
-
-/// `<<` merge: keys already present win; earlier merge sources win over later.
-fn apply_merges(map: &mut Mapping, merges: Vec<Node>) {
-    for m in merges {
-        let sources: Vec<Node> = match m.value {
-            Value::Map(_) => vec![m],
-            Value::Seq(items) => items,
-            _ => vec![],
-        };
-        for src in sources {
-            if let Value::Map(sm) = src.value {
-                for e in sm.entries {
-                    if !map.contains_key(&e.key) {
-                        map.entries.push(e);
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Attaches a completed node to its parent: the document root, a list's next item, or a
@@ -274,12 +376,40 @@ fn attach(
             }
             Some((key, key_loc)) => {
                 if key == "<<" {
-                    merges.push(node);
+                    merges.push((node, key_loc));
                 } else {
                     insert_last_wins(map, key, key_loc, node, duplicates);
                 }
             }
         },
+    }
+    Ok(())
+}
+
+/// `<<` merge keys: keys already present win; earlier merge sources win over later. The value
+/// must be a mapping or a sequence of mappings (go-yaml, and so kustomize, refuses anything else).
+fn merge_keys(map: &mut Mapping, merges: Vec<(Node, Loc)>) -> Result<(), ParseError> {
+    for (m, key_loc) in merges {
+        let loc = m.loc;
+        let sources: Vec<Node> = match m.value {
+            Value::Map(_) => vec![m],
+            Value::Seq(items) => items,
+            _ => vec![m],
+        };
+        for src in sources {
+            let Value::Map(sm) = src.value else {
+                return Err(ParseError {
+                    loc: if src.loc.is_some() { src.loc } else { loc },
+                    message: "map merge requires map or sequence of maps as the value".into(),
+                    related: Some(key_loc),
+                });
+            };
+            for e in sm.entries {
+                if !map.contains_key(&e.key) {
+                    map.entries.push(e);
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -47,3 +47,77 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Says on the terminal — past the test harness's output capture, which hides what a passing
+/// test prints — that a test did not run, and why. Under CI (`CI=true`) a missing tool is a
+/// failure instead: `.ci/run` installs everything the tests drive.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test} cannot run: {why} (.ci/run installs what the tests need)");
+    }
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
+}
+
+/// Whether `python3` can import `module`.
+pub fn python_has(module: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `python3 -c script args…` and returns its stdout; panics with its stderr on failure.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The kustodian binary under test, run in `dir` with no GitHub Actions environment, and with
+/// git's search for a work tree stopped at `dir`'s parent: a fixture inside this repository is
+/// then its own repository, as it would be in a user's checkout.
+pub fn kustodian_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustodian"));
+    cmd.current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("NO_COLOR")
+        .env_remove("FORCE_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    if let Some(parent) = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.parent().map(Path::to_path_buf))
+    {
+        cmd.env("GIT_CEILING_DIRECTORIES", parent);
+    }
+    cmd
+}
+
+/// The project's shared folder with the kustomize conformance corpus: `$KUSTODIAN_SHARED`, else
+/// `../shared` beside this checkout. The tests that need it are `#[ignore]`d (cargo lists them
+/// as ignored rather than passing them without it); `scripts/test` runs them with `--ignored`
+/// when it is there. Run by hand without it, they fail saying so.
+pub fn shared_dir() -> std::path::PathBuf {
+    let candidates = [
+        std::env::var_os("KUSTODIAN_SHARED").map(std::path::PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("conformance/run").exists())
+        .expect(
+            "the conformance corpus is not here: set KUSTODIAN_SHARED to the project's shared folder (see CONTRIBUTING.md)",
+        )
+}

@@ -4,7 +4,7 @@
 
 use super::super::cel::{Check, Part, place};
 use super::super::matching::{label, resource_name, selector_of};
-use crate::diag::{ErrorCode, Finding, RuleDoc, Severity};
+use crate::diag::{ErrorCode, Finding, RuleDescriptor, Severity};
 use crate::render::Resource;
 use crate::settings::custom::LabelSelector;
 use crate::source::{Loc, Sources};
@@ -161,22 +161,22 @@ pub struct Policy {
     pub constraints: MatchResources,
     pub conditions: Vec<Condition>,
     pub validations: Vec<Validation>,
-    pub doc: RuleDoc,
+    pub doc: RuleDescriptor,
 }
 
-fn fatal(node: &Node, name: &str, loc: Loc, msg: String) -> Finding {
+fn fatal(node: &Node, name: &str, loc: Loc, msg: String) -> Box<Finding> {
     let mut f = Finding::error_code(
         ErrorCode::Policy,
         format!("ValidatingAdmissionPolicy '{name}': {msg}"),
     );
     f.loc = if loc.is_some() { loc } else { node.loc };
-    f
+    Box::new(f)
 }
 
 impl Policy {
     /// Compiles a policy object; an expression that does not compile is a policy error at its
     /// line and column.
-    pub fn compile(node: &Node, sources: &Sources) -> Result<Policy, Finding> {
+    pub fn compile(node: &Node, sources: &Sources) -> Result<Policy, Box<Finding>> {
         let name = node.str_at(&["metadata", "name"]).unwrap_or("").to_string();
         let spec = node.get("spec").cloned().unwrap_or_else(Node::map);
         let seq = |key: &str| {
@@ -195,7 +195,7 @@ impl Policy {
             })
             .collect();
         let var_nodes = seq("variables");
-        let compile = |expr: &Node, message: Option<&Node>| -> Result<Check, Finding> {
+        let compile = |expr: &Node, message: Option<&Node>| -> Result<Check, Box<Finding>> {
             Check::new(
                 &variables,
                 expr.as_str().unwrap_or(""),
@@ -270,7 +270,12 @@ impl Policy {
     }
 }
 
-fn policy_doc(name: &str, validations: &[Validation], sources: &Sources, at: Loc) -> RuleDoc {
+fn policy_doc(
+    name: &str,
+    validations: &[Validation],
+    sources: &Sources,
+    at: Loc,
+) -> RuleDescriptor {
     let summary = validations
         .iter()
         .find_map(|v| v.message.clone())
@@ -286,13 +291,13 @@ fn policy_doc(name: &str, validations: &[Validation], sources: &Sources, at: Loc
         }
         doc.push('\n');
     }
-    RuleDoc {
+    RuleDescriptor {
         id: name.to_string(),
         summary,
         doc,
         help_uri: None,
-        default_level: "error".into(),
-        origin: "admission policy".into(),
+        default_severity: Some(Severity::Error),
+        origin: Some("admission policy".into()),
     }
 }
 

@@ -23,6 +23,24 @@ struct LoadedPatch {
     loc: Loc,
 }
 
+/// kustomize refuses a patch entry that sets both `path` and `patch` (an empty one counts as
+/// unset): which of the two would apply is not for kustodian to guess.
+fn one_of_path_and_patch(
+    path: Option<&Node>,
+    inline: Option<&Node>,
+    at: Loc,
+) -> Result<(), RenderError> {
+    let set = |n: Option<&Node>| n.and_then(|n| n.as_str()).is_some_and(|s| !s.is_empty());
+    if set(path) && set(inline) {
+        return Err(RenderError::invalid(
+            "a patch sets both 'path' and 'patch'; kustomize refuses it (patch and path can't be \
+             set at the same time)",
+            at,
+        ));
+    }
+    Ok(())
+}
+
 fn load_patch_source(
     renderer: &Renderer,
     dir: &str,
@@ -31,7 +49,8 @@ fn load_patch_source(
     trim: bool,
     at: Loc,
 ) -> Result<LoadedPatch, RenderError> {
-    if let Some(p) = path.and_then(|p| p.as_str()) {
+    one_of_path_and_patch(path, inline, at)?;
+    if let Some(p) = path.and_then(|p| p.as_str()).filter(|p| !p.is_empty()) {
         let rel = renderer.restricted_file(dir, p, path.map(|p| p.loc).unwrap_or(at))?;
         let loc = path.map(|p| p.loc).unwrap_or(at);
         let mut docs: Vec<Node> = renderer
@@ -354,7 +373,12 @@ pub(crate) fn apply_patches_json6902(
 ) -> Result<Vec<Loc>, RenderError> {
     let mut unmatched = Vec::new();
     for entry in &k.patches_json6902 {
-        let ops = if let Some(p) = entry.get("path").and_then(|p| p.as_str()) {
+        one_of_path_and_patch(entry.get("path"), entry.get("patch"), entry.loc)?;
+        let ops = if let Some(p) = entry
+            .get("path")
+            .and_then(|p| p.as_str())
+            .filter(|p| !p.is_empty())
+        {
             let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
             let rel = renderer.restricted_file(dir, p, loc)?;
             let text = renderer.read_text(&rel, loc)?;

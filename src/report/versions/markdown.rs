@@ -176,22 +176,24 @@ pub fn changes(rows: &[VersionChange]) -> String {
     let mut md = String::from(
         "\n### Versions\n\n| App | Environment | Image | Before | After |\n|---|---|---|---|---|\n",
     );
+    // In the step summary: repository values escaped as the rest of it is (report::markdown).
+    use crate::report::markdown;
     let refs = |v: &[ImageRef]| -> String {
         if v.is_empty() {
             return "(new)".into();
         }
         v.iter()
-            .map(|i| format!("`{}`", code(&i.short_version())))
+            .map(|i| markdown::code(&i.short_version(), true))
             .collect::<Vec<_>>()
             .join("<br>")
     };
     for r in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | `{}` | {} | {} |",
-            cell(&r.app),
-            cell(&r.environment),
-            code(&r.repository),
+            "| {} | {} | {} | {} | {} |",
+            markdown::cell(&r.app),
+            markdown::cell(&r.environment),
+            markdown::code(&r.repository, true),
             refs(&r.before),
             refs(&r.after)
         );

@@ -207,3 +207,32 @@ pub(crate) fn diff_nodes<'a>(
     diff(a, b, String::new(), &mut d);
     out.extend(d.into_iter().map(|x| (x.path, x.staging, x.production)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_patterns_match_segments() {
+        let pats = allow_patterns(&[
+            "spec.replicas".into(),
+            "Deployment:spec.template.spec.containers[*].env".into(),
+            "metadata.annotations.**".into(),
+        ]);
+        let m = |kind: &str, p: &str| {
+            pats.iter()
+                .any(|(k, re)| k.as_deref().is_none_or(|k| k == kind) && re.is_match(p))
+        };
+        assert!(m("Deployment", "spec.replicas"));
+        assert!(!m("Deployment", "spec.replicasX"));
+        assert!(m(
+            "Deployment",
+            "spec.template.spec.containers[name=a].env[name=X].value"
+        ));
+        assert!(!m(
+            "StatefulSet",
+            "spec.template.spec.containers[name=a].env"
+        ));
+        assert!(m("Service", "metadata.annotations.a/b"));
+    }
+}

@@ -3,5 +3,7 @@
 //! options ([`diff`]). Nothing here reports a finding.
 
 pub mod diff;
+pub mod drift;
+pub mod normalize;
 pub mod pods;
 pub mod resources;
