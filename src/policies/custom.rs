@@ -196,14 +196,11 @@ impl CustomCheck {
 /// A custom rule's description for `kustodian rules`, `explain` and SARIF.
 fn doc_of(decl: &CustomDecl, level: Level, sources: &Sources) -> RuleDescriptor {
     let r = &decl.rule;
-    let summary = r
-        .message
-        .clone()
-        .unwrap_or_else(|| {
-            // One line: a folded expression's line breaks are only layout.
-            let words: Vec<&str> = r.expression.split_whitespace().collect();
-            format!("custom rule: {}", words.join(" "))
-        });
+    let summary = r.message.clone().unwrap_or_else(|| {
+        // One line: a folded expression's line breaks are only layout.
+        let words: Vec<&str> = r.expression.split_whitespace().collect();
+        format!("custom rule: {}", words.join(" "))
+    });
     let mut doc = format!(
         "{summary}\n\nCustom rule declared in {}",
         sources.describe(decl.node.loc)
