@@ -126,6 +126,12 @@ struct CheckArgs {
     /// Policy file extending/overriding the built-in policy.
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Run only these rules (comma-separated or repeated ids; `kustodian rules` lists them).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    select: Vec<String>,
+    /// Turn these rules off for this run (comma-separated or repeated ids).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    ignore: Vec<String>,
     /// Only this environment (repeatable); with `-`, the environment the manifests are.
     #[arg(long = "env")]
     envs: Vec<String>,
@@ -674,6 +680,8 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         shard: args.shard,
         now: args.now.clone(),
         kubernetes_version: args.kubernetes_version.clone(),
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
         timings: args.verbose,
         record_policies: false,
     };

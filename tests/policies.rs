@@ -491,3 +491,43 @@ fn the_documented_examples_are_the_tested_files() {
     }
     assert!(checked >= 6, "only {checked} examples found");
 }
+
+#[test]
+fn select_and_ignore_name_custom_and_imported_rules() {
+    let t = copy("fixtures/policies/repo");
+    let rules_of = |args: &[&str]| {
+        let mut all = vec!["check", ".", "--format", "json"];
+        all.extend(args);
+        let out = run(t.path(), &all);
+        let report = json(&out);
+        let rules: BTreeSet<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect();
+        (out.status.code(), rules)
+    };
+    let (code, only) = rules_of(&[
+        "--select",
+        "team-label-required",
+        "--select",
+        "min-replicas",
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        only,
+        BTreeSet::from(["team-label-required".into(), "min-replicas".into()])
+    );
+    let (_, rest) = rules_of(&["--ignore", "main/deny", "--ignore", "memory-limit-ceiling"]);
+    assert!(rest.contains("team-label-required") && rest.contains("image-not-pinned"));
+    assert!(!rest.contains("main/deny") && !rest.contains("memory-limit-ceiling"));
+    let (code, bad) = rules_of(&["--select", "team-labl-required"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(bad, BTreeSet::from(["policy-error".into()]));
+    let out = run(t.path(), &["check", ".", "--select", "team-labl-required"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("did you mean 'team-label-required'"),
+        "{out:?}"
+    );
+}

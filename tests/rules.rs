@@ -1,5 +1,7 @@
 //! Every rule against its mini repos: `fixtures/rules/<rule>/fail` exits 1 and reports the rule
-//! (with the human output snapshotted), `fixtures/rules/<rule>/pass` exits 0 with no findings.
+//! (with the human output of that rule alone snapshotted, `--select <rule>`, so a change to one
+//! rule's output shows in its own snapshot only), `fixtures/rules/<rule>/pass` exits 0 with no
+//! findings from any rule.
 //! A fixture directory may hold a `policy.yaml` used for both (to check a warning-level rule as an
 //! error).
 
@@ -7,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(dir: &Path, policy: Option<&Path>, format: &str) -> (i32, String) {
+    run_with(dir, policy, format, &[])
+}
+
+fn run_with(dir: &Path, policy: Option<&Path>, format: &str, args: &[&str]) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustodian"));
     // Each fixture is a config repository of its own: git's search for a work tree stops there.
     cmd.arg("check")
@@ -18,6 +24,7 @@ fn run(dir: &Path, policy: Option<&Path>, format: &str) -> (i32, String) {
     if let Some(p) = policy {
         cmd.arg("--policy").arg(p);
     }
+    cmd.args(args);
     let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -103,7 +110,7 @@ fn fail_fixtures_report_their_rule_and_pass_fixtures_are_clean() {
             );
         }
 
-        let (code, human) = run(&dir.join("fail"), policy, "human");
+        let (code, human) = run_with(&dir.join("fail"), policy, "human", &["--select", &rule]);
         assert_eq!(code, 1);
         insta::assert_snapshot!(format!("{rule}-fail"), human);
 
@@ -222,4 +229,74 @@ fn promotion_drift_identity_exemptions_each_hold_their_part() {
             "{off} should report '{reported}': {json}"
         );
     }
+}
+
+/// `--select` runs the named rules alone and `--ignore` turns rules off; an unknown id is a
+/// policy error (exit 2) with the closest id.
+#[test]
+fn select_and_ignore_narrow_the_rules() {
+    // A production image by tag (image-not-pinned, an error) without limits
+    // (resource-limits-missing, a warning).
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("repo");
+    let write = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "apps/web/base/kustomization.yaml",
+        "resources:\n- deployment.yaml\n",
+    );
+    write(
+        "apps/web/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n",
+    );
+    for env in ["staging", "production"] {
+        write(
+            &format!("apps/web/overlays/{env}/kustomization.yaml"),
+            "resources:\n- ../../base\n",
+        );
+    }
+    let rules = |args: &[&str]| {
+        let (code, json) = run_with(&dir, None, "json", args);
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mut ids: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        (code, ids)
+    };
+    let (code, all) = rules(&[]);
+    assert_eq!(
+        (code, all),
+        (
+            1,
+            vec!["image-not-pinned".into(), "resource-limits-missing".into()]
+        )
+    );
+    let (code, only) = rules(&["--select", "resource-limits-missing"]);
+    assert_eq!(
+        (code, only),
+        (0, vec!["resource-limits-missing".to_string()])
+    );
+    let (code, rest) = rules(&["--ignore", "resource-limits-missing"]);
+    assert_eq!((code, rest), (1, vec!["image-not-pinned".to_string()]));
+    let (code, none) = rules(&[
+        "--select",
+        "image-not-pinned,resource-limits-missing",
+        "--ignore",
+        "image-not-pinned",
+    ]);
+    assert_eq!(
+        (code, none),
+        (0, vec!["resource-limits-missing".to_string()])
+    );
+    let (code, json) = run_with(&dir, None, "json", &["--select", "image-not-pined"]);
+    assert_eq!(code, 2);
+    assert!(json.contains("did you mean 'image-not-pinned'"), "{json}");
 }

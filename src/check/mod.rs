@@ -53,6 +53,52 @@ pub struct CheckOptions {
     /// The bundled Kubernetes version to validate against (`--kubernetes-version`), over the
     /// policy's `schema-violation` option.
     pub kubernetes_version: Option<String>,
+    /// Run only these rules (`--select`), empty = every rule the policy turns on.
+    pub select: Vec<String>,
+    /// Turn these rules off (`--ignore`).
+    pub ignore: Vec<String>,
+}
+
+impl CheckOptions {
+    /// The policy as `--select` and `--ignore` narrow it. Ids that are not built in are left to
+    /// the custom and imported rules ([`CheckOptions::restrict_policies`]).
+    pub fn restrict(&self, policy: &mut Policy) {
+        policy.restrict(&self.select, &self.ignore);
+    }
+
+    /// The custom and imported rules as `--select` and `--ignore` narrow them.
+    pub fn restrict_policies(&self, policies: &mut crate::policies::PolicySet) {
+        policies.restrict(&self.select, &self.ignore);
+    }
+
+    /// After a run: a `--select` or `--ignore` id that names no rule (built in, custom, or
+    /// imported — admission policies rendered into an environment are known once rendered) is a
+    /// policy error, with the closest id.
+    pub fn unknown_rule(
+        &self,
+        policy: &Policy,
+        policies: &crate::policies::PolicySet,
+    ) -> Option<Finding> {
+        let known = |id: &str| policy.level(id).is_some() || policies.knows(id);
+        let id = self
+            .select
+            .iter()
+            .chain(&self.ignore)
+            .find(|id| !known(id))?;
+        let mut all: Vec<String> = rules::registry().map(|r| r.id.to_string()).collect();
+        all.extend(policies.ids());
+        let near = all
+            .iter()
+            .map(|k| (crate::text::edit_distance(k, id), k))
+            .filter(|(d, _)| *d <= 3)
+            .min()
+            .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+            .unwrap_or_default();
+        Some(Finding::error_code(
+            ErrorCode::Policy,
+            format!("'{id}' is not a rule{near}; `kustodian rules` lists them"),
+        ))
+    }
 }
 
 impl CheckOptions {
@@ -195,7 +241,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
         ),
         Err(_) => Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG),
     };
-    let (config, policy) = match (config, policy) {
+    let (config, mut policy) = match (config, policy) {
         (Ok(c), Ok(p)) => (c, p),
         (c, p) => {
             let mut all = Vec::new();
@@ -204,6 +250,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             return fatal_outcome(sort(all, &sources), sources);
         }
     };
+    opts.restrict(&mut policy);
     let pr = match &opts.base {
         None => None,
         Some(rev) => match PrState::open(&opts.root, &*fs, rev, opts.actor.clone()) {

@@ -74,10 +74,11 @@ fn objects(docs: Vec<Node>, out: &Collector) -> Vec<Resource> {
 pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     let sources = Sources::new();
     let id = sources.add(STDIN, text.into());
-    let policy = match Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG) {
+    let mut policy = match Policy::load(opts.policy.as_deref(), &sources, &rules::CATALOG) {
         Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
+    opts.restrict(&mut policy);
     if opts.envs.len() > 1 {
         let f = Finding::error_code(
             ErrorCode::Config,
@@ -169,7 +170,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         }
     }
     // The policy file's custom rules, and admission policies the stream itself carries.
-    let policies = match crate::policies::PolicySet::load(
+    let mut policies = match crate::policies::PolicySet::load(
         &crate::source::MemFs::default(),
         &config,
         &policy,
@@ -179,6 +180,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
+    opts.restrict_policies(&mut policies);
     for f in policies.check_app(&ctx) {
         out.push(f);
     }
@@ -194,6 +196,9 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         .filter(|f| f.severity == Severity::Warning)
         .count();
     summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    if let Some(f) = opts.unknown_rule(&policy, &policies) {
+        return outcome(vec![f], Summary::default(), sources);
+    }
     let mut done = outcome(findings, summary, sources);
     done.rules = policies.docs();
     done.rule_times = policies.times();

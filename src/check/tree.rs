@@ -41,11 +41,12 @@ pub fn check_tree(
     }
     // Custom rules and the policies the config names compile before anything renders: a
     // syntax error stops the run with its place.
-    let policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
+    let mut policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
         Ok(p) if opts.record_policies => p.recording(),
         Ok(p) => p,
         Err(errs) => return fatal_outcome(errs, sources),
     };
+    opts.restrict_policies(&mut policies);
     phases.mark("policies");
     let discovery = discover(&*fs, config, &sources, repo);
     phases.mark("discover");
@@ -153,6 +154,9 @@ pub fn check_tree(
     let garbage = (waiting, renderer, base_renderer, schemas);
     rayon::spawn(move || drop(garbage));
     phases.mark("drop");
+    if let Some(f) = opts.unknown_rule(policy, &policies) {
+        return fatal_outcome(vec![f], sources);
+    }
     Outcome {
         findings,
         summary,

@@ -185,6 +185,11 @@ pub struct PolicySet {
     timings: Option<Mutex<BTreeMap<String, Duration>>>,
     /// Every evaluation's outcome, when asked for (`kustodian test` of a repository).
     record: Option<Mutex<Vec<Recorded>>>,
+    /// `--select` (empty: all) and `--ignore`.
+    select: Vec<String>,
+    ignore: Vec<String>,
+    /// The custom rules these leave out (still rules of the run, for waivers and `--ignore`).
+    left_out: Vec<String>,
 }
 
 /// One evaluation of a rule on an object in a check.
@@ -207,7 +212,28 @@ impl PolicySet {
             rego: None,
             timings: None,
             record: None,
+            select: vec![],
+            ignore: vec![],
+            left_out: vec![],
         }
+    }
+
+    /// Runs only the rules of `select` (when not empty) that `ignore` does not name; ids of
+    /// other rules are someone else's (built-in rules are restricted in the policy).
+    pub fn restrict(&mut self, select: &[String], ignore: &[String]) {
+        self.select = select.to_vec();
+        self.ignore = ignore.to_vec();
+        let (s, i) = (&self.select, &self.ignore);
+        let (kept, out): (Vec<_>, Vec<_>) = std::mem::take(&mut self.custom)
+            .into_iter()
+            .partition(|c| (s.is_empty() || s.contains(&c.id)) && !i.contains(&c.id));
+        self.custom = kept;
+        self.left_out = out.into_iter().map(|c| c.id).collect();
+    }
+
+    fn kept(&self, id: &str) -> bool {
+        (self.select.is_empty() || self.select.iter().any(|s| s == id))
+            && !self.ignore.iter().any(|s| s == id)
     }
 
     /// Keeps every evaluation's outcome ([`PolicySet::recorded`]).
@@ -283,6 +309,13 @@ impl PolicySet {
 
     /// Evaluates every policy on one environment; `sink` hears every (rule, object, status).
     pub fn evaluate(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
+        let restricted = !self.select.is_empty() || !self.ignore.is_empty();
+        let mut filtered = |id: &str, i: usize, s: Status| {
+            if !restricted || self.kept(id) {
+                sink(id, i, s)
+            }
+        };
+        let sink: &mut dyn FnMut(&str, usize, Status) = &mut filtered;
         for c in &self.custom {
             let t = self.timings.as_ref().map(|_| Instant::now());
             c.run(input, sink);
@@ -349,9 +382,19 @@ impl PolicySet {
         out
     }
 
+    /// The ids of this run's custom and imported rules (those `--select` left out too).
+    pub fn ids(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.docs().into_iter().map(|d| d.id).collect();
+        out.extend(self.left_out.iter().cloned());
+        out
+    }
+
     /// Whether `id` names a rule of this run (custom, or imported and seen).
     pub fn knows(&self, id: &str) -> bool {
-        self.custom.iter().any(|c| c.id == id) || self.admission.knows(id) || self.rego_knows(id)
+        self.custom.iter().any(|c| c.id == id)
+            || self.left_out.iter().any(|c| c == id)
+            || self.admission.knows(id)
+            || self.rego_knows(id)
     }
 
     fn rego_knows(&self, id: &str) -> bool {
@@ -366,6 +409,9 @@ impl PolicySet {
 
     /// Whether the rule `id` of this run is turned on.
     pub fn enabled(&self, id: &str) -> bool {
+        if !self.kept(id) {
+            return false;
+        }
         match self.custom.iter().find(|c| c.id == id) {
             Some(c) => c.level != crate::settings::Level::Off,
             None => self.knows(id),

@@ -383,6 +383,20 @@ impl Policy {
             .unwrap_or_else(|| panic!("'{id}' is not a registered rule"))
     }
 
+    /// Keeps on only the rules `select` names (every rule when it is empty), minus those
+    /// `ignore` names — what `--select` and `--ignore` ask, as ruff's flags of those names do.
+    /// The rules kept keep the level the policy gives them: selecting a rule the policy turns
+    /// off leaves it off. Ids of other rules (custom and imported ones) are for their owner to
+    /// honour, and the check to refuse when no rule has them (`CheckOptions::unknown_rule`).
+    pub fn restrict(&mut self, select: &[String], ignore: &[String]) {
+        for (id, rule) in &mut self.rules {
+            let kept = (select.is_empty() || select.contains(id)) && !ignore.contains(id);
+            if !kept {
+                rule.level = Level::Off;
+            }
+        }
+    }
+
     /// Severity level configured for a rule id (`None` for an unknown id).
     pub fn level(&self, id: &str) -> Option<Level> {
         self.rules.get(id).map(|r| r.level)
