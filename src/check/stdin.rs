@@ -160,30 +160,10 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         pr: None,
         schemas: schemas.as_ref(),
     };
-    for rule in rules::RULES {
-        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
-            continue;
-        };
-        for mut f in rule.check(&ctx, policy.rule(rule.info().id)) {
-            f.severity = severity;
-            out.push(f);
-        }
-    }
-    // The policy file's custom rules, and admission policies the stream itself carries.
-    let mut policies = match crate::policies::PolicySet::load(
-        &crate::source::MemFs::default(),
-        &config,
-        &policy,
-        &sources,
-        opts.timings,
-    ) {
+    let policies = match judge(&ctx, opts, &out) {
         Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
-    opts.restrict_policies(&mut policies);
-    for f in policies.check_app(&ctx) {
-        out.push(f);
-    }
     let mut findings = out.into_sorted(&sources);
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -203,6 +183,37 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     done.rules = policies.docs();
     done.rule_times = policies.times();
     done
+}
+
+/// Runs every rule the policy turns on, then the policy file's custom rules and the admission
+/// policies the stream itself carries, into `out`; the policy set, for its rule descriptions.
+fn judge(
+    ctx: &AppCtx,
+    opts: &CheckOptions,
+    out: &Collector,
+) -> Result<crate::policies::PolicySet, Vec<Finding>> {
+    let policy = ctx.policy;
+    for rule in rules::RULES {
+        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+            continue;
+        };
+        for mut f in rule.check(ctx, policy.rule(rule.info().id)) {
+            f.severity = severity;
+            out.push(f);
+        }
+    }
+    let mut policies = crate::policies::PolicySet::load(
+        &crate::source::MemFs::default(),
+        ctx.config,
+        policy,
+        ctx.sources,
+        opts.timings,
+    )?;
+    opts.restrict_policies(&mut policies);
+    for f in policies.check_app(ctx) {
+        out.push(f);
+    }
+    Ok(policies)
 }
 
 /// The schemas to validate the stream with: the bundled version (`--kubernetes-version`, else

@@ -23,7 +23,39 @@ use crate::yaml::Node;
 /// The root context: standard functions plus the Kubernetes libraries.
 fn root() -> &'static Context<'static> {
     static ROOT: OnceLock<Context<'static>> = OnceLock::new();
-    ROOT.get_or_init(|| Context::default().with_all())
+    ROOT.get_or_init(|| {
+        let mut ctx = Context::default().with_all();
+        ctx.add_function("matches", matches);
+        ctx
+    })
+}
+
+/// `string.matches(regex)`, with each thread's compiled patterns kept: the interpreter's own
+/// compiles the pattern on every call, which made a name-pattern rule the costliest of a
+/// hundred (patterns are literals in practice, so a few per thread).
+fn matches(
+    ftx: &kube_cel::cel::FunctionContext,
+    kube_cel::cel::extractors::This(this): kube_cel::cel::extractors::This<Arc<String>>,
+    pattern: Arc<String>,
+) -> Result<bool, kube_cel::cel::ExecutionError> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<HashMap<Arc<String>, regex::Regex>> =
+            Default::default();
+    }
+    COMPILED.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(re) = c.get(&pattern) {
+            return Ok(re.is_match(&this));
+        }
+        let re = regex::Regex::new(&pattern)
+            .map_err(|e| ftx.error(format!("'{pattern}' not a valid regex:\n{e}")))?;
+        let hit = re.is_match(&this);
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(pattern, re);
+        Ok(hit)
+    })
 }
 
 /// An expression that did not compile: where (1-based, inside the expression) and why.
@@ -496,6 +528,27 @@ mod tests {
         assert!(matches!(
             c.evaluate(&[("object", Some(&missing))]),
             Verdict::Error(e) if e.contains("resources")
+        ));
+    }
+
+    #[test]
+    fn regular_expressions_compiled_once_per_thread_still_judge_each_string() {
+        let c = Check::new(
+            &[],
+            "object.name.matches('^app-[0-9]+$')",
+            None,
+            &["object"],
+        )
+        .unwrap();
+        for (name, want) in [("app-1", true), ("app-x", false), ("app-22", true)] {
+            let o = node(&format!("name: {name}\n"));
+            let got = c.evaluate(&[("object", Some(&o))]) == Verdict::Pass;
+            assert_eq!(got, want, "{name}");
+        }
+        let bad = Check::new(&[], "object.name.matches('(')", None, &["object"]).unwrap();
+        assert!(matches!(
+            bad.evaluate(&[("object", Some(&node("name: a\n")))]),
+            Verdict::Error(e) if e.contains("not a valid regex")
         ));
     }
 
