@@ -39,12 +39,21 @@ pub struct RepoInfo {
     /// The branch checked out (`None` when detached, as in most CI checkouts; then
     /// `$GITHUB_HEAD_REF` when set).
     pub branch: Option<String>,
+    /// The name of the checked directory (its last path segment, symlinks resolved): what an app
+    /// whose environments sit at the repository root is called — in CI, the repository's name.
+    pub dir_name: Option<String>,
 }
 
-/// The [`RepoInfo`] of the repository holding `dir` (empty outside a repository).
+/// The [`RepoInfo`] of the repository holding `dir` (only `dir_name` outside a repository).
 pub fn repo_info(dir: &Path) -> RepoInfo {
+    let dir_name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
     let Ok(repo) = gix::discover(dir) else {
-        return RepoInfo::default();
+        return RepoInfo {
+            dir_name,
+            ..RepoInfo::default()
+        };
     };
     let branch = repo
         .head_name()
@@ -59,6 +68,7 @@ pub fn repo_info(dir: &Path) -> RepoInfo {
     RepoInfo {
         remotes: remote_urls(&repo),
         branch,
+        dir_name,
     }
 }
 

@@ -221,6 +221,10 @@ fn envs_directories_over_variants_pair_regions() {
         ]
     );
     assert!(got.iter().all(|r| r[4] == "convention" && r[5].is_empty()));
+    // Environments at the repository root make an app of the repository: it is called by the
+    // checked directory's name (in CI, the repository's), not `.`.
+    let dir_name = t.path().file_name().unwrap().to_str().unwrap();
+    assert!(got.iter().all(|r| r[0] == dir_name), "{got:?}");
     let pairs = v["pairs"].to_string();
     assert!(
         pairs.contains(r#""staging":"staging-eu","production":"prod-eu""#),

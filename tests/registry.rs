@@ -140,3 +140,23 @@ fn rules_and_explain_show_every_registered_rule_and_its_doc() {
         .unwrap();
     }
 }
+
+/// docs/adding-a-rule.md walks through a real rule: its code block is that rule's file, word for
+/// word, so the walkthrough compiles, runs and is tested (by its fixtures) like every rule.
+#[test]
+fn the_adding_a_rule_walkthrough_is_a_real_rule() {
+    let doc = std::fs::read_to_string(root().join("docs/adding-a-rule.md")).unwrap();
+    let start = doc
+        .find("```rust\n//!")
+        .expect("the walkthrough's rust block")
+        + "```rust\n".len();
+    let block = &doc[start..];
+    let block = &block[..block.find("```").unwrap()];
+    let file =
+        std::fs::read_to_string(root().join("src/rules/host_network_in_production.rs")).unwrap();
+    assert_eq!(
+        block, file,
+        "docs/adding-a-rule.md and the rule's file differ"
+    );
+    assert!(kustodian::rules::lookup("host-network-in-production").is_some());
+}

@@ -191,6 +191,13 @@ pub fn discover(fs: &dyn Fs, config: &Config, sources: &Sources, repo: &RepoInfo
     found.extend(conventional);
     let mut apps = assemble(found, config);
     for app in &mut apps {
+        // Environments at the repository root (`envs/<env>`) make an app of the repository
+        // itself: it goes by the checked directory's name rather than `.`.
+        if app.name == "."
+            && let Some(name) = &repo.dir_name
+        {
+            app.name.clone_from(name);
+        }
         app.pairs = pairing::pairs(app, config, &gitops.promotions);
     }
     Discovery {

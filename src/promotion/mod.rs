@@ -17,6 +17,7 @@ pub mod commit;
 pub mod edit;
 pub mod history;
 pub mod images;
+mod plan;
 pub mod promote;
 mod tree;
 mod verify;

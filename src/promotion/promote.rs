@@ -13,137 +13,16 @@
 //! next steps.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use super::edit::{self, Splice};
-use super::images::{ImageRef, ImageUse, images_of, short_digest};
+use super::images::{ImageRef, ImageUse, images_of};
+pub use super::plan::{FileEdit, Move, Plan, PromoteOptions, Promotion, Status};
 use super::{PromotionError, Repo};
 use crate::check;
-use crate::diag::Finding;
 use crate::discover::{App, Env};
 use crate::render::Renderer;
 use crate::render::kustomization::find_kustomization_file;
-use crate::source::{FileId, Fs, Sources};
-
-/// What `promote` is asked to do.
-#[derive(Clone, Debug, Default)]
-pub struct PromoteOptions {
-    pub root: PathBuf,
-    /// The app to promote (`None` with `all`).
-    pub app: Option<String>,
-    /// Every app that has environment `to` and whose `to` runs something else than `from`.
-    pub all: bool,
-    /// The environment to promote to.
-    pub to: String,
-    /// The environment to take the images from (default: the one before `to`).
-    pub from: Option<String>,
-    /// Only this image (repository or its last path segment).
-    pub image: Option<String>,
-    /// Set this digest instead of what `from` runs.
-    pub digest: Option<String>,
-    /// Set this tag instead of what `from` runs.
-    pub tag: Option<String>,
-    /// Add an `images:` entry to the target overlay when the image is set in a shared file.
-    pub create: bool,
-    /// Keep a promotion the checks refuse.
-    pub force: bool,
-    /// The edited files are to be committed: they must not carry other uncommitted changes.
-    pub commit: bool,
-    /// Extra policy file, as for `check`.
-    pub policy: Option<PathBuf>,
-}
-
-/// Every promotion asked for, checked.
-pub struct Plan {
-    pub promotions: Vec<Promotion>,
-    /// The table the findings' locations refer to.
-    pub sources: Sources,
-}
-
-/// One app's promotion to one environment.
-pub struct Promotion {
-    pub app: String,
-    pub to: String,
-    /// The environment the images come from (`None` with `--digest`/`--tag`).
-    pub from: Option<String>,
-    /// What the environment is to run (already runs, when nothing moves).
-    pub wanted: Vec<ImageRef>,
-    pub moves: Vec<Move>,
-    pub files: Vec<FileEdit>,
-    /// What the checks say about the environment after the edit (errors and warnings).
-    pub findings: Vec<Finding>,
-    pub status: Status,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// The environment already runs what it would be promoted to.
-    UpToDate,
-    /// Checked and clean: write it.
-    Ready,
-    /// An error finding: the files stay as they are.
-    Refused,
-    /// An error finding, overridden with `force`.
-    Forced,
-    /// (`all`) Not promotable, and why.
-    Skipped(String),
-}
-
-/// One image moved in the target environment.
-#[derive(Clone, Debug)]
-pub struct Move {
-    pub repository: String,
-    pub before: ImageRef,
-    pub after: ImageRef,
-    /// The file and 1-based line edited.
-    pub file: String,
-    pub line: usize,
-    /// An `images:` entry was added (`create`).
-    pub created: bool,
-}
-
-/// A file's text before and after the promotion.
-#[derive(Clone, Debug)]
-pub struct FileEdit {
-    /// Repo-relative path.
-    pub path: String,
-    pub before: String,
-    pub after: String,
-}
-
-impl Promotion {
-    /// Whether its files are to be written.
-    pub fn writes(&self) -> bool {
-        matches!(self.status, Status::Ready | Status::Forced)
-    }
-
-    /// `chore(<env>): promote <app> to <digest[:19]>` (the tag when no digest is set).
-    pub fn commit_message(&self) -> String {
-        let mut to: Vec<String> = self
-            .moves
-            .iter()
-            .map(|m| match (&m.after.digest, &m.after.tag) {
-                (Some(d), _) => short_digest(d).to_string(),
-                (None, Some(t)) => t.clone(),
-                (None, None) => m.after.reference(),
-            })
-            .collect();
-        to.dedup();
-        format!(
-            "chore({}): promote {} to {}",
-            self.to,
-            self.app,
-            to.join(", ")
-        )
-    }
-}
-
-impl Plan {
-    /// 0 when every promotion is written or up to date, 1 when one is refused.
-    pub fn exit_code(&self) -> u8 {
-        u8::from(self.promotions.iter().any(|p| p.status == Status::Refused))
-    }
-}
+use crate::source::{FileId, Fs};
 
 /// Works out, edits in memory and checks every promotion asked for.
 pub fn plan(opts: &PromoteOptions) -> Result<Plan, PromotionError> {

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::promote::{PromoteOptions, Promotion, Status};
+use super::plan::{PromoteOptions, Promotion, Status};
 use super::{PromotionError, Repo};
 use crate::check::{self, CheckOptions, PrState};
 use crate::diag::{Finding, Severity};

@@ -198,6 +198,7 @@ registry! {
     gitops_path_missing::GitopsPathMissing,
     source_not_rendered::SourceNotRendered,
     change_not_checked::ChangeNotChecked,
+    host_network_in_production::HostNetworkInProduction,
 }
 
 /// Every rule's description, in documentation order.

@@ -1,5 +1,5 @@
 //! `unused-suppression`: inline suppressions and configured exceptions that waive nothing. The
-//! matching itself is the engine's (`crate::suppress`), which sees every other rule's findings;
+//! matching itself is the engine's (`crate::check::suppress`), which sees every other rule's findings;
 //! this file is the rule's identity and documentation.
 
 use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs};
@@ -44,7 +44,7 @@ impl Rule for UnusedSuppression {
         &INFO
     }
 
-    /// Nothing per app: see `crate::suppress::unused`.
+    /// Nothing per app: see `crate::check::suppress::unused`.
     fn check(&self, _ctx: &AppCtx, _settings: &RuleSettings) -> Vec<Finding> {
         vec![]
     }

@@ -93,7 +93,8 @@ pub struct EnvironmentEntry {
     /// `teams/*/apps/{app}/deploy/{env}`). Every matching directory holding a kustomization is an
     /// environment.
     pub path: Option<String>,
-    /// The app's name when the pattern has no `{app}` (default: the repository, `.`).
+    /// The app's name when the pattern has no `{app}` (default: the repository, named after the
+    /// checked directory).
     pub app: Option<String>,
     /// The environment's name when the pattern has no `{env}`. Without `path`, the entry applies
     /// its `stage` and `promotes-to` to every environment of this name, however it was found.
