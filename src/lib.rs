@@ -19,6 +19,7 @@ pub mod git;
 pub mod limits;
 pub mod output;
 pub mod policies;
+pub mod policy_tests;
 pub mod promotion;
 pub mod render;
 pub mod report;

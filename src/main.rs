@@ -423,7 +423,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Command::Render { dirs, root } => render(&dirs, root.as_deref()),
         Command::Test { dir } => {
-            use kustodian::policies::test_runner;
+            use kustodian::policy_tests as test_runner;
             let (runs, sources) = test_runner::run_all(&dir).map_err(anyhow::Error::msg)?;
             if runs.is_empty() {
                 eprintln!(

@@ -11,7 +11,8 @@
 //! staging environment production is promoted from), and each produces ordinary findings —
 //! rule id, severity, the line to edit — that go through the same suppressions, exceptions and
 //! reports as the built-in rules'. Every evaluation also says pass or skip, which `kustodian
-//! test` ([`test_runner`]) compares with what a test suite expects.
+//! test` (`crate::policy_tests`, above the check engine it runs) compares with what a test suite
+//! expects.
 //!
 //! This module sits beside `rules` above the settings: the settings declare custom rules
 //! (typed, with their lines); compiling and evaluating them happens here.
@@ -24,7 +25,6 @@ pub mod files;
 pub mod matching;
 #[cfg(feature = "rego")]
 pub mod rego;
-pub mod test_runner;
 pub mod vap;
 
 use std::collections::BTreeMap;

@@ -13,8 +13,8 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{EnvInput, Old, PolicySet, Status};
 use crate::diag::Finding;
+use crate::policies::{EnvInput, Old, PolicySet, Status};
 use crate::render::Resource;
 use crate::settings::custom::declare;
 use crate::settings::{Config, Policy, Stage};
@@ -138,7 +138,7 @@ pub fn find(dir: &Path) -> Vec<String> {
     let Ok(fs) = DiskFs::new(dir) else {
         return vec![];
     };
-    super::files::expand(&fs, &format!("**/{FILE_NAME}"))
+    crate::policies::files::expand(&fs, &format!("**/{FILE_NAME}"))
         .unwrap_or_default()
         .into_iter()
         .chain(fs.is_file(FILE_NAME).then(|| FILE_NAME.to_string()))
@@ -268,7 +268,7 @@ fn env_outcomes(
     let objects = |files: &[String]| -> Result<Vec<Resource>, Box<Finding>> {
         let mut out = Vec::new();
         for f in files {
-            out.extend(super::vap::read_objects(fs, &rel(f)?, sources)?);
+            out.extend(crate::policies::vap::read_objects(fs, &rel(f)?, sources)?);
         }
         Ok(out)
     };
