@@ -141,10 +141,36 @@ pub struct Finding {
     /// Set when an inline comment or a configured exception waives the finding: it is then
     /// reported as suppressed (JSON, SARIF) and counts for nothing.
     pub suppressed: Option<Suppressed>,
+    /// Pull-request mode: whether the finding is new with the change or already held at the base
+    /// revision (`None` outside pull-request mode).
+    pub baseline: Option<Baseline>,
     /// Positions already resolved elsewhere: a finding read back from a JSON report (by
     /// `merge-reports`) has no source text, only the positions that report names. They take the
     /// place of `loc`, `related[].loc` and `suppressed.loc`.
     pub resolved: Option<Box<Resolved>>,
+}
+
+/// Pull-request mode: a finding the change brings, or one the base revision already had (same
+/// rule, app, environment, object and field: see `check::baseline`). Existing findings are shown
+/// but fail the run only with `--fail-on all`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Baseline {
+    /// Not found at the base revision: the change brings it.
+    New,
+    /// Found at the base revision too.
+    Existing,
+}
+
+impl Baseline {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Baseline::New => "new",
+            Baseline::Existing => "existing",
+        }
+    }
 }
 
 /// The positions of a finding that was read back from a report rather than found in this run.
@@ -183,6 +209,7 @@ impl Finding {
             help: None,
             fatal: false,
             suppressed: None,
+            baseline: None,
             resolved: None,
         }
     }
@@ -224,20 +251,30 @@ impl Collector {
     }
     /// All findings, sorted by file, line, rule, message (stable output across runs and threads).
     pub fn into_sorted(self, sources: &Sources) -> Vec<Finding> {
-        let mut v = self.findings.into_inner().unwrap();
-        v.sort_by_cached_key(|f| {
-            let p = f.position(sources);
-            (
-                p.as_ref().map(|p| p.file.clone()).unwrap_or_default(),
-                p.as_ref().map(|p| (p.line, p.column)).unwrap_or((0, 0)),
-                f.rule.clone(),
-                f.app.clone(),
-                f.environment.clone(),
-                f.message.clone(),
-            )
+        let v = self.findings.into_inner().unwrap();
+        // Sorted once: each position is resolved once, and the other keys are compared in
+        // place (thousands of findings would otherwise copy five strings each for their keys).
+        let positions: Vec<Option<Position>> = v.iter().map(|f| f.position(sources)).collect();
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (pa, pb) = (&positions[a], &positions[b]);
+            fn file(p: &Option<Position>) -> &str {
+                p.as_ref().map_or("", |p| p.file.as_str())
+            }
+            let at = |p: &Option<Position>| p.as_ref().map_or((0, 0), |p| (p.line, p.column));
+            let (fa, fb) = (&v[a], &v[b]);
+            file(pa)
+                .cmp(file(pb))
+                .then_with(|| at(pa).cmp(&at(pb)))
+                .then_with(|| fa.rule.cmp(&fb.rule))
+                .then_with(|| fa.app.cmp(&fb.app))
+                .then_with(|| fa.environment.cmp(&fb.environment))
+                .then_with(|| fa.message.cmp(&fb.message))
         });
-        v.dedup();
-        v
+        let mut slots: Vec<Option<Finding>> = v.into_iter().map(Some).collect();
+        let mut sorted: Vec<Finding> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        sorted.dedup();
+        sorted
     }
 }
 
@@ -257,6 +294,13 @@ pub struct Summary {
     /// Findings waived by an inline suppression or a configured exception (not counted above).
     #[serde(default)]
     pub suppressed: usize,
+    /// Pull-request mode: active findings the change brings (every severity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<usize>,
+    /// Pull-request mode: active findings the base revision had too (every severity); they fail
+    /// the run only with `--fail-on all`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<usize>,
 }
 
 /// What a pull request does to one environment's rendered output: the step summary shows it per

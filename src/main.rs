@@ -4,13 +4,13 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use kustodian::check::{self, CheckOptions};
-use kustodian::diag::{Finding, Severity};
+use kustodian::check::{self, CheckOptions, FailOn};
 use kustodian::render::Renderer;
 use kustodian::report::{PathBase, Report, github, gitlab, human, json, junit, sarif};
 
@@ -77,17 +77,6 @@ enum Color {
     Never,
 }
 
-/// Which findings fail the run (exit 1).
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FailOn {
-    /// Error-severity findings.
-    Error,
-    /// Errors and warnings.
-    Warning,
-    /// None: exit 0 unless the repository could not be evaluated (exit 2).
-    Never,
-}
-
 /// How reports are written, for `check` and `merge-reports`.
 #[derive(Args)]
 struct Output {
@@ -104,8 +93,10 @@ struct Output {
     /// Print findings only: no summary line, nothing when clean.
     #[arg(long, short)]
     quiet: bool,
-    /// Which findings make the exit code 1.
-    #[arg(long, value_enum, default_value = "error")]
+    /// Which findings make the exit code 1: a severity (`error`, `warning`: errors and warnings,
+    /// `never`) and/or, in pull-request mode, a scope (`new`: findings the change brings, `all`:
+    /// also those the base revision had), e.g. `warning,new` or `error,all`.
+    #[arg(long, value_name = "error|warning|never,new|all", default_value = "error,new", value_parser = FailOn::from_str)]
     fail_on: FailOn,
 }
 
@@ -549,26 +540,6 @@ fn output_file(s: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(s))
 }
 
-/// The exit code for these findings: 2 when something could not be evaluated, 1 when a finding
-/// `fail_on` counts is not waived, else 0.
-fn exit_code(findings: &[Finding], fail_on: FailOn) -> u8 {
-    let counts = |f: &&Finding| {
-        f.suppressed.is_none()
-            && match fail_on {
-                FailOn::Error => f.severity == Severity::Error,
-                FailOn::Warning => f.severity <= Severity::Warning,
-                FailOn::Never => false,
-            }
-    };
-    if findings.iter().any(|f| f.fatal) {
-        2
-    } else if findings.iter().any(|f| counts(&f)) {
-        1
-    } else {
-        0
-    }
-}
-
 /// How reports name files: relative to the git work tree holding `dir`, else to `dir`.
 fn path_base(dir: &Path, base: Option<&str>) -> PathBase {
     let mut paths = match kustodian::source::work_tree_of(dir) {
@@ -653,7 +624,7 @@ fn merge_reports(reports: &[PathBuf], out: &Output) -> anyhow::Result<u8> {
         Some(p) => write_atomically(p, &buf)?,
         None => std::io::stdout().write_all(&buf)?,
     }
-    Ok(exit_code(&findings, out.fail_on))
+    Ok(out.fail_on.exit_code(&findings))
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<u8> {
@@ -740,7 +711,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         write_atomically(p, &b)?;
     }
     phases.mark("report");
-    Ok(exit_code(&outcome.findings, args.out.fail_on))
+    Ok(args.out.fail_on.exit_code(&outcome.findings))
 }
 
 /// `--verbose`: which overlays were checked, and what the waivers hid from the report, and why.
@@ -807,23 +778,35 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
     let sources = Sources::new();
     let fs = DiskFs::new(&root)?;
     let renderer = Renderer::new(Arc::new(fs), sources.clone());
+    // Each directory is built and printed on whichever thread takes it (its resources' YAML in
+    // parallel too when there are many, see `to_yaml`); only the concatenation is in order.
     let builds: Vec<_> = {
         use rayon::prelude::*;
-        rels.par_iter().map(|rel| renderer.build(rel)).collect()
+        rels.par_iter()
+            .zip(dirs.par_iter())
+            .map(|(rel, dir)| {
+                let t = kustodian::timings::Phases::start();
+                let yaml = renderer
+                    .build(rel)
+                    .map(|b| kustodian::render::to_yaml(&b.resources));
+                t.done(&format!("render {}", dir.display()));
+                yaml
+            })
+            .collect()
     };
     let color = use_color(Color::Auto, std::io::stderr().is_terminal());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     for (i, (dir, build)) in dirs.iter().zip(builds).enumerate() {
         match build {
-            Ok(b) => {
+            Ok(yaml) => {
                 if dirs.len() > 1 {
                     if i > 0 {
                         out.write_all(b"---\n")?;
                     }
                     writeln!(out, "# Source: {}", dir.display())?;
                 }
-                out.write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
+                out.write_all(yaml.as_bytes())?;
             }
             // One broken overlay does not hide the others: report it, render the rest.
             Err(e) => {

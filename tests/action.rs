@@ -532,3 +532,44 @@ fn the_build_cache_key_follows_the_actions_source() {
     let yml = std::fs::read_to_string(project.join("action.yml")).unwrap();
     assert!(yml.contains("key: ${{ steps.cache-key.outputs.key }}"));
 }
+
+/// Pull-request mode on an image-only promotion while drift already exists on the base branch:
+/// the existing findings are notices, the step passes and says how many are new and existing;
+/// `fail-on: error,all` fails it.
+#[test]
+fn existing_findings_are_notices_and_pass_unless_fail_on_all() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path();
+    common::stage_variants_repo(repo);
+    let base = git(repo, &["rev-parse", "HEAD"]);
+    common::edit(repo, "envs/prod-us/version.yml", "web:1.0", "web:2.0");
+    let event = format!(r#"{{"pull_request":{{"number":7,"base":{{"sha":"{base}"}}}}}}"#);
+    let r = run_action_with_event(repo, &[], &event);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("::error "), "{}", r.stdout);
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("::notice ")
+            && l.contains("title=promotion-drift (.")
+            && l.contains("::existing error (the base revision has it too): ")),
+        "{}",
+        r.stdout
+    );
+    let existing: usize = r
+        .outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("existing="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", r.outputs));
+    assert!(existing >= 3, "{}", r.outputs);
+    assert!(r.outputs.contains("\nnew=0\n"), "{}", r.outputs);
+    assert!(
+        r.summary.contains(&format!(
+            "✅ **0 new, {existing} existing**: No new findings"
+        )),
+        "{}",
+        r.summary
+    );
+    assert!(r.summary.contains("<details><summary>"), "{}", r.summary);
+    let r = run_action_with_event(repo, &[("fail-on", "error,all")], &event);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}

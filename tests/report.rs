@@ -286,11 +286,14 @@ fn the_step_summary_renders_under_commonmark() {
     let t = tempfile::tempdir().unwrap();
     let r = t.path().join("repo");
     let hostile = "<script>alert(1)</script>|*x*_y_`z`";
+    // A container whose unpinned image the base revision had already: an existing finding,
+    // in the summary's collapsed section.
+    let sidecar = "side<b>car</b>|_x_";
     // App names are directory names: markup without a slash.
     let app = "w*e_b<img src=x onerror=alert(3)>&amp;";
     let deployment = |tag: &str, note: &str| {
         format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    note: \"{note}\"\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: \"{hostile}\"\n        image: registry.example.com/web:{tag}\n        resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n"
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    note: \"{note}\"\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: \"{hostile}\"\n        image: registry.example.com/web:{tag}\n        resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n      - name: \"{sidecar}\"\n        image: busybox:1\n        resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n"
         )
     };
     write(
@@ -301,7 +304,10 @@ fn the_step_summary_renders_under_commonmark() {
     write(
         &r,
         &format!("apps/{app}/base/deployment.yaml"),
-        &deployment("1.0", "plain"),
+        &deployment(
+            "1.0@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "plain",
+        ),
     );
     for env in ["staging", "production"] {
         write(
@@ -390,6 +396,23 @@ print(json.dumps({"html": out, "errors": t.errors, "open": t.stack, "tags": sort
     assert!(text.contains(hostile), "the container name as text: {text}");
     assert!(text.contains(app), "the app name as text: {text}");
     assert!(md.contains("### Versions"), "{md}");
+    // The new finding in the table, the one the base revision had in the collapsed section.
+    assert!(md.contains("**1 new, 1 existing**"), "{md}");
+    assert!(
+        text.contains(sidecar),
+        "the existing finding as text: {text}"
+    );
+    let details = html.split("<details>").nth(1).unwrap_or("");
+    assert!(
+        details.starts_with("<summary>1 existing finding(s)")
+            && details.contains("<table>")
+            && details.contains("busybox:1"),
+        "the existing finding's table inside the first <details>: {html}"
+    );
+    assert!(
+        !html.split("<details>").next().unwrap().contains("busybox"),
+        "not among the new findings: {html}"
+    );
     assert!(
         text.contains("</details><img src=x onerror=alert(2)>"),
         "the diff as text: {text}"

@@ -56,9 +56,6 @@ fn every_registered_rule_has_fixtures() {
         "digest-not-promoted",
         "bot-write-scope",
         "change-freeze",
-        // Covered by tests/schema.rs (it needs CRDs and many kinds).
-        "schema-violation",
-        "schema-missing",
     ];
     for r in kustodian::rules::registry().filter(|r| !PR_ONLY.contains(&r.id)) {
         assert!(
@@ -162,6 +159,31 @@ fn rules_point_at_the_line_to_edit() {
         loc("secret-key-missing"),
         "apps/shop/base/deployment.yaml:16"
     );
+    // The misspelt field of a Flux Kustomization (validated against the bundled Flux schema) and
+    // of a Widget (against the CRD vendored outside any app).
+    let (_, json) = run(&base.join("schema-violation/fail"), None, "json");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let at: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["field"].as_str().unwrap(),
+                f["location"]["file"].as_str().unwrap(),
+                f["location"]["line"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "spec apps/shop/base/flux.yaml:17",
+            "spec.prunne apps/shop/base/flux.yaml:19",
+            "spec.color apps/shop/base/widget.yaml:7"
+        ]
+    );
     // The production literal that differs from staging's.
     assert_eq!(
         loc("promotion-drift"),
@@ -189,6 +211,51 @@ fn rules_point_at_the_line_to_edit() {
             "apps/shop/envs/prod-eu/kustomization.yaml:12",
             "apps/shop/envs/prod-us/kustomization.yaml:19"
         ]
+    );
+}
+
+/// Limits a patch removed are `resource-limits-removed`'s finding alone; with that rule off,
+/// `resource-limits-missing` reports them at the patch that removed them, not at the base line
+/// that set them.
+#[test]
+fn limits_a_patch_removed_are_reported_once_at_the_patch() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/resource-limits-removed/fail");
+    let found = |policy: Option<&Path>| {
+        let (_, json) = run(&dir, policy, "json");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}:{}",
+                    f["rule"].as_str().unwrap(),
+                    f["location"]["file"].as_str().unwrap(),
+                    f["location"]["line"]
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let both = found(None);
+    assert!(
+        both.iter()
+            .all(|f| f.starts_with("resource-limits-removed ")),
+        "{both:?}"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let policy = t.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "rules:\n  resource-limits-removed:\n    severity: off\n",
+    )
+    .unwrap();
+    let missing = found(Some(&policy));
+    assert_eq!(
+        missing,
+        ["resource-limits-missing apps/shop/overlays/production/drop-limits.yaml:1"],
+        "{missing:?}"
     );
 }
 

@@ -11,19 +11,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use crate::diag::EnvChange;
-use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
+use crate::diag::{Collector, ErrorCode, Finding, Summary};
 use crate::discover::App;
 use crate::render::RenderError;
 use crate::rules;
 use crate::settings::{Config, Policy};
 use crate::source::{DiskFs, Fs, Sources};
 
+mod baseline;
+mod fail_on;
 pub mod pr;
 pub mod stdin;
 mod stream;
 pub mod suppress;
 mod tree;
 
+pub use fail_on::FailOn;
 pub use pr::{PrState, resolve_base};
 pub use tree::check_tree;
 
@@ -145,19 +148,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 0 clean, 1 error-severity violations, 2 could not evaluate (fatal findings).
+    /// 0 clean, 1 error-severity violations (in pull-request mode: new ones), 2 could not
+    /// evaluate (fatal findings): the exit code of `--fail-on`'s default.
     pub fn exit_code(&self) -> i32 {
-        if self.findings.iter().any(|f| f.fatal) {
-            2
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.severity == Severity::Error && f.suppressed.is_none())
-        {
-            1
-        } else {
-            0
-        }
+        FailOn::default().exit_code(&self.findings).into()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{EnvChange, PrState, render_finding};
+use super::{EnvChange, PrState, baseline, render_finding};
 use crate::diag::{Collector, Finding};
 use crate::discover::{App, Env};
 use crate::render::{Build, RenderError, Renderer};
@@ -184,17 +184,23 @@ impl Stream<'_> {
             }),
             schemas,
         };
-        for rule in self.rules {
-            let Some(level) = self.policy.level(rule.info().id) else {
-                continue;
+        let mut found = self.run_rules(&ctx, None);
+        // Pull-request mode: what the base revision had already.
+        if let Some(p) = self.pr {
+            let base = match self.base_renderer {
+                Some(br) if found.iter().any(baseline::comparable) => {
+                    self.base_findings(r, br, schemas, &found)
+                }
+                _ => vec![],
             };
-            let Some(severity) = level.severity() else {
-                continue;
+            let at_base = baseline::AtBase {
+                findings: &base,
+                sources: self.sources,
             };
-            for mut f in rule.check(&ctx, self.policy.rule(rule.info().id)) {
-                f.severity = severity;
-                self.out.push(f);
-            }
+            baseline::mark(&mut found, self.sources, at_base, &format!("{}:", p.rev));
+        }
+        for f in found {
+            self.out.push(f);
         }
         // Their severity is their own (a custom rule's, a binding's action, a Rego rule's kind).
         for f in self.policies.check_app(&ctx) {
@@ -212,6 +218,71 @@ impl Stream<'_> {
             changes.push(env_change(app, *ei, base_build, head_build));
         }
         changes
+    }
+}
+
+impl Stream<'_> {
+    /// Runs the enabled app rules, or only those named in `only`.
+    fn run_rules(&self, ctx: &AppCtx, only: Option<&BTreeSet<&str>>) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for rule in self.rules {
+            if only.is_some_and(|o| !o.contains(rule.info().id)) {
+                continue;
+            }
+            let Some(severity) = self.policy.level(rule.info().id).and_then(|l| l.severity())
+            else {
+                continue;
+            };
+            for mut f in rule.check(ctx, self.policy.rule(rule.info().id)) {
+                f.severity = severity;
+                found.push(f);
+            }
+        }
+        found
+    }
+
+    /// The app's findings at the base revision, of the rules that found something at head
+    /// (nothing else needs comparing; rules that judge the change have no base findings):
+    /// every environment rendered there (the ones the pass already rendered are reused).
+    fn base_findings(
+        &self,
+        r: &AppRenders,
+        br: &Renderer,
+        schemas: Option<&crate::schema::SchemaSet>,
+        head: &[Finding],
+    ) -> Vec<Finding> {
+        let rules: BTreeSet<&str> = head
+            .iter()
+            .filter(|f| baseline::comparable(f))
+            .map(|f| f.rule.as_str())
+            .collect();
+        let app = &self.apps[r.ai];
+        let more: Vec<(usize, Build)> = (0..app.envs.len())
+            .filter(|ei| !r.base_envs.iter().any(|(e, _)| e == ei))
+            .filter_map(|ei| build_env(br, &app.envs[ei]).ok().map(|b| (ei, b)))
+            .collect();
+        let base = app.base.as_ref().and_then(|b| br.build(b).ok());
+        br.forget_below(&app.dir);
+        let envs = app
+            .envs
+            .iter()
+            .enumerate()
+            .filter_map(|(ei, e)| {
+                let b = r.base_envs.iter().chain(&more).find(|(i, _)| *i == ei)?;
+                Some((e, &b.1))
+            })
+            .collect();
+        let ctx = AppCtx {
+            app,
+            base: base.as_ref(),
+            envs,
+            sources: self.sources,
+            config: self.config,
+            policy: self.policy,
+            pr: None,
+            schemas,
+        };
+        self.run_rules(&ctx, Some(&rules))
     }
 }
 

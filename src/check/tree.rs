@@ -9,8 +9,10 @@ use rayon::prelude::*;
 
 use super::pr::{PrState, affected};
 use super::stream::{AppRenders, Stream, Streamed, build_env};
-use super::{CheckOptions, EnvChange, Outcome, fatal_outcome, schema_options, shard_of, suppress};
-use crate::diag::{Collector, ErrorCode, Finding, Severity, Summary};
+use super::{
+    CheckOptions, EnvChange, Outcome, baseline, fatal_outcome, schema_options, shard_of, suppress,
+};
+use crate::diag::{Baseline, Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, Discovery, Stage, discover};
 use crate::git::RepoInfo;
 use crate::policies::PolicySet;
@@ -85,9 +87,10 @@ pub fn check_tree(
         policies: &policies,
         out: &out,
     };
-    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
-    // a CRD describes waits until every app is rendered (the CRD may come from any of them); so
-    // does one whose kind's validator another thread is compiling (the first few apps).
+    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that is
+    // not a Kubernetes one waits until every app is rendered (a CRD for it may come from any of
+    // them, or from another file of the repository); so does one whose kind's validator another
+    // thread is compiling (the first few apps).
     let streamed: Vec<Streamed> = (0..apps.len())
         .into_par_iter()
         .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
@@ -106,6 +109,9 @@ pub fn check_tree(
     }
     if let Some(s) = &mut schemas {
         add_crds(s, &crds, &out);
+        phases.mark("rendered-crds");
+        crds_of_files(s, renderer.fs(), &discovery.crd_files, &waiting, &out);
+        phases.mark("crd-files");
         crds_of_unchecked_apps(s, &discovery.apps, &apps, &waiting, &renderer, &out);
     }
     let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
@@ -127,7 +133,13 @@ pub fn check_tree(
         actor: pr.and_then(|p| p.actor.as_deref()),
         now: Some(now),
     };
-    repo_rules(&repo_ctx, policy, &out);
+    let mut repo_found = repo_rules(&repo_ctx, policy);
+    if let Some(p) = pr {
+        repo_baseline(&mut repo_found, p, config, policy, repo, &sources, now);
+    }
+    for f in repo_found {
+        out.push(f);
+    }
     phases.mark("repo-rules");
     let findings = waive(
         merge_environments(out.into_sorted(&sources)),
@@ -147,6 +159,11 @@ pub fn check_tree(
         .filter(|f| f.severity == Severity::Warning)
         .count();
     summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    if pr.is_some() {
+        let state = |b| counted().filter(|f| f.baseline == Some(b)).count();
+        summary.new = Some(state(Baseline::New));
+        summary.existing = Some(state(Baseline::Existing));
+    }
     phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller a
@@ -292,8 +309,8 @@ fn keep_affected(
     (dirs, envs)
 }
 
-/// The configured Kubernetes version and schema directories; the CRDs the repository renders join
-/// once every app is rendered.
+/// The configured Kubernetes version and schema directories; the repository's CRDs join once
+/// every app is rendered (those it renders, then those of its other files).
 fn schema_set(
     opts: &CheckOptions,
     policy: &Policy,
@@ -308,7 +325,10 @@ fn schema_set(
     match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
     {
-        Ok(s) => Some(s),
+        Ok(mut s) => {
+            s.await_repository_crds();
+            Some(s)
+        }
         Err(msg) => {
             out.push(Finding::error_code(ErrorCode::Policy, msg));
             None
@@ -316,8 +336,56 @@ fn schema_set(
     }
 }
 
+/// The `(apiVersion, kind)` pairs of the apps that waited for the repository's CRDs.
+fn waiting_kinds(waiting: &[AppRenders]) -> BTreeSet<(String, &str)> {
+    waiting
+        .iter()
+        .flat_map(|w| w.envs.iter().map(|(_, b)| b).chain(w.base.iter()))
+        .flat_map(|b| &b.resources)
+        .filter(|r| r.kind() != "CustomResourceDefinition")
+        .map(|r| (r.id().api_version(), r.kind()))
+        .collect()
+}
+
+/// Adds the CRDs of the repository's other YAML files (`files`: those discovery saw mention
+/// `CustomResourceDefinition`) for the kinds of waiting apps that still want one; only those
+/// CRDs are parsed ([`crate::schema::crds_defining`]).
+fn crds_of_files(
+    s: &mut SchemaSet,
+    fs: &dyn Fs,
+    files: &[String],
+    waiting: &[AppRenders],
+    out: &Collector,
+) {
+    if files.is_empty() {
+        return;
+    }
+    let wanted: BTreeSet<(String, String)> = waiting_kinds(waiting)
+        .into_iter()
+        .filter(|(api, kind)| s.wants_crd(api, kind))
+        .map(|(api, kind)| {
+            let group = crate::text::split_api_version(&api).0.to_string();
+            (group, kind.to_string())
+        })
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let per_file: Vec<Vec<crate::yaml::Node>> = files
+        .par_iter()
+        .map(|f| match fs.read(f) {
+            Ok(text) => crate::schema::crds_defining(&text, &wanted),
+            Err(_) => vec![],
+        })
+        .collect();
+    let crds: Vec<&crate::yaml::Node> = per_file.iter().flatten().collect();
+    if let Err(msg) = s.add_crd_files(&crds) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
+}
+
 fn add_crds(s: &mut SchemaSet, crds: &[crate::yaml::Node], out: &Collector) {
-    if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
+    if let Err(msg) = s.add_rendered_crds(&crds.iter().collect::<Vec<_>>()) {
         out.push(Finding::error_code(ErrorCode::Policy, msg));
     }
 }
@@ -339,17 +407,9 @@ fn crds_of_unchecked_apps(
         .filter(|a| !checked.contains(a.dir.as_str()))
         .collect();
     let unresolved = !others.is_empty()
-        && waiting.iter().any(|w| {
-            w.envs
-                .iter()
-                .map(|(_, b)| b)
-                .chain(w.base.iter())
-                .flat_map(|b| &b.resources)
-                .any(|r| {
-                    r.kind() != "CustomResourceDefinition"
-                        && !s.resolvable(&r.id().api_version(), r.kind())
-                })
-        });
+        && waiting_kinds(waiting)
+            .iter()
+            .any(|(api, kind)| !s.resolvable(api, kind));
     if !unresolved {
         return;
     }
@@ -370,7 +430,9 @@ fn crds_of_unchecked_apps(
                 .map(|r| r.node)
         })
         .collect();
-    add_crds(s, &more, out);
+    if let Err(msg) = s.add_other_crds(&more.iter().collect::<Vec<_>>()) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
 }
 
 /// Checks the apps that waited for the repository's CRDs; returns every environment change in
@@ -421,7 +483,8 @@ fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
 }
 
 /// Repository-wide rules (who changed what, who owns what, what the GitOps objects point at).
-fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
+fn repo_rules(repo: &rules::RepoCtx, policy: &Policy) -> Vec<Finding> {
+    let mut out = Vec::new();
     for rule in rules::RULES {
         let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
             continue;
@@ -434,6 +497,43 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy, out: &Collector) {
             out.push(f);
         }
     }
+    out
+}
+
+/// Pull-request mode: marks the repository-wide findings new or existing. Only when one could
+/// be existing is the base revision discovered and its repository-wide rules run (with their
+/// own sources: nothing of it reaches the report).
+fn repo_baseline(
+    found: &mut [Finding],
+    p: &PrState,
+    config: &Config,
+    policy: &Policy,
+    repo: &RepoInfo,
+    sources: &Sources,
+    now: jiff::Timestamp,
+) {
+    let mut base = Vec::new();
+    let base_sources = Sources::new();
+    if found.iter().any(baseline::comparable) {
+        let discovery = discover(&*p.base_fs, config, &base_sources, repo);
+        let ctx = rules::RepoCtx {
+            apps: &discovery.apps,
+            discovery: &discovery,
+            fs: &*p.base_fs,
+            sources: &base_sources,
+            config,
+            changed: None,
+            affected: None,
+            actor: None,
+            now: Some(now),
+        };
+        base = repo_rules(&ctx, policy);
+    }
+    let at_base = baseline::AtBase {
+        findings: &base,
+        sources: &base_sources,
+    };
+    baseline::mark(found, sources, at_base, &format!("{}:", p.rev));
 }
 
 /// One finding at one source line that holds in several environments (a base's limits, a shared
@@ -455,6 +555,7 @@ fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
             f.field.clone(),
             f.resource.as_ref().map(|r| r.kind.clone()),
             f.message.replace(&env, "\0"),
+            f.baseline,
         );
         match index.get(&key) {
             Some(&i) => {

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use crate::diag::{EnvChange, Finding, Severity};
+use crate::diag::{Baseline, EnvChange, Finding, Severity};
 use crate::report::{Report, markdown};
 use crate::source::Position;
 
@@ -30,6 +30,16 @@ pub fn escape_data(s: &str) -> String {
 /// Escapes an annotation property value.
 pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The annotation a finding gets: what the base revision had already is a notice, whatever its
+/// severity (it does not fail the pull request unless `--fail-on all` says so).
+fn kind(f: &Finding) -> Severity {
+    if f.baseline == Some(Baseline::Existing) {
+        Severity::Note
+    } else {
+        f.severity
+    }
 }
 
 fn command(sev: Severity) -> &'static str {
@@ -98,7 +108,10 @@ fn groups<'a>(report: &Report<'a>) -> Vec<Group<'a>> {
         // environment at a shared line is the same finding for an annotation.
         let same = |g: &Group| {
             let o = g.first();
-            o.rule == f.rule && o.severity == f.severity && g.span == span
+            o.rule == f.rule
+                && o.severity == f.severity
+                && o.baseline == f.baseline
+                && g.span == span
         };
         match groups.iter_mut().find(|g| same(g)) {
             Some(g) => g.members.push(f),
@@ -117,7 +130,7 @@ fn groups<'a>(report: &Report<'a>) -> Vec<Group<'a>> {
         .map(|(i, g)| {
             let at = g.span.as_ref().map(|(s, _)| (s.file.clone(), s.line));
             let repeat = at.is_some_and(|a| !seen.insert(a));
-            (g.first().severity, repeat, i, g)
+            (kind(g.first()), repeat, i, g)
         })
         .collect();
     keyed.sort_by_key(|(sev, repeat, i, _)| (*sev, *repeat, *i));
@@ -140,6 +153,12 @@ fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
     }
     props.push(format!("title={}", escape_property(&g.title())));
     let mut msg = f.message.clone();
+    if f.baseline == Some(Baseline::Existing) {
+        msg = format!(
+            "existing {} (the base revision has it too): {msg}",
+            f.severity.as_str()
+        );
+    }
     if let Some(h) = &f.help {
         msg.push_str("\n\n");
         msg.push_str(h);
@@ -164,7 +183,7 @@ fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "::{} {}::{}",
-        command(f.severity),
+        command(kind(f)),
         props.join(","),
         escape_data(&msg)
     )
@@ -174,7 +193,7 @@ fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
 /// totals (unless `quiet`).
 pub fn emit(report: &Report, out: &mut dyn Write, quiet: bool) -> io::Result<()> {
     let groups = groups(report);
-    let fits = |sev: Severity| groups.iter().filter(|g| g.first().severity == sev).count();
+    let fits = |sev: Severity| groups.iter().filter(|g| kind(g.first()) == sev).count();
     let overflow = [Severity::Error, Severity::Warning]
         .into_iter()
         .any(|s| fits(s) > SHOWN_PER_KIND)
@@ -182,7 +201,7 @@ pub fn emit(report: &Report, out: &mut dyn Write, quiet: bool) -> io::Result<()>
     let mut shown = [0usize; 3];
     let (mut left_findings, mut left_groups) = (0, 0);
     for g in &groups {
-        let sev = g.first().severity;
+        let sev = kind(g.first());
         // The closing notice takes one of the notices' places.
         let cap = if sev == Severity::Note && overflow {
             SHOWN_PER_KIND - 1
@@ -213,43 +232,68 @@ pub fn emit(report: &Report, out: &mut dyn Write, quiet: bool) -> io::Result<()>
     let s = report.summary;
     writeln!(
         out,
-        "kustodian: {} error(s), {} warning(s) in {} overlay(s), {} resource(s){}",
+        "kustodian: {} error(s), {} warning(s) in {} overlay(s), {} resource(s){}{}",
         s.errors,
         s.warnings,
         s.overlays,
         s.resources,
-        super::human::suppressed(s.suppressed, ", ")
+        super::human::suppressed(s.suppressed, ", "),
+        super::human::new_and_existing(s, ", ")
     )
 }
 
-/// The step summary (markdown), at most `limit` bytes.
+/// The step summary (markdown), at most `limit` bytes. In pull-request mode the findings the
+/// base revision had too come after the new ones, collapsed.
 pub fn step_summary(report: &Report, limit: usize) -> String {
     let s = report.summary;
     let mut md = String::from("## kustodian\n\n");
-    if report.active().next().is_none() {
+    let (existing, new): (Vec<&Finding>, Vec<&Finding>) = report
+        .active()
+        .partition(|f| f.baseline == Some(Baseline::Existing));
+    let counts = match (s.new, s.existing) {
+        (Some(n), Some(e)) => format!("**{n} new, {e} existing**: "),
+        _ => String::new(),
+    };
+    if new.is_empty() {
         md.push_str(&format!(
-            "✅ No findings in {} overlays ({} resources{}).\n",
+            "✅ {counts}No {}findings in {} overlays ({} resources{}).\n",
+            if existing.is_empty() { "" } else { "new " },
             s.overlays,
             s.resources,
             super::human::suppressed(s.suppressed, "; ")
         ));
-        return md;
+    } else {
+        md.push_str(&format!(
+            "{counts}**{} error(s), {} warning(s)** in {} overlays ({} resources{}).\n\n",
+            s.errors,
+            s.warnings,
+            s.overlays,
+            s.resources,
+            super::human::suppressed(s.suppressed, "; ")
+        ));
+        table(report, new, &mut md, limit);
     }
-    md.push_str(&format!(
-        "**{} error(s), {} warning(s)** in {} overlays ({} resources{}).\n\n",
-        s.errors,
-        s.warnings,
-        s.overlays,
-        s.resources,
-        super::human::suppressed(s.suppressed, "; ")
-    ));
+    if !existing.is_empty() && md.len() < limit {
+        md.push_str(&format!(
+            "\n<details><summary>{} existing finding(s): the base revision has them too (they fail the check only with <code>fail-on: all</code>)</summary>\n\n",
+            existing.len()
+        ));
+        // Room for the closing tag whatever the table leaves.
+        table(report, existing, &mut md, limit.saturating_sub(20));
+        md.push_str("\n</details>\n");
+    }
+    md
+}
+
+/// A markdown table of findings, most severe first, appended to `md` while it stays within
+/// `limit` bytes (then a line says how many were left out).
+fn table(report: &Report, mut findings: Vec<&Finding>, md: &mut String, limit: usize) {
     md.push_str(
         "| Severity | Rule | App | Environment | Location | Message |\n|---|---|---|---|---|---|\n",
     );
-    let mut ordered: Vec<&Finding> = report.active().collect();
-    ordered.sort_by_key(|f| f.severity);
-    let total = ordered.len();
-    for (i, f) in ordered.into_iter().enumerate() {
+    findings.sort_by_key(|f| f.severity);
+    let total = findings.len();
+    for (i, f) in findings.into_iter().enumerate() {
         let loc = report
             .location(f)
             .map(|p| markdown::code(&format!("{}:{}", p.file, p.line), true))
@@ -269,11 +313,10 @@ pub fn step_summary(report: &Report, limit: usize) -> String {
         );
         if md.len() + row.len() + note.len() > limit {
             md.push_str(&note);
-            return md;
+            return;
         }
         md.push_str(&row);
     }
-    md
 }
 
 /// Pull-request mode: per affected app, the environments changed, images before → after, and

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 
-use crate::diag::{Finding, Severity};
+use crate::diag::{Baseline, Finding, Severity};
 use crate::report::Report;
 
 /// Rendering options.
@@ -209,23 +209,35 @@ fn snippet_fits(file: &crate::source::SourceFile, f: &Finding) -> bool {
         .all(|offset| file.line_text(file.line_col(offset).0).len() <= MAX_SNIPPET_LINE)
 }
 
-/// Every finding, then a summary line.
+/// Every finding, then (pull-request mode) the ones the base revision had too, one line each,
+/// then a summary line.
 pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Result<()> {
-    for f in report.active() {
+    let existing = |f: &&Finding| f.baseline == Some(Baseline::Existing);
+    for f in report.active().filter(|f| !existing(f)) {
         write!(out, "{}", render_finding(f, report, opts))?;
         writeln!(out)?;
     }
+    existing_section(report, out, report.active().filter(existing).collect())?;
     if opts.quiet {
         return Ok(());
     }
     let s = report.summary;
-    if report.active().next().is_none() {
+    if !report.active().any(|f| !existing(&f)) {
         writeln!(
             out,
-            "✔ no findings in {} overlays ({} resources{})",
+            "✔ no {}findings in {} overlays ({} resources{}{})",
+            if s.existing.unwrap_or(0) > 0 {
+                "new "
+            } else {
+                ""
+            },
             s.overlays,
             s.resources,
-            suppressed(s.suppressed, "; ")
+            suppressed(s.suppressed, "; "),
+            match s.existing {
+                Some(e) if e > 0 => format!("; {e} existing"),
+                _ => String::new(),
+            }
         )
     } else {
         let notes = report
@@ -246,12 +258,53 @@ pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Res
         }
         writeln!(
             out,
-            "✖ {} in {} overlays ({} resources{})",
+            "✖ {} in {} overlays ({} resources{}{})",
             parts.join(", "),
             s.overlays,
             s.resources,
-            suppressed(s.suppressed, "; ")
+            suppressed(s.suppressed, "; "),
+            new_and_existing(s, "; ")
         )
+    }
+}
+
+/// Pull-request mode: the findings the base revision had too, collapsed to a line each (where,
+/// which rule, what) under a heading that says why they are there.
+fn existing_section(report: &Report, out: &mut dyn Write, found: Vec<&Finding>) -> io::Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "existing findings ({}): the base revision has them too; they fail the run only with `--fail-on all`",
+        found.len()
+    )?;
+    for f in found {
+        let at = report
+            .location(f)
+            .map(|p| format!("{}:{}", p.file, p.line))
+            .unwrap_or_else(|| "-".into());
+        let within = [f.app.as_deref(), f.environment.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        let line = format!(
+            "  {} {at} {} [{within}] {}",
+            f.severity.as_str(),
+            f.rule,
+            f.message.lines().next().unwrap_or("")
+        );
+        writeln!(out, "{}", visible(&line))?;
+    }
+    writeln!(out)
+}
+
+/// Pull-request mode: `"; 3 new, 12 existing"`, else nothing.
+pub(crate) fn new_and_existing(s: &crate::diag::Summary, sep: &str) -> String {
+    match (s.new, s.existing) {
+        (Some(n), Some(e)) => format!("{sep}{n} new, {e} existing"),
+        _ => String::new(),
     }
 }
 

@@ -40,7 +40,13 @@ use crate::settings::{Level, RuleSettings};
 /// **Why.** Promotion should move a tested artifact, not configuration nobody tested: a
 /// staging-only config change means production will run a combination that never ran anywhere.
 ///
-/// **Example.** `envs/staging-eu/settings.yml` sets `LOG_FORMAT=json`; `envs/prod-eu` does not.
+/// **Example.** The kostis-codefresh/gitops-environment-promotion layout (`envs/<env>` overlays
+/// built from `base/` plus `variants/prod` or `variants/non-prod` and a region variant): with no
+/// configuration, `envs/prod-us/settings.yml` setting `UI_THEME: "dark"` where staging-us runs
+/// `"light"` is reported at that line (`envs/prod-us/settings.yml:13`). Not reported there:
+/// `variants/prod/prod.yml`'s settings, which every `prod-*` environment shares, `ENV: "prod-us"`
+/// (the environment's own name), `replicas.yml`, the images in `version.yml`, `namespace` and
+/// `namePrefix`. The whole walk-through, with pull-request mode, is in `docs/drift.md`.
 ///
 /// **Fix.** Make the change in the base or a shared variant (so both get it), or in both
 /// environments, or allow the path in the policy when the difference is intended.

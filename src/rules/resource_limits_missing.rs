@@ -3,7 +3,8 @@
 use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
 use super::support::pods;
 use crate::diag::Finding;
-use super::resource_limits_removed::LimitsOptions;
+use super::resource_limits_removed::{LimitsOptions, references, set_upstream};
+use super::support::resources::removal_by;
 use crate::settings::{Level, RuleSettings, Stage};
 
 /// A container in production declares no cpu/memory limit.
@@ -13,7 +14,10 @@ use crate::settings::{Level, RuleSettings, Stage};
 /// (configurable). Reported as a warning by default.
 ///
 /// **Why.** Without limits one workload can starve its node. `resource-limits-removed` catches
-/// limits that an overlay dropped; this rule catches limits that were never there.
+/// limits that an overlay dropped; this rule catches limits that were never there. A limit the
+/// base (or the environment before, or the base revision) sets and a patch removes is
+/// `resource-limits-removed`'s finding alone while that rule is on here; when it is off, this one
+/// points at the patch that removed the limit, not at the line that set it.
 ///
 /// **Example.** A base Deployment whose container has only `resources.requests`.
 ///
@@ -39,10 +43,17 @@ impl Rule for ResourceLimitsMissing {
 
     fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (env, build) in &ctx.envs {
+        // Limits a patch removed are resource-limits-removed's to report, where it applies.
+        let removed_rule = ctx.policy.rule(super::resource_limits_removed::INFO.id);
+        for (i, (env, build)) in ctx.envs.iter().enumerate() {
             if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
+            let refs = if removed_rule.applies(&ctx.app.name, &env.name, env.stage) {
+                references(ctx, i)
+            } else {
+                vec![]
+            };
             for r in &build.resources {
                 for c in pods::containers(r) {
                     if c.list == "ephemeralContainers" {
@@ -54,6 +65,7 @@ impl Rule for ResourceLimitsMissing {
                         .iter()
                         .filter(|res| c.node.get_path(&["resources", "limits", res]).is_none())
                         .map(|s| s.as_str())
+                        .filter(|res| !set_upstream(&refs, r, &c.name, c.list, res))
                         .collect();
                     if missing.is_empty() {
                         continue;
@@ -73,10 +85,12 @@ impl Rule for ResourceLimitsMissing {
                         ),
                     );
                     f.field = Some(format!("{}.resources.limits", c.path));
-                    f.loc = c
-                        .node
-                        .get("resources")
-                        .map(|n| n.blame())
+                    // The patch that removed a limit, else where `resources` (or the container)
+                    // is written.
+                    f.loc = missing
+                        .iter()
+                        .find_map(|res| removal_by(r, &format!("{}.resources.limits.{res}", c.path)))
+                        .or_else(|| c.node.get("resources").map(|n| n.blame()))
                         .unwrap_or_else(|| {
                             c.node.get("name").map(|n| n.blame()).unwrap_or(c.node.loc)
                         });

@@ -63,6 +63,46 @@ fn default_limits() -> Vec<String> {
 }
 
 
+/// What an environment's limits are compared with: the app's base rendered on its own, the
+/// environment just before it, and in pull-request mode the same environment at the base
+/// revision.
+pub(crate) fn references<'a>(ctx: &'a AppCtx, i: usize) -> Vec<(&'a str, &'a Build)> {
+    let mut refs: Vec<(&str, &Build)> = Vec::new();
+    if let Some(b) = ctx.base {
+        refs.push(("the base", b));
+    }
+    if i > 0 {
+        let (prev, pb) = ctx.envs[i - 1];
+        refs.push((prev.name.as_str(), pb));
+    }
+    if let Some(pr) = &ctx.pr
+        && let Some(b) = pr.base_env(&ctx.envs[i].0.name)
+    {
+        refs.push(("the base revision", b));
+    }
+    refs
+}
+
+/// Whether a reference sets the limit `res` on this container (of `r`, in list `list`): then
+/// its absence is a removal this rule reports.
+pub(crate) fn set_upstream(
+    refs: &[(&str, &Build)],
+    r: &crate::render::Resource,
+    container: &str,
+    list: &str,
+    res: &str,
+) -> bool {
+    refs.iter().any(|(_, rb)| {
+        counterpart(rb, r).is_some_and(|theirs| {
+            pods::containers(theirs).iter().any(|tc| {
+                tc.name == container
+                    && tc.list == list
+                    && tc.node.get_path(&["resources", "limits", res]).is_some()
+            })
+        })
+    })
+}
+
 impl Rule for ResourceLimitsRemoved {
     fn info(&self) -> &'static RuleInfo {
         &INFO
@@ -74,21 +114,7 @@ impl Rule for ResourceLimitsRemoved {
             if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
-            // References: the base, and the environment just before this one.
-            let mut refs: Vec<(&str, &Build)> = Vec::new();
-            if let Some(b) = ctx.base {
-                refs.push(("the base", b));
-            }
-            if i > 0 {
-                let (prev, pb) = ctx.envs[i - 1];
-                refs.push((prev.name.as_str(), pb));
-            }
-            // Pull-request mode: the same environment at the base revision.
-            if let Some(pr) = &ctx.pr
-                && let Some(b) = pr.base_env(&env.name)
-            {
-                refs.push(("the base revision", b));
-            }
+            let refs = references(ctx, i);
             for r in &build.resources {
                 let mine = pods::containers(r);
                 if mine.is_empty() {

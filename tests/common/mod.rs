@@ -121,3 +121,102 @@ pub fn shared_dir() -> std::path::PathBuf {
             "the conformance corpus is not here: set KUSTODIAN_SHARED to the project's shared folder (see CONTRIBUTING.md)",
         )
 }
+
+/// A config repository shaped like kostis-codefresh/gitops-environment-promotion, committed on
+/// `main`: one `base/`, environments `envs/<env>` (staging-us, prod-us, staging-eu, prod-eu)
+/// that each patch their own settings and version, and `variants/` components per stage
+/// (`prod`, `non-prod`) and region (`us`, `eu`). At the start, prod-us sets two values its
+/// staging counterpart does not (`UI_THEME`, `N_BUCKETS`: drift on `main`) and every image is a
+/// tag (not pinned); the eu pair agrees.
+pub fn stage_variants_repo(root: &Path) {
+    let deployment = |body: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n{body}")
+    };
+    write(
+        root,
+        "base/kustomization.yml",
+        "resources:\n- deployment.yml\n",
+    );
+    write(
+        root,
+        "base/deployment.yml",
+        &deployment(
+            "  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.0\n        resources:\n          limits: {cpu: 100m, memory: 64Mi}\n",
+        ),
+    );
+    let env_patch = |pairs: &[(&str, &str)]| {
+        let env: String = pairs
+            .iter()
+            .map(|(k, v)| format!("        - name: {k}\n          value: \"{v}\"\n"))
+            .collect();
+        deployment(&format!(
+            "  template:\n    spec:\n      containers:\n      - name: web\n        env:\n{env}"
+        ))
+    };
+    for (variant, pairs) in [
+        (
+            "prod",
+            &[("ENV_TYPE", "production"), ("DB_USER", "prod_user")][..],
+        ),
+        (
+            "non-prod",
+            &[("ENV_TYPE", "non-prod"), ("DB_USER", "test_user")][..],
+        ),
+        ("us", &[("REGION", "us")][..]),
+        ("eu", &[("REGION", "eu")][..]),
+    ] {
+        write(
+            root,
+            &format!("variants/{variant}/kustomization.yml"),
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: patch.yml\n",
+        );
+        write(
+            root,
+            &format!("variants/{variant}/patch.yml"),
+            &env_patch(pairs),
+        );
+    }
+    for (env, stage, region, theme, buckets, tag) in [
+        ("staging-us", "non-prod", "us", "light", "24", "2.0"),
+        ("prod-us", "prod", "us", "dark", "42", "1.0"),
+        ("staging-eu", "non-prod", "eu", "dark", "42", "2.0"),
+        ("prod-eu", "prod", "eu", "dark", "42", "1.0"),
+    ] {
+        write(
+            root,
+            &format!("envs/{env}/kustomization.yml"),
+            &format!(
+                "namespace: {}\nnamePrefix: {env}-\nresources:\n- ../../base\ncomponents:\n- ../../variants/{stage}\n- ../../variants/{region}\npatches:\n- path: settings.yml\n- path: version.yml\n",
+                if stage == "prod" { "prod" } else { "staging" }
+            ),
+        );
+        write(
+            root,
+            &format!("envs/{env}/settings.yml"),
+            &env_patch(&[
+                ("ENV", env),
+                ("UI_THEME", theme),
+                ("CACHE_SIZE", "1024kb"),
+                ("N_BUCKETS", buckets),
+            ]),
+        );
+        write(
+            root,
+            &format!("envs/{env}/version.yml"),
+            &deployment(&format!(
+                "  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:{tag}\n"
+            )),
+        );
+    }
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "environments"]);
+}
+
+/// Replaces the first `from` in a file with `to` (which must be there).
+pub fn edit(root: &Path, path: &str, from: &str, to: &str) {
+    let p = root.join(path);
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "{path} lacks {from:?}");
+    std::fs::write(p, text.replacen(from, to, 1)).unwrap();
+}
