@@ -327,6 +327,8 @@ pub struct RuleDescriptor {
     pub doc: String,
     /// `None`: off unless a policy turns it on.
     pub default_severity: Option<Severity>,
-    /// Where the rule is documented on the web, when it is.
+    /// Where the rule is documented on the web, when it is (a custom rule's `docs`).
     pub help_uri: Option<String>,
+    /// Rules the repository declares: `custom`, `admission policy` or `rego` (`None`: built in).
+    pub origin: Option<String>,
 }

@@ -15,6 +15,7 @@ use super::{
 use crate::diag::{Baseline, Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, Discovery, Stage, discover};
 use crate::git::RepoInfo;
+use crate::policies::PolicySet;
 use crate::render::Renderer;
 use crate::rules;
 use crate::schema::SchemaSet;
@@ -40,6 +41,15 @@ pub fn check_tree(
     if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
         crate::schema::warm_up();
     }
+    // Custom rules and the policies the config names compile before anything renders: a
+    // syntax error stops the run with its place.
+    let mut policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
+        Ok(p) if opts.record_policies => p.recording(),
+        Ok(p) => p,
+        Err(errs) => return fatal_outcome(errs, sources),
+    };
+    opts.restrict_policies(&mut policies);
+    phases.mark("policies");
     let discovery = discover(&*fs, config, &sources, repo);
     phases.mark("discover");
     if let Some(f) = nothing_to_check(&discovery, opts) {
@@ -74,6 +84,7 @@ pub fn check_tree(
         config,
         policy,
         rules: rules::RULES,
+        policies: &policies,
         out: &out,
     };
     // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that is
@@ -132,12 +143,15 @@ pub fn check_tree(
     phases.mark("repo-rules");
     let findings = waive(
         merge_environments(out.into_sorted(&sources)),
-        config,
-        policy,
-        opts,
-        &all_apps,
-        &sources,
-        now,
+        Waive {
+            config,
+            policy,
+            policies: &policies,
+            opts,
+            all_apps: &all_apps,
+            sources: &sources,
+            now,
+        },
     );
     let counted = || findings.iter().filter(|f| f.suppressed.is_none());
     summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
@@ -157,6 +171,9 @@ pub fn check_tree(
     let garbage = (waiting, renderer, base_renderer, schemas);
     rayon::spawn(move || drop(garbage));
     phases.mark("drop");
+    if let Some(f) = opts.unknown_rule(policy, &policies) {
+        return fatal_outcome(vec![f], sources);
+    }
     Outcome {
         findings,
         summary,
@@ -164,6 +181,9 @@ pub fn check_tree(
         apps,
         affected: affected_dirs,
         changes,
+        rules: policies.docs(),
+        rule_times: policies.times(),
+        policy_results: policies.recorded(),
     }
 }
 
@@ -554,16 +574,28 @@ fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-/// Inline comments and configured exceptions; then the waivers that waived nothing.
-fn waive(
-    mut findings: Vec<Finding>,
-    config: &Config,
-    policy: &Policy,
-    opts: &CheckOptions,
-    all_apps: &[App],
-    sources: &Sources,
+/// What waiving findings looks at.
+struct Waive<'a> {
+    config: &'a Config,
+    policy: &'a Policy,
+    policies: &'a PolicySet,
+    opts: &'a CheckOptions,
+    all_apps: &'a [App],
+    sources: &'a Sources,
     now: jiff::Timestamp,
-) -> Vec<Finding> {
+}
+
+/// Inline comments and configured exceptions; then the waivers that waived nothing.
+fn waive(mut findings: Vec<Finding>, w: Waive) -> Vec<Finding> {
+    let Waive {
+        config,
+        policy,
+        policies,
+        opts,
+        all_apps,
+        sources,
+        now,
+    } = w;
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let used = suppress::apply(&mut findings, &config.waivers, sources, today);
     let Some(sev) = policy
@@ -575,17 +607,29 @@ fn waive(
     // Only a run that checked everything can tell that a waiver matched nothing.
     let full =
         opts.base.is_none() && opts.envs.is_empty() && opts.apps.is_empty() && opts.shard.is_none();
-    let ran = |rule: &str| {
-        rules::lookup(rule).is_some_and(|r| !r.pull_request_only)
-            && policy.level(rule).and_then(|l| l.severity()).is_some()
+    let ran = |rule: &str| match rules::lookup(rule) {
+        Some(r) => !r.pull_request_only && policy.level(rule).and_then(|l| l.severity()).is_some(),
+        None => policies.enabled(rule),
     };
+    let known = |rule: &str| rules::lookup(rule).is_some() || policies.knows(rule);
     let app_of = |path: &str| {
         all_apps
             .iter()
             .find(|a| path.starts_with(&format!("{}/", a.dir)))
             .map(|a| a.name.clone())
     };
-    let unused = suppress::unused(&used, &config.waivers, sources, today, full, &ran, &app_of);
+    let unused = suppress::unused(
+        &used,
+        &config.waivers,
+        sources,
+        today,
+        suppress::Scope {
+            full,
+            ran: &ran,
+            known: &known,
+            app_of: &app_of,
+        },
+    );
     if unused.is_empty() {
         return findings;
     }

@@ -86,6 +86,9 @@ fn run_without_results(report: &Report) -> (Value, Vec<String>) {
             if let Some(u) = &r.help_uri {
                 v["helpUri"] = json!(u);
             }
+            if let Some(o) = &r.origin {
+                v["properties"] = json!({"tags": [o]});
+            }
             v
         })
         .collect();
