@@ -237,7 +237,7 @@ fn test_config(
             &file.custom,
             &p,
             sources,
-            catalog,
+            &|id| crate::settings::RuleCatalog::is_known(catalog, id),
             crate::diag::ErrorCode::Policy,
         )
         .map_err(first)?;

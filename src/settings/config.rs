@@ -277,7 +277,13 @@ impl Config {
             }
             b.build().ok()
         };
-        let custom = declare(&file.custom, path, sources, catalog, ErrorCode::Config)?;
+        let custom = declare(
+            &file.custom,
+            path,
+            sources,
+            &|id| catalog.is_known(id),
+            ErrorCode::Config,
+        )?;
         let custom_ids: Vec<&str> = custom.iter().map(|d| d.rule.id.as_str()).collect();
         Ok(Config {
             overlays: build(&file.overlays),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::policy::{Level, RuleCatalog};
+use super::level::Level;
 use super::stage::Stage;
 use crate::diag::{ErrorCode, Finding};
 use crate::source::{Loc, Sources};
@@ -249,7 +249,7 @@ pub fn declare(
     list: &[CustomRule],
     path: &str,
     sources: &Sources,
-    catalog: &dyn RuleCatalog,
+    is_builtin: &dyn Fn(&str) -> bool,
     code: ErrorCode,
 ) -> Result<Vec<CustomDecl>, Vec<Finding>> {
     if list.is_empty() {
@@ -280,7 +280,7 @@ pub fn declare(
                 "id",
                 "the id must be kebab-case (`team-label-required`)".into(),
             );
-        } else if catalog.is_known(&rule.id) {
+        } else if is_builtin(&rule.id) {
             fail(
                 "id",
                 format!(

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod custom;
 pub mod freeze;
+pub mod level;
 pub mod load;
 pub mod policy;
 pub mod stage;

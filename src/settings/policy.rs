@@ -24,39 +24,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::custom::{CustomDecl, CustomRule, declare};
+pub use super::level::Level;
 use super::load::load_with_schema;
 use super::stage::Stage;
 use crate::diag::{ErrorCode, Finding, Severity};
 use crate::source::Sources;
-
-/// A severity, or `off` to disable a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Error,
-    Warning,
-    Note,
-    Off,
-}
-
-impl Level {
-    pub fn severity(self) -> Option<Severity> {
-        match self {
-            Level::Error => Some(Severity::Error),
-            Level::Warning => Some(Severity::Warning),
-            Level::Note => Some(Severity::Note),
-            Level::Off => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Note => "note",
-            Level::Off => "off",
-        }
-    }
-}
 
 /// Settings of one rule, as written. Unset fields inherit from the layer below.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -322,7 +294,13 @@ impl Policy {
                 if !errs.is_empty() {
                     return Err(errs);
                 }
-                let custom = declare(&file.custom, &shown, sources, catalog, ErrorCode::Policy)?;
+                let custom = declare(
+                    &file.custom,
+                    &shown,
+                    sources,
+                    &|id| catalog.is_known(id),
+                    ErrorCode::Policy,
+                )?;
                 (file, custom)
             }
         };
