@@ -6,9 +6,10 @@
 //! [`settings`] (repository config and policies) beside [`render`] (native kustomize build with
 //! provenance) and [`schema`] (offline validation), none of them importing another;
 //! [`discover`] (apps and environments); [`check`] + [`rules`] (the engine and one rule per
-//! file), and beside them [`promotion`] (what runs where and since when, and promoting it,
-//! checked by the engine); [`report`] (one emitter per output format) and [`output`] (writing
-//! report files); the binary on top.
+//! file) + [`policies`] (custom CEL rules, admission policies, Conftest), and beside them
+//! [`promotion`] (what runs where and since when, and promoting it, checked by the engine);
+//! [`report`] (one emitter per output format) and [`output`] (writing report files); the binary
+//! on top.
 
 pub mod check;
 pub mod diag;
@@ -17,6 +18,8 @@ pub mod discover;
 pub mod git;
 pub mod limits;
 pub mod output;
+pub mod policies;
+pub mod policy_tests;
 pub mod promotion;
 pub mod render;
 pub mod report;

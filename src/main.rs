@@ -282,13 +282,33 @@ enum Command {
         #[arg(long = "env", value_name = "APP/ENV")]
         envs: Vec<String>,
     },
-    /// Print a rule's documentation.
+    /// Print a rule's documentation (built in, or a custom or imported rule of the repository).
     Explain {
         /// Rule id (see `kustodian rules`).
         rule: String,
+        /// Repository root (for its custom and imported rules).
+        #[arg(long, short = 'C', default_value = ".")]
+        repo: PathBuf,
+        /// Policy file with custom rules (as for `check`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
-    /// List the rules.
-    Rules,
+    /// List the rules: built in, then the repository's custom and imported ones.
+    Rules {
+        /// Repository root (for its custom and imported rules).
+        #[arg(long, short = 'C', default_value = ".")]
+        repo: PathBuf,
+        /// Policy file with custom rules (as for `check`).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Run the policy tests (`kustodian-test.yaml` files) under a directory: each names
+    /// policies, objects and the result expected per rule and object (pass, fail, skip).
+    Test {
+        /// Directory holding the test files (searched recursively).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Bundled Kubernetes schemas.
     Schemas {
         #[command(subcommand)]
@@ -324,11 +344,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Rules => {
+        Command::Rules { repo, policy } => {
+            let extra = match repo_rules(&repo, policy.as_deref()) {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            };
             let codes = kustodian::diag::ErrorCode::ALL;
             let width = kustodian::rules::registry()
                 .map(|r| r.id.len())
                 .chain(codes.iter().map(|c| c.id().len()))
+                .chain(extra.iter().map(|r| r.id.len()))
                 .max()
                 .unwrap_or(0);
             for r in kustodian::rules::registry() {
@@ -343,15 +368,48 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             for c in codes {
                 println!("{:<width$}  {:<8} {}", c.id(), "fatal", c.summary());
             }
+            for r in &extra {
+                println!(
+                    "{:<width$}  {:<8} {} ({})",
+                    r.id,
+                    r.default_severity.map_or("off", |s| s.as_str()),
+                    r.summary,
+                    r.origin.as_deref().unwrap_or("custom")
+                );
+            }
             Ok(0)
         }
-        Command::Explain { rule } => match kustodian::rules::lookup(&rule) {
+        Command::Explain { rule, repo, policy } => match kustodian::rules::lookup(&rule) {
             Some(r) => {
                 println!("# {}\n\n{}", r.id, r.doc);
                 Ok(0)
             }
-            None if kustodian::diag::ErrorCode::from_id(&rule).is_some() => {
-                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked");
+            None if kustodian::diag::ErrorCode::from_id(&rule).is_none() => {
+                let extra = match repo_rules(&repo, policy.as_deref()) {
+                    Ok(x) => x,
+                    Err(code) => return Ok(code),
+                };
+                match extra.iter().find(|r| r.id == rule) {
+                    Some(r) => {
+                        println!("# {}\n\n{}", r.id, r.doc);
+                        Ok(0)
+                    }
+                    None => {
+                        let ids: Vec<&str> = kustodian::rules::registry()
+                            .map(|r| r.id)
+                            .chain(extra.iter().map(|r| r.id.as_str()))
+                            .collect();
+                        eprintln!(
+                            "error: unknown rule '{}'; known rules: {}",
+                            human::visible(&rule),
+                            ids.join(", ")
+                        );
+                        Ok(2)
+                    }
+                }
+            }
+            None => {
+                let c = kustodian::diag::ErrorCode::from_id(&rule).expect("checked above");
                 println!(
                     "# {}\n\n{}\n\nNot a rule: a finding that means kustodian could not evaluate the repository (exit code 2). It cannot be waived.",
                     c.id(),
@@ -359,18 +417,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 Ok(0)
             }
-            None => {
-                let ids: Vec<&str> = kustodian::rules::registry().map(|r| r.id).collect();
-                eprintln!(
-                    "error: unknown rule '{}'; known rules: {}",
-                    human::visible(&rule),
-                    ids.join(", ")
-                );
-                Ok(2)
-            }
         },
         Command::Render { dirs, envs, .. } if !envs.is_empty() => render_envs(&dirs, &envs),
         Command::Render { dirs, root, .. } => render(&dirs, root.as_deref()),
+        Command::Test { dir } => {
+            use kustodian::policy_tests as test_runner;
+            let (runs, sources) = test_runner::run_all(&dir).map_err(anyhow::Error::msg)?;
+            if runs.is_empty() {
+                eprintln!(
+                    "error: no {} under {}",
+                    test_runner::FILE_NAME,
+                    dir.display()
+                );
+                return Ok(2);
+            }
+            print!("{}", test_runner::render(&runs, &sources));
+            Ok(test_runner::exit_code(&runs))
+        }
         Command::Envs { path, format } => envs(&path, format),
         Command::Promote {
             app,
@@ -597,6 +660,8 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         kubernetes_version: args.kubernetes_version.clone(),
         select: args.select.clone(),
         ignore: args.ignore.clone(),
+        timings: args.verbose,
+        record_policies: false,
     };
     let outcome = if stdin {
         let mut text = String::new();
@@ -613,7 +678,8 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     } else {
         path_base(&args.path, args.base.as_deref())
     };
-    let rules = kustodian::rules::descriptors();
+    let mut rules = kustodian::rules::descriptors();
+    rules.extend(outcome.rules.iter().cloned());
     let report = Report {
         findings: &outcome.findings,
         summary: &outcome.summary,
@@ -623,6 +689,12 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         paths: &paths,
     };
     if args.verbose {
+        if !outcome.rule_times.is_empty() {
+            eprintln!("time per custom or imported rule:");
+            for (id, t) in &outcome.rule_times {
+                eprintln!("  {:>9.1} ms  {id}", t.as_secs_f64() * 1e3);
+            }
+        }
         print_verbose(&outcome.affected, &report);
     }
     let buf = emit(&report, format, &args.out, std::io::stdout().is_terminal())?;
@@ -713,9 +785,21 @@ fn render(dirs: &[PathBuf], root: Option<&Path>) -> anyhow::Result<u8> {
     let sources = Sources::new();
     let fs = DiskFs::new(&root)?;
     let renderer = Renderer::new(Arc::new(fs), sources.clone());
+    // Each directory is built and printed on whichever thread takes it (its resources' YAML in
+    // parallel too when there are many, see `to_yaml`); only the concatenation is in order.
     let builds: Vec<_> = {
         use rayon::prelude::*;
-        rels.par_iter().map(|rel| renderer.build(rel)).collect()
+        rels.par_iter()
+            .zip(dirs.par_iter())
+            .map(|(rel, dir)| {
+                let t = kustodian::timings::Phases::start();
+                let yaml = renderer
+                    .build(rel)
+                    .map(|b| kustodian::render::to_yaml(&b.resources));
+                t.done(&format!("render {}", dir.display()));
+                yaml
+            })
+            .collect()
     };
     let labels: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     print_builds(&labels, builds, &sources)
@@ -768,7 +852,11 @@ fn render_envs(dirs: &[PathBuf], wanted: &[String]) -> anyhow::Result<u8> {
         use rayon::prelude::*;
         chosen
             .par_iter()
-            .map(|(_, e)| renderer.build_env(&e.dir, e.build.as_deref()))
+            .map(|(_, e)| {
+                renderer
+                    .build_env(&e.dir, e.build.as_deref())
+                    .map(|b| kustodian::render::to_yaml(&b.resources))
+            })
             .collect()
     };
     let labels: Vec<String> = chosen
@@ -782,7 +870,7 @@ fn render_envs(dirs: &[PathBuf], wanted: &[String]) -> anyhow::Result<u8> {
 /// the failures on stderr; exit 2 when one failed.
 fn print_builds(
     labels: &[String],
-    builds: Vec<Result<kustodian::render::Build, kustodian::render::RenderError>>,
+    builds: Vec<Result<String, kustodian::render::RenderError>>,
     sources: &Sources,
 ) -> anyhow::Result<u8> {
     let color = use_color(Color::Auto, std::io::stderr().is_terminal());
@@ -790,14 +878,14 @@ fn print_builds(
     let mut failed = false;
     for (i, (label, build)) in labels.iter().zip(builds).enumerate() {
         match build {
-            Ok(b) => {
+            Ok(yaml) => {
                 if labels.len() > 1 {
                     if i > 0 {
                         out.write_all(b"---\n")?;
                     }
                     writeln!(out, "# Source: {label}")?;
                 }
-                out.write_all(kustodian::render::to_yaml(&b.resources).as_bytes())?;
+                out.write_all(yaml.as_bytes())?;
             }
             // One broken overlay does not hide the others: report it, render the rest.
             Err(e) => {
@@ -984,6 +1072,29 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     kustodian::output::write_report(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The repository's custom and imported rules (exit code 2 when its config or policies do not
+/// load: the errors are printed).
+fn repo_rules(
+    repo: &Path,
+    policy: Option<&Path>,
+) -> Result<Vec<kustodian::diag::RuleDescriptor>, u8> {
+    kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
+        print_fatal(&findings, &sources);
+        2
+    })
+}
+
+fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sources) {
+    let summary = Default::default();
+    let report = Report::new(findings, &summary, sources);
+    for f in findings {
+        eprint!(
+            "{}",
+            human::render_finding(f, &report, human::HumanOptions::default())
+        );
+    }
 }
 
 /// `kustodian envs`: what discovery finds (exit 2 when the repository cannot be read or its

@@ -23,6 +23,17 @@ impl Phases {
         }
     }
 
+    /// Ends the only phase, naming it (one line per unit of work on any thread, such as each
+    /// directory `kustodian render` prints).
+    pub fn done(self, name: &str) {
+        if let Some(t) = self.last {
+            eprintln!(
+                "timing: {name:<24} {:>8.1} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+
     /// Ends the current phase, naming it.
     pub fn mark(&mut self, name: &str) {
         if let Some(t) = self.last {

@@ -56,9 +56,6 @@ fn every_registered_rule_has_fixtures() {
         "digest-not-promoted",
         "bot-write-scope",
         "change-freeze",
-        // Covered by tests/schema.rs (it needs CRDs and many kinds).
-        "schema-violation",
-        "schema-missing",
     ];
     for r in kustodian::rules::registry().filter(|r| !PR_ONLY.contains(&r.id)) {
         assert!(
@@ -161,6 +158,31 @@ fn rules_point_at_the_line_to_edit() {
     assert_eq!(
         loc("secret-key-missing"),
         "apps/shop/base/deployment.yaml:16"
+    );
+    // The misspelt field of a Flux Kustomization (validated against the bundled Flux schema) and
+    // of a Widget (against the CRD vendored outside any app).
+    let (_, json) = run(&base.join("schema-violation/fail"), None, "json");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let at: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["field"].as_str().unwrap(),
+                f["location"]["file"].as_str().unwrap(),
+                f["location"]["line"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "spec apps/shop/base/flux.yaml:17",
+            "spec.prunne apps/shop/base/flux.yaml:19",
+            "spec.color apps/shop/base/widget.yaml:7"
+        ]
     );
     // The production literal that differs from staging's.
     assert_eq!(

@@ -258,8 +258,9 @@ fn unknown_kinds_are_reported_as_missing_schemas_and_strict_can_be_relaxed() {
         missing.iter().any(|m| m.contains("example.com/v1 Widget")),
         "{missing:?}"
     );
+    // Without the repository's CRD, ExternalSecret has the bundled external-secrets schema.
     assert!(
-        missing.iter().any(|m| m.contains("ExternalSecret")),
+        !missing.iter().any(|m| m.contains("ExternalSecret")),
         "{missing:?}"
     );
 
@@ -645,6 +646,124 @@ fn data_keys_the_api_server_refuses_are_reported_at_the_line_that_wrote_them() {
                 9
             ),
         ],
+        "{report}"
+    );
+}
+
+/// A Widget CRD written the way vendored CRDs are: in a directory no kustomization renders.
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+"#;
+
+#[test]
+fn crd_files_anywhere_in_the_repository_describe_their_kinds() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "apps/web/base/kustomization.yaml",
+        "resources:\n- widget.yaml\n",
+    );
+    write(
+        t.path(),
+        "apps/web/base/widget.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n",
+    );
+    write(
+        t.path(),
+        "apps/web/overlays/production/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
+    // Without the CRD: no schema.
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schema-missing"),
+        "{report}"
+    );
+    // The CRD in a directory outside any app (quoted kind and all): the kind validates.
+    write(
+        t.path(),
+        "platform/crds/widget.yaml",
+        &WIDGET_CRD.replace(
+            "kind: CustomResourceDefinition",
+            "kind: \"CustomResourceDefinition\"",
+        ),
+    );
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
+    // ...and rejects what its schema does not allow, at the line.
+    write(
+        t.path(),
+        "apps/web/base/widget.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: big\n  colour: red\n",
+    );
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    let violations: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "schema-violation")
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                f["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        violations,
+        [("spec.size".to_string(), 6), ("spec.colour".to_string(), 7)],
+        "{report}"
+    );
+}
+
+#[test]
+fn sops_metadata_is_not_a_violation_but_other_unknown_fields_are() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\nstringData:\n  token: ENC[AES256_GCM,data:abc=,iv:x,tag:y,type:str]\nsops:\n  lastmodified: \"2026-01-05T10:00:00Z\"\n  mac: ENC[AES256_GCM,data:m,iv:x,tag:y,type:str]\n  version: 3.9.4\n";
+    let t = repo(&format!("{CLEAN}---\n{secret}"));
+    let (code, report) = check(t.path());
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report}");
+    // A `sops` field that is not SOPS's metadata, or another unknown field beside it, still is.
+    let t = repo(&format!(
+        "{CLEAN}---\n{}",
+        secret.replace("  version: 3.9.4\n", "")
+    ));
+    assert_eq!(check(t.path()).0, 1);
+    let t = repo(&format!("{CLEAN}---\n{secret}tokn: x\n"));
+    let (code, report) = check(t.path());
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "schema-violation"
+                && f["message"].as_str().unwrap().contains("\"tokn\"")),
         "{report}"
     );
 }

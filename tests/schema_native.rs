@@ -162,12 +162,20 @@ fn objects(native: &SchemaSet) -> Vec<Node> {
         .map(|f| std::fs::read_to_string(f).unwrap())
         .collect();
     texts.push(MORE.to_string());
+    // Kubernetes kinds only: the bundled GitOps kinds' schemas are compiled with `jsonschema`.
+    let kubernetes: std::collections::BTreeSet<(String, String)> =
+        kustodian::schema::kinds(native.version())
+            .into_iter()
+            .collect();
     for text in texts {
         let Ok(docs) = kustodian::yaml::parse_documents(&text, FileId::NONE) else {
             continue;
         };
         out.extend(docs.into_iter().filter(|d| {
-            d.str_at(&["apiVersion"]).is_some()
+            let (Some(api), Some(kind)) = (d.str_at(&["apiVersion"]), d.str_at(&["kind"])) else {
+                return false;
+            };
+            kubernetes.contains(&(api.to_string(), kind.to_string()))
                 && !matches!(native.validate(d), Outcome::MissingSchema)
         }));
     }

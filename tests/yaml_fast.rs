@@ -174,3 +174,124 @@ fn fast_path_edge_cases_agree_or_decline() {
     }
     assert!(answered >= 20, "fast path answered only {answered} cases");
 }
+
+/// A document the fast path declines is parsed on its own by the general parser, the others stay
+/// on the fast path: spans, duplicate keys and errors are as if the whole file had been parsed
+/// by the general parser.
+#[test]
+fn declined_documents_alone_go_to_the_general_parser() {
+    let cases = [
+        "a: 1\n---\nb: &x 2\nc: *x\n---\nd: 3\nd: 4\n",
+        "k: >\n  folded\n---\na: 1\na: 2\n",
+        "a: 1\na: 2\n---\nb: !!str 3\nb: 4\n---\nc: 5\n",
+        "# lead\nk: >\n  x\n---\n# c\nb: [1,\n  2]\n---\nz: 1\n",
+        "a: 1\n---\nb: [\n---\nc: 1\n",
+        "a: 1\n---\nb: >\n  x\n--- c\n",
+        "%YAML 1.2\n---\na: 1\n",
+        "a: &x 1\n---\nb: *x\n",
+        "---\n# Source: a\n---\na: 1\n---\n# Source: b\nb: 1\n---\n",
+        "a: 1\n---\n---\nb: 2\n",
+        "a: 1\n---\nb: \"x\ty\"\n---\nc:\n  d: 1\n",
+        "a: 1\n---\nb: 1\r\n---\nc: 1\n",
+        "a: 1\n---\r\nb: 1\n",
+    ];
+    for c in cases {
+        let g = parse::parse_general(c, FileId(0));
+        let p = parse::parse_documents_with_duplicates(c, FileId(0));
+        match (&g, &p) {
+            (Ok(g), Ok(p)) => {
+                assert_eq!(g.0.len(), p.0.len(), "{c:?}");
+                assert!(
+                    g.0.iter().zip(&p.0).all(|(a, b)| fast::same_tree(a, b)),
+                    "{c:?}"
+                );
+                assert_eq!(g.1, p.1, "{c:?}");
+            }
+            (Err(g), Err(p)) => assert_eq!((g.loc, &g.message), (p.loc, &p.message), "{c:?}"),
+            _ => panic!("{c:?}: general {g:?}, spliced {p:?}"),
+        }
+    }
+    // These are spliced: some of their documents are the fast path's.
+    for c in cases[..3].iter().chain(&cases[8..11]) {
+        let pieces = fast::parse_pieces(c, FileId(0)).expect("split into documents");
+        assert!(
+            pieces.iter().any(|p| matches!(p, fast::Piece::Parsed(..))),
+            "{c:?}"
+        );
+        assert!(
+            pieces.iter().any(|p| matches!(p, fast::Piece::Declined(_))),
+            "{c:?}"
+        );
+    }
+}
+
+/// Plain and quoted scalars wrapped over several lines (generated CRDs wrap long descriptions so):
+/// the fast path carries the ordinary ones, and agrees with the general parser or declines on
+/// the rest.
+#[test]
+fn multi_line_scalars() {
+    let carried = [
+        "a: one two\n  three four\n  five\nb: 1\n",
+        "a: x\n\n  y\n",
+        "a: x\n\n\n  y\nb: 2\n",
+        "a: x\n  y # c\nb: 2\n",
+        "- x\n  y\n- z\n",
+        "a:\n  b: long\n    text\n  c: 1\n",
+        "a:\n- b: long\n    text\n  c: 1\n",
+        "a: 1\n  2\n",
+        "a: true\n  false\n",
+        "a: x\n  y\n\nb: 1\n",
+        "a: x   \n  y  \n",
+        "a: x\n  \"y\"\n",
+        "a: x\n  [y]\n",
+        "a: x\n  'y'\n",
+        "a: x\n  y: z\n",
+        "a: x\n  y\n    z\n",
+        "a: x\n  ...\n",
+        "a: 'one two\n  three'\nb: 1\n",
+        "a: \"one\n  two\"\n",
+        "a: 'x\n\n  y'\n",
+        "a: 'it''s\n  here'\n",
+        "- 'x\n  y'\n- z\n",
+        "a: 'x\n  y' # c\n",
+        "a: 'x  \n   y  '\n",
+        "a: \"x\\ty\n  z\"\n",
+        "a: 'x\n  # y\n  z'\n",
+        "a:\n  b: 'Optional: x\n    y'\n  c: 1\n",
+        "a:\n  ^$|^[a-z]$\nb: 1\n",
+        "a:\n  b:\n    long value\n    wrapped\n  c: 1\n",
+        "a:\n  'quoted'\n",
+        "a:\n  \"x\n  y\"\n",
+    ];
+    let other = [
+        "a: x\n  # c\n  y\n",
+        "a: x\n  - y\n",
+        "a: x\n  y:\n",
+        "a: x\n  y #z\n  w\n",
+        "a: x # c\n  y\n",
+        "- x\n y\n",
+        "a: \"x\\\n  y\"\n",
+        "a: 'x\n  y'z\n",
+        "a: 'x\ny'\n",
+        "a: '\n  y'\n",
+        "a: 'x\n  '\n",
+        "a: 'x\n  y\n",
+        "a: 'x\n---\n  y'\n",
+        "a:\n  |\n   x\n",
+        "a:\n  [x]\n",
+        "a:\n  x\n  y: 1\n",
+    ];
+    for c in carried.iter().chain(&other) {
+        let g = parse::parse_general(c, FileId(0));
+        let p = parse::parse_documents_with_duplicates(c, FileId(0));
+        assert_eq!(g.is_ok(), p.is_ok(), "{c:?}");
+        if let Some(same) = agrees(c) {
+            assert!(same, "fast path differs on {c:?}");
+        }
+    }
+    for c in carried {
+        if parse::parse_general(c, FileId(0)).is_ok() {
+            assert_eq!(agrees(c), Some(true), "fast path declined {c:?}");
+        }
+    }
+}

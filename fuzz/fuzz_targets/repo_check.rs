@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use kustodian::check::{CheckOptions, check_tree};
-use kustodian::diag::Report;
+use kustodian::report::Report;
 use kustodian::rules::CATALOG;
 use kustodian::settings::{Config, Policy};
 use kustodian::report::{github, human, json, sarif};
@@ -258,7 +258,7 @@ fuzz_target!(|repo: Repo| {
         };
         let mut buf = Vec::new();
         human::emit(&report, &mut buf, human::HumanOptions::default()).unwrap();
-        github::emit(&report, &mut buf).unwrap();
+        github::emit(&report, &mut buf, false).unwrap();
         let mut j = Vec::new();
         json::emit(&report, &mut j).unwrap();
         let _: serde_json::Value = serde_json::from_slice(&j).expect("the JSON report is JSON");

@@ -49,6 +49,10 @@ pub struct CheckOptions {
     pub shard: Option<(usize, usize)>,
     /// The time to judge freeze windows at (RFC 3339); default: now.
     pub now: Option<String>,
+    /// Measure the time each custom and imported rule takes (`Outcome::rule_times`).
+    pub timings: bool,
+    /// Keep every policy evaluation's outcome (`Outcome::policy_results`), for `kustodian test`.
+    pub record_policies: bool,
     /// The bundled Kubernetes version to validate against (`--kubernetes-version`), over the
     /// policy's `schema-violation` option.
     pub kubernetes_version: Option<String>,
@@ -59,11 +63,44 @@ pub struct CheckOptions {
 }
 
 impl CheckOptions {
-    /// The policy as `--select` and `--ignore` narrow it; an unknown rule id is a policy error.
-    pub fn restrict(&self, policy: &mut Policy) -> Result<(), Box<Finding>> {
-        policy
-            .restrict(&self.select, &self.ignore)
-            .map_err(|m| Box::new(Finding::error_code(ErrorCode::Policy, m)))
+    /// The policy as `--select` and `--ignore` narrow it. Ids that are not built in are left to
+    /// the custom and imported rules ([`CheckOptions::restrict_policies`]).
+    pub fn restrict(&self, policy: &mut Policy) {
+        policy.restrict(&self.select, &self.ignore);
+    }
+
+    /// The custom and imported rules as `--select` and `--ignore` narrow them.
+    pub fn restrict_policies(&self, policies: &mut crate::policies::PolicySet) {
+        policies.restrict(&self.select, &self.ignore);
+    }
+
+    /// After a run: a `--select` or `--ignore` id that names no rule (built in, custom, or
+    /// imported — admission policies rendered into an environment are known once rendered) is a
+    /// policy error, with the closest id.
+    pub fn unknown_rule(
+        &self,
+        policy: &Policy,
+        policies: &crate::policies::PolicySet,
+    ) -> Option<Finding> {
+        let known = |id: &str| policy.level(id).is_some() || policies.knows(id);
+        let id = self
+            .select
+            .iter()
+            .chain(&self.ignore)
+            .find(|id| !known(id))?;
+        let mut all: Vec<String> = rules::registry().map(|r| r.id.to_string()).collect();
+        all.extend(policies.ids());
+        let near = all
+            .iter()
+            .map(|k| (crate::text::edit_distance(k, id), k))
+            .filter(|(d, _)| *d <= 3)
+            .min()
+            .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+            .unwrap_or_default();
+        Some(Finding::error_code(
+            ErrorCode::Policy,
+            format!("'{id}' is not a rule{near}; `kustodian rules` lists them"),
+        ))
     }
 }
 
@@ -102,6 +139,12 @@ pub struct Outcome {
     pub affected: Vec<String>,
     /// Pull-request mode: what changed per affected overlay (for the step summary).
     pub changes: Vec<EnvChange>,
+    /// The custom and imported rules the run knew (for SARIF's rule descriptors).
+    pub rules: Vec<crate::diag::RuleDescriptor>,
+    /// Time spent per custom or imported rule, longest first (with `CheckOptions::timings`).
+    pub rule_times: Vec<(String, std::time::Duration)>,
+    /// Every policy evaluation (with `CheckOptions::record_policies`).
+    pub policy_results: Vec<crate::policies::Recorded>,
 }
 
 impl Outcome {
@@ -148,6 +191,9 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         apps: vec![],
         affected: vec![],
         changes: vec![],
+        rules: vec![],
+        rule_times: vec![],
+        policy_results: vec![],
     }
 }
 
@@ -198,9 +244,7 @@ pub fn run(opts: &CheckOptions) -> Outcome {
             return fatal_outcome(sort(all, &sources), sources);
         }
     };
-    if let Err(f) = opts.restrict(&mut policy) {
-        return fatal_outcome(vec![*f], sources);
-    }
+    opts.restrict(&mut policy);
     let pr = match &opts.base {
         None => None,
         Some(rev) => match PrState::open(&opts.root, &*fs, rev, opts.actor.clone()) {

@@ -5,8 +5,9 @@
 //! The stream is one environment of one app: its objects are what a build rendered, so every
 //! rule that judges a single environment runs on them — schema validation (the bundled
 //! Kubernetes version, `--kubernetes-version`, `schema-dirs` relative to the working directory,
-//! and the CRDs the stream itself carries), image pinning, limits, secrets — with the policy
-//! given by `--policy`, and inline `# kustodian:ignore[...]` comments honoured. Rules that
+//! and the CRDs the stream itself carries), image pinning, limits, secrets, the custom rules of
+//! the policy given by `--policy` and the ValidatingAdmissionPolicies the stream carries — with
+//! that policy, and inline `# kustodian:ignore[...]` comments honoured. Rules that
 //! compare environments, read kustomizations or a Git history find nothing to say. `--env NAME`
 //! names the environment and so gives its stage (`production` turns on the production-only
 //! rules); without it the stream is environment `stdin`, of no stage. Findings point at lines of
@@ -35,6 +36,9 @@ fn outcome(findings: Vec<Finding>, summary: Summary, sources: Sources) -> Outcom
         apps: vec![],
         affected: vec![],
         changes: vec![],
+        rules: vec![],
+        rule_times: vec![],
+        policy_results: vec![],
     }
 }
 
@@ -74,9 +78,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         Ok(p) => p,
         Err(all) => return outcome(all, Summary::default(), sources),
     };
-    if let Err(f) = opts.restrict(&mut policy) {
-        return outcome(vec![*f], Summary::default(), sources);
-    }
+    opts.restrict(&mut policy);
     if opts.envs.len() > 1 {
         let f = Finding::error_code(
             ErrorCode::Config,
@@ -158,15 +160,10 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         pr: None,
         schemas: schemas.as_ref(),
     };
-    for rule in rules::RULES {
-        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
-            continue;
-        };
-        for mut f in rule.check(&ctx, policy.rule(rule.info().id)) {
-            f.severity = severity;
-            out.push(f);
-        }
-    }
+    let policies = match judge(&ctx, opts, &out) {
+        Ok(p) => p,
+        Err(all) => return outcome(all, Summary::default(), sources),
+    };
     let mut findings = out.into_sorted(&sources);
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -179,7 +176,44 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         .filter(|f| f.severity == Severity::Warning)
         .count();
     summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
-    outcome(findings, summary, sources)
+    if let Some(f) = opts.unknown_rule(&policy, &policies) {
+        return outcome(vec![f], Summary::default(), sources);
+    }
+    let mut done = outcome(findings, summary, sources);
+    done.rules = policies.docs();
+    done.rule_times = policies.times();
+    done
+}
+
+/// Runs every rule the policy turns on, then the policy file's custom rules and the admission
+/// policies the stream itself carries, into `out`; the policy set, for its rule descriptions.
+fn judge(
+    ctx: &AppCtx,
+    opts: &CheckOptions,
+    out: &Collector,
+) -> Result<crate::policies::PolicySet, Vec<Finding>> {
+    let policy = ctx.policy;
+    for rule in rules::RULES {
+        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+            continue;
+        };
+        for mut f in rule.check(ctx, policy.rule(rule.info().id)) {
+            f.severity = severity;
+            out.push(f);
+        }
+    }
+    let mut policies = crate::policies::PolicySet::load(
+        &crate::source::MemFs::default(),
+        ctx.config,
+        policy,
+        ctx.sources,
+        opts.timings,
+    )?;
+    opts.restrict_policies(&mut policies);
+    for f in policies.check_app(ctx) {
+        out.push(f);
+    }
+    Ok(policies)
 }
 
 /// The schemas to validate the stream with: the bundled version (`--kubernetes-version`, else

@@ -50,6 +50,8 @@ pub(super) struct Stream<'a> {
     pub(super) config: &'a Config,
     pub(super) policy: &'a Policy,
     pub(super) rules: &'a [&'a dyn rules::Rule],
+    /// Custom rules, admission policies and Conftest policies.
+    pub(super) policies: &'a crate::policies::PolicySet,
     pub(super) out: &'a Collector,
 }
 
@@ -198,6 +200,10 @@ impl Stream<'_> {
             baseline::mark(&mut found, self.sources, at_base, &format!("{}:", p.rev));
         }
         for f in found {
+            self.out.push(f);
+        }
+        // Their severity is their own (a custom rule's, a binding's action, a Rego rule's kind).
+        for f in self.policies.check_app(&ctx) {
             self.out.push(f);
         }
         // Pull-request mode: the rendered change of each affected overlay.

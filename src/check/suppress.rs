@@ -155,18 +155,34 @@ pub fn apply(
     used
 }
 
-/// `unused-suppression` findings: expired exceptions always; on a full check (`full`), also
-/// every exception and inline comment that waived nothing — except for rules that did not run
-/// (`ran` is false: turned off, or pull-request only). `app_of` names the app a file belongs to.
+/// What a check knows of its rules, for judging waivers.
+pub struct Scope<'a> {
+    /// The check saw every app and environment (not a pull request, filter or shard).
+    pub full: bool,
+    /// Whether a rule ran (false: turned off, or pull-request only).
+    pub ran: &'a dyn Fn(&str) -> bool,
+    /// Whether an id names a rule: built in, custom, or imported by this run.
+    pub known: &'a dyn Fn(&str) -> bool,
+    /// The app a file belongs to.
+    pub app_of: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// `unused-suppression` findings: expired exceptions always; on a full check, also every
+/// exception and inline comment that waived nothing — except for rules that did not run — and
+/// every one naming no rule of the run.
 pub fn unused(
     used: &Used,
     waivers: &[Waiver],
     sources: &Sources,
     today: jiff::civil::Date,
-    full: bool,
-    ran: &dyn Fn(&str) -> bool,
-    app_of: &dyn Fn(&str) -> Option<String>,
+    scope: Scope,
 ) -> Vec<Finding> {
+    let Scope {
+        full,
+        ran,
+        known,
+        app_of,
+    } = scope;
     let id_rule = crate::rules::unused_suppression::INFO.id;
     let mut out = Vec::new();
     for (i, w) in waivers.iter().enumerate() {
@@ -175,6 +191,11 @@ pub fn unused(
                 "the exception for {} expired on {} and waives nothing any more",
                 w.rule,
                 w.expires.map(|d| d.to_string()).unwrap_or_default()
+            )
+        } else if full && w.imported && !known(&w.rule) {
+            format!(
+                "the exception names '{}', which is no rule of this check: not built in, not a custom rule, and no admission policy or Rego rule it loaded has that id",
+                w.rule
             )
         } else if full && !used.waivers.contains(&i) && ran(&w.rule) {
             format!("the exception for {} matched no finding", w.rule)
@@ -201,10 +222,12 @@ pub fn unused(
                 if used.inline.contains(&((id.0, loc.start), r.clone())) {
                     continue;
                 }
-                let msg = match crate::rules::lookup(&r) {
-                    None => format!("'{r}' is not a rule id (see `kustodian rules`)"),
-                    Some(_) if !ran(&r) => continue,
-                    Some(_) => format!("this suppression of {r} matched no finding"),
+                let msg = if !known(&r) {
+                    format!("'{r}' is not a rule id (see `kustodian rules`)")
+                } else if !ran(&r) {
+                    continue;
+                } else {
+                    format!("this suppression of {r} matched no finding")
                 };
                 let mut f = Finding::new(id_rule, Severity::Warning, msg);
                 f.loc = loc;

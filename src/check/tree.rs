@@ -15,6 +15,7 @@ use super::{
 use crate::diag::{Baseline, Collector, ErrorCode, Finding, Severity, Summary};
 use crate::discover::{App, Discovery, Stage, discover};
 use crate::git::RepoInfo;
+use crate::policies::PolicySet;
 use crate::render::Renderer;
 use crate::rules;
 use crate::schema::SchemaSet;
@@ -40,6 +41,15 @@ pub fn check_tree(
     if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
         crate::schema::warm_up();
     }
+    // Custom rules and the policies the config names compile before anything renders: a
+    // syntax error stops the run with its place.
+    let mut policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
+        Ok(p) if opts.record_policies => p.recording(),
+        Ok(p) => p,
+        Err(errs) => return fatal_outcome(errs, sources),
+    };
+    opts.restrict_policies(&mut policies);
+    phases.mark("policies");
     let discovery = discover(&*fs, config, &sources, repo);
     phases.mark("discover");
     if let Some(f) = nothing_to_check(&discovery, opts) {
@@ -74,11 +84,13 @@ pub fn check_tree(
         config,
         policy,
         rules: rules::RULES,
+        policies: &policies,
         out: &out,
     };
-    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that only
-    // a CRD describes waits until every app is rendered (the CRD may come from any of them); so
-    // does one whose kind's validator another thread is compiling (the first few apps).
+    // Each app is rendered, checked and dropped in one parallel pass. An app with a kind that is
+    // not a Kubernetes one waits until every app is rendered (a CRD for it may come from any of
+    // them, or from another file of the repository); so does one whose kind's validator another
+    // thread is compiling (the first few apps).
     let streamed: Vec<Streamed> = (0..apps.len())
         .into_par_iter()
         .map(|ai| stream.render_and_check(ai, schemas.as_ref()))
@@ -97,6 +109,9 @@ pub fn check_tree(
     }
     if let Some(s) = &mut schemas {
         add_crds(s, &crds, &out);
+        phases.mark("rendered-crds");
+        crds_of_files(s, renderer.fs(), &discovery.crd_files, &waiting, &out);
+        phases.mark("crd-files");
         crds_of_unchecked_apps(s, &discovery.apps, &apps, &waiting, &renderer, &out);
     }
     let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
@@ -128,12 +143,15 @@ pub fn check_tree(
     phases.mark("repo-rules");
     let findings = waive(
         merge_environments(out.into_sorted(&sources)),
-        config,
-        policy,
-        opts,
-        &all_apps,
-        &sources,
-        now,
+        Waive {
+            config,
+            policy,
+            policies: &policies,
+            opts,
+            all_apps: &all_apps,
+            sources: &sources,
+            now,
+        },
     );
     let counted = || findings.iter().filter(|f| f.suppressed.is_none());
     summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
@@ -153,6 +171,9 @@ pub fn check_tree(
     let garbage = (waiting, renderer, base_renderer, schemas);
     rayon::spawn(move || drop(garbage));
     phases.mark("drop");
+    if let Some(f) = opts.unknown_rule(policy, &policies) {
+        return fatal_outcome(vec![f], sources);
+    }
     Outcome {
         findings,
         summary,
@@ -160,6 +181,9 @@ pub fn check_tree(
         apps,
         affected: affected_dirs,
         changes,
+        rules: policies.docs(),
+        rule_times: policies.times(),
+        policy_results: policies.recorded(),
     }
 }
 
@@ -285,8 +309,8 @@ fn keep_affected(
     (dirs, envs)
 }
 
-/// The configured Kubernetes version and schema directories; the CRDs the repository renders join
-/// once every app is rendered.
+/// The configured Kubernetes version and schema directories; the repository's CRDs join once
+/// every app is rendered (those it renders, then those of its other files).
 fn schema_set(
     opts: &CheckOptions,
     policy: &Policy,
@@ -301,7 +325,10 @@ fn schema_set(
     match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
         .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
     {
-        Ok(s) => Some(s),
+        Ok(mut s) => {
+            s.await_repository_crds();
+            Some(s)
+        }
         Err(msg) => {
             out.push(Finding::error_code(ErrorCode::Policy, msg));
             None
@@ -309,8 +336,56 @@ fn schema_set(
     }
 }
 
+/// The `(apiVersion, kind)` pairs of the apps that waited for the repository's CRDs.
+fn waiting_kinds(waiting: &[AppRenders]) -> BTreeSet<(String, &str)> {
+    waiting
+        .iter()
+        .flat_map(|w| w.envs.iter().map(|(_, b)| b).chain(w.base.iter()))
+        .flat_map(|b| &b.resources)
+        .filter(|r| r.kind() != "CustomResourceDefinition")
+        .map(|r| (r.id().api_version(), r.kind()))
+        .collect()
+}
+
+/// Adds the CRDs of the repository's other YAML files (`files`: those discovery saw mention
+/// `CustomResourceDefinition`) for the kinds of waiting apps that still want one; only those
+/// CRDs are parsed ([`crate::schema::crds_defining`]).
+fn crds_of_files(
+    s: &mut SchemaSet,
+    fs: &dyn Fs,
+    files: &[String],
+    waiting: &[AppRenders],
+    out: &Collector,
+) {
+    if files.is_empty() {
+        return;
+    }
+    let wanted: BTreeSet<(String, String)> = waiting_kinds(waiting)
+        .into_iter()
+        .filter(|(api, kind)| s.wants_crd(api, kind))
+        .map(|(api, kind)| {
+            let group = crate::text::split_api_version(&api).0.to_string();
+            (group, kind.to_string())
+        })
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let per_file: Vec<Vec<crate::yaml::Node>> = files
+        .par_iter()
+        .map(|f| match fs.read(f) {
+            Ok(text) => crate::schema::crds_defining(&text, &wanted),
+            Err(_) => vec![],
+        })
+        .collect();
+    let crds: Vec<&crate::yaml::Node> = per_file.iter().flatten().collect();
+    if let Err(msg) = s.add_crd_files(&crds) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
+}
+
 fn add_crds(s: &mut SchemaSet, crds: &[crate::yaml::Node], out: &Collector) {
-    if let Err(msg) = s.add_crds(&crds.iter().collect::<Vec<_>>()) {
+    if let Err(msg) = s.add_rendered_crds(&crds.iter().collect::<Vec<_>>()) {
         out.push(Finding::error_code(ErrorCode::Policy, msg));
     }
 }
@@ -332,17 +407,9 @@ fn crds_of_unchecked_apps(
         .filter(|a| !checked.contains(a.dir.as_str()))
         .collect();
     let unresolved = !others.is_empty()
-        && waiting.iter().any(|w| {
-            w.envs
-                .iter()
-                .map(|(_, b)| b)
-                .chain(w.base.iter())
-                .flat_map(|b| &b.resources)
-                .any(|r| {
-                    r.kind() != "CustomResourceDefinition"
-                        && !s.resolvable(&r.id().api_version(), r.kind())
-                })
-        });
+        && waiting_kinds(waiting)
+            .iter()
+            .any(|(api, kind)| !s.resolvable(api, kind));
     if !unresolved {
         return;
     }
@@ -363,7 +430,9 @@ fn crds_of_unchecked_apps(
                 .map(|r| r.node)
         })
         .collect();
-    add_crds(s, &more, out);
+    if let Err(msg) = s.add_other_crds(&more.iter().collect::<Vec<_>>()) {
+        out.push(Finding::error_code(ErrorCode::Policy, msg));
+    }
 }
 
 /// Checks the apps that waited for the repository's CRDs; returns every environment change in
@@ -505,16 +574,28 @@ fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-/// Inline comments and configured exceptions; then the waivers that waived nothing.
-fn waive(
-    mut findings: Vec<Finding>,
-    config: &Config,
-    policy: &Policy,
-    opts: &CheckOptions,
-    all_apps: &[App],
-    sources: &Sources,
+/// What waiving findings looks at.
+struct Waive<'a> {
+    config: &'a Config,
+    policy: &'a Policy,
+    policies: &'a PolicySet,
+    opts: &'a CheckOptions,
+    all_apps: &'a [App],
+    sources: &'a Sources,
     now: jiff::Timestamp,
-) -> Vec<Finding> {
+}
+
+/// Inline comments and configured exceptions; then the waivers that waived nothing.
+fn waive(mut findings: Vec<Finding>, w: Waive) -> Vec<Finding> {
+    let Waive {
+        config,
+        policy,
+        policies,
+        opts,
+        all_apps,
+        sources,
+        now,
+    } = w;
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let used = suppress::apply(&mut findings, &config.waivers, sources, today);
     let Some(sev) = policy
@@ -526,17 +607,29 @@ fn waive(
     // Only a run that checked everything can tell that a waiver matched nothing.
     let full =
         opts.base.is_none() && opts.envs.is_empty() && opts.apps.is_empty() && opts.shard.is_none();
-    let ran = |rule: &str| {
-        rules::lookup(rule).is_some_and(|r| !r.pull_request_only)
-            && policy.level(rule).and_then(|l| l.severity()).is_some()
+    let ran = |rule: &str| match rules::lookup(rule) {
+        Some(r) => !r.pull_request_only && policy.level(rule).and_then(|l| l.severity()).is_some(),
+        None => policies.enabled(rule),
     };
+    let known = |rule: &str| rules::lookup(rule).is_some() || policies.knows(rule);
     let app_of = |path: &str| {
         all_apps
             .iter()
             .find(|a| path.starts_with(&format!("{}/", a.dir)))
             .map(|a| a.name.clone())
     };
-    let unused = suppress::unused(&used, &config.waivers, sources, today, full, &ran, &app_of);
+    let unused = suppress::unused(
+        &used,
+        &config.waivers,
+        sources,
+        today,
+        suppress::Scope {
+            full,
+            ran: &ran,
+            known: &known,
+            app_of: &app_of,
+        },
+    );
     if unused.is_empty() {
         return findings;
     }

@@ -170,6 +170,9 @@ pub struct Discovery {
     /// Directories holding a kustomization that no environment renders directly (a repository
     /// with some but no environments is one to configure, not a clean one).
     pub kustomizations: usize,
+    /// YAML files of the walk that mention `CustomResourceDefinition` (their CRDs describe
+    /// kinds for schema validation wherever they are).
+    pub crd_files: Vec<String>,
 }
 
 /// Finds every app and environment under the root of `fs` (the files it reads are interned in
@@ -206,6 +209,7 @@ pub fn discover(fs: &dyn Fs, config: &Config, sources: &Sources, repo: &RepoInfo
         notes: gitops.notes,
         gitops_objects: gitops.objects,
         kustomizations: walked.kustomizations.len(),
+        crd_files: gitops.crd_files,
     }
 }
 

@@ -319,5 +319,6 @@ pub fn warm_up() {
 
 /// Prints resources as `kustomize build` does.
 pub fn to_yaml(resources: &[Resource]) -> String {
-    crate::yaml::emit_documents(resources.iter().map(|r| &r.node))
+    let docs: Vec<_> = resources.iter().map(|r| &r.node).collect();
+    crate::yaml::emit::emit_documents_parallel(&docs)
 }

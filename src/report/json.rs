@@ -85,44 +85,47 @@ pub fn build(report: &Report) -> JsonReport {
         findings: report
             .findings
             .iter()
-            .map(|f| JsonFinding {
-                rule: f.rule.clone(),
-                severity: f.severity,
-                message: f.message.clone(),
-                app: f.app.clone(),
-                environment: f.environment.clone(),
-                environments: f
-                    .environment
-                    .iter()
-                    .flat_map(|e| e.split(", "))
-                    .map(str::to_string)
-                    .collect(),
-                resource: f.resource.clone(),
-                field: f.field.clone(),
-                location: report.location(f),
-                related: report
-                    .related(f)
-                    .into_iter()
-                    .map(|(location, message)| JsonRelated {
-                        location,
-                        message: message.to_string(),
-                    })
-                    .collect(),
-                help: f.help.clone(),
-                suppressed: f.suppressed.as_ref().map(|w| JsonSuppressed {
-                    kind: if w.in_source { "inline" } else { "exception" }.into(),
-                    reason: w.reason.clone(),
-                    location: report.suppressed_at(f),
-                }),
-                baseline: f.baseline,
-            })
+            .map(|f| json_finding(report, f))
             .collect(),
         summary: report.summary.clone(),
     }
 }
 
-/// The findings of a JSON report, as findings again (with their positions resolved), so that a
-/// merged report can be written in any format.
+/// One finding as the JSON report shows it.
+fn json_finding(report: &Report, f: &Finding) -> JsonFinding {
+    JsonFinding {
+        rule: f.rule.clone(),
+        severity: f.severity,
+        message: f.message.clone(),
+        app: f.app.clone(),
+        environment: f.environment.clone(),
+        environments: f
+            .environment
+            .iter()
+            .flat_map(|e| e.split(", "))
+            .map(str::to_string)
+            .collect(),
+        resource: f.resource.clone(),
+        field: f.field.clone(),
+        location: report.location(f),
+        related: report
+            .related(f)
+            .into_iter()
+            .map(|(location, message)| JsonRelated {
+                location,
+                message: message.to_string(),
+            })
+            .collect(),
+        help: f.help.clone(),
+        suppressed: f.suppressed.as_ref().map(|w| JsonSuppressed {
+            kind: if w.in_source { "inline" } else { "exception" }.into(),
+            reason: w.reason.clone(),
+            location: report.suppressed_at(f),
+        }),
+        baseline: f.baseline,
+    }
+}
+
 pub fn findings(report: &JsonReport) -> Vec<Finding> {
     report
         .findings
@@ -161,9 +164,31 @@ pub fn findings(report: &JsonReport) -> Vec<Finding> {
         .collect()
 }
 
+/// Writes the report as [`build`] makes it, streamed: each finding is turned into its JSON form
+/// and written before the next is made, so a report of thousands of findings is never held
+/// twice in memory (the bytes are those of `build`'s value, see the test below).
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &build(report))?;
-    writeln!(out)
+    use serde::ser::{SerializeStruct, Serializer};
+    struct Findings<'a, 'r>(&'a Report<'r>);
+    impl Serialize for Findings<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.findings.iter().map(|f| json_finding(self.0, f)))
+        }
+    }
+    struct Streamed<'a, 'r>(&'a Report<'r>);
+    impl Serialize for Streamed<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut st = s.serialize_struct("JsonReport", 3)?;
+            st.serialize_field("version", &1u32)?;
+            st.serialize_field("findings", &Findings(self.0))?;
+            st.serialize_field("summary", self.0.summary)?;
+            st.end()
+        }
+    }
+    let mut w = io::BufWriter::with_capacity(64 << 10, out);
+    serde_json::to_writer_pretty(&mut w, &Streamed(report))?;
+    writeln!(w)?;
+    w.flush()
 }
 
 /// Merges JSON reports (from `check --shard i/n` jobs) into one: findings concatenated in input
@@ -189,4 +214,40 @@ pub fn merge(reports: Vec<JsonReport>) -> JsonReport {
         out.findings.extend(r.findings);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Sources;
+
+    /// The streamed report is byte for byte the serialized [`build`] value, with and without
+    /// findings.
+    #[test]
+    fn streamed_report_is_the_built_one() {
+        let sources = Sources::new();
+        let mut a = Finding::new("image-not-pinned", Severity::Error, "pin it");
+        a.app = Some("shop".into());
+        a.environment = Some("production, staging".into());
+        a.help = Some("use a digest".into());
+        let b = Finding::new("promotion-drift", Severity::Warning, "drift \"quoted\"\n");
+        let summary = Summary {
+            overlays: 3,
+            resources: 9,
+            errors: 1,
+            warnings: 1,
+            ..Summary::default()
+        };
+        for findings in [vec![], vec![a, b]] {
+            let report = Report::new(&findings, &summary, &sources);
+            let mut streamed = Vec::new();
+            emit(&report, &mut streamed).unwrap();
+            let mut built = serde_json::to_vec_pretty(&build(&report)).unwrap();
+            built.push(b'\n');
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(built).unwrap()
+            );
+        }
+    }
 }

@@ -51,6 +51,26 @@ fn physical(report: &Report, p: &Position, region: Value) -> Option<Value> {
 
 /// Builds the SARIF log.
 pub fn build(report: &Report) -> Value {
+    let (mut run, prints) = run_without_results(report);
+    run["results"] = report
+        .findings
+        .iter()
+        .zip(&prints)
+        .map(|(f, print)| result(report, f, print))
+        .collect();
+    log(run)
+}
+
+fn log(run: Value) -> Value {
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [run],
+    })
+}
+
+/// The run object with `results` left null (in its place), and each finding's fingerprint.
+fn run_without_results(report: &Report) -> (Value, Vec<String>) {
     let rules: Vec<Value> = report
         .rules
         .iter()
@@ -66,16 +86,13 @@ pub fn build(report: &Report) -> Value {
             if let Some(u) = &r.help_uri {
                 v["helpUri"] = json!(u);
             }
+            if let Some(o) = &r.origin {
+                v["properties"] = json!({"tags": [o]});
+            }
             v
         })
         .collect();
     let prints = fingerprints(report);
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .zip(&prints)
-        .map(|(f, print)| result(report, f, print))
-        .collect();
     let mut run = json!({
         "tool": {"driver": {
             "name": "kustodian",
@@ -84,7 +101,7 @@ pub fn build(report: &Report) -> Value {
             "informationUri": "https://github.com/kustodian/kustodian",
             "rules": rules,
         }},
-        "results": results,
+        "results": Value::Null,
         "columnKind": "unicodeCodePoints",
     });
     if let Some(root) = report.paths.root.as_ref().and_then(|r| r.to_str()) {
@@ -94,11 +111,7 @@ pub fn build(report: &Report) -> Value {
         }
         run["originalUriBaseIds"] = json!({"%SRCROOT%": {"uri": uri}});
     }
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [run],
-    })
+    (run, prints)
 }
 
 /// One finding as a SARIF result.
@@ -189,7 +202,88 @@ fn result(report: &Report, f: &crate::diag::Finding, print: &str) -> Value {
     result
 }
 
+/// Writes the log [`build`] makes, streamed: the results are made and written one at a time
+/// into the run (same bytes, see the test below), so thousands of findings never sit in memory
+/// as one JSON tree.
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &build(report))?;
-    writeln!(out)
+    use serde::ser::{SerializeMap, Serializer};
+    struct Results<'a, 'r>(&'a Report<'r>, &'a [String]);
+    impl serde::Serialize for Results<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let Results(report, prints) = *self;
+            s.collect_seq(
+                report
+                    .findings
+                    .iter()
+                    .zip(prints)
+                    .map(|(f, p)| result(report, f, p)),
+            )
+        }
+    }
+    /// The run's members in order, `results` streamed.
+    struct Run<'a, 'r>(&'a serde_json::Map<String, Value>, Results<'a, 'r>);
+    impl serde::Serialize for Run<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in self.0 {
+                if k == "results" {
+                    m.serialize_entry(k, &self.1)?;
+                } else {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+            m.end()
+        }
+    }
+    let (run, prints) = run_without_results(report);
+    let Value::Object(members) = &run else {
+        unreachable!("a run is an object")
+    };
+    // The log around the run: every member but `runs` as `log` makes it.
+    let Value::Object(top) = log(Value::Null) else {
+        unreachable!("a log is an object")
+    };
+    let mut w = io::BufWriter::with_capacity(64 << 10, out);
+    let mut ser = serde_json::Serializer::pretty(&mut w);
+    let mut m = (&mut ser).serialize_map(Some(top.len()))?;
+    for (k, v) in &top {
+        if k == "runs" {
+            m.serialize_entry(k, &[Run(members, Results(report, &prints))])?;
+        } else {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    SerializeMap::end(m)?;
+    writeln!(w)?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::{Finding, Summary};
+    use crate::source::Sources;
+
+    /// The streamed log is byte for byte the serialized [`build`] value.
+    #[test]
+    fn streamed_log_is_the_built_one() {
+        let sources = Sources::new();
+        let mut a = Finding::new("image-not-pinned", Severity::Error, "pin it");
+        a.app = Some("shop".into());
+        a.environment = Some("production".into());
+        a.help = Some("use a digest".into());
+        let b = Finding::new("promotion-drift", Severity::Warning, "drift \"quoted\"\n");
+        let summary = Summary::default();
+        for findings in [vec![], vec![a, b]] {
+            let report = Report::new(&findings, &summary, &sources);
+            let mut streamed = Vec::new();
+            emit(&report, &mut streamed).unwrap();
+            let mut built = serde_json::to_vec_pretty(&build(&report)).unwrap();
+            built.push(b'\n');
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(built).unwrap()
+            );
+        }
+    }
 }

@@ -298,6 +298,7 @@ pub fn descriptors() -> Vec<crate::diag::RuleDescriptor> {
             doc: r.doc.to_string(),
             default_severity: r.default_severity(),
             help_uri: Some(format!("https://github.com/kustodian/kustodian#{}", r.id)),
+            origin: None,
         })
         .chain(ErrorCode::ALL.iter().map(|c| RuleDescriptor {
             id: c.id().to_string(),
@@ -305,6 +306,7 @@ pub fn descriptors() -> Vec<crate::diag::RuleDescriptor> {
             doc: c.summary().to_string(),
             default_severity: Some(Severity::Error),
             help_uri: None,
+            origin: None,
         }))
         .collect()
 }

@@ -2,24 +2,40 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
 use super::support::pods;
-use crate::diag::Finding;
+use super::support::secrets::provided;
+use super::{AppCtx, OptionsType, Rule, RuleInfo, docs, finding};
+use crate::diag::{Finding, Suppressed};
+use crate::render::Resource;
 use crate::settings::{Level, RuleSettings};
-use crate::render::{Build, Resource};
 use crate::yaml::Node;
 
 /// A workload reads a secret (or a key of it) that its environment does not provide.
 ///
 /// **What.** In every environment, each secret reference of every workload —
 /// `env[].valueFrom.secretKeyRef`, `envFrom[].secretRef`, `volumes[].secret`, `projected` secret
-/// sources (with their `items[].key`) and `imagePullSecrets` — must be satisfied by a `Secret`
-/// (`data`/`stringData` keys), an `ExternalSecret` (its target name; keys from `data[].secretKey`,
-/// any key with `dataFrom`) or a `SealedSecret` (`encryptedData` keys) rendered in that
-/// environment, or by a name declared as provided outside the repository. References marked
-/// `optional: true` are exempt.
+/// sources (with their `items[].key`) and `imagePullSecrets` — must be satisfied by an object
+/// rendered in that environment that makes a Secret of that name exist, or by a name declared as
+/// provided outside the repository. References marked `optional: true` are exempt. Providers: a
+/// `Secret` (`data`/`stringData` keys; SOPS-encrypted ones too, their keys are in the clear; a
+/// service-account token Secret gets `token`, `ca.crt`, `namespace`), an external-secrets
+/// `ExternalSecret` or `ClusterExternalSecret` (its target name; keys from `data[].secretKey` or
+/// from `target.template.data` and `templateFrom`, as the controller applies the template;
+/// `creationPolicy: None` provides nothing), a `SealedSecret` (`encryptedData` keys), a
+/// cert-manager `Certificate` (`spec.secretName`: `tls.crt`, `tls.key`, `ca.crt`, and the
+/// additional output formats and keystores it asks for), a Vault Secrets Operator
+/// `VaultStaticSecret`/`VaultDynamicSecret`/`VaultPKISecret`/`HCPVaultSecretsApp`
+/// (`spec.destination.name`), a Crossplane `spec.writeConnectionSecretToRef`, the credentials
+/// `flux bootstrap` creates for the `flux-system` GitRepository's `secretRef`, and the Secrets
+/// Argo CD's install creates for itself: `argocd-initial-admin-secret` (key `password`, when
+/// argocd-server runs in the environment) and `argocd-redis` (key `auth`, created by its redis init
+/// container). Where only the running controller knows the keys (`dataFrom`, Vault, connection
+/// details, bootstrap credentials, templates that render their own keys), any key is accepted: the
+/// reference is reported as set aside, with the reason, in `--verbose` output and in JSON and
+/// SARIF (as suppressed). Secrets a controller only reads (other Flux `secretRef`s,
+/// `decryption.secretRef`) provide nothing.
 ///
 /// **Why.** A key that exists only in dev makes the pod crash-loop (`CreateContainerConfigError`)
 /// the moment the change is promoted — after review, in production.
@@ -28,7 +44,7 @@ use crate::yaml::Node;
 /// `overlays/dev` generates `db` with a `password` key.
 ///
 /// **Fix.** Provide the secret and key in that environment (a `secretGenerator`, an
-/// `ExternalSecret`, a `SealedSecret`), or declare the secret external.
+/// `ExternalSecret`, a `SealedSecret`, a `Certificate`), or declare the secret external.
 ///
 /// **Config.** `options.external-secrets` (or `external-secrets` in `.kustodian.yaml`): names
 /// provided outside the repository.
@@ -50,57 +66,6 @@ pub struct SecretOptions {
     /// Secret names provided outside the repository (also settable in `.kustodian.yaml`).
     #[serde(default)]
     pub external_secrets: Vec<String>,
-}
-
-/// Secrets an environment provides: name → keys (`None` = any key).
-pub fn provided(build: &Build) -> BTreeMap<String, (Option<BTreeSet<String>>, &Resource)> {
-    let mut out = BTreeMap::new();
-    let keys_of = |n: Option<&Node>| -> BTreeSet<String> {
-        n.and_then(|m| m.as_map())
-            .map(|m| m.entries.iter().map(|e| e.key.to_string()).collect())
-            .unwrap_or_default()
-    };
-    for r in &build.resources {
-        match r.kind() {
-            "Secret" => {
-                let mut k = keys_of(r.node.get("data"));
-                k.extend(keys_of(r.node.get("stringData")));
-                out.insert(r.name().to_string(), (Some(k), r));
-            }
-            "ExternalSecret" => {
-                let name = r
-                    .node
-                    .str_at(&["spec", "target", "name"])
-                    .unwrap_or(r.name())
-                    .to_string();
-                let any = r.node.get_path(&["spec", "dataFrom"]).is_some();
-                let keys = r
-                    .node
-                    .get_path(&["spec", "data"])
-                    .and_then(|d| d.as_seq())
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(|i| i.str_at(&["secretKey"]).map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                out.insert(name, ((!any).then_some(keys), r));
-            }
-            "SealedSecret" => {
-                let name = r
-                    .node
-                    .str_at(&["spec", "template", "metadata", "name"])
-                    .unwrap_or(r.name())
-                    .to_string();
-                let mut k = keys_of(r.node.get_path(&["spec", "encryptedData"]));
-                k.extend(keys_of(r.node.get_path(&["spec", "template", "data"])));
-                out.insert(name, (Some(k), r));
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// One secret reference of a workload.
@@ -274,35 +239,50 @@ impl Rule for SecretKeyMissing {
                     if external.contains(rf.secret.as_str()) {
                         continue;
                     }
-                    let problem = match (have.get(&rf.secret), &rf.key) {
-                        (None, _) => Some(format!(
-                            "{} '{}' in {} reads secret '{}'{}, but no Secret, ExternalSecret or SealedSecret named '{}' is rendered in {}",
+                    let reads = || {
+                        format!(
+                            "{} '{}' in {} reads {}secret '{}'",
                             r.kind(),
                             r.orig_id().name,
                             env.name,
-                            rf.secret,
                             rf.key
                                 .as_ref()
-                                .map(|k| format!(" (key '{k}')"))
+                                .map(|k| format!("key '{k}' of "))
                                 .unwrap_or_default(),
                             rf.secret,
-                            env.name
-                        )),
-                        (Some((Some(keys), by)), Some(k)) if !keys.contains(k) => Some(format!(
-                            "{} '{}' in {} reads key '{k}' of secret '{}', but {} '{}' in {} provides only: {}",
-                            r.kind(),
-                            r.orig_id().name,
+                        )
+                    };
+                    let mut set_aside = None;
+                    let problem = match (have.get(&rf.secret), &rf.key) {
+                        (None, _) => Some(format!(
+                            "{}, but nothing rendered in {} provides a Secret named '{}' (a Secret, ExternalSecret, SealedSecret, Certificate, ...)",
+                            reads(),
                             env.name,
                             rf.secret,
-                            by.kind(),
-                            by.orig_id().name,
-                            env.name,
-                            if keys.is_empty() {
-                                "no keys".to_string()
-                            } else {
-                                keys.iter().cloned().collect::<Vec<_>>().join(", ")
-                            }
                         )),
+                        (Some(p), Some(k)) => match (&p.keys, &p.unknown) {
+                            (Some(keys), _) if !keys.contains(k) => Some(format!(
+                                "{}, but {} '{}' in {} provides only: {}",
+                                reads(),
+                                p.by.kind(),
+                                p.by.orig_id().name,
+                                env.name,
+                                if keys.is_empty() {
+                                    "no keys".to_string()
+                                } else {
+                                    keys.iter().cloned().collect::<Vec<_>>().join(", ")
+                                }
+                            )),
+                            (None, Some(u)) => {
+                                set_aside = Some(Suppressed {
+                                    in_source: false,
+                                    reason: format!("any key is accepted: {}", u.why),
+                                    loc: u.loc,
+                                });
+                                Some(format!("{}, whose keys are not known before it runs", reads()))
+                            }
+                            _ => None,
+                        },
                         _ => None,
                     };
                     if let Some(msg) = problem {
@@ -310,9 +290,10 @@ impl Rule for SecretKeyMissing {
                         f.field = Some(rf.field);
                         f.loc = rf.at.blame();
                         f.help = Some(format!(
-                            "provide it in {} (secretGenerator, ExternalSecret or SealedSecret), mark the reference `optional: true`, or list the secret under `external-secrets`",
+                            "provide it in {} (secretGenerator, ExternalSecret, SealedSecret, Certificate), mark the reference `optional: true`, or list the secret under `external-secrets`",
                             env.dir
                         ));
+                        f.suppressed = set_aside;
                         out.push(f);
                     }
                 }

@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use super::secret_key_missing::provided;
+use super::support::secrets::provided;
 use super::{AppCtx, NoOptions, OptionsType, Rule, RuleInfo, docs, finding};
 use crate::diag::Finding;
 use crate::settings::{Level, RuleSettings};
 
 /// The same secret provides different keys in different environments of an app.
 ///
-/// **What.** For each secret of an app (a `Secret`, `ExternalSecret` or `SealedSecret`, matched
-/// across environments by its name in the source), the set of keys must be the same in every
-/// environment that renders it. Reported once per secret and environment that lacks keys another
+/// **What.** For each secret of an app (anything `secret-key-missing` counts as providing a
+/// Secret with known keys — a `Secret`, `ExternalSecret`, `SealedSecret`, `Certificate`, ... —
+/// matched across environments by its provider's name in the source), the set of keys must be the
+/// same in every environment that renders it. Reported once per secret and environment that lacks keys another
 /// environment has. A warning by default.
 ///
 /// **Why.** Key sets drifting apart is how a workload that works in staging crashes in production
@@ -41,27 +42,33 @@ impl Rule for SecretKeysDiffer {
     }
 
     fn check(&self, ctx: &AppCtx, s: &RuleSettings) -> Vec<Finding> {
-        let mut by_secret: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        let mut by_secret: BTreeMap<(String, String), Vec<_>> = BTreeMap::new();
         for (env, build) in &ctx.envs {
             if !s.applies(&ctx.app.name, &env.name, env.stage) {
                 continue;
             }
-            for (_, (keys, r)) in provided(build) {
-                if let Some(keys) = keys {
+            for (secret, p) in provided(build) {
+                if let Some(keys) = p.keys {
+                    // A Secret by its name in the source (a generated one's hash differs per
+                    // environment); another provider by its own name, the Secret's beside it.
+                    let name = match p.by.kind() {
+                        "Secret" => format!("secret '{}'", p.by.orig_id().name),
+                        kind => format!("secret '{secret}' of {kind} '{}'", p.by.orig_id().name),
+                    };
                     by_secret
-                        .entry(r.orig_id().name.to_string())
+                        .entry((p.by.kind().to_string(), p.by.orig_id().name.to_string()))
                         .or_default()
-                        .push((*env, keys, r));
+                        .push((*env, keys, p.by, name));
                 }
             }
         }
         let mut out = Vec::new();
-        for (name, envs) in by_secret {
-            for (env, keys, r) in &envs {
+        for envs in by_secret.into_values() {
+            for (env, keys, r, name) in &envs {
                 let missing: Vec<(String, &str)> = envs
                     .iter()
                     .filter(|(e, ..)| e.name != env.name)
-                    .flat_map(|(e, other, _)| {
+                    .flat_map(|(e, other, ..)| {
                         other
                             .difference(keys)
                             .map(move |k| (k.clone(), e.name.as_str()))
@@ -83,7 +90,7 @@ impl Rule for SecretKeysDiffer {
                     Some(env),
                     Some(r),
                     format!(
-                        "secret '{name}' in {} lacks key{} {} that {} provide{}",
+                        "{name} in {} lacks key{} {} that {} provide{}",
                         env.name,
                         if keys_missing.len() > 1 { "s" } else { "" },
                         keys_missing

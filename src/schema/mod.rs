@@ -4,26 +4,38 @@
 //! (`schemas/kubernetes/v1.NN.json.gz`, from the `kubernetes-validate` package: JSON Schema
 //! 2020-12, strict — unknown fields are errors — with nullable types, int-or-string and quantities
 //! as the API server accepts them), lowered at build time into static tables that [`native`]
-//! walks directly. Custom resources are validated against the `openAPIV3Schema` of
-//! `CustomResourceDefinition`s found in the rendered repository (`nullable`,
-//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields` honoured) and
-//! `schema-dirs` files, with `jsonschema`; each such validator is compiled once and shared across
-//! threads. Both validators report the same `Problem`s, worded and located in one place
+//! walks directly. Custom resources are validated against the `openAPIV3Schema` of the
+//! repository's `CustomResourceDefinition`s (`nullable`, `x-kubernetes-int-or-string` and
+//! `x-kubernetes-preserve-unknown-fields` honoured), against `schema-dirs` files, and against the
+//! bundled schemas of the GitOps ecosystem's kinds ([`gitops`]: Argo CD, Flux, Kargo,
+//! cert-manager, external-secrets, sealed-secrets), with `jsonschema`; each such validator is
+//! compiled once and shared across threads. Which schema wins for a kind: `schema-dirs`, then the
+//! CRDs the checked apps render, then CRDs in any other YAML file of the repository, then the
+//! bundled GitOps schemas. So an app with a kind that is not a Kubernetes one is checked once
+//! every app is rendered; only then are the repository's other CRD files read, and only those
+//! that could define a kind still without a schema (vendored CRDs run to megabytes: parsing them
+//! all would cost more than the check). Both validators report the same `Problem`s, worded and
+//! located in one place
 //! (`wording.rs`). A violation's JSON pointer is walked back through the node tree to the source
 //! line that produced the offending value — the unknown key itself for "unknown field" — so the
 //! finding points at the line to edit, which kubeconform cannot.
 //!
 //! Layout: this module holds the [`SchemaSet`] (which schema validates which kind, compiled once);
-//! `native.rs` walks the bundled tables, `instance.rs` shows a node tree to `jsonschema`,
+//! `native.rs` walks the bundled tables, `gitops.rs` holds the bundled GitOps schemas,
+//! `crd_files.rs` picks the wanted CRDs out of the repository's files,
+//! `instance.rs` shows a node tree to `jsonschema`,
 //! `openapi.rs` converts CRD schemas and names `schema-dirs` files, `wording.rs` words and
 //! locates problems, `dupkeys.rs` finds duplicate keys.
 
+mod crd_files;
 pub mod dupkeys;
+pub mod gitops;
 pub mod instance;
 pub mod native;
 mod openapi;
 mod wording;
 
+pub use crd_files::crds_defining;
 pub use dupkeys::find_duplicate_keys;
 
 use std::collections::HashMap;
@@ -34,7 +46,7 @@ use serde_json::{Value as J, json};
 
 use crate::source::Loc;
 use crate::yaml::Node;
-use openapi::{convert_openapi, key_from_file_name, relax};
+use openapi::{crd_schemas, key_from_file_name, relax};
 use wording::{problem, violations};
 
 /// Why a [`SchemaSet`] could not be built (a configuration problem: exit code 2).
@@ -144,7 +156,13 @@ pub fn kinds(version: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Text for `kustodian schemas list`.
+/// Whether a top-level `sops` value is SOPS's metadata (it always holds `mac` and `version`).
+fn is_sops_metadata(n: Option<&Node>) -> bool {
+    n.is_some_and(|m| m.get("mac").is_some() && m.get("version").is_some())
+}
+
+/// Text for `kustodian schemas list`: the Kubernetes versions, then the GitOps projects' kinds
+/// with the release each schema was taken from.
 pub fn list_bundled() -> String {
     let mut s = String::new();
     for v in bundled_versions() {
@@ -154,7 +172,32 @@ pub fn list_bundled() -> String {
             s.push_str(&format!("  {api} {kind}\n"));
         }
     }
+    let mut projects: std::collections::BTreeMap<&str, Vec<(String, &str, &str)>> =
+        Default::default();
+    for b in gitops::all() {
+        projects
+            .entry(b.project)
+            .or_default()
+            .push((b.api_version(), b.kind, b.source));
+    }
+    s.push_str(
+        "Custom resources of the GitOps ecosystem (a CRD in the repository takes precedence):\n",
+    );
+    for (project, mut k) in projects {
+        k.sort();
+        s.push_str(&format!("{project}: {} kinds\n", k.len()));
+        for (api, kind, source) in k {
+            s.push_str(&format!("  {api} {kind} ({source})\n"));
+        }
+    }
     s
+}
+
+/// The JSON Schema of each served version of a `CustomResourceDefinition`: `(apiVersion, kind,
+/// schema)`, strict — the conversion every CRD goes through, here for
+/// `scripts/update-crd-schemas`.
+pub fn crd_kind_schemas(crd: &Node) -> Vec<(String, String, J)> {
+    crd_schemas(&crate::yaml::to_json(crd), true)
 }
 
 /// One schema violation, located in the source.
@@ -243,6 +286,9 @@ pub struct SchemaSet {
     compiled: Mutex<HashMap<(String, String), Slot>>,
     skip_kinds: Vec<String>,
     reject_kinds: Vec<String>,
+    /// The repository's CRDs are still to come: a kind whose only schema is a bundled GitOps one
+    /// is not resolvable yet (a CRD of the repository for it would take precedence).
+    repository_pending: bool,
 }
 
 impl SchemaSet {
@@ -255,31 +301,8 @@ impl SchemaSet {
         let tables = bundled_tables(version)?;
         let mut map = HashMap::new();
         for crd in crds {
-            let crd = crate::yaml::to_json(crd);
-            let group = crd["spec"]["group"].as_str().unwrap_or("").to_string();
-            let kind = crd["spec"]["names"]["kind"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            for v in crd["spec"]["versions"].as_array().into_iter().flatten() {
-                let (Some(name), Some(schema)) =
-                    (v["name"].as_str(), v["schema"].get("openAPIV3Schema"))
-                else {
-                    continue;
-                };
-                if v["served"] == J::Bool(false) {
-                    continue;
-                }
-                let mut s = convert_openapi(schema, strict);
-                // apiVersion, kind and metadata are always allowed on a custom resource.
-                if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
-                    props
-                        .entry("apiVersion")
-                        .or_insert(json!({"type": "string"}));
-                    props.entry("kind").or_insert(json!({"type": "string"}));
-                    props.entry("metadata").or_insert(json!({"type": "object"}));
-                }
-                map.insert((format!("{group}/{name}"), kind.clone()), s);
+            for (api, kind, schema) in crd_schemas(&crate::yaml::to_json(crd), strict) {
+                map.insert((api, kind), schema);
             }
         }
         Ok(SchemaSet {
@@ -290,6 +313,7 @@ impl SchemaSet {
             compiled: Mutex::default(),
             skip_kinds: Vec::new(),
             reject_kinds: Vec::new(),
+            repository_pending: false,
         })
     }
 
@@ -309,14 +333,53 @@ impl SchemaSet {
         Ok(set)
     }
 
-    /// Adds CustomResourceDefinitions found later (the repository's rendered CRDs). Schemas
-    /// already known for a kind — from `schema_dirs` — take precedence.
-    pub fn add_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+    /// Says that the repository's CRDs will be added once every app is rendered
+    /// ([`Self::add_rendered_crds`], then [`Self::add_crd_files`]): until then a kind only a
+    /// bundled GitOps schema describes is not [`Self::resolvable`], so its objects wait for them
+    /// instead of being validated against a schema a CRD of the repository would replace.
+    pub fn await_repository_crds(&mut self) {
+        self.repository_pending = true;
+    }
+
+    /// Adds the CustomResourceDefinitions the checked apps render, and ends the wait for the
+    /// repository's CRDs: [`Self::add_crd_files`] must follow before anything is validated.
+    pub fn add_rendered_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+        self.repository_pending = false;
+        self.add(crds, false)
+    }
+
+    /// Adds CustomResourceDefinitions read from the repository's files (wherever they are, rendered
+    /// or not): after the rendered ones, before the bundled GitOps schemas.
+    pub fn add_crd_files(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+        self.add(crds, false)
+    }
+
+    /// Adds CustomResourceDefinitions rendered only to resolve kinds nothing described (those of
+    /// apps a run does not check): a kind with a bundled schema keeps it, as in the run that
+    /// does not need them.
+    pub fn add_other_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+        self.add(crds, true)
+    }
+
+    /// Whether a CustomResourceDefinition of the repository would give this kind its schema: no
+    /// `schema-dirs` file or CRD describes it yet, it is not a Kubernetes kind, and the policy
+    /// neither skips nor rejects it (a bundled GitOps kind wants one: the repository's wins).
+    pub fn wants_crd(&self, api: &str, kind: &str) -> bool {
+        !Self::listed(&self.reject_kinds, api, kind)
+            && !Self::listed(&self.skip_kinds, api, kind)
+            && self.own_schema(api, kind).is_none()
+            && self.native(api, kind).is_none()
+    }
+
+    fn add(&mut self, crds: &[&Node], keep_bundled: bool) -> Result<(), SchemaError> {
         if crds.is_empty() {
             return Ok(());
         }
         let more = SchemaSet::new(Some(self.tables.version), self.strict, crds)?;
         for (k, v) in more.crds {
+            if keep_bundled && gitops::find(&k.0, &k.1).is_some() {
+                continue;
+            }
             self.crds.entry(k).or_insert(v);
         }
         // Kinds looked up before their CRD arrived were remembered as having no schema.
@@ -332,13 +395,27 @@ impl SchemaSet {
     pub fn resolvable(&self, api: &str, kind: &str) -> bool {
         Self::listed(&self.reject_kinds, api, kind)
             || Self::listed(&self.skip_kinds, api, kind)
-            || self.validator(api, kind).is_some()
+            || (!self.awaits_repository(api, kind) && self.validator(api, kind).is_some())
     }
 
-    /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds and the CRDs'.
+    /// Whether a kind's schema would be a bundled GitOps one while the repository's CRDs are
+    /// still to come.
+    fn awaits_repository(&self, api: &str, kind: &str) -> bool {
+        self.repository_pending
+            && gitops::find(api, kind).is_some()
+            && self.own_schema(api, kind).is_none()
+    }
+
+    /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds, the bundled GitOps
+    /// kinds and the CRDs'.
     pub fn kinds(&self) -> Vec<(String, String)> {
         let mut out = kinds(self.tables.version);
         out.extend(self.crds.keys().cloned());
+        out.extend(
+            gitops::all()
+                .iter()
+                .map(|b| (b.api_version(), b.kind.to_string())),
+        );
         out.sort();
         out.dedup();
         out
@@ -416,10 +493,18 @@ impl SchemaSet {
             .clone()
     }
 
-    /// Whether every kind is validated against the bundled tables: no CRDs or schema files that
-    /// could take precedence, so there is nothing to compile or cache.
-    fn bundled_only(&self) -> bool {
-        self.crds.is_empty() && self.file_schemas.is_empty()
+    /// The validator of a kind that needs nothing compiled: without CRDs or schema files that
+    /// could take precedence, a kind of the bundled Kubernetes tables, or one no schema
+    /// describes (`Some(None)`). `None`: the kind goes through the compiled slots.
+    fn uncompiled(&self, api: &str, kind: &str) -> Option<Compiled> {
+        if !self.crds.is_empty() || !self.file_schemas.is_empty() {
+            return None;
+        }
+        match self.native(api, kind) {
+            Some(v) => Some(Some(v)),
+            None if gitops::find(api, kind).is_none() => Some(None),
+            None => None,
+        }
     }
 
     /// The bundled validator of a kind, if the version has the kind.
@@ -430,8 +515,8 @@ impl SchemaSet {
     }
 
     fn validator(&self, api: &str, kind: &str) -> Compiled {
-        if self.bundled_only() {
-            return self.native(api, kind);
+        if let Some(v) = self.uncompiled(api, kind) {
+            return v;
         }
         let slot = self.slot(api, kind);
         if let Some(c) = slot.cell.get() {
@@ -451,11 +536,11 @@ impl SchemaSet {
     /// renders) so compile different kinds side by side, and neither waits for the other: an
     /// app whose kinds are not ready can be checked later (see `check.rs`).
     pub fn prepare(&self, kinds: &[(String, String)]) -> bool {
-        if self.bundled_only() {
-            return true;
-        }
         let mut ready = true;
         for (api, kind) in kinds {
+            if self.uncompiled(api, kind).is_some() || self.awaits_repository(api, kind) {
+                continue;
+            }
             let slot = self.slot(api, kind);
             if slot.cell.get().is_some() {
                 continue;
@@ -469,21 +554,34 @@ impl SchemaSet {
         ready
     }
 
-    fn compile(&self, api: &str, kind: &str) -> Compiled {
-        let key = (api.to_string(), kind.to_string());
+    /// A kind's schema from the repository's CRDs or `schema-dirs` files.
+    fn own_schema(&self, api: &str, kind: &str) -> Option<&J> {
+        if let Some(s) = self.crds.get(&(api.to_string(), kind.to_string())) {
+            return Some(s);
+        }
         let (group, version) = crate::text::split_api_version(api);
         // kubeconform names files by the group's first label, the CRDs catalog by the full group.
         let lower = kind.to_ascii_lowercase();
-        let file_schema = [group, group.split('.').next().unwrap_or(group)]
+        [group, group.split('.').next().unwrap_or(group)]
             .iter()
             .find_map(|g| {
                 self.file_schemas
                     .get(&(lower.clone(), g.to_string(), version.to_string()))
             })
-            .cloned();
-        let own = self.crds.get(&key).cloned().or(file_schema);
-        let Some(document) = own else {
-            return self.native(api, kind);
+    }
+
+    fn compile(&self, api: &str, kind: &str) -> Compiled {
+        // The bundled GitOps kinds and the Kubernetes tables' never overlap.
+        let document = match (self.own_schema(api, kind).cloned(), gitops::find(api, kind)) {
+            (Some(d), _) => d,
+            (None, Some(b)) => {
+                let mut s = b.schema();
+                if !self.strict {
+                    relax(&mut s);
+                }
+                s
+            }
+            (None, None) => return self.native(api, kind),
         };
         let document = Arc::new(document);
         let v = jsonschema::options_for::<instance::Rendered>()
@@ -495,14 +593,29 @@ impl SchemaSet {
     /// Whether validating this object would find a schema (without validating it): the answer
     /// `validate` gives as [`Outcome::MissingSchema`], for kinds neither skipped nor rejected.
     pub fn has_schema(&self, obj: &Node) -> bool {
-        self.resolvable(
-            obj.str_at(&["apiVersion"]).unwrap_or(""),
-            obj.str_at(&["kind"]).unwrap_or(""),
-        )
+        let api = obj.str_at(&["apiVersion"]).unwrap_or("");
+        let kind = obj.str_at(&["kind"]).unwrap_or("");
+        Self::listed(&self.reject_kinds, api, kind)
+            || Self::listed(&self.skip_kinds, api, kind)
+            || self.validator(api, kind).is_some()
     }
 
     /// Validates one rendered object.
     pub fn validate(&self, obj: &Node) -> Outcome {
+        // A SOPS-encrypted manifest carries its encryption metadata as a top-level `sops` map;
+        // the tool that decrypts it (Flux's kustomize-controller, ksops, helm-secrets) removes it
+        // before the API server sees the object.
+        let decrypted;
+        let obj = if is_sops_metadata(obj.get("sops")) {
+            let mut o = obj.clone();
+            if let Some(m) = o.as_map_mut() {
+                m.remove("sops");
+            }
+            decrypted = o;
+            &decrypted
+        } else {
+            obj
+        };
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");
         let kind = obj.str_at(&["kind"]).unwrap_or("");
         if Self::listed(&self.reject_kinds, api, kind) {

@@ -9,8 +9,38 @@
 
 use serde_json::{Value as J, json};
 
+/// The JSON Schema of every served version of a CustomResourceDefinition (as JSON):
+/// `(apiVersion, kind, schema)`, in the CRD's order. The one conversion of CRDs, for those of the
+/// repository and for the bundled ones (`scripts/update-crd-schemas` runs it through
+/// [`super::crd_kind_schemas`]).
+pub(super) fn crd_schemas(crd: &J, strict: bool) -> Vec<(String, String, J)> {
+    let group = crd["spec"]["group"].as_str().unwrap_or("");
+    let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or("");
+    let mut out = Vec::new();
+    for v in crd["spec"]["versions"].as_array().into_iter().flatten() {
+        let (Some(name), Some(schema)) = (v["name"].as_str(), v["schema"].get("openAPIV3Schema"))
+        else {
+            continue;
+        };
+        if v["served"] == J::Bool(false) {
+            continue;
+        }
+        let mut s = convert_openapi(schema, strict);
+        // apiVersion, kind and metadata are always allowed on a custom resource.
+        if let Some(props) = s.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            props
+                .entry("apiVersion")
+                .or_insert(json!({"type": "string"}));
+            props.entry("kind").or_insert(json!({"type": "string"}));
+            props.entry("metadata").or_insert(json!({"type": "object"}));
+        }
+        out.push((format!("{group}/{name}"), kind.to_string(), s));
+    }
+    out
+}
+
 /// OpenAPI v3 (CRD dialect) → JSON Schema 2020-12.
-pub(super) fn convert_openapi(s: &J, strict: bool) -> J {
+fn convert_openapi(s: &J, strict: bool) -> J {
     let J::Object(m) = s else { return s.clone() };
     let mut out = serde_json::Map::new();
     for (k, v) in m {

@@ -12,6 +12,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::custom::{CustomDecl, CustomRule, declare};
 pub use super::freeze::{FreezeWindow, WeeklyWindow};
 use super::load::{CONFIG_GLOBS, glob_errors, load_with_schema, locate};
 use super::policy::{RuleCatalog, Rules, check_rules, schema_with_rules};
@@ -60,6 +61,21 @@ pub struct ConfigFile {
     /// comment next to it does the same.
     #[serde(default)]
     pub exceptions: Vec<Exception>,
+    /// Rules written in CEL (same format as a policy file's `custom:`, docs/policies.md).
+    #[serde(default)]
+    pub custom: Vec<CustomRule>,
+    /// Globs of files holding ValidatingAdmissionPolicies, their bindings and parameter
+    /// objects (`policies/admission/*.yaml`): they apply to every environment their bindings
+    /// select. Policies rendered into an environment apply to it without being listed here.
+    #[serde(default)]
+    pub admission_policies: Vec<String>,
+    /// Directories (or files) of Conftest policies in Rego, v1 or v0 syntax (`policy`).
+    #[serde(default)]
+    pub rego: Vec<String>,
+    /// The Rego packages whose `deny`, `violation` and `warn` rules run (conftest's
+    /// `--namespace`); `*` for every package. Default: `main`.
+    #[serde(default)]
+    pub rego_namespaces: Vec<String>,
     /// Budgets for this repository (bytes per file, YAML depth, ...; docs/security.md), each
     /// only lower than the run's: raising one takes `--limits` on the command line, since the
     /// repository is what the budgets guard against.
@@ -147,6 +163,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// Where each `environments:` entry is written (same order).
     pub environment_locs: Vec<Loc>,
+    /// `custom`, checked.
+    pub custom: Vec<CustomDecl>,
 }
 
 impl Config {
@@ -259,12 +277,21 @@ impl Config {
             }
             b.build().ok()
         };
+        let custom = declare(
+            &file.custom,
+            path,
+            sources,
+            &|id| catalog.is_known(id),
+            ErrorCode::Config,
+        )?;
+        let custom_ids: Vec<&str> = custom.iter().map(|d| d.rule.id.as_str()).collect();
         Ok(Config {
             overlays: build(&file.overlays),
             ignore: build(&file.ignore),
-            waivers: Waiver::compile(&file.exceptions, path, sources, catalog)?,
+            waivers: Waiver::compile(&file.exceptions, path, sources, catalog, &custom_ids)?,
             limits,
             environment_locs,
+            custom,
             file,
         })
     }

@@ -171,6 +171,7 @@ pub const CONFIG_GLOBS: &[&str] = &[
     "/rules/*/apps/*",
     "/rules/image-not-pinned/options/allow/*",
     "/rules/bot-write-scope/options/bots/*",
+    "/admission-policies/*",
 ];
 
 /// Where a policy file holds globs.

@@ -23,39 +23,12 @@ use globset::{Glob, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::custom::{CustomDecl, CustomRule, declare};
+pub use super::level::Level;
 use super::load::load_with_schema;
 use super::stage::Stage;
 use crate::diag::{ErrorCode, Finding, Severity};
 use crate::source::Sources;
-
-/// A severity, or `off` to disable a rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Error,
-    Warning,
-    Note,
-    Off,
-}
-
-impl Level {
-    pub fn severity(self) -> Option<Severity> {
-        match self {
-            Level::Error => Some(Severity::Error),
-            Level::Warning => Some(Severity::Warning),
-            Level::Note => Some(Severity::Note),
-            Level::Off => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Error => "error",
-            Level::Warning => "warning",
-            Level::Note => "note",
-            Level::Off => "off",
-        }
-    }
-}
 
 /// Settings of one rule, as written. Unset fields inherit from the layer below.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -101,6 +74,10 @@ pub struct PolicyFile {
     /// Rules by id. A rule not listed keeps its built-in settings.
     #[serde(default)]
     pub rules: Rules,
+    /// Rules written here, in CEL (docs/policies.md). One with the id of a custom rule of
+    /// `.kustodian.yaml` replaces it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom: Vec<CustomRule>,
 }
 
 /// Typed options, compiled once per run.
@@ -254,6 +231,9 @@ impl RuleSettings {
 #[derive(Clone, Debug)]
 pub struct Policy {
     rules: BTreeMap<String, RuleSettings>,
+    /// The custom rules of the user's policy file (`--policy`); the repository's are in
+    /// `Config::custom`.
+    pub custom: Vec<CustomDecl>,
 }
 
 impl Policy {
@@ -284,8 +264,8 @@ impl Policy {
             Some(r) => layered(r, &builtin),
             None => builtin,
         };
-        let over = match user {
-            None => PolicyFile::default(),
+        let (over, custom) = match user {
+            None => (PolicyFile::default(), vec![]),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| {
                     let mut f = Finding::error_code(
@@ -314,14 +294,23 @@ impl Policy {
                 if !errs.is_empty() {
                     return Err(errs);
                 }
-                file
+                let custom = declare(
+                    &file.custom,
+                    &shown,
+                    sources,
+                    &|id| catalog.is_known(id),
+                    ErrorCode::Policy,
+                )?;
+                (file, custom)
             }
         };
-        Policy::compile(&layered(&over.rules, &base), catalog).map_err(|msg| {
+        let mut policy = Policy::compile(&layered(&over.rules, &base), catalog).map_err(|msg| {
             let mut f = Finding::error_code(ErrorCode::Policy, msg);
             f.path = user.map(|p| p.display().to_string());
             vec![f]
-        })
+        })?;
+        policy.custom = custom;
+        Ok(policy)
     }
 
     /// Compiles a complete rule table (every known rule present).
@@ -356,7 +345,10 @@ impl Policy {
                 },
             );
         }
-        Ok(Policy { rules: out })
+        Ok(Policy {
+            rules: out,
+            custom: vec![],
+        })
     }
 
     /// The settings of a rule.
@@ -372,33 +364,15 @@ impl Policy {
     /// Keeps on only the rules `select` names (every rule when it is empty), minus those
     /// `ignore` names — what `--select` and `--ignore` ask, as ruff's flags of those names do.
     /// The rules kept keep the level the policy gives them: selecting a rule the policy turns
-    /// off leaves it off. An id no rule has is an error naming the closest ones.
-    pub fn restrict(&mut self, select: &[String], ignore: &[String]) -> Result<(), String> {
-        for id in select.iter().chain(ignore) {
-            if !self.rules.contains_key(id) {
-                let mut near: Vec<(usize, &String)> = self
-                    .rules
-                    .keys()
-                    .map(|k| (crate::text::edit_distance(k, id), k))
-                    .filter(|(d, _)| *d <= 3)
-                    .collect();
-                near.sort();
-                let hint = near
-                    .first()
-                    .map(|(_, k)| format!(" (did you mean '{k}'?)"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "'{id}' is not a rule{hint}; `kustodian rules` lists them"
-                ));
-            }
-        }
+    /// off leaves it off. Ids of other rules (custom and imported ones) are for their owner to
+    /// honour, and the check to refuse when no rule has them (`CheckOptions::unknown_rule`).
+    pub fn restrict(&mut self, select: &[String], ignore: &[String]) {
         for (id, rule) in &mut self.rules {
             let kept = (select.is_empty() || select.contains(id)) && !ignore.contains(id);
             if !kept {
                 rule.level = Level::Off;
             }
         }
-        Ok(())
     }
 
     /// Severity level configured for a rule id (`None` for an unknown id).

@@ -45,6 +45,10 @@ pub struct Waiver {
     pub expires: Option<jiff::civil::Date>,
     /// The exception's entry in `.kustodian.yaml`.
     pub loc: Loc,
+    /// The rule is neither built in nor a custom rule of `.kustodian.yaml`: it must be an
+    /// imported one (an admission policy, a Rego rule, a custom rule of `--policy`), which
+    /// only a check knows.
+    pub imported: bool,
 }
 
 impl Waiver {
@@ -54,6 +58,7 @@ impl Waiver {
         path: &str,
         sources: &Sources,
         catalog: &dyn RuleCatalog,
+        custom: &[&str],
     ) -> Result<Vec<Waiver>, Vec<Finding>> {
         // The entries' places, from the text the loader registered.
         let doc = super::load::document(sources, path);
@@ -76,10 +81,23 @@ impl Waiver {
         };
         let mut out = Vec::new();
         for (i, e) in list.iter().enumerate() {
-            if !catalog.is_known(&e.rule) {
+            let known = catalog.is_known(&e.rule) || custom.contains(&e.rule.as_str());
+            // An id close to a known one is a typo; any other may name a rule the check
+            // imports (an admission policy's name, `<package>/<rule>` of a Rego policy), which
+            // the check then confirms (`unused-suppression`).
+            let near = (!known)
+                .then(|| {
+                    catalog
+                        .ids()
+                        .into_iter()
+                        .chain(custom.iter().copied())
+                        .find(|id| crate::text::edit_distance(id, &e.rule) <= 2)
+                })
+                .flatten();
+            if let Some(near) = near {
                 fail(
                     format!(
-                        "exceptions[{i}]: unknown rule '{}' (see `kustodian rules`)",
+                        "exceptions[{i}]: unknown rule '{}'; did you mean '{near}'? (see `kustodian rules`)",
                         e.rule
                     ),
                     at(i, "rule"),
@@ -137,6 +155,7 @@ impl Waiver {
                 resources,
                 expires,
                 loc: entry(i).map(|n| n.loc).unwrap_or(Loc::NONE),
+                imported: !known,
             });
         }
         if errs.is_empty() { Ok(out) } else { Err(errs) }

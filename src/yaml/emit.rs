@@ -16,7 +16,9 @@
 //!   (`|`, `|-`, `|+`, `|2`), unless they cannot be (trailing spaces before a break, CR);
 //! * plain and quoted scalars folded at spaces once a line passes 80 columns.
 
-use super::keyorder::compare_keys;
+use std::fmt::Write as _;
+
+use super::keyorder::{compare_keys, less};
 use super::resolve::format_float;
 use super::{Node, Value};
 
@@ -52,6 +54,32 @@ pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Node>) -> String {
     out
 }
 
+/// [`emit_documents`] on the thread pool: with many documents, or a few large ones (a bundle of
+/// CRDs), each is printed on whichever thread takes it and the texts are joined in order. Few
+/// documents are printed in place (most overlays: the threads are busy with other overlays).
+pub fn emit_documents_parallel(docs: &[&Node]) -> String {
+    use rayon::prelude::*;
+    if docs.len() < 4 {
+        return emit_documents(docs.iter().copied());
+    }
+    let texts: Vec<String> = docs
+        .par_iter()
+        .map(|d| {
+            let mut s = String::new();
+            emit_document(d, &mut s);
+            s
+        })
+        .collect();
+    let mut out = String::with_capacity(texts.iter().map(|t| t.len() + 4).sum());
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(t);
+    }
+    out
+}
+
 struct Emitter<'a> {
     out: &'a mut String,
     /// Characters written on the current line.
@@ -70,7 +98,11 @@ enum Style {
 impl Emitter<'_> {
     fn put(&mut self, s: &str) {
         self.out.push_str(s);
-        self.column += s.chars().count();
+        self.column += if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        };
         self.line_start = false;
     }
     fn put_char(&mut self, c: char) {
@@ -84,8 +116,12 @@ impl Emitter<'_> {
         self.line_start = true;
     }
     fn indent_to(&mut self, indent: usize) {
-        for _ in self.column..indent {
-            self.out.push(' ');
+        const SPACES: &str = "                                                                ";
+        let mut n = indent.saturating_sub(self.column);
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            self.out.push_str(&SPACES[..k]);
+            n -= k;
         }
         self.column = self.column.max(indent);
     }
@@ -94,16 +130,29 @@ impl Emitter<'_> {
     /// current line (after `- `).
     fn map(&mut self, node: &Node, indent: usize, inline: bool) {
         let Value::Map(m) = &node.value else { return };
-        let mut entries: Vec<_> = m.entries.iter().collect();
-        entries.sort_by(|a, b| compare_keys(&a.key, &b.key));
-        for (i, e) in entries.into_iter().enumerate() {
-            if i > 0 || !inline {
-                self.indent_to(indent);
+        // Most mappings arrive in printing order already (generated manifests and CRDs are
+        // sorted): then no copy is made to sort.
+        if m.entries.windows(2).all(|w| !less(&w[1].key, &w[0].key)) {
+            for (i, e) in m.entries.iter().enumerate() {
+                self.entry(e, indent, i == 0 && inline);
             }
-            self.key(&e.key, indent);
-            self.put_char(':');
-            self.value_after_key(&e.value, indent);
+        } else {
+            let mut entries: Vec<_> = m.entries.iter().collect();
+            entries.sort_by(|a, b| compare_keys(&a.key, &b.key));
+            for (i, e) in entries.into_iter().enumerate() {
+                self.entry(e, indent, i == 0 && inline);
+            }
         }
+    }
+
+    /// One `key: value` of a block mapping; `inline`: the key continues the current line.
+    fn entry(&mut self, e: &super::Entry, indent: usize, inline: bool) {
+        if !inline {
+            self.indent_to(indent);
+        }
+        self.key(&e.key, indent);
+        self.put_char(':');
+        self.value_after_key(&e.value, indent);
     }
 
     /// The value of a `key:` whose key sits at `indent`.
@@ -154,7 +203,12 @@ impl Emitter<'_> {
             Value::Seq(_) => self.put("[]"),
             Value::Null => self.put("null"),
             Value::Bool(b) => self.put(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.put(&i.to_string()),
+            Value::Int(i) => {
+                let start = self.out.len();
+                let _ = write!(self.out, "{i}");
+                self.column += self.out.len() - start;
+                self.line_start = false;
+            }
             Value::Float(f) => self.put(&format_float(*f)),
             Value::Str(s) => self.string(s, indent, simple_key),
         }
@@ -173,62 +227,100 @@ impl Emitter<'_> {
         }
     }
 
+    /// A plain scalar, folded at a space once the line passes [`BEST_WIDTH`] (unless the space
+    /// follows a space or precedes one). Written a run of non-spaces at a time.
     fn write_plain(&mut self, s: &str, indent: usize, allow_breaks: bool) {
-        let chars: Vec<char> = s.chars().collect();
-        let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
-            if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
-                    self.newline();
-                    self.indent_to(indent);
-                } else {
-                    self.put_char(c);
-                }
-                spaces = true;
-            } else {
-                self.put_char(c);
+        // No space can be past the width: one copy.
+        if !allow_breaks || self.column + s.len() <= BEST_WIDTH || !s.contains(' ') {
+            self.put(s);
+            return;
+        }
+        let b = s.as_bytes();
+        let (mut spaces, mut run) = (false, 0);
+        for (i, &c) in b.iter().enumerate() {
+            if c != b' ' {
                 spaces = false;
+                continue;
             }
+            if run < i {
+                self.put(&s[run..i]);
+            }
+            run = i + 1;
+            let next_space = b.get(i + 1) == Some(&b' ');
+            if !spaces && self.column > BEST_WIDTH && !next_space {
+                self.newline();
+                self.indent_to(indent);
+            } else {
+                self.put_char(' ');
+            }
+            spaces = true;
+        }
+        if run < b.len() {
+            self.put(&s[run..]);
         }
     }
 
+    /// A single-quoted scalar (`'` doubled), folded like a plain one except at its first and
+    /// last character.
     fn write_single(&mut self, s: &str, indent: usize, allow_breaks: bool) {
         self.put_char('\'');
-        let chars: Vec<char> = s.chars().collect();
-        let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
-            if c == ' ' {
-                let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < chars.len() - 1
-                    && !next_space
-                {
-                    self.newline();
-                    self.indent_to(indent);
-                } else {
-                    self.put_char(c);
-                }
-                spaces = true;
-            } else {
-                if c == '\'' {
-                    self.put_char('\'');
-                }
-                self.put_char(c);
+        let b = s.as_bytes();
+        let (mut spaces, mut run) = (false, 0);
+        for (i, &c) in b.iter().enumerate() {
+            if c != b' ' {
                 spaces = false;
+                continue;
+            }
+            self.put_single_run(&s[run..i]);
+            run = i + 1;
+            let next_space = b.get(i + 1) == Some(&b' ');
+            if allow_breaks
+                && !spaces
+                && self.column > BEST_WIDTH
+                && i > 0
+                && i + 1 < b.len()
+                && !next_space
+            {
+                self.newline();
+                self.indent_to(indent);
+            } else {
+                self.put_char(' ');
+            }
+            spaces = true;
+        }
+        self.put_single_run(&s[run..]);
+        self.put_char('\'');
+    }
+
+    /// Text without spaces inside single quotes: `'` doubled.
+    fn put_single_run(&mut self, run: &str) {
+        if !run.contains('\'') {
+            self.put(run);
+            return;
+        }
+        for part in run.split_inclusive('\'') {
+            self.put(part);
+            if part.ends_with('\'') {
+                self.put_char('\'');
             }
         }
-        self.put_char('\'');
     }
 
     fn write_double(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        // Printable ASCII with nothing to escape and no space past the width: one copy.
+        if s.bytes()
+            .all(|c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+            && (!allow_breaks || self.column + s.len() <= BEST_WIDTH || !s.contains(' '))
+        {
+            self.put_char('"');
+            self.put(s);
+            self.put_char('"');
+            return;
+        }
         self.put_char('"');
-        let chars: Vec<char> = s.chars().collect();
+        let b = s.as_bytes();
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        for (i, c) in s.char_indices() {
             if needs_escape(c, i == 0) {
                 self.put_char('\\');
                 match c {
@@ -260,15 +352,10 @@ impl Emitter<'_> {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < chars.len() - 1
-                {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < b.len() {
                     self.newline();
                     self.indent_to(indent);
-                    if chars.get(i + 1) == Some(&' ') {
+                    if b.get(i + 1) == Some(&b' ') {
                         self.put_char('\\');
                     }
                 } else {
@@ -294,26 +381,23 @@ impl Emitter<'_> {
         let last = rev.next();
         if !last.is_some_and(is_break) {
             self.put_char('-');
-        } else if s.chars().count() == 1 || rev.next().is_some_and(is_break) {
+        } else if s.chars().nth(1).is_none() || rev.next().is_some_and(is_break) {
             self.put_char('+');
         }
         self.newline();
         // The caller ends the last line, so a final line break is left to it.
-        let body = match s.chars().last() {
+        let body = match last {
             Some(c) if is_break(c) => &s[..s.len() - c.len_utf8()],
             _ => s,
         };
-        let mut at_line_start = true;
-        for c in body.chars() {
-            if is_break(c) {
+        // A line at a time; empty lines carry no indentation.
+        for (i, line) in body.split(is_break).enumerate() {
+            if i > 0 {
                 self.newline();
-                at_line_start = true;
-            } else {
-                if at_line_start {
-                    self.indent_to(indent);
-                }
-                self.put_char(c);
-                at_line_start = false;
+            }
+            if !line.is_empty() {
+                self.indent_to(indent);
+                self.put(line);
             }
         }
     }
@@ -383,7 +467,14 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let chars: Vec<char> = s.chars().collect();
+    if s.is_ascii() {
+        return analyze_ascii(s.as_bytes());
+    }
+    analyze_chars(s)
+}
+
+/// [`analyze`] a character at a time (any string but the empty one).
+fn analyze_chars(s: &str) -> Analysis {
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
     let (mut line_breaks, mut special) = (false, false);
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
@@ -391,11 +482,13 @@ fn analyze(s: &str) -> Analysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws =
-            i + 1 >= n || matches!(chars[i + 1], ' ' | '\t') || is_break(chars[i + 1]);
-        if i == 0 {
+    let mut chars = s.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_ws = next.is_none_or(|n| matches!(n, ' ' | '\t') || is_break(n));
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => block_indicators = true,
@@ -413,10 +506,10 @@ fn analyze(s: &str) -> Analysis {
             special = true;
         }
         if c == ' ' {
-            if i == 0 {
+            if first {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if prev_break {
@@ -426,10 +519,10 @@ fn analyze(s: &str) -> Analysis {
             prev_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            if i == 0 {
+            if first {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if prev_space {
@@ -442,6 +535,7 @@ fn analyze(s: &str) -> Analysis {
             prev_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        first = false;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -528,6 +622,63 @@ pub fn resolve_plain_v2(s: &str) -> Value {
     }
 }
 
+/// [`analyze`] of an ASCII string, a byte at a time (the same rules: of the breaks only `\n` and
+/// `\r` are ASCII, and the printable ASCII characters are `\n` and space to `~`).
+fn analyze_ascii(b: &[u8]) -> Analysis {
+    let n = b.len();
+    let brk = |c: u8| c == b'\n' || c == b'\r';
+    let ws = |c: u8| c == b' ' || c == b'\t' || brk(c);
+    let mut block_indicators = b.starts_with(b"---") || b.starts_with(b"...");
+    block_indicators |= match b[0] {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => true,
+        b'?' | b':' | b'-' => n == 1 || ws(b[1]),
+        _ => false,
+    };
+    let (mut line_breaks, mut special, mut break_space, mut space_break) =
+        (false, false, false, false);
+    for i in 0..n {
+        let c = b[i];
+        match c {
+            b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
+            b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
+            b' ' if i > 0 && brk(b[i - 1]) => break_space = true,
+            b'\n' | b'\r' => {
+                line_breaks = true;
+                if i > 0 && b[i - 1] == b' ' {
+                    space_break = true;
+                }
+                special |= c == b'\r';
+            }
+            0x7f => special = true,
+            c if c < 0x20 => special = true,
+            _ => {}
+        }
+    }
+    let (first, last) = (b[0], b[n - 1]);
+    let leading = first == b' ' || brk(first);
+    let trailing_space = last == b' ';
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: !(leading || trailing_space || brk(last)),
+        single_quoted_allowed: true,
+        block_allowed: !trailing_space,
+    };
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks || block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
 /// Would go-yaml v2 read this plain text back as a string (not a bool, null, number, timestamp)?
 fn resolves_as_string_v2(s: &str) -> bool {
     let Some(&first) = s.as_bytes().first() else {
@@ -579,7 +730,11 @@ fn resolves_as_string_v2(s: &str) -> bool {
     if is_timestamp(s) {
         return false;
     }
-    let plain: String = s.chars().filter(|c| *c != '_').collect();
+    let plain: std::borrow::Cow<str> = if s.contains('_') {
+        s.chars().filter(|c| *c != '_').collect::<String>().into()
+    } else {
+        s.into()
+    };
     if go_parse_int(&plain) || is_yaml_float(&plain) {
         return false;
     }
@@ -603,17 +758,14 @@ fn go_parse_int(s: &str) -> bool {
     if body.is_empty() {
         return false;
     }
-    let lower = body.to_ascii_lowercase();
-    let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
-        (d, 16)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (d, 8)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (d, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (&lower[1..], 8)
-    } else {
-        (lower.as_str(), 10)
+    // Prefixes in either case (digits of every radix are accepted in either case too).
+    let b = body.as_bytes();
+    let (digits, radix) = match (b[0], b.get(1).map(u8::to_ascii_lowercase)) {
+        (b'0', Some(b'x')) => (&body[2..], 16),
+        (b'0', Some(b'o')) => (&body[2..], 8),
+        (b'0', Some(b'b')) => (&body[2..], 2),
+        (b'0', Some(_)) => (&body[1..], 8),
+        _ => (body, 10),
     };
     !digits.is_empty()
         && digits.chars().all(|c| c.is_digit(radix))
@@ -830,6 +982,44 @@ mod tests {
             out,
             "k:\n  e: |2+\n\n  lead: |2\n      line1\n    line2\n  long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n    cccccccccccccccccccc dddddddddddddd eeeeeeeeeee\n  t: |-\n    line1\n    line2\n"
         );
+    }
+
+    /// The byte analysis of ASCII strings is the character analysis.
+    #[test]
+    fn ascii_analysis_is_the_general_one() {
+        let alphabet = [
+            " ", "a", ":", "#", "-", "\n", "\r", "\t", "'", "\"", "?", "|", "\u{7f}", ".",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for a in alphabet {
+                    next.push(format!("{c}{a}"));
+                }
+            }
+            cases.extend(next);
+            cases.dedup();
+        }
+        for s in cases.iter().filter(|s| !s.is_empty()) {
+            let general = analyze_chars(s);
+            let ascii = analyze_ascii(s.as_bytes());
+            assert_eq!(
+                (
+                    ascii.multiline,
+                    ascii.block_plain_allowed,
+                    ascii.single_quoted_allowed,
+                    ascii.block_allowed
+                ),
+                (
+                    general.multiline,
+                    general.block_plain_allowed,
+                    general.single_quoted_allowed,
+                    general.block_allowed
+                ),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

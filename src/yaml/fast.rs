@@ -1,17 +1,18 @@
 //! A fast path for the YAML that config repositories are made of.
 //!
 //! Design. Kubernetes manifests and kustomizations use a small part of YAML: block mappings and
-//! sequences, one-line plain and quoted scalars and flow collections, `|` literal blocks,
-//! comments and `---`. This module parses exactly that subset, line by line, straight into
-//! [`Node`]s — several times faster than the general event parser, which dominated a
-//! whole-repository check. Anything else (anchors, tags, folded or multi-line scalars, tabs, odd
-//! indentation, anything that might be an error) makes it give up (`None`) before producing a
-//! tree, and the caller parses the file with the general parser instead. So the fast path never
-//! decides what a document means on its own: where it answers, its tree — values, key order,
-//! duplicate keys and every span — is the general parser's. Debug builds assert that on every
-//! file they parse (`parse.rs`), `tests/yaml_fast.rs` checks it over the fixtures and
-//! kustomize's conformance inputs, and `examples/yaml_fast_diff.rs` shows the differences for one
-//! file.
+//! sequences, plain and quoted scalars (wrapped over several lines in generated CRDs), one-line
+//! flow collections, `|` literal blocks, comments and `---`. This module parses exactly that
+//! subset, line by line, straight into [`Node`]s — several times faster than the general event
+//! parser, which dominated a whole-repository check. Anything else (anchors, tags, folded block
+//! scalars, escaped line breaks, tabs, odd indentation, anything that might be an error) makes it
+//! give up on that document ([`Piece::Declined`]) and the caller parses the document's text with
+//! the general parser (the whole file, when the file cannot be split at its `---` lines). So the
+//! fast path never decides what a document means on its own: where it answers, its tree —
+//! values, key order, duplicate keys and every span — is the general parser's. Debug builds
+//! assert that on every file they parse (`parse.rs`), `tests/yaml_fast.rs` checks it over the
+//! fixtures and kustomize's conformance inputs, and `examples/yaml_fast_diff.rs` shows the
+//! differences for one file.
 //!
 //! Spans follow granit-parser's conventions, found by experiment: a mapping starts (zero-length)
 //! at its first key; a sequence at its first dash, except a mapping's value written at the key's
@@ -19,7 +20,8 @@
 //! after the dash when that item is empty; other spacings are left to the general parser); an
 //! empty value sits at the end of its key, an empty item after its dash and spaces; a literal block
 //! runs from its first content character to the first character of the line that ends it; a flow
-//! collection spans its opening bracket.
+//! collection spans its opening bracket; a scalar over several lines runs from its first
+//! character (or opening quote) to its last (or closing quote).
 
 use super::duplicates::{DuplicateKey, insert_last_wins};
 use super::resolve::resolve_plain;
@@ -63,12 +65,35 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses `text` if it stays inside the fast subset; `None` means "use the general parser".
 pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
+    let (mut docs, mut dups) = (Vec::new(), Vec::new());
+    for piece in parse_pieces(text, file)? {
+        match piece {
+            Piece::Parsed(node, d) => {
+                docs.push(node);
+                dups.extend(d);
+            }
+            Piece::Declined(_) => return None,
+        }
+    }
+    Some((docs, dups))
+}
+
+/// One document of a file: parsed here (with its duplicate keys), or the byte range of its text
+/// for the general parser. A multi-megabyte bundle of CRDs then leaves only the document that
+/// steps outside the subset (an escaped line break in one ConfigMap) to the slower parser.
+pub enum Piece {
+    Parsed(Node, Vec<DuplicateKey>),
+    Declined(std::ops::Range<usize>),
+}
+
+/// [`parse`] a document at a time; `None` when the file as a whole is the general parser's
+/// (characters with rules of their own, directives, `...`, `---` with content, empty documents).
+/// Documents are only ever split at a `---` line, where YAML ends a document whatever was open.
+pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
     let b = text.as_bytes();
-    // Tabs, carriage returns, control characters, a byte-order mark and Unicode line separators
-    // all have rules of their own; leave them to the general parser.
-    if b.iter().any(|&c| (c < 0x20 && c != b'\n') || c == 0x7f)
-        || text.contains(['\u{feff}', '\u{85}', '\u{2028}', '\u{2029}'])
-    {
+    // A byte-order mark and Unicode line separators have rules of their own; leave the file to
+    // the general parser. (Tabs and other control characters: the document, see `document`.)
+    if !text.is_ascii() && text.contains(['\u{feff}', '\u{85}', '\u{2028}', '\u{2029}']) {
         return None;
     }
     let mut lines = Vec::with_capacity(text.len() / 24 + 1);
@@ -77,6 +102,10 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
         let end = memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
         let indent = b[start..end].iter().take_while(|&&c| c == b' ').count();
         let rest = &b[start + indent..end];
+        // A directive (`%YAML`) applies to the documents after it: not split here.
+        if indent == 0 && rest.first() == Some(&b'%') {
+            return None;
+        }
         lines.push(Line {
             start,
             end,
@@ -94,12 +123,14 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
         dups: Vec::new(),
         depth: Default::default(),
     };
-    let mut docs = Vec::new();
+    let mut pieces = Vec::new();
     loop {
+        let mut chunk_start = p.lines.get(p.i).map_or(b.len(), |l| l.start);
         p.skip_blank();
         if p.i >= p.lines.len() {
             break;
         }
+        let mut empty = false;
         if p.is_doc_marker(p.i) {
             // `---` opens a document; anything after it on the line, and `...`, are left to the
             // general parser.
@@ -107,34 +138,42 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
             if l.end != l.start + 3 || b[l.start] == b'.' {
                 return None;
             }
+            chunk_start = l.start;
             p.i += 1;
             p.skip_blank();
-            if p.i >= p.lines.len() || p.is_doc_marker(p.i) {
-                // An empty document: rare, and its span conventions are the general parser's.
-                return None;
+            // An empty document (Helm's `---\n# Source: ...\n---`): its span conventions are
+            // the general parser's.
+            empty = p.i >= p.lines.len() || p.is_doc_marker(p.i);
+        } else if !pieces.is_empty() {
+            return None;
+        }
+        let first = p.i;
+        match if empty { None } else { p.document() } {
+            Some(node) => pieces.push(Piece::Parsed(node, std::mem::take(&mut p.dups))),
+            None => {
+                // The rest of this document is the general parser's: up to the next `---` line.
+                p.dups.clear();
+                p.depth.set(0);
+                let mut j = first;
+                while j < p.lines.len() && !p.is_doc_marker(j) {
+                    j += 1;
+                }
+                if j < p.lines.len() {
+                    let l = p.lines[j];
+                    if l.end != l.start + 3 || b[l.start] == b'.' {
+                        return None;
+                    }
+                }
+                let end = p.lines.get(j).map_or(b.len(), |l| l.start);
+                pieces.push(Piece::Declined(chunk_start..end));
+                p.i = j;
             }
-        } else if !docs.is_empty() {
-            return None;
-        }
-        let l = p.lines[p.i];
-        if l.indent != 0 {
-            return None;
-        }
-        let node = if p.is_dash(l.first()) {
-            p.seq(l.first(), false)?
-        } else {
-            p.map(l.first())?
-        };
-        docs.push(node);
-        p.skip_blank();
-        if p.i < p.lines.len() && !p.is_doc_marker(p.i) {
-            return None;
         }
     }
-    if docs.is_empty() {
+    if pieces.is_empty() {
         return None;
     }
-    Some((docs, p.dups))
+    Some(pieces)
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
@@ -142,6 +181,36 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 impl<'a> P<'a> {
+    /// The document whose first line is the current one, up to the next document marker.
+    fn document(&mut self) -> Option<Node> {
+        let l = self.lines[self.i];
+        if l.indent != 0 {
+            return None;
+        }
+        // Tabs, carriage returns and other control characters have rules of their own.
+        let mut end = self.i;
+        while end < self.lines.len() && !self.is_doc_marker(end) {
+            end += 1;
+        }
+        let to = self.lines.get(end).map_or(self.b.len(), |l| l.start);
+        if self.b[l.start..to].chunks(64).any(|c| {
+            c.iter()
+                .fold(false, |a, &c| a | ((c < 0x20 && c != b'\n') || c == 0x7f))
+        }) {
+            return None;
+        }
+        let node = if self.is_dash(l.first()) {
+            self.seq(l.first(), false)?
+        } else {
+            self.map(l.first())?
+        };
+        self.skip_blank();
+        if self.i < self.lines.len() && !self.is_doc_marker(self.i) {
+            return None;
+        }
+        Some(node)
+    }
+
     fn loc(&self, s: usize, e: usize) -> Loc {
         Loc::new(self.file, s, e)
     }
@@ -379,6 +448,11 @@ impl<'a> P<'a> {
                         let f = n.first();
                         if self.is_dash(f) {
                             self.seq(f, false)?
+                        } else if self.key_at(f).is_none()
+                            && !matches!(self.b[f], b'|' | b'[' | b'{')
+                        {
+                            // A scalar on the line after its key (long values are written so).
+                            self.inline_value(f, col)?
                         } else {
                             self.map(f)?
                         }
@@ -438,42 +512,7 @@ impl<'a> P<'a> {
 
     /// The value of a quoted scalar spanning `pos..end` (quotes included).
     fn unquote(&self, pos: usize, end: usize) -> Option<String> {
-        let inner = &self.text[pos + 1..end - 1];
-        if self.b[pos] == b'\'' {
-            return Some(inner.replace("''", "'"));
-        }
-        if !inner.contains('\\') {
-            return Some(inner.to_string());
-        }
-        let mut out = String::with_capacity(inner.len());
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            let hex = |chars: &mut std::str::Chars, n: usize| -> Option<char> {
-                let h: String = chars.by_ref().take(n).collect();
-                if h.len() != n {
-                    return None;
-                }
-                char::from_u32(u32::from_str_radix(&h, 16).ok()?)
-            };
-            out.push(match chars.next()? {
-                '\\' => '\\',
-                '"' => '"',
-                '/' => '/',
-                'n' => '\n',
-                't' => '\t',
-                'r' => '\r',
-                '0' => '\0',
-                'x' => hex(&mut chars, 2)?,
-                'u' => hex(&mut chars, 4)?,
-                'U' => hex(&mut chars, 8)?,
-                _ => return None,
-            });
-        }
-        Some(out)
+        unquote_text(&self.text[pos..end], self.b[pos])
     }
 
     /// A value that starts on the current line at `pos`, inside a collection at column `col`.
@@ -483,7 +522,9 @@ impl<'a> P<'a> {
         let end = self.line_end(pos);
         let node = match b[pos] {
             b'"' | b'\'' => {
-                let close = self.quoted_end(pos)?;
+                let Some(close) = self.quoted_end(pos) else {
+                    return self.quoted_lines(pos, col);
+                };
                 if !self.rest_is_empty(close) || (close < end && b[close] == b'#') {
                     return None;
                 }
@@ -515,11 +556,15 @@ impl<'a> P<'a> {
                     }
                     e += 1;
                 }
+                let commented = e < end;
                 while b[e - 1] == b' ' {
                     e -= 1;
                 }
-                let raw = &self.text[pos..e];
-                Node::new(resolve_plain(raw), self.loc(pos, e))
+                if commented {
+                    Node::new(resolve_plain(&self.text[pos..e]), self.loc(pos, e))
+                } else {
+                    self.plain_lines(pos, e, col)?
+                }
             }
         };
         self.i += 1;
@@ -530,6 +575,156 @@ impl<'a> P<'a> {
             return None;
         }
         Some(node)
+    }
+
+    /// A plain scalar whose first line is `pos..e` (the current line), with the lines that
+    /// continue it: more indented than its collection at `col`, folded into one space each (or
+    /// a line break per empty line between them), as generated CRDs wrap long descriptions.
+    /// Leaves the current line on its last line. A continuation that could be read otherwise
+    /// (a `- ` or `? ` first, a `: ` inside) is left to the general parser.
+    fn plain_lines(&mut self, pos: usize, e: usize, col: usize) -> Option<Node> {
+        let (b, text) = (self.b, self.text);
+        let mut value: Option<String> = None;
+        let (mut end, mut empties) = (e, 0);
+        let mut j = self.i + 1;
+        while let Some(&l) = self.lines.get(j) {
+            let first = l.first();
+            if first == l.end {
+                empties += 1;
+                j += 1;
+                continue;
+            }
+            if l.indent <= col || b[first] == b'#' {
+                break;
+            }
+            if matches!(b[first], b'-' | b'?' | b':')
+                && matches!(b.get(first + 1), None | Some(b' ') | Some(b'\n'))
+            {
+                return None;
+            }
+            // A comment ends the scalar (a line after it would be an error: see the caller).
+            let comment = text[first..l.end].find(" #").map(|c| first + c);
+            let mut t = comment.unwrap_or(l.end);
+            while b[t - 1] == b' ' {
+                t -= 1;
+            }
+            let line = &text[first..t];
+            if line.contains(": ") || line.ends_with(':') {
+                return None;
+            }
+            let v = value.get_or_insert_with(|| text[pos..e].to_string());
+            if empties == 0 {
+                v.push(' ');
+            } else {
+                v.extend(std::iter::repeat_n('\n', empties));
+            }
+            v.push_str(line);
+            (end, empties) = (t, 0);
+            self.i = j;
+            j += 1;
+            if comment.is_some() {
+                break;
+            }
+        }
+        let value = match value {
+            Some(v) => resolve_plain(&v),
+            None => resolve_plain(&text[pos..e]),
+        };
+        Some(Node::new(value, self.loc(pos, end)))
+    }
+
+    /// A quoted scalar opening at `pos` and closing on a later line (generated CRDs wrap long
+    /// quoted descriptions so): each line break folds into a space, or into one line break per
+    /// empty line between, and the spaces around breaks go. Lines must be more indented than
+    /// the collection at `col`. An escaped line break, a line or edge that is only spaces,
+    /// and anything after the closing quote but a comment are left to the general parser.
+    /// Leaves the current line after the scalar, like [`P::inline_value`].
+    fn quoted_lines(&mut self, pos: usize, col: usize) -> Option<Node> {
+        let (b, text) = (self.b, self.text);
+        let q = b[pos];
+        let trim_end = |mut t: usize, from: usize| {
+            while t > from && b[t - 1] == b' ' {
+                t -= 1;
+            }
+            t
+        };
+        let first_end = trim_end(self.lines[self.i].end, pos + 1);
+        if first_end == pos + 1 || b[first_end - 1] == b'\\' {
+            return None;
+        }
+        // The unquoted value of one line's part (`''` and escapes stay within a line).
+        let part = |from: usize, to: usize| -> Option<String> {
+            let mut quoted = String::with_capacity(to - from + 2);
+            quoted.push(q as char);
+            quoted.push_str(&text[from..to]);
+            quoted.push(q as char);
+            unquote_text(&quoted, q)
+        };
+        let mut value = part(pos + 1, first_end)?;
+        let mut empties = 0;
+        let mut j = self.i + 1;
+        loop {
+            let l = *self.lines.get(j)?;
+            let first = l.first();
+            if first == l.end {
+                empties += 1;
+                j += 1;
+                continue;
+            }
+            if l.indent <= col {
+                return None;
+            }
+            let close = self.closing_quote(first, l.end, q);
+            let to = match close {
+                Some(c) => c,
+                None => trim_end(l.end, first),
+            };
+            if to == first || (close.is_none() && b[to - 1] == b'\\') {
+                return None;
+            }
+            if empties == 0 {
+                value.push(' ');
+            } else {
+                value.extend(std::iter::repeat_n('\n', empties));
+            }
+            empties = 0;
+            value.push_str(&part(first, to)?);
+            if let Some(c) = close {
+                let after = c + 1;
+                if !self.rest_is_empty(after) || (after < l.end && b[after] == b'#') {
+                    return None;
+                }
+                self.i = j + 1;
+                if let Some(n) = self.next_content()
+                    && n.indent > col
+                {
+                    return None;
+                }
+                return Some(Node::new(Value::Str(value), self.loc(pos, after)));
+            }
+            j += 1;
+        }
+    }
+
+    /// The offset of the quote `q` that closes a quoted scalar on the line `from..end`
+    /// (`''` and `\"` do not close).
+    fn closing_quote(&self, from: usize, end: usize, q: u8) -> Option<usize> {
+        let b = self.b;
+        let mut j = from;
+        while j < end {
+            match b[j] {
+                b'\\' if q == b'"' => j += 2,
+                c if c == q => {
+                    if q == b'\'' && b.get(j + 1) == Some(&b'\'') {
+                        j += 2;
+                    } else {
+                        return Some(j);
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        None
     }
 
     /// A one-line flow collection (`[a, "b"]`, `{k: v}`, nested) opening at `pos`: its node and
@@ -716,6 +911,47 @@ impl<'a> P<'a> {
         }
         Some(Node::new(Value::Str(value), self.loc(start, end)))
     }
+}
+
+/// The value of the quoted scalar `quoted` (its quotes `q` included), `None` for an escape the
+/// fast path leaves to the general parser.
+fn unquote_text(quoted: &str, q: u8) -> Option<String> {
+    let inner = &quoted[1..quoted.len() - 1];
+    if q == b'\'' {
+        return Some(inner.replace("''", "'"));
+    }
+    if !inner.contains('\\') {
+        return Some(inner.to_string());
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let hex = |chars: &mut std::str::Chars, n: usize| -> Option<char> {
+            let h: String = chars.by_ref().take(n).collect();
+            if h.len() != n {
+                return None;
+            }
+            char::from_u32(u32::from_str_radix(&h, 16).ok()?)
+        };
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            '"' => '"',
+            '/' => '/',
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            '0' => '\0',
+            'x' => hex(&mut chars, 2)?,
+            'u' => hex(&mut chars, 4)?,
+            'U' => hex(&mut chars, 8)?,
+            _ => return None,
+        });
+    }
+    Some(out)
 }
 
 /// What the first item of a sequence was (it decides where granit says the sequence starts).

@@ -19,20 +19,53 @@ pub fn compare_keys(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn less(a: &str, b: &str) -> bool {
-    // Keys are strings by the time they are printed (Go's map[string]interface{}), so the
-    // numeric-key branch of go-yaml's order never applies.
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+/// Whether `a` prints before `b`. Keys are almost always ASCII: those compare as bytes, without
+/// decoding (the emitter asks this of every adjacent pair of every mapping it prints).
+pub fn less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        less_in(a.as_bytes(), b.as_bytes())
+    } else {
+        let ar: Vec<char> = a.chars().collect();
+        let br: Vec<char> = b.chars().collect();
+        less_in(&ar, &br)
+    }
+}
+
+/// A character of a key: a byte of an ASCII key, else a `char`.
+trait KeyChar: Copy + PartialOrd {
+    fn is_letter(self) -> bool;
+    fn digit(self) -> Option<i64>;
+}
+
+impl KeyChar for u8 {
+    fn is_letter(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| i64::from(self - b'0'))
+    }
+}
+
+impl KeyChar for char {
+    fn is_letter(self) -> bool {
+        self.is_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| self as i64 - '0' as i64)
+    }
+}
+
+fn less_in<C: KeyChar>(ar: &[C], br: &[C]) -> bool {
     let mut digits = false;
     let n = ar.len().min(br.len());
+    let zero = |c: C| c.digit() == Some(0);
     for i in 0..n {
         if ar[i] == br[i] {
-            digits = ar[i].is_ascii_digit();
+            digits = ar[i].digit().is_some();
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar[i].is_letter();
+        let bl = br[i].is_letter();
         if al && bl {
             return ar[i] < br[i];
         }
@@ -40,11 +73,11 @@ fn less(a: &str, b: &str) -> bool {
             return if digits { al } else { bl };
         }
         let (mut an, mut bn) = (0i64, 0i64);
-        if ar[i] == '0' || br[i] == '0' {
+        if zero(ar[i]) || zero(br[i]) {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && ar[j - 1].digit().is_some() {
                 j -= 1;
-                if ar[j] != '0' {
+                if !zero(ar[j]) {
                     an = 1;
                     bn = 1;
                     break;
@@ -52,17 +85,13 @@ fn less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an
-                .saturating_mul(10)
-                .saturating_add(ar[ai] as i64 - '0' as i64);
+        while let Some(d) = ar.get(ai).and_then(|c| c.digit()) {
+            an = an.saturating_mul(10).saturating_add(d);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn
-                .saturating_mul(10)
-                .saturating_add(br[bi] as i64 - '0' as i64);
+        while let Some(d) = br.get(bi).and_then(|c| c.digit()) {
+            bn = bn.saturating_mul(10).saturating_add(d);
             bi += 1;
         }
         if an != bn {
@@ -90,6 +119,20 @@ mod tests {
     fn non_letters_before_letters() {
         // Observed: kustomize prints A_F, AN, a, b in this order.
         assert_eq!(sorted(&["b", "a", "AN", "A_F"]), ["A_F", "AN", "a", "b"]);
+    }
+
+    #[test]
+    fn ascii_and_unicode_keys_order_alike() {
+        // The byte comparison of ASCII keys and the char comparison agree where both apply.
+        let keys = [
+            "a10", "a2", "A_F", "AN", "x0y", "x00y", "b1c", "é", "ä1", "a", "", "0", "00",
+        ];
+        for a in keys {
+            for b in keys {
+                let (ac, bc): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                assert_eq!(less(a, b), less_in(&ac, &bc), "{a} < {b}");
+            }
+        }
     }
 
     #[test]

@@ -52,6 +52,14 @@ struct Budget {
 }
 
 impl Budget {
+    fn new() -> Budget {
+        Budget {
+            limits: crate::limits::get(),
+            nodes: 0,
+            alias_nodes: 0,
+        }
+    }
+
     fn over(name: &'static str, limit: usize, what: &str, loc: Loc) -> ParseError {
         ParseError {
             loc,
@@ -97,7 +105,8 @@ pub fn parse_documents_with_duplicates(
     text: &str,
     file: FileId,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
-    if let Some(fast) = super::fast::parse(text, file)
+    if let Some(pieces) = super::fast::parse_pieces(text, file)
+        && let Some(fast) = splice(text, file, pieces)
         && within_budget(text, &fast.0)
     {
         #[cfg(debug_assertions)]
@@ -105,6 +114,68 @@ pub fn parse_documents_with_duplicates(
         return Ok(fast);
     }
     parse_general(text, file)
+}
+
+/// The fast path's documents, with those it declined parsed by the general parser from their
+/// own text (spans moved to the file's offsets; one budget across them). `None` when a
+/// declined document does not parse on its own: the whole file then goes to the general
+/// parser, which reports the error as it would have.
+fn splice(
+    text: &str,
+    file: FileId,
+    pieces: Vec<super::fast::Piece>,
+) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
+    use super::fast::Piece;
+    let (mut docs, mut dups) = (Vec::with_capacity(pieces.len()), Vec::new());
+    let mut budget = Budget::new();
+    for piece in pieces {
+        match piece {
+            Piece::Parsed(node, d) => {
+                docs.push(node);
+                dups.extend(d);
+            }
+            Piece::Declined(range) => {
+                let (mut got, d) =
+                    parse_general_budgeted(&text[range.clone()], file, &mut budget).ok()?;
+                if got.len() != 1 {
+                    return None;
+                }
+                let off = range.start as u32;
+                let mut node = got.pop()?;
+                shift(&mut node, off);
+                docs.push(node);
+                dups.extend(d.into_iter().map(|mut k| {
+                    k.first = moved(k.first, off);
+                    k.second = moved(k.second, off);
+                    k
+                }));
+            }
+        }
+    }
+    Some((docs, dups))
+}
+
+/// A span of a freshly parsed slice, moved by the slice's offset. Every span of such a tree is
+/// a position in the text, whatever file id it carries (`FileId::NONE` for text of no file).
+fn moved(loc: Loc, off: u32) -> Loc {
+    Loc {
+        start: loc.start + off,
+        end: loc.end + off,
+        ..loc
+    }
+}
+
+/// Moves every span of a tree parsed from a slice of a file by the slice's offset.
+fn shift(n: &mut Node, off: u32) {
+    n.loc = moved(n.loc, off);
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| shift(i, off)),
+        Value::Map(m) => m.entries.iter_mut().for_each(|e| {
+            e.key_loc = moved(e.key_loc, off);
+            shift(&mut e.value, off)
+        }),
+        _ => {}
+    }
 }
 
 /// Whether what the fast path built keeps to the `nodes` and `documents` budgets (it has no
@@ -154,6 +225,15 @@ pub fn parse_general(
     text: &str,
     file: FileId,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
+    parse_general_budgeted(text, file, &mut Budget::new())
+}
+
+/// [`parse_general`] counting against a budget shared with other parts of the same file.
+fn parse_general_budgeted(
+    text: &str,
+    file: FileId,
+    budget: &mut Budget,
+) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
     let mut duplicates = Vec::new();
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -161,12 +241,7 @@ pub fn parse_general(
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut in_doc = false;
-    let limits = crate::limits::get();
-    let mut budget = Budget {
-        limits,
-        nodes: 0,
-        alias_nodes: 0,
-    };
+    let limits = budget.limits;
     // granit's own nesting guards stay above the `depth` budget, which is checked below with a
     // message that names it.
     let guard = limits.depth.saturating_mul(2).saturating_add(8);

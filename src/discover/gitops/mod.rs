@@ -69,6 +69,8 @@ pub struct GitopsFound {
     pub promotions: Vec<(String, String)>,
     /// Applications, ApplicationSets and Flux Kustomizations read.
     pub objects: usize,
+    /// Files mentioning `kind: CustomResourceDefinition`, seen while reading the candidates.
+    pub crd_files: Vec<String>,
 }
 
 /// The repository's GitOps objects and the environments they name.
@@ -79,8 +81,11 @@ pub fn find(
     walked: &Walked,
     repo: &RepoInfo,
 ) -> GitopsFound {
-    let objects = collect(fs, sources, &walked.yaml_files);
-    let mut out = GitopsFound::default();
+    let (objects, crd_files) = collect(fs, sources, &walked.yaml_files);
+    let mut out = GitopsFound {
+        crd_files,
+        ..GitopsFound::default()
+    };
     if objects.is_empty() {
         return out;
     }
@@ -112,24 +117,28 @@ pub struct Ctx<'a> {
     pub branch: Option<&'a str>,
 }
 
-/// Reads the candidate files and returns their GitOps objects, in file order.
-fn collect(fs: &dyn Fs, sources: &Sources, files: &[String]) -> Vec<Object> {
+/// Reads the candidate files and returns their GitOps objects, in file order, and the files that
+/// mention `CustomResourceDefinition` (noted here, where every candidate is read anyway).
+fn collect(fs: &dyn Fs, sources: &Sources, files: &[String]) -> (Vec<Object>, Vec<String>) {
     use rayon::prelude::*;
-    let per_file: Vec<Vec<Object>> = files
+    let per_file: Vec<(Vec<Object>, bool)> = files
         .par_iter()
         .map(|f| {
             let Ok(text) = fs.read(f) else {
-                return vec![];
+                return (vec![], false);
             };
+            // Not `kind: CustomResourceDefinition` verbatim: a quoted kind is a CRD too.
+            let crd = text.contains("CustomResourceDefinition");
             if !MARKERS.iter().any(|m| text.contains(m)) {
-                return vec![];
+                return (vec![], crd);
             }
             let id = sources.add(f, text.clone());
             // A file that does not parse is the renderer's to report, when something renders it.
             let Ok(docs) = crate::yaml::parse_documents(&text, id) else {
-                return vec![];
+                return (vec![], crd);
             };
-            docs.into_iter()
+            let objects = docs
+                .into_iter()
                 .filter_map(|d| {
                     let api_version = d.str_at(&["apiVersion"])?.to_string();
                     let kind = d.str_at(&["kind"])?.to_string();
@@ -160,10 +169,18 @@ fn collect(fs: &dyn Fs, sources: &Sources, files: &[String]) -> Vec<Object> {
                         node: d,
                     })
                 })
-                .collect()
+                .collect();
+            (objects, crd)
         })
         .collect();
-    per_file.into_iter().flatten().collect()
+    let crd_files = files
+        .iter()
+        .zip(&per_file)
+        .filter(|(_, (_, crd))| *crd)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let objects = per_file.into_iter().flat_map(|(o, _)| o).collect();
+    (objects, crd_files)
 }
 
 /// A Git URL without scheme, user, `.git` and trailing slashes, host lowercased:
