@@ -17,6 +17,7 @@ use kube_cel::cel::objects::{Key, Map};
 use kube_cel::cel::{Context, Program, Value};
 
 use super::analysis::{self, Need, Pruned, Uses};
+use super::direct::{self, V};
 use crate::source::{Loc, Sources};
 use crate::yaml::Node;
 
@@ -30,30 +31,35 @@ fn root() -> &'static Context<'static> {
     })
 }
 
-/// `string.matches(regex)`, with each thread's compiled patterns kept: the interpreter's own
-/// compiles the pattern on every call, which made a name-pattern rule the costliest of a
-/// hundred (patterns are literals in practice, so a few per thread).
+/// `string.matches(regex)`, through [`regex_match`]: the interpreter's own compiles the pattern
+/// on every call, which made a name-pattern rule the costliest of a hundred.
 fn matches(
     ftx: &kube_cel::cel::FunctionContext,
     kube_cel::cel::extractors::This(this): kube_cel::cel::extractors::This<Arc<String>>,
     pattern: Arc<String>,
 ) -> Result<bool, kube_cel::cel::ExecutionError> {
+    regex_match(&this, &pattern).map_err(|e| ftx.error(e))
+}
+
+/// Whether `text` matches `pattern`, with each thread's compiled patterns kept (patterns are
+/// literals in practice, so a few per thread); an invalid pattern's error in the interpreter's
+/// words.
+pub(super) fn regex_match(text: &str, pattern: &str) -> Result<bool, String> {
     thread_local! {
-        static COMPILED: std::cell::RefCell<HashMap<Arc<String>, regex::Regex>> =
-            Default::default();
+        static COMPILED: std::cell::RefCell<HashMap<String, regex::Regex>> = Default::default();
     }
     COMPILED.with(|c| {
         let mut c = c.borrow_mut();
-        if let Some(re) = c.get(&pattern) {
-            return Ok(re.is_match(&this));
+        if let Some(re) = c.get(pattern) {
+            return Ok(re.is_match(text));
         }
-        let re = regex::Regex::new(&pattern)
-            .map_err(|e| ftx.error(format!("'{pattern}' not a valid regex:\n{e}")))?;
-        let hit = re.is_match(&this);
+        let re = regex::Regex::new(pattern)
+            .map_err(|e| format!("'{pattern}' not a valid regex:\n{e}"))?;
+        let hit = re.is_match(text);
         if c.len() >= 256 {
             c.clear();
         }
-        c.insert(pattern, re);
+        c.insert(pattern.to_string(), re);
         Ok(hit)
     })
 }
@@ -72,6 +78,8 @@ pub struct Compiled {
     program: Program,
     pub uses: Uses,
     pub source: String,
+    /// The expression as [`direct`] code, when it is in the subset.
+    direct: Option<direct::Code>,
 }
 
 /// Compiles an expression that may use the variables `known` (and `variables.<name>`).
@@ -93,10 +101,12 @@ pub fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
         column: 1,
         message,
     })?;
+    let direct = direct::Code::compile(program.expression());
     Ok(Compiled {
         program,
         uses,
         source: source.to_string(),
+        direct,
     })
 }
 
@@ -242,6 +252,8 @@ pub struct Check {
     /// What of each input the verdict reads (the expression and the variables it uses, not the
     /// message): a finding points at its one field when there is one.
     pub verdict_needs: BTreeMap<String, Need>,
+    /// Whether the expression and the variables it uses are all in [`direct`]'s subset.
+    direct: bool,
     memo: Memo,
 }
 
@@ -346,7 +358,10 @@ impl Check {
         for i in &used {
             all.merge(&vars[*i].1.uses);
         }
+        let direct =
+            expression.direct.is_some() && used.iter().all(|i| vars[*i].1.direct.is_some());
         Ok(Check {
+            direct,
             variables: vars,
             used,
             expression,
@@ -365,6 +380,50 @@ impl Check {
     /// Evaluates the check on named inputs (`None`: null). Inputs the check does not read are
     /// never looked at.
     pub fn evaluate(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
+        if self.direct
+            && let Some(v) = self.evaluate_directly(inputs)
+        {
+            debug_assert_eq!(
+                v,
+                self.interpret(inputs),
+                "direct evaluation of `{}` differs from the interpreter's",
+                self.expression.source
+            );
+            return v;
+        }
+        self.interpret(inputs)
+    }
+
+    /// The verdict of [`direct`] evaluation, when it decides every part (a failed check's
+    /// message too).
+    fn evaluate_directly<'a>(
+        &'a self,
+        inputs: &'a [(&'a str, Option<&'a Node>)],
+    ) -> Option<Verdict> {
+        let mut scope = direct::Scope::new(inputs);
+        let code = |c: &'a Compiled| c.direct.as_ref();
+        for i in &self.used {
+            let (name, c) = &self.variables[*i];
+            let v = code(c)?.eval(&mut scope)?;
+            scope.set_variable(name, v);
+        }
+        match code(&self.expression)?.eval(&mut scope)? {
+            V::Bool(true) => Some(Verdict::Pass),
+            V::Bool(false) => match self.message.as_ref().and_then(code) {
+                None if self.message.is_none() => Some(Verdict::Fail(None)),
+                Some(m) => match m.eval(&mut scope)? {
+                    V::Str(s) if !s.trim().is_empty() => Some(Verdict::Fail(Some(s.into_owned()))),
+                    _ => Some(Verdict::Fail(None)),
+                },
+                None => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Evaluates the check with the interpreter, on the inputs pruned to what it reads, its
+    /// results remembered by those.
+    fn interpret(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
         let pruned: Vec<(&str, Option<Pruned>)> = self
             .needs
             .iter()
@@ -529,6 +588,193 @@ mod tests {
             c.evaluate(&[("object", Some(&missing))]),
             Verdict::Error(e) if e.contains("resources")
         ));
+    }
+
+    /// Objects the agreement test evaluates on: a full one, one missing most fields, odd
+    /// scalars.
+    const AGREEMENT_OBJECTS: &[&str] = &[
+        "metadata:\n  name: app-1\n  namespace: team-a\n  labels: {team: a, env: prod}\n  annotations: {note: é}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.2\n        resources: {limits: {memory: 512Mi, cpu: 500m}}\n        ports: [{containerPort: 8080}]\n      - name: side\n        image: busybox:latest\n        resources: {limits: {memory: 1.5Gi, cpu: '2'}}\n",
+        "metadata: {name: x}\nspec: {}\n",
+        "metadata:\n  name: ünï\n  labels: {}\nspec:\n  replicas: 2.5\n  paused: true\n  selector: null\n  template: {spec: {containers: []}}\n",
+    ];
+
+    /// Each expression, and whether direct evaluation decides it on the first object.
+    const AGREEMENT_EXPRESSIONS: &[(&str, bool)] = &[
+        ("object.spec.replicas >= 2", true),
+        (
+            "object.spec.replicas * 2 >= 7 && -object.spec.replicas < 0",
+            true,
+        ),
+        (
+            "object.spec.replicas / 2 == 1 && object.spec.replicas % 2 == 1",
+            true,
+        ),
+        ("object.spec.replicas - 4 < 0", true),
+        (
+            "has(object.metadata.labels) && 'team' in object.metadata.labels",
+            true,
+        ),
+        ("object.metadata.labels['team'] == 'a'", true),
+        (
+            "object.spec.template.spec.containers.all(c, has(c.resources.limits) && has(c.resources.limits.memory))",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers.exists(c, c.image.endsWith(':latest'))",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers.exists_one(c, c.name == 'web')",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers.all(c, quantity(c.resources.limits.memory).isLessThan(quantity('1Gi')))",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers.all(c, quantity(c.resources.limits.cpu).compareTo(quantity('1')) <= 0)",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers.exists(c, quantity(c.resources.limits.memory).isGreaterThan(quantity('1536Mi')))",
+            true,
+        ),
+        ("object.metadata.name.matches('^app-[0-9]+$')", true),
+        (
+            "object.metadata.name.matches(object.metadata.labels.team)",
+            true,
+        ),
+        ("object.metadata.name.matches('(')", false),
+        (
+            "size(object.metadata.name) == 5 && object.metadata.labels.size() == 2",
+            true,
+        ),
+        ("size(object.metadata.annotations.note) == 2", true),
+        (
+            "object.metadata.labels.all(k, k.startsWith('t') || k == 'env')",
+            true,
+        ),
+        ("object.metadata.labels.exists(k, k.contains('nv'))", true),
+        ("object.metadata.namespace in ['team-a', 'team-b']", true),
+        (
+            "'web' in object.spec.template.spec.containers.map(c, c.name)",
+            false,
+        ),
+        (
+            "oldObject == null || object.spec.replicas >= oldObject.spec.replicas / 2",
+            true,
+        ),
+        (
+            "object.spec.replicas > 2 ? object.metadata.name != '' : false",
+            true,
+        ),
+        ("object.metadata.name + '-x' == 'app-1-x'", true),
+        ("object.spec.missing > 1", false),
+        ("object.spec.replicas == 3.0", false),
+        ("object.spec.replicas > 1u", false),
+        (
+            "object.spec.template.spec.containers[0].name == 'web'",
+            true,
+        ),
+        (
+            "object.spec.template.spec.containers[5].name == 'web'",
+            false,
+        ),
+        (
+            "object.spec.template.spec.containers.all(c, c.ports.all(p, p.containerPort > 80))",
+            false,
+        ),
+        (
+            "object.metadata.labels.all(k, k.size() > 0) && !has(object.spec.paused)",
+            true,
+        ),
+        (
+            "environment.stage == 'production' || environment.name == 'dev'",
+            true,
+        ),
+        ("object.metadata.name", false),
+        ("[1, 2].size() == 2", false),
+    ];
+
+    #[test]
+    fn direct_evaluation_agrees_with_the_interpreter() {
+        let objects: Vec<Node> = AGREEMENT_OBJECTS.iter().map(|y| node(y)).collect();
+        let environment = node("name: dev\nstage: null\napp: a\n");
+        let old = node("spec: {replicas: 10}\n");
+        let mut decided = 0;
+        for (expr, direct_on_first) in AGREEMENT_EXPRESSIONS {
+            let c = Check::new(
+                &[],
+                expr,
+                Some("object.metadata.name + ' failed'"),
+                &["object", "oldObject", "environment"],
+            )
+            .unwrap();
+            for (i, o) in objects.iter().enumerate() {
+                for old in [None, Some(&old)] {
+                    let inputs = [
+                        ("object", Some(o)),
+                        ("oldObject", old),
+                        ("environment", Some(&environment)),
+                    ];
+                    let direct = c.evaluate_directly(&inputs);
+                    if i == 0 && old.is_none() {
+                        assert_eq!(direct.is_some(), *direct_on_first, "{expr}");
+                    }
+                    if let Some(d) = direct {
+                        decided += 1;
+                        assert_eq!(d, c.interpret(&inputs), "{expr} on object {i}");
+                    }
+                }
+            }
+        }
+        assert!(
+            decided > 40,
+            "direct evaluation decided only {decided} cases"
+        );
+    }
+
+    #[test]
+    fn direct_evaluation_with_variables_and_messages() {
+        let c = Check::new(
+            &[
+                ("containers".into(), "object.spec.containers".into()),
+                ("first".into(), "variables.containers[0].name".into()),
+            ],
+            "variables.first == 'web' && variables.containers.all(c, c.image != '')",
+            Some("'first container: ' + variables.first"),
+            &["object"],
+        )
+        .unwrap();
+        for (yaml, want) in [
+            (
+                "spec: {containers: [{name: web, image: a}]}\n",
+                Verdict::Pass,
+            ),
+            (
+                "spec: {containers: [{name: db, image: a}]}\n",
+                Verdict::Fail(Some("first container: db".into())),
+            ),
+        ] {
+            let o = node(yaml);
+            let inputs = [("object", Some(&o))];
+            assert_eq!(c.evaluate_directly(&inputs), Some(want.clone()), "{yaml}");
+            assert_eq!(c.interpret(&inputs), want, "{yaml}");
+        }
+        // A message outside the subset is the interpreter's to build.
+        let c = Check::new(
+            &[],
+            "object.x > 1",
+            Some("'x is ' + string(object.x)"),
+            &["object"],
+        )
+        .unwrap();
+        let o = node("x: 0\n");
+        assert_eq!(c.evaluate_directly(&[("object", Some(&o))]), None);
+        assert_eq!(
+            c.evaluate(&[("object", Some(&o))]),
+            Verdict::Fail(Some("x is 0".into()))
+        );
     }
 
     #[test]

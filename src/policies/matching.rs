@@ -56,7 +56,12 @@ impl ObjectMatcher {
     }
 
     pub fn matches(&self, r: &Resource) -> bool {
-        if !self.kind(r.kind()) {
+        self.matches_as(r, r.kind())
+    }
+
+    /// [`ObjectMatcher::matches`] for an object whose kind is known.
+    pub fn matches_as(&self, r: &Resource, kind: &str) -> bool {
+        if !self.kind(kind) {
             return false;
         }
         if self.groups.is_empty()

@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod at;
 pub mod cel;
 pub mod custom;
+pub mod direct;
 pub mod files;
 pub mod matching;
 #[cfg(feature = "rego")]
@@ -28,7 +29,7 @@ pub mod rego;
 pub mod vap;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::diag::{ErrorCode, Finding, ResourceRef, RuleDescriptor, Severity};
@@ -70,6 +71,12 @@ pub struct EnvInput<'a> {
     pub counterpart: Option<&'a [Resource]>,
     /// `environment`: `{name, stage, app}`.
     pub environment: Node,
+    /// Each object's kind, read once for every rule's match.
+    pub kinds: Vec<&'a str>,
+    /// Each object at the base revision and in the staging environment, found once for every
+    /// rule that reads them.
+    olds: OnceLock<Vec<Option<&'a Resource>>>,
+    counterparts: OnceLock<Vec<Option<&'a Resource>>>,
 }
 
 impl<'a> EnvInput<'a> {
@@ -99,11 +106,37 @@ impl<'a> EnvInput<'a> {
             old,
             counterpart,
             environment,
+            kinds: objects.iter().map(Resource::kind).collect(),
+            olds: OnceLock::new(),
+            counterparts: OnceLock::new(),
         }
     }
 }
 
-impl EnvInput<'_> {
+impl<'a> EnvInput<'a> {
+    /// The `i`th object at the base revision ([`EnvInput::old_of`]), found once per environment.
+    pub fn old_at(&self, i: usize) -> Option<&'a Resource> {
+        match self.old {
+            Old::Outside => None,
+            Old::Unchanged => Some(&self.objects[i]),
+            Old::Base(list) => self
+                .olds
+                .get_or_init(|| self.objects.iter().map(|r| same_object(list, r)).collect())[i],
+        }
+    }
+
+    /// The `i`th object's counterpart ([`EnvInput::counterpart_of`]), found once per
+    /// environment.
+    pub fn counterpart_at(&self, i: usize) -> Option<&'a Resource> {
+        self.counterpart?;
+        self.counterparts.get_or_init(|| {
+            self.objects
+                .iter()
+                .map(|r| self.counterpart_of(r))
+                .collect()
+        })[i]
+    }
+
     /// The object at the base revision (`None`: outside pull-request mode, or new).
     pub fn old_of<'b>(&'b self, r: &'b Resource) -> Option<&'b Resource> {
         match self.old {
@@ -114,7 +147,7 @@ impl EnvInput<'_> {
     }
 
     /// The same object in the staging environment production is promoted from.
-    pub fn counterpart_of(&self, r: &Resource) -> Option<&Resource> {
+    pub fn counterpart_of(&self, r: &Resource) -> Option<&'a Resource> {
         let list = self.counterpart?;
         let orig = r.orig_id();
         let mut candidates = list.iter().filter(|o| {

@@ -175,16 +175,17 @@ impl Admission {
                 .unwrap()
                 .entry(p.name.clone())
                 .or_insert_with(|| p.doc.clone());
-            for (i, r) in input.objects.iter().enumerate() {
-                let status = self.admit(p, b, r, input);
+            for i in 0..input.objects.len() {
+                let status = self.admit(p, b, i, input);
                 sink(&p.name, i, status);
             }
         }
     }
 
     /// One binding of one policy on one object.
-    fn admit(&self, p: &Policy, b: &Binding, r: &Resource, input: &EnvInput) -> Status {
-        let old = input.old_of(r);
+    fn admit(&self, p: &Policy, b: &Binding, i: usize, input: &EnvInput) -> Status {
+        let r = &input.objects[i];
+        let old = input.old_at(i);
         let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
         let namespace = namespace_object(input.objects, r);
         if !p.constraints.matches(r, operation, namespace.as_ref())
