@@ -331,7 +331,7 @@ impl<'e> Names<'e> {
         })();
         self.bound.truncate(depth);
         let (cond, step, result) = parts?;
-        if let Some(q) = quantifier(&range, &init, &cond, &step, &result, accu) {
+        if let Some(q) = quantifier(&init, &cond, &step, &result, accu) {
             return Some(Code::Quantifier {
                 all: q,
                 range: Box::new(range),
@@ -671,14 +671,7 @@ fn items(range: &Node) -> Option<usize> {
 /// strictly false (true), each step is `accu && predicate` (`accu || predicate`), and the result
 /// is the accumulator. The predicate cannot see the accumulator (its name is not one users can
 /// write).
-fn quantifier(
-    _range: &Code,
-    init: &Code,
-    cond: &Code,
-    step: &Code,
-    result: &Code,
-    accu: usize,
-) -> Option<bool> {
+fn quantifier(init: &Code, cond: &Code, step: &Code, result: &Code, accu: usize) -> Option<bool> {
     let is_accu = |c: &Code| matches!(c, Code::Slot(i) if *i == accu);
     let Code::Lit(Lit::Bool(all)) = init else {
         return None;
