@@ -283,6 +283,10 @@ enum Command {
         envs: Vec<String>,
     },
     /// Print a rule's documentation (built in, or a custom or imported rule of the repository).
+    ///
+    /// An id that is no built-in rule and none of the repository's custom rules, admission
+    /// policies and Rego rules from its files is looked for among the admission policies
+    /// rendered into its environments: the repository is then rendered, as `check` renders it.
     Explain {
         /// Rule id (see `kustodian rules`).
         rule: String,
@@ -294,6 +298,10 @@ enum Command {
         policy: Option<PathBuf>,
     },
     /// List the rules: built in, then the repository's custom and imported ones.
+    ///
+    /// The repository's environments are rendered, as `check` renders them, to list the
+    /// ValidatingAdmissionPolicies rendered into them too; an admission policy is listed at the
+    /// level its bindings give (the strongest, when several bind it; `off` when none does).
     Rules {
         /// Repository root (for its custom and imported rules).
         #[arg(long, short = 'C', default_value = ".")]
@@ -345,7 +353,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Rules { repo, policy } => {
-            let extra = match repo_rules(&repo, policy.as_deref()) {
+            let extra = match repo_rules(&repo, policy.as_deref(), true) {
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
@@ -385,10 +393,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(0)
             }
             None if kustodian::diag::ErrorCode::from_id(&rule).is_none() => {
-                let extra = match repo_rules(&repo, policy.as_deref()) {
+                // The repository's own rules first; its environments are rendered only for
+                // an admission policy (rendered there, or bound there) or an unknown id.
+                let mut extra = match repo_rules(&repo, policy.as_deref(), false) {
                     Ok(x) => x,
                     Err(code) => return Ok(code),
                 };
+                let found = extra.iter().find(|r| r.id == rule);
+                if found
+                    .is_none_or(|r| r.origin.as_deref() == Some(kustodian::policies::vap::ORIGIN))
+                {
+                    extra = match repo_rules(&repo, policy.as_deref(), true) {
+                        Ok(x) => x,
+                        Err(code) => return Ok(code),
+                    };
+                }
                 match extra.iter().find(|r| r.id == rule) {
                     Some(r) => {
                         println!("# {}\n\n{}", r.id, r.doc);
@@ -1075,15 +1094,30 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// The repository's custom and imported rules (exit code 2 when its config or policies do not
-/// load: the errors are printed).
+/// load: the errors are printed). With `render`, admission policies rendered into its
+/// environments too; environments that do not render are named on stderr.
 fn repo_rules(
     repo: &Path,
     policy: Option<&Path>,
+    render: bool,
 ) -> Result<Vec<kustodian::diag::RuleDescriptor>, u8> {
-    kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
-        print_fatal(&findings, &sources);
-        2
-    })
+    let catalog =
+        kustodian::policies::catalog(repo, policy, render).map_err(|(findings, sources)| {
+            print_fatal(&findings, &sources);
+            2
+        })?;
+    if let Some(first) = catalog.unrendered.first() {
+        eprintln!(
+            "note: {} environment(s) did not render ({first}{}): admission policies rendered into them are not listed; `kustodian check` says why",
+            catalog.unrendered.len(),
+            if catalog.unrendered.len() > 1 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(catalog.rules)
 }
 
 fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sources) {

@@ -499,23 +499,32 @@ pub fn error_at(
     f
 }
 
+/// The custom and imported rules of a repository, for `kustodian rules` and `explain`.
+pub struct Catalog {
+    pub rules: Vec<RuleDescriptor>,
+    /// Environments that did not render (`app/env`): admission policies rendered into them
+    /// are not listed (a check reports why).
+    pub unrendered: Vec<String>,
+}
+
 /// The custom and imported rules of the repository at `root` (its `.kustodian.yaml`) and of a
-/// user's policy file, for `kustodian rules` and `explain`. Admission policies rendered into
-/// environments are known only to a check.
+/// user's policy file. With `render`, every environment is rendered too (as a check renders
+/// it, nothing evaluated) for the admission policies and bindings rendered into them.
 pub fn catalog(
     root: &std::path::Path,
     policy: Option<&std::path::Path>,
-) -> Result<Vec<RuleDescriptor>, (Vec<Finding>, Sources)> {
+    render: bool,
+) -> Result<Catalog, (Vec<Finding>, Sources)> {
     let sources = Sources::new();
-    let fs = match crate::source::DiskFs::new(root) {
-        Ok(fs) => fs,
+    let fs: std::sync::Arc<dyn Fs> = match crate::source::DiskFs::new(root) {
+        Ok(fs) => std::sync::Arc::new(fs),
         Err(e) => {
             let f = Finding::error_code(ErrorCode::Config, format!("cannot read repository: {e}"));
             return Err((vec![f], sources));
         }
     };
     let catalog = &crate::rules::CATALOG;
-    let loaded = Config::load(&fs, &sources, catalog).and_then(|config| {
+    let loaded = Config::load(&*fs, &sources, catalog).and_then(|config| {
         Policy::load_layered(Some(&config.file.rules), policy, &sources, catalog)
             .map(|p| (config, p))
     });
@@ -523,8 +532,51 @@ pub fn catalog(
         Ok(x) => x,
         Err(errs) => return Err((errs, sources)),
     };
-    match PolicySet::load(&fs, &config, &policy, &sources, false) {
-        Ok(set) => Ok(set.docs()),
-        Err(errs) => Err((errs, sources)),
-    }
+    let set = match PolicySet::load(&*fs, &config, &policy, &sources, false) {
+        Ok(set) => set,
+        Err(errs) => return Err((errs, sources)),
+    };
+    let unrendered = if render {
+        observe_rendered(&set, fs, &config, &sources, root)
+    } else {
+        vec![]
+    };
+    Ok(Catalog {
+        rules: set.docs(),
+        unrendered,
+    })
+}
+
+/// Renders every environment of the repository and notes the admission policies and
+/// bindings in each; returns the environments that did not render.
+fn observe_rendered(
+    set: &PolicySet,
+    fs: std::sync::Arc<dyn Fs>,
+    config: &Config,
+    sources: &Sources,
+    root: &std::path::Path,
+) -> Vec<String> {
+    use rayon::prelude::*;
+    let found = crate::discover::discover(&*fs, config, sources, &crate::git::repo_info(root));
+    let renderer = crate::render::Renderer::new(fs, sources.clone());
+    let envs: Vec<_> = found
+        .apps
+        .iter()
+        .flat_map(|a| a.envs.iter().map(move |e| (a, e)))
+        .collect();
+    let mut failed: Vec<String> = envs
+        .par_iter()
+        .filter_map(|(app, env)| {
+            let place = format!("{}/{}", app.name, env.name);
+            match renderer.build_env(&env.dir, env.build.as_deref()) {
+                Ok(build) => {
+                    set.admission.observe(&place, &build.resources);
+                    None
+                }
+                Err(_) => Some(place),
+            }
+        })
+        .collect();
+    failed.sort();
+    failed
 }

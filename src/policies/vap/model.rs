@@ -297,7 +297,18 @@ fn policy_doc(
         doc,
         help_uri: None,
         default_severity: Some(Severity::Error),
-        origin: Some("admission policy".into()),
+        origin: Some(super::ORIGIN.into()),
+    }
+}
+
+/// Deny → error, Warn → warning, Audit → note (the strongest one listed).
+pub fn severity_of(actions: &[String]) -> Severity {
+    if actions.iter().any(|a| a == "Deny") {
+        Severity::Error
+    } else if actions.iter().any(|a| a == "Warn") {
+        Severity::Warning
+    } else {
+        Severity::Note
     }
 }
 
@@ -363,15 +374,9 @@ impl Binding {
         })
     }
 
-    /// Deny → error, Warn → warning, Audit → note (the strongest one listed).
+    /// The level of this binding's findings ([`severity_of`] its actions).
     pub fn severity(&self) -> Severity {
-        if self.actions.iter().any(|a| a == "Deny") {
-            Severity::Error
-        } else if self.actions.iter().any(|a| a == "Warn") {
-            Severity::Warning
-        } else {
-            Severity::Note
-        }
+        severity_of(&self.actions)
     }
 
     pub fn allow_missing_params(&self) -> bool {
