@@ -31,37 +31,14 @@ fn root() -> &'static Context<'static> {
     })
 }
 
-/// `string.matches(regex)`, through [`regex_match`]: the interpreter's own compiles the pattern
+/// `string.matches(regex)`, through [`direct::regex_match`]: the interpreter's own compiles the pattern
 /// on every call, which made a name-pattern rule the costliest of a hundred.
 fn matches(
     ftx: &kube_cel::cel::FunctionContext,
     kube_cel::cel::extractors::This(this): kube_cel::cel::extractors::This<Arc<String>>,
     pattern: Arc<String>,
 ) -> Result<bool, kube_cel::cel::ExecutionError> {
-    regex_match(&this, &pattern).map_err(|e| ftx.error(e))
-}
-
-/// Whether `text` matches `pattern`, with each thread's compiled patterns kept (patterns are
-/// literals in practice, so a few per thread); an invalid pattern's error in the interpreter's
-/// words.
-pub(super) fn regex_match(text: &str, pattern: &str) -> Result<bool, String> {
-    thread_local! {
-        static COMPILED: std::cell::RefCell<HashMap<String, regex::Regex>> = Default::default();
-    }
-    COMPILED.with(|c| {
-        let mut c = c.borrow_mut();
-        if let Some(re) = c.get(pattern) {
-            return Ok(re.is_match(text));
-        }
-        let re = regex::Regex::new(pattern)
-            .map_err(|e| format!("'{pattern}' not a valid regex:\n{e}"))?;
-        let hit = re.is_match(text);
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(pattern.to_string(), re);
-        Ok(hit)
-    })
+    direct::regex_match(&this, &pattern).map_err(|e| ftx.error(e))
 }
 
 /// An expression that did not compile: where (1-based, inside the expression) and why.

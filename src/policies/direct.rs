@@ -524,7 +524,7 @@ fn binary<'a>(f: Func, l: V<'a>, r: V<'a>) -> Option<V<'a>> {
                 Func::StartsWith => this.starts_with(arg.as_ref()),
                 Func::EndsWith => this.ends_with(arg.as_ref()),
                 Func::Contains => this.contains(arg.as_ref()),
-                _ => super::cel::regex_match(this, arg).ok()?,
+                _ => regex_match(this, arg).ok()?,
             }))
         }
         _ => arithmetic(f, l, r),
@@ -756,4 +756,27 @@ fn quantity_order(a: (i128, i32), b: (i128, i32)) -> Option<Ordering> {
     let at =
         |(m, e): (i128, i32)| m.checked_mul(10i128.checked_pow(u32::try_from(e - scale).ok()?)?);
     Some(at(a)?.cmp(&at(b)?))
+}
+
+/// Whether `text` matches `pattern`, with each thread's compiled patterns kept (patterns are
+/// literals in practice, so a few per thread); an invalid pattern's error in the interpreter's
+/// words.
+pub fn regex_match(text: &str, pattern: &str) -> Result<bool, String> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> = Default::default();
+    }
+    COMPILED.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(re) = c.get(pattern) {
+            return Ok(re.is_match(text));
+        }
+        let re = regex::Regex::new(pattern)
+            .map_err(|e| format!("'{pattern}' not a valid regex:\n{e}"))?;
+        let hit = re.is_match(text);
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), re);
+        Ok(hit)
+    })
 }
