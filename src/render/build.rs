@@ -170,7 +170,7 @@ impl Renderer {
 
         self.load_openapi(dir, &k, &mut acc)?;
         // resources (and legacy bases), in order.
-        for entry in k.resources.iter() {
+        for entry in &k.resources {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
         acc.configs.extend(own_configs);
@@ -279,7 +279,7 @@ impl Renderer {
 
     /// `crds:`: OpenAPI definitions whose reference hints merge in like `configurations:`.
     fn add_crds(&self, dir: &str, k: &Kustomization, acc: &mut Accum) -> Result<(), RenderError> {
-        for entry in k.crds.iter() {
+        for entry in &k.crds {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             if let Some(doc) = self.load_file(&rel)?.into_iter().next() {
                 acc.configs
@@ -351,7 +351,7 @@ impl Renderer {
                     kind,
                     name: doc
                         .get_path(&["metadata", "name"])
-                        .and_then(|n| n.scalar_string()),
+                        .and_then(crate::yaml::Node::scalar_string),
                 });
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, doc.loc)?;
@@ -369,7 +369,7 @@ impl Renderer {
         mut acc: Accum,
         track: bool,
     ) -> Result<Accum, RenderError> {
-        for entry in k.components.iter() {
+        for entry in &k.components {
             let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
             if stack.contains(&cdir) {
                 return Err(RenderError::new(
@@ -582,7 +582,7 @@ impl Renderer {
         let mut out = Vec::new();
         for r in &k.replacements {
             if let Some(p) = r.get("path").and_then(|p| p.as_str()) {
-                let loc = r.get("path").map(|p| p.loc).unwrap_or(r.loc);
+                let loc = r.get("path").map_or(r.loc, |p| p.loc);
                 let rel = self.restricted_file(dir, p, loc)?;
                 // kustomize reads the file's first document as one replacement (a mapping) or
                 // a list of them, and refuses anything else (an empty file too).
