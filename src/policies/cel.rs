@@ -4,8 +4,10 @@
 //! expression — with what [`super::analysis`] found it reads, and remembering results by those
 //! inputs.
 //!
-//! One root context holds the standard and Kubernetes function libraries (kube-cel), built once
-//! per process and shared by every thread; each evaluation adds its variables in a child scope.
+//! A check whose parts are all in [`super::direct`]'s subset is evaluated there first, on the
+//! rendered nodes themselves; the interpreter decides the rest. For the interpreter, one root
+//! context holds the standard and Kubernetes function libraries (kube-cel), built once per
+//! process and shared by every thread; each evaluation adds its variables in a child scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
