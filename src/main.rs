@@ -33,6 +33,24 @@ struct Cli {
     /// docs/security.md: file-bytes, tree-bytes, depth, nodes, alias-nodes, documents, nesting).
     #[arg(long, global = true, value_name = "NAME=VALUE,...")]
     limits: Option<String>,
+    /// Remote bases (git URLs in `resources:`/`components:`): `cache` uses the commits
+    /// `kustodian fetch` recorded and never touches the network; `fetch` fetches them first;
+    /// `deny` refuses them (docs/remote.md).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "cache",
+        env = "KUSTODIAN_REMOTE"
+    )]
+    remote: RemoteMode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RemoteMode {
+    Fetch,
+    Cache,
+    Deny,
 }
 
 #[derive(Subcommand)]
@@ -264,6 +282,15 @@ enum Command {
         #[arg(long, short = 'C', default_value = ".")]
         repo: PathBuf,
     },
+    /// Fetch every remote base the kustomizations at or below PATH name (and the remote bases
+    /// those name) into the cache (`$KUSTODIAN_CACHE_DIR`, else `$XDG_CACHE_HOME/kustodian`,
+    /// else `~/.cache/kustodian`), recording the commit each ref resolves to; later builds read
+    /// them from there without the network.
+    Fetch {
+        /// Repository (or directory) whose kustomizations to scan.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// Print what `kustomize build DIR` prints.
     Render {
         /// Kustomization directories. With one, the output is exactly `kustomize build`'s; with
@@ -330,6 +357,10 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if let Err(e) = set_remote_mode(&cli) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
     }
     // Threads with the stack the budgets need: deep inputs within them must not overflow it.
     kustodian::limits::init_threads();
@@ -516,7 +547,55 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         }
         Command::Check(args) => check(args),
+        Command::Fetch { path } => fetch(&path),
     }
+}
+
+/// `--remote` for the whole run; `kustodian fetch` always fetches.
+fn set_remote_mode(cli: &Cli) -> Result<(), String> {
+    use kustodian::source::remote::{Mode, Settings, set};
+    let fetching = matches!(cli.command, Command::Fetch { .. });
+    let mode = match cli.remote {
+        RemoteMode::Deny if fetching => {
+            return Err("`kustodian fetch` fetches remote bases; --remote deny forbids it".into());
+        }
+        _ if fetching => Mode::Fetch,
+        RemoteMode::Fetch => Mode::Fetch,
+        RemoteMode::Cache => Mode::Cache,
+        RemoteMode::Deny => Mode::Deny,
+    };
+    set(Settings {
+        mode,
+        cache_dir: None,
+    });
+    Ok(())
+}
+
+/// `kustodian fetch`: every remote base under `path` into the cache; exit 2 when one failed.
+fn fetch(path: &Path) -> anyhow::Result<u8> {
+    let (root, rel) = repo_root_for(path).with_context(|| format!("{}", path.display()))?;
+    let sources = Sources::new();
+    let renderer = Renderer::new(Arc::new(DiskFs::new(&root)?), sources.clone());
+    let outcome = renderer.fetch_remote_bases(&rel);
+    for f in &outcome.fetched {
+        let at = sources
+            .position(f.at)
+            .map(|p| format!(" ({}:{})", p.file, p.line))
+            .unwrap_or_default();
+        println!(
+            "fetched {}{at}",
+            human::visible(f.label.trim_end_matches(':'))
+        );
+    }
+    if outcome.fetched.is_empty() && outcome.errors.is_empty() {
+        println!("no remote bases under {}", path.display());
+    }
+    let labels = vec![String::new(); outcome.errors.len()];
+    let failed: Vec<_> = outcome.errors.into_iter().map(Err).collect();
+    if failed.is_empty() {
+        return Ok(0);
+    }
+    print_builds(&labels, failed, &sources)
 }
 
 /// Whether to color: `--color` when it says so; else FORCE_COLOR or CLICOLOR_FORCE (set, not

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use super::files::is_remote;
 use super::kustomization::{self, Decode, Kustomization, find_kustomization_file};
+use super::remote::{Reference, classify};
 use super::{
     Accum, RenderError, RenderErrorKind, Renderer, ResId, Resource, crds, generators, openapi,
     patch_smp, replacements, resource, scalars, transformer_config, transformers, vars,
@@ -44,10 +44,11 @@ impl Renderer {
         track: bool,
         schema: &openapi::SchemaState,
     ) -> Result<Arc<Accum>, RenderError> {
-        if stack.iter().any(|d| d == dir) {
+        let key = self.stack_key(dir);
+        if stack.contains(&key) {
             let chain = stack
                 .iter()
-                .chain(std::iter::once(&dir.to_string()))
+                .chain(std::iter::once(&key))
                 .map(|d| if d.is_empty() { "." } else { d.as_str() })
                 .collect::<Vec<_>>()
                 .join(" -> ");
@@ -86,7 +87,7 @@ impl Renderer {
                 Err(e) => Err(e.clone()),
             };
         }
-        stack.push(dir.to_string());
+        stack.push(self.stack_key(dir));
         let input = Accum {
             schema: entry,
             ..Accum::default()
@@ -195,7 +196,7 @@ impl Renderer {
     }
 
     /// Finds, reads and parses the kustomization file of `dir`.
-    fn load_kustomization(
+    pub(crate) fn load_kustomization(
         &self,
         dir: &str,
         at: Loc,
@@ -370,19 +371,28 @@ impl Renderer {
         track: bool,
     ) -> Result<Accum, RenderError> {
         for entry in k.components.iter() {
-            let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
-            if stack.contains(&cdir) {
+            // A remote component is built by its fetched tree's renderer.
+            let (remote, cdir) = match classify(&entry.text) {
+                Reference::Git(spec) => {
+                    let (sub, cdir) = self.remote_base(&entry.text, &spec, entry.loc)?;
+                    (Some(sub), cdir)
+                }
+                _ => (None, self.resolve_dir(dir, &entry.text, entry.loc)?),
+            };
+            let builder = remote.as_deref().unwrap_or(self);
+            let key = builder.stack_key(&cdir);
+            if stack.contains(&key) {
                 return Err(RenderError::new(
                     RenderErrorKind::Cycle,
-                    format!("cycle detected: component '{cdir}' includes itself"),
+                    format!("cycle detected: component '{key}' includes itself"),
                     entry.loc,
                 ));
             }
             nesting_budget(stack, entry.loc)?;
-            stack.push(cdir.clone());
+            stack.push(key);
             let taken = std::mem::take(&mut acc);
             let r =
-                self.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true, Some(track));
+                builder.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true, Some(track));
             stack.pop();
             acc = r?;
         }
@@ -473,52 +483,38 @@ impl Renderer {
         track: bool,
     ) -> Result<(), RenderError> {
         let text = entry.text.as_str();
-        if is_remote(text) {
-            return Err(RenderError::new(
-                RenderErrorKind::Unsupported,
-                format!(
-                    "remote resource '{text}' is not supported: kustodian never fetches over the network; vendor it into the repository"
-                ),
-                entry.loc,
-            ));
+        match classify(text) {
+            Reference::Local => {}
+            // kustomize reads a file of that name first.
+            _ if join_rel(dir, text).is_some_and(|p| self.fs.is_file(&p)) => {}
+            Reference::Git(spec) => {
+                let (sub, sub_dir) = self.remote_base(text, &spec, entry.loc)?;
+                let built = sub.build_dir(&sub_dir, stack, entry.loc, track, &acc.schema)?;
+                return sub.merge_base(acc, &built, text, entry.loc);
+            }
+            Reference::HttpFile => {
+                return Err(RenderError::new(
+                    RenderErrorKind::Unsupported,
+                    format!(
+                        "remote resource '{text}' is not supported: kustodian never downloads files over the network (git repositories only); vendor it into the repository"
+                    ),
+                    entry.loc,
+                ));
+            }
+            Reference::Invalid(why) => {
+                return Err(RenderError::invalid(
+                    format!("remote resource '{text}' is not a git URL kustomize accepts: {why}"),
+                    entry.loc,
+                ));
+            }
         }
         let Some(rel) = join_rel(dir, text) else {
-            return Err(RenderError::new(
-                RenderErrorKind::Escape,
-                format!(
-                    "'{text}' is outside the repository root; kustodian does not read outside it"
-                ),
-                entry.loc,
-            ));
+            return Err(self.outside_root(text, entry.loc));
         };
         if self.fs.is_dir(&rel) {
             // The base is shared (memoized); this overlay transforms its own copy.
             let sub = self.build_dir(&rel, stack, entry.loc, track, &acc.schema)?;
-            acc.schema.after_sub(&sub.schema);
-            acc.resources.extend(sub.resources.iter().cloned());
-            acc.files.extend(sub.files.iter().cloned());
-            for v in sub.vars.iter().cloned() {
-                if acc.vars.iter().any(|x| x.name == v.name) {
-                    return Err(RenderError::new(
-                        RenderErrorKind::Conflict,
-                        format!(
-                            "var '{}' already encountered (declared again through '{text}')",
-                            v.name
-                        ),
-                        entry.loc,
-                    )
-                    .with_related(v.loc, "declared here"));
-                }
-                acc.vars.push(v);
-            }
-            acc.unmatched_patches
-                .extend(sub.unmatched_patches.iter().copied());
-            for c in &sub.configs {
-                if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
-                    acc.configs.push(c.clone());
-                }
-            }
-            return Ok(());
+            return self.merge_base(acc, &sub, text, entry.loc);
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;
         let docs = self.load_file(&rel)?;
@@ -532,6 +528,43 @@ impl Renderer {
                 }
                 r.origin = Some(resource::Origin::File(rel.clone()));
                 acc.resources.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a built base (`sub`, built by this renderer) to the accumulation of the
+    /// kustomization that names it (`text`, at `at`).
+    fn merge_base(
+        &self,
+        acc: &mut Accum,
+        sub: &Accum,
+        text: &str,
+        at: Loc,
+    ) -> Result<(), RenderError> {
+        acc.schema.after_sub(&sub.schema);
+        acc.resources.extend(sub.resources.iter().cloned());
+        acc.files
+            .extend(sub.files.iter().map(|f| self.build_file_name(f)));
+        for v in sub.vars.iter().cloned() {
+            if acc.vars.iter().any(|x| x.name == v.name) {
+                return Err(RenderError::new(
+                    RenderErrorKind::Conflict,
+                    format!(
+                        "var '{}' already encountered (declared again through '{text}')",
+                        v.name
+                    ),
+                    at,
+                )
+                .with_related(v.loc, "declared here"));
+            }
+            acc.vars.push(v);
+        }
+        acc.unmatched_patches
+            .extend(sub.unmatched_patches.iter().copied());
+        for c in &sub.configs {
+            if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
+                acc.configs.push(c.clone());
             }
         }
         Ok(())
@@ -562,7 +595,7 @@ impl Renderer {
                 // A directory is a kustomization whose output resources are the configs.
                 let built = self.build_dir(
                     &sub,
-                    &mut vec![dir.to_string()],
+                    &mut vec![self.stack_key(dir)],
                     entry.loc,
                     false,
                     &acc.schema,
