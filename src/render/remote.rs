@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::Renderer;
 use super::error::{RenderError, RenderErrorKind};
 use super::kustomization::find_kustomization_file;
-use crate::source::remote::{self, Mode, Pinned, RemoteError, RepoSpec};
+use crate::source::remote::{self, Mode, Pinned, RemoteError, RepoSpec, is_fetched_path};
 use crate::source::{DiskFs, HashMap, Loc, child_rel, join_rel};
 
 /// What a `resources:`/`components:` entry names.
@@ -109,11 +109,6 @@ pub fn label(spec: &RepoSpec, pinned: &Pinned) -> String {
         .map(|r| format!("?ref={r}"))
         .unwrap_or_default();
     format!("{url}{r}@{}:", pinned.short())
-}
-
-/// Whether a file name (as [`crate::source::Sources`] and reports hold it) is in a fetched tree.
-pub fn is_fetched_path(path: &str) -> bool {
-    path.contains("://")
 }
 
 impl Renderer {

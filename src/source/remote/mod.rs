@@ -26,6 +26,13 @@ use std::sync::RwLock;
 pub use cache::{Cache, Pinned};
 pub use url::{RepoSpec, UrlError};
 
+/// Whether a file name (as [`crate::source::Sources`] and reports hold it) is in a fetched
+/// remote base: those are named by their repository's URL (`https://…@1a2b3c4:deploy.yaml`),
+/// and no repository-relative path holds `://` (`render::remote` makes the names).
+pub fn is_fetched_path(path: &str) -> bool {
+    path.contains("://")
+}
+
 /// What a run may do with a remote base.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
