@@ -472,3 +472,40 @@ fn findings_in_a_fetched_file_name_the_url_and_commit() {
         }
     }
 }
+
+/// `buildMetadata` names a remote base's files from its repository's top, with `repo` and
+/// `ref`, as kustomize does.
+#[test]
+fn build_metadata_names_the_remote_repository() {
+    let w = World::new();
+    write(
+        &w.config,
+        "meta/kustomization.yaml",
+        &format!(
+            "resources:\n- {}\nnamePrefix: x-\nbuildMetadata: [originAnnotations, transformerAnnotations]\n",
+            w.url("base")
+        ),
+    );
+    assert_eq!(w.run(&["fetch"]).status.code(), Some(0));
+    let out = w.run(&["render", "meta"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    let repo = format!("repo: file://{}\n      ref: v1\n", w.upstream.display());
+    for want in [
+        format!("config.kubernetes.io/origin: |\n      path: base/deployment.yaml\n      {repo}"),
+        format!("config.kubernetes.io/origin: |\n      path: common/service.yaml\n      {repo}"),
+        format!("      {repo}      configuredIn: base/kustomization.yaml\n      configuredBy:\n        apiVersion: builtin\n        kind: ConfigMapGenerator"),
+        format!("      - {}        configuredIn: base/kustomization.yaml\n", repo.replace("\n      ref", "\n        ref")),
+        "      - configuredIn: kustomization.yaml\n        configuredBy:\n          apiVersion: builtin\n          kind: PrefixTransformer".to_string(),
+    ] {
+        assert!(yaml.contains(&want), "missing:\n{want}\nin:\n{yaml}");
+    }
+    if let Some(kustomize) = kustomize_ref() {
+        let k = Command::new(&kustomize)
+            .args(["build", "meta"])
+            .current_dir(&w.config)
+            .output()
+            .unwrap();
+        assert_eq!(yaml, stdout(&k), "{}", stderr(&k));
+    }
+}

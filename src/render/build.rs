@@ -324,6 +324,7 @@ impl Renderer {
                     kind: kind.into(),
                     name: None,
                 });
+                res.origin_repo = self.fetched_origin();
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, g.loc)?;
             }
@@ -354,6 +355,7 @@ impl Renderer {
                         .get_path(&["metadata", "name"])
                         .and_then(|n| n.scalar_string()),
                 });
+                res.origin_repo = self.fetched_origin();
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, doc.loc)?;
             }
@@ -456,7 +458,7 @@ impl Renderer {
         let repl = self.load_replacements(dir, k)?;
         replacements::apply(&mut acc.resources, &repl, self.sources())?;
         let mut ran = if track {
-            transformers::build_metadata::configured_transformers(k)
+            transformers::build_metadata::configured_transformers(k, self.fetched_origin())
         } else {
             Vec::new()
         };
@@ -527,6 +529,7 @@ impl Renderer {
                     acc.schema.touch();
                 }
                 r.origin = Some(resource::Origin::File(rel.clone()));
+                r.origin_repo = self.fetched_origin();
                 acc.resources.push(r);
             }
         }

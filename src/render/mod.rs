@@ -136,6 +136,8 @@ pub struct Renderer {
     owns_remotes: bool,
     /// This renderer reads a fetched remote base (`label` names it).
     in_fetched_tree: bool,
+    /// That remote base as build metadata names it.
+    origin_repo: Option<Arc<resource::OriginRepo>>,
 }
 
 impl Drop for Renderer {
@@ -159,6 +161,7 @@ impl Renderer {
             remotes: Arc::new(remote::RemoteBases::new(crate::source::remote::get())),
             owns_remotes: true,
             in_fetched_tree: false,
+            origin_repo: None,
         }
     }
 
@@ -169,12 +172,19 @@ impl Renderer {
         sources: Sources,
         label: &str,
         remotes: Arc<remote::RemoteBases>,
+        origin: resource::OriginRepo,
     ) -> Renderer {
         let mut r = Renderer::with_label(fs, sources, label);
         r.remotes = remotes;
         r.owns_remotes = false;
         r.in_fetched_tree = true;
+        r.origin_repo = Some(Arc::new(origin));
         r
+    }
+
+    /// The remote base this renderer reads, for the build metadata of what it builds.
+    pub(crate) fn fetched_origin(&self) -> Option<Arc<resource::OriginRepo>> {
+        self.origin_repo.clone()
     }
 
     /// This renderer's tree and file table without kustomize's root-only load restriction.

@@ -166,7 +166,7 @@ impl Renderer {
         let settings = &self.remotes.settings;
         let cache = settings.cache().ok_or(RemoteError::NoCacheDir)?;
         let pinned = match settings.mode {
-            Mode::Fetch => remote::fetch::fetch(&cache, spec)?,
+            Mode::Fetch => remote::fetch::fetch_once(&cache, spec)?,
             _ => cache.lookup(spec)?,
         };
         let fs = DiskFs::new(&pinned.tree).map_err(|e| RemoteError::Incomplete {
@@ -178,6 +178,10 @@ impl Renderer {
             self.sources.clone(),
             &label(spec, &pinned),
             self.remotes.clone(),
+            super::resource::OriginRepo {
+                repo: spec.clone_url(),
+                git_ref: spec.git_ref.clone(),
+            },
         )))
     }
 

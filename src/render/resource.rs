@@ -192,6 +192,15 @@ pub struct Transformation {
     /// `metadata.name`/`namespace` of a `transformers:` config; empty for kustomization fields.
     pub name: String,
     pub namespace: String,
+    /// The remote base whose tree `configured_in` is in.
+    pub repo: Option<std::sync::Arc<OriginRepo>>,
+}
+
+/// A remote base as kustomize's build metadata names it: the clone URL and the ref.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginRepo {
+    pub repo: String,
+    pub git_ref: Option<String>,
 }
 
 /// One object in a build.
@@ -208,6 +217,8 @@ pub struct Resource {
     pub edits: Vec<Edit>,
     /// Where the object came from (file or generator).
     pub origin: Option<Origin>,
+    /// The remote base whose tree `origin` is in (paths then start at its repository's top).
+    pub origin_repo: Option<std::sync::Arc<OriginRepo>>,
     /// Name prefixes and suffixes applied so far, innermost first (name references break ties
     /// between candidates with them, as kustomize does).
     pub prefixes: Vec<String>,
@@ -237,6 +248,7 @@ impl Resource {
             behavior: Behavior::Create,
             edits: Vec::new(),
             origin: None,
+            origin_repo: None,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             var_names: Vec::new(),

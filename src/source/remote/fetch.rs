@@ -24,6 +24,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::cache::is_commit_id;
 use super::{Cache, Pinned, RemoteError, RepoSpec};
 
+/// [`fetch`], once per process for each cache, URL and ref: a run that renders two revisions
+/// (pull-request mode) or many renderers sharing a base asks the remote once.
+pub fn fetch_once(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
+    type Once = Arc<std::sync::OnceLock<Result<Pinned, RemoteError>>>;
+    static DONE: std::sync::Mutex<Option<std::collections::HashMap<String, Once>>> =
+        std::sync::Mutex::new(None);
+    let key = format!(
+        "{}\0{}\0{}",
+        cache.dir().display(),
+        spec.clone_url(),
+        spec.git_ref.as_deref().unwrap_or("")
+    );
+    let cell = DONE
+        .lock()
+        .unwrap()
+        .get_or_insert_default()
+        .entry(key)
+        .or_default()
+        .clone();
+    cell.get_or_init(|| fetch(cache, spec)).clone()
+}
+
 /// Fetches `spec`'s ref, stores its tree and records the commit it resolved to.
 pub fn fetch(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -50,6 +72,9 @@ fn fetch_now(cache: &Cache, spec: &RepoSpec, stop: &AtomicBool) -> Result<Pinned
         url: url.clone(),
         msg: e.to_string(),
     };
+    if url.starts_with("http") {
+        https_ready().map_err(|e| failed(&e))?;
+    }
     let scratch = cache.scratch()?;
     let repo = gix::init_bare(scratch.path().join("repo")).map_err(|e| failed(&e))?;
     let wanted = spec.git_ref.clone().unwrap_or_else(|| "HEAD".to_string());
@@ -198,4 +223,20 @@ fn make_link(at: &Path, target: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn make_link(_at: &Path, _target: &[u8]) -> std::io::Result<()> {
     Ok(())
+}
+
+/// The TLS provider the HTTP transport uses (rustls on `ring`, installed once per process).
+#[cfg(feature = "remote-https")]
+fn https_ready() -> Result<(), String> {
+    // Already installed (by an earlier fetch) is as good. `ring` has no post-quantum key
+    // exchange (rustls deprecates it for that); aws-lc-rs, which has, costs a C build five times
+    // the rest of the HTTP stack's (docs/remote.md), for fetching public manifests.
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(())
+}
+
+#[cfg(not(feature = "remote-https"))]
+fn https_ready() -> Result<(), String> {
+    Err("this kustodian is built without the `remote-https` feature: http(s) remote bases cannot be fetched (file:// and ssh:// can)".into())
 }
