@@ -78,7 +78,7 @@ fn fetch_now(cache: &Cache, spec: &RepoSpec, stop: &AtomicBool) -> Result<Pinned
     let scratch = cache.scratch()?;
     let repo = gix::init_bare(scratch.path().join("repo")).map_err(|e| failed(&e))?;
     let wanted = spec.git_ref.clone().unwrap_or_else(|| "HEAD".to_string());
-    let tip = receive(&repo, &url, &wanted, stop).map_err(|e| failed(&e))?;
+    let tip = receive(&repo, &url, &wanted, stop).map_err(|e| failed(&chain(&*e)))?;
     let Some(tip) = tip else {
         return Err(RemoteError::RefNotFound {
             url,
@@ -145,6 +145,22 @@ fn receive(
         })
         .min_by_key(|(r, _)| *r);
     Ok(best.map(|(_, id)| id))
+}
+
+/// An error and its causes, outermost first (a transport failure says which step failed, its
+/// source why: a refused connection, an unknown host, a missing `git-upload-pack`).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// Writes `tree` below `dir`: directories and files first, symlinks last.
