@@ -13,12 +13,11 @@
 use std::sync::Arc;
 
 use super::kustomization::{self, Decode, Kustomization, find_kustomization_file};
-use super::remote::{Reference, classify};
 use super::{
-    Accum, RenderError, RenderErrorKind, Renderer, ResId, Resource, crds, generators, openapi,
-    patch_smp, replacements, resource, scalars, transformer_config, transformers, vars,
+    Accum, RenderError, RenderErrorKind, Renderer, Resource, crds, generators, openapi, patch_smp,
+    replacements, resource, scalars, transformer_config, transformers, vars,
 };
-use crate::source::{HashMap, Loc, child_rel, join_rel};
+use crate::source::{Loc, child_rel, join_rel};
 use crate::yaml::{Node, Value};
 
 /// Appended to a directory's memo key for a build that records transformers (no path has a NUL).
@@ -36,7 +35,7 @@ struct Frame {
 impl Renderer {
     /// Builds a directory (memoized), without the top-level finishing steps. `track`: record the
     /// transformers that run (for a top level's `buildMetadata`); such builds are memoized apart.
-    fn build_dir(
+    pub(super) fn build_dir(
         &self,
         dir: &str,
         stack: &mut Vec<String>,
@@ -179,7 +178,7 @@ impl Renderer {
 
         self.run_generators(dir, &kname, &k, &mut acc)?;
 
-        check_unique(&acc.resources)?;
+        resource::check_unique(&acc.resources)?;
         let newly = vars::bind(&mut acc.resources, &acc.vars, &k.vars)?;
         acc.vars.extend(newly);
 
@@ -374,13 +373,7 @@ impl Renderer {
     ) -> Result<Accum, RenderError> {
         for entry in k.components.iter() {
             // A remote component is built by its fetched tree's renderer.
-            let (remote, cdir) = match classify(&entry.text) {
-                Reference::Git(spec) => {
-                    let (sub, cdir) = self.remote_base(&entry.text, &spec, entry.loc)?;
-                    (Some(sub), cdir)
-                }
-                _ => (None, self.resolve_dir(dir, &entry.text, entry.loc)?),
-            };
+            let (remote, cdir) = self.component_dir(dir, entry)?;
             let builder = remote.as_deref().unwrap_or(self);
             let key = builder.stack_key(&cdir);
             if stack.contains(&key) {
@@ -485,30 +478,8 @@ impl Renderer {
         track: bool,
     ) -> Result<(), RenderError> {
         let text = entry.text.as_str();
-        match classify(text) {
-            Reference::Local => {}
-            // kustomize reads a file of that name first.
-            _ if join_rel(dir, text).is_some_and(|p| self.fs.is_file(&p)) => {}
-            Reference::Git(spec) => {
-                let (sub, sub_dir) = self.remote_base(text, &spec, entry.loc)?;
-                let built = sub.build_dir(&sub_dir, stack, entry.loc, track, &acc.schema)?;
-                return sub.merge_base(acc, &built, text, entry.loc);
-            }
-            Reference::HttpFile => {
-                return Err(RenderError::new(
-                    RenderErrorKind::Unsupported,
-                    format!(
-                        "remote resource '{text}' is not supported: kustodian never downloads files over the network (git repositories only); vendor it into the repository"
-                    ),
-                    entry.loc,
-                ));
-            }
-            Reference::Invalid(why) => {
-                return Err(RenderError::invalid(
-                    format!("remote resource '{text}' is not a git URL kustomize accepts: {why}"),
-                    entry.loc,
-                ));
-            }
+        if let Some(done) = self.add_remote_resource(dir, entry, stack, acc, track) {
+            return done;
         }
         let Some(rel) = join_rel(dir, text) else {
             return Err(self.outside_root(text, entry.loc));
@@ -538,7 +509,7 @@ impl Renderer {
 
     /// Adds a built base (`sub`, built by this renderer) to the accumulation of the
     /// kustomization that names it (`text`, at `at`).
-    fn merge_base(
+    pub(super) fn merge_base(
         &self,
         acc: &mut Accum,
         sub: &Accum,
@@ -706,28 +677,6 @@ pub(crate) fn resources_from_doc(
     let mut r = Resource::new(doc);
     scalars::normalize_metadata(&mut r, text);
     Ok(vec![r])
-}
-
-/// Refuses two resources with the same id (one pass, hashing ids).
-pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
-    let mut seen: HashMap<ResId, usize> =
-        HashMap::with_capacity_and_hasher(list.len(), Default::default());
-    for (i, r) in list.iter().enumerate() {
-        let id = r.id();
-        if let Some(&prev) = seen.get(&id) {
-            return Err(RenderError::new(
-                RenderErrorKind::Conflict,
-                format!(
-                    "may not add resource with an already registered id: {}",
-                    id.display()
-                ),
-                r.loc(),
-            )
-            .with_related(list[prev].loc(), "already defined here"));
-        }
-        seen.insert(id, i);
-    }
-    Ok(())
 }
 
 /// A component only under `components:` (or built on its own: kustomize builds a component

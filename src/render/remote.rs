@@ -161,6 +161,56 @@ impl Renderer {
         Ok((sub, dir))
     }
 
+    /// A `resources:` entry that is not a local path: a git repository is built by its fetched
+    /// tree's renderer and added to `acc`; a file download or a bad URL is refused. `None`: a
+    /// local path (a file of that name wins, as kustomize reads files first).
+    pub(super) fn add_remote_resource(
+        &self,
+        dir: &str,
+        entry: &super::kustomization::Ref,
+        stack: &mut Vec<String>,
+        acc: &mut super::Accum,
+        track: bool,
+    ) -> Option<Result<(), RenderError>> {
+        let text = entry.text.as_str();
+        let at = entry.loc;
+        match classify(text) {
+            Reference::Local => None,
+            _ if join_rel(dir, text).is_some_and(|p| self.fs.is_file(&p)) => None,
+            Reference::Git(spec) => Some(self.remote_base(text, &spec, at).and_then(|(sub, d)| {
+                let built = sub.build_dir(&d, stack, at, track, &acc.schema)?;
+                sub.merge_base(acc, &built, text, at)
+            })),
+            Reference::HttpFile => Some(Err(RenderError::new(
+                RenderErrorKind::Unsupported,
+                format!(
+                    "remote resource '{text}' is not supported: kustodian never downloads files \
+                     over the network (git repositories only); vendor it into the repository"
+                ),
+                at,
+            ))),
+            Reference::Invalid(why) => Some(Err(RenderError::invalid(
+                format!("remote resource '{text}' is not a git URL kustomize accepts: {why}"),
+                at,
+            ))),
+        }
+    }
+
+    /// A `components:` entry's directory, with the renderer of its fetched tree when remote.
+    pub(super) fn component_dir(
+        &self,
+        dir: &str,
+        entry: &super::kustomization::Ref,
+    ) -> Result<(Option<Arc<Renderer>>, String), RenderError> {
+        match classify(&entry.text) {
+            Reference::Git(spec) => {
+                let (sub, cdir) = self.remote_base(&entry.text, &spec, entry.loc)?;
+                Ok((Some(sub), cdir))
+            }
+            _ => Ok((None, self.resolve_dir(dir, &entry.text, entry.loc)?)),
+        }
+    }
+
     /// Pins `spec` (fetching in fetch mode) and makes the renderer of its tree.
     fn resolve(&self, spec: &RepoSpec) -> Resolved {
         let settings = &self.remotes.settings;

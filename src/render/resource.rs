@@ -5,7 +5,8 @@
 //! *and* current names), and the edits that removed or replaced fields (so rules can blame the patch
 //! that deleted something — a deleted node has no location of its own).
 
-use crate::source::Loc;
+use super::error::{RenderError, RenderErrorKind};
+use crate::source::{HashMap, Loc};
 use crate::text::split_api_version;
 use crate::yaml::{Key, Node, Value};
 
@@ -320,4 +321,26 @@ impl Resource {
             .get_path(&["metadata", "labels", key])
             .and_then(|n| n.scalar_string())
     }
+}
+
+/// Refuses two resources with the same id (one pass, hashing ids).
+pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
+    let mut seen: HashMap<ResId, usize> =
+        HashMap::with_capacity_and_hasher(list.len(), Default::default());
+    for (i, r) in list.iter().enumerate() {
+        let id = r.id();
+        if let Some(&prev) = seen.get(&id) {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "may not add resource with an already registered id: {}",
+                    id.display()
+                ),
+                r.loc(),
+            )
+            .with_related(list[prev].loc(), "already defined here"));
+        }
+        seen.insert(id, i);
+    }
+    Ok(())
 }
