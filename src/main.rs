@@ -282,10 +282,13 @@ enum Command {
         #[arg(long, short = 'C', default_value = ".")]
         repo: PathBuf,
     },
-    /// Fetch every remote base the kustomizations at or below PATH name (and the remote bases
-    /// those name) into the cache (`$KUSTODIAN_CACHE_DIR`, else `$XDG_CACHE_HOME/kustodian`,
-    /// else `~/.cache/kustodian`), recording the commit each ref resolves to; later builds read
-    /// them from there without the network.
+    /// Fetch the remote bases (git URLs in `resources:`) of the kustomizations at or below PATH
+    /// into the cache, recording the commit each ref resolves to.
+    ///
+    /// The remote bases the fetched bases name are fetched too. The cache is
+    /// `$KUSTODIAN_CACHE_DIR`, else `$XDG_CACHE_HOME/kustodian`, else `~/.cache/kustodian`;
+    /// `check` and `render` then read it without the network (`--remote cache`, the default).
+    /// Exit 2 when a base could not be fetched (each is reported at its line).
     Fetch {
         /// Repository (or directory) whose kustomizations to scan.
         #[arg(default_value = ".")]
