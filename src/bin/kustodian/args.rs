@@ -24,7 +24,13 @@ pub(crate) struct Cli {
     /// Remote bases (git URLs in `resources:`/`components:`): `cache` uses the commits
     /// `kustodian fetch` recorded and never touches the network; `fetch` fetches them first;
     /// `deny` refuses them (docs/remote.md).
-    #[arg(long, global = true, value_enum, default_value = "cache", env = "KUSTODIAN_REMOTE")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "cache",
+        env = "KUSTODIAN_REMOTE"
+    )]
     pub(crate) remote: RemoteMode,
 }
 
