@@ -42,9 +42,20 @@ pub(crate) enum Reference {
 
 /// Sorts an entry's text the way kustomize does before it looks at the file system.
 pub(crate) fn classify(text: &str) -> Reference {
+    // The common case, a relative path, without parsing: every URL form has a `:` or an `@`,
+    // except host-first shorthands.
+    const HOSTS: [&str; 3] = ["github.com/", "gitlab.com/", "bitbucket.org/"];
+    let host_first = HOSTS.iter().any(|h| {
+        text.get(..h.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(h))
+    });
+    if !host_first && !text.contains([':', '@']) {
+        return Reference::Local;
+    }
     match RepoSpec::parse(text) {
         Ok(spec) if spec.is_git_like() => Reference::Git(Box::new(spec)),
         Ok(_) => Reference::HttpFile,
+        Err(e @ crate::source::remote::UrlError::ExitsRepo(_)) => Reference::Invalid(e.to_string()),
         Err(e) => {
             let lower = text.to_ascii_lowercase();
             if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -371,4 +382,38 @@ fn kustomization_dirs(r: &Renderer, dir: &str) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_sort_as_kustomize_reads_them() {
+        let kind = |t: &str| match classify(t) {
+            Reference::Local => "local",
+            Reference::Git(_) => "git",
+            Reference::HttpFile => "http file",
+            Reference::Invalid(_) => "invalid",
+        };
+        for (text, want) in [
+            ("deployment.yaml", "local"),
+            ("../../base", "local"),
+            ("src/github.com/org/repo/path", "local"),
+            ("github.com/org/repo//deploy?ref=v1", "git"),
+            ("GitHub.com/org/repo", "git"),
+            ("git@gitlab.com:org/repo.git//deploy", "git"),
+            ("file:///srv/repo//deploy?ref=v1", "git"),
+            (
+                "https://raw.githubusercontent.com/org/repo/main/a.yaml",
+                "http file",
+            ),
+            ("https://example.org/all.yaml", "http file"),
+            ("ssh://git.example.com", "invalid"),
+            ("gitlab.com/just-one-segment", "invalid"),
+            ("https://github.com/org/repo.git//../../x", "invalid"),
+        ] {
+            assert_eq!(kind(text), want, "{text}");
+        }
+    }
 }
