@@ -25,7 +25,12 @@ fn summary(id: &str) -> String {
 fn default_text(r: &RuleInfo) -> String {
     let mut notes: Vec<String> = Vec::new();
     if let Some(st) = r.default_stages {
-        notes.push(st.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        notes.push(
+            st.iter()
+                .map(kustodian::discover::Stage::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
     }
     if r.pull_request_only {
         notes.push("PR mode".into());

@@ -117,12 +117,11 @@ pub fn place(sources: &Sources, at: Loc, line: usize, column: usize) -> Loc {
         && text[..line_begin.saturating_sub(1)]
             .rsplit('\n')
             .next()
-            .map(|prev| {
+            .is_some_and(|prev| {
                 let prev = prev.split(" #").next().unwrap_or(prev).trim_end();
                 prev.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit())
                     .ends_with(['|', '>'])
-            })
-            .unwrap_or(false);
+            });
     let indicator = text[from..to].starts_with(['|', '>']);
     let mut starts = Vec::new();
     if indicator || header_before {

@@ -171,12 +171,11 @@ impl CustomCheck {
             (None, None, None) => format!("failed: {}", self.check.source().trim()),
         };
         let inferred;
-        let at = match &self.at {
-            Some(at) => Some(at.as_slice()),
-            None => {
-                inferred = super::analysis::single_path(self.check.verdict_needs.get("object"));
-                inferred.as_deref()
-            }
+        let at = if let Some(at) = &self.at {
+            Some(at.as_slice())
+        } else {
+            inferred = super::analysis::single_path(self.check.verdict_needs.get("object"));
+            inferred.as_deref()
         };
         let mut f = input.finding(&self.id, r, message, at);
         f.severity = self.level.severity().unwrap_or(Severity::Note);

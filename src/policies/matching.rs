@@ -89,7 +89,7 @@ impl ObjectMatcher {
 /// An object's label, as a string.
 pub fn label(node: &Node, key: &str) -> Option<String> {
     node.get_path(&["metadata", "labels", key])
-        .and_then(|n| n.scalar_string())
+        .and_then(crate::yaml::Node::scalar_string)
 }
 
 /// A label selector written in an object (`matchLabels`, `matchExpressions`), read leniently:

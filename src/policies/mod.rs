@@ -312,7 +312,7 @@ impl PolicySet {
         let restricted = !self.select.is_empty() || !self.ignore.is_empty();
         let mut filtered = |id: &str, i: usize, s: Status| {
             if !restricted || self.kept(id) {
-                sink(id, i, s)
+                sink(id, i, s);
             }
         };
         let sink: &mut dyn FnMut(&str, usize, Status) = &mut filtered;

@@ -170,7 +170,7 @@ impl Renderer {
 
         self.load_openapi(dir, &k, &mut acc)?;
         // resources (and legacy bases), in order.
-        for entry in k.resources.iter() {
+        for entry in &k.resources {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
         acc.configs.extend(own_configs);
@@ -279,7 +279,7 @@ impl Renderer {
 
     /// `crds:`: OpenAPI definitions whose reference hints merge in like `configurations:`.
     fn add_crds(&self, dir: &str, k: &Kustomization, acc: &mut Accum) -> Result<(), RenderError> {
-        for entry in k.crds.iter() {
+        for entry in &k.crds {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             if let Some(doc) = self.load_file(&rel)?.into_iter().next() {
                 acc.configs
@@ -352,7 +352,7 @@ impl Renderer {
                     kind,
                     name: doc
                         .get_path(&["metadata", "name"])
-                        .and_then(|n| n.scalar_string()),
+                        .and_then(crate::yaml::Node::scalar_string),
                 });
                 res.origin_repo = self.fetched_origin();
                 acc.files.extend(files);
@@ -371,7 +371,7 @@ impl Renderer {
         mut acc: Accum,
         track: bool,
     ) -> Result<Accum, RenderError> {
-        for entry in k.components.iter() {
+        for entry in &k.components {
             // A remote component is built by its fetched tree's renderer.
             let (remote, cdir) = self.component_dir(dir, entry)?;
             let builder = remote.as_deref().unwrap_or(self);
@@ -589,7 +589,7 @@ impl Renderer {
         let mut out = Vec::new();
         for r in &k.replacements {
             if let Some(p) = r.get("path").and_then(|p| p.as_str()) {
-                let loc = r.get("path").map(|p| p.loc).unwrap_or(r.loc);
+                let loc = r.get("path").map_or(r.loc, |p| p.loc);
                 let rel = self.restricted_file(dir, p, loc)?;
                 // kustomize reads the file's first document as one replacement (a mapping) or
                 // a list of them, and refuses anything else (an empty file too).

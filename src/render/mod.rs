@@ -284,15 +284,14 @@ impl Renderer {
                 .as_ref()
                 .is_ok_and(|a| a.build_metadata.is_empty())
         });
-        let acc = match cached {
-            Some(hit) => match &*hit {
+        let acc = if let Some(hit) = cached {
+            match &*hit {
                 Ok(a) => Accum::clone(a),
                 Err(e) => return Err(e.clone()),
-            },
-            None => {
-                let mut stack = vec![dir.to_string()];
-                self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
             }
+        } else {
+            let mut stack = vec![dir.to_string()];
+            self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
         };
         self.finish(dir, acc)
     }
@@ -324,7 +323,7 @@ impl Renderer {
         match sort_order {
             Some(SortChoice::Fifo) => {}
             Some(SortChoice::Legacy { first, last }) => {
-                sort::legacy_sort(&mut resources, first.as_deref(), last.as_deref())
+                sort::legacy_sort(&mut resources, first.as_deref(), last.as_deref());
             }
             None => sort::legacy_sort(&mut resources, None, None),
         }

@@ -295,7 +295,7 @@ impl Resource {
     pub fn set_name(&mut self, name: &str, via: Loc) {
         self.remember_id();
         let meta = self.node.ensure_path(&["metadata"]);
-        let loc = meta.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
+        let loc = meta.get("name").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "name",
             Node::new(Value::Str(name.to_string()), loc).with_via(via),
@@ -304,7 +304,7 @@ impl Resource {
     pub fn set_namespace(&mut self, ns: &str, via: Loc) {
         self.remember_id();
         let meta = self.node.ensure_path(&["metadata"]);
-        let loc = meta.get("namespace").map(|n| n.loc).unwrap_or(Loc::NONE);
+        let loc = meta.get("namespace").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "namespace",
             Node::new(Value::Str(ns.to_string()), loc).with_via(via),
@@ -314,12 +314,12 @@ impl Resource {
     pub fn annotation(&self, key: &str) -> Option<String> {
         self.node
             .get_path(&["metadata", "annotations", key])
-            .and_then(|n| n.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
     }
     pub fn label(&self, key: &str) -> Option<String> {
         self.node
             .get_path(&["metadata", "labels", key])
-            .and_then(|n| n.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
     }
 }
 

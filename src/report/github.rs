@@ -68,12 +68,11 @@ impl Group<'_> {
             let Some(app) = f.app.as_deref() else {
                 continue;
             };
-            let i = match apps.iter().position(|(a, _)| *a == app) {
-                Some(i) => i,
-                None => {
-                    apps.push((app, Vec::new()));
-                    apps.len() - 1
-                }
+            let i = if let Some(i) = apps.iter().position(|(a, _)| *a == app) {
+                i
+            } else {
+                apps.push((app, Vec::new()));
+                apps.len() - 1
             };
             for env in f.environment.iter().flat_map(|e| e.split(", ")) {
                 if !apps[i].1.contains(&env) {

@@ -148,26 +148,26 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
             return None;
         }
         let first = p.i;
-        match if empty { None } else { p.document() } {
-            Some(node) => pieces.push(Piece::Parsed(node, std::mem::take(&mut p.dups))),
-            None => {
-                // The rest of this document is the general parser's: up to the next `---` line.
-                p.dups.clear();
-                p.depth.set(0);
-                let mut j = first;
-                while j < p.lines.len() && !p.is_doc_marker(j) {
-                    j += 1;
-                }
-                if j < p.lines.len() {
-                    let l = p.lines[j];
-                    if l.end != l.start + 3 || b[l.start] == b'.' {
-                        return None;
-                    }
-                }
-                let end = p.lines.get(j).map_or(b.len(), |l| l.start);
-                pieces.push(Piece::Declined(chunk_start..end));
-                p.i = j;
+        let parsed = if empty { None } else { p.document() };
+        if let Some(node) = parsed {
+            pieces.push(Piece::Parsed(node, std::mem::take(&mut p.dups)));
+        } else {
+            // The rest of this document is the general parser's: up to the next `---` line.
+            p.dups.clear();
+            p.depth.set(0);
+            let mut j = first;
+            while j < p.lines.len() && !p.is_doc_marker(j) {
+                j += 1;
             }
+            if j < p.lines.len() {
+                let l = p.lines[j];
+                if l.end != l.start + 3 || b[l.start] == b'.' {
+                    return None;
+                }
+            }
+            let end = p.lines.get(j).map_or(b.len(), |l| l.start);
+            pieces.push(Piece::Declined(chunk_start..end));
+            p.i = j;
         }
     }
     if pieces.is_empty() {
@@ -180,7 +180,7 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&c| c == needle)
 }
 
-impl<'a> P<'a> {
+impl P<'_> {
     /// The document whose first line is the current one, up to the next document marker.
     fn document(&mut self) -> Option<Node> {
         let l = self.lines[self.i];
@@ -244,8 +244,7 @@ impl<'a> P<'a> {
 
     /// `-` followed by a space or the end of the line, at `pos`.
     fn is_dash(&self, pos: usize) -> bool {
-        self.b.get(pos) == Some(&b'-')
-            && matches!(self.b.get(pos + 1), None | Some(b' ') | Some(b'\n'))
+        self.b.get(pos) == Some(&b'-') && matches!(self.b.get(pos + 1), None | Some(b' ' | b'\n'))
     }
 
     fn skip_spaces(&self, mut pos: usize) -> usize {
@@ -258,7 +257,7 @@ impl<'a> P<'a> {
     /// Nothing but an optional comment from `pos` to the end of the line.
     fn rest_is_empty(&self, pos: usize) -> bool {
         let pos = self.skip_spaces(pos);
-        matches!(self.b.get(pos), None | Some(b'\n') | Some(b'#'))
+        matches!(self.b.get(pos), None | Some(b'\n' | b'#'))
     }
 
     /// A block sequence whose first dash is at `dash` (the current line). `as_value`: it is a
@@ -352,8 +351,7 @@ impl<'a> P<'a> {
         let c = *b.get(pos)?;
         let colon = if c == b'"' || c == b'\'' {
             let close = self.quoted_end(pos)?;
-            if b.get(close) != Some(&b':')
-                || !matches!(b.get(close + 1), None | Some(b' ') | Some(b'\n'))
+            if b.get(close) != Some(&b':') || !matches!(b.get(close + 1), None | Some(b' ' | b'\n'))
             {
                 return None;
             }
@@ -538,7 +536,7 @@ impl<'a> P<'a> {
                 }
                 node
             }
-            b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ') | Some(b'\n')) => {
+            b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ' | b'\n')) => {
                 return None;
             }
             b']' | b'}' | b',' | b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'#' => {
@@ -598,7 +596,7 @@ impl<'a> P<'a> {
                 break;
             }
             if matches!(b[first], b'-' | b'?' | b':')
-                && matches!(b.get(first + 1), None | Some(b' ') | Some(b'\n'))
+                && matches!(b.get(first + 1), None | Some(b' ' | b'\n'))
             {
                 return None;
             }
@@ -768,7 +766,7 @@ impl<'a> P<'a> {
                 match b.get(i) {
                     Some(b',') => {
                         i = self.skip_spaces(i + 1);
-                        if matches!(b.get(i), Some(b']') | Some(b'}') | Some(b',')) {
+                        if matches!(b.get(i), Some(b']' | b'}' | b',')) {
                             return None;
                         }
                     }
@@ -856,7 +854,7 @@ impl<'a> P<'a> {
             _ => None,
         };
         let header_end = pos + 1 + usize::from(chomp.is_some());
-        if !matches!(b.get(header_end), None | Some(b' ') | Some(b'\n'))
+        if !matches!(b.get(header_end), None | Some(b' ' | b'\n'))
             || !self.rest_is_empty(header_end)
         {
             return None;
