@@ -202,7 +202,7 @@ impl GenContext<'_> {
             .renderer
             .fs()
             .read_bytes(rel)
-            .map_err(|e| super::files::fs_error(e, at))?;
+            .map_err(|e| self.renderer.fs_error(e, at))?;
         if std::str::from_utf8(&bytes).is_ok() {
             self.renderer.read_text(rel, at)?;
         }

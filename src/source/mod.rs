@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 
 mod disk;
 mod mem;
+pub mod remote;
 
 pub use disk::DiskFs;
 pub use mem::MemFs;

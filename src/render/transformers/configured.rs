@@ -51,6 +51,7 @@ pub(crate) fn apply_transformer_config(
                 .str_at(&["metadata", "namespace"])
                 .unwrap_or("")
                 .to_string(),
+            repo: renderer.fetched_origin(),
         });
         let api = doc.str_at(&["apiVersion"]).unwrap_or("");
         if api != "builtin" && split_api_version(api).0 != "builtin" {
