@@ -122,8 +122,10 @@ fn expected() -> String {
 /// The real kustomize, when the project's shared folder has it.
 fn kustomize_ref() -> Option<PathBuf> {
     let p = std::env::var_os("KUSTODIAN_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+            PathBuf::from,
+        )
         .join("tools/kustomize-ref");
     p.exists().then_some(p)
 }

@@ -54,15 +54,14 @@ pub fn fetch(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
     std::thread::spawn(move || {
         let _ = tx.send(fetch_now(&c, &s, &stop));
     });
-    match rx.recv_timeout(spec.timeout) {
-        Ok(r) => r,
-        Err(_) => {
-            interrupt.store(true, Ordering::Relaxed);
-            Err(RemoteError::Timeout {
-                url: spec.clone_url(),
-                secs: spec.timeout.as_secs(),
-            })
-        }
+    if let Ok(r) = rx.recv_timeout(spec.timeout) {
+        r
+    } else {
+        interrupt.store(true, Ordering::Relaxed);
+        Err(RemoteError::Timeout {
+            url: spec.clone_url(),
+            secs: spec.timeout.as_secs(),
+        })
     }
 }
 
@@ -87,7 +86,7 @@ fn fetch_now(cache: &Cache, spec: &RepoSpec, stop: &AtomicBool) -> Result<Pinned
     };
     let commit = repo
         .find_object(tip)
-        .and_then(|o| o.peel_to_commit())
+        .and_then(gix::Object::peel_to_commit)
         .map_err(|e| failed(&format!("{wanted} does not name a commit: {e}")))?;
     let id = commit.id.to_string();
     if is_commit_id(&wanted) && !wanted.eq_ignore_ascii_case(&id) {

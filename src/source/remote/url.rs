@@ -265,8 +265,7 @@ impl Query {
             pairs
                 .iter()
                 .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("")
+                .map_or("", |(_, v)| v.as_str())
         };
         let git_ref = match first("ref") {
             "" => first("version"),

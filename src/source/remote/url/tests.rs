@@ -102,6 +102,7 @@ fn what_kustomize_refuses() {
 
 /// kustomize's end-to-end table: input, clone URL, host, repository, root, ref.
 #[test]
+#[allow(clippy::too_many_lines)] // one row per case: a table, not logic
 fn kustomize_examples() {
     let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
         (
