@@ -261,7 +261,10 @@ fn rule_docs() {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path).expect("readable rule file");
         let lines: Vec<&str> = text.lines().collect();
-        let Some(idx) = lines.iter().position(|l| l.starts_with("pub struct ")) else {
+        let Some(idx) = lines
+            .iter()
+            .position(|l| l.starts_with("pub struct ") || l.starts_with("pub(crate) struct "))
+        else {
             continue;
         };
         let mut doc: Vec<String> = Vec::new();
@@ -280,7 +283,7 @@ fn rule_docs() {
         doc.reverse();
         writeln!(
             out,
-            "pub const {}: &str = {:?};",
+            "pub(crate) const {}: &str = {:?};",
             stem.to_uppercase(),
             doc.join("\n")
         )
@@ -603,7 +606,7 @@ fn kubernetes_schemas() {
     assert!(!versions.is_empty(), "no bundled Kubernetes schemas");
     writeln!(
         out,
-        "/// Bundled versions, oldest first.\npub static BUNDLED: [Tables; {}] = [{}];",
+        "/// Bundled versions, oldest first.\npub(crate) static BUNDLED: [Tables; {}] = [{}];",
         versions.len(),
         versions.join(",")
     )

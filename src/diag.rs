@@ -102,19 +102,19 @@ impl ErrorCode {
     serde::Deserialize,
     schemars::JsonSchema,
 )]
-pub struct ResourceRef {
+pub(crate) struct ResourceRef {
     #[serde(rename = "apiVersion")]
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
 }
 
 /// A secondary location with a label ("limits were set here", "base value").
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Related {
-    pub loc: Loc,
-    pub message: String,
+pub(crate) struct Related {
+    pub(crate) loc: Loc,
+    pub(crate) message: String,
 }
 
 /// One problem found. `rule` is a stable kebab-case id from the registry, or `render-error` /
@@ -122,20 +122,20 @@ pub struct Related {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     pub rule: String,
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     pub message: String,
-    pub app: Option<String>,
+    pub(crate) app: Option<String>,
     pub environment: Option<String>,
-    pub resource: Option<ResourceRef>,
+    pub(crate) resource: Option<ResourceRef>,
     /// Field path in the rendered object (`spec.template.spec.containers[name=api].image`).
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
     /// Where to edit. `Loc::NONE` when unknown.
-    pub loc: Loc,
+    pub(crate) loc: Loc,
     /// A file to name when `loc` is unknown (e.g. a missing file).
-    pub path: Option<String>,
-    pub related: Vec<Related>,
+    pub(crate) path: Option<String>,
+    pub(crate) related: Vec<Related>,
     /// Extra text shown after the message (a rendered diff, a hint).
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// True when the finding means "could not evaluate" (exit code 2), not a policy violation.
     pub fatal: bool,
     /// Set when an inline comment or a configured exception waives the finding: it is then
@@ -143,11 +143,11 @@ pub struct Finding {
     pub suppressed: Option<Suppressed>,
     /// Pull-request mode: whether the finding is new with the change or already held at the base
     /// revision (`None` outside pull-request mode).
-    pub baseline: Option<Baseline>,
+    pub(crate) baseline: Option<Baseline>,
     /// Positions already resolved elsewhere: a finding read back from a JSON report (by
     /// `merge-reports`) has no source text, only the positions that report names. They take the
     /// place of `loc`, `related[].loc` and `suppressed.loc`.
-    pub resolved: Option<Box<Resolved>>,
+    pub(crate) resolved: Option<Box<Resolved>>,
 }
 
 /// Pull-request mode: a finding the change brings, or one the base revision already had (same
@@ -157,30 +157,23 @@ pub struct Finding {
     Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Baseline {
+pub(crate) enum Baseline {
     /// Not found at the base revision: the change brings it.
     New,
     /// Found at the base revision too.
     Existing,
 }
 
-impl Baseline {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Baseline::New => "new",
-            Baseline::Existing => "existing",
-        }
-    }
-}
+impl Baseline {}
 
 /// The positions of a finding that was read back from a report rather than found in this run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Resolved {
-    pub start: Option<Position>,
-    pub end: Option<Position>,
+pub(crate) struct Resolved {
+    pub(crate) start: Option<Position>,
+    pub(crate) end: Option<Position>,
     /// One per `related` entry, in order.
-    pub related: Vec<Option<Position>>,
-    pub suppressed: Option<Position>,
+    pub(crate) related: Vec<Option<Position>>,
+    pub(crate) suppressed: Option<Position>,
 }
 
 /// Why a finding is waived, and where that is written.
@@ -188,13 +181,13 @@ pub struct Resolved {
 pub struct Suppressed {
     /// In the source next to the finding (`# kustodian:ignore[...]`), or in `.kustodian.yaml`'s
     /// `exceptions`.
-    pub in_source: bool,
+    pub(crate) in_source: bool,
     pub reason: String,
-    pub loc: Loc,
+    pub(crate) loc: Loc,
 }
 
 impl Finding {
-    pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Finding {
+    pub(crate) fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Finding {
         Finding {
             rule: rule.to_string(),
             severity,
@@ -215,14 +208,14 @@ impl Finding {
     }
 
     /// A fatal finding (exit code 2) with an error code.
-    pub fn error_code(code: ErrorCode, message: impl Into<String>) -> Finding {
+    pub(crate) fn error_code(code: ErrorCode, message: impl Into<String>) -> Finding {
         let mut f = Finding::new(code.id(), Severity::Error, message);
         f.fatal = true;
         f
     }
 
     /// Resolved primary position (file:line:col), falling back to `path` with line 1.
-    pub fn position(&self, sources: &Sources) -> Option<Position> {
+    pub(crate) fn position(&self, sources: &Sources) -> Option<Position> {
         if let Some(r) = &self.resolved {
             return r.start.clone();
         }
@@ -238,19 +231,19 @@ impl Finding {
 
 /// Thread-safe sink for findings.
 #[derive(Default)]
-pub struct Collector {
+pub(crate) struct Collector {
     findings: Mutex<Vec<Finding>>,
 }
 
 impl Collector {
-    pub fn new() -> Collector {
+    pub(crate) fn new() -> Collector {
         Collector::default()
     }
-    pub fn push(&self, f: Finding) {
+    pub(crate) fn push(&self, f: Finding) {
         self.findings.lock().unwrap().push(f);
     }
     /// All findings, sorted by file, line, rule, message (stable output across runs and threads).
-    pub fn into_sorted(self, sources: &Sources) -> Vec<Finding> {
+    pub(crate) fn into_sorted(self, sources: &Sources) -> Vec<Finding> {
         let v = self.findings.into_inner().unwrap();
         // Sorted once: each position is resolved once, and the other keys are compared in
         // place (thousands of findings would otherwise copy five strings each for their keys).
@@ -284,35 +277,35 @@ impl Collector {
 )]
 pub struct Summary {
     /// Overlays (environments) checked.
-    pub overlays: usize,
+    pub(crate) overlays: usize,
     /// Rendered resources across all overlays.
     pub resources: usize,
     /// Findings of severity error (including inputs that could not be evaluated).
-    pub errors: usize,
+    pub(crate) errors: usize,
     /// Findings of severity warning.
-    pub warnings: usize,
+    pub(crate) warnings: usize,
     /// Findings waived by an inline suppression or a configured exception (not counted above).
     #[serde(default)]
-    pub suppressed: usize,
+    pub(crate) suppressed: usize,
     /// Pull-request mode: active findings the change brings (every severity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new: Option<usize>,
+    pub(crate) new: Option<usize>,
     /// Pull-request mode: active findings the base revision had too (every severity); they fail
     /// the run only with `--fail-on all`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub existing: Option<usize>,
+    pub(crate) existing: Option<usize>,
 }
 
 /// What a pull request does to one environment's rendered output: the step summary shows it per
 /// affected app (the check engine fills it, the GitHub emitter prints it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EnvChange {
-    pub app: String,
-    pub env: String,
+    pub(crate) app: String,
+    pub(crate) env: String,
     /// Image references that changed: (container, before, after); `before` is empty for a new one.
-    pub images: Vec<(String, String, String)>,
+    pub(crate) images: Vec<(String, String, String)>,
     /// Unified diff of the rendered output, base → head (empty when identical).
-    pub diff: String,
+    pub(crate) diff: String,
 }
 
 /// What a report format says about a rule (SARIF's `tool.driver.rules`): data the binary builds
@@ -328,7 +321,7 @@ pub struct RuleDescriptor {
     /// `None`: off unless a policy turns it on.
     pub default_severity: Option<Severity>,
     /// Where the rule is documented on the web, when it is (a custom rule's `docs`).
-    pub help_uri: Option<String>,
+    pub(crate) help_uri: Option<String>,
     /// Rules the repository declares: `custom`, `admission policy` or `rego` (`None`: built in).
     pub origin: Option<String>,
 }

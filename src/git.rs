@@ -35,17 +35,17 @@ pub enum GitError {
 #[derive(Clone, Debug, Default)]
 pub struct RepoInfo {
     /// Fetch URLs of the remotes.
-    pub remotes: Vec<String>,
+    pub(crate) remotes: Vec<String>,
     /// The branch checked out (`None` when detached, as in most CI checkouts; then
     /// `$GITHUB_HEAD_REF` when set).
-    pub branch: Option<String>,
+    pub(crate) branch: Option<String>,
     /// The name of the checked directory (its last path segment, symlinks resolved): what an app
     /// whose environments sit at the repository root is called — in CI, the repository's name.
-    pub dir_name: Option<String>,
+    pub(crate) dir_name: Option<String>,
 }
 
 /// The [`RepoInfo`] of the repository holding `dir` (only `dir_name` outside a repository).
-pub fn repo_info(dir: &Path) -> RepoInfo {
+pub(crate) fn repo_info(dir: &Path) -> RepoInfo {
     let dir_name = std::fs::canonicalize(dir)
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
@@ -88,7 +88,7 @@ fn remote_urls(repo: &gix::Repository) -> Vec<String> {
 }
 
 /// One revision's tree.
-pub struct GitFs {
+pub(crate) struct GitFs {
     repo: gix::ThreadSafeRepository,
     rev: String,
     commit: ObjectId,
@@ -105,7 +105,7 @@ pub struct GitFs {
 impl GitFs {
     /// Opens the repository containing `dir` and indexes `rev`'s tree. Paths are then relative to
     /// `dir` (which may be a subdirectory of the repository).
-    pub fn open(dir: &Path, rev: &str) -> Result<GitFs, GitError> {
+    pub(crate) fn open(dir: &Path, rev: &str) -> Result<GitFs, GitError> {
         let repo = gix::discover(dir).map_err(|e| GitError::NotARepo {
             path: dir.display().to_string(),
             msg: e.to_string(),
@@ -198,17 +198,17 @@ impl GitFs {
     }
 
     /// The commit the revision resolved to.
-    pub fn commit(&self) -> ObjectId {
+    pub(crate) fn commit(&self) -> ObjectId {
         self.commit
     }
 
     /// Blob id of every file, by path.
-    pub fn files(&self) -> &HashMap<String, ObjectId> {
+    pub(crate) fn files(&self) -> &HashMap<String, ObjectId> {
         &self.files
     }
 
     /// The subdirectory of the repository this view is rooted at.
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 }
@@ -279,7 +279,7 @@ impl Fs for GitFs {
 impl GitFs {
     /// Whether any of `paths` (relative to this view's root) contained `needle` in this commit
     /// or one of its first-parent ancestors, up to `depth` commits back.
-    pub fn history_contains(&self, paths: &[String], needle: &str, depth: usize) -> bool {
+    pub(crate) fn history_contains(&self, paths: &[String], needle: &str, depth: usize) -> bool {
         let repo = self.repo.to_thread_local();
         let Some(mut commit) = repo
             .find_object(self.commit)
@@ -324,7 +324,7 @@ impl GitFs {
 /// Blob ids of working-tree files that git's index already knows to be unchanged (same stat
 /// data as recorded), keyed by path relative to `dir`. Lets [`changed_paths`] skip reading and
 /// hashing those files; entries too recent to trust (racy-git) are left out.
-pub fn index_known(dir: &Path) -> HashMap<String, ObjectId> {
+pub(crate) fn index_known(dir: &Path) -> HashMap<String, ObjectId> {
     let mut out = HashMap::new();
     let Ok(repo) = gix::discover(dir) else {
         return out;
@@ -374,13 +374,14 @@ pub fn index_known(dir: &Path) -> HashMap<String, ObjectId> {
 /// Paths (relative to the base view's root) whose content differs between `base` and the working
 /// tree `head` (added, removed or modified). Directories named `.git`, `target` and
 /// `node_modules` are not walked.
-pub fn changed_paths(base: &GitFs, head: &dyn Fs) -> BTreeSet<String> {
+#[cfg(test)]
+pub(crate) fn changed_paths(base: &GitFs, head: &dyn Fs) -> BTreeSet<String> {
     changed_paths_with(base, head, &HashMap::new())
 }
 
 /// [`changed_paths`], taking the blob id of files listed in `known` (see [`index_known`]) instead
 /// of reading and hashing them.
-pub fn changed_paths_with(
+pub(crate) fn changed_paths_with(
     base: &GitFs,
     head: &dyn Fs,
     known: &HashMap<String, ObjectId>,

@@ -23,26 +23,26 @@ use serde::Deserialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes of one file (`file-bytes`).
-    pub file_bytes: u64,
+    pub(crate) file_bytes: u64,
     /// Bytes read from one tree (the working tree; in pull-request mode the base revision has a
     /// budget of its own) (`tree-bytes`).
-    pub tree_bytes: u64,
+    pub(crate) tree_bytes: u64,
     /// Nesting of YAML collections in one document (`depth`).
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// YAML nodes in one file, aliases expanded, and in one resource after each patch (`nodes`).
-    pub nodes: usize,
+    pub(crate) nodes: usize,
     /// Nodes created by expanding aliases in one file (`alias-nodes`).
-    pub alias_nodes: usize,
+    pub(crate) alias_nodes: usize,
     /// YAML documents in one file (`documents`).
-    pub documents: usize,
+    pub(crate) documents: usize,
     /// Kustomizations nested in one build: an overlay, its base, the base's base... (`nesting`).
-    pub nesting: usize,
+    pub(crate) nesting: usize,
     /// Resources in one kustomization's build (`resources`): bases included twice under
     /// different prefixes double with every level.
-    pub resources: usize,
+    pub(crate) resources: usize,
     /// Bytes of one resource's name (`name-bytes`): a prefix added at every level of a deep
     /// chain makes names, and the history of names kept for each, grow without bound.
-    pub name_bytes: usize,
+    pub(crate) name_bytes: usize,
 }
 
 /// The defaults (docs/security.md: far above the largest real repositories measured).
@@ -68,25 +68,25 @@ impl Default for Limits {
 /// what the run allows; raise them with `--limits` on the command line).
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LimitsFile {
+pub(crate) struct LimitsFile {
     /// Bytes of one file.
-    pub file_bytes: Option<u64>,
+    pub(crate) file_bytes: Option<u64>,
     /// Bytes read from the repository in one run.
-    pub tree_bytes: Option<u64>,
+    pub(crate) tree_bytes: Option<u64>,
     /// Nesting of YAML collections in one document.
-    pub depth: Option<usize>,
+    pub(crate) depth: Option<usize>,
     /// YAML nodes in one file (aliases expanded) and in one resource.
-    pub nodes: Option<usize>,
+    pub(crate) nodes: Option<usize>,
     /// Nodes created by expanding YAML aliases in one file.
-    pub alias_nodes: Option<usize>,
+    pub(crate) alias_nodes: Option<usize>,
     /// YAML documents in one file.
-    pub documents: Option<usize>,
+    pub(crate) documents: Option<usize>,
     /// Kustomizations nested in one build.
-    pub nesting: Option<usize>,
+    pub(crate) nesting: Option<usize>,
     /// Resources in one kustomization's build.
-    pub resources: Option<usize>,
+    pub(crate) resources: Option<usize>,
     /// Bytes of one resource's name.
-    pub name_bytes: Option<usize>,
+    pub(crate) name_bytes: Option<usize>,
 }
 
 /// A budget that was hit: which one, its value, and what went over it.
@@ -96,13 +96,17 @@ pub struct LimitsFile {
      intended"
 )]
 pub struct Exceeded {
-    pub name: &'static str,
-    pub limit: u64,
-    pub what: String,
+    pub(crate) name: &'static str,
+    pub(crate) limit: u64,
+    pub(crate) what: String,
 }
 
 impl Exceeded {
-    pub fn new(name: &'static str, limit: impl TryInto<u64>, what: impl Into<String>) -> Exceeded {
+    pub(crate) fn new(
+        name: &'static str,
+        limit: impl TryInto<u64>,
+        what: impl Into<String>,
+    ) -> Exceeded {
         Exceeded {
             name,
             limit: limit.try_into().unwrap_or(u64::MAX),
@@ -112,7 +116,7 @@ impl Exceeded {
 }
 
 /// The names `--limits` and `limits:` know, in the order the docs list them.
-pub const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 9] = [
     "file-bytes",
     "tree-bytes",
     "depth",
@@ -182,7 +186,10 @@ impl Limits {
 
     /// These limits lowered by a repository's `limits:`. A value above the run's limit is an
     /// error naming it: only the command line may raise a budget.
-    pub fn lowered_by(mut self, file: &LimitsFile) -> Result<Limits, Vec<(&'static str, String)>> {
+    pub(crate) fn lowered_by(
+        mut self,
+        file: &LimitsFile,
+    ) -> Result<Limits, Vec<(&'static str, String)>> {
         let asked: [(&'static str, Option<u64>); 9] = [
             ("file-bytes", file.file_bytes),
             ("tree-bytes", file.tree_bytes),
@@ -220,7 +227,7 @@ impl Limits {
     /// per nested kustomization and the tree code once per YAML level. Measured: a chain at the
     /// default `nesting` budget renders on a quarter of this in a release build; debug builds'
     /// frames are some three times larger.
-    pub fn stack_bytes(&self) -> usize {
+    pub(crate) fn stack_bytes(&self) -> usize {
         let per_level: usize = if cfg!(debug_assertions) {
             192 << 10
         } else {
@@ -252,7 +259,7 @@ fn parse_amount(s: &str) -> Option<u64> {
 static CURRENT: RwLock<Limits> = RwLock::new(DEFAULT);
 
 /// The limits in force.
-pub fn get() -> Limits {
+pub(crate) fn get() -> Limits {
     *CURRENT
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -26,71 +26,71 @@ pub const FILE_NAME: &str = "kustodian-test.yaml";
 /// A `kustodian-test.yaml`: policies, objects, expected results. Paths are relative to the file.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct TestFile {
+pub(crate) struct TestFile {
     /// What the test is about (shown in the output).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Policy files whose `custom:` rules are tested.
     #[serde(default)]
-    pub policies: Vec<String>,
+    pub(crate) policies: Vec<String>,
     /// Files of ValidatingAdmissionPolicies, their bindings and parameter objects.
     #[serde(default)]
-    pub admission_policies: Vec<String>,
+    pub(crate) admission_policies: Vec<String>,
     /// Directories or files of Conftest (Rego) policies.
     #[serde(default)]
-    pub rego: Vec<String>,
+    pub(crate) rego: Vec<String>,
     /// The Rego packages whose rules run (default `main`; `*` for every package).
     #[serde(default)]
-    pub rego_namespaces: Vec<String>,
+    pub(crate) rego_namespaces: Vec<String>,
     /// Files of objects, judged as one environment.
     #[serde(default)]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// The environment the objects are in. Default: `production` (stage production), app `test`.
-    pub environment: Option<TestEnvironment>,
+    pub(crate) environment: Option<TestEnvironment>,
     /// Files of the same objects at the pull request's base revision (`oldObject`). Without
     /// them, the test is not a pull request (`oldObject` is null).
     #[serde(default)]
-    pub old_resources: Vec<String>,
+    pub(crate) old_resources: Vec<String>,
     /// Files of the objects of the staging environment production is promoted from
     /// (`counterpart`).
     #[serde(default)]
-    pub counterpart_resources: Vec<String>,
+    pub(crate) counterpart_resources: Vec<String>,
     /// Instead of `resources`: a config repository, checked whole with its own
     /// `.kustodian.yaml` (and the first of `policies`, as `--policy`).
-    pub repo: Option<String>,
+    pub(crate) repo: Option<String>,
     /// The results expected.
-    pub results: Vec<Expected>,
+    pub(crate) results: Vec<Expected>,
 }
 
 /// The environment of a test's objects.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TestEnvironment {
-    pub name: Option<String>,
-    pub stage: Option<Stage>,
-    pub app: Option<String>,
+pub(crate) struct TestEnvironment {
+    pub(crate) name: Option<String>,
+    pub(crate) stage: Option<Stage>,
+    pub(crate) app: Option<String>,
 }
 
 /// What one rule is expected to say about some objects.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Expected {
+pub(crate) struct Expected {
     /// The rule id (a custom rule's id, an admission policy's name, `<package>/<rule>`).
-    pub rule: String,
+    pub(crate) rule: String,
     /// The objects' kind (default: any).
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// The objects' names (`name` or `namespace/name`).
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// Repository tests: the environment (default: every one the objects are in).
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// Repository tests: the app.
-    pub app: Option<String>,
-    pub result: Outcome,
+    pub(crate) app: Option<String>,
+    pub(crate) result: Outcome,
 }
 
 /// A result.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pass,
     Fail,
     Skip,
@@ -123,18 +123,18 @@ struct Seen {
 #[derive(Debug)]
 pub struct TestRun {
     /// The file, relative to the directory tested.
-    pub path: String,
-    pub name: Option<String>,
+    pub(crate) path: String,
+    pub(crate) name: Option<String>,
     /// Checked expectations.
-    pub checked: usize,
+    pub(crate) checked: usize,
     /// Expected and got, one line per object, when they differ.
-    pub mismatch: Option<(String, String)>,
+    pub(crate) mismatch: Option<(String, String)>,
     /// Why the test could not run.
-    pub errors: Vec<Finding>,
+    pub(crate) errors: Vec<Finding>,
 }
 
 /// The test files under `dir`, sorted.
-pub fn find(dir: &Path) -> Vec<String> {
+pub(crate) fn find(dir: &Path) -> Vec<String> {
     let Ok(fs) = DiskFs::new(dir) else {
         return vec![];
     };

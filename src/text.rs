@@ -7,7 +7,7 @@
 //! YAML, so they live here, below both: plain functions on `&str`, nothing else in this module.
 
 /// Levenshtein distance, for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -23,7 +23,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
-pub fn split_api_version(api: &str) -> (&str, &str) {
+pub(crate) fn split_api_version(api: &str) -> (&str, &str) {
     match api.rsplit_once('/') {
         Some((g, v)) => (g, v),
         None => ("", api),

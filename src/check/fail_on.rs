@@ -16,9 +16,9 @@ use crate::diag::{Baseline, Finding, Severity};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FailOn {
     /// The least severe finding that fails the run; `None`: none does (`never`).
-    pub threshold: Option<Severity>,
+    pub(crate) threshold: Option<Severity>,
     /// Whether findings the base revision already had count too.
-    pub existing: bool,
+    pub(crate) existing: bool,
 }
 
 impl Default for FailOn {
@@ -75,7 +75,7 @@ impl FromStr for FailOn {
 
 impl FailOn {
     /// Whether this finding fails the run.
-    pub fn counts(&self, f: &Finding) -> bool {
+    pub(crate) fn counts(&self, f: &Finding) -> bool {
         f.suppressed.is_none()
             && self.threshold.is_some_and(|t| f.severity <= t)
             && (self.existing || f.baseline != Some(Baseline::Existing))

@@ -10,9 +10,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use crate::diag::EnvChange;
+pub(crate) use crate::diag::EnvChange;
 use crate::diag::{Collector, ErrorCode, Finding, Summary};
-use crate::discover::App;
 use crate::render::RenderError;
 use crate::rules;
 use crate::settings::{Config, Policy};
@@ -20,14 +19,15 @@ use crate::source::{DiskFs, Fs, Sources};
 
 mod baseline;
 mod fail_on;
-pub mod pr;
+pub(crate) mod pr;
 pub mod stdin;
 mod stream;
-pub mod suppress;
+pub(crate) mod suppress;
 mod tree;
 
 pub use fail_on::FailOn;
-pub use pr::{PrState, resolve_base};
+pub use pr::PrState;
+pub use pr::resolve_base;
 pub use tree::check_tree;
 
 /// What `kustodian check` was asked to do.
@@ -65,12 +65,12 @@ pub struct CheckOptions {
 impl CheckOptions {
     /// The policy as `--select` and `--ignore` narrow it. Ids that are not built in are left to
     /// the custom and imported rules ([`CheckOptions::restrict_policies`]).
-    pub fn restrict(&self, policy: &mut Policy) {
+    pub(crate) fn restrict(&self, policy: &mut Policy) {
         policy.restrict(&self.select, &self.ignore);
     }
 
     /// The time rules judge by: `--now` (validated before the run), else the clock.
-    pub fn now_or_clock(&self) -> jiff::Timestamp {
+    pub(crate) fn now_or_clock(&self) -> jiff::Timestamp {
         self.now
             .as_deref()
             .and_then(|n| n.parse().ok())
@@ -78,14 +78,14 @@ impl CheckOptions {
     }
 
     /// The custom and imported rules as `--select` and `--ignore` narrow them.
-    pub fn restrict_policies(&self, policies: &mut crate::policies::PolicySet) {
+    pub(crate) fn restrict_policies(&self, policies: &mut crate::policies::PolicySet) {
         policies.restrict(&self.select, &self.ignore);
     }
 
     /// After a run: a `--select` or `--ignore` id that names no rule (built in, custom, or
     /// imported — admission policies rendered into an environment are known once rendered) is a
     /// policy error, with the closest id.
-    pub fn unknown_rule(
+    pub(crate) fn unknown_rule(
         &self,
         policy: &Policy,
         policies: &crate::policies::PolicySet,
@@ -114,7 +114,7 @@ impl CheckOptions {
 
 impl CheckOptions {
     /// The Kubernetes version to validate against: the command line's, else the policy's.
-    pub fn kubernetes_version<'a>(
+    pub(crate) fn kubernetes_version<'a>(
         &'a self,
         policy: &'a rules::schema_violation::SchemaOptions,
     ) -> Option<&'a str> {
@@ -126,7 +126,7 @@ impl CheckOptions {
 
 /// Which shard (0-based) an app belongs to: a stable hash (FNV-1a) of its directory, so every
 /// CI job agrees without coordination.
-pub fn shard_of(app_dir: &str, n: usize) -> usize {
+pub(crate) fn shard_of(app_dir: &str, n: usize) -> usize {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in app_dir.bytes() {
         h ^= u64::from(b);
@@ -141,8 +141,6 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     pub summary: Summary,
     pub sources: Sources,
-    /// The apps and environments that were checked.
-    pub apps: Vec<App>,
     /// Pull-request mode: the overlays whose rendered output could have changed.
     pub affected: Vec<String>,
     /// Pull-request mode: what changed per affected overlay (for the step summary).
@@ -152,7 +150,7 @@ pub struct Outcome {
     /// Time spent per custom or imported rule, longest first (with `CheckOptions::timings`).
     pub rule_times: Vec<(String, std::time::Duration)>,
     /// Every policy evaluation (with `CheckOptions::record_policies`).
-    pub policy_results: Vec<crate::policies::Recorded>,
+    pub(crate) policy_results: Vec<crate::policies::Recorded>,
 }
 
 impl Outcome {
@@ -196,7 +194,6 @@ fn fatal_outcome(findings: Vec<Finding>, sources: Sources) -> Outcome {
         findings,
         summary,
         sources,
-        apps: vec![],
         affected: vec![],
         changes: vec![],
         rules: vec![],

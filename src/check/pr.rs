@@ -20,11 +20,11 @@ use crate::source::Fs;
 
 /// Pull-request mode state: the base revision and what changed since.
 pub struct PrState {
-    pub rev: String,
-    pub base_fs: Arc<GitFs>,
+    pub(crate) rev: String,
+    pub(crate) base_fs: Arc<GitFs>,
     /// Repo-relative paths whose content differs between the base and the working tree.
-    pub changed: BTreeSet<String>,
-    pub actor: Option<String>,
+    pub(crate) changed: BTreeSet<String>,
+    pub(crate) actor: Option<String>,
 }
 
 /// Resolves `auto` to the pull request's base branch (`origin/$GITHUB_BASE_REF`), else `origin/HEAD`.
@@ -41,7 +41,7 @@ pub fn resolve_base(rev: &str) -> String {
 impl PrState {
     /// Opens the base revision of the repository at `root` and compares it with the working tree
     /// `head` (files the git index vouches for by their stat data are not read).
-    pub fn open(
+    pub(crate) fn open(
         root: &Path,
         head: &dyn Fs,
         rev: &str,
@@ -69,7 +69,7 @@ impl PrState {
 
 /// The files an environment's rendering depends on: what its build reads, and the object (or
 /// config entry) that names it, with what that adds (components).
-pub fn env_dependencies(renderer: &Renderer, env: &Env) -> BTreeSet<String> {
+pub(crate) fn env_dependencies(renderer: &Renderer, env: &Env) -> BTreeSet<String> {
     let mut deps = renderer.env_dependencies(&env.dir, env.build.as_deref());
     if let Some(p) = renderer.sources().position(env.source.loc) {
         deps.insert(p.file);
@@ -78,7 +78,7 @@ pub fn env_dependencies(renderer: &Renderer, env: &Env) -> BTreeSet<String> {
 }
 
 /// Which environments (`(app index, env index)`) a set of changed paths affects.
-pub fn affected(
+pub(crate) fn affected(
     apps: &[App],
     renderer: &Renderer,
     changed: &BTreeSet<String>,

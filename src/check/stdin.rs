@@ -26,14 +26,13 @@ use crate::source::{DiskFs, Fs, Sources};
 use crate::yaml::Node;
 
 /// The name findings give the stream.
-pub const STDIN: &str = "<stdin>";
+pub(crate) const STDIN: &str = "<stdin>";
 
 fn outcome(findings: Vec<Finding>, summary: Summary, sources: Sources) -> Outcome {
     Outcome {
         findings,
         summary,
         sources,
-        apps: vec![],
         affected: vec![],
         changes: vec![],
         rules: vec![],

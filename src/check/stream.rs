@@ -178,8 +178,6 @@ impl Stream<'_> {
                     .filter(|(ei, _)| self.affected_envs.contains(&(r.ai, *ei)))
                     .map(|(_, e)| e.name.as_str())
                     .collect(),
-                changed: &p.changed,
-                actor: p.actor.as_deref(),
                 base_renderer: self.base_renderer,
             }),
             schemas,

@@ -100,7 +100,7 @@ fn inline_for(sources: &Sources, loc: Loc, line: u32) -> Vec<Inline> {
 
 /// What [`apply`] used, for [`unused`].
 #[derive(Default)]
-pub struct Used {
+pub(crate) struct Used {
     /// Inline comments (by their location) and the rule ids of theirs that waived something.
     inline: BTreeSet<((u32, u32), String)>,
     /// Indexes of the exceptions that waived something.
@@ -108,7 +108,7 @@ pub struct Used {
 }
 
 /// Marks the findings the inline comments and the configured exceptions waive.
-pub fn apply(
+pub(crate) fn apply(
     findings: &mut [Finding],
     waivers: &[Waiver],
     sources: &Sources,
@@ -156,21 +156,21 @@ pub fn apply(
 }
 
 /// What a check knows of its rules, for judging waivers.
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     /// The check saw every app and environment (not a pull request, filter or shard).
-    pub full: bool,
+    pub(crate) full: bool,
     /// Whether a rule ran (false: turned off, or pull-request only).
-    pub ran: &'a dyn Fn(&str) -> bool,
+    pub(crate) ran: &'a dyn Fn(&str) -> bool,
     /// Whether an id names a rule: built in, custom, or imported by this run.
-    pub known: &'a dyn Fn(&str) -> bool,
+    pub(crate) known: &'a dyn Fn(&str) -> bool,
     /// The app a file belongs to.
-    pub app_of: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) app_of: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// `unused-suppression` findings: expired exceptions always; on a full check, also every
 /// exception and inline comment that waived nothing — except for rules that did not run — and
 /// every one naming no rule of the run.
-pub fn unused(
+pub(crate) fn unused(
     used: &Used,
     waivers: &[Waiver],
     sources: &Sources,

@@ -204,7 +204,6 @@ pub fn check_tree(
         findings,
         summary,
         sources,
-        apps,
         affected: affected_dirs,
         changes,
         rules: policies.docs(),

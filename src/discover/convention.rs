@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::{Env, Found};
 use crate::render::kustomization::find_kustomization_file;
-use crate::settings::{Config, Stage};
+use crate::settings::Config;
 use crate::source::{Fs, child_rel, parent_rel};
 
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
@@ -39,15 +39,15 @@ const MAX_DEPTH: usize = 24;
 
 /// What the walk saw.
 #[derive(Clone, Debug, Default)]
-pub struct Walked {
+pub(crate) struct Walked {
     /// Directories holding a kustomization, in path order.
-    pub kustomizations: Vec<String>,
+    pub(crate) kustomizations: Vec<String>,
     /// YAML files of the listed directories (where GitOps objects are looked for), in path order.
-    pub yaml_files: Vec<String>,
+    pub(crate) yaml_files: Vec<String>,
 }
 
 /// Walks the repository.
-pub fn walk(fs: &dyn Fs, config: &Config) -> Walked {
+pub(crate) fn walk(fs: &dyn Fs, config: &Config) -> Walked {
     let mut out = Walked::default();
     walk_dir(fs, config, "", 0, &mut out);
     out
@@ -117,12 +117,12 @@ fn walk_dir(fs: &dyn Fs, config: &Config, dir: &str, depth: usize, out: &mut Wal
 }
 
 /// The last segment of a repo-relative path.
-pub fn basename(path: &str) -> &str {
+pub(crate) fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
 /// An app's name from its directory (`.` for the repository root).
-pub fn app_name(dir: &str) -> String {
+pub(crate) fn app_name(dir: &str) -> String {
     if dir.is_empty() {
         ".".to_string()
     } else {
@@ -131,7 +131,7 @@ pub fn app_name(dir: &str) -> String {
 }
 
 /// The conventional environments among the kustomizations the walk found.
-pub fn classify(fs: &dyn Fs, config: &Config, walked: &Walked) -> Vec<Found> {
+pub(crate) fn classify(fs: &dyn Fs, config: &Config, walked: &Walked) -> Vec<Found> {
     walked
         .kustomizations
         .iter()
@@ -141,7 +141,7 @@ pub fn classify(fs: &dyn Fs, config: &Config, walked: &Walked) -> Vec<Found> {
 }
 
 /// The conventional reading of one directory: `(app name, app dir, base, env name)`.
-pub fn read_path(
+pub(crate) fn read_path(
     fs: &dyn Fs,
     config: &Config,
     dir: &str,
@@ -201,15 +201,11 @@ fn classify_path(fs: &dyn Fs, config: &Config, dir: &str) -> Option<Found> {
     })
 }
 
-/// Whether a name reads as a stage (for pairing and messages).
-pub fn has_stage(config: &Config, name: &str) -> bool {
-    config.stage_of(name).is_some() || Stage::by_convention(name).is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::discover::discover;
+    use crate::settings::Stage;
     use crate::source::{DiskFs, Sources};
 
     fn repo(dirs: &[&str]) -> tempfile::TempDir {

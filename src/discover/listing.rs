@@ -17,52 +17,52 @@ use crate::source::{DiskFs, Fs, Loc, Sources};
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Listing {
     /// Format version; incompatible changes bump it.
-    pub version: u32,
-    pub environments: Vec<ListedEnv>,
+    pub(crate) version: u32,
+    pub(crate) environments: Vec<ListedEnv>,
     /// Which staging environment each production environment is compared with.
-    pub pairs: Vec<ListedPair>,
+    pub(crate) pairs: Vec<ListedPair>,
     /// GitOps objects of the repository pointing at a path with nothing to render.
-    pub missing: Vec<ListedNote>,
+    pub(crate) missing: Vec<ListedNote>,
     /// Sources not rendered (Helm charts, other repositories, generators needing a cluster).
-    pub notes: Vec<ListedNote>,
+    pub(crate) notes: Vec<ListedNote>,
 }
 
 /// One environment.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListedEnv {
-    pub app: String,
-    pub environment: String,
-    pub stage: Option<Stage>,
+pub(crate) struct ListedEnv {
+    pub(crate) app: String,
+    pub(crate) environment: String,
+    pub(crate) stage: Option<Stage>,
     /// The rendered directory, relative to the repository root.
-    pub path: String,
-    pub source: ListedSource,
+    pub(crate) path: String,
+    pub(crate) source: ListedSource,
 }
 
 /// Where an environment was named.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListedSource {
-    pub kind: SourceKind,
+pub(crate) struct ListedSource {
+    pub(crate) kind: SourceKind,
     /// The file of the object or config entry (absent for conventions).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub(crate) line: Option<u32>,
 }
 
 /// A compared pair.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListedPair {
-    pub app: String,
-    pub staging: String,
-    pub production: String,
+pub(crate) struct ListedPair {
+    pub(crate) app: String,
+    pub(crate) staging: String,
+    pub(crate) production: String,
 }
 
 /// A message at a place.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListedNote {
-    pub message: String,
-    pub file: Option<String>,
-    pub line: Option<u32>,
+pub(crate) struct ListedNote {
+    pub(crate) message: String,
+    pub(crate) file: Option<String>,
+    pub(crate) line: Option<u32>,
 }
 
 fn place(sources: &Sources, loc: Loc) -> (Option<String>, Option<u32>) {
@@ -135,7 +135,7 @@ pub fn listing(d: &Discovery, sources: &Sources) -> Listing {
 }
 
 /// Why a path has nothing to render.
-pub fn missing_what(exists: bool) -> &'static str {
+pub(crate) fn missing_what(exists: bool) -> &'static str {
     if exists {
         "holds no kustomization and no manifests"
     } else {
@@ -165,7 +165,7 @@ pub fn discover_repo(
 
 impl SourceKind {
     /// How the human listing names a source.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             SourceKind::Config => ".kustodian.yaml",
             SourceKind::ArgocdApplication => "Argo CD Application",

@@ -15,11 +15,11 @@
 //! qualifiers — `staging-eu` for `prod-eu` —, else the only staging environment). Discovery walks
 //! through [`Fs`], so it works the same on the working tree and on a Git revision.
 
-pub mod convention;
-pub mod gitops;
+pub(crate) mod convention;
+pub(crate) mod gitops;
 pub mod listing;
-pub mod pairing;
-pub mod patterns;
+pub(crate) mod pairing;
+pub(crate) mod patterns;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ use crate::source::{Fs, Loc, Sources};
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
-pub enum SourceKind {
+pub(crate) enum SourceKind {
     /// An `environments:` entry of `.kustodian.yaml`.
     Config,
     /// An Argo CD `Application`.
@@ -50,35 +50,25 @@ pub enum SourceKind {
     Convention,
 }
 
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Config => "config",
-            SourceKind::ArgocdApplication => "argocd-application",
-            SourceKind::ArgocdApplicationset => "argocd-applicationset",
-            SourceKind::FluxKustomization => "flux-kustomization",
-            SourceKind::Convention => "convention",
-        }
-    }
-}
+impl SourceKind {}
 
 /// Where an environment was named: the kind of source and, for objects and config entries, the
 /// place they are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EnvSource {
-    pub kind: SourceKind,
+pub(crate) struct EnvSource {
+    pub(crate) kind: SourceKind,
     /// The object or config entry (`Loc::NONE` for conventions).
-    pub loc: Loc,
+    pub(crate) loc: Loc,
 }
 
 /// One environment of an app: a directory rendered as the GitOps controller renders it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Env {
     pub name: String,
-    pub stage: Option<Stage>,
+    pub(crate) stage: Option<Stage>,
     /// Repo-relative directory that is rendered.
     pub dir: String,
-    pub source: EnvSource,
+    pub(crate) source: EnvSource,
     /// What the controller applies on top of `kustomize build` (Argo CD kustomize options, Flux
     /// patches, images, post-build substitution...); `None`: a plain build.
     pub build: Option<Arc<EnvBuild>>,
@@ -86,7 +76,7 @@ pub struct Env {
 
 impl Env {
     /// A plain environment found by convention.
-    pub fn plain(name: String, stage: Option<Stage>, dir: String) -> Env {
+    pub(crate) fn plain(name: String, stage: Option<Stage>, dir: String) -> Env {
         Env {
             name,
             stage,
@@ -106,25 +96,21 @@ pub struct App {
     pub name: String,
     /// Repo-relative directory of the app (the directory holding its environments, or the
     /// deepest directory its environments share).
-    pub dir: String,
+    pub(crate) dir: String,
     /// The app's base kustomization directory, when there is one.
-    pub base: Option<String>,
+    pub(crate) base: Option<String>,
     pub envs: Vec<Env>,
     /// Pairs `(staging, production)` of indexes into `envs`: which staging environment each
     /// production environment is compared with.
-    pub pairs: Vec<(usize, usize)>,
+    pub(crate) pairs: Vec<(usize, usize)>,
 }
 
 impl App {
     pub fn env(&self, name: &str) -> Option<&Env> {
         self.envs.iter().find(|e| e.name == name)
     }
-    /// The first environment of a stage.
-    pub fn stage(&self, stage: Stage) -> Option<&Env> {
-        self.envs.iter().find(|e| e.stage == Some(stage))
-    }
     /// The staging environment a production environment is compared with.
-    pub fn counterpart(&self, production: &str) -> Option<&Env> {
+    pub(crate) fn counterpart(&self, production: &str) -> Option<&Env> {
         let pi = self.envs.iter().position(|e| e.name == production)?;
         self.pairs
             .iter()
@@ -136,24 +122,24 @@ impl App {
 /// A GitOps object of this repository that points at a path with nothing to render
 /// (`gitops-path-missing`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MissingPath {
+pub(crate) struct MissingPath {
     /// The object's kind and name (`Application/billing-prd`).
-    pub object: String,
+    pub(crate) object: String,
     /// The path as written (after templating), repo-relative.
-    pub path: String,
+    pub(crate) path: String,
     /// The `path:` value's place.
-    pub loc: Loc,
+    pub(crate) loc: Loc,
     /// Whether the path exists (as a directory without a kustomization or manifests).
-    pub exists: bool,
+    pub(crate) exists: bool,
     /// The closest directory holding a kustomization, when one is close.
-    pub did_you_mean: Option<String>,
+    pub(crate) did_you_mean: Option<String>,
 }
 
 /// Something discovery could not follow, worth telling the user (not a failure).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub message: String,
-    pub loc: Loc,
+pub(crate) struct Note {
+    pub(crate) message: String,
+    pub(crate) loc: Loc,
 }
 
 /// Everything discovery found.
@@ -161,25 +147,30 @@ pub struct Note {
 pub struct Discovery {
     pub apps: Vec<App>,
     /// GitOps objects of this repository pointing at nothing.
-    pub missing: Vec<MissingPath>,
+    pub(crate) missing: Vec<MissingPath>,
     /// Sources that are not rendered (Helm charts, other repositories' paths, templates
     /// kustodian cannot evaluate).
-    pub notes: Vec<Note>,
+    pub(crate) notes: Vec<Note>,
     /// How many GitOps objects (Applications, ApplicationSets, Flux Kustomizations) were read.
-    pub gitops_objects: usize,
+    pub(crate) gitops_objects: usize,
     /// Directories holding a kustomization that no environment renders directly (a repository
     /// with some but no environments is one to configure, not a clean one).
-    pub kustomizations: usize,
+    pub(crate) kustomizations: usize,
     /// YAML files of the walk that mention `CustomResourceDefinition` (their CRDs describe
     /// kinds for schema validation wherever they are).
-    pub crd_files: Vec<String>,
+    pub(crate) crd_files: Vec<String>,
 }
 
 /// Finds every app and environment under the root of `fs` (the files it reads are interned in
 /// `sources`, where the renderer finds them again).
 ///
 /// `repo` says what GitOps objects may call this repository (its remotes' URLs, its branch).
-pub fn discover(fs: &dyn Fs, config: &Config, sources: &Sources, repo: &RepoInfo) -> Discovery {
+pub(crate) fn discover(
+    fs: &dyn Fs,
+    config: &Config,
+    sources: &Sources,
+    repo: &RepoInfo,
+) -> Discovery {
     let walked = convention::walk(fs, config);
     let mut found: Vec<Found> = Vec::new();
     found.extend(patterns::find(fs, config, &walked));
@@ -215,12 +206,12 @@ pub fn discover(fs: &dyn Fs, config: &Config, sources: &Sources, repo: &RepoInfo
 
 /// One environment found by one source, with the app it belongs to.
 #[derive(Clone, Debug)]
-pub struct Found {
-    pub app: String,
+pub(crate) struct Found {
+    pub(crate) app: String,
     /// The app's directory (what names an app apart from another of the same name).
-    pub app_dir: String,
-    pub base: Option<String>,
-    pub env: Env,
+    pub(crate) app_dir: String,
+    pub(crate) base: Option<String>,
+    pub(crate) env: Env,
 }
 
 /// Groups environments into apps, orders them, and makes app names unique.

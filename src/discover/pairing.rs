@@ -12,7 +12,11 @@ use crate::settings::stage::qualifiers;
 use crate::settings::{Config, Stage};
 
 /// `(staging, production)` index pairs for an app's environments.
-pub fn pairs(app: &App, config: &Config, promotions: &[(String, String)]) -> Vec<(usize, usize)> {
+pub(crate) fn pairs(
+    app: &App,
+    config: &Config,
+    promotions: &[(String, String)],
+) -> Vec<(usize, usize)> {
     let staging: Vec<usize> = indexes(app, Stage::Staging);
     let mut out = Vec::new();
     for p in indexes(app, Stage::Production) {

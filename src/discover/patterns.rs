@@ -47,7 +47,7 @@ fn matches(pattern: &[&str], path: &[&str], at: usize, caps: &mut Captures) -> b
 }
 
 /// The environments the config's patterns name.
-pub fn find(fs: &dyn Fs, config: &Config, walked: &Walked) -> Vec<Found> {
+pub(crate) fn find(fs: &dyn Fs, config: &Config, walked: &Walked) -> Vec<Found> {
     let mut out = Vec::new();
     for (i, entry) in config.file.environments.iter().enumerate() {
         let Some(pattern) = &entry.path else { continue };

@@ -25,7 +25,7 @@ use crate::yaml::{Node, Value};
 
 /// What an expression reads of one value.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub enum Need {
+pub(crate) enum Need {
     /// Nothing.
     #[default]
     Nothing,
@@ -41,7 +41,7 @@ pub enum Need {
 
 impl Need {
     /// Both needs.
-    pub fn merge(&mut self, other: Need) {
+    pub(crate) fn merge(&mut self, other: Need) {
         let merged = match (std::mem::take(self), other) {
             (Need::Nothing, x) | (x, Need::Nothing) => x,
             (Need::Whole, _) | (_, Need::Whole) => Need::Whole,
@@ -80,13 +80,13 @@ enum Step {
 /// What an expression reads: its free variables and what of each, and the `variables.<name>`
 /// it uses.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Uses {
-    pub roots: BTreeMap<String, Need>,
-    pub variables: BTreeSet<String>,
+pub(crate) struct Uses {
+    pub(crate) roots: BTreeMap<String, Need>,
+    pub(crate) variables: BTreeSet<String>,
 }
 
 impl Uses {
-    pub fn merge(&mut self, other: &Uses) {
+    pub(crate) fn merge(&mut self, other: &Uses) {
         for (k, n) in &other.roots {
             self.roots.entry(k.clone()).or_default().merge(n.clone());
         }
@@ -95,7 +95,7 @@ impl Uses {
 }
 
 /// Walks an expression; `known` are the variables it may use (`variables` is always allowed).
-pub fn analyze(expr: &IdedExpr, known: &[&str]) -> Result<Uses, String> {
+pub(crate) fn analyze(expr: &IdedExpr, known: &[&str]) -> Result<Uses, String> {
     let mut w = Walk {
         known,
         bound: Vec::new(),
@@ -264,7 +264,7 @@ impl Walk<'_> {
 
 /// The one field an expression reads of a value, when it reads one (`object.spec.replicas`),
 /// as the path a finding points at.
-pub fn single_path(need: Option<&Need>) -> Option<Vec<PathStep>> {
+pub(crate) fn single_path(need: Option<&Need>) -> Option<Vec<PathStep>> {
     let mut out = Vec::new();
     let mut n = need?;
     loop {
@@ -285,7 +285,7 @@ pub fn single_path(need: Option<&Need>) -> Option<Vec<PathStep>> {
 }
 
 /// The part of `node` that `need` reads (`None`: nothing).
-pub fn prune<'a>(node: &'a Node, need: &Need) -> Option<Pruned<'a>> {
+pub(crate) fn prune<'a>(node: &'a Node, need: &Need) -> Option<Pruned<'a>> {
     Some(match (need, &node.value) {
         (Need::Nothing, _) => return None,
         (Need::Presence, _) => Pruned::Present,
@@ -310,7 +310,7 @@ pub fn prune<'a>(node: &'a Node, need: &Need) -> Option<Pruned<'a>> {
 
 /// A value cut down to what an expression reads.
 #[derive(Debug)]
-pub enum Pruned<'a> {
+pub(crate) enum Pruned<'a> {
     /// Exists; its value is not read (bound as null).
     Present,
     Map(Vec<(&'a str, Pruned<'a>)>),
@@ -320,7 +320,7 @@ pub enum Pruned<'a> {
 
 /// Appends a canonical encoding of a pruned value to `out`: equal encodings mean equal values
 /// to the expression.
-pub fn key(p: Option<&Pruned>, out: &mut Vec<u8>) {
+pub(crate) fn key(p: Option<&Pruned>, out: &mut Vec<u8>) {
     match p {
         None => out.push(0),
         Some(Pruned::Present) => out.push(1),
@@ -350,7 +350,7 @@ fn str_key(s: &str, out: &mut Vec<u8>) {
 
 /// The canonical encoding of a whole node (map keys in source order: the same order gives the
 /// same key, a different one only a missed reuse).
-pub fn node_key(n: &Node, out: &mut Vec<u8>) {
+pub(crate) fn node_key(n: &Node, out: &mut Vec<u8>) {
     match &n.value {
         Value::Null => out.push(4),
         Value::Bool(b) => out.extend([5, u8::from(*b)]),

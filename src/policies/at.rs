@@ -30,7 +30,7 @@ fn place(key_loc: Loc, value: &Node) -> Loc {
 
 /// The places of the nodes `path` reaches in `root` (the deepest existing parent's when none),
 /// with their dotted paths.
-pub fn locate(root: &Node, path: &[PathStep]) -> Vec<(Loc, String)> {
+pub(crate) fn locate(root: &Node, path: &[PathStep]) -> Vec<(Loc, String)> {
     let mut found = Vec::new();
     let mut deepest = (root.blame(), String::new(), 0usize);
     walk(
@@ -119,7 +119,9 @@ fn walk(
 }
 
 /// The primary place and the others as related locations.
-pub fn primary_and_related(places: Vec<(Loc, String)>) -> (Loc, Option<String>, Vec<Related>) {
+pub(crate) fn primary_and_related(
+    places: Vec<(Loc, String)>,
+) -> (Loc, Option<String>, Vec<Related>) {
     let mut it = places.into_iter();
     let Some((loc, field)) = it.next() else {
         return (Loc::NONE, None, vec![]);

@@ -45,24 +45,24 @@ fn matches(
 
 /// An expression that did not compile: where (1-based, inside the expression) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CelError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
+pub(crate) struct CelError {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
 }
 
 /// A compiled expression and what it reads.
 #[derive(Debug)]
-pub struct Compiled {
+pub(crate) struct Compiled {
     program: Program,
-    pub uses: Uses,
-    pub source: String,
+    pub(crate) uses: Uses,
+    pub(crate) source: String,
     /// The expression as [`direct`] code, when it is in the subset.
     direct: Option<direct::Code>,
 }
 
 /// Compiles an expression that may use the variables `known` (and `variables.<name>`).
-pub fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
+pub(crate) fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
     let program = Program::compile(source).map_err(|errs| {
         let e = errs.errors.first();
         let (line, column) = e.map_or((1, 1), |e| {
@@ -93,7 +93,7 @@ pub fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
 /// `at` is in its file: a block scalar's (`|`, `>`) lines start at the content's indentation,
 /// a quoted one's first line one character after the quote, and continuation lines of flow
 /// scalars at their first non-blank.
-pub fn place(sources: &Sources, at: Loc, line: usize, column: usize) -> Loc {
+pub(crate) fn place(sources: &Sources, at: Loc, line: usize, column: usize) -> Loc {
     let Some(file) = sources.get(at.file) else {
         return at;
     };
@@ -157,7 +157,7 @@ pub fn place(sources: &Sources, at: Loc, line: usize, column: usize) -> Loc {
 }
 
 /// A whole node as a CEL value.
-pub fn value_of(node: &Node) -> Value {
+pub(crate) fn value_of(node: &Node) -> Value {
     use crate::yaml::Value as Y;
     match &node.value {
         Y::Null => Value::Null,
@@ -195,7 +195,7 @@ fn pruned_value(p: &Pruned) -> Value {
 }
 
 /// Renders a CEL value for a message (strings without quotes).
-pub fn display(v: &Value) -> String {
+pub(crate) fn display(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
@@ -209,7 +209,7 @@ pub fn display(v: &Value) -> String {
 
 /// The outcome of a check on one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Pass,
     /// Failed; the message expression's result, when there is one and it gave a string.
     Fail(Option<String>),
@@ -219,17 +219,17 @@ pub enum Verdict {
 
 /// Variables, an expression that must be true and an optional message expression, evaluated
 /// together on one object's inputs.
-pub struct Check {
+pub(crate) struct Check {
     variables: Vec<(String, Compiled)>,
     /// Indexes of the variables the expressions use, directly or through other variables.
     used: Vec<usize>,
     expression: Compiled,
     message: Option<Compiled>,
     /// What of each input the whole check reads.
-    pub needs: BTreeMap<String, Need>,
+    pub(crate) needs: BTreeMap<String, Need>,
     /// What of each input the verdict reads (the expression and the variables it uses, not the
     /// message): a finding points at its one field when there is one.
-    pub verdict_needs: BTreeMap<String, Need>,
+    pub(crate) verdict_needs: BTreeMap<String, Need>,
     /// Whether the expression and the variables it uses are all in [`direct`]'s subset.
     direct: bool,
     memo: Memo,
@@ -246,7 +246,7 @@ impl std::fmt::Debug for Check {
 /// A compile error of one part of a check: which part (`None`: the expression; `Some(i)`: the
 /// `i`th variable; `message` for the message expression).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     Expression,
     Variable(usize),
     Message,
@@ -254,7 +254,7 @@ pub enum Part {
 
 impl Check {
     /// Compiles every part; the first error names its part.
-    pub fn new(
+    pub(crate) fn new(
         variables: &[(String, String)],
         expression: &str,
         message: Option<&str>,
@@ -351,13 +351,13 @@ impl Check {
     }
 
     /// The expression's source.
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.expression.source
     }
 
     /// Evaluates the check on named inputs (`None`: null). Inputs the check does not read are
     /// never looked at.
-    pub fn evaluate(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
+    pub(crate) fn evaluate(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
         if self.direct
             && let Some(v) = self.evaluate_directly(inputs)
         {

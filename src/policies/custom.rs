@@ -14,18 +14,18 @@ use crate::settings::{Level, Stage};
 use crate::source::{Loc, Sources};
 
 /// The variables a custom rule's expressions may use.
-pub const VARIABLES: &[&str] = &["object", "oldObject", "counterpart", "environment"];
+pub(crate) const VARIABLES: &[&str] = &["object", "oldObject", "counterpart", "environment"];
 
 /// A custom rule, compiled.
 #[derive(Debug)]
-pub struct CustomCheck {
-    pub id: String,
-    pub level: Level,
+pub(crate) struct CustomCheck {
+    pub(crate) id: String,
+    pub(crate) level: Level,
     stages: Option<Vec<Stage>>,
     environments: Option<Vec<String>>,
     apps: Option<GlobSet>,
     matcher: ObjectMatcher,
-    pub check: Check,
+    pub(crate) check: Check,
     /// Whether the expressions read `oldObject` and `counterpart` (else they are not looked
     /// up).
     reads_old: bool,
@@ -33,8 +33,8 @@ pub struct CustomCheck {
     message: Option<String>,
     at: Option<Vec<PathStep>>,
     /// Where the expression is written (findings point there as a related location).
-    pub expression_loc: Loc,
-    pub doc: RuleDescriptor,
+    pub(crate) expression_loc: Loc,
+    pub(crate) doc: RuleDescriptor,
 }
 
 fn fatal(decl: &CustomDecl, loc: Loc, msg: String) -> Finding {
@@ -46,7 +46,10 @@ fn fatal(decl: &CustomDecl, loc: Loc, msg: String) -> Finding {
 
 impl CustomCheck {
     /// Compiles a declared rule.
-    pub fn compile(decl: &CustomDecl, sources: &Sources) -> Result<CustomCheck, Box<Finding>> {
+    pub(crate) fn compile(
+        decl: &CustomDecl,
+        sources: &Sources,
+    ) -> Result<CustomCheck, Box<Finding>> {
         let r = &decl.rule;
         let vars: Vec<(String, String)> = r
             .variables
@@ -118,7 +121,7 @@ impl CustomCheck {
     }
 
     /// Whether the rule runs in this app's environment.
-    pub fn applies(&self, app: &str, env: &str, stage: Option<Stage>) -> bool {
+    pub(crate) fn applies(&self, app: &str, env: &str, stage: Option<Stage>) -> bool {
         if self.level == Level::Off || self.apps.as_ref().is_some_and(|g| !g.is_match(app)) {
             return false;
         }
@@ -134,7 +137,7 @@ impl CustomCheck {
     }
 
     /// Evaluates the rule on every object of an environment.
-    pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
+    pub(crate) fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         let applies = self.applies(input.app, input.env, input.stage);
         for (i, r) in input.objects.iter().enumerate() {
             if !applies || !self.matcher.matches_as(r, input.kinds[i]) {

@@ -30,12 +30,12 @@ use kube_cel::cel::common::ast::{
 use crate::yaml::{Node, Value as Y};
 
 mod values;
-pub use values::{V, regex_match};
+pub(crate) use values::{V, regex_match};
 use values::{arithmetic, compare, contains, equal, index, quantity, quantity_order, size};
 
 /// A literal.
 #[derive(Debug)]
-pub enum Lit {
+pub(crate) enum Lit {
     Null,
     Bool(bool),
     Int(i64),
@@ -47,7 +47,7 @@ pub enum Lit {
 
 /// The operators and functions of the subset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Func {
+pub(crate) enum Func {
     And,
     Or,
     Not,
@@ -134,7 +134,7 @@ const SLOTS: usize = 8;
 
 /// An expression of the subset, ready to run.
 #[derive(Debug)]
-pub enum Code {
+pub(crate) enum Code {
     Lit(Lit),
     /// An input, by name.
     Root(String),
@@ -166,7 +166,7 @@ pub enum Code {
 
 /// A macro's comprehension.
 #[derive(Debug)]
-pub struct Loop {
+pub(crate) struct Loop {
     range: Code,
     init: Code,
     cond: Code,
@@ -183,7 +183,7 @@ struct Names<'e> {
 
 impl Code {
     /// The expression as code, or `None` when a part of it is outside the subset.
-    pub fn compile(e: &IdedExpr) -> Option<Code> {
+    pub(crate) fn compile(e: &IdedExpr) -> Option<Code> {
         Names { bound: Vec::new() }.code(e)
     }
 }
@@ -332,14 +332,14 @@ impl<'e> Names<'e> {
 
 /// What an evaluation reads: the inputs (`None`: null), the values of `variables.<name>`, and
 /// the macro variables' slots (`None`: not bound yet).
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     roots: &'a [(&'a str, Option<&'a Node>)],
     variables: Vec<(&'a str, V<'a>)>,
     slots: [Option<V<'a>>; SLOTS],
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(roots: &'a [(&'a str, Option<&'a Node>)]) -> Scope<'a> {
+    pub(crate) fn new(roots: &'a [(&'a str, Option<&'a Node>)]) -> Scope<'a> {
         Scope {
             roots,
             variables: Vec::new(),
@@ -348,14 +348,14 @@ impl<'a> Scope<'a> {
     }
 
     /// Makes `variables.<name>` this value for the expressions evaluated next.
-    pub fn set_variable(&mut self, name: &'a str, v: V<'a>) {
+    pub(crate) fn set_variable(&mut self, name: &'a str, v: V<'a>) {
         self.variables.push((name, v));
     }
 }
 
 impl Code {
     /// Evaluates the code; `None`: the interpreter must decide.
-    pub fn eval<'a>(&'a self, s: &mut Scope<'a>) -> Option<V<'a>> {
+    pub(crate) fn eval<'a>(&'a self, s: &mut Scope<'a>) -> Option<V<'a>> {
         match self {
             Code::Lit(l) => Some(match l {
                 Lit::Null => V::Null,

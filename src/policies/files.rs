@@ -7,7 +7,7 @@ use globset::GlobBuilder;
 use crate::source::{Fs, FsError, child_path};
 
 /// The repository-relative files matching `glob` (`policies/admission/*.yaml`, `**/*.rego`).
-pub fn expand(fs: &dyn Fs, glob: &str) -> Result<Vec<String>, String> {
+pub(crate) fn expand(fs: &dyn Fs, glob: &str) -> Result<Vec<String>, String> {
     let pattern = glob.trim_start_matches("./").trim_end_matches('/');
     if pattern.starts_with('/') || pattern.split('/').any(|s| s == "..") {
         return Err(format!(
@@ -40,7 +40,8 @@ pub fn expand(fs: &dyn Fs, glob: &str) -> Result<Vec<String>, String> {
 }
 
 /// The files under a directory (or the file itself) whose name ends with `suffix`.
-pub fn files_under(fs: &dyn Fs, path: &str, suffix: &str) -> Result<Vec<String>, String> {
+#[cfg(feature = "rego")]
+pub(crate) fn files_under(fs: &dyn Fs, path: &str, suffix: &str) -> Result<Vec<String>, String> {
     let path = path.trim_start_matches("./").trim_end_matches('/');
     if path.starts_with('/') || path.split('/').any(|s| s == "..") {
         return Err(format!(

@@ -10,7 +10,7 @@ use crate::yaml::Node;
 
 /// A compiled `match:`.
 #[derive(Clone, Debug, Default)]
-pub struct ObjectMatcher {
+pub(crate) struct ObjectMatcher {
     kinds: Vec<String>,
     groups: Vec<String>,
     namespaces: Option<GlobSet>,
@@ -30,7 +30,7 @@ fn globs(list: &[String]) -> Result<Option<GlobSet>, String> {
 }
 
 impl ObjectMatcher {
-    pub fn new(m: Option<&ObjectMatch>) -> Result<ObjectMatcher, String> {
+    pub(crate) fn new(m: Option<&ObjectMatch>) -> Result<ObjectMatcher, String> {
         let Some(m) = m else {
             return Ok(ObjectMatcher::default());
         };
@@ -51,16 +51,17 @@ impl ObjectMatcher {
     }
 
     /// Whether the matcher can select objects of this kind at all (a quick filter).
-    pub fn kind(&self, kind: &str) -> bool {
+    pub(crate) fn kind(&self, kind: &str) -> bool {
         self.kinds.is_empty() || self.kinds.iter().any(|k| k == kind)
     }
 
-    pub fn matches(&self, r: &Resource) -> bool {
+    #[cfg(test)]
+    pub(crate) fn matches(&self, r: &Resource) -> bool {
         self.matches_as(r, r.kind())
     }
 
     /// [`ObjectMatcher::matches`] for an object whose kind is known.
-    pub fn matches_as(&self, r: &Resource, kind: &str) -> bool {
+    pub(crate) fn matches_as(&self, r: &Resource, kind: &str) -> bool {
         if !self.kind(kind) {
             return false;
         }
@@ -92,14 +93,14 @@ impl ObjectMatcher {
 }
 
 /// An object's label, as a string.
-pub fn label(node: &Node, key: &str) -> Option<String> {
+pub(crate) fn label(node: &Node, key: &str) -> Option<String> {
     node.get_path(&["metadata", "labels", key])
         .and_then(crate::yaml::Node::scalar_string)
 }
 
 /// A label selector written in an object (`matchLabels`, `matchExpressions`), read leniently:
 /// an absent or empty selector matches everything, as in Kubernetes.
-pub fn selector_of(node: Option<&Node>) -> Result<LabelSelector, String> {
+pub(crate) fn selector_of(node: Option<&Node>) -> Result<LabelSelector, String> {
     let Some(node) = node else {
         return Ok(LabelSelector::default());
     };
@@ -113,7 +114,7 @@ pub fn selector_of(node: Option<&Node>) -> Result<LabelSelector, String> {
 /// The plural resource name Kubernetes serves a kind under (`Deployment` → `deployments`,
 /// `NetworkPolicy` → `networkpolicies`, `Ingress` → `ingresses`), as admission policies' rules
 /// name them.
-pub fn resource_name(kind: &str) -> String {
+pub(crate) fn resource_name(kind: &str) -> String {
     let lower = kind.to_ascii_lowercase();
     // Kinds whose plural does not follow the English rules below.
     const IRREGULAR: &[(&str, &str)] = &[("endpoints", "endpoints")];

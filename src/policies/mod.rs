@@ -17,15 +17,15 @@
 //! This module sits beside `rules` above the settings: the settings declare custom rules
 //! (typed, with their lines); compiling and evaluating them happens here.
 
-pub mod analysis;
-pub mod at;
-pub mod cel;
-pub mod custom;
-pub mod direct;
-pub mod files;
-pub mod matching;
+pub(crate) mod analysis;
+pub(crate) mod at;
+pub(crate) mod cel;
+pub(crate) mod custom;
+pub(crate) mod direct;
+pub(crate) mod files;
+pub(crate) mod matching;
 #[cfg(feature = "rego")]
-pub mod rego;
+pub(crate) mod rego;
 pub mod vap;
 
 use std::collections::BTreeMap;
@@ -42,7 +42,7 @@ use crate::yaml::Node;
 
 /// What one evaluation of a rule on one object found.
 #[derive(Clone, Debug)]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     /// The rule does not apply to the object (its match, stages or binding leave it out).
     Skip,
@@ -51,7 +51,7 @@ pub enum Status {
 
 /// The base revision's side of an environment, for `oldObject`.
 #[derive(Clone, Copy, Debug)]
-pub enum Old<'a> {
+pub(crate) enum Old<'a> {
     /// Not a pull-request check: `oldObject` is null.
     Outside,
     /// The pull request does not change the environment: every object is its own old self.
@@ -61,18 +61,18 @@ pub enum Old<'a> {
 }
 
 /// One environment's objects and what policies compare them with.
-pub struct EnvInput<'a> {
-    pub app: &'a str,
-    pub env: &'a str,
-    pub stage: Option<Stage>,
-    pub objects: &'a [Resource],
-    pub old: Old<'a>,
+pub(crate) struct EnvInput<'a> {
+    pub(crate) app: &'a str,
+    pub(crate) env: &'a str,
+    pub(crate) stage: Option<Stage>,
+    pub(crate) objects: &'a [Resource],
+    pub(crate) old: Old<'a>,
     /// Production: the objects of the staging environment it is promoted from.
-    pub counterpart: Option<&'a [Resource]>,
+    pub(crate) counterpart: Option<&'a [Resource]>,
     /// `environment`: `{name, stage, app}`.
-    pub environment: Node,
+    pub(crate) environment: Node,
     /// Each object's kind, read once for every rule's match.
-    pub kinds: Vec<&'a str>,
+    pub(crate) kinds: Vec<&'a str>,
     /// Each object at the base revision and in the staging environment, found once for every
     /// rule that reads them.
     olds: OnceLock<Vec<Option<&'a Resource>>>,
@@ -80,7 +80,7 @@ pub struct EnvInput<'a> {
 }
 
 impl<'a> EnvInput<'a> {
-    pub fn new(
+    pub(crate) fn new(
         app: &'a str,
         env: &'a str,
         stage: Option<Stage>,
@@ -115,7 +115,7 @@ impl<'a> EnvInput<'a> {
 
 impl<'a> EnvInput<'a> {
     /// The `i`th object at the base revision ([`EnvInput::old_of`]), found once per environment.
-    pub fn old_at(&self, i: usize) -> Option<&'a Resource> {
+    pub(crate) fn old_at(&self, i: usize) -> Option<&'a Resource> {
         match self.old {
             Old::Outside => None,
             Old::Unchanged => Some(&self.objects[i]),
@@ -127,7 +127,7 @@ impl<'a> EnvInput<'a> {
 
     /// The `i`th object's counterpart ([`EnvInput::counterpart_of`]), found once per
     /// environment.
-    pub fn counterpart_at(&self, i: usize) -> Option<&'a Resource> {
+    pub(crate) fn counterpart_at(&self, i: usize) -> Option<&'a Resource> {
         self.counterpart?;
         self.counterparts.get_or_init(|| {
             self.objects
@@ -137,17 +137,8 @@ impl<'a> EnvInput<'a> {
         })[i]
     }
 
-    /// The object at the base revision (`None`: outside pull-request mode, or new).
-    pub fn old_of<'b>(&'b self, r: &'b Resource) -> Option<&'b Resource> {
-        match self.old {
-            Old::Outside => None,
-            Old::Unchanged => Some(r),
-            Old::Base(list) => same_object(list, r),
-        }
-    }
-
     /// The same object in the staging environment production is promoted from.
-    pub fn counterpart_of(&self, r: &Resource) -> Option<&'a Resource> {
+    pub(crate) fn counterpart_of(&self, r: &Resource) -> Option<&'a Resource> {
         let list = self.counterpart?;
         let orig = r.orig_id();
         let mut candidates = list.iter().filter(|o| {
@@ -165,7 +156,7 @@ impl<'a> EnvInput<'a> {
     }
 
     /// A finding of `rule` about an object, at the field `at` (or the object).
-    pub fn finding(
+    pub(crate) fn finding(
         &self,
         rule: &str,
         r: &Resource,
@@ -190,7 +181,7 @@ impl<'a> EnvInput<'a> {
 }
 
 /// The object a finding is about.
-pub fn resource_ref(r: &Resource) -> ResourceRef {
+pub(crate) fn resource_ref(r: &Resource) -> ResourceRef {
     let id = r.id();
     ResourceRef {
         api_version: id.api_version(),
@@ -210,7 +201,7 @@ fn same_object<'a>(list: &'a [Resource], r: &Resource) -> Option<&'a Resource> {
 }
 
 /// Every policy of a run, compiled.
-pub struct PolicySet {
+pub(crate) struct PolicySet {
     custom: Vec<custom::CustomCheck>,
     admission: vap::Admission,
     #[cfg(feature = "rego")]
@@ -227,17 +218,17 @@ pub struct PolicySet {
 
 /// One evaluation of a rule on an object in a check.
 #[derive(Clone, Debug)]
-pub struct Recorded {
-    pub rule: String,
-    pub app: String,
-    pub environment: String,
-    pub resource: ResourceRef,
-    pub status: Status,
+pub(crate) struct Recorded {
+    pub(crate) rule: String,
+    pub(crate) app: String,
+    pub(crate) environment: String,
+    pub(crate) resource: ResourceRef,
+    pub(crate) status: Status,
 }
 
 impl PolicySet {
     /// No policies.
-    pub fn empty() -> PolicySet {
+    pub(crate) fn empty() -> PolicySet {
         PolicySet {
             custom: vec![],
             admission: vap::Admission::default(),
@@ -253,7 +244,7 @@ impl PolicySet {
 
     /// Runs only the rules of `select` (when not empty) that `ignore` does not name; ids of
     /// other rules are someone else's (built-in rules are restricted in the policy).
-    pub fn restrict(&mut self, select: &[String], ignore: &[String]) {
+    pub(crate) fn restrict(&mut self, select: &[String], ignore: &[String]) {
         self.select = select.to_vec();
         self.ignore = ignore.to_vec();
         let (s, i) = (&self.select, &self.ignore);
@@ -270,13 +261,13 @@ impl PolicySet {
     }
 
     /// Keeps every evaluation's outcome ([`PolicySet::recorded`]).
-    pub fn recording(mut self) -> PolicySet {
+    pub(crate) fn recording(mut self) -> PolicySet {
         self.record = Some(Mutex::default());
         self
     }
 
     /// The outcomes kept since [`PolicySet::recording`].
-    pub fn recorded(&self) -> Vec<Recorded> {
+    pub(crate) fn recorded(&self) -> Vec<Recorded> {
         self.record
             .as_ref()
             .map(|r| r.lock().unwrap().clone())
@@ -285,7 +276,7 @@ impl PolicySet {
 
     /// Compiles the custom rules of the repository config and the user's policy, and loads the
     /// admission policies and Rego policies the config names; every error at its place.
-    pub fn load(
+    pub(crate) fn load(
         fs: &dyn Fs,
         config: &Config,
         policy: &Policy,
@@ -328,20 +319,8 @@ impl PolicySet {
         Ok(set)
     }
 
-    /// Whether any policy could run (admission policies may also come with the renders).
-    pub fn has_custom_or_imported(&self) -> bool {
-        !self.custom.is_empty() || !self.admission.is_empty() || self.has_rego()
-    }
-
-    fn has_rego(&self) -> bool {
-        #[cfg(feature = "rego")]
-        return self.rego.is_some();
-        #[cfg(not(feature = "rego"))]
-        false
-    }
-
     /// Evaluates every policy on one environment; `sink` hears every (rule, object, status).
-    pub fn evaluate(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
+    pub(crate) fn evaluate(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         let restricted = !self.select.is_empty() || !self.ignore.is_empty();
         let mut filtered = |id: &str, i: usize, s: Status| {
             if !restricted || self.kept(id) {
@@ -372,7 +351,7 @@ impl PolicySet {
     }
 
     /// The findings of every policy on one app's environments.
-    pub fn check_app(&self, ctx: &AppCtx) -> Vec<Finding> {
+    pub(crate) fn check_app(&self, ctx: &AppCtx) -> Vec<Finding> {
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {
             let old = match &ctx.pr {
@@ -416,14 +395,14 @@ impl PolicySet {
     }
 
     /// The ids of this run's custom and imported rules (those `--select` left out too).
-    pub fn ids(&self) -> Vec<String> {
+    pub(crate) fn ids(&self) -> Vec<String> {
         let mut out: Vec<String> = self.docs().into_iter().map(|d| d.id).collect();
         out.extend(self.left_out.iter().cloned());
         out
     }
 
     /// Whether `id` names a rule of this run (custom, or imported and seen).
-    pub fn knows(&self, id: &str) -> bool {
+    pub(crate) fn knows(&self, id: &str) -> bool {
         self.custom.iter().any(|c| c.id == id)
             || self.left_out.iter().any(|c| c == id)
             || self.admission.knows(id)
@@ -441,7 +420,7 @@ impl PolicySet {
     }
 
     /// Whether the rule `id` of this run is turned on.
-    pub fn enabled(&self, id: &str) -> bool {
+    pub(crate) fn enabled(&self, id: &str) -> bool {
         if !self.kept(id) {
             return false;
         }
@@ -452,7 +431,7 @@ impl PolicySet {
     }
 
     /// The descriptions of this run's custom and imported rules, by id.
-    pub fn docs(&self) -> Vec<RuleDescriptor> {
+    pub(crate) fn docs(&self) -> Vec<RuleDescriptor> {
         let mut out: Vec<RuleDescriptor> = self.custom.iter().map(|c| c.doc.clone()).collect();
         out.extend(self.admission.docs());
         #[cfg(feature = "rego")]
@@ -463,7 +442,7 @@ impl PolicySet {
     }
 
     /// Time spent per rule (when asked for), longest first.
-    pub fn times(&self) -> Vec<(String, Duration)> {
+    pub(crate) fn times(&self) -> Vec<(String, Duration)> {
         let Some(t) = &self.timings else {
             return vec![];
         };
@@ -474,7 +453,8 @@ impl PolicySet {
 }
 
 /// A fatal `policy-error` finding in a file, at 1-based `line` and `column` (characters).
-pub fn error_at(
+#[cfg(feature = "rego")]
+pub(crate) fn error_at(
     sources: &Sources,
     path: &str,
     line: usize,

@@ -31,7 +31,7 @@ struct RegoRule {
 }
 
 /// The Conftest policies of a run.
-pub struct RegoSet {
+pub(crate) struct RegoSet {
     base: Engine,
     rules: Vec<RegoRule>,
     /// Whether a policy reads `data.kustodian` (else one engine serves every environment).
@@ -102,7 +102,7 @@ fn add_file(engine: &mut Engine, path: &str, text: &str) -> Result<String, (usiz
 
 impl RegoSet {
     /// Loads every `.rego` file (but conftest's `_test.rego` unit tests) under the paths.
-    pub fn load(
+    pub(crate) fn load(
         fs: &dyn Fs,
         paths: &[String],
         namespaces: &[String],
@@ -189,11 +189,11 @@ impl RegoSet {
         })
     }
 
-    pub fn knows(&self, id: &str) -> bool {
+    pub(crate) fn knows(&self, id: &str) -> bool {
         self.rules.iter().any(|r| r.id == id)
     }
 
-    pub fn docs(&self) -> Vec<RuleDescriptor> {
+    pub(crate) fn docs(&self) -> Vec<RuleDescriptor> {
         self.rules
             .iter()
             .map(|r| RuleDescriptor {
@@ -242,7 +242,7 @@ impl RegoSet {
     }
 
     /// Evaluates every rule on every object of an environment.
-    pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
+    pub(crate) fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         if self.rules.is_empty() {
             return;
         }

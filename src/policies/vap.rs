@@ -30,7 +30,7 @@ use crate::render::Resource;
 use crate::source::{Fs, Sources};
 use crate::yaml::Node;
 
-pub use model::{Binding, Policy, severity_of};
+pub(crate) use model::{Binding, Policy, severity_of};
 
 /// The `origin` of an admission policy's description.
 pub const ORIGIN: &str = "admission policy";
@@ -49,7 +49,7 @@ type Compiled = Result<Policy, Box<Finding>>;
 /// Every admission policy of a run: those of the configured files, and those rendered into
 /// environments (compiled once per distinct content).
 #[derive(Default)]
-pub struct Admission {
+pub(crate) struct Admission {
     policies: Vec<Arc<Policy>>,
     bindings: Vec<Binding>,
     params: Vec<Resource>,
@@ -62,7 +62,7 @@ pub struct Admission {
 
 impl Admission {
     /// Loads the policies, bindings and parameter objects of the files the globs name.
-    pub fn load(
+    pub(crate) fn load(
         fs: &dyn Fs,
         globs: &[String],
         sources: &Sources,
@@ -111,18 +111,14 @@ impl Admission {
         if errs.is_empty() { Ok(a) } else { Err(errs) }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.policies.is_empty() && self.bindings.is_empty()
-    }
-
     /// Whether a policy of this name was loaded or seen in an environment.
-    pub fn knows(&self, id: &str) -> bool {
+    pub(crate) fn knows(&self, id: &str) -> bool {
         self.policies.iter().any(|p| p.name == id) || self.seen.lock().unwrap().contains_key(id)
     }
 
     /// The policies loaded or seen, described with the levels their bindings give and where
     /// they come from.
-    pub fn docs(&self) -> Vec<RuleDescriptor> {
+    pub(crate) fn docs(&self) -> Vec<RuleDescriptor> {
         let mut all = self.seen.lock().unwrap().clone();
         for p in &self.policies {
             let s = all.entry(p.name.clone()).or_default();
@@ -137,7 +133,7 @@ impl Admission {
 
     /// Notes the policies and bindings rendered into an environment, for `kustodian rules`
     /// and `explain`: they render the repository but evaluate nothing.
-    pub fn observe(&self, place: &str, objects: &[Resource]) {
+    pub(crate) fn observe(&self, place: &str, objects: &[Resource]) {
         let (policies, rendered_from, bindings) = self.in_env(objects, &mut |_, _, _| {});
         self.record(&policies, rendered_from, &bindings, place);
     }
@@ -213,7 +209,7 @@ impl Admission {
     }
 
     /// Evaluates the bound policies on an environment's objects.
-    pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
+    pub(crate) fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         let has_admission_objects = input
             .objects
             .iter()
@@ -371,7 +367,7 @@ fn object_error(r: &Resource, msg: String) -> Finding {
 }
 
 /// The objects of a YAML file of the repository (registered with the sources).
-pub fn read_objects(
+pub(crate) fn read_objects(
     fs: &dyn Fs,
     path: &str,
     sources: &Sources,

@@ -51,7 +51,7 @@ fn head_blob(repo: &gix::Repository, path: &str) -> Result<Option<(ObjectId, boo
 
 /// Whether the file at `rel` (relative to `root`) can be committed on its own: committed at
 /// `HEAD`, with no change in the working tree or the index.
-pub fn ready(root: &Path, rel: &str) -> Result<(), String> {
+pub(crate) fn ready(root: &Path, rel: &str) -> Result<(), String> {
     let (repo, workdir, prefix) = open(root)?;
     let path = in_repo(&prefix, rel);
     let Some((id, _)) = head_blob(&repo, &path)? else {

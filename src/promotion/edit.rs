@@ -16,15 +16,15 @@ use crate::yaml::{Node, Value};
 
 /// Bytes `start..end` of a text replaced by `text` (an insertion when `start == end`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Splice {
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
+pub(crate) struct Splice {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) text: String,
 }
 
 /// Applies splices (in any order; they must not overlap, and insertions at one offset keep
 /// their order).
-pub fn apply(text: &str, splices: &[Splice]) -> Result<String, String> {
+pub(crate) fn apply(text: &str, splices: &[Splice]) -> Result<String, String> {
     let mut sorted: Vec<&Splice> = splices.iter().collect();
     sorted.sort_by_key(|s| (s.start, s.end));
     let mut out = String::with_capacity(text.len() + 64);
@@ -42,7 +42,7 @@ pub fn apply(text: &str, splices: &[Splice]) -> Result<String, String> {
 }
 
 /// The splice that sets the scalar at `loc` to `value`, written in the scalar's own style.
-pub fn set_scalar(text: &str, loc: Loc, value: &str) -> Result<Splice, String> {
+pub(crate) fn set_scalar(text: &str, loc: Loc, value: &str) -> Result<Splice, String> {
     let (start, end) = (loc.start as usize, loc.end as usize);
     let raw = text
         .get(start..end)
@@ -72,7 +72,7 @@ pub fn set_scalar(text: &str, loc: Loc, value: &str) -> Result<Splice, String> {
 
 /// The splice that turns `key: value` into `new_key: new_value` (the key and its value
 /// replaced, what follows on the line kept).
-pub fn replace_entry(
+pub(crate) fn replace_entry(
     text: &str,
     key_loc: Loc,
     value_loc: Loc,
@@ -96,7 +96,11 @@ pub fn replace_entry(
 
 /// The splice that adds `key: value` lines to a block mapping, after its last line, at the
 /// indentation of its keys.
-pub fn add_to_mapping(text: &str, map: &Node, fields: &[(&str, &str)]) -> Result<Splice, String> {
+pub(crate) fn add_to_mapping(
+    text: &str,
+    map: &Node,
+    fields: &[(&str, &str)],
+) -> Result<Splice, String> {
     let m = map.as_map().ok_or("not a mapping")?;
     let first = m.entries.first().ok_or("an empty mapping")?;
     let key_col = column(text, first.key_loc.start as usize);
@@ -125,7 +129,7 @@ pub fn add_to_mapping(text: &str, map: &Node, fields: &[(&str, &str)]) -> Result
 /// The splice that adds items (mappings of `key: value` fields) to the top-level `key:` list
 /// of a document, creating the key at the end of the document when it has none. New items
 /// follow the indentation of the existing ones, or of the document's other lists.
-pub fn add_list_items(
+pub(crate) fn add_list_items(
     text: &str,
     doc: &Node,
     key: &str,
@@ -219,7 +223,7 @@ fn item_columns(text: &str, item: &Node) -> Option<(usize, usize)> {
 }
 
 /// The end offset of the last text of a node or anything below it.
-pub fn subtree_end(n: &Node) -> usize {
+pub(crate) fn subtree_end(n: &Node) -> usize {
     let mut end = n.loc.end as usize;
     match &n.value {
         Value::Seq(items) => items.iter().for_each(|i| end = end.max(subtree_end(i))),
@@ -232,7 +236,7 @@ pub fn subtree_end(n: &Node) -> usize {
 }
 
 /// The mapping below `n` one of whose values is at exactly `loc` (in the same text).
-pub fn owner_of(n: &Node, loc: Loc) -> Option<&Node> {
+pub(crate) fn owner_of(n: &Node, loc: Loc) -> Option<&Node> {
     match &n.value {
         Value::Map(m) => {
             if m.entries
@@ -249,7 +253,7 @@ pub fn owner_of(n: &Node, loc: Loc) -> Option<&Node> {
 }
 
 /// The scalar node at exactly `loc`.
-pub fn scalar_at(n: &Node, loc: Loc) -> Option<&Node> {
+pub(crate) fn scalar_at(n: &Node, loc: Loc) -> Option<&Node> {
     match &n.value {
         Value::Map(m) => m.entries.iter().find_map(|e| scalar_at(&e.value, loc)),
         Value::Seq(items) => items.iter().find_map(|i| scalar_at(i, loc)),
@@ -259,7 +263,7 @@ pub fn scalar_at(n: &Node, loc: Loc) -> Option<&Node> {
 
 /// A value as written where any style may be chosen: plain when it reads back as this very
 /// string, else double-quoted.
-pub fn scalar_text(value: &str) -> String {
+pub(crate) fn scalar_text(value: &str) -> String {
     if plain_ok(value) {
         value.to_string()
     } else {

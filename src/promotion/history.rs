@@ -29,51 +29,51 @@ use crate::source::Sources;
 
 /// A commit, as versions show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CommitInfo {
+pub(crate) struct CommitInfo {
     /// Full hex id.
-    pub sha: String,
+    pub(crate) sha: String,
     /// Committer time.
-    pub time: jiff::Timestamp,
+    pub(crate) time: jiff::Timestamp,
     /// Author name.
-    pub author: String,
+    pub(crate) author: String,
     /// First line of the message.
-    pub subject: String,
+    pub(crate) subject: String,
 }
 
 /// Where the walk starts for one environment: its current values and the files its build reads.
 #[derive(Clone, Debug, Default)]
-pub struct EnvStart {
-    pub dir: String,
-    pub deps: BTreeSet<String>,
+pub(crate) struct EnvStart {
+    pub(crate) dir: String,
+    pub(crate) deps: BTreeSet<String>,
     /// Image repository → references (sorted), in the working tree.
-    pub values: BTreeMap<String, Vec<String>>,
+    pub(crate) values: BTreeMap<String, Vec<String>>,
     /// (repository, reference) pairs to look for in this environment's past.
-    pub wanted: BTreeSet<(String, String)>,
+    pub(crate) wanted: BTreeSet<(String, String)>,
 }
 
 /// A run of commits during which an image had the same references in an environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Segment {
-    pub references: Vec<String>,
+pub(crate) struct Segment {
+    pub(crate) references: Vec<String>,
     /// The run's oldest commit: the one that set the value (`None`: not committed yet).
-    pub commit: Option<CommitInfo>,
+    pub(crate) commit: Option<CommitInfo>,
 }
 
 /// One environment's past.
 #[derive(Clone, Debug, Default)]
-pub struct EnvHistory {
+pub(crate) struct EnvHistory {
     /// Per image repository, newest first; the first is the current value.
-    pub segments: BTreeMap<String, Vec<Segment>>,
+    pub(crate) segments: BTreeMap<String, Vec<Segment>>,
     /// The wanted pairs that were found.
-    pub found: BTreeSet<(String, String)>,
+    pub(crate) found: BTreeSet<(String, String)>,
 }
 
 /// The result of a walk, one [`EnvHistory`] per [`EnvStart`] in order.
 #[derive(Clone, Debug)]
-pub struct Walk {
+pub(crate) struct Walk {
     /// The commit the walk started from (`HEAD`).
-    pub head: String,
-    pub envs: Vec<EnvHistory>,
+    pub(crate) head: String,
+    pub(crate) envs: Vec<EnvHistory>,
 }
 
 /// Where a value's run ends: the working tree or the n-th commit of the walk.
@@ -131,7 +131,11 @@ enum Seen {
 /// Walks the history of the repository containing `root` (a directory inside a work tree).
 /// `keep`: how many runs to find per pair. `Ok(None)` when `root` is not in a Git repository or
 /// its `HEAD` has no commit yet.
-pub fn walk(root: &Path, starts: Vec<EnvStart>, keep: usize) -> Result<Option<Walk>, GitError> {
+pub(crate) fn walk(
+    root: &Path,
+    starts: Vec<EnvStart>,
+    keep: usize,
+) -> Result<Option<Walk>, GitError> {
     let head = match GitFs::open(root, "HEAD") {
         Ok(g) => g,
         Err(GitError::NotARepo { .. } | GitError::UnknownRev { .. }) => return Ok(None),

@@ -14,14 +14,14 @@ use crate::source::Loc;
 
 /// An image reference split the way kustomize splits it (`host:port/name:tag@digest`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ImageRef {
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
+pub(crate) struct ImageRef {
+    pub(crate) repository: String,
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 impl ImageRef {
-    pub fn parse(image: &str) -> ImageRef {
+    pub(crate) fn parse(image: &str) -> ImageRef {
         let (repository, tag, digest) = crate::render::transformers::images::split_image(image);
         let some = |s: String| (!s.is_empty()).then_some(s);
         ImageRef {
@@ -32,12 +32,12 @@ impl ImageRef {
     }
 
     /// The full reference, as a container's `image:` spells it.
-    pub fn reference(&self) -> String {
+    pub(crate) fn reference(&self) -> String {
         format!("{}{}", self.repository, self.version())
     }
 
     /// The part after the repository: `:tag`, `@digest` or `:tag@digest` (empty for neither).
-    pub fn version(&self) -> String {
+    pub(crate) fn version(&self) -> String {
         let mut s = String::new();
         if let Some(t) = &self.tag {
             s.push(':');
@@ -51,7 +51,7 @@ impl ImageRef {
     }
 
     /// The last path segment of the repository (`ghcr.io/example/api` → `api`).
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.repository
             .rsplit('/')
             .next()
@@ -59,12 +59,12 @@ impl ImageRef {
     }
 
     /// Whether `name` designates this image: its repository or its last path segment.
-    pub fn is_named(&self, name: &str) -> bool {
+    pub(crate) fn is_named(&self, name: &str) -> bool {
         self.repository == name || self.name() == name
     }
 
     /// The same image contents: equal digests when both have one, else equal references.
-    pub fn same_as(&self, other: &ImageRef) -> bool {
+    pub(crate) fn same_as(&self, other: &ImageRef) -> bool {
         self.repository == other.repository
             && match (&self.digest, &other.digest) {
                 (Some(a), Some(b)) => a == b,
@@ -73,7 +73,7 @@ impl ImageRef {
     }
 
     /// What to show for the version: the tag and a short digest.
-    pub fn short_version(&self) -> String {
+    pub(crate) fn short_version(&self) -> String {
         match (&self.tag, &self.digest) {
             (Some(t), Some(d)) => format!("{t}@{}", short_digest(d)),
             (Some(t), None) => t.clone(),
@@ -85,29 +85,29 @@ impl ImageRef {
 
 /// `sha256:` and the first 12 hex digits (the length `docker images` shows), as the promotion
 /// commit message spells a digest.
-pub fn short_digest(d: &str) -> &str {
+pub(crate) fn short_digest(d: &str) -> &str {
     let end = d.find(':').map_or(12, |i| i + 1 + 12);
     d.get(..end).unwrap_or(d)
 }
 
 /// One image reference an environment runs, with every container running it.
 #[derive(Clone, Debug)]
-pub struct ImageUse {
-    pub image: ImageRef,
+pub(crate) struct ImageUse {
+    pub(crate) image: ImageRef,
     /// `Kind/name container` of each container running it.
-    pub containers: Vec<String>,
+    pub(crate) containers: Vec<String>,
     /// Where a person changes it (the transformer input, else the text itself).
-    pub set_at: Loc,
+    pub(crate) set_at: Loc,
     /// Where the text of the value was first written.
-    pub written_at: Loc,
+    pub(crate) written_at: Loc,
     /// The transformer input that last set it (`Loc::NONE` when none did).
-    pub via: Loc,
+    pub(crate) via: Loc,
 }
 
 /// The images of a build's containers, one entry per distinct reference, ordered by repository
 /// then reference. Containers running the same reference set in different places keep the first
 /// place in output order.
-pub fn images_of(build: &Build) -> Vec<ImageUse> {
+pub(crate) fn images_of(build: &Build) -> Vec<ImageUse> {
     let mut by_ref: BTreeMap<(String, String), ImageUse> = BTreeMap::new();
     for r in &build.resources {
         for c in pods::containers(r) {
@@ -137,7 +137,7 @@ pub fn images_of(build: &Build) -> Vec<ImageUse> {
 }
 
 /// Each repository an environment runs, with its references (sorted): what the history compares.
-pub fn values_of(uses: &[ImageUse]) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn values_of(uses: &[ImageUse]) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for u in uses {
         out.entry(u.image.repository.clone())

@@ -14,9 +14,9 @@
 //! report layer turns them into tables, markdown and JSON.
 
 pub mod commit;
-pub mod edit;
-pub mod history;
-pub mod images;
+pub(crate) mod edit;
+pub(crate) mod history;
+pub(crate) mod images;
 mod plan;
 pub mod promote;
 mod tree;
@@ -53,16 +53,16 @@ pub enum PromotionError {
 }
 
 /// The repository as the promotion commands see it: its files, configuration and apps.
-pub struct Repo {
-    pub fs: Arc<DiskFs>,
-    pub sources: Sources,
-    pub config: Config,
-    pub apps: Vec<App>,
+pub(crate) struct Repo {
+    pub(crate) fs: Arc<DiskFs>,
+    pub(crate) sources: Sources,
+    pub(crate) config: Config,
+    pub(crate) apps: Vec<App>,
 }
 
 impl Repo {
     /// Reads `.kustodian.yaml` and discovers the apps under `root`.
-    pub fn open(root: &Path) -> Result<Repo, PromotionError> {
+    pub(crate) fn open(root: &Path) -> Result<Repo, PromotionError> {
         let fs = DiskFs::new(root).map_err(|source| PromotionError::Repo {
             path: root.display().to_string(),
             source,
@@ -81,12 +81,12 @@ impl Repo {
     }
 
     /// The file tree as the renderer takes it.
-    pub fn dyn_fs(&self) -> Arc<dyn Fs> {
+    pub(crate) fn dyn_fs(&self) -> Arc<dyn Fs> {
         self.fs.clone()
     }
 
     /// The app called `name` (or whose directory is `name`).
-    pub fn app(&self, name: &str) -> Result<&App, PromotionError> {
+    pub(crate) fn app(&self, name: &str) -> Result<&App, PromotionError> {
         self.apps
             .iter()
             .find(|a| a.name == name || a.dir == name)

@@ -41,7 +41,7 @@ pub struct PromoteOptions {
 pub struct Plan {
     pub promotions: Vec<Promotion>,
     /// The table the findings' locations refer to.
-    pub sources: Sources,
+    pub(crate) sources: Sources,
 }
 
 /// One app's promotion to one environment.
@@ -49,18 +49,18 @@ pub struct Promotion {
     pub app: String,
     pub to: String,
     /// The environment the images come from (`None` with `--digest`/`--tag`).
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// What the environment is to run (already runs, when nothing moves).
-    pub wanted: Vec<ImageRef>,
-    pub moves: Vec<Move>,
+    pub(crate) wanted: Vec<ImageRef>,
+    pub(crate) moves: Vec<Move>,
     pub files: Vec<FileEdit>,
     /// What the checks say about the environment after the edit (errors and warnings).
-    pub findings: Vec<Finding>,
-    pub status: Status,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) status: Status,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// The environment already runs what it would be promoted to.
     UpToDate,
     /// Checked and clean: write it.
@@ -75,15 +75,15 @@ pub enum Status {
 
 /// One image moved in the target environment.
 #[derive(Clone, Debug)]
-pub struct Move {
-    pub repository: String,
-    pub before: ImageRef,
-    pub after: ImageRef,
+pub(crate) struct Move {
+    pub(crate) repository: String,
+    pub(crate) before: ImageRef,
+    pub(crate) after: ImageRef,
     /// The file and 1-based line edited.
-    pub file: String,
-    pub line: usize,
+    pub(crate) file: String,
+    pub(crate) line: usize,
     /// An `images:` entry was added (`create`).
-    pub created: bool,
+    pub(crate) created: bool,
 }
 
 /// A file's text before and after the promotion.
@@ -91,7 +91,7 @@ pub struct Move {
 pub struct FileEdit {
     /// Repo-relative path.
     pub path: String,
-    pub before: String,
+    pub(crate) before: String,
     pub after: String,
 }
 

@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::edit::{self, Splice};
 use super::images::{ImageRef, ImageUse, images_of};
-pub use super::plan::{FileEdit, Move, Plan, PromoteOptions, Promotion, Status};
+pub use super::plan::{FileEdit, Plan, PromoteOptions, Promotion};
+pub(crate) use super::plan::{Move, Status};
 use super::{PromotionError, Repo};
 use crate::check;
 use crate::discover::{App, Env};

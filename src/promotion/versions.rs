@@ -37,61 +37,60 @@ pub struct VersionsOptions {
 #[derive(Clone, Debug, Default)]
 pub struct Versions {
     /// The commit history was read from (`HEAD`), when it was.
-    pub revision: Option<String>,
-    pub apps: Vec<AppVersions>,
+    pub(crate) revision: Option<String>,
+    pub(crate) apps: Vec<AppVersions>,
 }
 
 #[derive(Clone, Debug)]
-pub struct AppVersions {
-    pub app: String,
-    pub dir: String,
+pub(crate) struct AppVersions {
+    pub(crate) app: String,
+    pub(crate) dir: String,
     /// In promotion order.
-    pub environments: Vec<EnvVersions>,
+    pub(crate) environments: Vec<EnvVersions>,
 }
 
 #[derive(Clone, Debug)]
-pub struct EnvVersions {
-    pub environment: String,
-    pub stage: Option<Stage>,
-    pub dir: String,
-    pub images: Vec<ImageVersion>,
+pub(crate) struct EnvVersions {
+    pub(crate) environment: String,
+    pub(crate) stage: Option<Stage>,
+    pub(crate) images: Vec<ImageVersion>,
     /// The environment does not render: why, and where.
-    pub error: Option<EnvError>,
+    pub(crate) error: Option<EnvError>,
 }
 
 #[derive(Clone, Debug)]
-pub struct EnvError {
-    pub message: String,
-    pub location: Option<Position>,
+pub(crate) struct EnvError {
+    pub(crate) message: String,
+    pub(crate) location: Option<Position>,
 }
 
 /// One image reference an environment runs.
 #[derive(Clone, Debug)]
-pub struct ImageVersion {
-    pub image: ImageRef,
+pub(crate) struct ImageVersion {
+    pub(crate) image: ImageRef,
     /// `Kind/name container` of each container running it.
-    pub containers: Vec<String>,
+    pub(crate) containers: Vec<String>,
     /// Where it is set: the line to edit.
-    pub location: Option<Position>,
+    pub(crate) location: Option<Position>,
     /// The commit that set this value (`None` without history, or when the value is not
     /// committed yet).
-    pub commit: Option<CommitInfo>,
+    pub(crate) commit: Option<CommitInfo>,
     /// When asked for: the last values of this image in this environment, newest (the current
     /// one) first.
-    pub history: Vec<Past>,
-    pub markers: Vec<Marker>,
+    pub(crate) history: Vec<Past>,
+    pub(crate) markers: Vec<Marker>,
 }
 
 /// A value an image had in an environment, and the commit that set it.
 #[derive(Clone, Debug)]
-pub struct Past {
-    pub images: Vec<ImageRef>,
-    pub commit: Option<CommitInfo>,
+pub(crate) struct Past {
+    pub(crate) images: Vec<ImageRef>,
+    pub(crate) commit: Option<CommitInfo>,
 }
 
 /// What deserves a look in a version.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Marker {
+pub(crate) enum Marker {
     /// Referenced by tag only: the tag can be moved.
     NoDigest,
     /// Production differs from what `env` (staging) runs, and ran that before or history is not
@@ -165,7 +164,6 @@ fn render_env(renderer: &Renderer, app: &App, ei: usize, deps: bool) -> (EnvVers
     let mut ev = EnvVersions {
         environment: env.name.clone(),
         stage: env.stage,
-        dir: env.dir.clone(),
         images: Vec::new(),
         error: None,
     };
@@ -313,18 +311,18 @@ fn mark(v: &mut Versions, found: &[BTreeSet<(String, String)>]) {
 
 /// An image a change moves in one environment (pull-request mode's versions table).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VersionChange {
-    pub app: String,
-    pub environment: String,
-    pub repository: String,
+pub(crate) struct VersionChange {
+    pub(crate) app: String,
+    pub(crate) environment: String,
+    pub(crate) repository: String,
     /// What the environment ran before (empty: the image is new there).
-    pub before: Vec<ImageRef>,
-    pub after: Vec<ImageRef>,
+    pub(crate) before: Vec<ImageRef>,
+    pub(crate) after: Vec<ImageRef>,
 }
 
 /// The versions diff of a pull request: per changed environment and image repository, the
 /// references before and after, from the rendered changes the check engine computed.
-pub fn changes_of(changes: &[crate::check::EnvChange]) -> Vec<VersionChange> {
+pub(crate) fn changes_of(changes: &[crate::check::EnvChange]) -> Vec<VersionChange> {
     let mut out: Vec<VersionChange> = Vec::new();
     for c in changes {
         for (_, before, after) in &c.images {

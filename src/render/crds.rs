@@ -24,7 +24,7 @@ use crate::yaml::{Mapping, Node, Value};
 
 /// The transformer configuration the definitions in `doc` (the parsed `crds:` file `path`) ask
 /// for, in the shape of a `configurations:` document.
-pub fn config_from_definitions(doc: &Node, path: &str) -> Result<Node, RenderError> {
+pub(crate) fn config_from_definitions(doc: &Node, path: &str) -> Result<Node, RenderError> {
     let bad = |what: &str, at: &Node| {
         RenderError::invalid(
             format!("unable to parse open API definition from '{path}': {what}"),

@@ -17,7 +17,7 @@ use crate::yaml::{Node, Value};
 
 impl Renderer {
     /// Files (and directories, for resources that are directories) the build of `dir` reads.
-    pub fn dependencies(&self, dir: &str) -> BTreeSet<String> {
+    pub(crate) fn dependencies(&self, dir: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         let mut visited = BTreeSet::new();
         // Directories still to read, walked without recursion: a chain of bases as long as a

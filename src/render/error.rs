@@ -6,18 +6,18 @@ use crate::source::Loc;
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct RenderError {
-    pub kind: RenderErrorKind,
+    pub(crate) kind: RenderErrorKind,
     pub message: String,
     /// Where to look (the kustomization entry, the bad YAML, ...). `Loc::NONE` when unknown.
     pub loc: Loc,
     /// Other places worth showing (e.g. the first definition of a duplicate).
-    pub related: Vec<(Loc, String)>,
+    pub(crate) related: Vec<(Loc, String)>,
     /// Repo-relative path named when `loc` is unknown (a missing file, a directory).
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RenderErrorKind {
+pub(crate) enum RenderErrorKind {
     /// Invalid YAML or a document that is not an object.
     Yaml,
     /// A file or directory that does not exist.
@@ -37,7 +37,7 @@ pub enum RenderErrorKind {
 }
 
 impl RenderError {
-    pub fn new(kind: RenderErrorKind, message: impl Into<String>, loc: Loc) -> RenderError {
+    pub(crate) fn new(kind: RenderErrorKind, message: impl Into<String>, loc: Loc) -> RenderError {
         RenderError {
             kind,
             message: message.into(),
@@ -46,14 +46,14 @@ impl RenderError {
             path: None,
         }
     }
-    pub fn invalid(message: impl Into<String>, loc: Loc) -> RenderError {
+    pub(crate) fn invalid(message: impl Into<String>, loc: Loc) -> RenderError {
         RenderError::new(RenderErrorKind::Invalid, message, loc)
     }
-    pub fn with_related(mut self, loc: Loc, label: impl Into<String>) -> RenderError {
+    pub(crate) fn with_related(mut self, loc: Loc, label: impl Into<String>) -> RenderError {
         self.related.push((loc, label.into()));
         self
     }
-    pub fn with_path(mut self, path: impl Into<String>) -> RenderError {
+    pub(crate) fn with_path(mut self, path: impl Into<String>) -> RenderError {
         self.path = Some(path.into());
         self
     }

@@ -20,12 +20,12 @@ use crate::yaml::{Mapping, Node, Value};
 
 /// One field spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldSpec {
-    pub group: Option<CompactString>,
-    pub version: Option<CompactString>,
-    pub kind: Option<CompactString>,
-    pub path: Cow<'static, [CompactString]>,
-    pub create: bool,
+pub(crate) struct FieldSpec {
+    pub(crate) group: Option<CompactString>,
+    pub(crate) version: Option<CompactString>,
+    pub(crate) kind: Option<CompactString>,
+    pub(crate) path: Cow<'static, [CompactString]>,
+    pub(crate) create: bool,
 }
 
 /// A built-in table's group, version or kind: "" is "any" (`None`).
@@ -55,7 +55,7 @@ pub(crate) const fn spec(
 }
 
 impl FieldSpec {
-    pub fn new(path: &str, create: bool) -> FieldSpec {
+    pub(crate) fn new(path: &str, create: bool) -> FieldSpec {
         FieldSpec {
             group: None,
             version: None,
@@ -66,14 +66,14 @@ impl FieldSpec {
     }
 
     /// Does this spec apply to a resource with this id?
-    pub fn matches(&self, id: &ResId) -> bool {
+    pub(crate) fn matches(&self, id: &ResId) -> bool {
         self.group.as_deref().is_none_or(|g| g == id.group)
             && self.version.as_deref().is_none_or(|v| v == id.version)
             && self.kind.as_deref().is_none_or(|k| k == id.kind)
     }
 
     /// Reads a spec from a node (`{path, group, version, kind, create}`).
-    pub fn from_node(n: &Node) -> Option<FieldSpec> {
+    pub(crate) fn from_node(n: &Node) -> Option<FieldSpec> {
         let s = |k: &str| {
             n.get(k)
                 .and_then(crate::yaml::Node::scalar_string)
@@ -97,7 +97,7 @@ pub(crate) use super::path_syntax::split_path;
 
 /// Parses a table of field specs from YAML text (a list, or a map whose values are lists).
 #[cfg(test)]
-pub fn parse_table(yaml_text: &str) -> Vec<FieldSpec> {
+pub(crate) fn parse_table(yaml_text: &str) -> Vec<FieldSpec> {
     let docs = crate::yaml::parse_documents(yaml_text, crate::source::FileId::NONE)
         .expect("built-in field spec table is valid YAML");
     let mut out = Vec::new();
@@ -118,7 +118,12 @@ fn collect(n: &Node, out: &mut Vec<FieldSpec>) {
 
 /// Visits every node at `path` below `node`, creating missing maps when `create` is set.
 /// The callback receives the parent map's key and the node (created as `Null` if missing).
-pub fn visit(node: &mut Node, path: &[CompactString], create: bool, f: &mut dyn FnMut(&mut Node)) {
+pub(crate) fn visit(
+    node: &mut Node,
+    path: &[CompactString],
+    create: bool,
+    f: &mut dyn FnMut(&mut Node),
+) {
     if path.is_empty() {
         f(node);
         return;
@@ -161,7 +166,7 @@ pub fn visit(node: &mut Node, path: &[CompactString], create: bool, f: &mut dyn 
 ///
 /// `bookkept`: the object carries kustomize's build annotations ([`super::Resource::bookkept`]),
 /// so to kustomize's transformers `metadata/annotations` exists even where `create` is off.
-pub fn apply_specs<'s>(
+pub(crate) fn apply_specs<'s>(
     specs: impl IntoIterator<Item = &'s FieldSpec>,
     id: &ResId,
     node: &mut Node,

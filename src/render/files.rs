@@ -24,7 +24,7 @@ impl Renderer {
     /// Only the text is kept (interned in `sources`, which error snippets need anyway), not the
     /// parsed tree: most files are read by a single build, parsing again is cheap, and keeping
     /// every tree of a large repository cost more in fresh memory than the parse saves.
-    pub fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+    pub(crate) fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
         let (id, text, first) = self.intern(rel, Loc::NONE)?;
         let parsed =
             crate::yaml::parse::parse_documents_with_duplicates(&text, id).map(|(docs, dups)| {
@@ -66,7 +66,7 @@ impl Renderer {
     }
 
     /// Reads a file's raw text (generator inputs), interning it for snippets.
-    pub fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
+    pub(crate) fn read_text(&self, rel: &str, at: Loc) -> Result<Arc<str>, RenderError> {
         self.intern(rel, at).map(|(_, text, _)| text)
     }
 

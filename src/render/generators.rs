@@ -16,15 +16,15 @@ use crate::source::Loc;
 use crate::yaml::{Entry, Key, Mapping, Node, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum GenKind {
+pub(crate) enum GenKind {
     ConfigMap,
     Secret,
 }
 
-pub struct GenContext<'a> {
-    pub renderer: &'a Renderer,
-    pub dir: &'a str,
-    pub options: &'a Option<Node>,
+pub(crate) struct GenContext<'a> {
+    pub(crate) renderer: &'a Renderer,
+    pub(crate) dir: &'a str,
+    pub(crate) options: &'a Option<Node>,
 }
 
 struct Pair {
@@ -35,7 +35,7 @@ struct Pair {
 
 impl GenContext<'_> {
     /// Generates the object for one entry; returns it and the files it read.
-    pub fn generate(
+    pub(crate) fn generate(
         &self,
         g: &GeneratorArgs,
         kind: GenKind,
@@ -272,7 +272,7 @@ fn data_maps(
 /// kustomize formats the object as YAML text and parses it back, so a name or project id that is
 /// not a plain YAML string (`true`, `0123`, `a: b`) comes out the way that parse makes it; doing
 /// the same keeps the output identical. Every node of the result points at the generator config.
-pub fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
+pub(crate) fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
     let field = |path: &[&str]| -> Result<String, RenderError> {
         match config.get_path(path) {
             None => Ok(String::new()),
@@ -326,7 +326,7 @@ pub fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
 
 /// Base64 as kustomize writes generated data: lines of 70 characters, each followed by a newline,
 /// once the encoding reaches 70 characters (so it prints as a literal block).
-pub fn encode_base64(bytes: &[u8]) -> String {
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
     let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
     if enc.len() < 70 {
         return enc;
@@ -411,7 +411,7 @@ fn string_map_node(pairs: &[(String, Node)]) -> Node {
 
 /// Adds a generated object: `create` must be new; `merge`/`replace` combine with an existing
 /// object of the same kind and name from a base.
-pub fn merge_generated(
+pub(crate) fn merge_generated(
     list: &mut Vec<Resource>,
     new: Resource,
     at: Loc,

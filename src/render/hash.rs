@@ -12,7 +12,7 @@ use super::resource::Resource;
 use crate::yaml::{Node, Value, to_json};
 
 /// Appends `-<hash>` to the name of every resource that needs one.
-pub fn add_hashes(resources: &mut [Resource]) {
+pub(crate) fn add_hashes(resources: &mut [Resource]) {
     for r in resources.iter_mut().filter(|r| r.needs_hash) {
         let h = content_hash(&r.node);
         let name = format!("{}-{}", r.name(), h);
@@ -26,7 +26,7 @@ pub fn add_hashes(resources: &mut [Resource]) {
 }
 
 /// The suffix kustomize would compute for a ConfigMap or Secret node.
-pub fn content_hash(node: &Node) -> String {
+pub(crate) fn content_hash(node: &Node) -> String {
     let kind = node.str_at(&["kind"]).unwrap_or("");
     let mut m = serde_json::Map::new();
     let field = |k: &str| -> serde_json::Value {
@@ -67,7 +67,7 @@ pub fn content_hash(node: &Node) -> String {
 }
 
 /// JSON as Go's `json.Marshal` writes it: sorted keys, HTML-safe escaping.
-pub fn go_json(v: &serde_json::Value) -> String {
+pub(crate) fn go_json(v: &serde_json::Value) -> String {
     let mut out = String::new();
     write_go_json(v, &mut out);
     out

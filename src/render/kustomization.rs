@@ -13,21 +13,21 @@ use crate::yaml::{Node, Value};
 
 /// A string entry with its location (a path in `resources`, a patch path, ...).
 #[derive(Clone, Debug)]
-pub struct Ref {
-    pub text: String,
-    pub loc: Loc,
+pub(crate) struct Ref {
+    pub(crate) text: String,
+    pub(crate) loc: Loc,
 }
 
 /// A generator entry (configMapGenerator / secretGenerator item).
 #[derive(Clone, Debug)]
-pub struct GeneratorArgs {
-    pub node: Node,
-    pub loc: Loc,
+pub(crate) struct GeneratorArgs {
+    pub(crate) node: Node,
+    pub(crate) loc: Loc,
 }
 
 /// How strictly a kustomization is decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decode {
+pub(crate) enum Decode {
     /// As kustomize: an unknown field is an error.
     Strict,
     /// As Flux reads the root kustomization it edits (`yaml.Unmarshal` into kustomize's types,
@@ -36,42 +36,42 @@ pub enum Decode {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct Kustomization {
-    pub path: String,
-    pub is_component: bool,
-    pub resources: Vec<Ref>,
+pub(crate) struct Kustomization {
+    pub(crate) path: String,
+    pub(crate) is_component: bool,
+    pub(crate) resources: Vec<Ref>,
     /// How many of `resources` are listed under `resources:` itself (not legacy `bases:`).
-    pub resources_listed: usize,
-    pub components: Vec<Ref>,
-    pub crds: Vec<Ref>,
-    pub namespace: Option<(String, Loc)>,
-    pub name_prefix: Option<(String, Loc)>,
-    pub name_suffix: Option<(String, Loc)>,
-    pub common_labels: Vec<(String, String, Loc)>,
+    pub(crate) resources_listed: usize,
+    pub(crate) components: Vec<Ref>,
+    pub(crate) crds: Vec<Ref>,
+    pub(crate) namespace: Option<(String, Loc)>,
+    pub(crate) name_prefix: Option<(String, Loc)>,
+    pub(crate) name_suffix: Option<(String, Loc)>,
+    pub(crate) common_labels: Vec<(String, String, Loc)>,
     /// `labels:` entries (pairs, includeSelectors, includeTemplates, fields).
-    pub labels: Vec<Node>,
-    pub common_annotations: Vec<(String, String, Loc)>,
-    pub images: Vec<Node>,
-    pub replicas: Vec<Node>,
-    pub patches: Vec<Node>,
-    pub patches_strategic_merge: Vec<Node>,
-    pub patches_json6902: Vec<Node>,
-    pub config_map_generator: Vec<GeneratorArgs>,
-    pub secret_generator: Vec<GeneratorArgs>,
-    pub generator_options: Option<Node>,
-    pub replacements: Vec<Node>,
-    pub vars: Vec<Node>,
-    pub sort_options: Option<SortChoice>,
-    pub build_metadata: Vec<String>,
-    pub transformers: Vec<Ref>,
+    pub(crate) labels: Vec<Node>,
+    pub(crate) common_annotations: Vec<(String, String, Loc)>,
+    pub(crate) images: Vec<Node>,
+    pub(crate) replicas: Vec<Node>,
+    pub(crate) patches: Vec<Node>,
+    pub(crate) patches_strategic_merge: Vec<Node>,
+    pub(crate) patches_json6902: Vec<Node>,
+    pub(crate) config_map_generator: Vec<GeneratorArgs>,
+    pub(crate) secret_generator: Vec<GeneratorArgs>,
+    pub(crate) generator_options: Option<Node>,
+    pub(crate) replacements: Vec<Node>,
+    pub(crate) vars: Vec<Node>,
+    pub(crate) sort_options: Option<SortChoice>,
+    pub(crate) build_metadata: Vec<String>,
+    pub(crate) transformers: Vec<Ref>,
     /// `openapi.path`: a custom schema file (must exist; it informs CRD patch merging).
-    pub openapi_path: Option<Ref>,
+    pub(crate) openapi_path: Option<Ref>,
     /// Field-spec tables for this kustomization: the defaults plus `configurations:` files.
-    pub tconfig: TransformerConfig,
+    pub(crate) tconfig: TransformerConfig,
     /// `configurations:` file references.
-    pub configurations: Vec<Ref>,
+    pub(crate) configurations: Vec<Ref>,
     /// `generators:` entries: builtin generator config files (or inline YAML).
-    pub generators: Vec<Ref>,
+    pub(crate) generators: Vec<Ref>,
 }
 
 const KNOWN: &[&str] = &[
@@ -112,13 +112,13 @@ const KNOWN: &[&str] = &[
 ];
 
 /// The names a kustomization file may have, in kustomize's order.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Finds the kustomization file of a directory (`kustomization.yaml`, `.yml`, `Kustomization`):
 /// whatever is there under that name, even a symlink out of the root, a directory or a FIFO, so
 /// that reading it says what is wrong instead of the directory silently not being one.
-pub fn find_kustomization_file(fs: &dyn Fs, dir: &str) -> Option<String> {
+pub(crate) fn find_kustomization_file(fs: &dyn Fs, dir: &str) -> Option<String> {
     KUSTOMIZATION_FILES
         .iter()
         .map(|n| child_rel(dir, n))
@@ -126,7 +126,7 @@ pub fn find_kustomization_file(fs: &dyn Fs, dir: &str) -> Option<String> {
 }
 
 /// Every kustomization file name present in `dir` (kustomize refuses a directory with two).
-pub fn kustomization_files(fs: &dyn Fs, dir: &str) -> Vec<String> {
+pub(crate) fn kustomization_files(fs: &dyn Fs, dir: &str) -> Vec<String> {
     KUSTOMIZATION_FILES
         .iter()
         .map(|n| child_rel(dir, n))
@@ -255,18 +255,8 @@ fn scalar(n: &Node, field: &str) -> Result<Option<(String, Loc)>, RenderError> {
 }
 
 impl Kustomization {
-    /// Reads the kustomization from its parsed documents; `text` is the file's text (for the
-    /// strict decoding of [`super::kusttypes`]).
-    pub fn from_docs(
-        path: &str,
-        docs: Vec<Node>,
-        text: &str,
-    ) -> Result<Kustomization, RenderError> {
-        Kustomization::from_docs_with(path, docs, text, Decode::Strict)
-    }
-
     /// [`Kustomization::from_docs`] with a choice of decoder.
-    pub fn from_docs_with(
+    pub(crate) fn from_docs_with(
         path: &str,
         docs: Vec<Node>,
         text: &str,
@@ -422,7 +412,7 @@ fn unknown_field(f: &str, path: &str, at: Loc) -> RenderError {
 
 /// `sortOptions` of a kustomization.
 #[derive(Clone, Debug, PartialEq)]
-pub enum SortChoice {
+pub(crate) enum SortChoice {
     Legacy {
         first: Option<Vec<String>>,
         last: Option<Vec<String>>,

@@ -17,7 +17,7 @@ use crate::yaml::{Node, Value};
 
 /// A Go type a kustomization field decodes into.
 #[derive(Clone, Copy, Debug)]
-pub enum Ty {
+pub(crate) enum Ty {
     Str,
     Bool,
     Int,
@@ -86,7 +86,7 @@ const GENERATOR_ARGS: [(&str, Ty); 8] = [
 ];
 
 /// `types.Kustomization` of kustomize API v0.21.3.
-pub const KUSTOMIZATION: Ty = Obj(&[
+pub(crate) const KUSTOMIZATION: Ty = Obj(&[
     ("apiVersion", Str),
     ("kind", Str),
     (
@@ -210,7 +210,7 @@ pub const KUSTOMIZATION: Ty = Obj(&[
 /// file's text, to tell a plain `yes` (a YAML 1.1 boolean) from a quoted one. Unknown top-level
 /// fields are left to the caller, which knows the supported subset and suggests spellings.
 /// `lenient`: unknown fields below the top are dropped instead of refused (Flux's decoder).
-pub fn check(doc: &mut Node, text: &str, lenient: bool) -> Result<(), RenderError> {
+pub(crate) fn check(doc: &mut Node, text: &str, lenient: bool) -> Result<(), RenderError> {
     let w = Walk { text, lenient };
     w.walk(doc, KUSTOMIZATION, &Path::Root, true)
 }

@@ -6,7 +6,7 @@
 //! stays with the selector's users.
 
 /// The selector's first syntax error, worded as kustomize words it.
-pub fn validate(sel: &str) -> Result<(), String> {
+pub(crate) fn validate(sel: &str) -> Result<(), String> {
     let toks = lex(sel);
     let mut p = Parser { toks: &toks, i: 0 };
     match p.peek() {

@@ -21,11 +21,11 @@ use crate::yaml::{Node, Value};
 
 /// One referral kind and the fields that name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BackRef {
-    pub group: Option<CompactString>,
-    pub version: Option<CompactString>,
-    pub kind: CompactString,
-    pub fields: Cow<'static, [FieldSpec]>,
+pub(crate) struct BackRef {
+    pub(crate) group: Option<CompactString>,
+    pub(crate) version: Option<CompactString>,
+    pub(crate) kind: CompactString,
+    pub(crate) fields: Cow<'static, [FieldSpec]>,
 }
 
 impl BackRef {
@@ -82,7 +82,7 @@ fn parse(text: &str) -> Vec<BackRef> {
 
 /// Reads extra `nameReference` entries from a `configurations:` file (kustomize's layout:
 /// `{kind, group, version, fieldSpecs: [...]}`).
-pub fn from_config(entries: &[Node]) -> Vec<BackRef> {
+pub(crate) fn from_config(entries: &[Node]) -> Vec<BackRef> {
     entries
         .iter()
         .filter_map(|e| BackRef::from_nodes(e, e.get("fieldSpecs")))
@@ -112,7 +112,7 @@ fn ns_equal(a: &str, b: &str) -> bool {
 }
 
 /// Rewrites references; an ambiguous reference is an error.
-pub fn fix_back_references_with(
+pub(crate) fn fix_back_references_with(
     resources: &mut [Resource],
     extra: &[BackRef],
 ) -> Result<(), RenderError> {

@@ -21,18 +21,18 @@ use super::resource::ResId;
 
 /// A custom schema (`openapi: {path}`).
 #[derive(Debug)]
-pub struct CustomSchema {
+pub(crate) struct CustomSchema {
     /// Repo-relative path of the schema file.
-    pub path: String,
-    pub doc: serde_json::Value,
+    pub(crate) path: String,
+    pub(crate) doc: serde_json::Value,
     /// kyaml had consulted its built-in schema before this one was set, so built-in kinds keep
     /// their merge keys.
-    pub with_builtin: bool,
+    pub(crate) with_builtin: bool,
 }
 
 impl CustomSchema {
     /// The definition whose `x-kubernetes-group-version-kind` names the resource's type.
-    pub fn root_for(&self, id: &ResId) -> Option<&serde_json::Value> {
+    pub(crate) fn root_for(&self, id: &ResId) -> Option<&serde_json::Value> {
         self.doc
             .get("definitions")?
             .as_object()?
@@ -53,25 +53,25 @@ impl CustomSchema {
 
 /// The schema state at one point of a top-level build.
 #[derive(Clone, Debug, Default)]
-pub struct SchemaState {
+pub(crate) struct SchemaState {
     /// The custom schema in effect, once a kustomization has set one.
-    pub custom: Option<Arc<CustomSchema>>,
+    pub(crate) custom: Option<Arc<CustomSchema>>,
     /// kyaml has consulted its built-in schema (a strategic merge ran, or a resource of a kind
     /// outside the built-in API groups was loaded) while no custom schema was set.
-    pub touched: bool,
+    pub(crate) touched: bool,
     /// This build (memoized from an untouched start) set a custom schema while untouched, so
     /// its result differs when it starts touched: the memo keeps a second entry for that start.
-    pub sensitive: bool,
+    pub(crate) sensitive: bool,
 }
 
 impl SchemaState {
     /// Whether built-in kinds' lists merge by their Kubernetes merge keys.
-    pub fn builtin_known(&self) -> bool {
+    pub(crate) fn builtin_known(&self) -> bool {
         self.custom.as_ref().is_none_or(|c| c.with_builtin)
     }
 
     /// Records that kyaml would consult its built-in schema now.
-    pub fn touch(&mut self) {
+    pub(crate) fn touch(&mut self) {
         if self.custom.is_none() {
             self.touched = true;
         }
@@ -80,7 +80,7 @@ impl SchemaState {
     /// Sets a kustomization's custom schema, unless one is already in effect (kustomize's
     /// `SetSchema(…, reset=false)`; the top level starts from an empty state, which is the
     /// same as its reset).
-    pub fn set_custom(&mut self, path: String, doc: serde_json::Value) {
+    pub(crate) fn set_custom(&mut self, path: String, doc: serde_json::Value) {
         if self.custom.is_some() {
             return;
         }
@@ -95,7 +95,7 @@ impl SchemaState {
     }
 
     /// Folds in the state a sub-build ended in (it started from `self`).
-    pub fn after_sub(&mut self, sub: &SchemaState) {
+    pub(crate) fn after_sub(&mut self, sub: &SchemaState) {
         if self.custom.is_none() {
             if sub.sensitive && !self.touched {
                 self.sensitive = true;
@@ -107,7 +107,7 @@ impl SchemaState {
 
     /// The state a memoized sub-build starts from: the custom schema in effect, untouched, not
     /// yet sensitive (the caller asks for the touched variant when the result is sensitive).
-    pub fn entry(&self, touched: bool) -> SchemaState {
+    pub(crate) fn entry(&self, touched: bool) -> SchemaState {
         SchemaState {
             custom: self.custom.clone(),
             touched: touched && self.custom.is_none(),
@@ -117,7 +117,7 @@ impl SchemaState {
 
     /// What a memoized build's key adds for this starting state (`""` for the usual start: no
     /// custom schema, untouched).
-    pub fn memo_suffix(&self) -> String {
+    pub(crate) fn memo_suffix(&self) -> String {
         let mut s = String::new();
         if let Some(c) = &self.custom {
             s.push_str("\0openapi:");

@@ -13,7 +13,7 @@ use crate::source::{FileId, Loc};
 use crate::yaml::{Node, Value, set_via_deep};
 
 /// Parses JSON or YAML patch text into a list node.
-pub fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
+pub(crate) fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
     let mut docs = crate::yaml::parse_documents(text, file)
         .map_err(|e| RenderError::invalid(format!("invalid JSON patch: {}", e.message), e.loc))?;
     docs.retain(|d| !d.is_null());
@@ -36,7 +36,7 @@ pub fn parse_ops(text: &str, file: FileId) -> Result<Node, RenderError> {
 /// capitalisations) as booleans, in values and in mapping keys (where they become `"true"` and
 /// `"false"`, a later key winning). `text` is the text `ops` was parsed from: only scalars written
 /// plain there (the text at their span is the value itself) are affected, never quoted ones.
-pub fn read_as_yaml11(ops: &mut Node, text: &str) {
+pub(crate) fn read_as_yaml11(ops: &mut Node, text: &str) {
     use super::kusttypes::{plain_at as plain, yaml11_bool_word as bool_word};
     match &mut ops.value {
         Value::Str(s) => {
@@ -89,7 +89,7 @@ fn in_map(root: &Node, toks: &[String]) -> bool {
 /// JSON patch stores the previous id first, the legacy `patchesJson6902` does not),
 /// `metadata.annotations` exists for the patch (`add /metadata/annotations/x` works on an object
 /// that has none); an empty map stands in for them here and is dropped again if unused.
-pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
+pub(crate) fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
     let bookkept = target.bookkept;
     let stand_in = match target.node.get_mut("metadata").and_then(|m| m.as_map_mut()) {
         Some(m) if bookkept && !m.contains_key("annotations") => {

@@ -16,14 +16,14 @@ const META: &[char] = &[
 
 /// An anchored pattern: the whole string must match.
 #[derive(Clone, Debug)]
-pub enum Pattern {
+pub(crate) enum Pattern {
     Literal(String),
     Regex(Regex),
 }
 
 impl Pattern {
     /// `^(?:s)$`, as kustomize's selectors compile it.
-    pub fn anchored(s: &str) -> Result<Pattern, regex::Error> {
+    pub(crate) fn anchored(s: &str) -> Result<Pattern, regex::Error> {
         if s.contains(META) {
             Regex::new(&format!("^(?:{s})$")).map(Pattern::Regex)
         } else {
@@ -32,11 +32,11 @@ impl Pattern {
     }
 
     /// A pattern matching exactly `s`.
-    pub fn literal(s: &str) -> Pattern {
+    pub(crate) fn literal(s: &str) -> Pattern {
         Pattern::Literal(s.to_string())
     }
 
-    pub fn is_match(&self, text: &str) -> bool {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
         match self {
             Pattern::Literal(s) => s == text,
             Pattern::Regex(r) => r.is_match(text),
@@ -48,7 +48,7 @@ impl Pattern {
 /// `^NAME(:[a-zA-Z0-9_.{}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{}-]*)?$`
 /// with NAME inserted unescaped.
 #[derive(Clone, Debug)]
-pub enum ImagePattern {
+pub(crate) enum ImagePattern {
     /// A name whose only metacharacter is `.` (matching any character but a newline).
     Simple(String),
     Regex(Regex),
@@ -57,7 +57,7 @@ pub enum ImagePattern {
 }
 
 impl ImagePattern {
-    pub fn new(name: &str) -> ImagePattern {
+    pub(crate) fn new(name: &str) -> ImagePattern {
         if name.chars().any(|c| c != '.' && META.contains(&c)) {
             match Regex::new(&format!(
                 "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$"
@@ -70,7 +70,7 @@ impl ImagePattern {
         }
     }
 
-    pub fn is_match(&self, image: &str) -> bool {
+    pub(crate) fn is_match(&self, image: &str) -> bool {
         match self {
             ImagePattern::Never => false,
             ImagePattern::Regex(r) => r.is_match(image),

@@ -105,7 +105,7 @@ impl RemoteBases {
 
 /// How a report names a fetched repository at a commit: a URL (with `://` always, `ssh://` for
 /// scp-style addresses), the ref as written, the short commit.
-pub fn label(spec: &RepoSpec, pinned: &Pinned) -> String {
+pub(crate) fn label(spec: &RepoSpec, pinned: &Pinned) -> String {
     let url = spec.clone_url();
     let url = if url.contains("://") {
         url
@@ -296,8 +296,6 @@ fn explain(text: &str, e: &RemoteError, mode: Mode) -> String {
 /// One remote base `kustodian fetch` fetched.
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    /// The entry as written.
-    pub reference: String,
     /// Where it is written (the first time it was met).
     pub at: Loc,
     /// The repository, ref and commit, as locations name them.
@@ -341,7 +339,6 @@ impl Renderer {
                         Ok((sub, sub_dir)) => {
                             if !out.fetched.iter().any(|f| f.label == sub.label) {
                                 out.fetched.push(Fetched {
-                                    reference: entry.text.clone(),
                                     at: entry.loc,
                                     label: sub.label.clone(),
                                 });

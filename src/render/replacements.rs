@@ -17,7 +17,7 @@ use crate::yaml::resolve::resolve_plain;
 use crate::yaml::{Mapping, Node, Value};
 
 /// Applies a list of replacement entries (already loaded; `path:` entries inlined) in order.
-pub fn apply(
+pub(crate) fn apply(
     resources: &mut [Resource],
     replacements: &[Node],
     sources: &Sources,
@@ -44,7 +44,7 @@ fn spelled(n: &Node, sources: &Sources) -> Option<String> {
 /// a leading dot ignored; a segment opening `[` runs on over dots to the one ending in `]`, and
 /// if it holds no `=` it names a map key (`annotations.[cert-manager.io/inject-ca-from]`), its
 /// brackets trimmed; with `=` it selects list items (`[name=a.b]`).
-pub fn split_field_path(p: &str) -> Vec<String> {
+pub(crate) fn split_field_path(p: &str) -> Vec<String> {
     let mut ps: Vec<&str> = p.split('.').collect();
     if ps.len() > 1 && ps[0].is_empty() {
         ps.remove(0);
@@ -524,7 +524,12 @@ fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) -> Result<(),
 }
 
 /// Visits the nodes at a replacement field path, creating missing map fields when asked.
-pub fn visit_path(node: &mut Node, segs: &[String], create: bool, f: &mut dyn FnMut(&mut Node)) {
+pub(crate) fn visit_path(
+    node: &mut Node,
+    segs: &[String],
+    create: bool,
+    f: &mut dyn FnMut(&mut Node),
+) {
     let Some((seg, rest)) = segs.split_first() else {
         f(node);
         return;

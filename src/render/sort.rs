@@ -66,7 +66,11 @@ fn ns_name_key(id: &ResId) -> String {
 /// counts up to -1, the `last` list from 1, a kind in both taking its `last` rank, a repeated
 /// kind its later place), then the group/version/kind string (two core `Namespace` kinds in
 /// reverse), then `namespace|name`.
-pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: Option<&[String]>) {
+pub(crate) fn legacy_sort(
+    resources: &mut [Resource],
+    first: Option<&[String]>,
+    last: Option<&[String]>,
+) {
     let first: Vec<&str> = match first {
         Some(f) => f.iter().map(String::as_str).collect(),
         None => ORDER_FIRST.to_vec(),

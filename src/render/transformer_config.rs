@@ -16,27 +16,27 @@ use crate::yaml::{Node, Value};
 /// every kustomization starts from them, and cloning hundreds of field specs per kustomization
 /// was a measurable part of rendering a large repository.
 #[derive(Clone, Debug)]
-pub struct TransformerConfig {
-    pub common_labels: Specs,
-    pub template_labels: Specs,
-    pub common_annotations: Specs,
-    pub images: Specs,
-    pub replicas: Specs,
-    pub namespace: Specs,
+pub(crate) struct TransformerConfig {
+    pub(crate) common_labels: Specs,
+    pub(crate) template_labels: Specs,
+    pub(crate) common_annotations: Specs,
+    pub(crate) images: Specs,
+    pub(crate) replicas: Specs,
+    pub(crate) namespace: Specs,
     /// `namePrefix`/`nameSuffix` field specs from `configurations:` (`None`: the default, every
     /// object's `metadata/name`). kustomize merges its default into configured specs, and a
     /// configured `metadata/name` spec of any kind counts as the default already there: so
     /// `metadata/name` for one kind renames only that kind, another path adds to the renaming.
-    pub name_prefix: Option<Vec<FieldSpec>>,
-    pub name_suffix: Option<Vec<FieldSpec>>,
+    pub(crate) name_prefix: Option<Vec<FieldSpec>>,
+    pub(crate) name_suffix: Option<Vec<FieldSpec>>,
     /// Extra `nameReference` entries (kind + fieldSpecs), for the name-reference pass.
-    pub name_reference: Vec<Node>,
+    pub(crate) name_reference: Vec<Node>,
     /// Extra `varReference` field specs, for `vars`.
-    pub var_reference: Vec<FieldSpec>,
+    pub(crate) var_reference: Vec<FieldSpec>,
 }
 
 /// A shared, copy-on-write table of field specs.
-pub type Specs = std::sync::Arc<Vec<FieldSpec>>;
+pub(crate) type Specs = std::sync::Arc<Vec<FieldSpec>>;
 
 /// kustomize's default tables, built once.
 static DEFAULT_SPECS: std::sync::LazyLock<[Specs; 6]> = std::sync::LazyLock::new(|| {
@@ -78,7 +78,7 @@ impl Default for TransformerConfig {
 
 impl TransformerConfig {
     /// kustomize's defaults with the given `configurations:` documents merged in, in order.
-    pub fn from_docs(docs: &[std::sync::Arc<Node>]) -> TransformerConfig {
+    pub(crate) fn from_docs(docs: &[std::sync::Arc<Node>]) -> TransformerConfig {
         let mut c = TransformerConfig::default();
         for d in docs {
             c.extend_from(d);
@@ -88,7 +88,7 @@ impl TransformerConfig {
 
     /// Adds the tables of one `configurations:` document (a spec already there is not added
     /// twice, as kustomize's merge keeps one).
-    pub fn extend_from(&mut self, doc: &Node) {
+    pub(crate) fn extend_from(&mut self, doc: &Node) {
         let specs = |key: &str| -> Vec<FieldSpec> {
             doc.get(key)
                 .and_then(|n| n.as_seq())

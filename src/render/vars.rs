@@ -20,18 +20,18 @@ use crate::yaml::{Node, Value};
 
 /// A declared var.
 #[derive(Clone, Debug)]
-pub struct Var {
-    pub name: String,
-    pub api_version: String,
-    pub kind: String,
-    pub obj_name: String,
-    pub namespace: String,
-    pub field_path: String,
-    pub loc: Loc,
+pub(crate) struct Var {
+    pub(crate) name: String,
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) obj_name: String,
+    pub(crate) namespace: String,
+    pub(crate) field_path: String,
+    pub(crate) loc: Loc,
 }
 
 impl Var {
-    pub fn from_node(n: &Node) -> Result<Var, RenderError> {
+    pub(crate) fn from_node(n: &Node) -> Result<Var, RenderError> {
         let s = |p: &[&str]| {
             n.get_path(p)
                 .and_then(crate::yaml::Node::scalar_string)
@@ -61,7 +61,7 @@ impl Var {
 }
 
 /// Binds newly declared vars to the object each names, refusing a var declared twice.
-pub fn bind(
+pub(crate) fn bind(
     resources: &mut [Resource],
     declared: &[Var],
     incoming: &[Node],
@@ -115,7 +115,7 @@ pub fn bind(
 }
 
 /// Substitutes every declared var at the top of the build.
-pub fn apply(
+pub(crate) fn apply(
     resources: &mut [Resource],
     vars: &[Var],
     extra_specs: &[FieldSpec],

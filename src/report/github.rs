@@ -18,7 +18,7 @@ use crate::report::{Report, markdown};
 use crate::source::Position;
 
 /// Annotations GitHub keeps per kind (error, warning, notice) and step.
-pub const SHOWN_PER_KIND: usize = 10;
+pub(crate) const SHOWN_PER_KIND: usize = 10;
 
 /// Escapes an annotation message.
 pub fn escape_data(s: &str) -> String {
@@ -252,7 +252,7 @@ pub fn emit(report: &Report, out: &mut dyn Write, quiet: bool) -> io::Result<()>
 
 /// The step summary (markdown), at most `limit` bytes. In pull-request mode the findings the
 /// base revision had too come after the new ones, collapsed.
-pub fn step_summary(report: &Report, limit: usize) -> String {
+pub(crate) fn step_summary(report: &Report, limit: usize) -> String {
     let s = report.summary;
     let mut md = String::from("## kustodian\n\n");
     let (existing, new): (Vec<&Finding>, Vec<&Finding>) = report
@@ -331,7 +331,7 @@ fn table(report: &Report, mut findings: Vec<&Finding>, md: &mut String, limit: u
 /// the rendered diff (collapsed), within `limit` bytes. Every block starts at the left margin:
 /// a `<details>` HTML block inside a list item would end the list at its code fence, and the
 /// diff would show expanded.
-pub fn changes_markdown(changes: &[EnvChange], limit: usize) -> String {
+pub(crate) fn changes_markdown(changes: &[EnvChange], limit: usize) -> String {
     if changes.is_empty() {
         return String::new();
     }

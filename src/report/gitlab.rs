@@ -29,7 +29,7 @@ fn severity(f: &Finding) -> &'static str {
 }
 
 /// The report value.
-pub fn build(report: &Report) -> Value {
+pub(crate) fn build(report: &Report) -> Value {
     let prints = fingerprints(report);
     let issues: Vec<Value> = report
         .findings

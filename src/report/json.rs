@@ -17,69 +17,70 @@ use crate::source::{Loc, Position};
 #[serde(deny_unknown_fields)]
 pub struct JsonReport {
     /// Format version; incompatible changes bump it.
-    pub version: u32,
-    pub findings: Vec<JsonFinding>,
+    pub(crate) version: u32,
+    pub(crate) findings: Vec<JsonFinding>,
     pub summary: Summary,
 }
 
 /// One finding.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonFinding {
+pub(crate) struct JsonFinding {
     /// Stable rule id (`kustodian rules`), or `render-error`/`config-error`/`policy-error` for
     /// inputs that could not be evaluated.
-    pub rule: String,
-    pub severity: Severity,
-    pub message: String,
-    pub app: Option<String>,
+    pub(crate) rule: String,
+    pub(crate) severity: Severity,
+    pub(crate) message: String,
+    pub(crate) app: Option<String>,
     /// The environment, or several joined with `, ` when one finding at one source line holds
     /// in each of them.
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// The environments the finding holds in (one, or several for a line they share).
     #[serde(default)]
-    pub environments: Vec<String>,
-    pub resource: Option<ResourceRef>,
+    pub(crate) environments: Vec<String>,
+    pub(crate) resource: Option<ResourceRef>,
     /// Field path inside the rendered object.
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
     /// The line to edit.
-    pub location: Option<Position>,
-    pub related: Vec<JsonRelated>,
+    pub(crate) location: Option<Position>,
+    pub(crate) related: Vec<JsonRelated>,
     /// Extra text shown after the message (a hint, a rendered diff).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// Present when the finding is waived (it then counts for neither the totals nor the exit
     /// code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<JsonSuppressed>,
+    pub(crate) suppressed: Option<JsonSuppressed>,
     /// Pull-request mode: `new` when the change brings the finding, `existing` when the base
     /// revision had it too (same rule, app, environment, object and field); existing findings
     /// fail the run only with `--fail-on all`. Absent outside pull-request mode and for inputs
     /// that could not be evaluated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<Baseline>,
+    pub(crate) baseline: Option<Baseline>,
 }
 
 /// Why and where a finding is waived.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonSuppressed {
+pub(crate) struct JsonSuppressed {
     /// `inline` (a `# kustodian:ignore[...]` comment) or `exception` (`.kustodian.yaml`).
-    pub kind: String,
-    pub reason: String,
+    pub(crate) kind: String,
+    pub(crate) reason: String,
     /// The comment or the exception.
-    pub location: Option<Position>,
+    pub(crate) location: Option<Position>,
 }
 
 /// A secondary location.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonRelated {
-    pub location: Option<Position>,
-    pub message: String,
+pub(crate) struct JsonRelated {
+    pub(crate) location: Option<Position>,
+    pub(crate) message: String,
 }
 
 /// Builds the report value.
-pub fn build(report: &Report) -> JsonReport {
+#[cfg(test)]
+pub(crate) fn build(report: &Report) -> JsonReport {
     JsonReport {
         version: 1,
         findings: report

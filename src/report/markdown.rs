@@ -7,7 +7,7 @@
 /// markdown — code, emphasis, links, HTML and entities, table cells, strikethrough, GitHub's math
 /// — is backslash-escaped (CommonMark allows a backslash before any ASCII punctuation); line
 /// breaks become spaces.
-pub fn text(s: &str) -> String {
+pub(crate) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -24,7 +24,7 @@ pub fn text(s: &str) -> String {
 }
 
 /// Text in a table cell: escaped like [`text`], with line breaks kept as `<br>`.
-pub fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.lines().map(text).collect::<Vec<_>>().join("<br>")
 }
 
@@ -32,7 +32,7 @@ pub fn cell(s: &str) -> String {
 /// with spaces when it starts or ends with one); line breaks become spaces. `in_table`: GitHub's
 /// table extension splits cells at `|` even inside code spans unless it is backslash-escaped
 /// (and then shows the bare `|`).
-pub fn code(s: &str, in_table: bool) -> String {
+pub(crate) fn code(s: &str, in_table: bool) -> String {
     let s: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -50,7 +50,7 @@ pub fn code(s: &str, in_table: bool) -> String {
 
 /// Text inside raw HTML (`<summary>…</summary>`): HTML-escaped; markdown is not interpreted
 /// there.
-pub fn html(s: &str) -> String {
+pub(crate) fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -68,7 +68,7 @@ pub fn html(s: &str) -> String {
 
 /// A fenced code block holding `body` verbatim, whatever lines it contains: the fence is longer
 /// than any backtick run in it.
-pub fn code_block(info: &str, body: &str) -> String {
+pub(crate) fn code_block(info: &str, body: &str) -> String {
     let fence = "`".repeat((longest_run(body, '`') + 1).max(3));
     let mut out = format!("{fence}{info}\n{body}");
     if !body.is_empty() && !body.ends_with('\n') {

@@ -14,7 +14,7 @@ pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
-pub mod markdown;
+pub(crate) mod markdown;
 pub mod promotion;
 pub mod sarif;
 pub mod versions;
@@ -61,7 +61,7 @@ impl PathBase {
 
     /// The report's name for a file the engine names relative to the checked directory (a
     /// fetched remote base's file keeps its URL name).
-    pub fn path(&self, display: &str) -> String {
+    pub(crate) fn path(&self, display: &str) -> String {
         if self.prefix.is_empty() || crate::source::remote::is_fetched_path(display) {
             return display.to_string();
         }
@@ -74,7 +74,7 @@ impl PathBase {
     }
 
     /// True when a (report) path names a file of another revision, not of the work tree.
-    pub fn is_revision(&self, path: &str) -> bool {
+    pub(crate) fn is_revision(&self, path: &str) -> bool {
         self.revision_labels
             .iter()
             .any(|l| path.starts_with(l.as_str()))
@@ -82,12 +82,12 @@ impl PathBase {
 
     /// True when a (report) path names a file of the work tree: not of another revision, not
     /// of a fetched remote base. Only those may be annotated in a pull request or code scanning.
-    pub fn in_work_tree(&self, path: &str) -> bool {
+    pub(crate) fn in_work_tree(&self, path: &str) -> bool {
         !self.is_revision(path) && !crate::source::remote::is_fetched_path(path)
     }
 
     /// The checked directory itself, as reports name it (`.` at the top).
-    pub fn checked_dir(&self) -> &str {
+    pub(crate) fn checked_dir(&self) -> &str {
         match self.prefix.strip_suffix('/') {
             Some(p) => p,
             None => ".",
@@ -122,7 +122,7 @@ impl<'a> Report<'a> {
     }
 
     /// The findings that count: all but the suppressed ones (which only JSON and SARIF carry).
-    pub fn active(&self) -> impl Iterator<Item = &'a Finding> + Clone + use<'a> {
+    pub(crate) fn active(&self) -> impl Iterator<Item = &'a Finding> + Clone + use<'a> {
         self.findings.iter().filter(|f| f.suppressed.is_none())
     }
 
@@ -134,7 +134,7 @@ impl<'a> Report<'a> {
     }
 
     /// Where a location is, as reports name it.
-    pub fn position(&self, loc: Loc) -> Option<Position> {
+    pub(crate) fn position(&self, loc: Loc) -> Option<Position> {
         self.sources.position(loc).map(|p| self.named(p))
     }
 
@@ -147,7 +147,7 @@ impl<'a> Report<'a> {
     }
 
     /// Start and end (line, column) of a finding's primary location.
-    pub fn span(&self, f: &Finding) -> Option<(Position, Position)> {
+    pub(crate) fn span(&self, f: &Finding) -> Option<(Position, Position)> {
         if let Some(r) = &f.resolved {
             let start = r.start.clone()?;
             let end = r.end.clone().unwrap_or_else(|| start.clone());
@@ -167,7 +167,7 @@ impl<'a> Report<'a> {
     }
 
     /// Each related location's position (when known) with its message.
-    pub fn related(&self, f: &'a Finding) -> Vec<(Option<Position>, &'a str)> {
+    pub(crate) fn related(&self, f: &'a Finding) -> Vec<(Option<Position>, &'a str)> {
         f.related
             .iter()
             .enumerate()
@@ -190,7 +190,7 @@ impl<'a> Report<'a> {
     }
 
     /// The text of a finding's primary line (empty when unknown).
-    pub fn line_text(&self, f: &Finding) -> String {
+    pub(crate) fn line_text(&self, f: &Finding) -> String {
         let Some(p) = f.position(self.sources) else {
             return String::new();
         };
@@ -206,7 +206,7 @@ impl<'a> Report<'a> {
 /// identical ones apart (`<hash>:1`, `<hash>:2`, …, in report order). Two containers with the
 /// same `image:` line differ by field path; SARIF's `primaryLocationLineHash` and GitLab's
 /// `fingerprint` use it, so code scanning never merges different alerts.
-pub fn fingerprints(report: &Report) -> Vec<String> {
+pub(crate) fn fingerprints(report: &Report) -> Vec<String> {
     use sha2::{Digest, Sha256};
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     report

@@ -27,7 +27,7 @@ fn level(s: Severity) -> &'static str {
 
 /// Percent-encodes a path for a URI: everything but unreserved characters and `/` (so a `:` in a
 /// file name never reads as a scheme, a space never ends the reference).
-pub fn uri_path(path: &str) -> String {
+pub(crate) fn uri_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
@@ -50,7 +50,8 @@ fn physical(report: &Report, p: &Position, region: Value) -> Option<Value> {
 }
 
 /// Builds the SARIF log.
-pub fn build(report: &Report) -> Value {
+#[cfg(test)]
+pub(crate) fn build(report: &Report) -> Value {
     let (mut run, prints) = run_without_results(report);
     run["results"] = report
         .findings

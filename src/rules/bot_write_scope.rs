@@ -21,9 +21,9 @@ use crate::settings::{Level, RuleSettings, Stage};
 /// **Fix.** Restrict the bot's configuration to dev overlays; promote by hand.
 ///
 /// **Config.** `options.bots`: actor globs. Only runs with `--base`.
-pub struct BotWriteScope;
+pub(crate) struct BotWriteScope;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "bot-write-scope",
     doc: docs::BOT_WRITE_SCOPE,
     default_level: Level::Error,
@@ -35,9 +35,9 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `bot-write-scope`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BotOptions {
+pub(crate) struct BotOptions {
     /// Actor globs that are bots (default `*[bot]`, `ci-bot`).
-    pub bots: Option<Vec<String>>,
+    pub(crate) bots: Option<Vec<String>>,
 }
 
 impl Rule for BotWriteScope {

@@ -29,9 +29,9 @@ use crate::settings::{Level, RuleSettings};
 /// emergency, which is itself a reviewed change).
 ///
 /// **Config.** `freeze:` in `.kustodian.yaml`. Only runs with `--base`.
-pub struct ChangeFreeze;
+pub(crate) struct ChangeFreeze;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "change-freeze",
     doc: docs::CHANGE_FREEZE,
     default_level: Level::Error,

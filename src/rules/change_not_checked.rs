@@ -21,9 +21,9 @@ use crate::settings::{Level, RuleSettings};
 /// with `environments:` in `.kustodian.yaml` (or `ignore:` the files when they are not deployed).
 ///
 /// **Config.** Severity only.
-pub struct ChangeNotChecked;
+pub(crate) struct ChangeNotChecked;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "change-not-checked",
     doc: docs::CHANGE_NOT_CHECKED,
     default_level: Level::Warning,

@@ -25,9 +25,9 @@ use crate::source::Loc;
 /// **Fix.** Add a rule such as `/apps/*/overlays/production/ @myorg/oncall-approvers`.
 ///
 /// **Config.** `options.owners`: required owners by stage (`staging`, `production`).
-pub struct CodeownersMissing;
+pub(crate) struct CodeownersMissing;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "codeowners-missing",
     doc: docs::CODEOWNERS_MISSING,
     default_level: Level::Error,
@@ -39,10 +39,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `codeowners-missing`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct OwnersOptions {
+pub(crate) struct OwnersOptions {
     /// Required owners by stage (`staging`, `production`), e.g. `production: ["@org/oncall"]`.
     #[serde(default)]
-    pub owners: BTreeMap<String, Vec<String>>,
+    pub(crate) owners: BTreeMap<String, Vec<String>>,
 }
 
 /// One CODEOWNERS rule.
@@ -55,7 +55,7 @@ struct OwnerRule {
 }
 
 /// Does a CODEOWNERS (gitignore-style) pattern match a repo-relative path?
-pub fn pattern_matches(pattern: &str, path: &str) -> bool {
+pub(crate) fn pattern_matches(pattern: &str, path: &str) -> bool {
     let anchored = pattern.starts_with('/') || pattern.trim_end_matches('/').contains('/');
     let dir_only = pattern.ends_with('/');
     let pat = pattern.trim_start_matches('/').trim_end_matches('/');

@@ -28,9 +28,9 @@ use crate::render::Build;
 ///
 /// **Config.** `options.depth`: how many commits of staging's history count (default 50). Only
 /// runs with `--base`.
-pub struct DigestNotPromoted;
+pub(crate) struct DigestNotPromoted;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "digest-not-promoted",
     doc: docs::DIGEST_NOT_PROMOTED,
     default_level: Level::Error,
@@ -42,9 +42,9 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `digest-not-promoted`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DigestOptions {
+pub(crate) struct DigestOptions {
     /// How many commits of staging's history count as "ran in staging" (default 50).
-    pub depth: Option<usize>,
+    pub(crate) depth: Option<usize>,
 }
 
 /// `(image name, digest)` of every container image with a digest.

@@ -24,9 +24,9 @@ use crate::settings::{Level, RuleSettings};
 ///
 /// **Config.** Severity only. Objects whose source is another repository or another branch are
 /// not this repository's to check (`kustodian envs` lists them as not rendered).
-pub struct GitopsPathMissing;
+pub(crate) struct GitopsPathMissing;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "gitops-path-missing",
     doc: docs::GITOPS_PATH_MISSING,
     default_level: Level::Error,

@@ -32,9 +32,9 @@ use crate::yaml::{Node, Value};
 /// `kustodian promote <app> --to production`.
 ///
 /// **Config.** `severity` (default warning), `stages`/`environments`.
-pub struct ImageAutomationInProduction;
+pub(crate) struct ImageAutomationInProduction;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "image-automation-in-production",
     doc: docs::IMAGE_AUTOMATION_IN_PRODUCTION,
     default_level: Level::Warning,

@@ -29,9 +29,9 @@ use crate::settings::{Level, RuleSettings, Stage};
 ///
 /// **Config.** `stages`/`environments` choose where it applies; `options.allow` lists image globs
 /// that are exempt (e.g. `registry.k8s.io/pause`).
-pub struct ImageNotPinned;
+pub(crate) struct ImageNotPinned;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "image-not-pinned",
     doc: docs::IMAGE_NOT_PINNED,
     default_level: Level::Error,
@@ -43,10 +43,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `image-not-pinned`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ImageOptions {
+pub(crate) struct ImageOptions {
     /// Globs of image names exempt from the rule (e.g. `registry.example.com/tools/*`).
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub(crate) allow: Vec<String>,
 }
 
 /// `name@sha256:<64 lowercase hex>` with a non-empty name free of `@` and whitespace. Checked by
@@ -63,7 +63,7 @@ fn pinned(image: &str) -> bool {
 }
 
 /// Why an image reference is not pinned, or `None` when it is.
-pub fn unpinned_reason(image: &str) -> Option<String> {
+pub(crate) fn unpinned_reason(image: &str) -> Option<String> {
     if pinned(image) {
         return None;
     }

@@ -43,9 +43,9 @@ use crate::yaml::Node;
 /// reported).
 ///
 /// **Config.** `stages`/`environments` choose where it applies. Only runs with `--base`.
-pub struct ImmutableFieldChanged;
+pub(crate) struct ImmutableFieldChanged;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "immutable-field-changed",
     doc: docs::IMMUTABLE_FIELD_CHANGED,
     default_level: Level::Error,

@@ -8,14 +8,14 @@
 //! app's rendered environments; the engine stamps each with the severity the policy gives the
 //! rule. Helpers several rules share live in [`support`].
 
-pub mod support;
+pub(crate) mod support;
 
 use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::diag::{ErrorCode, Finding, ResourceRef, Severity};
+use crate::diag::{Finding, ResourceRef, Severity};
 use crate::discover::{App, Env};
 use crate::render::{Build, Resource};
 use crate::settings::policy::{Options, TypedRuleEntry};
@@ -23,7 +23,7 @@ use crate::settings::{Config, Level, Policy, RuleCatalog, RuleEntry, RuleSetting
 use crate::source::Sources;
 
 /// Rule documentation extracted from the `///` comments (see `build.rs`).
-pub mod docs {
+pub(crate) mod docs {
     include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"));
 }
 
@@ -44,7 +44,7 @@ pub struct RuleInfo {
     /// this rule's suppressions.
     pub pull_request_only: bool,
     /// The type of the rule's `options:` (see [`OptionsType::of`]).
-    pub options: OptionsType,
+    pub(crate) options: OptionsType,
 }
 
 impl RuleInfo {
@@ -53,7 +53,7 @@ impl RuleInfo {
         self.doc.lines().next().unwrap_or("")
     }
     /// The severity findings get when no policy says otherwise (`None`: off by default).
-    pub fn default_severity(&self) -> Option<Severity> {
+    pub(crate) fn default_severity(&self) -> Option<Severity> {
         self.default_level.severity()
     }
 }
@@ -61,7 +61,7 @@ impl RuleInfo {
 /// A rule's option type, as functions the policy loader calls: its schema (for the policy's JSON
 /// Schema and error messages) and its compilation from what was written.
 #[derive(Clone, Copy)]
-pub struct OptionsType {
+pub(crate) struct OptionsType {
     entry_schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
     compile: fn(Option<&serde_json::Value>) -> Result<Options, String>,
 }
@@ -74,7 +74,7 @@ impl std::fmt::Debug for OptionsType {
 
 impl OptionsType {
     /// Options of type `O`: unknown keys refused, absent options are `O::default()`.
-    pub const fn of<O>() -> OptionsType
+    pub(crate) const fn of<O>() -> OptionsType
     where
         O: DeserializeOwned + JsonSchema + Default + Send + Sync + 'static,
     {
@@ -93,41 +93,39 @@ impl OptionsType {
 /// Options of rules that take none.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoOptions {}
+pub(crate) struct NoOptions {}
 
 /// What a rule sees: one app, its rendered base and environments.
-pub struct AppCtx<'a> {
-    pub app: &'a App,
+pub(crate) struct AppCtx<'a> {
+    pub(crate) app: &'a App,
     /// The app's base, rendered on its own (when it has one and it builds).
-    pub base: Option<&'a Build>,
+    pub(crate) base: Option<&'a Build>,
     /// Environments that rendered, in promotion order.
-    pub envs: Vec<(&'a Env, &'a Build)>,
-    pub sources: &'a Sources,
-    pub config: &'a Config,
+    pub(crate) envs: Vec<(&'a Env, &'a Build)>,
+    pub(crate) sources: &'a Sources,
+    pub(crate) config: &'a Config,
     /// Every rule's settings (a rule's own come as `check`'s argument).
-    pub policy: &'a Policy,
+    pub(crate) policy: &'a Policy,
     /// Pull-request mode: the base revision's renders and what changed.
-    pub pr: Option<PrCtx<'a>>,
+    pub(crate) pr: Option<PrCtx<'a>>,
     /// Schemas for `schema-violation` (built-in kinds plus the repository's CRDs).
-    pub schemas: Option<&'a crate::schema::SchemaSet>,
+    pub(crate) schemas: Option<&'a crate::schema::SchemaSet>,
 }
 
 /// What a rule sees of the pull request's base revision.
-pub struct PrCtx<'a> {
-    pub rev: &'a str,
-    pub base_fs: &'a crate::git::GitFs,
+pub(crate) struct PrCtx<'a> {
+    pub(crate) rev: &'a str,
+    pub(crate) base_fs: &'a crate::git::GitFs,
     /// Environments rendered at the base revision (affected ones, and staging when production
     /// is affected).
-    pub base_envs: Vec<(&'a Env, &'a Build)>,
+    pub(crate) base_envs: Vec<(&'a Env, &'a Build)>,
     /// Names of this app's environments whose inputs changed.
-    pub affected: Vec<&'a str>,
-    pub changed: &'a std::collections::BTreeSet<String>,
-    pub actor: Option<&'a str>,
-    pub base_renderer: Option<&'a crate::render::Renderer>,
+    pub(crate) affected: Vec<&'a str>,
+    pub(crate) base_renderer: Option<&'a crate::render::Renderer>,
 }
 
 impl PrCtx<'_> {
-    pub fn base_env(&self, name: &str) -> Option<&Build> {
+    pub(crate) fn base_env(&self, name: &str) -> Option<&Build> {
         self.base_envs
             .iter()
             .find(|(e, _)| e.name == name)
@@ -136,25 +134,25 @@ impl PrCtx<'_> {
 }
 
 /// What a repository-wide rule sees.
-pub struct RepoCtx<'a> {
-    pub apps: &'a [App],
+pub(crate) struct RepoCtx<'a> {
+    pub(crate) apps: &'a [App],
     /// What discovery found beyond the apps: GitOps objects pointing at nothing, sources not
     /// rendered.
-    pub discovery: &'a crate::discover::Discovery,
-    pub fs: &'a dyn crate::source::Fs,
-    pub sources: &'a Sources,
-    pub config: &'a Config,
+    pub(crate) discovery: &'a crate::discover::Discovery,
+    pub(crate) fs: &'a dyn crate::source::Fs,
+    pub(crate) sources: &'a Sources,
+    pub(crate) config: &'a Config,
     /// Pull-request mode: changed paths.
-    pub changed: Option<&'a std::collections::BTreeSet<String>>,
+    pub(crate) changed: Option<&'a std::collections::BTreeSet<String>>,
     /// Pull-request mode: overlays whose inputs changed.
-    pub affected: Option<&'a [String]>,
-    pub actor: Option<&'a str>,
+    pub(crate) affected: Option<&'a [String]>,
+    pub(crate) actor: Option<&'a str>,
     /// The time the check judges (`--now`, else the clock).
-    pub now: Option<jiff::Timestamp>,
+    pub(crate) now: Option<jiff::Timestamp>,
 }
 
 /// A rule.
-pub trait Rule: Sync {
+pub(crate) trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;
     /// Returns the findings for one app (severity is set by the engine), given the rule's own
     /// settings.
@@ -171,7 +169,7 @@ macro_rules! registry {
     ($($module:ident :: $rule:ident),* $(,)?) => {
         $(pub mod $module;)*
         /// Every rule, in documentation order.
-        pub static RULES: &[&dyn Rule] = &[$(&$module::$rule),*];
+        pub(crate) static RULES: &[&dyn Rule] = &[$(&$module::$rule),*];
     };
 }
 
@@ -211,13 +209,6 @@ pub fn lookup(id: &str) -> Option<&'static RuleInfo> {
     registry().find(|r| r.id == id)
 }
 
-/// A stable id and its one-line summary: a rule, or an error code (`render-error`, ...).
-pub fn describe(id: &str) -> Option<&'static str> {
-    lookup(id)
-        .map(RuleInfo::summary)
-        .or_else(|| ErrorCode::from_id(id).map(ErrorCode::summary))
-}
-
 /// The rule registry as the settings see it.
 pub struct Catalog;
 
@@ -253,7 +244,7 @@ impl RuleCatalog for Catalog {
 
 /// Adds an environment to a finding reported once for several (a base's patch line shows in
 /// every environment that includes it).
-pub fn add_environment(f: &mut Finding, env: &str) {
+pub(crate) fn add_environment(f: &mut Finding, env: &str) {
     let envs = f.environment.get_or_insert_with(String::new);
     if !envs.split(", ").any(|x| x == env) {
         if !envs.is_empty() {
@@ -264,7 +255,7 @@ pub fn add_environment(f: &mut Finding, env: &str) {
 }
 
 /// A finding about a resource in an environment, with the usual context filled in.
-pub fn finding(
+pub(crate) fn finding(
     rule: &str,
     ctx: &AppCtx,
     env: Option<&Env>,

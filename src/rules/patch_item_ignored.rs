@@ -35,9 +35,9 @@ use crate::render::resource::EditKind;
 /// 6902 patch (`op: replace`). Give every item its key field.
 ///
 /// **Config.** `severity`, `stages`/`environments`.
-pub struct PatchItemIgnored;
+pub(crate) struct PatchItemIgnored;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "patch-item-ignored",
     doc: docs::PATCH_ITEM_IGNORED,
     default_level: Level::Error,

@@ -25,9 +25,9 @@ use crate::settings::{Level, RuleSettings};
 /// the object, or remove the patch.
 ///
 /// **Config.** `severity` (default warning), `stages`/`environments`.
-pub struct PatchTargetUnmatched;
+pub(crate) struct PatchTargetUnmatched;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "patch-target-unmatched",
     doc: docs::PATCH_TARGET_UNMATCHED,
     default_level: Level::Warning,

@@ -45,9 +45,9 @@ use crate::yaml::{Node, Value};
 ///
 /// **Config.** `options.allow`: field paths allowed to change (same syntax as promotion-drift).
 /// Only runs with `--base`.
-pub struct ProductionChangeNotImageOnly;
+pub(crate) struct ProductionChangeNotImageOnly;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "production-change-not-image-only",
     doc: docs::PRODUCTION_CHANGE_NOT_IMAGE_ONLY,
     default_level: Level::Error,
@@ -59,10 +59,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `production-change-not-image-only`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AllowOptions {
+pub(crate) struct AllowOptions {
     /// Field paths allowed to change (promotion-drift syntax).
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub(crate) allow: Vec<String>,
 }
 
 fn strip_images(n: &Node, in_containers: bool) -> Node {
@@ -88,22 +88,22 @@ fn strip_images(n: &Node, in_containers: bool) -> Node {
 }
 
 /// One difference between two renders of a production overlay.
-pub struct Change<'a> {
+pub(crate) struct Change<'a> {
     /// Field path inside the object (empty: the whole object is new or removed).
-    pub path: String,
-    pub before: String,
-    pub after: String,
+    pub(crate) path: String,
+    pub(crate) before: String,
+    pub(crate) after: String,
     /// The line that made the change, when known.
-    pub loc: Loc,
+    pub(crate) loc: Loc,
     /// `Kind/name`.
-    pub what: String,
+    pub(crate) what: String,
     /// The object at head (absent when removed) and at the base revision (absent when new).
-    pub head: Option<&'a Resource>,
-    pub base: Option<&'a Resource>,
+    pub(crate) head: Option<&'a Resource>,
+    pub(crate) base: Option<&'a Resource>,
 }
 
 /// Compares two renders of one overlay.
-pub fn changes<'a>(before: &'a Build, after: &'a Build) -> Vec<Change<'a>> {
+pub(crate) fn changes<'a>(before: &'a Build, after: &'a Build) -> Vec<Change<'a>> {
     let mut out = Vec::new();
     for r in &after.resources {
         let kind = r.kind().to_string();

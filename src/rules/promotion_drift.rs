@@ -56,9 +56,9 @@ use crate::settings::{Level, RuleSettings};
 /// `options.apps.<app>`: more paths for one app; `options.identity`: `environment-names`,
 /// `namespaces`, `replicas` (booleans, default true) and `production-only` (kinds, default
 /// `[PodDisruptionBudget, HorizontalPodAutoscaler]`).
-pub struct PromotionDrift;
+pub(crate) struct PromotionDrift;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "promotion-drift",
     doc: docs::PROMOTION_DRIFT,
     default_level: Level::Error,
@@ -70,18 +70,18 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `promotion-drift`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DriftOptions {
+pub(crate) struct DriftOptions {
     /// Field paths allowed to differ between staging and production, for every app. Dotted
     /// paths inside a resource, `*` matches one segment, `**` any number; prefix with
     /// `Kind:` to limit to a kind (e.g. `Deployment:spec.template.spec.containers[*].env`).
     #[serde(default)]
-    pub allow: Vec<String>,
+    pub(crate) allow: Vec<String>,
     /// Per-app additions to `allow`, keyed by app name.
     #[serde(default)]
-    pub apps: BTreeMap<String, Vec<String>>,
+    pub(crate) apps: BTreeMap<String, Vec<String>>,
     /// Which differences count as each overlay's own identity (all on by default).
     #[serde(default)]
-    pub identity: IdentityOptions,
+    pub(crate) identity: IdentityOptions,
 }
 
 impl Rule for PromotionDrift {

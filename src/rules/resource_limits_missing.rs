@@ -25,9 +25,9 @@ use crate::settings::{Level, RuleSettings, Stage};
 ///
 /// **Config.** `options.resources` (default `[cpu, memory]`); `severity`, `stages`,
 /// `environments`, `apps`.
-pub struct ResourceLimitsMissing;
+pub(crate) struct ResourceLimitsMissing;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-missing",
     doc: docs::RESOURCE_LIMITS_MISSING,
     default_level: Level::Warning,

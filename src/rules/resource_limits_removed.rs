@@ -31,9 +31,9 @@ use crate::render::Build;
 ///
 /// **Config.** `options.resources` lists the limits that matter (default `[cpu, memory]`);
 /// `stages`/`environments` choose where it applies.
-pub struct ResourceLimitsRemoved;
+pub(crate) struct ResourceLimitsRemoved;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "resource-limits-removed",
     doc: docs::RESOURCE_LIMITS_REMOVED,
     default_level: Level::Error,
@@ -45,10 +45,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of the resource-limit rules.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct LimitsOptions {
+pub(crate) struct LimitsOptions {
     /// Which limits matter. Default: `[cpu, memory]`.
     #[serde(default = "default_limits")]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
 }
 impl Default for LimitsOptions {
     fn default() -> LimitsOptions {

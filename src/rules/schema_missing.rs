@@ -20,9 +20,9 @@ use crate::settings::{Level, RuleSettings};
 /// apiVersion, or list the kind under `schema-violation`'s `skip-kinds`.
 ///
 /// **Config.** `severity`.
-pub struct SchemaMissing;
+pub(crate) struct SchemaMissing;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "schema-missing",
     doc: docs::SCHEMA_MISSING,
     default_level: Level::Warning,

@@ -33,9 +33,9 @@ use crate::source::Loc;
 /// **Config.** `options.kubernetes-version` (`1.29` … `1.37`; default the newest; the command
 /// line's `--kubernetes-version` overrides it), `options.strict` (default true),
 /// `options.skip-kinds` / `options.reject-kinds` (kinds never validated / always refused). Objects without any schema are `schema-missing`'s business.
-pub struct SchemaViolation;
+pub(crate) struct SchemaViolation;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "schema-violation",
     doc: docs::SCHEMA_VIOLATION,
     default_level: Level::Error,
@@ -47,7 +47,7 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `schema-violation`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SchemaOptions {
+pub(crate) struct SchemaOptions {
     /// Bundled Kubernetes version to validate against (`1.36`, `1.37`; default the newest).
     pub kubernetes_version: Option<String>,
     /// Reject unknown fields (default true).

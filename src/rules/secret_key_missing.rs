@@ -48,9 +48,9 @@ use crate::yaml::Node;
 ///
 /// **Config.** `options.external-secrets` (or `external-secrets` in `.kustodian.yaml`): names
 /// provided outside the repository.
-pub struct SecretKeyMissing;
+pub(crate) struct SecretKeyMissing;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "secret-key-missing",
     doc: docs::SECRET_KEY_MISSING,
     default_level: Level::Error,
@@ -62,10 +62,10 @@ pub const INFO: RuleInfo = RuleInfo {
 /// Options of `secret-key-missing`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SecretOptions {
+pub(crate) struct SecretOptions {
     /// Secret names provided outside the repository (also settable in `.kustodian.yaml`).
     #[serde(default)]
-    pub external_secrets: Vec<String>,
+    pub(crate) external_secrets: Vec<String>,
 }
 
 /// One secret reference of a workload.

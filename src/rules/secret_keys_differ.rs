@@ -25,9 +25,9 @@ use crate::settings::{Level, RuleSettings};
 /// **Fix.** Provide the same keys everywhere (with environment-specific values).
 ///
 /// **Config.** `severity`, `stages`, `environments`, `apps`.
-pub struct SecretKeysDiffer;
+pub(crate) struct SecretKeysDiffer;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "secret-keys-differ",
     doc: docs::SECRET_KEYS_DIFFER,
     default_level: Level::Warning,

@@ -25,9 +25,9 @@ use crate::settings::{Level, RuleSettings};
 ///
 /// **Config.** A note by default; set `severity: off` to hide these, or `warning` to make them
 /// visible in annotations.
-pub struct SourceNotRendered;
+pub(crate) struct SourceNotRendered;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "source-not-rendered",
     doc: docs::SOURCE_NOT_RENDERED,
     default_level: Level::Note,

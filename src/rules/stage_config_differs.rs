@@ -26,9 +26,9 @@ use crate::source::Loc;
 /// **Fix.** Nothing to fix; move a value into the base when it should not differ.
 ///
 /// **Config.** `severity` (off by default); the comparison follows `promotion-drift`'s options.
-pub struct StageConfigDiffers;
+pub(crate) struct StageConfigDiffers;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "stage-config-differs",
     doc: docs::STAGE_CONFIG_DIFFERS,
     default_level: Level::Off,

@@ -28,9 +28,9 @@ use crate::settings::{Level, RuleSettings};
 /// exception deliberately by moving its date.
 ///
 /// **Config.** `severity` (default warning).
-pub struct UnusedSuppression;
+pub(crate) struct UnusedSuppression;
 
-pub const INFO: RuleInfo = RuleInfo {
+pub(crate) const INFO: RuleInfo = RuleInfo {
     id: "unused-suppression",
     doc: docs::UNUSED_SUPPRESSION,
     default_level: Level::Warning,

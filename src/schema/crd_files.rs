@@ -16,7 +16,7 @@ use crate::yaml::Node;
 /// The `CustomResourceDefinition`s in `text` that define one of the `(group, kind)` pairs of
 /// `wanted`, in file order. Documents that do not parse are left out (a file that does not parse
 /// is the renderer's to report, when something renders it).
-pub fn crds_defining(text: &str, wanted: &BTreeSet<(String, String)>) -> Vec<Node> {
+pub(crate) fn crds_defining(text: &str, wanted: &BTreeSet<(String, String)>) -> Vec<Node> {
     let mut out = Vec::new();
     // One pass over the lines, noting each document's `kind:` and `group:` values that a wanted
     // pair has (a line scan: searching megabytes once per wanted kind cost more than parsing).

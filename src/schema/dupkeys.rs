@@ -11,7 +11,7 @@ use crate::source::{FileId, Loc};
 /// Every duplicate key in `text`: `(second occurrence, first occurrence, key)`, in file order.
 /// A file that does not parse has no duplicates to report here (the parse error is reported by
 /// whoever renders it).
-pub fn find_duplicate_keys(text: &str, file: FileId) -> Vec<(Loc, Loc, String)> {
+fn find_duplicate_keys(text: &str, file: FileId) -> Vec<(Loc, Loc, String)> {
     crate::yaml::parse::parse_documents_with_duplicates(text, file)
         .map(|(_, dups)| {
             dups.into_iter()

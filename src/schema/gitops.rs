@@ -19,10 +19,10 @@ use serde_json::Value as J;
 #[derive(Debug)]
 pub struct Bundled {
     pub kind: &'static str,
-    pub group: &'static str,
-    pub version: &'static str,
+    pub(crate) group: &'static str,
+    pub(crate) version: &'static str,
     /// `Argo CD`, `Flux`, ...
-    pub project: &'static str,
+    pub(crate) project: &'static str,
     /// The repository and release its CRD was taken from (`fluxcd/helm-controller v1.6.3`).
     pub source: &'static str,
     start: u32,
@@ -38,7 +38,7 @@ impl Bundled {
     }
 
     /// The kind's JSON Schema (strict: unknown fields are errors).
-    pub fn schema(&self) -> J {
+    pub(crate) fn schema(&self) -> J {
         let range = self.start as usize..(self.start + self.len) as usize;
         let mut text = String::new();
         flate2::read::DeflateDecoder::new(&DATA[range])

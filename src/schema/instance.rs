@@ -17,12 +17,12 @@ use serde_json::Value as J;
 use crate::yaml::{Entry, Node, Value};
 
 /// The representation: borrowed [`Node`]s.
-pub struct Rendered;
+pub(crate) struct Rendered;
 
 /// A node handle (`Clone` is a pointer copy), or a property name being validated on its own
 /// (`propertyNames`).
 #[derive(Clone, Copy)]
-pub enum Handle<'a> {
+pub(crate) enum Handle<'a> {
     Node(&'a Node),
     Name(&'a str),
 }
@@ -43,7 +43,7 @@ impl Json for Rendered {
 
 /// An `Int` or a finite `Float`.
 #[derive(Clone, Copy)]
-pub enum Number {
+pub(crate) enum Number {
     Int(i64),
     Float(f64),
 }
@@ -196,7 +196,7 @@ impl<'a> Object<'a, Rendered> for &'a [Entry] {
 }
 
 /// `(name, value)` of each mapping entry, in order.
-pub struct Members<'a>(std::slice::Iter<'a, Entry>);
+pub(crate) struct Members<'a>(std::slice::Iter<'a, Entry>);
 
 impl<'a> Iterator for Members<'a> {
     type Item = (&'a str, Handle<'a>);

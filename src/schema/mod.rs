@@ -25,18 +25,19 @@
 //! `crd_files.rs` picks the wanted CRDs out of the repository's files,
 //! `instance.rs` shows a node tree to `jsonschema`,
 //! `openapi.rs` converts CRD schemas and names `schema-dirs` files, `wording.rs` words and
-//! locates problems, `dupkeys.rs` finds duplicate keys.
+//! locates problems. `dupkeys.rs` (tests only: no check reports duplicate keys yet) pins the
+//! YAML parser's duplicate-key report with both lines of each duplicate.
 
 mod crd_files;
-pub mod dupkeys;
+#[cfg(test)]
+mod dupkeys;
 pub mod gitops;
-pub mod instance;
-pub mod native;
+pub(crate) mod instance;
+pub(crate) mod native;
 mod openapi;
 mod wording;
 
-pub use crd_files::crds_defining;
-pub use dupkeys::find_duplicate_keys;
+pub(crate) use crd_files::crds_defining;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -116,7 +117,7 @@ fn bundled_tables(version: Option<&str>) -> Result<&'static native::Tables, Sche
 }
 
 /// The default Kubernetes version: the newest bundled.
-pub fn default_version() -> &'static str {
+pub(crate) fn default_version() -> &'static str {
     native::BUNDLED
         .last()
         .expect("at least one bundled version")
@@ -126,7 +127,7 @@ pub fn default_version() -> &'static str {
 /// Sets up, on the thread pool the check uses anyway, the one-time work of the first
 /// `jsonschema` compilation (its meta-schema), so that it overlaps with reading the repository.
 /// Only schemas from `schema-dirs` and CRDs are compiled; a check without them never pays it.
-pub fn warm_up() {
+pub(crate) fn warm_up() {
     rayon::spawn(|| {
         let _ = jsonschema::validator_for(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -242,8 +243,8 @@ type Compiled = Option<Validator>;
 #[derive(Debug)]
 pub(crate) struct Problem {
     /// JSON pointer of the value (for unknown fields, of the object holding them).
-    pub pointer: String,
-    pub kind: ProblemKind,
+    pub(crate) pointer: String,
+    pub(crate) kind: ProblemKind,
 }
 
 #[derive(Debug)]
@@ -337,34 +338,34 @@ impl SchemaSet {
     /// ([`Self::add_rendered_crds`], then [`Self::add_crd_files`]): until then a kind only a
     /// bundled GitOps schema describes is not [`Self::resolvable`], so its objects wait for them
     /// instead of being validated against a schema a CRD of the repository would replace.
-    pub fn await_repository_crds(&mut self) {
+    pub(crate) fn await_repository_crds(&mut self) {
         self.repository_pending = true;
     }
 
     /// Adds the CustomResourceDefinitions the checked apps render, and ends the wait for the
     /// repository's CRDs: [`Self::add_crd_files`] must follow before anything is validated.
-    pub fn add_rendered_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+    pub(crate) fn add_rendered_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
         self.repository_pending = false;
         self.add(crds, false)
     }
 
     /// Adds CustomResourceDefinitions read from the repository's files (wherever they are, rendered
     /// or not): after the rendered ones, before the bundled GitOps schemas.
-    pub fn add_crd_files(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+    pub(crate) fn add_crd_files(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
         self.add(crds, false)
     }
 
     /// Adds CustomResourceDefinitions rendered only to resolve kinds nothing described (those of
     /// apps a run does not check): a kind with a bundled schema keeps it, as in the run that
     /// does not need them.
-    pub fn add_other_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
+    pub(crate) fn add_other_crds(&mut self, crds: &[&Node]) -> Result<(), SchemaError> {
         self.add(crds, true)
     }
 
     /// Whether a CustomResourceDefinition of the repository would give this kind its schema: no
     /// `schema-dirs` file or CRD describes it yet, it is not a Kubernetes kind, and the policy
     /// neither skips nor rejects it (a bundled GitOps kind wants one: the repository's wins).
-    pub fn wants_crd(&self, api: &str, kind: &str) -> bool {
+    pub(crate) fn wants_crd(&self, api: &str, kind: &str) -> bool {
         !Self::listed(&self.reject_kinds, api, kind)
             && !Self::listed(&self.skip_kinds, api, kind)
             && self.own_schema(api, kind).is_none()
@@ -392,7 +393,7 @@ impl SchemaSet {
 
     /// Whether validating this kind needs no more schemas: it has one, or the policy skips or
     /// rejects it by name.
-    pub fn resolvable(&self, api: &str, kind: &str) -> bool {
+    pub(crate) fn resolvable(&self, api: &str, kind: &str) -> bool {
         Self::listed(&self.reject_kinds, api, kind)
             || Self::listed(&self.skip_kinds, api, kind)
             || (!self.awaits_repository(api, kind) && self.validator(api, kind).is_some())
@@ -404,21 +405,6 @@ impl SchemaSet {
         self.repository_pending
             && gitops::find(api, kind).is_some()
             && self.own_schema(api, kind).is_none()
-    }
-
-    /// `(apiVersion, kind)` pairs with a schema: the bundled version's kinds, the bundled GitOps
-    /// kinds and the CRDs'.
-    pub fn kinds(&self) -> Vec<(String, String)> {
-        let mut out = kinds(self.tables.version);
-        out.extend(self.crds.keys().cloned());
-        out.extend(
-            gitops::all()
-                .iter()
-                .map(|b| (b.api_version(), b.kind.to_string())),
-        );
-        out.sort();
-        out.dedup();
-        out
     }
 
     fn listed(list: &[String], api: &str, kind: &str) -> bool {
@@ -435,7 +421,7 @@ impl SchemaSet {
     /// (`{kind}-{group}-{version}.json`, `{kind}-{version}.json` for the core group, or
     /// `{group}/{kind}_{version}.json` as in the CRDs catalog), and YAML files holding
     /// `CustomResourceDefinition`s. Paths are repository-relative and read through `fs`.
-    pub fn add_dirs(
+    pub(crate) fn add_dirs(
         &mut self,
         fs: &dyn crate::source::Fs,
         dirs: &[String],
@@ -535,7 +521,7 @@ impl SchemaSet {
     /// compiling one). Threads that meet the same kinds at the same moment (the first app each
     /// renders) so compile different kinds side by side, and neither waits for the other: an
     /// app whose kinds are not ready can be checked later (see `check.rs`).
-    pub fn prepare(&self, kinds: &[(String, String)]) -> bool {
+    pub(crate) fn prepare(&self, kinds: &[(String, String)]) -> bool {
         let mut ready = true;
         for (api, kind) in kinds {
             if self.uncompiled(api, kind).is_some() || self.awaits_repository(api, kind) {
@@ -592,7 +578,7 @@ impl SchemaSet {
 
     /// Whether validating this object would find a schema (without validating it): the answer
     /// `validate` gives as [`Outcome::MissingSchema`], for kinds neither skipped nor rejected.
-    pub fn has_schema(&self, obj: &Node) -> bool {
+    pub(crate) fn has_schema(&self, obj: &Node) -> bool {
         let api = obj.str_at(&["apiVersion"]).unwrap_or("");
         let kind = obj.str_at(&["kind"]).unwrap_or("");
         Self::listed(&self.reject_kinds, api, kind)

@@ -17,9 +17,9 @@ use crate::yaml::{Node, Value};
 use super::{Problem, ProblemKind};
 
 /// No node: the keyword is absent.
-pub const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 /// `additionalProperties: false`.
-pub const FALSE: u32 = u32::MAX - 1;
+pub(crate) const FALSE: u32 = u32::MAX - 1;
 
 const NULL: u8 = 1;
 const BOOLEAN: u8 = 2;
@@ -31,9 +31,9 @@ const OBJECT: u8 = 64;
 
 /// A part of a version's text or of one of its flat arrays.
 #[derive(Clone, Copy, Debug)]
-pub struct Span {
-    pub start: u32,
-    pub len: u32,
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
 }
 
 impl Span {
@@ -46,44 +46,44 @@ impl Span {
 /// spans of its text: the tables hold no pointers, so the loader has nothing to relocate in them
 /// and they stay read-only pages of the binary until read.
 #[derive(Debug)]
-pub struct Schema {
+pub(crate) struct Schema {
     /// Type bits; `0`: any type.
-    pub types: u8,
+    pub(crate) types: u8,
     /// Of `props`, sorted by name length, then name.
-    pub props: Span,
+    pub(crate) props: Span,
     /// Of `names`.
-    pub required: Span,
+    pub(crate) required: Span,
     /// [`NONE`], [`FALSE`] or the node other properties must match.
-    pub additional: u32,
+    pub(crate) additional: u32,
     /// [`NONE`] or the node every item must match.
-    pub items: u32,
+    pub(crate) items: u32,
     /// Of `names`: the allowed strings.
-    pub enumeration: Span,
+    pub(crate) enumeration: Span,
     /// Of `indexes`: the nodes of the alternatives.
-    pub one_of: Span,
+    pub(crate) one_of: Span,
 }
 
 /// A property: its name (of the text) and its node.
 #[derive(Debug)]
-pub struct Prop {
-    pub name: Span,
-    pub node: u32,
+pub(crate) struct Prop {
+    pub(crate) name: Span,
+    pub(crate) node: u32,
 }
 
 /// A kind's `(group, version, kind)` (of the text) and root node.
 #[derive(Debug)]
-pub struct KindEntry {
-    pub group: Span,
-    pub version: Span,
-    pub kind: Span,
-    pub node: u32,
+pub(crate) struct KindEntry {
+    pub(crate) group: Span,
+    pub(crate) version: Span,
+    pub(crate) kind: Span,
+    pub(crate) node: u32,
 }
 
 /// One bundled Kubernetes version.
 #[derive(Debug)]
-pub struct Tables {
+pub(crate) struct Tables {
     /// `1.NN`.
-    pub version: &'static str,
+    pub(crate) version: &'static str,
     text: &'static str,
     nodes: &'static [Schema],
     props: &'static [Prop],
@@ -96,7 +96,7 @@ pub struct Tables {
 include!(concat!(env!("OUT_DIR"), "/kubernetes_schemas.rs"));
 
 /// The tables of a bundled version (`1.NN`).
-pub fn tables(version: &str) -> Option<&'static Tables> {
+pub(crate) fn tables(version: &str) -> Option<&'static Tables> {
     BUNDLED.iter().find(|t| t.version == version)
 }
 
@@ -162,7 +162,9 @@ impl Tables {
     }
 
     /// Every `(group, version, kind)` of the version.
-    pub fn kinds(&self) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> + '_ {
+    pub(crate) fn kinds(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> + '_ {
         self.kinds
             .iter()
             .map(|k| (self.text(k.group), self.text(k.version), self.text(k.kind)))
@@ -177,7 +179,7 @@ impl Tables {
     }
 
     /// The root node of a kind, if the version has it.
-    pub fn root(&self, group: &str, version: &str, kind: &str) -> Option<u32> {
+    pub(crate) fn root(&self, group: &str, version: &str, kind: &str) -> Option<u32> {
         self.kinds
             .binary_search_by(|k| {
                 self.order(k.kind, kind)
@@ -206,7 +208,7 @@ impl Tables {
     }
 
     /// Whether `value` matches node `i`; `strict: false` allows unknown fields.
-    pub fn is_valid(&self, i: u32, value: &Node, strict: bool) -> bool {
+    pub(crate) fn is_valid(&self, i: u32, value: &Node, strict: bool) -> bool {
         let s = self.node(i);
         let v = &value.value;
         if s.types != 0 && s.types & bits(v) == 0 {

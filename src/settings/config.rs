@@ -13,11 +13,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::custom::{CustomDecl, CustomRule, declare};
-pub use super::freeze::{FreezeWindow, WeeklyWindow};
+pub(crate) use super::freeze::FreezeWindow;
 use super::load::{CONFIG_GLOBS, glob_errors, load_with_schema, locate};
 use super::policy::{RuleCatalog, Rules, check_rules, schema_with_rules};
 use super::stage::Stage;
-pub use super::waivers::Exception;
+pub(crate) use super::waivers::Exception;
 use super::waivers::Waiver;
 use crate::diag::{ErrorCode, Finding};
 use crate::source::{Fs, FsError, Loc, Sources};
@@ -25,91 +25,91 @@ use crate::source::{Fs, FsError, Loc, Sources};
 /// `.kustodian.yaml`: how this repository is laid out. Every field is optional.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// Globs (relative to the repository root) of overlay directories to check. Default: every
     /// `<app>/overlays/<env>` directory holding a kustomization.
     #[serde(default)]
-    pub overlays: Vec<String>,
+    pub(crate) overlays: Vec<String>,
     /// Globs of paths never checked (e.g. `archive/**`).
     #[serde(default)]
-    pub ignore: Vec<String>,
+    pub(crate) ignore: Vec<String>,
     /// Environment name → stage, in addition to the conventions (dev/development/test → dev,
     /// stage/staging/qa/preprod/uat → staging, prod/production/live → production).
     #[serde(default)]
-    pub stages: BTreeMap<String, Stage>,
+    pub(crate) stages: BTreeMap<String, Stage>,
     /// Environment names in promotion order, to order environments that share a stage.
     #[serde(default)]
-    pub order: Vec<String>,
+    pub(crate) order: Vec<String>,
     /// Environments kustodian cannot find on its own (and stages or promotion edges for ones it
     /// finds): path patterns with `{app}` and `{env}` captures, or environment names.
     #[serde(default)]
-    pub environments: Vec<EnvironmentEntry>,
+    pub(crate) environments: Vec<EnvironmentEntry>,
     /// Secret names that exist in the clusters but are not in the repository (created by an
     /// operator, a CSI driver, ...). References to them are satisfied.
     #[serde(default)]
-    pub external_secrets: Vec<String>,
+    pub(crate) external_secrets: Vec<String>,
     /// Change-freeze windows (pull-request mode): changes to the protected environments or paths
     /// during a window fail `change-freeze`.
     #[serde(default)]
-    pub freeze: Vec<FreezeWindow>,
+    pub(crate) freeze: Vec<FreezeWindow>,
     /// Rule settings for this repository (same format as a policy file's `rules:`). They override
     /// the built-in policy; a `--policy` file overrides them in turn.
     #[serde(default)]
-    pub rules: Rules,
+    pub(crate) rules: Rules,
     /// Findings waived on purpose, each with its reason (reported as suppressed in JSON and
     /// SARIF, counted in the summary). For one line, a `# kustodian:ignore[<rule>] <reason>`
     /// comment next to it does the same.
     #[serde(default)]
-    pub exceptions: Vec<Exception>,
+    pub(crate) exceptions: Vec<Exception>,
     /// Rules written in CEL (same format as a policy file's `custom:`, docs/policies.md).
     #[serde(default)]
-    pub custom: Vec<CustomRule>,
+    pub(crate) custom: Vec<CustomRule>,
     /// Globs of files holding ValidatingAdmissionPolicies, their bindings and parameter
     /// objects (`policies/admission/*.yaml`): they apply to every environment their bindings
     /// select. Policies rendered into an environment apply to it without being listed here.
     #[serde(default)]
-    pub admission_policies: Vec<String>,
+    pub(crate) admission_policies: Vec<String>,
     /// Directories (or files) of Conftest policies in Rego, v1 or v0 syntax (`policy`).
     #[serde(default)]
-    pub rego: Vec<String>,
+    pub(crate) rego: Vec<String>,
     /// The Rego packages whose `deny`, `violation` and `warn` rules run (conftest's
     /// `--namespace`); `*` for every package. Default: `main`.
     #[serde(default)]
-    pub rego_namespaces: Vec<String>,
+    pub(crate) rego_namespaces: Vec<String>,
     /// Budgets for this repository (bytes per file, YAML depth, ...; docs/security.md), each
     /// only lower than the run's: raising one takes `--limits` on the command line, since the
     /// repository is what the budgets guard against.
     #[serde(default)]
-    pub limits: crate::limits::LimitsFile,
+    pub(crate) limits: crate::limits::LimitsFile,
 }
 
 /// One entry of `environments:`: a path pattern that names environments (and apps), or an
 /// environment name whose stage and promotion edges it sets.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct EnvironmentEntry {
+pub(crate) struct EnvironmentEntry {
     /// Directory pattern, relative to the repository root: `*` matches one path segment, `**`
     /// any number, `{app}` and `{env}` capture one segment each (e.g. `envs/{env}`,
     /// `teams/*/apps/{app}/deploy/{env}`). Every matching directory holding a kustomization is an
     /// environment.
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// The app's name when the pattern has no `{app}` (default: the repository, named after the
     /// checked directory).
-    pub app: Option<String>,
+    pub(crate) app: Option<String>,
     /// The environment's name when the pattern has no `{env}`. Without `path`, the entry applies
     /// its `stage` and `promotes-to` to every environment of this name, however it was found.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The stage of the environments the entry names (default: read from their names).
-    pub stage: Option<Stage>,
+    pub(crate) stage: Option<Stage>,
     /// Environment names this one promotes to (`staging-eu` → `[prod-eu]`): production
     /// environments are compared with the environment that promotes to them.
     #[serde(default)]
-    pub promotes_to: Vec<String>,
+    pub(crate) promotes_to: Vec<String>,
 }
 
 impl EnvironmentEntry {
     /// What is wrong with the entry, if anything.
-    pub fn validate(&self) -> Vec<String> {
+    pub(crate) fn validate(&self) -> Vec<String> {
         let mut errs = Vec::new();
         let Some(path) = &self.path else {
             if self.name.is_none() {
@@ -154,17 +154,17 @@ impl EnvironmentEntry {
 /// The loaded configuration with compiled patterns.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    pub file: ConfigFile,
+    pub(crate) file: ConfigFile,
     overlays: Option<GlobSet>,
     ignore: Option<GlobSet>,
     /// `exceptions`, compiled.
-    pub waivers: Vec<Waiver>,
+    pub(crate) waivers: Vec<Waiver>,
     /// The run's budgets as lowered by `limits:` (see [`crate::limits`]).
-    pub limits: crate::limits::Limits,
+    pub(crate) limits: crate::limits::Limits,
     /// Where each `environments:` entry is written (same order).
-    pub environment_locs: Vec<Loc>,
+    pub(crate) environment_locs: Vec<Loc>,
     /// `custom`, checked.
-    pub custom: Vec<CustomDecl>,
+    pub(crate) custom: Vec<CustomDecl>,
 }
 
 impl Config {
@@ -197,7 +197,7 @@ impl Config {
         Ok(Config::default())
     }
 
-    pub fn from_file(
+    pub(crate) fn from_file(
         file: ConfigFile,
         path: &str,
         sources: &Sources,
@@ -297,12 +297,12 @@ impl Config {
     }
 
     /// Whether a path is excluded by `ignore:`.
-    pub fn ignored(&self, path: &str) -> bool {
+    pub(crate) fn ignored(&self, path: &str) -> bool {
         self.ignore.as_ref().is_some_and(|g| g.is_match(path))
     }
 
     /// Whether an overlay directory is in scope.
-    pub fn includes_overlay(&self, dir: &str) -> bool {
+    pub(crate) fn includes_overlay(&self, dir: &str) -> bool {
         if self.ignore.as_ref().is_some_and(|g| g.is_match(dir)) {
             return false;
         }
@@ -310,7 +310,7 @@ impl Config {
     }
 
     /// Stage of an environment name (config first, then conventions).
-    pub fn stage_of(&self, env: &str) -> Option<Stage> {
+    pub(crate) fn stage_of(&self, env: &str) -> Option<Stage> {
         self.file
             .stages
             .get(env)
@@ -326,7 +326,7 @@ impl Config {
     }
 
     /// The environments `env` promotes to, as configured (`environments:` entries by name).
-    pub fn promotes_to(&self, env: &str) -> Vec<String> {
+    pub(crate) fn promotes_to(&self, env: &str) -> Vec<String> {
         self.file
             .environments
             .iter()
@@ -336,7 +336,7 @@ impl Config {
     }
 
     /// Sort key of an environment: stage, then position in `order`.
-    pub fn env_rank(&self, name: &str, stage: Option<Stage>) -> (u8, usize) {
+    pub(crate) fn env_rank(&self, name: &str, stage: Option<Stage>) -> (u8, usize) {
         let pos = self
             .file
             .order
@@ -353,7 +353,7 @@ pub fn config_schema(catalog: &dyn RuleCatalog) -> serde_json::Value {
 }
 
 /// A repository config file, loaded in two phases against the catalog's schema.
-pub fn load_config_file(
+pub(crate) fn load_config_file(
     path: &str,
     text: &str,
     sources: &Sources,

@@ -23,88 +23,88 @@ use crate::yaml::Node;
 /// environment it applies to.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CustomRule {
+pub(crate) struct CustomRule {
     /// Stable kebab-case id (`team-label-required`): findings, suppressions and exceptions name
     /// the rule by it. It must not be a built-in rule's id.
-    pub id: String,
+    pub(crate) id: String,
     /// `error` (default), `warning`, `note`, or `off`.
-    pub severity: Option<Level>,
+    pub(crate) severity: Option<Level>,
     /// Stages the rule applies to (`dev`, `staging`, `production`). Default: all.
-    pub stages: Option<Vec<Stage>>,
+    pub(crate) stages: Option<Vec<Stage>>,
     /// Environment names the rule applies to (in addition to `stages`).
-    pub environments: Option<Vec<String>>,
+    pub(crate) environments: Option<Vec<String>>,
     /// Globs of app names the rule applies to. Default: all apps.
-    pub apps: Option<Vec<String>>,
+    pub(crate) apps: Option<Vec<String>>,
     /// Which objects the rule checks. Default: every object.
     #[serde(rename = "match")]
-    pub matches: Option<ObjectMatch>,
+    pub(crate) matches: Option<ObjectMatch>,
     /// Named CEL sub-expressions, usable as `variables.<name>` in `expression`,
     /// `messageExpression` and later variables (as in a ValidatingAdmissionPolicy).
     #[serde(default)]
-    pub variables: Vec<NamedExpression>,
+    pub(crate) variables: Vec<NamedExpression>,
     /// CEL expression that must be true. Variables: `object` (the rendered object),
     /// `oldObject` (the same object at the pull request's base revision; null outside
     /// pull-request mode or for a new object), `counterpart` (the same object in the staging
     /// environment a production environment is promoted from; else null), `environment`
     /// (`{name, stage, app}`), `variables`.
-    pub expression: String,
+    pub(crate) expression: String,
     /// The finding's message. Default: the rule id and the expression.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// A CEL expression giving the message (a string), with the same variables.
-    pub message_expression: Option<String>,
+    pub(crate) message_expression: Option<String>,
     /// The field whose source line the finding points at (`metadata.labels`,
     /// `spec.template.spec.containers[*].resources`); the closest existing parent when absent.
     /// Default: the object.
-    pub at: Option<String>,
+    pub(crate) at: Option<String>,
     /// A link to the rule's documentation (shown by `kustodian explain`, SARIF `helpUri`).
-    pub docs: Option<String>,
+    pub(crate) docs: Option<String>,
 }
 
 /// Which objects a custom rule checks. Selectors left out match everything.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ObjectMatch {
+pub(crate) struct ObjectMatch {
     /// Kinds (`Deployment`); `*` for any.
     #[serde(default)]
-    pub kinds: Vec<String>,
+    pub(crate) kinds: Vec<String>,
     /// API groups (`apps`; `""` for the core group); `*` for any.
     #[serde(default)]
-    pub api_groups: Vec<String>,
+    pub(crate) api_groups: Vec<String>,
     /// Globs of namespaces (`team-*`).
     #[serde(default)]
-    pub namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
     /// Globs of object names.
     #[serde(default)]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// The object's labels must match (Kubernetes label selector).
-    pub label_selector: Option<LabelSelector>,
+    pub(crate) label_selector: Option<LabelSelector>,
 }
 
 /// A Kubernetes label selector.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LabelSelector {
+pub(crate) struct LabelSelector {
     /// Labels that must have these values.
     #[serde(default)]
-    pub match_labels: BTreeMap<String, String>,
+    pub(crate) match_labels: BTreeMap<String, String>,
     /// Requirements on labels.
     #[serde(default)]
-    pub match_expressions: Vec<LabelRequirement>,
+    pub(crate) match_expressions: Vec<LabelRequirement>,
 }
 
 /// One requirement of a label selector.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LabelRequirement {
-    pub key: String,
-    pub operator: SelectorOperator,
+pub(crate) struct LabelRequirement {
+    pub(crate) key: String,
+    pub(crate) operator: SelectorOperator,
     #[serde(default)]
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
 }
 
 /// How a label requirement compares.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-pub enum SelectorOperator {
+pub(crate) enum SelectorOperator {
     #[default]
     In,
     NotIn,
@@ -114,7 +114,7 @@ pub enum SelectorOperator {
 
 impl LabelSelector {
     /// Whether labels (key → value) satisfy the selector.
-    pub fn matches(&self, label: &dyn Fn(&str) -> Option<String>) -> bool {
+    pub(crate) fn matches(&self, label: &dyn Fn(&str) -> Option<String>) -> bool {
         self.match_labels
             .iter()
             .all(|(k, v)| label(k).as_deref() == Some(v.as_str()))
@@ -133,16 +133,16 @@ impl LabelSelector {
 /// A named CEL expression.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NamedExpression {
+pub(crate) struct NamedExpression {
     /// The name (`variables.<name>`): a CEL identifier.
-    pub name: String,
+    pub(crate) name: String,
     /// The CEL expression.
-    pub expression: String,
+    pub(crate) expression: String,
 }
 
 /// One step of an `at` path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PathStep {
+pub(crate) enum PathStep {
     /// A map key.
     Key(String),
     /// A list position.
@@ -153,7 +153,7 @@ pub enum PathStep {
 
 /// Parses an `at` path: keys separated by `.`, list items as `[N]` or `[*]`, keys with dots as
 /// `['app.kubernetes.io/name']`.
-pub fn parse_field_path(s: &str) -> Result<Vec<PathStep>, String> {
+pub(crate) fn parse_field_path(s: &str) -> Result<Vec<PathStep>, String> {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;
@@ -199,7 +199,7 @@ pub fn parse_field_path(s: &str) -> Result<Vec<PathStep>, String> {
 }
 
 /// Whether `id` is a kebab-case rule id.
-pub fn is_kebab_id(id: &str) -> bool {
+pub(crate) fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
         && id.split('-').all(|p| {
             !p.is_empty()
@@ -220,21 +220,21 @@ fn is_identifier(name: &str) -> bool {
 /// A custom rule as declared: the entry, the file it is written in and its parsed node (for the
 /// places of its expressions).
 #[derive(Clone, Debug)]
-pub struct CustomDecl {
-    pub rule: CustomRule,
+pub(crate) struct CustomDecl {
+    pub(crate) rule: CustomRule,
     /// The file's display path.
-    pub file: String,
+    pub(crate) file: String,
     /// The entry under `custom:`, as parsed (every field with its location).
-    pub node: Node,
+    pub(crate) node: Node,
 }
 
 impl CustomDecl {
     /// Where a field of the entry is written (the entry itself when the field is absent).
-    pub fn loc_of(&self, field: &str) -> Loc {
+    pub(crate) fn loc_of(&self, field: &str) -> Loc {
         self.node.get(field).map_or(self.node.loc, |n| n.loc)
     }
     /// Where the `index`th variable's expression is written.
-    pub fn variable_loc(&self, index: usize) -> Loc {
+    pub(crate) fn variable_loc(&self, index: usize) -> Loc {
         self.node
             .get("variables")
             .and_then(|v| v.as_seq()?.get(index))
@@ -246,7 +246,7 @@ impl CustomDecl {
 
 /// Checks the `custom:` list of a loaded file (`path`, whose text the loader registered) and
 /// returns the declarations, or every problem at its line.
-pub fn declare(
+pub(crate) fn declare(
     list: &[CustomRule],
     path: &str,
     sources: &Sources,
@@ -337,7 +337,7 @@ pub fn declare(
 }
 
 /// The repository's custom rules overridden by the user's (`--policy`), id by id.
-pub fn layered(repo: &[CustomDecl], user: &[CustomDecl]) -> Vec<CustomDecl> {
+pub(crate) fn layered(repo: &[CustomDecl], user: &[CustomDecl]) -> Vec<CustomDecl> {
     let mut out: Vec<CustomDecl> = repo
         .iter()
         .filter(|r| !user.iter().any(|u| u.rule.id == r.rule.id))

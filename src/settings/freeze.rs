@@ -11,40 +11,40 @@ use super::stage::Stage;
 /// A change-freeze window: absolute (`from`/`to`, RFC 3339) or recurring weekly.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct FreezeWindow {
+pub(crate) struct FreezeWindow {
     /// A name shown in findings (e.g. `weekend`, `black-friday`).
-    pub name: String,
+    pub(crate) name: String,
     /// Start, RFC 3339 (`2026-11-27T00:00:00+01:00`).
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// End, RFC 3339.
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// A window that repeats every week.
-    pub weekly: Option<WeeklyWindow>,
+    pub(crate) weekly: Option<WeeklyWindow>,
     /// Stages protected (default: all, unless `environments` or `paths` are given).
     #[serde(default)]
-    pub stages: Vec<Stage>,
+    pub(crate) stages: Vec<Stage>,
     /// Environment names protected.
     #[serde(default)]
-    pub environments: Vec<String>,
+    pub(crate) environments: Vec<String>,
     /// Path globs protected (repository-relative).
     #[serde(default)]
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
 }
 
 /// A weekly window: `from: "Fri 16:00"`, `to: "Mon 08:00"`, `timezone: Europe/Berlin`.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct WeeklyWindow {
+pub(crate) struct WeeklyWindow {
     /// Day and time the window opens (`Mon`..`Sun` and `HH:MM`).
-    pub from: String,
+    pub(crate) from: String,
     /// Day and time the window closes.
-    pub to: String,
+    pub(crate) to: String,
     /// IANA time zone (default `UTC`).
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
 }
 
 /// Minutes since Monday 00:00 of `"Fri 16:00"`.
-pub fn week_minute(s: &str) -> Result<i64, String> {
+pub(crate) fn week_minute(s: &str) -> Result<i64, String> {
     let (day, time) = s
         .trim()
         .split_once(' ')
@@ -69,7 +69,7 @@ pub fn week_minute(s: &str) -> Result<i64, String> {
 
 impl FreezeWindow {
     /// Checks the window's times; every problem is returned with the field it is about.
-    pub fn validate(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn validate(&self) -> Vec<(&'static str, String)> {
         let mut errs = Vec::new();
         let name = &self.name;
         match (&self.from, &self.to, &self.weekly) {
@@ -135,7 +135,7 @@ impl FreezeWindow {
     }
 
     /// Is the window open at `now`?
-    pub fn active(&self, now: jiff::Timestamp) -> bool {
+    pub(crate) fn active(&self, now: jiff::Timestamp) -> bool {
         if let (Some(a), Some(b)) = (&self.from, &self.to) {
             return match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
                 (Ok(a), Ok(b)) => a <= now && now < b,

@@ -21,7 +21,7 @@ pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
 
 /// Phase one and two: parse with spans, validate against `T`'s schema (all errors, each with its
 /// line), then deserialize. Errors come back as fatal findings with rule id `rule`.
-pub fn load_validated<T: DeserializeOwned + JsonSchema>(
+pub(crate) fn load_validated<T: DeserializeOwned + JsonSchema>(
     path: &str,
     text: &str,
     sources: &Sources,
@@ -34,7 +34,7 @@ pub fn load_validated<T: DeserializeOwned + JsonSchema>(
 /// map, whose entries the rule catalog describes): `schema` builds the full schema, and
 /// `accepted` is the typed check serde alone cannot make (rule ids, each rule's options). A
 /// document both accept is loaded without compiling the schema.
-pub fn load_with_schema<T: DeserializeOwned>(
+pub(crate) fn load_with_schema<T: DeserializeOwned>(
     path: &str,
     text: &str,
     sources: &Sources,
@@ -162,7 +162,7 @@ fn specific_errors(e: &jsonschema::ValidationError, out: &mut Vec<(String, Strin
 }
 
 /// Where `.kustodian.yaml` holds globs (JSON pointers, `*` for any key or index).
-pub const CONFIG_GLOBS: &[&str] = &[
+pub(crate) const CONFIG_GLOBS: &[&str] = &[
     "/overlays/*",
     "/ignore/*",
     "/freeze/*/paths/*",
@@ -175,7 +175,7 @@ pub const CONFIG_GLOBS: &[&str] = &[
 ];
 
 /// Where a policy file holds globs.
-pub const POLICY_GLOBS: &[&str] = &[
+pub(crate) const POLICY_GLOBS: &[&str] = &[
     "/rules/*/apps/*",
     "/rules/image-not-pinned/options/allow/*",
     "/rules/bot-write-scope/options/bots/*",
@@ -184,7 +184,7 @@ pub const POLICY_GLOBS: &[&str] = &[
 /// Every string at one of `patterns` (JSON pointers with `*` segments) that is not a valid glob,
 /// as a fatal finding at its line: a glob that does not compile would otherwise match nothing,
 /// silently.
-pub fn glob_errors(doc: &Node, path: &str, rule: &str, patterns: &[&str]) -> Vec<Finding> {
+pub(crate) fn glob_errors(doc: &Node, path: &str, rule: &str, patterns: &[&str]) -> Vec<Finding> {
     fn walk<'a>(n: &'a Node, segs: &[&str], at: String, out: &mut Vec<(String, &'a Node)>) {
         let Some((first, rest)) = segs.split_first() else {
             out.push((at, n));
@@ -236,7 +236,7 @@ pub fn glob_errors(doc: &Node, path: &str, rule: &str, patterns: &[&str]) -> Vec
 }
 
 /// The node at a JSON pointer (its location) and, for map entries, the key's location.
-pub fn locate(doc: &Node, pointer: &str) -> (Loc, Option<Loc>) {
+pub(crate) fn locate(doc: &Node, pointer: &str) -> (Loc, Option<Loc>) {
     let mut cur = doc;
     let mut key_loc = None;
     for tok in pointer.split('/').skip(1) {
@@ -276,7 +276,7 @@ fn find_key(doc: &Node, pointer: &str, key: &str) -> Option<Loc> {
 
 /// The first non-empty document of a file the loader registered, parsed again for the places of
 /// its entries (the typed model keeps values, not lines).
-pub fn document(sources: &Sources, path: &str) -> Option<Node> {
+pub(crate) fn document(sources: &Sources, path: &str) -> Option<Node> {
     let id = sources.lookup(path)?;
     let text = sources.get(id)?.text.clone();
     crate::yaml::parse_documents(&text, id)

@@ -11,15 +11,15 @@
 //! document it refuses pays for compiling the JSON Schema that reports every error at its line.
 
 pub mod config;
-pub mod custom;
-pub mod freeze;
-pub mod level;
+pub(crate) mod custom;
+pub(crate) mod freeze;
+pub(crate) mod level;
 pub mod load;
 pub mod policy;
-pub mod stage;
-pub mod waivers;
+pub(crate) mod stage;
+pub(crate) mod waivers;
 
-pub use config::{Config, ConfigFile, Exception};
-pub use custom::{CustomDecl, CustomRule};
-pub use policy::{Level, Policy, PolicyFile, RuleCatalog, RuleEntry, RuleSettings};
+pub use config::Config;
+pub use policy::{Level, Policy, PolicyFile};
+pub(crate) use policy::{RuleCatalog, RuleEntry, RuleSettings};
 pub use stage::Stage;

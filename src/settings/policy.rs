@@ -27,7 +27,7 @@ use super::custom::{CustomDecl, CustomRule, declare};
 pub use super::level::Level;
 use super::load::load_with_schema;
 use super::stage::Stage;
-use crate::diag::{ErrorCode, Finding, Severity};
+use crate::diag::{ErrorCode, Finding};
 use crate::source::Sources;
 
 /// Settings of one rule, as written. Unset fields inherit from the layer below.
@@ -35,15 +35,15 @@ use crate::source::Sources;
 #[serde(deny_unknown_fields)]
 pub struct RuleEntry {
     /// `error`, `warning`, `note`, or `off`.
-    pub severity: Option<Level>,
+    pub(crate) severity: Option<Level>,
     /// Stages the rule applies to (`dev`, `staging`, `production`). Default: all.
-    pub stages: Option<Vec<Stage>>,
+    pub(crate) stages: Option<Vec<Stage>>,
     /// Environment names the rule applies to (in addition to `stages`).
-    pub environments: Option<Vec<String>>,
+    pub(crate) environments: Option<Vec<String>>,
     /// Globs of app names the rule applies to. Default: all apps.
-    pub apps: Option<Vec<String>>,
+    pub(crate) apps: Option<Vec<String>>,
     /// Rule-specific options (`kustodian explain <rule>` lists them).
-    pub options: Option<serde_json::Value>,
+    pub(crate) options: Option<serde_json::Value>,
 }
 
 /// [`RuleEntry`] with the options typed: what the JSON Schema of one rule's entry is made from.
@@ -51,7 +51,7 @@ pub struct RuleEntry {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "RuleEntry_{O}")]
 #[allow(dead_code)] // only its schema is used
-pub struct TypedRuleEntry<O> {
+pub(crate) struct TypedRuleEntry<O> {
     /// `error`, `warning`, `note`, or `off`.
     severity: Option<Level>,
     /// Stages the rule applies to (`dev`, `staging`, `production`). Default: all.
@@ -65,7 +65,7 @@ pub struct TypedRuleEntry<O> {
 }
 
 /// The rule table of a policy file (or of `.kustodian.yaml`'s `rules:`), by rule id.
-pub type Rules = BTreeMap<String, RuleEntry>;
+pub(crate) type Rules = BTreeMap<String, RuleEntry>;
 
 /// A policy file (`--policy FILE`; `policies/default.yaml` documents the built-in one).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -73,15 +73,15 @@ pub type Rules = BTreeMap<String, RuleEntry>;
 pub struct PolicyFile {
     /// Rules by id. A rule not listed keeps its built-in settings.
     #[serde(default)]
-    pub rules: Rules,
+    pub(crate) rules: Rules,
     /// Rules written here, in CEL (docs/policies.md). One with the id of a custom rule of
     /// `.kustodian.yaml` replaces it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub custom: Vec<CustomRule>,
+    pub(crate) custom: Vec<CustomRule>,
 }
 
 /// Typed options, compiled once per run.
-pub type Options = Arc<dyn Any + Send + Sync>;
+pub(crate) type Options = Arc<dyn Any + Send + Sync>;
 
 /// What the settings need to know of the rules (implemented by the rule registry).
 pub trait RuleCatalog: Sync {
@@ -106,7 +106,7 @@ pub trait RuleCatalog: Sync {
 
 /// The JSON Schema of a document of type `T` whose `rules` property (at `rules_at`) is the rule
 /// table: every known id with its typed entry, nothing else.
-pub fn schema_with_rules<T: JsonSchema>(
+pub(crate) fn schema_with_rules<T: JsonSchema>(
     catalog: &dyn RuleCatalog,
     rules_at: &[&str],
 ) -> serde_json::Value {
@@ -145,7 +145,7 @@ pub fn policy_schema(catalog: &dyn RuleCatalog) -> serde_json::Value {
 
 /// What serde cannot check in a rule table: every id is a rule, and every rule's options have
 /// its option type.
-pub fn check_rules(rules: &Rules, catalog: &dyn RuleCatalog) -> Result<(), String> {
+pub(crate) fn check_rules(rules: &Rules, catalog: &dyn RuleCatalog) -> Result<(), String> {
     for (id, e) in rules {
         if !catalog.is_known(id) {
             return Err(format!("unknown rule '{id}' (see `kustodian rules`)"));
@@ -156,7 +156,7 @@ pub fn check_rules(rules: &Rules, catalog: &dyn RuleCatalog) -> Result<(), Strin
 }
 
 /// `over` layered on `base`, field by field.
-pub fn layered(over: &Rules, base: &Rules) -> Rules {
+pub(crate) fn layered(over: &Rules, base: &Rules) -> Rules {
     let mut out = base.clone();
     for (id, o) in over {
         let merged = match base.get(id) {
@@ -176,10 +176,10 @@ pub fn layered(over: &Rules, base: &Rules) -> Rules {
 
 /// Effective settings of one rule.
 #[derive(Clone)]
-pub struct RuleSettings {
-    pub level: Level,
-    pub stages: Option<Vec<Stage>>,
-    pub environments: Option<Vec<String>>,
+pub(crate) struct RuleSettings {
+    pub(crate) level: Level,
+    pub(crate) stages: Option<Vec<Stage>>,
+    pub(crate) environments: Option<Vec<String>>,
     apps: Option<globset::GlobSet>,
     options: Options,
 }
@@ -196,7 +196,7 @@ impl std::fmt::Debug for RuleSettings {
 
 impl RuleSettings {
     /// Enabled for this app and environment?
-    pub fn applies(&self, app: &str, env: &str, stage: Option<Stage>) -> bool {
+    pub(crate) fn applies(&self, app: &str, env: &str, stage: Option<Stage>) -> bool {
         if self.level == Level::Off {
             return false;
         }
@@ -213,14 +213,11 @@ impl RuleSettings {
             }
         }
     }
-    pub fn severity(&self) -> Severity {
-        self.level.severity().unwrap_or(Severity::Note)
-    }
     /// The rule's options, as its declared type.
     ///
     /// # Panics
     /// When `T` is not the type the rule declared (a programming error the rule tests catch).
-    pub fn options<T: Any>(&self) -> &T {
+    pub(crate) fn options<T: Any>(&self) -> &T {
         self.options
             .downcast_ref::<T>()
             .expect("options are read as the type the rule declares")
@@ -233,7 +230,7 @@ pub struct Policy {
     rules: BTreeMap<String, RuleSettings>,
     /// The custom rules of the user's policy file (`--policy`); the repository's are in
     /// `Config::custom`.
-    pub custom: Vec<CustomDecl>,
+    pub(crate) custom: Vec<CustomDecl>,
 }
 
 impl Policy {
@@ -249,7 +246,7 @@ impl Policy {
     /// The built-in policy, overridden by the repository's `.kustodian.yaml` rules, overridden
     /// by `user` (a path given on the command line: the user's own file, which may live outside
     /// the repository).
-    pub fn load_layered(
+    pub(crate) fn load_layered(
         repo: Option<&Rules>,
         user: Option<&Path>,
         sources: &Sources,
@@ -355,7 +352,7 @@ impl Policy {
     ///
     /// # Panics
     /// When `id` is not a rule of the catalog the policy was loaded with.
-    pub fn rule(&self, id: &str) -> &RuleSettings {
+    pub(crate) fn rule(&self, id: &str) -> &RuleSettings {
         self.rules
             .get(id)
             .unwrap_or_else(|| panic!("'{id}' is not a registered rule"))
@@ -366,7 +363,7 @@ impl Policy {
     /// The rules kept keep the level the policy gives them: selecting a rule the policy turns
     /// off leaves it off. Ids of other rules (custom and imported ones) are for their owner to
     /// honour, and the check to refuse when no rule has them (`CheckOptions::unknown_rule`).
-    pub fn restrict(&mut self, select: &[String], ignore: &[String]) {
+    pub(crate) fn restrict(&mut self, select: &[String], ignore: &[String]) {
         for (id, rule) in &mut self.rules {
             let kept = (select.is_empty() || select.contains(id)) && !ignore.contains(id);
             if !kept {
@@ -376,12 +373,12 @@ impl Policy {
     }
 
     /// Severity level configured for a rule id (`None` for an unknown id).
-    pub fn level(&self, id: &str) -> Option<Level> {
+    pub(crate) fn level(&self, id: &str) -> Option<Level> {
         self.rules.get(id).map(|r| r.level)
     }
 
     /// The typed options of a rule (see [`RuleSettings::options`]).
-    pub fn options<T: Any>(&self, id: &str) -> &T {
+    pub(crate) fn options<T: Any>(&self, id: &str) -> &T {
         self.rule(id).options()
     }
 }

@@ -68,7 +68,7 @@ impl Stage {
     }
 
     /// The conventional stage of an environment name (see the module doc).
-    pub fn by_convention(env: &str) -> Option<Stage> {
+    pub(crate) fn by_convention(env: &str) -> Option<Stage> {
         let lower = env.to_ascii_lowercase();
         let tokens: Vec<&str> = lower
             .split(['-', '_', '.'])
@@ -99,7 +99,7 @@ impl Stage {
     }
 
     /// Sort rank: dev, staging, production, then environments with no stage.
-    pub fn rank(stage: Option<Stage>) -> u8 {
+    pub(crate) fn rank(stage: Option<Stage>) -> u8 {
         match stage {
             Some(Stage::Dev) => 0,
             Some(Stage::Staging) => 1,
@@ -111,7 +111,7 @@ impl Stage {
 
 /// The name without its stage word: `prod-eu` → `eu`, `staging-eu` → `eu`, `eu-prod` → `eu`,
 /// `production` → `` (what pairs a production environment with its staging counterpart).
-pub fn qualifiers(env: &str) -> String {
+pub(crate) fn qualifiers(env: &str) -> String {
     let lower = env.to_ascii_lowercase();
     let mut kept: Vec<&str> = Vec::new();
     for t in lower.split(['-', '_', '.']) {

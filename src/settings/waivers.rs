@@ -14,46 +14,46 @@ use crate::source::{Loc, Sources};
 /// A waiver for findings of one rule. Selectors left out match everything.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Exception {
+pub(crate) struct Exception {
     /// The rule id whose findings are waived (`kustodian rules`).
-    pub rule: String,
+    pub(crate) rule: String,
     /// Why the findings are acceptable; shown with every suppressed finding.
-    pub reason: String,
+    pub(crate) reason: String,
     /// Globs of app names.
     #[serde(default)]
-    pub apps: Vec<String>,
+    pub(crate) apps: Vec<String>,
     /// Environment names.
     #[serde(default)]
-    pub environments: Vec<String>,
+    pub(crate) environments: Vec<String>,
     /// Globs of `Kind/name` of the rendered object (`Deployment/legacy-*`).
     #[serde(default)]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     /// The last day (`YYYY-MM-DD`, UTC) the exception applies; after it the findings count again
     /// and `unused-suppression` reports the exception.
-    pub expires: Option<String>,
+    pub(crate) expires: Option<String>,
 }
 
 /// A configured exception, compiled.
 #[derive(Clone, Debug)]
-pub struct Waiver {
-    pub rule: String,
-    pub reason: String,
+pub(crate) struct Waiver {
+    pub(crate) rule: String,
+    pub(crate) reason: String,
     apps: Option<GlobSet>,
     environments: Vec<String>,
     resources: Option<GlobSet>,
     /// Last day it applies.
-    pub expires: Option<jiff::civil::Date>,
+    pub(crate) expires: Option<jiff::civil::Date>,
     /// The exception's entry in `.kustodian.yaml`.
-    pub loc: Loc,
+    pub(crate) loc: Loc,
     /// The rule is neither built in nor a custom rule of `.kustodian.yaml`: it must be an
     /// imported one (an admission policy, a Rego rule, a custom rule of `--policy`), which
     /// only a check knows.
-    pub imported: bool,
+    pub(crate) imported: bool,
 }
 
 impl Waiver {
     /// Compiles the `exceptions` of a config file; every problem is returned, at its line.
-    pub fn compile(
+    pub(crate) fn compile(
         list: &[Exception],
         path: &str,
         sources: &Sources,
@@ -161,11 +161,11 @@ impl Waiver {
         if errs.is_empty() { Ok(out) } else { Err(errs) }
     }
 
-    pub fn expired(&self, today: jiff::civil::Date) -> bool {
+    pub(crate) fn expired(&self, today: jiff::civil::Date) -> bool {
         self.expires.is_some_and(|d| today > d)
     }
 
-    pub fn matches(&self, f: &Finding) -> bool {
+    pub(crate) fn matches(&self, f: &Finding) -> bool {
         if f.rule != self.rule {
             return false;
         }

@@ -135,10 +135,6 @@ impl DiskFs {
         })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The real path of `rel` and what is there.
     fn resolve_kind(&self, rel: &str) -> Resolved {
         match self.kind_by_listing(rel) {

@@ -10,7 +10,7 @@
 //! parallel and all of them intern into the same table, so a base read by fifty overlays is read once.
 
 /// The hash maps of the per-run caches (see Cargo.toml on foldhash).
-pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -33,7 +33,7 @@ impl FileId {
 /// A byte range in one source file. `Loc::NONE` when a node has no source (synthesized).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
-    pub file: FileId,
+    pub(crate) file: FileId,
     pub start: u32,
     pub end: u32,
 }
@@ -50,34 +50,34 @@ impl Loc {
         start: 0,
         end: 0,
     };
-    pub fn new(file: FileId, start: usize, end: usize) -> Loc {
+    pub(crate) fn new(file: FileId, start: usize, end: usize) -> Loc {
         Loc {
             file,
             start: start as u32,
             end: end as u32,
         }
     }
-    pub fn is_none(&self) -> bool {
+    pub(crate) fn is_none(&self) -> bool {
         self.file == FileId::NONE
     }
-    pub fn is_some(&self) -> bool {
+    pub(crate) fn is_some(&self) -> bool {
         !self.is_none()
     }
 }
 
 /// One file's text and line index.
 #[derive(Debug)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// Path relative to the repository root, with `/` separators (what reports print).
-    pub path: String,
-    pub text: Arc<str>,
+    pub(crate) path: String,
+    pub(crate) text: Arc<str>,
     /// Offsets of line starts, computed the first time a location is shown (most files never
     /// are).
     line_starts: std::sync::OnceLock<Vec<u32>>,
 }
 
 impl SourceFile {
-    pub fn new(path: String, text: Arc<str>) -> SourceFile {
+    pub(crate) fn new(path: String, text: Arc<str>) -> SourceFile {
         SourceFile {
             path,
             text,
@@ -98,7 +98,7 @@ impl SourceFile {
     }
 
     /// 1-based line and column (column counted in characters) of a byte offset.
-    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+    pub(crate) fn line_col(&self, offset: u32) -> (u32, u32) {
         let line = match self.line_starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -110,7 +110,7 @@ impl SourceFile {
     }
 
     /// Byte offset where a 1-based line starts (the end of the text past the last line).
-    pub fn line_start(&self, line: u32) -> usize {
+    pub(crate) fn line_start(&self, line: u32) -> usize {
         let i = (line as usize).saturating_sub(1);
         self.line_starts()
             .get(i)
@@ -118,13 +118,13 @@ impl SourceFile {
     }
 
     /// Number of lines (a final newline does not start one more).
-    pub fn line_count(&self) -> u32 {
+    pub(crate) fn line_count(&self) -> u32 {
         let n = self.line_starts().len() as u32;
         if self.text.ends_with('\n') { n - 1 } else { n }
     }
 
     /// The text of a 1-based line, without its newline.
-    pub fn line_text(&self, line: u32) -> &str {
+    pub(crate) fn line_text(&self, line: u32) -> &str {
         let i = (line as usize).saturating_sub(1);
         let Some(&s) = self.line_starts().get(i) else {
             return "";
@@ -159,7 +159,7 @@ pub struct Position {
     /// 1-based line.
     pub line: u32,
     /// 1-based column (characters).
-    pub column: u32,
+    pub(crate) column: u32,
 }
 
 /// The table of every file read during one run. Cheap to clone (shared).
@@ -197,7 +197,7 @@ impl Sources {
 
     /// Like [`Sources::add`], also telling whether this call added the file (`false`: it was
     /// already there, and `text` was dropped).
-    pub fn add_new(&self, path: &str, text: Arc<str>) -> (FileId, bool) {
+    pub(crate) fn add_new(&self, path: &str, text: Arc<str>) -> (FileId, bool) {
         if let Some(id) = self.inner.read().unwrap().by_path.get(path) {
             return (*id, false);
         }
@@ -214,7 +214,7 @@ impl Sources {
     }
 
     /// Every file read so far, with its id.
-    pub fn files(&self) -> Vec<(FileId, Arc<SourceFile>)> {
+    pub(crate) fn files(&self) -> Vec<(FileId, Arc<SourceFile>)> {
         let inner = self.inner.read().unwrap();
         inner
             .files
@@ -224,11 +224,11 @@ impl Sources {
             .collect()
     }
 
-    pub fn lookup(&self, path: &str) -> Option<FileId> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<FileId> {
         self.inner.read().unwrap().by_path.get(path).copied()
     }
 
-    pub fn get(&self, id: FileId) -> Option<Arc<SourceFile>> {
+    pub(crate) fn get(&self, id: FileId) -> Option<Arc<SourceFile>> {
         if id == FileId::NONE {
             return None;
         }
@@ -281,7 +281,7 @@ pub enum FsError {
 
 impl FsError {
     /// The repo-relative path the error is about.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         match self {
             FsError::NotFound(p) | FsError::IsDir(p) => p,
             FsError::OutsideRoot { path, .. }
@@ -294,7 +294,7 @@ impl FsError {
 }
 
 /// A file's bytes as text: the one place every text read from a tree passes through.
-pub fn text_of(rel: &str, bytes: Vec<u8>) -> Result<Arc<str>, FsError> {
+pub(crate) fn text_of(rel: &str, bytes: Vec<u8>) -> Result<Arc<str>, FsError> {
     match String::from_utf8(bytes) {
         Ok(s) => Ok(Arc::from(s)),
         Err(e) => {
@@ -343,7 +343,7 @@ pub trait Fs: Send + Sync {
 }
 
 /// `dir/name`, or `name` at the root.
-pub fn child_path(dir: &str, name: &str) -> String {
+pub(crate) fn child_path(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()
     } else {
@@ -353,7 +353,7 @@ pub fn child_path(dir: &str, name: &str) -> String {
 
 /// Joins a repo-relative directory and a relative reference, normalizing `.` and `..`.
 /// Returns `None` when the result would leave the repository root (or the reference is absolute).
-pub fn join_rel(dir: &str, reference: &str) -> Option<String> {
+pub(crate) fn join_rel(dir: &str, reference: &str) -> Option<String> {
     if reference.starts_with('/') || Path::new(reference).is_absolute() {
         return None;
     }
@@ -375,7 +375,7 @@ pub fn join_rel(dir: &str, reference: &str) -> Option<String> {
 }
 
 /// Parent directory of a repo-relative path (`""` for the root).
-pub fn parent_rel(path: &str) -> &str {
+pub(crate) fn parent_rel(path: &str) -> &str {
     match path.rfind('/') {
         Some(i) => &path[..i],
         None => "",
@@ -383,7 +383,7 @@ pub fn parent_rel(path: &str) -> &str {
 }
 
 /// `a/b` + `c` without normalization (both already clean).
-pub fn child_rel(dir: &str, name: &str) -> String {
+pub(crate) fn child_rel(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()
     } else {

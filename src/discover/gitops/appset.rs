@@ -17,16 +17,16 @@ use crate::yaml::{Node, to_json};
 
 /// The parameter sets of a generator, and the directories its `exclude` entries remove.
 #[derive(Debug, Default)]
-pub struct Generated {
-    pub params: Vec<Value>,
-    pub excluded: Vec<String>,
+pub(crate) struct Generated {
+    pub(crate) params: Vec<Value>,
+    pub(crate) excluded: Vec<String>,
 }
 
 /// Why a generator could not be evaluated offline.
-pub type Unsupported = String;
+pub(crate) type Unsupported = String;
 
 /// Evaluates one generator node (`{list: ...}`, `{git: ...}`, `{matrix: ...}`, ...).
-pub fn generate(ctx: &Ctx, g: &Node, go: bool) -> Result<Generated, Unsupported> {
+pub(crate) fn generate(ctx: &Ctx, g: &Node, go: bool) -> Result<Generated, Unsupported> {
     let Some(m) = g.as_map() else {
         return Err("a generator must be a mapping".into());
     };
@@ -74,7 +74,8 @@ fn list(body: &Node) -> Result<Generated, Unsupported> {
 }
 
 /// `path.Match` of a whole path, `*` and `?` within one segment, `[...]` classes.
-pub fn path_match(pattern: &str, path: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn path_match(pattern: &str, path: &str) -> bool {
     let (p, s): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
     p.len() == s.len()
         && p.iter()
@@ -295,7 +296,7 @@ fn clusters(body: &Node) -> Result<Generated, Unsupported> {
 }
 
 /// Renders every string of a node with `params` (a child generator inside a matrix).
-pub fn interpolate(n: &Node, params: &Value, go: bool) -> Result<Node, Unsupported> {
+pub(crate) fn interpolate(n: &Node, params: &Value, go: bool) -> Result<Node, Unsupported> {
     use crate::yaml::Value as Y;
     let value = match &n.value {
         Y::Str(s) if s.contains("{{") => {

@@ -26,7 +26,7 @@ const GROUP: &str = "argoproj.io";
 
 /// `(repoURL, path)` of every source an object names, for deciding which URL is this
 /// repository.
-pub fn sources_of(obj: &Object) -> Vec<(String, Option<String>)> {
+pub(crate) fn sources_of(obj: &Object) -> Vec<(String, Option<String>)> {
     let spec = match (obj.group(), obj.kind.as_str()) {
         (GROUP, "Application") => obj.node.get("spec"),
         (GROUP, "ApplicationSet") => obj.node.get_path(&["spec", "template", "spec"]),
@@ -56,7 +56,7 @@ fn source_nodes(spec: &Node) -> Vec<&Node> {
 }
 
 /// Adds the environments of every Application and ApplicationSet.
-pub fn find(ctx: &Ctx, out: &mut GitopsFound) {
+pub(crate) fn find(ctx: &Ctx, out: &mut GitopsFound) {
     for o in ctx.objects.iter().filter(|o| o.group() == GROUP) {
         match o.kind.as_str() {
             "Application" => {

@@ -25,7 +25,7 @@ const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 
 /// `(url, path)` pairs of the Flux Kustomizations whose GitRepository is written in the
 /// repository, for deciding which URL is this repository.
-pub fn sources_of(objects: &[Object]) -> Vec<(String, Option<String>)> {
+pub(crate) fn sources_of(objects: &[Object]) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for r in objects.iter().filter(|o| o.kind == "GitRepository") {
         let Some(url) = r.node.str_at(&["spec", "url"]) else {
@@ -47,7 +47,7 @@ pub fn sources_of(objects: &[Object]) -> Vec<(String, Option<String>)> {
 }
 
 /// Adds the environments of every Flux Kustomization.
-pub fn find(ctx: &Ctx, out: &mut GitopsFound) {
+pub(crate) fn find(ctx: &Ctx, out: &mut GitopsFound) {
     for k in ctx
         .objects
         .iter()

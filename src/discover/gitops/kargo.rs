@@ -6,7 +6,7 @@ use super::Object;
 use crate::yaml::Node;
 
 /// Edges `(upstream, downstream)` between stage names.
-pub fn promotions(objects: &[Object]) -> Vec<(String, String)> {
+pub(crate) fn promotions(objects: &[Object]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for s in objects
         .iter()

@@ -11,11 +11,11 @@
 //! Which repository is "this one": the URLs of the git remotes, when an object names one of them;
 //! otherwise the source URL whose objects' paths exist here (the most of them).
 
-pub mod appset;
-pub mod argocd;
-pub mod flux;
-pub mod kargo;
-pub mod template;
+pub(crate) mod appset;
+pub(crate) mod argocd;
+pub(crate) mod flux;
+pub(crate) mod kargo;
+pub(crate) mod template;
 
 use std::collections::BTreeMap;
 
@@ -37,44 +37,44 @@ const MARKERS: &[&str] = &[
 
 /// One GitOps object, as written.
 #[derive(Clone, Debug)]
-pub struct Object {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: String,
+pub(crate) struct Object {
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
     /// Repo-relative file it is written in.
-    pub file: String,
-    pub node: Node,
+    pub(crate) file: String,
+    pub(crate) node: Node,
 }
 
 impl Object {
     /// `Kind/name`, for messages.
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!("{}/{}", self.kind, self.name)
     }
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         self.api_version.split('/').next().unwrap_or("")
     }
 }
 
 /// What the GitOps objects say.
 #[derive(Debug, Default)]
-pub struct GitopsFound {
-    pub envs: Vec<Found>,
+pub(crate) struct GitopsFound {
+    pub(crate) envs: Vec<Found>,
     /// Directories an ApplicationSet excludes: not environments, whatever their layout.
-    pub excluded: Vec<String>,
-    pub missing: Vec<MissingPath>,
-    pub notes: Vec<Note>,
+    pub(crate) excluded: Vec<String>,
+    pub(crate) missing: Vec<MissingPath>,
+    pub(crate) notes: Vec<Note>,
     /// Promotion edges `(upstream, downstream)` between stage names (Kargo).
-    pub promotions: Vec<(String, String)>,
+    pub(crate) promotions: Vec<(String, String)>,
     /// Applications, ApplicationSets and Flux Kustomizations read.
-    pub objects: usize,
+    pub(crate) objects: usize,
     /// Files mentioning `kind: CustomResourceDefinition`, seen while reading the candidates.
-    pub crd_files: Vec<String>,
+    pub(crate) crd_files: Vec<String>,
 }
 
 /// The repository's GitOps objects and the environments they name.
-pub fn find(
+pub(crate) fn find(
     fs: &dyn Fs,
     config: &Config,
     sources: &Sources,
@@ -106,15 +106,15 @@ pub fn find(
 }
 
 /// What the object readers share.
-pub struct Ctx<'a> {
-    pub fs: &'a dyn Fs,
-    pub config: &'a Config,
-    pub sources: &'a Sources,
-    pub walked: &'a Walked,
-    pub objects: &'a [Object],
-    pub scope: &'a Scope,
+pub(crate) struct Ctx<'a> {
+    pub(crate) fs: &'a dyn Fs,
+    pub(crate) config: &'a Config,
+    pub(crate) sources: &'a Sources,
+    pub(crate) walked: &'a Walked,
+    pub(crate) objects: &'a [Object],
+    pub(crate) scope: &'a Scope,
     /// The branch checked out, when known.
-    pub branch: Option<&'a str>,
+    pub(crate) branch: Option<&'a str>,
 }
 
 /// Reads the candidate files and returns their GitOps objects, in file order, and the files that
@@ -186,7 +186,7 @@ fn collect(fs: &dyn Fs, sources: &Sources, files: &[String]) -> (Vec<Object>, Ve
 /// A Git URL without scheme, user, `.git` and trailing slashes, host lowercased:
 /// `git@github.com:org/repo.git`, `https://github.com/org/repo` and
 /// `ssh://git@github.com/org/repo.git` all read `github.com/org/repo`.
-pub fn normalize_url(url: &str) -> String {
+pub(crate) fn normalize_url(url: &str) -> String {
     let mut s = url.trim();
     let mut scheme = false;
     for prefix in [
@@ -224,7 +224,7 @@ pub fn normalize_url(url: &str) -> String {
 
 /// Which source URLs are this repository.
 #[derive(Debug, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     urls: Vec<String>,
 }
 
@@ -260,19 +260,19 @@ impl Scope {
     }
 
     /// Whether some URL is known to be this repository.
-    pub fn known(&self) -> bool {
+    pub(crate) fn known(&self) -> bool {
         !self.urls.is_empty()
     }
 
     /// Whether a source URL is this repository.
-    pub fn is_here(&self, url: &str) -> bool {
+    pub(crate) fn is_here(&self, url: &str) -> bool {
         self.urls.contains(&normalize_url(url))
     }
 }
 
 /// A repo-relative directory from a path as GitOps objects write it (`./apps/`, `/apps`,
 /// `apps/../x`), clamped at the root as Flux and Argo CD clamp it.
-pub fn clean_path(path: &str) -> String {
+pub(crate) fn clean_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
         match seg {
@@ -288,7 +288,7 @@ pub fn clean_path(path: &str) -> String {
 
 /// Whether a directory has something to render: a kustomization, or (for controllers that build
 /// one) YAML manifests anywhere below it.
-pub fn renderable(ctx: &Ctx, dir: &str, generate: bool) -> bool {
+pub(crate) fn renderable(ctx: &Ctx, dir: &str, generate: bool) -> bool {
     if crate::render::kustomization::find_kustomization_file(ctx.fs, dir).is_some() {
         return true;
     }
@@ -313,7 +313,7 @@ fn has_manifests(fs: &dyn Fs, dir: &str, depth: usize) -> bool {
 }
 
 /// The closest existing directory names to a missing path, for "did you mean".
-pub fn did_you_mean(ctx: &Ctx, path: &str) -> Option<String> {
+pub(crate) fn did_you_mean(ctx: &Ctx, path: &str) -> Option<String> {
     let mut best: Option<(usize, &String)> = None;
     for k in &ctx.walked.kustomizations {
         let d = crate::text::edit_distance(k, path);
@@ -325,7 +325,7 @@ pub fn did_you_mean(ctx: &Ctx, path: &str) -> Option<String> {
 }
 
 /// A note at an object.
-pub fn note(out: &mut GitopsFound, obj: &Object, message: String) {
+pub(crate) fn note(out: &mut GitopsFound, obj: &Object, message: String) {
     out.notes.push(Note {
         message,
         loc: obj.node.loc,
@@ -333,7 +333,7 @@ pub fn note(out: &mut GitopsFound, obj: &Object, message: String) {
 }
 
 /// The place of a value in an object, or the object's.
-pub fn loc_at(obj: &Object, path: &[&str]) -> Loc {
+pub(crate) fn loc_at(obj: &Object, path: &[&str]) -> Loc {
     obj.node.get_path(path).map_or(obj.node.loc, |n| n.loc)
 }
 

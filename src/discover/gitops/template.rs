@@ -14,10 +14,10 @@ use serde_json::Value;
 
 /// Why a template could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError(pub String);
+pub(crate) struct TemplateError(pub String);
 
 /// Renders one string.
-pub fn render(
+pub(crate) fn render(
     text: &str,
     params: &Value,
     go: bool,
@@ -94,7 +94,7 @@ fn flat_lookup(params: &Value, key: &str) -> Option<String> {
 
 /// Argo CD's `SanitizeName`: lowercase, anything outside `[-a-z0-9.]` becomes `-`, at most 253
 /// characters, no leading or trailing `-`/`.`.
-pub fn normalize(s: &str) -> String {
+pub(crate) fn normalize(s: &str) -> String {
     let mapped: String = s
         .to_lowercase()
         .chars()

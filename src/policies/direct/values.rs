@@ -11,7 +11,7 @@ use crate::yaml::{Node, Value as Y};
 
 /// A value during direct evaluation.
 #[derive(Clone, Debug)]
-pub enum V<'a> {
+pub(crate) enum V<'a> {
     Null,
     Bool(bool),
     Int(i64),
@@ -26,7 +26,7 @@ pub enum V<'a> {
 
 impl<'a> V<'a> {
     /// A node as the interpreter sees it (`cel::value_of`): scalars as scalars, the rest as is.
-    pub fn of(n: &'a Node) -> V<'a> {
+    pub(crate) fn of(n: &'a Node) -> V<'a> {
         match &n.value {
             Y::Null => V::Null,
             Y::Bool(b) => V::Bool(*b),
@@ -192,7 +192,7 @@ pub(super) fn quantity_order(a: (i128, i32), b: (i128, i32)) -> Option<Ordering>
 /// Whether `text` matches `pattern`, with each thread's compiled patterns kept (patterns are
 /// literals in practice, so a few per thread); an invalid pattern's error in the interpreter's
 /// words.
-pub fn regex_match(text: &str, pattern: &str) -> Result<bool, String> {
+pub(crate) fn regex_match(text: &str, pattern: &str) -> Result<bool, String> {
     thread_local! {
         static COMPILED: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> = Default::default();
     }

@@ -21,13 +21,13 @@ const PLACES: usize = 5;
 #[derive(Clone, Debug, Default)]
 pub(super) struct Seen {
     /// Its description as compiled (levels and origins not yet said).
-    pub doc: Option<RuleDescriptor>,
+    pub(crate) doc: Option<RuleDescriptor>,
     /// Its bindings: name → validationActions.
-    pub bindings: BTreeMap<String, Vec<String>>,
+    pub(crate) bindings: BTreeMap<String, Vec<String>>,
     /// Listed in the files `admission-policies:` names.
-    pub from_files: bool,
+    pub(crate) from_files: bool,
     /// `app/env` of the environments it is rendered into.
-    pub environments: BTreeSet<String>,
+    pub(crate) environments: BTreeSet<String>,
 }
 
 /// The policy's description with its level, bindings and origin (`None`: only bindings were

@@ -81,7 +81,7 @@ impl ResourceRule {
 
 /// `matchConstraints` of a policy, or `matchResources` of a binding.
 #[derive(Clone, Debug, Default)]
-pub struct MatchResources {
+pub(crate) struct MatchResources {
     namespace_selector: LabelSelector,
     object_selector: LabelSelector,
     rules: Vec<ResourceRule>,
@@ -108,13 +108,13 @@ impl MatchResources {
     }
 
     /// A policy's constraints: an object must match a resource rule.
-    pub fn matches(&self, r: &Resource, operation: &str, namespace: Option<&Node>) -> bool {
+    pub(crate) fn matches(&self, r: &Resource, operation: &str, namespace: Option<&Node>) -> bool {
         self.rules.iter().any(|x| x.matches(r, operation))
             && self.selectors_match(r, operation, namespace)
     }
 
     /// A binding's narrowing: no resource rules narrow nothing.
-    pub fn matches_narrowing(
+    pub(crate) fn matches_narrowing(
         &self,
         r: &Resource,
         operation: &str,
@@ -140,32 +140,32 @@ impl MatchResources {
 
 /// A named condition.
 #[derive(Clone, Debug)]
-pub struct Condition {
-    pub name: String,
-    pub check: std::sync::Arc<Check>,
-    pub loc: Loc,
+pub(crate) struct Condition {
+    pub(crate) name: String,
+    pub(crate) check: std::sync::Arc<Check>,
+    pub(crate) loc: Loc,
 }
 
 /// One validation.
 #[derive(Clone, Debug)]
-pub struct Validation {
-    pub check: std::sync::Arc<Check>,
-    pub message: Option<String>,
-    pub reason: Option<String>,
-    pub loc: Loc,
+pub(crate) struct Validation {
+    pub(crate) check: std::sync::Arc<Check>,
+    pub(crate) message: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) loc: Loc,
 }
 
 /// A ValidatingAdmissionPolicy, compiled.
 #[derive(Clone, Debug)]
-pub struct Policy {
-    pub name: String,
-    pub failure_ignore: bool,
+pub(crate) struct Policy {
+    pub(crate) name: String,
+    pub(crate) failure_ignore: bool,
     /// `paramKind`: (apiVersion, kind).
-    pub param_kind: Option<(String, String)>,
-    pub constraints: MatchResources,
-    pub conditions: Vec<Condition>,
-    pub validations: Vec<Validation>,
-    pub doc: RuleDescriptor,
+    pub(crate) param_kind: Option<(String, String)>,
+    pub(crate) constraints: MatchResources,
+    pub(crate) conditions: Vec<Condition>,
+    pub(crate) validations: Vec<Validation>,
+    pub(crate) doc: RuleDescriptor,
 }
 
 fn fatal(node: &Node, name: &str, loc: Loc, msg: String) -> Box<Finding> {
@@ -180,7 +180,7 @@ fn fatal(node: &Node, name: &str, loc: Loc, msg: String) -> Box<Finding> {
 impl Policy {
     /// Compiles a policy object; an expression that does not compile is a policy error at its
     /// line and column.
-    pub fn compile(node: &Node, sources: &Sources) -> Result<Policy, Box<Finding>> {
+    pub(crate) fn compile(node: &Node, sources: &Sources) -> Result<Policy, Box<Finding>> {
         let name = node.str_at(&["metadata", "name"]).unwrap_or("").to_string();
         let spec = node.get("spec").cloned().unwrap_or_else(Node::map);
         let seq = |key: &str| {
@@ -306,7 +306,7 @@ fn policy_doc(
 }
 
 /// Deny → error, Warn → warning, Audit → note (the strongest one listed).
-pub fn severity_of(actions: &[String]) -> Severity {
+pub(crate) fn severity_of(actions: &[String]) -> Severity {
     if actions.iter().any(|a| a == "Deny") {
         Severity::Error
     } else if actions.iter().any(|a| a == "Warn") {
@@ -318,11 +318,11 @@ pub fn severity_of(actions: &[String]) -> Severity {
 
 /// A ValidatingAdmissionPolicyBinding.
 #[derive(Clone, Debug)]
-pub struct Binding {
-    pub name: String,
-    pub policy_name: String,
-    pub actions: Vec<String>,
-    pub match_resources: Option<MatchResources>,
+pub(crate) struct Binding {
+    pub(crate) name: String,
+    pub(crate) policy_name: String,
+    pub(crate) actions: Vec<String>,
+    pub(crate) match_resources: Option<MatchResources>,
     param_ref: Option<ParamRef>,
 }
 
@@ -335,7 +335,7 @@ struct ParamRef {
 }
 
 impl Binding {
-    pub fn parse(node: &Node) -> Result<Binding, String> {
+    pub(crate) fn parse(node: &Node) -> Result<Binding, String> {
         let spec = node.get("spec").ok_or("no spec")?;
         let policy_name = spec
             .str_at(&["policyName"])
@@ -379,17 +379,17 @@ impl Binding {
     }
 
     /// The level of this binding's findings ([`severity_of`] its actions).
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         severity_of(&self.actions)
     }
 
-    pub fn allow_missing_params(&self) -> bool {
+    pub(crate) fn allow_missing_params(&self) -> bool {
         self.param_ref.as_ref().is_some_and(|p| p.allow_missing)
     }
 
     /// The parameter objects of kind `kind` (apiVersion, kind) this binding names for an
     /// object, among an environment's objects and the configured files'.
-    pub fn params<'a>(
+    pub(crate) fn params<'a>(
         &self,
         kind: &(String, String),
         r: &Resource,

@@ -13,7 +13,7 @@
 //! unresolvable, and the caller keeps it as written.
 
 /// What a variable lookup says.
-pub enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     Set(&'a str),
     Unset,
     /// Defined by a source kustodian cannot read (a Secret in the cluster).
@@ -22,7 +22,7 @@ pub enum Lookup<'a> {
 
 /// Why a text could not be substituted.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SubstError {
+pub(crate) enum SubstError {
     /// The text does not parse (Flux fails the reconciliation with this message).
     Parse(&'static str),
     /// A variable without a default is not set (strict mode).
@@ -65,7 +65,7 @@ enum Piece {
 
 /// Substitutes `${…}` references in `s`. `Ok(None)`: nothing to substitute (no `$` at all).
 /// On success, also returns the variables that were looked up and set, in order.
-pub fn substitute<'v>(
+pub(crate) fn substitute<'v>(
     s: &str,
     lookup: &dyn Fn(&str) -> Lookup<'v>,
 ) -> Result<Option<(String, Vec<String>)>, SubstError> {

@@ -18,10 +18,10 @@
 //! source artifact leaves out.
 
 mod edit;
-pub mod envsubst;
+pub(crate) mod envsubst;
 mod generate;
 mod postbuild;
-pub mod sourceignore;
+pub(crate) mod sourceignore;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +32,7 @@ use crate::yaml::Node;
 
 /// Which controller's semantics apply where the two differ.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Controller {
+pub(crate) enum Controller {
     #[default]
     ArgoCd,
     Flux,
@@ -40,7 +40,7 @@ pub enum Controller {
 
 /// How `labels`/`annotations` reach the objects.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LabelMode {
+pub(crate) enum LabelMode {
     /// Argo CD `commonLabels`: kustomize's `commonLabels` (selectors and templates too).
     #[default]
     Selectors,
@@ -53,87 +53,87 @@ pub enum LabelMode {
 /// Overrides of one environment's top-level kustomization, and what follows the build.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnvBuild {
-    pub controller: Controller,
+    pub(crate) controller: Controller,
     /// The object that asks for this (`Flux Kustomization/apps in clusters/staging/apps.yaml`),
     /// for messages.
-    pub origin: String,
+    pub(crate) origin: String,
     /// Where the object is written.
-    pub at: Loc,
+    pub(crate) at: Loc,
     /// The path has no kustomization file: build the one Flux generates from the manifests below
     /// it, or read the directory's manifests as they are (Argo CD's directory source).
-    pub generate: bool,
-    pub name_prefix: Option<Node>,
-    pub name_suffix: Option<Node>,
-    pub namespace: Option<Node>,
+    pub(crate) generate: bool,
+    pub(crate) name_prefix: Option<Node>,
+    pub(crate) name_suffix: Option<Node>,
+    pub(crate) namespace: Option<Node>,
     /// Flux: `images:` entries (`name`, `newName`, `newTag`, `digest`); Argo CD: `kustomize edit
     /// set image` arguments (`name=newName:tag@digest`).
-    pub images: Vec<Node>,
+    pub(crate) images: Vec<Node>,
     /// `patches:` entries (`patch` + `target`; Argo CD also `path`), kustomize's format.
-    pub patches: Vec<Node>,
+    pub(crate) patches: Vec<Node>,
     /// Component directories as written, relative to the environment's directory (Argo CD:
     /// globs).
-    pub components: Vec<Node>,
+    pub(crate) components: Vec<Node>,
     /// Skip components whose directory does not exist.
-    pub ignore_missing_components: bool,
+    pub(crate) ignore_missing_components: bool,
     /// Labels and annotations added to every object, as `(key, value)` nodes.
-    pub labels: Vec<(String, Node)>,
-    pub annotations: Vec<(String, Node)>,
-    pub label_mode: LabelMode,
+    pub(crate) labels: Vec<(String, Node)>,
+    pub(crate) annotations: Vec<(String, Node)>,
+    pub(crate) label_mode: LabelMode,
     /// Argo CD `labelIncludeTemplates` (with `labelWithoutSelector`).
-    pub label_templates: bool,
+    pub(crate) label_templates: bool,
     /// Argo CD `forceCommonLabels` / `forceCommonAnnotations`: override keys the kustomization
     /// already sets instead of failing.
-    pub force_labels: bool,
-    pub force_annotations: bool,
+    pub(crate) force_labels: bool,
+    pub(crate) force_annotations: bool,
     /// Argo CD `commonAnnotationsEnvsubst`.
-    pub annotations_envsubst: bool,
+    pub(crate) annotations_envsubst: bool,
     /// `replicas:` entries (`name`, `count`).
-    pub replicas: Vec<Node>,
+    pub(crate) replicas: Vec<Node>,
     /// Flux `spec.buildMetadata` (replaces the kustomization's when not empty).
-    pub build_metadata: Vec<Node>,
+    pub(crate) build_metadata: Vec<Node>,
     /// Flux post-build substitution, when the object asks for it.
-    pub substitute: Option<Substitution>,
+    pub(crate) substitute: Option<Substitution>,
     /// Argo CD's directory source options (with `generate`): which manifests are read.
-    pub directory: Option<DirectoryOptions>,
+    pub(crate) directory: Option<DirectoryOptions>,
     /// Flux: the GitRepository's `spec.ignore` (gitignore lines), which with `.sourceignore`
     /// files decides what the source artifact holds.
-    pub source_ignore: Option<String>,
+    pub(crate) source_ignore: Option<String>,
     /// Argo CD's build environment (`ARGOCD_APP_NAME`, ...), for `$VAR` in images and labels;
     /// `None` for a value not known offline (the revision).
-    pub env: Vec<(String, Option<String>)>,
+    pub(crate) env: Vec<(String, Option<String>)>,
 }
 
 /// Argo CD's `spec.source.directory`: the directory's manifests, its subdirectories' too with
 /// `recurse`, filtered by `include`/`exclude` globs on the path below the directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DirectoryOptions {
-    pub recurse: bool,
-    pub include: Option<String>,
-    pub exclude: Option<String>,
+pub(crate) struct DirectoryOptions {
+    pub(crate) recurse: bool,
+    pub(crate) include: Option<String>,
+    pub(crate) exclude: Option<String>,
     /// `jsonnet:` options are set (kustodian does not evaluate Jsonnet).
-    pub jsonnet: bool,
+    pub(crate) jsonnet: bool,
 }
 
 /// Flux's post-build variable substitution (`spec.postBuild`).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Substitution {
+pub(crate) struct Substitution {
     /// Variable values and where each is written (`substituteFrom` objects, then `substitute`).
-    pub vars: BTreeMap<String, (String, Loc)>,
+    pub(crate) vars: BTreeMap<String, (String, Loc)>,
     /// `substituteFrom` sources that were not found in the repository and are not optional: the
     /// variables they would define are unknown, so unset variables are not reported as errors
     /// and stay as written.
-    pub unknown_sources: Vec<String>,
+    pub(crate) unknown_sources: Vec<String>,
     /// `substituteStrategy: Always`: substitute even with no variables (for defaults).
-    pub always: bool,
+    pub(crate) always: bool,
     /// Strict mode (kustomize-controller's default since 1.9): an unset variable without a
     /// default fails the reconciliation.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// The `postBuild` field.
-    pub at: Loc,
+    pub(crate) at: Loc,
 }
 
 /// Builds `dir` with `o` applied (see the module doc).
-pub fn build(r: &Renderer, dir: &str, o: &EnvBuild) -> Result<Build, RenderError> {
+pub(crate) fn build(r: &Renderer, dir: &str, o: &EnvBuild) -> Result<Build, RenderError> {
     if o.generate && o.controller == Controller::ArgoCd {
         return generate::argo_directory(r, dir, o);
     }
@@ -164,7 +164,7 @@ impl Renderer {
     /// Files (and directories) an environment's rendering reads: its build's, the components and
     /// variable sources its GitOps object adds, the files a generated kustomization lists (and
     /// the directory itself, since a new file changes the listing).
-    pub fn env_dependencies(&self, dir: &str, o: Option<&EnvBuild>) -> BTreeSet<String> {
+    pub(crate) fn env_dependencies(&self, dir: &str, o: Option<&EnvBuild>) -> BTreeSet<String> {
         let Some(o) = o else {
             return self.dependencies(dir);
         };

@@ -102,16 +102,16 @@ impl Pattern {
 }
 
 /// The ignore rules in effect for files under one directory.
-pub struct SourceIgnore {
+pub(crate) struct SourceIgnore {
     patterns: Vec<Pattern>,
     /// The `.sourceignore` files read (what the generated listing depends on).
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 impl SourceIgnore {
     /// Reads the `.sourceignore` files that can apply below `dir` (the root's, its ancestors',
     /// and every one below it) and `spec_ignore` (the GitRepository's `spec.ignore`).
-    pub fn load(fs: &dyn Fs, dir: &str, spec_ignore: Option<&str>) -> SourceIgnore {
+    pub(crate) fn load(fs: &dyn Fs, dir: &str, spec_ignore: Option<&str>) -> SourceIgnore {
         let mut files = Vec::new();
         let mut own = Vec::new();
         let segs: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
@@ -152,7 +152,7 @@ impl SourceIgnore {
     }
 
     /// Whether a repo-relative path is left out of the artifact.
-    pub fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+    pub(crate) fn ignored(&self, rel: &str, is_dir: bool) -> bool {
         let path: Vec<&str> = rel.split('/').collect();
         self.patterns
             .iter()

@@ -46,14 +46,15 @@ pub(crate) use schema::is_builtin_kind;
 
 /// What applying a patch did to the resource as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmpOutcome {
+pub(crate) enum SmpOutcome {
     Merged,
     /// The patch was `$patch: delete` at the top level: the caller drops the resource.
     Deleted,
 }
 
 /// Applies one strategic-merge patch document to a resource.
-pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
+#[cfg(test)]
+pub(crate) fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderError> {
     apply_with_schema(target, patch, &SchemaState::default())
 }
 
@@ -61,7 +62,7 @@ pub fn apply(target: &mut Resource, patch: &Node) -> Result<SmpOutcome, RenderEr
 /// `openapi: {path}`) gives merge keys (`x-kubernetes-patch-merge-key`) to the lists of the
 /// kinds it defines, and, set before kyaml consulted its own, leaves built-in kinds without
 /// theirs (see [`super::openapi`]).
-pub fn apply_with_schema(
+pub(crate) fn apply_with_schema(
     target: &mut Resource,
     patch: &Node,
     schema: &SchemaState,

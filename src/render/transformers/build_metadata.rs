@@ -55,9 +55,9 @@ pub(crate) fn strip_internal_annotations(r: &mut Resource, meta: BuildMetadata) 
 /// The `buildMetadata` options of the top-level kustomization.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct BuildMetadata {
-    pub origin_annotations: bool,
-    pub transformer_annotations: bool,
-    pub managed_by_label: bool,
+    pub(crate) origin_annotations: bool,
+    pub(crate) transformer_annotations: bool,
+    pub(crate) managed_by_label: bool,
 }
 
 impl BuildMetadata {

@@ -17,72 +17,72 @@ use crate::source::Position;
 #[serde(deny_unknown_fields)]
 pub struct JsonVersions {
     /// Format version; incompatible changes bump it.
-    pub version: u32,
+    pub(crate) version: u32,
     /// The commit whose history was read (`HEAD`); null when history was not read (no Git
     /// repository, or `--write`/`--check`).
-    pub revision: Option<String>,
-    pub apps: Vec<JsonApp>,
+    pub(crate) revision: Option<String>,
+    pub(crate) apps: Vec<JsonApp>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonApp {
-    pub app: String,
+pub(crate) struct JsonApp {
+    pub(crate) app: String,
     /// In promotion order (dev → staging → production).
-    pub environments: Vec<JsonEnvironment>,
+    pub(crate) environments: Vec<JsonEnvironment>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonEnvironment {
-    pub environment: String,
-    pub stage: Option<Stage>,
-    pub images: Vec<JsonImage>,
+pub(crate) struct JsonEnvironment {
+    pub(crate) environment: String,
+    pub(crate) stage: Option<Stage>,
+    pub(crate) images: Vec<JsonImage>,
     /// Present when the environment does not render (its images are then unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<JsonError>,
+    pub(crate) error: Option<JsonError>,
 }
 
 /// One image reference the environment runs.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonImage {
+pub(crate) struct JsonImage {
     /// The last path segment of the repository (what `promote --image` takes, as well as the
     /// repository).
-    pub name: String,
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
+    pub(crate) name: String,
+    pub(crate) repository: String,
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
     /// The line that sets it: the one to edit.
-    pub location: Option<Position>,
+    pub(crate) location: Option<Position>,
     /// The commit that set this value; null without history or when it is not committed yet.
-    pub commit: Option<JsonCommit>,
+    pub(crate) commit: Option<JsonCommit>,
     /// `Kind/name container` of every container running it.
-    pub containers: Vec<String>,
-    pub markers: Vec<JsonMarker>,
+    pub(crate) containers: Vec<String>,
+    pub(crate) markers: Vec<JsonMarker>,
     /// With `--history N`: the last N values in this environment, newest (the current one)
     /// first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub history: Vec<JsonPast>,
+    pub(crate) history: Vec<JsonPast>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonCommit {
+pub(crate) struct JsonCommit {
     /// Full commit id.
-    pub sha: String,
+    pub(crate) sha: String,
     /// Committer time, RFC 3339 (UTC).
-    pub date: String,
+    pub(crate) date: String,
     /// Author name.
-    pub author: String,
+    pub(crate) author: String,
     /// First line of the commit message.
-    pub subject: String,
+    pub(crate) subject: String,
 }
 
 /// What deserves a look.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum JsonMarker {
+pub(crate) enum JsonMarker {
     /// Referenced by tag only.
     NoDigest,
     /// Production differs from staging, which runs `runs`: a promotion is pending.
@@ -94,24 +94,24 @@ pub enum JsonMarker {
 /// A past value.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonPast {
-    pub images: Vec<JsonReference>,
+pub(crate) struct JsonPast {
+    pub(crate) images: Vec<JsonReference>,
     /// The commit that set it; null when not committed yet.
-    pub commit: Option<JsonCommit>,
+    pub(crate) commit: Option<JsonCommit>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonReference {
-    pub tag: Option<String>,
-    pub digest: Option<String>,
+pub(crate) struct JsonReference {
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonError {
-    pub message: String,
-    pub location: Option<Position>,
+pub(crate) struct JsonError {
+    pub(crate) message: String,
+    pub(crate) location: Option<Position>,
 }
 
 fn commit(c: &CommitInfo) -> JsonCommit {
@@ -177,7 +177,7 @@ fn environment(e: &EnvVersions) -> JsonEnvironment {
 }
 
 /// Builds the document.
-pub fn build(v: &Versions) -> JsonVersions {
+pub(crate) fn build(v: &Versions) -> JsonVersions {
     JsonVersions {
         version: 1,
         revision: v.revision.clone(),

@@ -17,7 +17,7 @@ pub fn emit(v: &Versions, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The whole document.
-pub fn document(v: &Versions) -> String {
+pub(crate) fn document(v: &Versions) -> String {
     let mut md = String::from("# Versions\n\n");
     md.push_str(
         "What each environment runs, rendered from this repository by `kustodian versions`.\n",
@@ -169,7 +169,7 @@ fn history(app: &AppVersions, md: &mut String) {
 }
 
 /// Pull-request mode: the images a change moves, before → after, per environment.
-pub fn changes(rows: &[VersionChange]) -> String {
+pub(crate) fn changes(rows: &[VersionChange]) -> String {
     if rows.is_empty() {
         return String::new();
     }

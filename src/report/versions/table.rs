@@ -162,7 +162,7 @@ fn date(c: &CommitInfo) -> String {
 }
 
 /// How long ago `then` was, in the largest whole unit.
-pub fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
+pub(crate) fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
     let secs = now.as_second() - then.as_second();
     if secs < 0 {
         return "in the future".into();

@@ -31,20 +31,20 @@ use crate::yaml::Node;
 /// Which overlay-identity exemptions apply (all on by default).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct IdentityOptions {
+pub(crate) struct IdentityOptions {
     /// Values that differ only by the environments' names (`ENV=staging-eu` vs `ENV=prod-eu`,
     /// `podinfo.staging.example.com` vs `podinfo.production.example.com`).
     #[serde(default = "yes")]
-    pub environment_names: bool,
+    pub(crate) environment_names: bool,
     /// Namespace fields (`namespace`, `targetNamespace`) and each overlay's own `Namespace` object.
     #[serde(default = "yes")]
-    pub namespaces: bool,
+    pub(crate) namespaces: bool,
     /// Replica counts (`spec.replicas`) and HorizontalPodAutoscaler bounds, from any source.
     #[serde(default = "yes")]
-    pub replicas: bool,
+    pub(crate) replicas: bool,
     /// Kinds production may have that staging does not.
     #[serde(default = "production_only")]
-    pub production_only: Vec<String>,
+    pub(crate) production_only: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -71,7 +71,7 @@ impl Default for IdentityOptions {
 
 /// Where a difference comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// A file of one environment alone (or a value with no file to tell).
     Own,
     /// A file every environment of a stage shares: intended stage configuration.
@@ -79,28 +79,26 @@ pub enum Origin {
 }
 
 /// One difference between a staging and a production environment.
-pub struct Drift<'a> {
-    pub origin: Origin,
+pub(crate) struct Drift<'a> {
+    pub(crate) origin: Origin,
     /// The production object (or the staging one, for an object production lacks).
-    pub resource: &'a Resource,
-    /// The environment the object is in.
-    pub in_production: bool,
+    pub(crate) resource: &'a Resource,
     /// `None` for an object present in one environment only.
-    pub path: Option<String>,
-    pub message: String,
-    pub loc: Loc,
+    pub(crate) path: Option<String>,
+    pub(crate) message: String,
+    pub(crate) loc: Loc,
     /// The other side's value, and how to label it.
-    pub other: Option<(Loc, String)>,
-    pub help: Option<String>,
+    pub(crate) other: Option<(Loc, String)>,
+    pub(crate) help: Option<String>,
 }
 
 /// Which environments of the app read each file.
-pub struct Readers<'a> {
+pub(crate) struct Readers<'a> {
     envs: Vec<(&'a Env, &'a Build)>,
 }
 
 impl<'a> Readers<'a> {
-    pub fn new(envs: &[(&'a Env, &'a Build)]) -> Readers<'a> {
+    pub(crate) fn new(envs: &[(&'a Env, &'a Build)]) -> Readers<'a> {
         Readers {
             envs: envs.to_vec(),
         }
@@ -142,19 +140,19 @@ impl<'a> Readers<'a> {
 
 /// Everything promotion-drift's comparison of one pair needs (`'a`: the renders, `'b`: the
 /// comparison's own inputs).
-pub struct Pair<'a, 'b> {
-    pub senv: &'a Env,
-    pub sb: &'a Build,
-    pub penv: &'a Env,
-    pub pb: &'a Build,
-    pub sources: &'a Sources,
-    pub readers: &'b Readers<'a>,
-    pub allow: Vec<String>,
-    pub identity: &'b IdentityOptions,
+pub(crate) struct Pair<'a, 'b> {
+    pub(crate) senv: &'a Env,
+    pub(crate) sb: &'a Build,
+    pub(crate) penv: &'a Env,
+    pub(crate) pb: &'a Build,
+    pub(crate) sources: &'a Sources,
+    pub(crate) readers: &'b Readers<'a>,
+    pub(crate) allow: Vec<String>,
+    pub(crate) identity: &'b IdentityOptions,
 }
 
 /// The differences between a staging and a production environment.
-pub fn compare<'a>(p: &Pair<'a, '_>) -> Vec<Drift<'a>> {
+pub(crate) fn compare<'a>(p: &Pair<'a, '_>) -> Vec<Drift<'a>> {
     let allow = allow_patterns(&p.allow);
     let (sr, pr) = (renames(p.sb), renames(p.pb));
     let (ss, ps) = (
@@ -254,7 +252,7 @@ fn only_in_one_is_identity(p: &Pair<'_, '_>, r: &Resource, in_production: bool) 
 
 /// Whether two values differ only by the environments' names (each side's own name, its stage
 /// word and the stage's usual names, as whole tokens).
-pub fn same_but_names(a: &Node, b: &Node, senv: &Env, penv: &Env) -> bool {
+pub(crate) fn same_but_names(a: &Node, b: &Node, senv: &Env, penv: &Env) -> bool {
     let (Some(x), Some(y)) = (a.scalar_string(), b.scalar_string()) else {
         return false;
     };
@@ -328,7 +326,6 @@ fn only_in<'a>(p: &Pair<'a, '_>, r: &'a Resource, in_production: bool) -> Drift<
             .origin(here, loc, p.sources)
             .unwrap_or(Origin::Own),
         resource: r,
-        in_production,
         path: None,
         message: format!(
             "{} '{}' exists in {} but not in {}",
@@ -388,7 +385,6 @@ fn field_drift<'a>(p: &Pair<'a, '_>, st: &'a Resource, prod: &'a Resource, d: &D
     Drift {
         origin,
         resource: prod,
-        in_production: true,
         path: Some(d.path.clone()),
         message: format!(
             "{} '{}' differs between {} and {} at {}: {} {} vs {} {}",

@@ -3,9 +3,9 @@
 //! options ([`diff`]), and the Secrets an environment's objects provide ([`secrets`]). Nothing
 //! here reports a finding.
 
-pub mod diff;
-pub mod drift;
-pub mod normalize;
-pub mod pods;
-pub mod resources;
-pub mod secrets;
+pub(crate) mod diff;
+pub(crate) mod drift;
+pub(crate) mod normalize;
+pub(crate) mod pods;
+pub(crate) mod resources;
+pub(crate) mod secrets;

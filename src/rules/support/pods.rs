@@ -9,17 +9,17 @@ use crate::render::Resource;
 use crate::yaml::Node;
 
 /// One container of a workload.
-pub struct Container<'a> {
+pub(crate) struct Container<'a> {
     /// `containers`, `initContainers` or `ephemeralContainers`.
-    pub list: &'static str,
-    pub name: String,
+    pub(crate) list: &'static str,
+    pub(crate) name: String,
     /// Dotted path of the container (`spec.template.spec.containers[name=api]`).
-    pub path: String,
-    pub node: &'a Node,
+    pub(crate) path: String,
+    pub(crate) node: &'a Node,
 }
 
 /// Where the pod spec of a resource is, by kind.
-pub fn pod_spec_path(r: &Resource) -> Option<&'static [&'static str]> {
+pub(crate) fn pod_spec_path(r: &Resource) -> Option<&'static [&'static str]> {
     let kind = r.kind();
     let p: &'static [&'static str] = match kind {
         "Pod" => &["spec"],
@@ -46,13 +46,13 @@ pub fn pod_spec_path(r: &Resource) -> Option<&'static [&'static str]> {
 }
 
 /// The pod spec node of a workload.
-pub fn pod_spec(r: &Resource) -> Option<(&Node, String)> {
+pub(crate) fn pod_spec(r: &Resource) -> Option<(&Node, String)> {
     let p = pod_spec_path(r)?;
     Some((r.node.get_path(p)?, p.join(".")))
 }
 
 /// Every container of a workload, init containers first.
-pub fn containers(r: &Resource) -> Vec<Container<'_>> {
+pub(crate) fn containers(r: &Resource) -> Vec<Container<'_>> {
     let Some((spec, base)) = pod_spec(r) else {
         return vec![];
     };
@@ -78,7 +78,7 @@ pub fn containers(r: &Resource) -> Vec<Container<'_>> {
 
 /// The image name of a reference, without tag or digest (`reg:5000/app:1.2@sha256:…` →
 /// `reg:5000/app`): a `:` after the last `/` starts the tag.
-pub fn image_name(image: &str) -> &str {
+pub(crate) fn image_name(image: &str) -> &str {
     let name = image.split('@').next().unwrap_or(image);
     name.rsplit_once(':')
         .filter(|(_, tag)| !tag.contains('/'))

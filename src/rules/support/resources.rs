@@ -6,7 +6,7 @@ use crate::render::{Build, Resource};
 use crate::source::Loc;
 
 /// The workload in `build` that came from the same source object as `r`.
-pub fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
+pub(crate) fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
     let id = r.orig_id();
     build.resources.iter().find(|x| {
         let o = x.orig_id();
@@ -15,7 +15,7 @@ pub fn counterpart<'a>(build: &'a Build, r: &Resource) -> Option<&'a Resource> {
 }
 
 /// The patch that removed `path` (an edit at the path or one of its parents), if any.
-pub fn removal_by(r: &Resource, path: &str) -> Option<Loc> {
+pub(crate) fn removal_by(r: &Resource, path: &str) -> Option<Loc> {
     r.edits
         .iter()
         .filter(|e| matches!(e.kind, EditKind::Removed | EditKind::Replaced))

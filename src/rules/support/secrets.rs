@@ -43,21 +43,21 @@ use crate::source::Loc;
 use crate::yaml::Node;
 
 /// What an environment provides under one Secret name.
-pub struct Provided<'a> {
+pub(crate) struct Provided<'a> {
     /// The keys; `None` when only the running controller knows them (any key is accepted).
-    pub keys: Option<BTreeSet<String>>,
+    pub(crate) keys: Option<BTreeSet<String>>,
     /// The first object that provides it.
-    pub by: &'a Resource,
+    pub(crate) by: &'a Resource,
     /// Why the keys are not known, when they are not.
-    pub unknown: Option<Unknown>,
+    pub(crate) unknown: Option<Unknown>,
 }
 
 /// Why a provider's keys are known only at runtime.
 #[derive(Clone, Debug)]
-pub struct Unknown {
+pub(crate) struct Unknown {
     /// The field that makes them unknown (`dataFrom`, `destination`, ...).
-    pub loc: Loc,
-    pub why: String,
+    pub(crate) loc: Loc,
+    pub(crate) why: String,
 }
 
 /// The keys one object gives a Secret.
@@ -76,7 +76,7 @@ struct Provision<'a> {
 }
 
 /// Secrets an environment provides, by name.
-pub fn provided(build: &Build) -> BTreeMap<String, Provided<'_>> {
+pub(crate) fn provided(build: &Build) -> BTreeMap<String, Provided<'_>> {
     let mut out: BTreeMap<String, (Provided, bool)> = BTreeMap::new();
     for r in &build.resources {
         for p in provisions(r) {

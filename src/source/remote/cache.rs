@@ -23,16 +23,16 @@ use super::{RemoteError, RepoSpec};
 
 /// A remote base resolved to a commit whose tree is in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pinned {
+pub(crate) struct Pinned {
     /// The full commit id (hex).
-    pub commit: String,
+    pub(crate) commit: String,
     /// The tree's directory (the repository's top).
-    pub tree: PathBuf,
+    pub(crate) tree: PathBuf,
 }
 
 impl Pinned {
     /// The commit id as people quote it.
-    pub fn short(&self) -> &str {
+    pub(crate) fn short(&self) -> &str {
         &self.commit[..self.commit.len().min(7)]
     }
 }
@@ -49,17 +49,17 @@ struct Record {
 
 /// A cache directory.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf) -> Cache {
+    pub(crate) fn new(dir: PathBuf) -> Cache {
         Cache { dir }
     }
 
     /// The cache directory itself.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -87,7 +87,7 @@ impl Cache {
 
     /// The commit recorded for `spec` and its tree, checked: the tree's own stamp must name the
     /// recorded commit. Nothing is fetched.
-    pub fn lookup(&self, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
+    pub(crate) fn lookup(&self, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
         let url = spec.clone_url();
         let path = self.record_path(spec);
         let text = match std::fs::read_to_string(&path) {
@@ -196,7 +196,7 @@ impl Cache {
 }
 
 /// A full hexadecimal SHA-1 commit id.
-pub fn is_commit_id(s: &str) -> bool {
+pub(crate) fn is_commit_id(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -26,7 +26,7 @@ use super::{Cache, Pinned, RemoteError, RepoSpec};
 
 /// [`fetch`], once per process for each cache, URL and ref: a run that renders two revisions
 /// (pull-request mode) or many renderers sharing a base asks the remote once.
-pub fn fetch_once(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
+pub(crate) fn fetch_once(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
     type Once = Arc<std::sync::OnceLock<Result<Pinned, RemoteError>>>;
     static DONE: std::sync::Mutex<Option<std::collections::HashMap<String, Once>>> =
         std::sync::Mutex::new(None);
@@ -47,7 +47,7 @@ pub fn fetch_once(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError>
 }
 
 /// Fetches `spec`'s ref, stores its tree and records the commit it resolved to.
-pub fn fetch(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
+pub(crate) fn fetch(cache: &Cache, spec: &RepoSpec) -> Result<Pinned, RemoteError> {
     let interrupt = Arc::new(AtomicBool::new(false));
     let (tx, rx) = std::sync::mpsc::channel();
     let (c, s, stop) = (cache.clone(), spec.clone(), interrupt.clone());

@@ -16,20 +16,20 @@
 //! [`Mode::Cache`]: what was fetched before is used, nothing is fetched, and a base that is not
 //! in the cache is an error that says how to fill it (`kustodian fetch`).
 
-pub mod cache;
-pub mod fetch;
-pub mod url;
+pub(crate) mod cache;
+pub(crate) mod fetch;
+pub(crate) mod url;
 
 use std::path::PathBuf;
 use std::sync::RwLock;
 
-pub use cache::{Cache, Pinned};
-pub use url::{RepoSpec, UrlError};
+pub(crate) use cache::{Cache, Pinned};
+pub(crate) use url::{RepoSpec, UrlError};
 
 /// Whether a file name (as [`crate::source::Sources`] and reports hold it) is in a fetched
 /// remote base: those are named by their repository's URL (`https://…@1a2b3c4:deploy.yaml`),
 /// and no repository-relative path holds `://` (`render::remote` makes the names).
-pub fn is_fetched_path(path: &str) -> bool {
+pub(crate) fn is_fetched_path(path: &str) -> bool {
     path.contains("://")
 }
 
@@ -45,15 +45,7 @@ pub enum Mode {
     Deny,
 }
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Fetch => "fetch",
-            Mode::Cache => "cache",
-            Mode::Deny => "deny",
-        }
-    }
-}
+impl Mode {}
 
 /// How this process treats remote bases.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,7 +58,7 @@ pub struct Settings {
 impl Settings {
     /// The cache these settings name (`None` when no directory can be found: no
     /// `KUSTODIAN_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`).
-    pub fn cache(&self) -> Option<Cache> {
+    pub(crate) fn cache(&self) -> Option<Cache> {
         self.cache_dir
             .clone()
             .or_else(default_cache_dir)
@@ -82,13 +74,13 @@ pub fn set(settings: Settings) {
 }
 
 /// How this process treats remote bases ([`Settings::default`] unless [`set`]).
-pub fn get() -> Settings {
+pub(crate) fn get() -> Settings {
     SETTINGS.read().unwrap().clone().unwrap_or_default()
 }
 
 /// `$KUSTODIAN_CACHE_DIR`, else `$XDG_CACHE_HOME/kustodian`, else `~/.cache/kustodian` (empty
 /// variables count as unset, and relative XDG paths are ignored, as the XDG spec says).
-pub fn default_cache_dir() -> Option<PathBuf> {
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(dir) = var("KUSTODIAN_CACHE_DIR") {
         return Some(PathBuf::from(dir));
@@ -103,7 +95,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// Why a remote base could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RemoteError {
+pub(crate) enum RemoteError {
     /// Cache mode, and no fetch recorded this repository and ref.
     #[error("{url} is not in the cache ({dir})")]
     NotCached { url: String, dir: String },

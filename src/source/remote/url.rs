@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// Why a string is not a git URL kustomize accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
+pub(crate) enum UrlError {
     #[error("uri looks like an absolute path: {0}")]
     AbsolutePath(String),
     #[error("failed to parse scheme")]
@@ -33,31 +33,31 @@ pub enum UrlError {
 }
 
 /// kustomize's default for `?timeout=`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(27);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(27);
 
 /// A remote base: which repository, at which ref, and the kustomization's directory in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSpec {
+pub(crate) struct RepoSpec {
     /// As written.
-    pub raw: String,
+    pub(crate) raw: String,
     /// Scheme, user and host, normalized: `https://github.com/`, `git@github.com:`, `file://`,
     /// `ssh://git.example.com:7999/`.
-    pub host: String,
+    pub(crate) host: String,
     /// The repository on the host: `org/repo`, `org/project/_git/repo`, `/abs/repo.git`.
-    pub repo_path: String,
+    pub(crate) repo_path: String,
     /// The kustomization's directory inside the repository (`""`: its top).
-    pub root_path: String,
+    pub(crate) root_path: String,
     /// `?ref=` (else `?version=`); `None`: the remote's default branch (`HEAD`).
-    pub git_ref: Option<String>,
+    pub(crate) git_ref: Option<String>,
     /// `?submodules=` (default true).
-    pub submodules: bool,
+    pub(crate) submodules: bool,
     /// `?timeout=` (seconds, or a Go duration such as `1m30s`).
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl RepoSpec {
     /// Parses a git URL the way kustomize does.
-    pub fn parse(text: &str) -> Result<RepoSpec, UrlError> {
+    pub(crate) fn parse(text: &str) -> Result<RepoSpec, UrlError> {
         if text.starts_with('/') {
             return Err(UrlError::AbsolutePath(text.to_string()));
         }
@@ -78,7 +78,7 @@ impl RepoSpec {
     }
 
     /// What `git clone` is given: the host and the repository path.
-    pub fn clone_url(&self) -> String {
+    pub(crate) fn clone_url(&self) -> String {
         format!("{}{}", self.host, self.repo_path)
     }
 
@@ -87,7 +87,7 @@ impl RepoSpec {
     /// YAML, which cannot be decided without the network. A git marker (`git::`, `//`, `_git/`,
     /// `.git`), a `ref`/`version`, or a known git host with a last segment that is not a
     /// manifest file name says git. Every other scheme is always git.
-    pub fn is_git_like(&self) -> bool {
+    pub(crate) fn is_git_like(&self) -> bool {
         let http = self.host.starts_with("https://") || self.host.starts_with("http://");
         if !http {
             return true;
