@@ -164,8 +164,6 @@ pub(crate) enum Baseline {
     Existing,
 }
 
-impl Baseline {}
-
 /// The positions of a finding that was read back from a report rather than found in this run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Resolved {

@@ -50,8 +50,6 @@ pub(crate) enum SourceKind {
     Convention,
 }
 
-impl SourceKind {}
-
 /// Where an environment was named: the kind of source and, for objects and config entries, the
 /// place they are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

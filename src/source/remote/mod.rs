@@ -45,8 +45,6 @@ pub enum Mode {
     Deny,
 }
 
-impl Mode {}
-
 /// How this process treats remote bases.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
