@@ -167,7 +167,7 @@ pub(crate) trait Rule: Sync {
 /// is its file plus one line here.
 macro_rules! registry {
     ($($module:ident :: $rule:ident),* $(,)?) => {
-        $(pub mod $module;)*
+        $(pub(crate) mod $module;)*
         /// Every rule, in documentation order.
         pub(crate) static RULES: &[&dyn Rule] = &[$(&$module::$rule),*];
     };
