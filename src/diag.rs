@@ -11,7 +11,12 @@ use serde::Serialize;
 
 use crate::source::{Loc, Position, Sources};
 
-/// Severity, as data from the policy (a rule has a default; the policy may change it).
+/// Severity, as data from the policy (a rule has a default; the policy may change it). By
+/// default an `error` fails the run (exit 1), a `warning` fails it only with
+/// `--fail-on warning`, and a `note` never does.
+// Values documented above, not per variant: variant docs would make the generated JSON Schema
+// a `oneOf` of constants instead of an `enum`, and change the messages validation reports.
+#[allow(missing_docs)]
 #[derive(
     Clone,
     Copy,
@@ -33,6 +38,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The lowercase name reports and policies use (`error`, `warning`, `note`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -121,10 +127,15 @@ pub(crate) struct Related {
 /// `config-error` for inputs that could not be evaluated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// Stable kebab-case id: a rule (`image-not-pinned`) or an [`ErrorCode`] id (`render-error`).
     pub rule: String,
     pub(crate) severity: Severity,
+    /// One sentence for the person editing the file: what is wrong and, where it helps, what to
+    /// do instead.
     pub message: String,
     pub(crate) app: Option<String>,
+    /// The environment (overlay) the finding is in, as discovery names it; several joined with
+    /// `, ` when one source line is found in several; `None` for repository-wide findings.
     pub environment: Option<String>,
     pub(crate) resource: Option<ResourceRef>,
     /// Field path in the rendered object (`spec.template.spec.containers[name=api].image`).
@@ -180,6 +191,8 @@ pub struct Suppressed {
     /// In the source next to the finding (`# kustodian:ignore[...]`), or in `.kustodian.yaml`'s
     /// `exceptions`.
     pub(crate) in_source: bool,
+    /// Why, as the suppression comment or the exception says it (never empty: an inline
+    /// suppression without a reason waives nothing, an exception without one is a config error).
     pub reason: String,
     pub(crate) loc: Loc,
 }

@@ -17,18 +17,34 @@ use crate::source::{Fs, FsError};
 /// Errors opening a repository or resolving a revision.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    /// `path` is not inside a git work tree (or its repository cannot be opened).
     #[error("{path}: not a Git repository ({msg})")]
-    NotARepo { path: String, msg: String },
+    NotARepo {
+        /// The directory asked for.
+        path: String,
+        /// Why git could not open it.
+        msg: String,
+    },
+    /// `rev` names no commit in the repository (in CI, typically a shallow clone).
     #[error(
         "revision '{rev}' not found in {path}: {msg}. In CI, fetch it first (actions/checkout with `fetch-depth: 0`, or `git fetch origin <sha>`)"
     )]
     UnknownRev {
+        /// The revision as given (`origin/main`, a sha).
         rev: String,
+        /// The repository it was looked up in.
         path: String,
+        /// Why git could not resolve it.
         msg: String,
     },
+    /// The revision's tree or one of its objects cannot be read.
     #[error("reading revision '{rev}': {msg}")]
-    Read { rev: String, msg: String },
+    Read {
+        /// The revision being read.
+        rev: String,
+        /// What could not be read, and why.
+        msg: String,
+    },
 }
 
 /// What GitOps objects may call this repository: its remotes' URLs and the branch checked out.

@@ -20,6 +20,8 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// Starts the stopwatch; it measures (and prints) nothing unless `KUSTODIAN_TIMINGS` is set
+    /// (and not `0`).
     pub fn start() -> Phases {
         Phases {
             last: enabled().then(Instant::now),

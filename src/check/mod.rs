@@ -139,7 +139,9 @@ pub(crate) fn shard_of(app_dir: &str, n: usize) -> usize {
 pub struct Outcome {
     /// Sorted findings (including `fatal` ones for inputs that could not be evaluated).
     pub findings: Vec<Finding>,
+    /// Totals for the report (overlays, resources, findings by severity).
     pub summary: Summary,
+    /// The file table the findings' locations refer to (file names and line numbers).
     pub sources: Sources,
     /// Pull-request mode: the overlays whose rendered output could have changed.
     pub affected: Vec<String>,

@@ -62,6 +62,8 @@ pub(crate) struct EnvSource {
 /// One environment of an app: a directory rendered as the GitOps controller renders it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Env {
+    /// The environment's name as reports and `--env` use it (`production`, `staging`);
+    /// `name@dir` when two environments of one app would otherwise share a name.
     pub name: String,
     pub(crate) stage: Option<Stage>,
     /// Repo-relative directory that is rendered.
@@ -91,12 +93,14 @@ impl Env {
 /// An app and its environments, ordered dev → staging → production (then by name).
 #[derive(Clone, Debug, PartialEq)]
 pub struct App {
+    /// The app's name as reports and `--app` use it (`.` for a repository that is one app).
     pub name: String,
     /// Repo-relative directory of the app (the directory holding its environments, or the
     /// deepest directory its environments share).
     pub(crate) dir: String,
     /// The app's base kustomization directory, when there is one.
     pub(crate) base: Option<String>,
+    /// The app's environments, dev → staging → production, then by name.
     pub envs: Vec<Env>,
     /// Pairs `(staging, production)` of indexes into `envs`: which staging environment each
     /// production environment is compared with.
@@ -104,6 +108,7 @@ pub struct App {
 }
 
 impl App {
+    /// The environment called `name`, if the app has one.
     pub fn env(&self, name: &str) -> Option<&Env> {
         self.envs.iter().find(|e| e.name == name)
     }
@@ -143,6 +148,7 @@ pub(crate) struct Note {
 /// Everything discovery found.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
+    /// Every app found, each with its environments, sorted by name.
     pub apps: Vec<App>,
     /// GitOps objects of this repository pointing at nothing.
     pub(crate) missing: Vec<MissingPath>,

@@ -481,6 +481,7 @@ pub(crate) fn error_at(
 
 /// The custom and imported rules of a repository, for `kustodian rules` and `explain`.
 pub struct Catalog {
+    /// One descriptor per custom CEL rule, then per admission policy, then per Rego policy.
     pub rules: Vec<RuleDescriptor>,
     /// Environments that did not render (`app/env`): admission policies rendered into them
     /// are not listed (a check reports why).

@@ -37,7 +37,12 @@ use crate::source::{DiskFs, Fs, FsError, Sources};
 pub enum PromotionError {
     /// The repository root cannot be read.
     #[error("cannot read repository {path}: {source}")]
-    Repo { path: String, source: FsError },
+    Repo {
+        /// The directory given as the repository.
+        path: String,
+        /// Why it cannot be read.
+        source: FsError,
+    },
     /// Inputs that cannot be evaluated (an invalid `.kustodian.yaml` or policy, an environment
     /// that does not render): the findings say what and where.
     #[error("{}", .0.first().map_or("could not evaluate", |f| f.message.as_str()))]
@@ -48,6 +53,7 @@ pub enum PromotionError {
     /// The value cannot be edited in place (a block scalar, a flow sequence, a shared file...).
     #[error("{0}")]
     Edit(String),
+    /// The git repository: opening it, reading a revision, or committing the edits.
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
 }

@@ -12,6 +12,7 @@ use crate::source::Sources;
 /// What `promote` is asked to do.
 #[derive(Clone, Debug, Default)]
 pub struct PromoteOptions {
+    /// The repository to promote in (its root directory).
     pub root: PathBuf,
     /// The app to promote (`None` with `all`).
     pub app: Option<String>,
@@ -39,6 +40,7 @@ pub struct PromoteOptions {
 
 /// Every promotion asked for, checked.
 pub struct Plan {
+    /// One per app promoted (the one asked for, or each with `all`).
     pub promotions: Vec<Promotion>,
     /// The table the findings' locations refer to.
     pub(crate) sources: Sources,
@@ -46,13 +48,17 @@ pub struct Plan {
 
 /// One app's promotion to one environment.
 pub struct Promotion {
+    /// The app promoted.
     pub app: String,
+    /// The environment promoted to (whose overlay files are edited).
     pub to: String,
     /// The environment the images come from (`None` with `--digest`/`--tag`).
     pub(crate) from: Option<String>,
     /// What the environment is to run (already runs, when nothing moves).
     pub(crate) wanted: Vec<ImageRef>,
     pub(crate) moves: Vec<Move>,
+    /// The files the promotion edits, with their text before and after (empty when nothing
+    /// moves).
     pub files: Vec<FileEdit>,
     /// What the checks say about the environment after the edit (errors and warnings).
     pub(crate) findings: Vec<Finding>,
@@ -92,6 +98,7 @@ pub struct FileEdit {
     /// Repo-relative path.
     pub path: String,
     pub(crate) before: String,
+    /// The file's whole text after the edit.
     pub after: String,
 }
 

@@ -7,6 +7,7 @@ use crate::source::Loc;
 #[error("{message}")]
 pub struct RenderError {
     pub(crate) kind: RenderErrorKind,
+    /// What went wrong, as one sentence for the user (the error's `Display`).
     pub message: String,
     /// Where to look (the kustomization entry, the bad YAML, ...). `Loc::NONE` when unknown.
     pub loc: Loc,

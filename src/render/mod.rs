@@ -150,6 +150,8 @@ impl Drop for Renderer {
 }
 
 impl Renderer {
+    /// A renderer reading the repository through `fs`, recording every file it reads in `sources`
+    /// (which the locations of results and errors then refer to).
     pub fn new(fs: Arc<dyn Fs>, sources: Sources) -> Renderer {
         Renderer {
             fs,

@@ -305,7 +305,10 @@ pub struct Fetched {
 /// What `kustodian fetch` did.
 #[derive(Debug, Default)]
 pub struct FetchOutcome {
+    /// The remote bases fetched (in cache mode: found in the cache), each once.
     pub fetched: Vec<Fetched>,
+    /// Why a remote base could not be had (a failed fetch; in cache mode, a base not cached),
+    /// at the entry that names it.
     pub errors: Vec<RenderError>,
 }
 

@@ -207,6 +207,7 @@ pub(crate) struct OriginRepo {
 /// One object in a build.
 #[derive(Clone, Debug)]
 pub struct Resource {
+    /// The object as rendered, every node remembering the file and line it came from.
     pub node: Node,
     /// Earlier ids, oldest first (before namespace/prefix/suffix/hash/patch renames).
     pub(crate) prev_ids: Vec<ResId>,
@@ -261,9 +262,11 @@ impl Resource {
     pub(crate) fn id(&self) -> ResId {
         ResId::of(&self.node)
     }
+    /// The object's `kind` (empty when it has none).
     pub fn kind(&self) -> &str {
         self.node.str_at(&["kind"]).unwrap_or("")
     }
+    /// The object's `metadata.name` (empty when it has none).
     pub fn name(&self) -> &str {
         self.node.str_at(&["metadata", "name"]).unwrap_or("")
     }

@@ -70,6 +70,7 @@ pub(crate) fn build(report: &Report) -> Value {
     Value::Array(issues)
 }
 
+/// Writes the report as a GitLab Code Quality JSON array, one issue per finding.
 pub fn emit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &build(report))?;
     writeln!(out)

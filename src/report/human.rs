@@ -21,7 +21,9 @@ use crate::report::Report;
 /// Rendering options.
 #[derive(Clone, Copy, Debug)]
 pub struct HumanOptions {
+    /// Whether to write ANSI colours and styles.
     pub color: bool,
+    /// Columns each finding (its source excerpt, message and help) is wrapped to.
     pub width: usize,
     /// Findings only: no closing summary line (and nothing at all when clean).
     pub quiet: bool,

@@ -19,6 +19,7 @@ pub struct JsonReport {
     /// Format version; incompatible changes bump it.
     pub(crate) version: u32,
     pub(crate) findings: Vec<JsonFinding>,
+    /// The run's totals, as the human report's closing line counts them.
     pub summary: Summary,
 }
 
@@ -127,6 +128,8 @@ fn json_finding(report: &Report, f: &Finding) -> JsonFinding {
     }
 }
 
+/// The report's findings read back as findings (for merging shards' reports): locations
+/// come back resolved as written (file and line), not as offsets into a file table.
 pub fn findings(report: &JsonReport) -> Vec<Finding> {
     report
         .findings

@@ -97,13 +97,17 @@ impl PathBase {
 
 /// Everything an emitter needs.
 pub struct Report<'a> {
+    /// The findings to report, in the order they are shown.
     pub findings: &'a [Finding],
+    /// The run's totals.
     pub summary: &'a Summary,
+    /// The file table the findings' locations refer to.
     pub sources: &'a Sources,
     /// Pull-request mode: what changed per affected overlay (the step summary shows it).
     pub changes: &'a [EnvChange],
     /// The rules (and input errors) a format may describe (SARIF's `tool.driver.rules`).
     pub rules: &'a [RuleDescriptor],
+    /// How file paths are written (relative to the work tree, revision labels).
     pub paths: &'a PathBase,
 }
 

@@ -16,9 +16,12 @@ pub struct Done {
     pub dry_run: bool,
     /// The commit made per app (`--commit`).
     pub commits: BTreeMap<String, String>,
+    /// Whether to write ANSI colours and styles.
     pub color: bool,
 }
 
+/// Writes `kustodian promote`'s human output: per promotion, the images moved, the edits
+/// (as a diff on a dry run), the checks' findings and the outcome.
 pub fn emit(plan: &Plan, done: &Done, out: &mut dyn Write) -> io::Result<()> {
     for (i, p) in plan.promotions.iter().enumerate() {
         if i > 0 {

@@ -18,6 +18,7 @@ use serde_json::Value as J;
 /// One bundled kind: where its compressed schema is in the blob, and where it came from.
 #[derive(Debug)]
 pub struct Bundled {
+    /// The kind (`Application`, `Kustomization`, `HelmRelease`, ...).
     pub kind: &'static str,
     pub(crate) group: &'static str,
     pub(crate) version: &'static str,

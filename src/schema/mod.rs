@@ -53,12 +53,25 @@ use wording::{problem, violations};
 /// Why a [`SchemaSet`] could not be built (a configuration problem: exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
+    /// `--kubernetes-version` (or the config's) names a version whose schemas are not bundled.
     #[error("Kubernetes version '{wanted}' is not bundled (available: {available})")]
-    UnknownVersion { wanted: String, available: String },
+    UnknownVersion {
+        /// The version asked for.
+        wanted: String,
+        /// The bundled versions, comma-separated.
+        available: String,
+    },
+    /// A `schema-dirs` entry (repo-relative) that is not a directory.
     #[error("schema-dirs: '{0}' is not a directory in the repository")]
     NotADirectory(String),
+    /// A file in a `schema-dirs` directory that cannot be read as a JSON Schema.
     #[error("schema-dirs: {path}: {message}")]
-    BadFile { path: String, message: String },
+    BadFile {
+        /// The file, repo-relative.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// Callers that report configuration problems as plain text (findings) take the message.
@@ -208,14 +221,19 @@ pub struct Violation {
     pub pointer: String,
     /// Dotted path (`spec.replicas`).
     pub path: String,
+    /// What is wrong, worded for the user after the value's dotted path
+    /// (`spec: missing required field "selector"`).
     pub message: String,
+    /// Where the offending value (or the unknown field's key) is written.
     pub loc: Loc,
 }
 
 /// The result of validating one object.
 #[derive(Clone, Debug)]
 pub enum Outcome {
+    /// The object conforms to its schema.
     Valid,
+    /// Every way the object breaks its schema, in document order.
     Invalid(Vec<Violation>),
     /// No schema for this apiVersion/kind (neither built in nor from a CRD in the repo).
     MissingSchema,
@@ -413,6 +431,7 @@ impl SchemaSet {
         })
     }
 
+    /// The bundled Kubernetes version validated against (`1.33`).
     pub fn version(&self) -> &str {
         self.tables.version
     }

@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::Severity;
 
-/// A severity, or `off` to disable a rule.
+/// A severity, or `off` to disable a rule: `error` findings fail the run, `warning` ones only
+/// with `--fail-on warning`, `note` ones never; an `off` rule does not run.
+// Values documented above, not per variant: variant docs would make the generated JSON Schema
+// a `oneOf` of constants instead of an `enum`, and change the messages validation reports.
+#[allow(missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -25,6 +29,7 @@ impl Level {
             Level::Off => None,
         }
     }
+    /// The name policies write (`error`, `warning`, `note`, `off`).
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Error => "error",

@@ -9,7 +9,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where an environment sits in the promotion order.
+/// Where an environment sits in the promotion order: `dev` (development and test
+/// environments), `staging` (pre-production, what production is compared with and promoted
+/// from) and `production`.
+// Values documented above, not per variant: variant docs would make the generated JSON Schema
+// a `oneOf` of constants instead of an `enum`, and change the messages validation reports.
+#[allow(missing_docs)]
 #[derive(
     Clone,
     Copy,
@@ -59,6 +64,7 @@ const STAGING: &[&str] = &[
 const PRODUCTION: &[&str] = &["prod", "production", "prd", "live"];
 
 impl Stage {
+    /// The name config files and reports use (`dev`, `staging`, `production`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Stage::Dev => "dev",

@@ -107,6 +107,8 @@ pub struct DiskFs {
 }
 
 impl DiskFs {
+    /// The repository at `root`; fails when `root` cannot be resolved or opened as a directory.
+    /// Nothing is read until asked for.
     pub fn new(root: &Path) -> Result<DiskFs, FsError> {
         let io = |e: std::io::Error| FsError::Io {
             path: root.display().to_string(),

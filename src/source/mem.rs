@@ -15,6 +15,7 @@ pub struct MemFs {
 }
 
 impl MemFs {
+    /// An empty tree (the root directory alone).
     pub fn new() -> MemFs {
         let mut fs = MemFs::default();
         fs.dirs.insert(String::new(), BTreeSet::new());

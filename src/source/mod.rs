@@ -34,7 +34,9 @@ impl FileId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub(crate) file: FileId,
+    /// Byte offset of the first byte, in the file's text.
     pub start: u32,
+    /// Byte offset just past the last byte (`start` for an empty range).
     pub end: u32,
 }
 
@@ -45,6 +47,7 @@ impl Default for Loc {
 }
 
 impl Loc {
+    /// No source: the node was synthesized. Reports show no location for it.
     pub const NONE: Loc = Loc {
         file: FileId::NONE,
         start: 0,
@@ -185,6 +188,7 @@ struct SourcesInner {
 }
 
 impl Sources {
+    /// An empty table.
     pub fn new() -> Sources {
         Sources::default()
     }
@@ -258,25 +262,52 @@ impl Sources {
 /// Errors reading from a [`Fs`].
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum FsError {
+    /// Nothing at this path (or a symlink that leads nowhere).
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// The path, or a symlink on the way, leads out of the root: refused without looking.
     #[error("{path}: refusing to read outside the repository root {root}")]
-    OutsideRoot { path: String, root: String },
+    OutsideRoot {
+        /// The path asked for, repo-relative.
+        path: String,
+        /// The repository root, as given.
+        root: String,
+    },
     /// A FIFO, a device, a socket: never opened for reading (a FIFO blocks, a device never ends).
     #[error("{path}: is {what}, not a regular file (only regular files are read)")]
-    NotRegular { path: String, what: &'static str },
+    NotRegular {
+        /// The path asked for, repo-relative.
+        path: String,
+        /// What is there instead (`a FIFO`, `a socket`, ...).
+        what: &'static str,
+    },
+    /// A directory where a file was expected.
     #[error("{0}: is a directory, not a file")]
     IsDir(String),
     /// kustomize refuses such files; replacing the bytes would check something else.
     #[error("{path}: invalid UTF-8 at line {line} (kustomize refuses such files)")]
-    InvalidUtf8 { path: String, line: usize },
+    InvalidUtf8 {
+        /// The file, repo-relative.
+        path: String,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+    },
+    /// Reading the file would go over a budget (`file-bytes`, `tree-bytes`).
     #[error("{path}: {exceeded}")]
     OverBudget {
+        /// The file, repo-relative.
         path: String,
+        /// The budget and by how much.
         exceeded: crate::limits::Exceeded,
     },
+    /// Any other I/O error (permissions, a file that vanished...).
     #[error("{path}: {msg}")]
-    Io { path: String, msg: String },
+    Io {
+        /// The path, repo-relative (the root itself when opening it fails).
+        path: String,
+        /// The operating system's message.
+        msg: String,
+    },
 }
 
 impl FsError {
@@ -319,6 +350,7 @@ pub trait Fs: Send + Sync {
     }
     /// Reads a file's bytes (generator inputs may be binary).
     fn read_bytes(&self, rel: &str) -> Result<Vec<u8>, FsError>;
+    /// Whether `rel` is a directory (or a symlink inside the root to one); `""` is the root.
     fn is_dir(&self, rel: &str) -> bool;
     /// Whether `rel` is a regular file (or a symlink inside the root to one).
     fn is_file(&self, rel: &str) -> bool;

@@ -192,6 +192,7 @@ pub(crate) fn build(v: &Versions) -> JsonVersions {
     }
 }
 
+/// Writes `versions --format json`: the [`JsonVersions`] document, pretty-printed.
 pub fn emit(v: &Versions, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &build(v))?;
     writeln!(out)

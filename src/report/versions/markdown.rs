@@ -12,6 +12,7 @@ use crate::promotion::history::CommitInfo;
 use crate::promotion::images::ImageRef;
 use crate::promotion::versions::{AppVersions, ImageVersion, VersionChange, Versions};
 
+/// Writes the markdown document: a table per app (what `VERSIONS.md` holds).
 pub fn emit(v: &Versions, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(document(v).as_bytes())
 }

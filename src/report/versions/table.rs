@@ -18,6 +18,7 @@ pub struct TableOptions {
     pub history: bool,
 }
 
+/// Writes the terminal table per app (`no apps found` when there is none).
 pub fn emit(v: &Versions, out: &mut dyn Write, opts: TableOptions) -> io::Result<()> {
     if v.apps.is_empty() {
         return writeln!(out, "no apps found");

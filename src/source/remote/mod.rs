@@ -48,6 +48,7 @@ pub enum Mode {
 /// How this process treats remote bases.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
+    /// Whether remote bases are fetched, taken from the cache, or refused.
     pub mode: Mode,
     /// The cache directory; `None`: [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
