@@ -1,0 +1,263 @@
+//! Which style go-yaml v2 gives a string: the rules of its emitter's scalar analysis.
+//!
+//! Design. [`choose_style`] starts from the style the value asks for (plain unless it would read
+//! back as something else, a literal block when it has line breaks) and falls back as go-yaml
+//! does when the text cannot be written so. The analysis of ASCII text runs a byte at a time;
+//! other text a character at a time, under the same rules (a test holds the two together).
+
+use super::Style;
+use super::scalar::{is_break, is_printable};
+use super::v2::{is_base60_float, resolves_as_string_v2};
+
+/// The style go-yaml picks for a string value (or key).
+pub(super) fn choose_style(s: &str, simple_key: bool) -> Style {
+    let requested = if s.contains('\n') {
+        Style::Literal
+    } else if resolves_as_string_v2(s) && !is_base60_float(s) {
+        Style::Plain
+    } else {
+        Style::Double
+    };
+    let a = analyze(s);
+    let mut style = requested;
+    if simple_key && a.multiline {
+        style = Style::Double;
+    }
+    if style == Style::Plain {
+        if !a.block_plain_allowed {
+            style = Style::Single;
+        }
+        if s.is_empty() && simple_key {
+            style = Style::Single;
+        }
+    }
+    if style == Style::Single && !a.single_quoted_allowed {
+        style = Style::Double;
+    }
+    if style == Style::Literal && (!a.block_allowed || simple_key) {
+        style = Style::Double;
+    }
+    style
+}
+
+pub(super) struct Analysis {
+    pub(super) multiline: bool,
+    pub(super) block_plain_allowed: bool,
+    pub(super) single_quoted_allowed: bool,
+    pub(super) block_allowed: bool,
+}
+
+pub(super) fn analyze(s: &str) -> Analysis {
+    if s.is_empty() {
+        return Analysis {
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    if s.is_ascii() {
+        return analyze_ascii(s.as_bytes());
+    }
+    analyze_chars(s)
+}
+
+/// [`analyze`] a character at a time (any string but the empty one).
+pub(super) fn analyze_chars(s: &str) -> Analysis {
+    let mut block_indicators = s.starts_with("---") || s.starts_with("...");
+    let (mut line_breaks, mut special) = (false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut prev_space, mut prev_break) = (false, false);
+    let mut preceded_by_ws = true;
+    let mut chars = s.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_ws = next.is_none_or(|n| matches!(n, ' ' | '\t') || is_break(n));
+        if first {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
+                '?' | ':' | '-' if followed_by_ws => block_indicators = true,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_ws => block_indicators = true,
+                '#' if preceded_by_ws => block_indicators = true,
+                _ => {}
+            }
+        }
+        if !is_printable(c) || c == '\u{feff}' {
+            special = true;
+        }
+        if c == ' ' {
+            if first {
+                leading_space = true;
+            }
+            if last {
+                trailing_space = true;
+            }
+            if prev_break {
+                break_space = true;
+            }
+            prev_space = true;
+            prev_break = false;
+        } else if is_break(c) {
+            line_breaks = true;
+            if first {
+                leading_break = true;
+            }
+            if last {
+                trailing_break = true;
+            }
+            if prev_space {
+                space_break = true;
+            }
+            prev_space = false;
+            prev_break = true;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        first = false;
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.block_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// Whether text read as a plain scalar in block context is all of one scalar (no `: `, ` #`,
+/// leading indicator, surrounding space or line break would make it something else).
+pub fn plain_reads_whole(s: &str) -> bool {
+    s.is_empty() || analyze(s).block_plain_allowed
+}
+
+/// [`analyze`] of an ASCII string, a byte at a time (the same rules: of the breaks only `\n` and
+/// `\r` are ASCII, and the printable ASCII characters are `\n` and space to `~`).
+pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
+    let n = b.len();
+    let brk = |c: u8| c == b'\n' || c == b'\r';
+    let ws = |c: u8| c == b' ' || c == b'\t' || brk(c);
+    let mut block_indicators = b.starts_with(b"---") || b.starts_with(b"...");
+    block_indicators |= match b[0] {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => true,
+        b'?' | b':' | b'-' => n == 1 || ws(b[1]),
+        _ => false,
+    };
+    let (mut line_breaks, mut special, mut break_space, mut space_break) =
+        (false, false, false, false);
+    for i in 0..n {
+        let c = b[i];
+        match c {
+            b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
+            b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
+            b' ' if i > 0 && brk(b[i - 1]) => break_space = true,
+            b'\n' | b'\r' => {
+                line_breaks = true;
+                if i > 0 && b[i - 1] == b' ' {
+                    space_break = true;
+                }
+                special |= c == b'\r';
+            }
+            0x7f => special = true,
+            c if c < 0x20 => special = true,
+            _ => {}
+        }
+    }
+    let (first, last) = (b[0], b[n - 1]);
+    let leading = first == b' ' || brk(first);
+    let trailing_space = last == b' ';
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: !(leading || trailing_space || brk(last)),
+        single_quoted_allowed: true,
+        block_allowed: !trailing_space,
+    };
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks || block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte analysis of ASCII strings is the character analysis.
+    #[test]
+    fn ascii_analysis_is_the_general_one() {
+        let alphabet = [
+            " ", "a", ":", "#", "-", "\n", "\r", "\t", "'", "\"", "?", "|", "\u{7f}", ".",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for a in alphabet {
+                    next.push(format!("{c}{a}"));
+                }
+            }
+            cases.extend(next);
+            cases.dedup();
+        }
+        for s in cases.iter().filter(|s| !s.is_empty()) {
+            let general = analyze_chars(s);
+            let ascii = analyze_ascii(s.as_bytes());
+            assert_eq!(
+                (
+                    ascii.multiline,
+                    ascii.block_plain_allowed,
+                    ascii.single_quoted_allowed,
+                    ascii.block_allowed
+                ),
+                (
+                    general.multiline,
+                    general.block_plain_allowed,
+                    general.single_quoted_allowed,
+                    general.block_allowed
+                ),
+                "{s:?}"
+            );
+        }
+    }
+}

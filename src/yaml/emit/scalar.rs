@@ -1,0 +1,201 @@
+//! Writing one scalar in the style chosen for it: plain, single- or double-quoted, or a literal
+//! block, folded at spaces once a line passes [`BEST_WIDTH`] columns as go-yaml v2 folds.
+//!
+//! Design. Each style is a method of the [`Emitter`] writing straight into its output buffer
+//! and keeping its column count; the style itself is chosen beforehand ([`super::analyze`]).
+
+use super::{BEST_WIDTH, Emitter, INDENT};
+
+impl Emitter<'_> {
+    /// A plain scalar, folded at a space once the line passes [`BEST_WIDTH`] (unless the space
+    /// follows a space or precedes one). Written a run of non-spaces at a time.
+    pub(super) fn write_plain(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        // No space can be past the width: one copy.
+        if !allow_breaks || self.column + s.len() <= BEST_WIDTH || !s.contains(' ') {
+            self.put(s);
+            return;
+        }
+        let b = s.as_bytes();
+        let (mut spaces, mut run) = (false, 0);
+        for (i, &c) in b.iter().enumerate() {
+            if c != b' ' {
+                spaces = false;
+                continue;
+            }
+            if run < i {
+                self.put(&s[run..i]);
+            }
+            run = i + 1;
+            let next_space = b.get(i + 1) == Some(&b' ');
+            if !spaces && self.column > BEST_WIDTH && !next_space {
+                self.newline();
+                self.indent_to(indent);
+            } else {
+                self.put_char(' ');
+            }
+            spaces = true;
+        }
+        if run < b.len() {
+            self.put(&s[run..]);
+        }
+    }
+
+    /// A single-quoted scalar (`'` doubled), folded like a plain one except at its first and
+    /// last character.
+    pub(super) fn write_single(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        self.put_char('\'');
+        let b = s.as_bytes();
+        let (mut spaces, mut run) = (false, 0);
+        for (i, &c) in b.iter().enumerate() {
+            if c != b' ' {
+                spaces = false;
+                continue;
+            }
+            self.put_single_run(&s[run..i]);
+            run = i + 1;
+            let next_space = b.get(i + 1) == Some(&b' ');
+            if allow_breaks
+                && !spaces
+                && self.column > BEST_WIDTH
+                && i > 0
+                && i + 1 < b.len()
+                && !next_space
+            {
+                self.newline();
+                self.indent_to(indent);
+            } else {
+                self.put_char(' ');
+            }
+            spaces = true;
+        }
+        self.put_single_run(&s[run..]);
+        self.put_char('\'');
+    }
+
+    /// Text without spaces inside single quotes: `'` doubled.
+    pub(super) fn put_single_run(&mut self, run: &str) {
+        if !run.contains('\'') {
+            self.put(run);
+            return;
+        }
+        for part in run.split_inclusive('\'') {
+            self.put(part);
+            if part.ends_with('\'') {
+                self.put_char('\'');
+            }
+        }
+    }
+
+    pub(super) fn write_double(&mut self, s: &str, indent: usize, allow_breaks: bool) {
+        // Printable ASCII with nothing to escape and no space past the width: one copy.
+        if s.bytes()
+            .all(|c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+            && (!allow_breaks || self.column + s.len() <= BEST_WIDTH || !s.contains(' '))
+        {
+            self.put_char('"');
+            self.put(s);
+            self.put_char('"');
+            return;
+        }
+        self.put_char('"');
+        let b = s.as_bytes();
+        let mut spaces = false;
+        for (i, c) in s.char_indices() {
+            if needs_escape(c, i == 0) {
+                self.put_char('\\');
+                match c {
+                    '\0' => self.put_char('0'),
+                    '\u{7}' => self.put_char('a'),
+                    '\u{8}' => self.put_char('b'),
+                    '\t' => self.put_char('t'),
+                    '\n' => self.put_char('n'),
+                    '\u{b}' => self.put_char('v'),
+                    '\u{c}' => self.put_char('f'),
+                    '\r' => self.put_char('r'),
+                    '\u{1b}' => self.put_char('e'),
+                    '"' => self.put_char('"'),
+                    '\\' => self.put_char('\\'),
+                    '\u{85}' => self.put_char('N'),
+                    '\u{a0}' => self.put_char('_'),
+                    '\u{2028}' => self.put_char('L'),
+                    '\u{2029}' => self.put_char('P'),
+                    c => {
+                        let v = c as u32;
+                        if v <= 0xFF {
+                            self.put(&format!("x{v:02X}"));
+                        } else if v <= 0xFFFF {
+                            self.put(&format!("u{v:04X}"));
+                        } else {
+                            self.put(&format!("U{v:08X}"));
+                        }
+                    }
+                }
+                spaces = false;
+            } else if c == ' ' {
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i + 1 < b.len() {
+                    self.newline();
+                    self.indent_to(indent);
+                    if b.get(i + 1) == Some(&b' ') {
+                        self.put_char('\\');
+                    }
+                } else {
+                    self.put_char(c);
+                }
+                spaces = true;
+            } else {
+                self.put_char(c);
+                spaces = false;
+            }
+        }
+        self.put_char('"');
+    }
+
+    pub(super) fn write_literal(&mut self, s: &str, indent: usize) {
+        self.put_char('|');
+        let first = s.chars().next();
+        if matches!(first, Some(' ') | Some('\n')) || first.is_some_and(is_break) {
+            self.put(&INDENT.to_string());
+        }
+        // Chomping: `-` without a final break, `+` with two or more (or only one break).
+        let mut rev = s.chars().rev();
+        let last = rev.next();
+        if !last.is_some_and(is_break) {
+            self.put_char('-');
+        } else if s.chars().nth(1).is_none() || rev.next().is_some_and(is_break) {
+            self.put_char('+');
+        }
+        self.newline();
+        // The caller ends the last line, so a final line break is left to it.
+        let body = match last {
+            Some(c) if is_break(c) => &s[..s.len() - c.len_utf8()],
+            _ => s,
+        };
+        // A line at a time; empty lines carry no indentation.
+        for (i, line) in body.split(is_break).enumerate() {
+            if i > 0 {
+                self.newline();
+            }
+            if !line.is_empty() {
+                self.indent_to(indent);
+                self.put(line);
+            }
+        }
+    }
+}
+
+pub(super) fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Printable per YAML (and go-yaml's table): what may appear unescaped.
+pub(super) fn is_printable(c: char) -> bool {
+    let v = c as u32;
+    c == '\n'
+        || (0x20..=0x7E).contains(&v)
+        || (0xA0..=0xD7FF).contains(&v)
+        || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF)
+}
+
+pub(super) fn needs_escape(c: char, _first: bool) -> bool {
+    !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\'
+}
