@@ -524,8 +524,9 @@ impl Renderer {
         let docs = self.load_file(&rel)?;
         let text = self.read_text(&rel, entry.loc)?;
         acc.files.insert(rel.clone());
+        let folded = scalars::may_hold_folded(&text);
         for doc in docs {
-            for mut r in resources_from_doc(doc, &rel, &text)? {
+            for mut r in resources_from_doc(doc, &rel, &text, folded)? {
                 if !patch_smp::is_builtin_kind(&r.id().group) {
                     // kyaml asks its schema whether an unknown kind is cluster-scoped.
                     acc.schema.touch();
@@ -624,10 +625,12 @@ fn inline_first(entries: &[kustomization::Ref]) -> impl Iterator<Item = &kustomi
 }
 
 /// Turns a parsed document into resources (expanding `kind: List`), validating its shape.
+/// `folded`: the file's text may hold folded block scalars ([`scalars::may_hold_folded`]).
 pub(crate) fn resources_from_doc(
     doc: Node,
     rel: &str,
     text: &str,
+    folded: bool,
 ) -> Result<Vec<Resource>, RenderError> {
     match &doc.value {
         Value::Null => return Ok(vec![]),
@@ -646,7 +649,7 @@ pub(crate) fn resources_from_doc(
         let mut out = Vec::new();
         if let Some(items) = doc.get("items").and_then(|i| i.as_seq()) {
             for it in items.clone() {
-                out.extend(resources_from_doc(it, rel, text)?);
+                out.extend(resources_from_doc(it, rel, text, folded)?);
             }
         }
         return Ok(out);
@@ -668,7 +671,7 @@ pub(crate) fn resources_from_doc(
         ));
     }
     let mut r = Resource::new(doc);
-    scalars::normalize_metadata(&mut r, text);
+    scalars::normalize_metadata(&mut r, text, folded);
     Ok(vec![r])
 }
 

@@ -17,7 +17,8 @@ pub struct DuplicateKey {
 }
 
 /// Adds `key: value` to a mapping being parsed. A key given twice keeps its first position and
-/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded.
+/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded, and the
+/// value it replaced returned.
 #[inline]
 pub(crate) fn insert_last_wins(
     map: &mut Mapping,
@@ -25,20 +26,21 @@ pub(crate) fn insert_last_wins(
     key_loc: Loc,
     value: Node,
     duplicates: &mut Vec<DuplicateKey>,
-) {
+) -> Option<Node> {
     if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
         duplicates.push(DuplicateKey {
             key: key.to_string(),
             second: key_loc,
             first: prev.key_loc,
         });
-        prev.value = value;
         prev.key_loc = key_loc;
+        Some(std::mem::replace(&mut prev.value, value))
     } else {
         map.entries.push(Entry {
             key,
             key_loc,
             value,
         });
+        None
     }
 }

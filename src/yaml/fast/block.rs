@@ -89,6 +89,7 @@ impl P<'_> {
                 });
             }
             items.push(item);
+            self.count(1);
             match self.next_content() {
                 Some(n) if n.indent == col && self.is_dash(n.first()) => continue,
                 Some(n) if n.indent > col => return None,
@@ -222,7 +223,11 @@ impl P<'_> {
                 let v = self.skip_spaces(after_colon);
                 self.inline_value(v, col)?
             };
-            insert_last_wins(&mut map, key, key_loc, value, &mut self.dups);
+            self.count(1);
+            if let Some(old) = insert_last_wins(&mut map, key, key_loc, value, &mut self.dups) {
+                self.nodes
+                    .set(self.nodes.get() - crate::yaml::measure(&old).0);
+            }
             match self.next_content() {
                 Some(n) if n.indent == col => {
                     if self.is_dash(n.first()) {

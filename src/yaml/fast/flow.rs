@@ -36,6 +36,7 @@ impl P<'_> {
                         return None;
                     }
                     let (value, next) = self.flow_item(self.skip_spaces(after))?;
+                    self.count(1);
                     map.entries.push(Entry {
                         key,
                         key_loc,
@@ -45,6 +46,7 @@ impl P<'_> {
                 } else {
                     let (item, next) = self.flow_item(i)?;
                     items.push(item);
+                    self.count(1);
                     i = next;
                 }
                 i = self.skip_spaces(i);

@@ -30,6 +30,7 @@ mod scalar;
 use super::duplicates::DuplicateKey;
 use super::{Node, Value};
 use crate::source::{FileId, Loc};
+use std::cell::Cell;
 
 /// One line of the input.
 #[derive(Clone, Copy)]
@@ -42,6 +43,8 @@ struct Line {
     indent: usize,
     /// Only spaces, or a comment after spaces.
     blank: bool,
+    /// A document marker: `---` or `...` at the start of the line, alone or before a space.
+    marker: bool,
 }
 
 impl Line {
@@ -53,25 +56,31 @@ impl Line {
 struct P<'a> {
     text: &'a str,
     b: &'a [u8],
-    lines: Vec<Line>,
+    lines: &'a [Line],
     /// The current line (the next one to look at).
     i: usize,
     file: FileId,
     dups: Vec<DuplicateKey>,
     /// Collections open around the current position (see [`MAX_DEPTH`]).
-    depth: std::cell::Cell<usize>,
+    depth: Cell<usize>,
+    /// Nodes in the tree so far (for the `nodes` budget, see `parse.rs`).
+    nodes: Cell<usize>,
 }
 
 /// Deeper nesting is left to the general parser, which does not recurse and enforces the
 /// `depth` budget: this one recurses once per level.
-pub(super) const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 64;
+
+/// Files at least this large have their documents parsed on the thread pool (a bundle of CRDs);
+/// smaller ones in place, where handing documents out would cost more than it saves.
+const PARALLEL_BYTES: usize = 256 * 1024;
 
 /// Parses `text` if it stays inside the fast subset; `None` means "use the general parser".
 pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
     let (mut docs, mut dups) = (Vec::new(), Vec::new());
     for piece in parse_pieces(text, file)? {
         match piece {
-            Piece::Parsed(node, d) => {
+            Piece::Parsed(node, d, _) => {
                 docs.push(node);
                 dups.extend(d);
             }
@@ -81,17 +90,19 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
     Some((docs, dups))
 }
 
-/// One document of a file: parsed here (with its duplicate keys), or the byte range of its text
-/// for the general parser. A multi-megabyte bundle of CRDs then leaves only the document that
-/// steps outside the subset (an escaped line break in one ConfigMap) to the slower parser.
+/// One document of a file: parsed here (with its duplicate keys and how many nodes its tree
+/// has), or the byte range of its text for the general parser. A multi-megabyte bundle of CRDs
+/// then leaves only the document that steps outside the subset (an escaped line break in one
+/// ConfigMap) to the slower parser.
 pub enum Piece {
-    Parsed(Node, Vec<DuplicateKey>),
+    Parsed(Node, Vec<DuplicateKey>, usize),
     Declined(std::ops::Range<usize>),
 }
 
 /// [`parse`] a document at a time; `None` when the file as a whole is the general parser's
 /// (characters with rules of their own, directives, `...`, `---` with content, empty documents).
-/// Documents are only ever split at a `---` line, where YAML ends a document whatever was open.
+/// Documents are only ever split at a `---` line, where YAML ends a document whatever was open,
+/// so each is parsed on its own — on the thread pool, when the file is large.
 pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
     let b = text.as_bytes();
     // A byte-order mark and Unicode line separators have rules of their own; leave the file to
@@ -99,13 +110,56 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
     if !text.is_ascii() && text.contains(['\u{feff}', '\u{85}', '\u{2028}', '\u{2029}']) {
         return None;
     }
-    let mut lines = Vec::with_capacity(text.len() / 24 + 1);
+    let lines = split_lines(b)?;
+    // Where each document starts: the top of the file, and after every `---` line.
+    let mut starts = vec![(0, None)];
+    for (i, l) in lines.iter().enumerate() {
+        if l.marker {
+            // `---` opens a document; anything after it on the line, and `...`, are left to
+            // the general parser.
+            if l.end != l.start + 3 || b[l.start] == b'.' {
+                return None;
+            }
+            starts.push((i + 1, Some(l.start)));
+        }
+    }
+    let controls = has_controls(b);
+    let one = |&(first, marker): &(usize, Option<usize>)| {
+        let mut p = P {
+            text,
+            b,
+            lines: &lines,
+            i: first,
+            file,
+            dups: Vec::new(),
+            depth: Cell::new(0),
+            nodes: Cell::new(0),
+        };
+        p.piece(marker, controls)
+    };
+    let pieces: Option<Vec<Option<Piece>>> = if text.len() >= PARALLEL_BYTES && starts.len() > 2 {
+        use rayon::prelude::*;
+        starts.par_iter().map(one).collect()
+    } else {
+        starts.iter().map(one).collect()
+    };
+    let pieces: Vec<Piece> = pieces?.into_iter().flatten().collect();
+    if pieces.is_empty() {
+        return None;
+    }
+    Some(pieces)
+}
+
+/// The lines of the text; `None` for a directive (`%YAML` applies to the documents after it:
+/// not split here).
+fn split_lines(b: &[u8]) -> Option<Vec<Line>> {
+    let mut lines = Vec::with_capacity(b.len() / 24 + 1);
     let mut start = 0;
     while start < b.len() {
-        let end = memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
-        let indent = b[start..end].iter().take_while(|&&c| c == b' ').count();
-        let rest = &b[start + indent..end];
-        // A directive (`%YAML`) applies to the documents after it: not split here.
+        let indent = b[start..].iter().take_while(|&&c| c == b' ').count();
+        let first = start + indent;
+        let end = memchr(b'\n', &b[first..]).map_or(b.len(), |i| first + i);
+        let rest = &b[first..end];
         if indent == 0 && rest.first() == Some(&b'%') {
             return None;
         }
@@ -114,93 +168,81 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
             end,
             indent,
             blank: rest.is_empty() || rest[0] == b'#',
+            marker: indent == 0
+                && (rest.starts_with(b"---") || rest.starts_with(b"..."))
+                && (rest.len() == 3 || rest[3] == b' '),
         });
         start = end + 1;
     }
-    let mut p = P {
-        text,
-        b,
-        lines,
-        i: 0,
-        file,
-        dups: Vec::new(),
-        depth: Default::default(),
-    };
-    let mut pieces = Vec::new();
-    loop {
-        let mut chunk_start = p.lines.get(p.i).map_or(b.len(), |l| l.start);
-        p.skip_blank();
-        if p.i >= p.lines.len() {
-            break;
-        }
-        let mut empty = false;
-        if p.is_doc_marker(p.i) {
-            // `---` opens a document; anything after it on the line, and `...`, are left to the
-            // general parser.
-            let l = p.lines[p.i];
-            if l.end != l.start + 3 || b[l.start] == b'.' {
-                return None;
-            }
-            chunk_start = l.start;
-            p.i += 1;
-            p.skip_blank();
-            // An empty document (Helm's `---\n# Source: ...\n---`): its span conventions are
-            // the general parser's.
-            empty = p.i >= p.lines.len() || p.is_doc_marker(p.i);
-        } else if !pieces.is_empty() {
-            return None;
-        }
-        let first = p.i;
-        match if empty { None } else { p.document() } {
-            Some(node) => pieces.push(Piece::Parsed(node, std::mem::take(&mut p.dups))),
-            None => {
-                // The rest of this document is the general parser's: up to the next `---` line.
-                p.dups.clear();
-                p.depth.set(0);
-                let mut j = first;
-                while j < p.lines.len() && !p.is_doc_marker(j) {
-                    j += 1;
-                }
-                if j < p.lines.len() {
-                    let l = p.lines[j];
-                    if l.end != l.start + 3 || b[l.start] == b'.' {
-                        return None;
-                    }
-                }
-                let end = p.lines.get(j).map_or(b.len(), |l| l.start);
-                pieces.push(Piece::Declined(chunk_start..end));
-                p.i = j;
-            }
-        }
-    }
-    if pieces.is_empty() {
-        return None;
-    }
-    Some(pieces)
+    Some(lines)
+}
+
+/// Tabs, carriage returns and other control characters, which have rules of their own.
+fn has_controls(b: &[u8]) -> bool {
+    b.chunks(64).any(|c| {
+        c.iter()
+            .fold(false, |a, &c| a | ((c < 0x20 && c != b'\n') || c == 0x7f))
+    })
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == needle)
+    memchr::memchr(needle, hay)
 }
 
 impl<'a> P<'a> {
+    /// The document that starts at the current line (after the `---` line at `marker`, or at
+    /// the top of the file): parsed, declined (its text for the general parser), or nothing
+    /// when the top of the file holds no document. `controls`: the text has control
+    /// characters somewhere (each document is then looked at).
+    fn piece(&mut self, marker: Option<usize>, controls: bool) -> Option<Option<Piece>> {
+        let first = self.i;
+        self.skip_blank();
+        let empty = self.i >= self.lines.len() || self.lines[self.i].marker;
+        let Some(chunk_start) = marker else {
+            if empty {
+                return Some(None);
+            }
+            return Some(Some(match self.document(controls) {
+                Some(node) => self.parsed(node),
+                None => self.declined(0, first),
+            }));
+        };
+        // An empty document (Helm's `---\n# Source: ...\n---`): its span conventions are the
+        // general parser's.
+        Some(Some(
+            match if empty { None } else { self.document(controls) } {
+                Some(node) => self.parsed(node),
+                None => self.declined(chunk_start, first),
+            },
+        ))
+    }
+
+    fn parsed(&mut self, node: Node) -> Piece {
+        Piece::Parsed(node, std::mem::take(&mut self.dups), self.nodes.get() + 1)
+    }
+
+    /// The document from the line `first` on is the general parser's: up to the next `---` line.
+    fn declined(&self, chunk_start: usize, first: usize) -> Piece {
+        let j = (first..self.lines.len())
+            .find(|&j| self.lines[j].marker)
+            .unwrap_or(self.lines.len());
+        let end = self.lines.get(j).map_or(self.b.len(), |l| l.start);
+        Piece::Declined(chunk_start..end)
+    }
+
     /// The document whose first line is the current one, up to the next document marker.
-    fn document(&mut self) -> Option<Node> {
+    fn document(&mut self, controls: bool) -> Option<Node> {
         let l = self.lines[self.i];
         if l.indent != 0 {
             return None;
         }
-        // Tabs, carriage returns and other control characters have rules of their own.
-        let mut end = self.i;
-        while end < self.lines.len() && !self.is_doc_marker(end) {
-            end += 1;
-        }
-        let to = self.lines.get(end).map_or(self.b.len(), |l| l.start);
-        if self.b[l.start..to].chunks(64).any(|c| {
-            c.iter()
-                .fold(false, |a, &c| a | ((c < 0x20 && c != b'\n') || c == 0x7f))
-        }) {
-            return None;
+        if controls {
+            let end = (self.i..self.lines.len())
+                .find(|&j| self.lines[j].marker)
+                .map_or(self.b.len(), |j| self.lines[j].start);
+            if has_controls(&self.b[l.start..end]) {
+                return None;
+            }
         }
         let node = if self.is_dash(l.first()) {
             self.seq(l.first(), false)?
@@ -225,9 +267,12 @@ impl<'a> P<'a> {
     }
 
     fn is_doc_marker(&self, i: usize) -> bool {
-        let l = self.lines[i];
-        let s = &self.b[l.start..l.end];
-        (s.starts_with(b"---") || s.starts_with(b"...")) && (s.len() == 3 || s[3] == b' ')
+        self.lines[i].marker
+    }
+
+    /// `n` more nodes in the tree (fewer, when a duplicate key dropped a value).
+    fn count(&self, n: usize) {
+        self.nodes.set(self.nodes.get() + n);
     }
 
     /// The next non-blank line, if it belongs to the current document.
@@ -240,9 +285,12 @@ impl<'a> P<'a> {
         }
     }
 
-    /// The end of the line that holds offset `pos`.
+    /// The end of the line that holds offset `pos` (almost always the current line).
     fn line_end(&self, pos: usize) -> usize {
-        memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i)
+        match self.lines.get(self.i) {
+            Some(l) if (l.start..=l.end).contains(&pos) => l.end,
+            _ => memchr(b'\n', &self.b[pos..]).map_or(self.b.len(), |i| pos + i),
+        }
     }
 
     /// `-` followed by a space or the end of the line, at `pos`.
