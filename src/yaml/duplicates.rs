@@ -5,7 +5,7 @@
 //! the key keeps its first position, the later value wins, and the pair is recorded so checks
 //! can report it. The rule lives here, below both, so neither parser borrows it from the other.
 
-use super::{Entry, Key, Mapping, Node};
+use super::{Entry, Key, Node};
 use crate::source::Loc;
 
 /// A key given twice in one mapping: where the later (winning) one is, where the first was.
@@ -16,18 +16,24 @@ pub struct DuplicateKey {
     pub first: Loc,
 }
 
-/// Adds `key: value` to a mapping being parsed. A key given twice keeps its first position and
-/// takes the later value, as go-yaml v3 (and so kustomize) does; the pair is recorded, and the
-/// value it replaced returned.
+/// Adds `key: value` to a mapping being parsed: its entries are those of `entries` from
+/// `from` on (the fast path gathers nested mappings' entries on one stack). A key given twice
+/// keeps its first position and takes the later value, as go-yaml v3 (and so kustomize) does;
+/// the pair is recorded and the value it replaced returned.
 #[inline]
 pub(crate) fn insert_last_wins(
-    map: &mut Mapping,
+    entries: &mut Vec<Entry>,
+    from: usize,
     key: Key,
     key_loc: Loc,
     value: Node,
     duplicates: &mut Vec<DuplicateKey>,
 ) -> Option<Node> {
-    if let Some(prev) = map.entries.iter_mut().find(|e| e.key == key) {
+    let (k, n) = (key.as_bytes(), key.len());
+    if let Some(prev) = entries[from..]
+        .iter_mut()
+        .find(|e| e.key.len() == n && e.key.as_bytes() == k)
+    {
         duplicates.push(DuplicateKey {
             key: key.to_string(),
             second: key_loc,
@@ -36,7 +42,7 @@ pub(crate) fn insert_last_wins(
         prev.key_loc = key_loc;
         Some(std::mem::replace(&mut prev.value, value))
     } else {
-        map.entries.push(Entry {
+        entries.push(Entry {
             key,
             key_loc,
             value,

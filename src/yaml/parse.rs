@@ -449,7 +449,7 @@ fn attach(
                 if key == "<<" {
                     merges.push((node, key_loc));
                 } else {
-                    insert_last_wins(map, key, key_loc, node, duplicates);
+                    insert_last_wins(&mut map.entries, 0, key, key_loc, node, duplicates);
                 }
             }
         },

@@ -156,6 +156,49 @@ pub(super) fn analyze_chars(s: &str) -> Analysis {
     a
 }
 
+/// Whether `s` prints plain exactly as it is, decided in one pass over its bytes: printable
+/// ASCII without `:`, `#`, quotes or line breaks, spaces only inside, no indicator first, and
+/// not a word or number YAML 1.1 reads as something else. [`choose_style`] gives `Plain` for
+/// every such string (the test below holds the two together); the rest go through it.
+pub(super) fn plain_as_is(s: &str) -> bool {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    PLAIN_FIRST[first as usize]
+        && last != b' '
+        && !(matches!(first, b'-' | b'?') && b.get(1).is_none_or(|&c| c == b' '))
+        && !b.starts_with(b"---")
+        && !b.starts_with(b"...")
+        && b.iter().all(|&c| PLAIN_INSIDE[c as usize])
+        && resolves_as_string_v2(s)
+}
+
+/// Bytes that change nothing about how a plain scalar reads when inside it: printable ASCII
+/// but `:` and `#` (`: ` and ` #` end one) and the quotes (single-quoted strings keep them
+/// unescaped; left to the analysis).
+const PLAIN_INSIDE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x20;
+    while c < 0x7f {
+        t[c] = !matches!(c as u8, b':' | b'#' | b'\'' | b'"');
+        c += 1;
+    }
+    t
+};
+
+/// [`PLAIN_INSIDE`] bytes that may also open a plain scalar (not a space or an indicator).
+const PLAIN_FIRST: [bool; 256] = {
+    let mut t = PLAIN_INSIDE;
+    let indicators = b" ,[]{}&*!|>%@`";
+    let mut i = 0;
+    while i < indicators.len() {
+        t[indicators[i] as usize] = false;
+        i += 1;
+    }
+    t
+};
+
 /// Whether text read as a plain scalar in block context is all of one scalar (no `: `, ` #`,
 /// leading indicator, surrounding space or line break would make it something else).
 pub fn plain_reads_whole(s: &str) -> bool {
@@ -222,6 +265,62 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string [`plain_as_is`] accepts is one [`choose_style`] prints plain, key or value.
+    #[test]
+    fn plain_as_is_is_plain() {
+        let alphabet = [
+            " ", "a", "y", "1", "0", ".", "-", "?", ":", "#", "'", "\"", "_", "+", "e", "x", ",",
+            "[", "&", "|", ">", "%", "/", "=",
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &cases {
+                for a in alphabet {
+                    next.push(format!("{c}{a}"));
+                }
+            }
+            cases.extend(next);
+            cases.dedup();
+        }
+        cases.extend(
+            [
+                "yes",
+                "no",
+                "on",
+                "off",
+                "true",
+                "null",
+                "~",
+                "1:20",
+                "2001-12-14",
+                "0x1F",
+                "1e3",
+                "-.inf",
+                ".5",
+                "1_000",
+                "0b101",
+                "+1",
+                "---x",
+                "...x",
+                "a b",
+                "b a ",
+                "=",
+            ]
+            .map(String::from),
+        );
+        let mut plain = 0;
+        for s in &cases {
+            if plain_as_is(s) {
+                plain += 1;
+                for key in [false, true] {
+                    assert_eq!(choose_style(s, key), Style::Plain, "{s:?} (key: {key})");
+                }
+            }
+        }
+        assert!(plain > 1000, "only {plain} cases take the fast path");
+    }
 
     /// The byte analysis of ASCII strings is the character analysis.
     #[test]

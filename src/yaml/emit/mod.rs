@@ -25,8 +25,8 @@ use std::fmt::Write as _;
 use super::keyorder::{compare_keys, less};
 use super::resolve::format_float;
 use super::{Node, Value};
-use analyze::choose_style;
 pub use analyze::plain_reads_whole;
+use analyze::{choose_style, plain_as_is};
 pub use v2::resolve_plain_v2;
 
 const BEST_WIDTH: usize = 80;
@@ -34,11 +34,7 @@ const INDENT: usize = 2;
 
 /// Appends one document (no `---`) to `out`.
 pub fn emit_document(node: &Node, out: &mut String) {
-    let mut e = Emitter {
-        out,
-        column: 0,
-        line_start: true,
-    };
+    let mut e = Emitter { out, column: 0 };
     match &node.value {
         Value::Map(m) if !m.is_empty() => e.map(node, 0, false),
         Value::Seq(s) if !s.is_empty() => e.seq(node, 0, false),
@@ -91,7 +87,6 @@ struct Emitter<'a> {
     out: &'a mut String,
     /// Characters written on the current line.
     column: usize,
-    line_start: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,17 +105,14 @@ impl Emitter<'_> {
         } else {
             s.chars().count()
         };
-        self.line_start = false;
     }
     fn put_char(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
-        self.line_start = false;
     }
     fn newline(&mut self) {
         self.out.push('\n');
         self.column = 0;
-        self.line_start = true;
     }
     fn indent_to(&mut self, indent: usize) {
         const SPACES: &str = "                                                                ";
@@ -214,7 +206,6 @@ impl Emitter<'_> {
                 let start = self.out.len();
                 let _ = write!(self.out, "{i}");
                 self.column += self.out.len() - start;
-                self.line_start = false;
             }
             Value::Float(f) => self.put(&format_float(*f)),
             Value::Str(s) => self.string(s, indent, simple_key),
@@ -226,6 +217,17 @@ impl Emitter<'_> {
     }
 
     fn string(&mut self, s: &str, indent: usize, simple_key: bool) {
+        // Most keys and values (names, types, descriptions) are printable ASCII that reads back
+        // as the same string: plain, found in one pass over the bytes.
+        if plain_as_is(s) {
+            if simple_key {
+                self.out.push_str(s);
+                self.column += s.len();
+            } else {
+                self.write_plain_ascii(s, indent);
+            }
+            return;
+        }
         match choose_style(s, simple_key) {
             Style::Plain => self.write_plain(s, indent, !simple_key),
             Style::Single => self.write_single(s, indent, !simple_key),

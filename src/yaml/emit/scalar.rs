@@ -40,6 +40,32 @@ impl Emitter<'_> {
         }
     }
 
+    /// [`Emitter::write_plain`] of ASCII text (one column per byte) that neither starts nor
+    /// ends with a space: the text between two breaks is copied at once, and only the spaces
+    /// (found with `memchr`) are looked at.
+    pub(super) fn write_plain_ascii(&mut self, s: &str, indent: usize) {
+        if self.column + s.len() <= BEST_WIDTH {
+            self.out.push_str(s);
+            self.column += s.len();
+            return;
+        }
+        let b = s.as_bytes();
+        // `from` is where the text not yet written starts, at column `col`.
+        let (mut from, mut col) = (0, self.column);
+        for i in memchr::memchr_iter(b' ', b) {
+            // A break replaces a space past the width that follows a non-space and precedes one.
+            if col + (i - from) > BEST_WIDTH && b[i - 1] != b' ' && b[i + 1] != b' ' {
+                self.out.push_str(&s[from..i]);
+                self.out.push('\n');
+                self.column = 0;
+                self.indent_to(indent);
+                (from, col) = (i + 1, self.column);
+            }
+        }
+        self.out.push_str(&s[from..]);
+        self.column = col + (b.len() - from);
+    }
+
     /// A single-quoted scalar (`'` doubled), folded like a plain one except at its first and
     /// last character.
     pub(super) fn write_single(&mut self, s: &str, indent: usize, allow_breaks: bool) {
@@ -198,4 +224,53 @@ pub(super) fn is_printable(c: char) -> bool {
 
 pub(super) fn needs_escape(c: char, _first: bool) -> bool {
     !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Emitter;
+
+    /// The segment-at-a-time folding of ASCII text is the general one, at every starting column.
+    #[test]
+    fn ascii_folding_is_the_general_one() {
+        let words = [
+            "a",
+            "bb",
+            "cccccccc",
+            "dddddddddddddddddddddd",
+            "e",
+            "ffffffffffff",
+        ];
+        let mut texts = Vec::new();
+        for n in 1..40usize {
+            let mut t = String::new();
+            for k in 0..n {
+                if k > 0 {
+                    // Mostly single spaces, some double and triple ones.
+                    t.push_str(&" ".repeat(1 + usize::from(k % 7 == 3) + usize::from(k % 11 == 5)));
+                }
+                t.push_str(words[(k * 5 + n) % words.len()]);
+            }
+            texts.push(t);
+        }
+        for t in &texts {
+            for column in 0..100 {
+                let run = |ascii: bool| {
+                    let mut out = String::new();
+                    let mut e = Emitter {
+                        out: &mut out,
+                        column,
+                    };
+                    if ascii {
+                        e.write_plain_ascii(t, 4);
+                    } else {
+                        e.write_plain(t, 4, true);
+                    }
+                    let column = e.column;
+                    (out, column)
+                };
+                assert_eq!(run(true), run(false), "{t:?} from column {column}");
+            }
+        }
+    }
 }

@@ -19,7 +19,9 @@ impl P<'_> {
     /// where granit says it starts).
     pub(super) fn seq(&mut self, dash: usize, as_value: bool) -> Option<Node> {
         self.enter()?;
-        let n = self.seq_items(dash, as_value);
+        let base = self.items.len();
+        let n = self.seq_items(dash, as_value, base);
+        self.items.truncate(base);
         self.leave();
         n
     }
@@ -34,9 +36,10 @@ impl P<'_> {
         self.depth.set(self.depth.get() - 1);
     }
 
-    pub(super) fn seq_items(&mut self, dash: usize, as_value: bool) -> Option<Node> {
+    /// The items of [`P::seq`], gathered on the `items` stack above `base` and moved into a
+    /// vector of their exact number at the end.
+    pub(super) fn seq_items(&mut self, dash: usize, as_value: bool, base: usize) -> Option<Node> {
         let col = dash - self.lines[self.i].start;
-        let mut items = Vec::new();
         let mut seq_loc = None;
         loop {
             let l = self.lines[self.i];
@@ -48,7 +51,9 @@ impl P<'_> {
                 match self.next_content() {
                     // Where granit starts a mapping's sequence whose first item opens on the
                     // next line is unverified: leave it to the general parser.
-                    Some(n) if n.indent > col && as_value && items.is_empty() => return None,
+                    Some(n) if n.indent > col && as_value && self.items.len() == base => {
+                        return None;
+                    }
                     Some(n) if n.indent > col => {
                         let first = n.first();
                         let node = if self.is_dash(first) {
@@ -88,7 +93,7 @@ impl P<'_> {
                     (true, _) => return None,
                 });
             }
-            items.push(item);
+            self.items.push(item);
             self.count(1);
             match self.next_content() {
                 Some(n) if n.indent == col && self.is_dash(n.first()) => continue,
@@ -96,6 +101,7 @@ impl P<'_> {
                 _ => break,
             }
         }
+        let items = self.items.drain(base..).collect();
         Some(Node::new(Value::Seq(items), seq_loc?))
     }
 
@@ -180,14 +186,18 @@ impl P<'_> {
     /// A block mapping whose first key is at `first` (on the current line).
     pub(super) fn map(&mut self, first: usize) -> Option<Node> {
         self.enter()?;
-        let n = self.map_entries(first);
+        let base = self.entries.len();
+        let n = self.map_entries(first, base);
+        self.entries.truncate(base);
         self.leave();
         n
     }
 
-    pub(super) fn map_entries(&mut self, first: usize) -> Option<Node> {
+    /// The entries of [`P::map`], gathered on the `entries` stack above `base` (most mappings
+    /// of a manifest have one or two keys: a vector grown a push at a time would hold room for
+    /// four) and moved into a vector of their exact number at the end.
+    pub(super) fn map_entries(&mut self, first: usize, base: usize) -> Option<Node> {
         let col = first - self.lines[self.i].start;
-        let mut map = Mapping::default();
         let mut pos = first;
         loop {
             let after_colon = self.key_at(pos)?;
@@ -224,7 +234,9 @@ impl P<'_> {
                 self.inline_value(v, col)?
             };
             self.count(1);
-            if let Some(old) = insert_last_wins(&mut map, key, key_loc, value, &mut self.dups) {
+            let (entries, dups) = (&mut self.entries, &mut self.dups);
+            if let Some(old) = insert_last_wins(entries, base, key, key_loc, value, dups) {
+                // The replaced value's nodes leave the tree.
                 self.nodes
                     .set(self.nodes.get() - crate::yaml::measure(&old).0);
             }
@@ -240,6 +252,9 @@ impl P<'_> {
                 _ => break,
             }
         }
+        let map = Mapping {
+            entries: self.entries.drain(base..).collect(),
+        };
         Some(Node::new(Value::Map(map), self.loc(first, first)))
     }
 

@@ -65,6 +65,10 @@ struct P<'a> {
     depth: Cell<usize>,
     /// Nodes in the tree so far (for the `nodes` budget, see `parse.rs`).
     nodes: Cell<usize>,
+    /// The entries of the mappings and the items of the sequences being parsed, innermost last
+    /// (see [`P::map_entries`]).
+    entries: Vec<super::Entry>,
+    items: Vec<Node>,
 }
 
 /// Deeper nesting is left to the general parser, which does not recurse and enforces the
@@ -134,6 +138,8 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
             dups: Vec::new(),
             depth: Cell::new(0),
             nodes: Cell::new(0),
+            entries: Vec::new(),
+            items: Vec::new(),
         };
         p.piece(marker, controls)
     };
