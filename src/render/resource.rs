@@ -285,7 +285,7 @@ impl Resource {
         let loc = meta.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
         meta.set(
             "name",
-            Node::new(Value::Str(name.to_string()), loc).with_via(via),
+            Node::new(Value::Str(name.into()), loc).with_via(via),
         );
     }
     pub fn set_namespace(&mut self, ns: &str, via: Loc) {
@@ -294,7 +294,7 @@ impl Resource {
         let loc = meta.get("namespace").map(|n| n.loc).unwrap_or(Loc::NONE);
         meta.set(
             "namespace",
-            Node::new(Value::Str(ns.to_string()), loc).with_via(via),
+            Node::new(Value::Str(ns.into()), loc).with_via(via),
         );
     }
     /// Annotations as strings.

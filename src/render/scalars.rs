@@ -60,7 +60,7 @@ fn refold(n: &mut Node, text: &str) {
             && v.contains('\n')
             && folded_header(text, start)
         {
-            *v = go_folded_roundtrip(v);
+            *v = go_folded_roundtrip(v).into();
         }
     });
 }
@@ -156,7 +156,7 @@ pub(crate) fn stringify_scalar(n: &mut Node, text: &str) {
         Value::Str(_) => {
             // A plain date is a timestamp to go-yaml; as a string it keeps its spelling.
             if let Some(raw) = crate::yaml::resolve::timestamp_spelling(n, text) {
-                n.value = Value::Str(raw);
+                n.value = Value::Str(raw.into());
             }
             return;
         }
@@ -169,7 +169,7 @@ pub(crate) fn stringify_scalar(n: &mut Node, text: &str) {
         Value::Null => String::new(),
         _ => raw_string(n),
     };
-    n.value = Value::Str(raw);
+    n.value = Value::Str(raw.into());
 }
 
 #[cfg(test)]

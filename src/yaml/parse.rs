@@ -401,9 +401,9 @@ fn scalar_value(
         Some(t) if t.is_yaml_core_schema() => resolve_tagged(&v, t.suffix(), plain),
         // A local/custom tag: keep the scalar as a string unless plain.
         Some(_) if plain => resolve_plain(&v),
-        Some(_) => Value::Str(v.into_owned()),
+        Some(_) => Value::Str(v.into()),
         None if plain => resolve_plain(&v),
-        None => Value::Str(v.into_owned()),
+        None => Value::Str(v.into()),
     };
     unterminated_block_fix(value, style, text, end)
 }

@@ -13,7 +13,7 @@ use crate::yaml::Value;
 /// timestamp stays a string.
 pub fn resolve_plain_v2(s: &str) -> Value {
     if resolves_as_string_v2(s) || is_timestamp(s) {
-        return Value::Str(s.to_string());
+        return Value::Str(s.into());
     }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -53,7 +53,7 @@ pub fn resolve_plain_v2(s: &str) -> Value {
     match special.or_else(|| plain.parse::<f64>().ok()) {
         Some(f) if special.is_some() && neg => Value::Float(-f),
         Some(f) => Value::Float(f),
-        None => Value::Str(s.to_string()),
+        None => Value::Str(s.into()),
     }
 }
 

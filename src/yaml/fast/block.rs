@@ -301,7 +301,10 @@ impl P<'_> {
                 if !self.rest_is_empty(close) || (close < end && b[close] == b'#') {
                     return None;
                 }
-                Node::new(Value::Str(self.unquote(pos, close)?), self.loc(pos, close))
+                Node::new(
+                    Value::Str(self.unquote(pos, close)?.into()),
+                    self.loc(pos, close),
+                )
             }
             b'|' => return self.literal(pos, col),
             b'[' | b'{' => {

@@ -77,7 +77,7 @@ impl P<'_> {
             b'"' | b'\'' => {
                 let end = self.quoted_end(i)?;
                 Some((
-                    Node::new(Value::Str(self.unquote(i, end)?), self.loc(i, end)),
+                    Node::new(Value::Str(self.unquote(i, end)?.into()), self.loc(i, end)),
                     end,
                 ))
             }

@@ -133,7 +133,7 @@ impl P<'_> {
                 {
                     return None;
                 }
-                return Some(Node::new(Value::Str(value), self.loc(pos, after)));
+                return Some(Node::new(Value::Str(value.into()), self.loc(pos, after)));
             }
             j += 1;
         }
@@ -222,7 +222,7 @@ impl P<'_> {
         {
             return None;
         }
-        Some(Node::new(Value::Str(value), self.loc(start, end)))
+        Some(Node::new(Value::Str(value.into()), self.loc(start, end)))
     }
 }
 
