@@ -157,7 +157,7 @@ pub(super) fn analyze_chars(s: &str) -> Analysis {
 }
 
 /// Whether `s` prints plain exactly as it is, decided in one pass over its bytes: printable
-/// ASCII without `:`, `#`, quotes or line breaks, spaces only inside, no indicator first, and
+/// ASCII without line breaks, spaces only inside, no `: ` or ` #` and no indicator first, and
 /// not a word or number YAML 1.1 reads as something else. [`choose_style`] gives `Plain` for
 /// every such string (the test below holds the two together); the rest go through it.
 pub(super) fn plain_as_is(s: &str) -> bool {
@@ -165,23 +165,37 @@ pub(super) fn plain_as_is(s: &str) -> bool {
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    PLAIN_FIRST[first as usize]
-        && last != b' '
-        && !(matches!(first, b'-' | b'?') && b.get(1).is_none_or(|&c| c == b' '))
-        && !b.starts_with(b"---")
-        && !b.starts_with(b"...")
-        && b.iter().all(|&c| PLAIN_INSIDE[c as usize])
-        && resolves_as_string_v2(s)
+    if !PLAIN_FIRST[first as usize]
+        || last == b' '
+        || (matches!(first, b'-' | b'?') && b.get(1).is_none_or(|&c| c == b' '))
+        || b.starts_with(b"---")
+        || b.starts_with(b"...")
+    {
+        return false;
+    }
+    let mut colon = false;
+    for (i, &c) in b.iter().enumerate() {
+        if PLAIN_INSIDE[c as usize] {
+            continue;
+        }
+        // A `:` before a space (or at the end) and a `#` after a space end a plain scalar;
+        // elsewhere they are text (`image: repo:tag`, `a#b`). (`#` is never first here.)
+        match c {
+            b':' if b.get(i + 1).is_some_and(|&n| n != b' ') => colon = true,
+            b'#' if b[i - 1] != b' ' => {}
+            _ => return false,
+        }
+    }
+    resolves_as_string_v2(s) && !(colon && is_base60_float(s))
 }
 
 /// Bytes that change nothing about how a plain scalar reads when inside it: printable ASCII
-/// but `:` and `#` (`: ` and ` #` end one) and the quotes (single-quoted strings keep them
-/// unescaped; left to the analysis).
+/// but `:` and `#`, which do in some places (see [`plain_as_is`]).
 const PLAIN_INSIDE: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0x20;
     while c < 0x7f {
-        t[c] = !matches!(c as u8, b':' | b'#' | b'\'' | b'"');
+        t[c] = !matches!(c as u8, b':' | b'#');
         c += 1;
     }
     t
@@ -190,7 +204,7 @@ const PLAIN_INSIDE: [bool; 256] = {
 /// [`PLAIN_INSIDE`] bytes that may also open a plain scalar (not a space or an indicator).
 const PLAIN_FIRST: [bool; 256] = {
     let mut t = PLAIN_INSIDE;
-    let indicators = b" ,[]{}&*!|>%@`";
+    let indicators = b" ,[]{}&*!|>%@`'\"";
     let mut i = 0;
     while i < indicators.len() {
         t[indicators[i] as usize] = false;
@@ -222,6 +236,9 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
         (false, false, false, false);
     for i in 0..n {
         let c = b[i];
+        if !ANALYZED[c as usize] {
+            continue;
+        }
         match c {
             b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
             b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
@@ -261,6 +278,22 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
     }
     a
 }
+
+/// The bytes [`analyze_ascii`] looks at: `:`, `#`, spaces, line breaks and control characters
+/// (letters, digits and the rest of the punctuation are skipped).
+const ANALYZED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b':' as usize] = true;
+    t[b'#' as usize] = true;
+    t[b' ' as usize] = true;
+    t[0x7f] = true;
+    t
+};
 
 #[cfg(test)]
 mod tests {

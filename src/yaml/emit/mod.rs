@@ -220,6 +220,7 @@ impl Emitter<'_> {
         // Most keys and values (names, types, descriptions) are printable ASCII that reads back
         // as the same string: plain, found in one pass over the bytes.
         if plain_as_is(s) {
+            debug_assert_eq!(choose_style(s, simple_key), Style::Plain, "{s:?}");
             if simple_key {
                 self.out.push_str(s);
                 self.column += s.len();

@@ -196,8 +196,19 @@ impl Emitter<'_> {
             Some(c) if is_break(c) => &s[..s.len() - c.len_utf8()],
             _ => s,
         };
-        // A line at a time; empty lines carry no indentation.
-        for (i, line) in body.split(is_break).enumerate() {
+        // Most text breaks lines with `\n` only: then they are found with a byte search.
+        let only_newlines = !body.bytes().any(|c| c == b'\r' || c >= 0x80)
+            || !body.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']);
+        if only_newlines {
+            self.literal_lines(body.split('\n'), indent);
+        } else {
+            self.literal_lines(body.split(is_break), indent);
+        }
+    }
+
+    /// The lines of a literal block; empty lines carry no indentation.
+    fn literal_lines<'s>(&mut self, lines: impl Iterator<Item = &'s str>, indent: usize) {
+        for (i, line) in lines.enumerate() {
             if i > 0 {
                 self.newline();
             }
