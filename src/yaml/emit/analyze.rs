@@ -219,8 +219,10 @@ pub fn plain_reads_whole(s: &str) -> bool {
     s.is_empty() || analyze(s).block_plain_allowed
 }
 
-/// [`analyze`] of an ASCII string, a byte at a time (the same rules: of the breaks only `\n` and
-/// `\r` are ASCII, and the printable ASCII characters are `\n` and space to `~`).
+/// [`analyze`] of an ASCII string by byte searches (the same rules: of the breaks only `\n` and
+/// `\r` are ASCII, and the printable ASCII characters are `\n` and space to `~`): long texts
+/// (scripts and JSON in ConfigMaps, descriptions) are mostly letters and spaces, which no rule
+/// looks at.
 pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
     let n = b.len();
     let brk = |c: u8| c == b'\n' || c == b'\r';
@@ -232,28 +234,28 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
         b'?' | b':' | b'-' => n == 1 || ws(b[1]),
         _ => false,
     };
-    let (mut line_breaks, mut special, mut break_space, mut space_break) =
-        (false, false, false, false);
-    for i in 0..n {
-        let c = b[i];
-        if !ANALYZED[c as usize] {
-            continue;
-        }
-        match c {
-            b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
-            b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
-            b' ' if i > 0 && brk(b[i - 1]) => break_space = true,
-            b'\n' | b'\r' => {
-                line_breaks = true;
-                if i > 0 && b[i - 1] == b' ' {
-                    space_break = true;
+    // Control characters (tabs, `\r`) rule out every style but double quotes: found in one
+    // branch-free pass. Then only `:`, `#` and line breaks, and their neighbours, matter.
+    let special = b.chunks(32).any(|c| {
+        c.iter()
+            .fold(false, |a, &c| a | ((c < 0x20 && c != b'\n') || c == 0x7f))
+    });
+    let (mut line_breaks, mut break_space, mut space_break) = (false, false, false);
+    if !special {
+        for i in memchr::memchr3_iter(b':', b'#', b'\n', b) {
+            match b[i] {
+                b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
+                b'#' if i > 0 && ws(b[i - 1]) => block_indicators = true,
+                b'\n' => {
+                    line_breaks = true;
+                    space_break |= i > 0 && b[i - 1] == b' ';
+                    break_space |= b.get(i + 1) == Some(&b' ');
                 }
-                special |= c == b'\r';
+                _ => {}
             }
-            0x7f => special = true,
-            c if c < 0x20 => special = true,
-            _ => {}
         }
+    } else {
+        line_breaks = b.contains(&b'\n') || b.contains(&b'\r');
     }
     let (first, last) = (b[0], b[n - 1]);
     let leading = first == b' ' || brk(first);
@@ -278,22 +280,6 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
     }
     a
 }
-
-/// The bytes [`analyze_ascii`] looks at: `:`, `#`, spaces, line breaks and control characters
-/// (letters, digits and the rest of the punctuation are skipped).
-const ANALYZED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b':' as usize] = true;
-    t[b'#' as usize] = true;
-    t[b' ' as usize] = true;
-    t[0x7f] = true;
-    t
-};
 
 #[cfg(test)]
 mod tests {

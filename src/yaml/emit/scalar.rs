@@ -196,25 +196,37 @@ impl Emitter<'_> {
             Some(c) if is_break(c) => &s[..s.len() - c.len_utf8()],
             _ => s,
         };
-        // Most text breaks lines with `\n` only: then they are found with a byte search.
-        let only_newlines = !body.bytes().any(|c| c == b'\r' || c >= 0x80)
-            || !body.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']);
-        if only_newlines {
-            self.literal_lines(body.split('\n'), indent);
+        // Most text is ASCII and breaks lines with `\n` only: lines are then found with a byte
+        // search and written a byte per column.
+        let ascii = body.is_ascii();
+        if ascii && memchr::memchr(b'\r', body.as_bytes()).is_none() {
+            self.literal_lines(body.split('\n'), indent, true);
+        } else if !ascii && !body.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+            self.literal_lines(body.split('\n'), indent, false);
         } else {
-            self.literal_lines(body.split(is_break), indent);
+            self.literal_lines(body.split(is_break), indent, ascii);
         }
     }
 
     /// The lines of a literal block; empty lines carry no indentation.
-    fn literal_lines<'s>(&mut self, lines: impl Iterator<Item = &'s str>, indent: usize) {
+    fn literal_lines<'s>(
+        &mut self,
+        lines: impl Iterator<Item = &'s str>,
+        indent: usize,
+        ascii: bool,
+    ) {
         for (i, line) in lines.enumerate() {
             if i > 0 {
                 self.newline();
             }
             if !line.is_empty() {
                 self.indent_to(indent);
-                self.put(line);
+                if ascii {
+                    self.out.push_str(line);
+                    self.column += line.len();
+                } else {
+                    self.put(line);
+                }
             }
         }
     }

@@ -161,11 +161,14 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
 fn split_lines(b: &[u8]) -> Option<Vec<Line>> {
     let mut lines = Vec::with_capacity(b.len() / 24 + 1);
     let mut start = 0;
-    while start < b.len() {
-        let indent = b[start..].iter().take_while(|&&c| c == b' ').count();
-        let first = start + indent;
-        let end = memchr(b'\n', &b[first..]).map_or(b.len(), |i| first + i);
-        let rest = &b[first..end];
+    // The line ends, found by one byte search over the whole text, and the end of a last line
+    // without a line break.
+    let unterminated = !b.is_empty() && b.last() != Some(&b'\n');
+    let ends = memchr::memchr_iter(b'\n', b).chain(unterminated.then_some(b.len()));
+    for end in ends {
+        let line = &b[start..end];
+        let indent = line.iter().take_while(|&&c| c == b' ').count();
+        let rest = &line[indent..];
         if indent == 0 && rest.first() == Some(&b'%') {
             return None;
         }
