@@ -61,26 +61,36 @@ pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Node>) -> String {
 /// CRDs), each is printed on whichever thread takes it and the texts are joined in order. Few
 /// documents are printed in place (most overlays: the threads are busy with other overlays).
 pub fn emit_documents_parallel(docs: &[&Node]) -> String {
+    let mut parts = emit_documents_parts(docs);
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    let mut out = String::with_capacity(parts.iter().map(String::len).sum());
+    for p in &parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// [`emit_documents_parallel`] in pieces whose concatenation is the output (each document after
+/// the first starts with its `---`): a caller that writes them one after another saves joining
+/// them.
+pub fn emit_documents_parts(docs: &[&Node]) -> Vec<String> {
     use rayon::prelude::*;
     if docs.len() < 4 {
-        return emit_documents(docs.iter().copied());
+        return vec![emit_documents(docs.iter().copied())];
     }
-    let texts: Vec<String> = docs
-        .par_iter()
-        .map(|d| {
+    docs.par_iter()
+        .enumerate()
+        .map(|(i, d)| {
             let mut s = String::new();
+            if i > 0 {
+                s.push_str("---\n");
+            }
             emit_document(d, &mut s);
             s
         })
-        .collect();
-    let mut out = String::with_capacity(texts.iter().map(|t| t.len() + 4).sum());
-    for (i, t) in texts.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(t);
-    }
-    out
+        .collect()
 }
 
 struct Emitter<'a> {
