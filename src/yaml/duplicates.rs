@@ -16,37 +16,37 @@ pub struct DuplicateKey {
     pub first: Loc,
 }
 
-/// Adds `key: value` to a mapping being parsed: its entries are those of `entries` from
-/// `from` on (the fast path gathers nested mappings' entries on one stack). A key given twice
+/// Adds `key: value` to a mapping being parsed, given where among its entries the key already
+/// is (`prev`: each parser looks keys up its own way, e.g. with [`position`]). A key given twice
 /// keeps its first position and takes the later value, as go-yaml v3 (and so kustomize) does;
 /// the pair is recorded and the value it replaced returned.
 #[inline]
 pub(crate) fn insert_last_wins(
     entries: &mut Vec<Entry>,
-    from: usize,
+    prev: Option<usize>,
     key: Key,
     key_loc: Loc,
     value: Node,
     duplicates: &mut Vec<DuplicateKey>,
 ) -> Option<Node> {
-    let (k, n) = (key.as_bytes(), key.len());
-    if let Some(prev) = entries[from..]
-        .iter_mut()
-        .find(|e| e.key.len() == n && e.key.as_bytes() == k)
-    {
-        duplicates.push(DuplicateKey {
-            key: key.to_string(),
-            second: key_loc,
-            first: prev.key_loc,
-        });
-        prev.key_loc = key_loc;
-        Some(std::mem::replace(&mut prev.value, value))
-    } else {
+    let Some(prev) = prev.map(|i| &mut entries[i]) else {
         entries.push(Entry {
             key,
             key_loc,
             value,
         });
-        None
-    }
+        return None;
+    };
+    duplicates.push(DuplicateKey {
+        key: key.to_string(),
+        second: key_loc,
+        first: prev.key_loc,
+    });
+    prev.key_loc = key_loc;
+    Some(std::mem::replace(&mut prev.value, value))
+}
+
+/// Where `key` is among `entries`.
+pub(crate) fn position(entries: &[Entry], key: &str) -> Option<usize> {
+    entries.iter().position(|e| e.key == key)
 }

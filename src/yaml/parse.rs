@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use super::duplicates::{DuplicateKey, insert_last_wins};
+use super::duplicates::{DuplicateKey, insert_last_wins, position};
 use super::resolve::{resolve_plain, resolve_tagged};
 use super::{Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
@@ -449,7 +449,8 @@ fn attach(
                 if key == "<<" {
                     merges.push((node, key_loc));
                 } else {
-                    insert_last_wins(&mut map.entries, 0, key, key_loc, node, duplicates);
+                    let prev = position(&map.entries, &key);
+                    insert_last_wins(&mut map.entries, prev, key, key_loc, node, duplicates);
                 }
             }
         },

@@ -189,6 +189,7 @@ impl P<'_> {
         let base = self.entries.len();
         let n = self.map_entries(first, base);
         self.entries.truncate(base);
+        self.hashes.truncate(base);
         self.leave();
         n
     }
@@ -234,8 +235,16 @@ impl P<'_> {
                 self.inline_value(v, col)?
             };
             self.count(1);
+            // Keys are looked up by a hash first: a wide mapping (a CRD's `properties`) would
+            // otherwise compare every key with every one before it.
+            let h = key_hash(key.as_bytes());
+            let prev = (base..self.entries.len())
+                .find(|&i| self.hashes[i] == h && self.entries[i].key == key);
+            if prev.is_none() {
+                self.hashes.push(h);
+            }
             let (entries, dups) = (&mut self.entries, &mut self.dups);
-            if let Some(old) = insert_last_wins(entries, base, key, key_loc, value, dups) {
+            if let Some(old) = insert_last_wins(entries, prev, key, key_loc, value, dups) {
                 // The replaced value's nodes leave the tree.
                 self.nodes
                     .set(self.nodes.get() - crate::yaml::measure(&old).0);
@@ -252,6 +261,7 @@ impl P<'_> {
                 _ => break,
             }
         }
+        self.hashes.truncate(base);
         let map = Mapping {
             entries: self.entries.drain(base..).collect(),
         };
@@ -352,4 +362,17 @@ impl P<'_> {
         }
         Some(node)
     }
+}
+
+/// A hash of a mapping key from its length and first and last eight bytes (keys differ there
+/// almost always): equal keys hash alike, and few different keys of one mapping do.
+fn key_hash(k: &[u8]) -> u64 {
+    let n = k.len();
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(w)
+    };
+    let (head, tail) = (word(&k[..n.min(8)]), word(&k[n.saturating_sub(8)..]));
+    (head ^ tail.rotate_left(29) ^ ((n as u64) << 56)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

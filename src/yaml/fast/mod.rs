@@ -68,6 +68,8 @@ struct P<'a> {
     /// The entries of the mappings and the items of the sequences being parsed, innermost last
     /// (see [`P::map_entries`]).
     entries: Vec<super::Entry>,
+    /// A hash of each key in `entries` (see `block.rs`).
+    hashes: Vec<u64>,
     items: Vec<Node>,
 }
 
@@ -139,6 +141,7 @@ pub fn parse_pieces(text: &str, file: FileId) -> Option<Vec<Piece>> {
             depth: Cell::new(0),
             nodes: Cell::new(0),
             entries: Vec::new(),
+            hashes: Vec::new(),
             items: Vec::new(),
         };
         p.piece(marker, controls)
@@ -167,7 +170,7 @@ fn split_lines(b: &[u8]) -> Option<Vec<Line>> {
     let ends = memchr::memchr_iter(b'\n', b).chain(unterminated.then_some(b.len()));
     for end in ends {
         let line = &b[start..end];
-        let indent = line.iter().take_while(|&&c| c == b' ').count();
+        let indent = leading_spaces(line);
         let rest = &line[indent..];
         if indent == 0 && rest.first() == Some(&b'%') {
             return None;
@@ -184,6 +187,20 @@ fn split_lines(b: &[u8]) -> Option<Vec<Line>> {
         start = end + 1;
     }
     Some(lines)
+}
+
+/// How many spaces `line` starts with, eight at a time (generated manifests indent deeply).
+fn leading_spaces(line: &[u8]) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let mut n = 0;
+    while let Some(w) = line.get(n..n + 8) {
+        let other = u64::from_le_bytes(w.try_into().unwrap_or_default()) ^ SPACES;
+        if other != 0 {
+            return n + other.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + line[n..].iter().take_while(|&&c| c == b' ').count()
 }
 
 /// Tabs, carriage returns and other control characters, which have rules of their own.
@@ -355,5 +372,19 @@ pub fn same_tree(a: &Node, b: &Node) -> bool {
                 })
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn leading_spaces_counts_a_word_at_a_time() {
+        for n in 0..40 {
+            for tail in ["", "x", "x  ", "\n", "        y"] {
+                let line = format!("{}{tail}", " ".repeat(n));
+                let want = line.bytes().take_while(|&c| c == b' ').count();
+                assert_eq!(super::leading_spaces(line.as_bytes()), want, "{line:?}");
+            }
+        }
     }
 }
