@@ -47,14 +47,40 @@ pub fn emit_document(node: &Node, out: &mut String) {
 
 /// Documents joined by `---\n`, as `kustomize build` prints them.
 pub fn emit_documents<'a>(docs: impl IntoIterator<Item = &'a Node>) -> String {
-    let mut out = String::new();
-    for (i, d) in docs.into_iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
+    exact(|out| {
+        for (i, d) in docs.into_iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            emit_document(d, out);
         }
-        emit_document(d, &mut out);
+    })
+}
+
+/// What `write` appends to an empty string, in a string of exactly its size: written into a
+/// buffer this thread keeps for the purpose, then copied once. (A string grown as it is written
+/// is copied at every doubling, each time into memory not touched before.)
+fn exact(write: impl FnOnce(&mut String)) -> String {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    out
+    /// Larger buffers are not kept (a multi-megabyte CRD would otherwise stay with the thread).
+    const KEEP: usize = 4 << 20;
+    BUFFER.with(|b| {
+        // In use further up this thread's stack (not done today): write into a string of its own.
+        let Ok(mut buf) = b.try_borrow_mut() else {
+            let mut out = String::new();
+            write(&mut out);
+            return out;
+        };
+        buf.clear();
+        write(&mut buf);
+        let out = String::from(buf.as_str());
+        if buf.capacity() > KEEP {
+            *buf = String::new();
+        }
+        out
+    })
 }
 
 /// [`emit_documents`] on the thread pool: with many documents, or a few large ones (a bundle of
@@ -83,12 +109,12 @@ pub fn emit_documents_parts(docs: &[&Node]) -> Vec<String> {
     docs.par_iter()
         .enumerate()
         .map(|(i, d)| {
-            let mut s = String::new();
-            if i > 0 {
-                s.push_str("---\n");
-            }
-            emit_document(d, &mut s);
-            s
+            exact(|s| {
+                if i > 0 {
+                    s.push_str("---\n");
+                }
+                emit_document(d, s);
+            })
         })
         .collect()
 }
