@@ -248,7 +248,7 @@ fn rule_docs() {
     let mut out = String::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("src/rules exists")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .collect();
@@ -336,7 +336,7 @@ struct Lowering<'a> {
     nodes: Vec<Lowered>,
 }
 
-impl<'a> Lowering<'a> {
+impl Lowering<'_> {
     fn reference(&self, r: &str) -> u32 {
         let name = r
             .strip_prefix("#/$defs/")
@@ -419,7 +419,7 @@ impl<'a> Lowering<'a> {
                         .unwrap()
                         .iter()
                         .map(|r| r.as_str().unwrap().to_string())
-                        .collect()
+                        .collect();
                 }
                 "items" => {
                     assert!(x.is_object(), "tuple items are not supported: {x}");
@@ -435,7 +435,7 @@ impl<'a> Lowering<'a> {
                                 .unwrap_or_else(|| panic!("non-string enum value {e}"))
                                 .to_string()
                         })
-                        .collect()
+                        .collect();
                 }
                 "oneOf" => n.one_of = x.as_array().unwrap().iter().map(|b| self.sub(b)).collect(),
                 // An annotation in JSON Schema 2020-12 (jsonschema does not assert it by default
@@ -480,7 +480,7 @@ fn kubernetes_schemas() {
     println!("cargo:rerun-if-changed=schemas/kubernetes");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("schemas/kubernetes exists")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
         .collect();
@@ -504,7 +504,7 @@ fn kubernetes_schemas() {
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         let defs = doc["$defs"].as_object().expect("$defs");
         let mut names: Vec<&str> = defs.keys().map(String::as_str).collect();
-        names.sort();
+        names.sort_unstable();
         let mut l = Lowering {
             defs,
             index: names
@@ -560,7 +560,7 @@ fn kubernetes_schemas() {
             let e = span(names.len(), n.enumeration.len());
             names.extend(n.enumeration.iter().map(|x| text.add(x)));
             let o = span(indexes.len(), n.one_of.len());
-            indexes.extend(n.one_of.iter().map(|j| j.to_string()));
+            indexes.extend(n.one_of.iter().map(std::string::ToString::to_string));
             writeln!(
                 out,
                 "Schema{{types:{},props:{p},required:{r},additional:{},items:{},enumeration:{e},one_of:{o}}},",
@@ -620,7 +620,7 @@ fn gitops_schemas() {
     println!("cargo:rerun-if-changed=schemas/gitops");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("schemas/gitops exists")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
         .collect();

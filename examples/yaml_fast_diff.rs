@@ -22,12 +22,12 @@ fn flat(n: &kustodian::yaml::Node, path: String, out: &mut Vec<String>) {
                     "{path}.{} keyloc={}..{}",
                     e.key, e.key_loc.start, e.key_loc.end
                 ));
-                flat(&e.value, format!("{path}.{}", e.key), out)
+                flat(&e.value, format!("{path}.{}", e.key), out);
             }
         }
         kustodian::yaml::Value::Seq(s) => {
             for (i, x) in s.iter().enumerate() {
-                flat(x, format!("{path}[{i}]"), out)
+                flat(x, format!("{path}[{i}]"), out);
             }
         }
         _ => {}
@@ -44,10 +44,10 @@ fn main() {
     let g = g.unwrap();
     let (mut a, mut b) = (vec![], vec![]);
     for d in &f.0 {
-        flat(d, String::new(), &mut a)
+        flat(d, String::new(), &mut a);
     }
     for d in &g.0 {
-        flat(d, String::new(), &mut b)
+        flat(d, String::new(), &mut b);
     }
     for (x, y) in a.iter().zip(&b) {
         if x != y {

@@ -112,8 +112,7 @@ impl GitFs {
         })?;
         let workdir: PathBuf = repo
             .workdir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| dir.to_path_buf());
+            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
         let prefix = dir
             .canonicalize()
             .ok()
@@ -282,13 +281,12 @@ impl GitFs {
     /// or one of its first-parent ancestors, up to `depth` commits back.
     pub fn history_contains(&self, paths: &[String], needle: &str, depth: usize) -> bool {
         let repo = self.repo.to_thread_local();
-        let mut commit = match repo
+        let Some(mut commit) = repo
             .find_object(self.commit)
             .ok()
             .and_then(|o| o.try_into_commit().ok())
-        {
-            Some(c) => c,
-            None => return false,
+        else {
+            return false;
         };
         for _ in 0..depth.max(1) {
             if let Ok(tree) = commit.tree() {
@@ -401,15 +399,13 @@ pub fn changed_paths_with(
                 stack.push(path);
                 continue;
             }
-            let id = match known.get(&path) {
-                Some(id) => Some(*id),
-                None => {
-                    let Ok(bytes) = head.read_bytes(&path) else {
-                        continue;
-                    };
-                    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
-                        .ok()
-                }
+            let id = if let Some(id) = known.get(&path) {
+                Some(*id)
+            } else {
+                let Ok(bytes) = head.read_bytes(&path) else {
+                    continue;
+                };
+                gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes).ok()
             };
             if id.as_ref() != base.files.get(&path) {
                 changed.insert(path.clone());

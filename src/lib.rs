@@ -10,6 +10,12 @@
 //! [`promotion`] (what runs where and since when, and promoting it, checked by the engine);
 //! [`report`] (one emitter per output format) and [`output`] (writing report files); the binary
 //! on top.
+//!
+//! The library never prints (the binary decides what reaches stdout and stderr; the timings
+//! that `KUSTODIAN_TIMINGS` asks for are the one exception) and keeps functions short enough to
+//! read whole (clippy's `too_many_lines`, at the threshold clippy.toml sets).
+
+#![warn(clippy::print_stdout, clippy::print_stderr, clippy::too_many_lines)]
 
 pub mod check;
 pub mod diag;

@@ -253,12 +253,16 @@ static CURRENT: RwLock<Limits> = RwLock::new(DEFAULT);
 
 /// The limits in force.
 pub fn get() -> Limits {
-    *CURRENT.read().unwrap_or_else(|e| e.into_inner())
+    *CURRENT
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Sets the limits for what follows (the command line, then a repository's `limits:`).
 pub fn set(l: Limits) {
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = l;
+    *CURRENT
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = l;
 }
 
 /// Starts the global thread pool with the stack the limits in force need (rayon's default of

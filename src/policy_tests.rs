@@ -417,7 +417,7 @@ fn compare(results: &[Expected], seen: &[Seen]) -> (String, String) {
                     .or_insert((Outcome::Skip, None));
                 match s.outcome {
                     Outcome::Fail if slot.0 != Outcome::Fail => {
-                        *slot = (Outcome::Fail, s.message.clone())
+                        *slot = (Outcome::Fail, s.message.clone());
                     }
                     Outcome::Pass if slot.0 == Outcome::Skip => *slot = (Outcome::Pass, None),
                     _ => {}
@@ -510,9 +510,7 @@ pub fn render(runs: &[TestRun], sources: &Sources) -> String {
 pub fn exit_code(runs: &[TestRun]) -> u8 {
     if runs.is_empty() || runs.iter().any(|r| !r.errors.is_empty()) {
         2
-    } else if runs.iter().any(|r| r.mismatch.is_some()) {
-        1
     } else {
-        0
+        u8::from(runs.iter().any(|r| r.mismatch.is_some()))
     }
 }

@@ -573,3 +573,58 @@ fn existing_findings_are_notices_and_pass_unless_fail_on_all() {
     let r = run_action_with_event(repo, &[("fail-on", "error,all")], &event);
     assert_eq!(r.code, 1, "{}", r.stdout);
 }
+
+/// The `remote` input: the default (`cache`) fetches nothing and fails at the line of an
+/// uncached remote base saying how to fetch it; `fetch` fetches as the check renders; then the
+/// cache alone serves it (the source gone); `deny` refuses it.
+#[test]
+fn remote_input_chooses_how_remote_bases_are_had() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().canonicalize().unwrap();
+    let upstream = root.join("upstream");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/remote/upstream"),
+        &upstream,
+    );
+    git(&upstream, &["init", "-q"]);
+    git(&upstream, &["add", "-A"]);
+    git(&upstream, &["commit", "-qm", "base"]);
+    git(&upstream, &["tag", "v1"]);
+    let repo = root.join("repo");
+    common::write(
+        &repo,
+        "web/overlays/production/kustomization.yaml",
+        &format!("resources:\n- file://{}//base?ref=v1\n", upstream.display()),
+    );
+    git(&repo, &["init", "-q"]);
+    let env = || {
+        vec![(
+            "KUSTODIAN_CACHE_DIR".to_string(),
+            root.join("cache").display().to_string(),
+        )]
+    };
+    let event = r#"{}"#;
+    let cached = run_action_full(&repo, &[], event, env());
+    assert_eq!(cached.code, 2, "{}", cached.stdout);
+    let at = "::error file=web/overlays/production/kustomization.yaml,line=2";
+    let line = cached
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(at))
+        .unwrap_or_else(|| panic!("{}", cached.stdout));
+    assert!(line.contains("kustodian fetch"), "{line}");
+    let fetched = run_action_full(&repo, &[("remote", "fetch")], event, env());
+    assert_ne!(fetched.code, 2, "{}", fetched.stdout);
+    assert!(fetched.outputs.contains("errors="), "{}", fetched.outputs);
+    assert!(
+        !fetched.stdout.contains("render-error"),
+        "{}",
+        fetched.stdout
+    );
+    std::fs::rename(&upstream, root.join("gone")).unwrap();
+    let again = run_action_full(&repo, &[], event, env());
+    assert_eq!(again.code, fetched.code, "{}", again.stdout);
+    let denied = run_action_full(&repo, &[("remote", "deny")], event, env());
+    assert_eq!(denied.code, 2, "{}", denied.stdout);
+    assert!(denied.stdout.contains("--remote deny"), "{}", denied.stdout);
+}

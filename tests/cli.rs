@@ -183,7 +183,7 @@ fn bad_input_exits_2_with_locations_and_keeps_other_findings() {
                 .iter()
                 .any(|l| l.starts_with(&format!("{app} {file_line}")) && l.contains(text)),
             "no {app} {file_line} '{text}' in {render:#?}"
-        )
+        );
     };
     has(
         "yaml",
@@ -427,7 +427,7 @@ fn repo_config_rules_override_the_builtin_policy_and_typos_are_errors() {
                 }
             }
         }
-        rec(from, to)
+        rec(from, to);
     };
     copy(&fixture, &t.path().join("apps"));
     // A warning by default: exit 0.
@@ -499,11 +499,11 @@ fn shards_partition_the_apps_and_merge_back() {
             ],
             t.path(),
         );
-        assert!(matches!(out.status.code(), Some(0) | Some(1)));
+        assert!(matches!(out.status.code(), Some(0 | 1)));
         paths.push(p.to_str().unwrap().to_string());
     }
     let mut args = vec!["merge-reports"];
-    args.extend(paths.iter().map(|s| s.as_str()));
+    args.extend(paths.iter().map(std::string::String::as_str));
     let merged = kustodian(&args, t.path());
     assert_eq!(merged.status.code(), Some(1));
     let merged: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();

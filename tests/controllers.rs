@@ -75,7 +75,7 @@ fn environments_render_as_the_kustomization_their_controller_writes() {
                             .unified_diff()
                             .header("kustomize", "kustodian"),
                         stderr(&out)
-                    ))
+                    ));
                 }
                 Err(_) if out.status.code() == Some(2) => {}
                 Err(_) => failures.push(format!(

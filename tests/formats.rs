@@ -250,8 +250,10 @@ fn rendered_manifests_on_stdin_are_checked_at_their_line_in_the_stream() {
     // when the project's shared folder has it, the real kustomize.
     let mut renderers = vec![format!("{bin} render")];
     let reference = std::env::var_os("KUSTODIAN_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../shared"))
+        .map_or_else(
+            || manifest_dir().join("../shared"),
+            std::path::PathBuf::from,
+        )
         .join("tools/kustomize-ref");
     if reference.exists() {
         renderers.push(format!("{} build", reference.display()));

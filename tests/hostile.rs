@@ -89,7 +89,7 @@ fn measure(cmd: &mut Command) -> Run {
     let mut status = 0;
     // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
     done.store(true, Ordering::SeqCst);
     assert_eq!(r, pid, "wait4 failed");
     let secs = start.elapsed().as_secs_f64();
@@ -494,7 +494,7 @@ fn cases() -> Vec<Case> {
                         "commonAnnotations: {{a: \"{}\", b: [1]}}\n",
                         "x".repeat(70_000)
                     )),
-                )
+                );
             },
             code: 2,
             says: "must be a string",
@@ -670,7 +670,7 @@ fn cases() -> Vec<Case> {
                 f.write(
                     &format!("{OV}/kustomization.yaml"),
                     &overlay_kustomization(&format!("metadata:\n{}", laughs("  "))),
-                )
+                );
             },
             code: 2,
             says: "over the 'alias-nodes' budget",
@@ -789,7 +789,7 @@ fn cases() -> Vec<Case> {
                 f.link(
                     &format!("{OV}/kustomization.yaml"),
                     &f.outside.join("kustomization.yaml"),
-                )
+                );
             },
             code: 2,
             says: "apps/a/overlays/dev/kustomization.yaml",
@@ -848,7 +848,7 @@ fn cases() -> Vec<Case> {
                 f.write(
                     &format!("{OV}/kustomization.yaml"),
                     "# resources:\n# - ../../base\n",
-                )
+                );
             },
             code: 2,
             says: "is empty",
@@ -863,7 +863,7 @@ fn cases() -> Vec<Case> {
                     f.path("apps/a/base/deploy.yaml"),
                     b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n  annotations: {x: \"caf\xe9\"}\n",
                 )
-                .unwrap()
+                .unwrap();
             },
             code: 2,
             says: "invalid UTF-8 at line 5",
@@ -886,7 +886,7 @@ fn cases() -> Vec<Case> {
                     &overlay_kustomization(
                         "patches:\n- target:\n    labelSelector: \"app in (a\"\n  patch: |-\n    - op: add\n      path: /metadata/labels/x\n      value: y\n",
                     ),
-                )
+                );
             },
             code: 2,
             says: "invalid labelSelector",
@@ -905,7 +905,7 @@ fn cases() -> Vec<Case> {
                     &overlay_kustomization(
                         "patches:\n- target: {kind: Deployment}\n  path: p.yaml\n  patch: |-\n    - op: add\n      path: /metadata/labels/z\n      value: y\n",
                     ),
-                )
+                );
             },
             code: 2,
             says: "both 'path' and 'patch'",
@@ -920,7 +920,7 @@ fn cases() -> Vec<Case> {
                     &overlay_kustomization(
                         "patches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: replace\n      path: \"\"\n      value: 5\n",
                     ),
-                )
+                );
             },
             code: 2,
             says: "must be object or array",
@@ -933,7 +933,7 @@ fn cases() -> Vec<Case> {
                 f.write(
                     &format!("{OV}/kustomization.yaml"),
                     &overlay_kustomization("kind: 5\n"),
-                )
+                );
             },
             code: 2,
             says: "'kind' must be a string",
@@ -946,7 +946,7 @@ fn cases() -> Vec<Case> {
                 f.write(
                     &format!("{OV}/kustomization.yaml"),
                     &overlay_kustomization("apiVersion: kustomize.config.k8s.io/v9\n"),
-                )
+                );
             },
             code: 2,
             says: "apiVersion for Kustomization should be",
@@ -977,7 +977,7 @@ fn cases() -> Vec<Case> {
                 f.write(
                     ".kustodian.yaml",
                     "freeze:\n- name: x\n  from: \"2026-02-01T00:00:00Z\"\n  to: \"2026-01-01T00:00:00Z\"\n",
-                )
+                );
             },
             code: 2,
             says: "is not after `from`",

@@ -350,9 +350,9 @@ fn custom_rules_are_described_waived_and_timed() {
     let root = t.path();
     let rules = run(root, &["rules"]);
     let listing = String::from_utf8_lossy(&rules.stdout);
-    // Every rule declared or listed in the config (`min-replicas` is rendered with an overlay:
-    // a check knows it, the listing does not render).
-    for id in REPO_RULES.iter().filter(|id| **id != "min-replicas") {
+    // Every rule declared or listed in the config, and `min-replicas`, rendered with the
+    // production overlay (the listing renders the environments).
+    for id in REPO_RULES {
         assert!(listing.contains(id), "{id} not in {listing}");
     }
     let explain = run(root, &["explain", "team-label-required"]);
@@ -530,4 +530,122 @@ fn select_and_ignore_name_custom_and_imported_rules() {
         String::from_utf8_lossy(&out.stdout).contains("did you mean 'team-label-required'"),
         "{out:?}"
     );
+}
+
+/// The `rules` line of a rule: its level and summary.
+fn listed(root: &Path, id: &str) -> String {
+    let out = run(root, &["rules"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    listing
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id))
+        .unwrap_or_else(|| panic!("{id} not listed in {listing}"))
+        .to_string()
+}
+
+fn level(line: &str) -> &str {
+    line.split_whitespace().nth(1).unwrap()
+}
+
+fn explained(root: &Path, id: &str) -> String {
+    let out = run(root, &["explain", id]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn admission_policies_are_listed_where_they_come_from_at_their_bindings_level() {
+    let t = copy("fixtures/policies/repo");
+    let root = t.path();
+    // Rendered into production only: listed, and explained with its file and environment.
+    assert_eq!(level(&listed(root, "min-replicas")), "error");
+    let doc = explained(root, "min-replicas");
+    assert!(
+        doc.contains("declared at apps/web/overlays/production/admission.yaml:3"),
+        "{doc}"
+    );
+    assert!(doc.contains("**Rendered into** web/production"), "{doc}");
+    assert!(
+        doc.contains("`min-replicas`: validationActions [Deny] → error"),
+        "{doc}"
+    );
+    // Bound with [Warn]: a warning, as its findings are.
+    assert_eq!(level(&listed(root, "no-public-services")), "warning");
+    let doc = explained(root, "no-public-services");
+    assert!(doc.contains("`admission-policies:`"), "{doc}");
+    let sarif = json(&run(root, &["check", ".", "--format", "sarif"]));
+    let described = |sarif: &serde_json::Value, id: &str| {
+        sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in SARIF"))["defaultConfiguration"]["level"]
+            .clone()
+    };
+    assert_eq!(described(&sarif, "no-public-services"), "warning");
+
+    // [Audit]: a note.
+    let policy = root.join("admission/no-loadbalancer.yaml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        text.replace("validationActions: [Warn]", "validationActions: [Audit]"),
+    )
+    .unwrap();
+    assert_eq!(level(&listed(root, "no-public-services")), "note");
+
+    // Bound twice, the second binding rendered into production with [Deny]: listed at the
+    // strongest, each binding explained with its level.
+    write(
+        root,
+        "apps/web/overlays/production/deny-public.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: deny-public-in-production\nspec:\n  policyName: no-public-services\n  validationActions: [Deny, Audit]\n",
+    );
+    let kustomization = root.join("apps/web/overlays/production/kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization).unwrap();
+    std::fs::write(
+        &kustomization,
+        text.replace(
+            "- admission.yaml\n",
+            "- admission.yaml\n- deny-public.yaml\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(level(&listed(root, "no-public-services")), "error");
+    let doc = explained(root, "no-public-services");
+    assert!(
+        doc.contains("`no-public-services`: validationActions [Audit] → note"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("`deny-public-in-production`: validationActions [Deny, Audit] → error"),
+        "{doc}"
+    );
+    let sarif = json(&run(root, &["check", ".", "--format", "sarif"]));
+    assert_eq!(described(&sarif, "no-public-services"), "error");
+
+    // A policy no binding names does nothing: listed off, and explained so.
+    write(
+        root,
+        "apps/web/overlays/staging/unbound.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: unbound-policy\nspec:\n  validations:\n  - expression: 'false'\n",
+    );
+    let kustomization = root.join("apps/web/overlays/staging/kustomization.yaml");
+    let mut text = std::fs::read_to_string(&kustomization).unwrap();
+    text = text.replacen("resources:\n", "resources:\n- unbound.yaml\n", 1);
+    std::fs::write(&kustomization, text).unwrap();
+    assert_eq!(level(&listed(root, "unbound-policy")), "off");
+    let doc = explained(root, "unbound-policy");
+    assert!(doc.contains("**No binding.**"), "{doc}");
+    assert!(doc.contains("**Rendered into** web/staging"), "{doc}");
+
+    // An environment that does not render is named: its policies cannot be listed.
+    std::fs::write(&kustomization, "resources:\n- missing.yaml\n").unwrap();
+    let out = run(root, &["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not render (web/staging)"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("unbound-policy"));
 }

@@ -60,8 +60,10 @@ fn pre_commit_runs_the_hook() {
     );
     let hook_target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { project.join(d) })
-        .unwrap_or_else(|| project.join("target"))
+        .map_or_else(
+            || project.join("target"),
+            |d| if d.is_absolute() { d } else { project.join(d) },
+        )
         .join("pre-commit-hook");
     let run = |fixture: &str, hook: &str| -> (i32, String) {
         let repo = t

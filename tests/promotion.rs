@@ -99,7 +99,7 @@ fn tables(md: &str) -> Vec<Vec<Vec<String>>> {
                     .unwrap()
                     .last_mut()
                     .unwrap()
-                    .push(String::new())
+                    .push(String::new());
             }
             Event::End(TagEnd::TableCell) => in_cell = false,
             Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) if in_cell => {

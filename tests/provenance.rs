@@ -104,7 +104,7 @@ fn fields_point_at_the_line_that_set_them() {
     );
 
     // The build lists every file it read (for pull-request mode's affected-overlay check).
-    let files: Vec<&str> = b.files.iter().map(|s| s.as_str()).collect();
+    let files: Vec<&str> = b.files.iter().map(std::string::String::as_str).collect();
     assert_eq!(
         files,
         [

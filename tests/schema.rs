@@ -221,7 +221,7 @@ fn violations_point_at_their_lines() {
             got.iter()
                 .any(|(f, l, m)| f == field && *l == line && m.contains(text)),
             "no {field} at line {line} containing {text:?} in {got:#?}"
-        )
+        );
     };
     has("spec.replicas", 6, "expected integer");
     has(
@@ -417,7 +417,7 @@ fn library_api_reports_pointers_lines_hints_and_missing_fields() {
             got.iter()
                 .any(|(p, l, m)| p == pointer && *l == line && m.contains(text)),
             "no {pointer} at line {line} containing {text:?} in {got:#?}"
-        )
+        );
     };
     // Hints come from the schema's own fields at that level, not from a fixed word list.
     has(

@@ -124,8 +124,7 @@ fn schema_dir(dir: &Path, defs: &serde_json::Map<String, J>, objects: &[Node]) {
                             && g["kind"] == kind
                     })
             })
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| panic!("{api} {kind} is bundled"));
+            .map_or_else(|| panic!("{api} {kind} is bundled"), |(n, _)| n.clone());
         let label = group.split('.').next().unwrap();
         let file = if group.is_empty() {
             format!("{}-{version}.json", kind.to_lowercase())

@@ -251,11 +251,7 @@ fuzz_target!(|repo: Repo| {
             None,
             &repo,
         );
-        let report = Report {
-            findings: &outcome.findings,
-            summary: &outcome.summary,
-            sources: &outcome.sources,
-        };
+        let report = Report::new(&outcome.findings, &outcome.summary, &outcome.sources);
         let mut buf = Vec::new();
         human::emit(&report, &mut buf, human::HumanOptions::default()).unwrap();
         github::emit(&report, &mut buf, false).unwrap();

@@ -85,10 +85,8 @@ impl FailOn {
     pub fn exit_code(&self, findings: &[Finding]) -> u8 {
         if findings.iter().any(|f| f.fatal) {
             2
-        } else if findings.iter().any(|f| self.counts(f)) {
-            1
         } else {
-            0
+            u8::from(findings.iter().any(|f| self.counts(f)))
         }
     }
 }

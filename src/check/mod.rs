@@ -69,6 +69,14 @@ impl CheckOptions {
         policy.restrict(&self.select, &self.ignore);
     }
 
+    /// The time rules judge by: `--now` (validated before the run), else the clock.
+    pub fn now_or_clock(&self) -> jiff::Timestamp {
+        self.now
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(jiff::Timestamp::now)
+    }
+
     /// The custom and imported rules as `--select` and `--ignore` narrow them.
     pub fn restrict_policies(&self, policies: &mut crate::policies::PolicySet) {
         policies.restrict(&self.select, &self.ignore);
@@ -121,7 +129,7 @@ impl CheckOptions {
 pub fn shard_of(app_dir: &str, n: usize) -> usize {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in app_dir.bytes() {
-        h ^= b as u64;
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x100000001b3);
     }
     (h % n.max(1) as u64) as usize

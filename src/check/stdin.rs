@@ -92,7 +92,10 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
     let out = Collector::new();
     let docs = match crate::yaml::parse::parse_documents_with_duplicates(text, id) {
         Ok((docs, dups)) => {
-            if let Some(sev) = policy.level("schema-violation").and_then(|l| l.severity()) {
+            if let Some(sev) = policy
+                .level("schema-violation")
+                .and_then(crate::settings::level::Level::severity)
+            {
                 for d in dups {
                     let mut f = Finding::new(
                         "schema-violation",
@@ -194,7 +197,10 @@ fn judge(
 ) -> Result<crate::policies::PolicySet, Vec<Finding>> {
     let policy = ctx.policy;
     for rule in rules::RULES {
-        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+        let Some(severity) = policy
+            .level(rule.info().id)
+            .and_then(crate::settings::level::Level::severity)
+        else {
             continue;
         };
         for mut f in rule.check(ctx, policy.rule(rule.info().id)) {
@@ -224,9 +230,12 @@ fn schemas_for(
     opts: &CheckOptions,
     build: &Build,
 ) -> Result<Option<crate::schema::SchemaSet>, String> {
-    let on = ["schema-violation", "schema-missing"]
-        .iter()
-        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
+    let on = ["schema-violation", "schema-missing"].iter().any(|id| {
+        policy
+            .level(id)
+            .and_then(crate::settings::level::Level::severity)
+            .is_some()
+    });
     if !on {
         return Ok(None);
     }

@@ -229,7 +229,10 @@ impl Stream<'_> {
             if only.is_some_and(|o| !o.contains(rule.info().id)) {
                 continue;
             }
-            let Some(severity) = self.policy.level(rule.info().id).and_then(|l| l.severity())
+            let Some(severity) = self
+                .policy
+                .level(rule.info().id)
+                .and_then(crate::settings::level::Level::severity)
             else {
                 continue;
             };

@@ -22,6 +22,59 @@ use crate::schema::SchemaSet;
 use crate::settings::{Config, Policy};
 use crate::source::{Fs, Sources};
 
+/// Custom rules and the policies the config names, compiled before anything renders (a syntax
+/// error stops the run with its place) and narrowed to `--select`/`--ignore`.
+fn load_policies(
+    fs: &dyn Fs,
+    config: &Config,
+    policy: &Policy,
+    sources: &Sources,
+    opts: &CheckOptions,
+) -> Result<PolicySet, Vec<Finding>> {
+    let mut policies = PolicySet::load(fs, config, policy, sources, opts.timings)?;
+    if opts.record_policies {
+        policies = policies.recording();
+    }
+    opts.restrict_policies(&mut policies);
+    Ok(policies)
+}
+
+/// What the parallel pass brought back, joined: pull-request changes, apps whose checks wait for
+/// the repository's CRDs, the CRDs rendered; resources counted into the summary.
+fn gather(
+    streamed: Vec<Streamed>,
+    summary: &mut Summary,
+) -> (
+    Vec<(usize, EnvChange)>,
+    Vec<AppRenders>,
+    Vec<crate::yaml::Node>,
+) {
+    let (mut changes, mut waiting, mut crds) = (Vec::new(), Vec::new(), Vec::new());
+    for st in streamed {
+        summary.resources += st.resources;
+        crds.extend(st.crds);
+        changes.extend(st.changes);
+        waiting.extend(st.waiting);
+    }
+    (changes, waiting, crds)
+}
+
+/// Counts the findings the summary line gives: errors and warnings not waived, waived ones, and
+/// in pull-request mode the new and existing ones.
+fn count(summary: &mut Summary, findings: &[Finding], pr: bool) {
+    let counted = || findings.iter().filter(|f| f.suppressed.is_none());
+    summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = counted()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    if pr {
+        let state = |b| counted().filter(|f| f.baseline == Some(b)).count();
+        summary.new = Some(state(Baseline::New));
+        summary.existing = Some(state(Baseline::Existing));
+    }
+}
+
 /// Checks one file tree. `repo`: what GitOps objects may call the repository (which of their
 /// sources are this one).
 pub fn check_tree(
@@ -34,21 +87,20 @@ pub fn check_tree(
     repo: &RepoInfo,
 ) -> Outcome {
     let mut phases = crate::timings::Phases::start();
-    let schema_rules_on = ["schema-violation", "schema-missing"]
-        .iter()
-        .any(|id| policy.level(id).and_then(|l| l.severity()).is_some());
+    let schema_rules_on = ["schema-violation", "schema-missing"].iter().any(|id| {
+        policy
+            .level(id)
+            .and_then(crate::settings::level::Level::severity)
+            .is_some()
+    });
     // Schema files are compiled with jsonschema: set up its one-time work while discovering.
     if schema_rules_on && !schema_options(policy).schema_dirs.is_empty() {
         crate::schema::warm_up();
     }
-    // Custom rules and the policies the config names compile before anything renders: a
-    // syntax error stops the run with its place.
-    let mut policies = match PolicySet::load(&*fs, config, policy, &sources, opts.timings) {
-        Ok(p) if opts.record_policies => p.recording(),
+    let policies = match load_policies(&*fs, config, policy, &sources, opts) {
         Ok(p) => p,
         Err(errs) => return fatal_outcome(errs, sources),
     };
-    opts.restrict_policies(&mut policies);
     phases.mark("policies");
     let discovery = discover(&*fs, config, &sources, repo);
     phases.mark("discover");
@@ -100,13 +152,7 @@ pub fn check_tree(
         overlays: apps.iter().map(|a| a.envs.len()).sum(),
         ..Summary::default()
     };
-    let (mut changes, mut waiting, mut crds) = (Vec::new(), Vec::new(), Vec::new());
-    for st in streamed {
-        summary.resources += st.resources;
-        crds.extend(st.crds);
-        changes.extend(st.changes);
-        waiting.extend(st.waiting);
-    }
+    let (changes, waiting, crds) = gather(streamed, &mut summary);
     if let Some(s) = &mut schemas {
         add_crds(s, &crds, &out);
         phases.mark("rendered-crds");
@@ -117,11 +163,7 @@ pub fn check_tree(
     let changes = check_waiting(&stream, &waiting, schemas.as_ref(), changes);
     phases.mark("apps-checked-last");
     duplicate_keys(policy, &renderer, &out);
-    let now = opts
-        .now
-        .as_deref()
-        .and_then(|n| n.parse::<jiff::Timestamp>().ok())
-        .unwrap_or_else(jiff::Timestamp::now);
+    let now = opts.now_or_clock();
     let repo_ctx = rules::RepoCtx {
         apps: &all_apps,
         discovery: &discovery,
@@ -133,13 +175,7 @@ pub fn check_tree(
         actor: pr.and_then(|p| p.actor.as_deref()),
         now: Some(now),
     };
-    let mut repo_found = repo_rules(&repo_ctx, policy);
-    if let Some(p) = pr {
-        repo_baseline(&mut repo_found, p, config, policy, repo, &sources, now);
-    }
-    for f in repo_found {
-        out.push(f);
-    }
+    repo_findings(&repo_ctx, policy, pr, repo, &out);
     phases.mark("repo-rules");
     let findings = waive(
         merge_environments(out.into_sorted(&sources)),
@@ -153,17 +189,7 @@ pub fn check_tree(
             now,
         },
     );
-    let counted = || findings.iter().filter(|f| f.suppressed.is_none());
-    summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
-    summary.warnings = counted()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
-    summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
-    if pr.is_some() {
-        let state = |b| counted().filter(|f| f.baseline == Some(b)).count();
-        summary.new = Some(state(Baseline::New));
-        summary.existing = Some(state(Baseline::Existing));
-    }
+    count(&mut summary, &findings, pr.is_some());
     phases.mark("sort-findings");
     // Freeing thousands of rendered trees and the renderer's caches takes a tenth of a whole-repo
     // check; nothing waits for it. In the CLI the process exits first, in a library caller a
@@ -214,7 +240,7 @@ fn nothing_to_check(d: &Discovery, opts: &CheckOptions) -> Option<Finding> {
         .any(|e| e.stage == Some(Stage::Production))
     {
         let mut names: Vec<&str> = envs.clone();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         format!(
             "no environment is production, so the production rules would check nothing: found {} ({}). Names such as prod, production, prd, live or prod-eu read as production; for others set `stages: {{<env>: production}}` in .kustodian.yaml",
@@ -323,7 +349,7 @@ fn schema_set(
     }
     let o = schema_options(policy);
     match SchemaSet::new(opts.kubernetes_version(o), o.strict, &[])
-        .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|_| s))
+        .and_then(|mut s| s.add_dirs(renderer.fs(), &o.schema_dirs).map(|()| s))
     {
         Ok(mut s) => {
             s.await_repository_crds();
@@ -486,7 +512,10 @@ fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
 fn repo_rules(repo: &rules::RepoCtx, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in rules::RULES {
-        let Some(severity) = policy.level(rule.info().id).and_then(|l| l.severity()) else {
+        let Some(severity) = policy
+            .level(rule.info().id)
+            .and_then(crate::settings::level::Level::severity)
+        else {
             continue;
         };
         for mut f in rule.check_repo(repo, policy.rule(rule.info().id)) {
@@ -503,6 +532,24 @@ fn repo_rules(repo: &rules::RepoCtx, policy: &Policy) -> Vec<Finding> {
 /// Pull-request mode: marks the repository-wide findings new or existing. Only when one could
 /// be existing is the base revision discovered and its repository-wide rules run (with their
 /// own sources: nothing of it reaches the report).
+/// The repository-wide rules' findings, in pull-request mode marked new or existing against the
+/// base revision's.
+fn repo_findings(
+    ctx: &rules::RepoCtx,
+    policy: &Policy,
+    pr: Option<&PrState>,
+    repo: &RepoInfo,
+    out: &Collector,
+) {
+    let mut found = repo_rules(ctx, policy);
+    if let (Some(p), Some(now)) = (pr, ctx.now) {
+        repo_baseline(&mut found, p, ctx.config, policy, repo, ctx.sources, now);
+    }
+    for f in found {
+        out.push(f);
+    }
+}
+
 fn repo_baseline(
     found: &mut [Finding],
     p: &PrState,
@@ -557,18 +604,15 @@ fn merge_environments(findings: Vec<Finding>) -> Vec<Finding> {
             f.message.replace(&env, "\0"),
             f.baseline,
         );
-        match index.get(&key) {
-            Some(&i) => {
-                let first = &mut out[i];
-                let before = first.environment.clone().unwrap_or_default();
-                rules::add_environment(first, &env);
-                let after = first.environment.clone().unwrap_or_default();
-                first.message = first.message.replace(&before, &after);
-            }
-            None => {
-                index.insert(key, out.len());
-                out.push(f);
-            }
+        if let Some(&i) = index.get(&key) {
+            let first = &mut out[i];
+            let before = first.environment.clone().unwrap_or_default();
+            rules::add_environment(first, &env);
+            let after = first.environment.clone().unwrap_or_default();
+            first.message = first.message.replace(&before, &after);
+        } else {
+            index.insert(key, out.len());
+            out.push(f);
         }
     }
     out
@@ -600,7 +644,7 @@ fn waive(mut findings: Vec<Finding>, w: Waive) -> Vec<Finding> {
     let used = suppress::apply(&mut findings, &config.waivers, sources, today);
     let Some(sev) = policy
         .level(rules::unused_suppression::INFO.id)
-        .and_then(|l| l.severity())
+        .and_then(crate::settings::level::Level::severity)
     else {
         return findings;
     };
@@ -608,7 +652,13 @@ fn waive(mut findings: Vec<Finding>, w: Waive) -> Vec<Finding> {
     let full =
         opts.base.is_none() && opts.envs.is_empty() && opts.apps.is_empty() && opts.shard.is_none();
     let ran = |rule: &str| match rules::lookup(rule) {
-        Some(r) => !r.pull_request_only && policy.level(rule).and_then(|l| l.severity()).is_some(),
+        Some(r) => {
+            !r.pull_request_only
+                && policy
+                    .level(rule)
+                    .and_then(crate::settings::level::Level::severity)
+                    .is_some()
+        }
         None => policies.enabled(rule),
     };
     let known = |rule: &str| rules::lookup(rule).is_some() || policies.knows(rule);

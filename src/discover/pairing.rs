@@ -66,10 +66,8 @@ fn closest_to_production(app: &App, staging: &[usize]) -> Option<usize> {
             3
         } else if n.contains("stag") || n.split(['-', '_', '.']).any(|t| t == "stg") {
             2
-        } else if n.contains("uat") || n.contains("acceptance") {
-            1
         } else {
-            0
+            u8::from(n.contains("uat") || n.contains("acceptance"))
         }
     };
     let plain: Vec<usize> = staging

@@ -353,7 +353,7 @@ fn str_key(s: &str, out: &mut Vec<u8>) {
 pub fn node_key(n: &Node, out: &mut Vec<u8>) {
     match &n.value {
         Value::Null => out.push(4),
-        Value::Bool(b) => out.extend([5, *b as u8]),
+        Value::Bool(b) => out.extend([5, u8::from(*b)]),
         Value::Int(i) => {
             out.push(6);
             out.extend(i.to_le_bytes());

@@ -4,8 +4,10 @@
 //! expression — with what [`super::analysis`] found it reads, and remembering results by those
 //! inputs.
 //!
-//! One root context holds the standard and Kubernetes function libraries (kube-cel), built once
-//! per process and shared by every thread; each evaluation adds its variables in a child scope.
+//! A check whose parts are all in [`super::direct`]'s subset is evaluated there first, on the
+//! rendered nodes themselves; the interpreter decides the rest. For the interpreter, one root
+//! context holds the standard and Kubernetes function libraries (kube-cel), built once per
+//! process and shared by every thread; each evaluation adds its variables in a child scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
@@ -17,6 +19,7 @@ use kube_cel::cel::objects::{Key, Map};
 use kube_cel::cel::{Context, Program, Value};
 
 use super::analysis::{self, Need, Pruned, Uses};
+use super::direct::{self, V};
 use crate::source::{Loc, Sources};
 use crate::yaml::Node;
 
@@ -30,32 +33,14 @@ fn root() -> &'static Context<'static> {
     })
 }
 
-/// `string.matches(regex)`, with each thread's compiled patterns kept: the interpreter's own
-/// compiles the pattern on every call, which made a name-pattern rule the costliest of a
-/// hundred (patterns are literals in practice, so a few per thread).
+/// `string.matches(regex)`, through [`direct::regex_match`]: the interpreter's own compiles the pattern
+/// on every call, which made a name-pattern rule the costliest of a hundred.
 fn matches(
     ftx: &kube_cel::cel::FunctionContext,
     kube_cel::cel::extractors::This(this): kube_cel::cel::extractors::This<Arc<String>>,
     pattern: Arc<String>,
 ) -> Result<bool, kube_cel::cel::ExecutionError> {
-    thread_local! {
-        static COMPILED: std::cell::RefCell<HashMap<Arc<String>, regex::Regex>> =
-            Default::default();
-    }
-    COMPILED.with(|c| {
-        let mut c = c.borrow_mut();
-        if let Some(re) = c.get(&pattern) {
-            return Ok(re.is_match(&this));
-        }
-        let re = regex::Regex::new(&pattern)
-            .map_err(|e| ftx.error(format!("'{pattern}' not a valid regex:\n{e}")))?;
-        let hit = re.is_match(&this);
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(pattern, re);
-        Ok(hit)
-    })
+    direct::regex_match(&this, &pattern).map_err(|e| ftx.error(e))
 }
 
 /// An expression that did not compile: where (1-based, inside the expression) and why.
@@ -72,6 +57,8 @@ pub struct Compiled {
     program: Program,
     pub uses: Uses,
     pub source: String,
+    /// The expression as [`direct`] code, when it is in the subset.
+    direct: Option<direct::Code>,
 }
 
 /// Compiles an expression that may use the variables `known` (and `variables.<name>`).
@@ -93,10 +80,12 @@ pub fn compile(source: &str, known: &[&str]) -> Result<Compiled, CelError> {
         column: 1,
         message,
     })?;
+    let direct = direct::Code::compile(program.expression());
     Ok(Compiled {
         program,
         uses,
         source: source.to_string(),
+        direct,
     })
 }
 
@@ -117,12 +106,11 @@ pub fn place(sources: &Sources, at: Loc, line: usize, column: usize) -> Loc {
         && text[..line_begin.saturating_sub(1)]
             .rsplit('\n')
             .next()
-            .map(|prev| {
+            .is_some_and(|prev| {
                 let prev = prev.split(" #").next().unwrap_or(prev).trim_end();
                 prev.trim_end_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit())
                     .ends_with(['|', '>'])
-            })
-            .unwrap_or(false);
+            });
     let indicator = text[from..to].starts_with(['|', '>']);
     let mut starts = Vec::new();
     if indicator || header_before {
@@ -242,6 +230,8 @@ pub struct Check {
     /// What of each input the verdict reads (the expression and the variables it uses, not the
     /// message): a finding points at its one field when there is one.
     pub verdict_needs: BTreeMap<String, Need>,
+    /// Whether the expression and the variables it uses are all in [`direct`]'s subset.
+    direct: bool,
     memo: Memo,
 }
 
@@ -346,7 +336,10 @@ impl Check {
         for i in &used {
             all.merge(&vars[*i].1.uses);
         }
+        let direct =
+            expression.direct.is_some() && used.iter().all(|i| vars[*i].1.direct.is_some());
         Ok(Check {
+            direct,
             variables: vars,
             used,
             expression,
@@ -365,6 +358,50 @@ impl Check {
     /// Evaluates the check on named inputs (`None`: null). Inputs the check does not read are
     /// never looked at.
     pub fn evaluate(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
+        if self.direct
+            && let Some(v) = self.evaluate_directly(inputs)
+        {
+            debug_assert_eq!(
+                v,
+                self.interpret(inputs),
+                "direct evaluation of `{}` differs from the interpreter's",
+                self.expression.source
+            );
+            return v;
+        }
+        self.interpret(inputs)
+    }
+
+    /// The verdict of [`direct`] evaluation, when it decides every part (a failed check's
+    /// message too).
+    fn evaluate_directly<'a>(
+        &'a self,
+        inputs: &'a [(&'a str, Option<&'a Node>)],
+    ) -> Option<Verdict> {
+        let mut scope = direct::Scope::new(inputs);
+        let code = |c: &'a Compiled| c.direct.as_ref();
+        for i in &self.used {
+            let (name, c) = &self.variables[*i];
+            let v = code(c)?.eval(&mut scope)?;
+            scope.set_variable(name, v);
+        }
+        match code(&self.expression)?.eval(&mut scope)? {
+            V::Bool(true) => Some(Verdict::Pass),
+            V::Bool(false) => match self.message.as_ref().and_then(code) {
+                None if self.message.is_none() => Some(Verdict::Fail(None)),
+                Some(m) => match m.eval(&mut scope)? {
+                    V::Str(s) if !s.trim().is_empty() => Some(Verdict::Fail(Some(s.into_owned()))),
+                    _ => Some(Verdict::Fail(None)),
+                },
+                None => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Evaluates the check with the interpreter, on the inputs pruned to what it reads, its
+    /// results remembered by those.
+    fn interpret(&self, inputs: &[(&str, Option<&Node>)]) -> Verdict {
         let pruned: Vec<(&str, Option<Pruned>)> = self
             .needs
             .iter()
@@ -487,6 +524,9 @@ impl Memo {
         }
     }
 }
+
+#[cfg(test)]
+mod agreement;
 
 #[cfg(test)]
 mod tests {

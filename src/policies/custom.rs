@@ -26,6 +26,10 @@ pub struct CustomCheck {
     apps: Option<GlobSet>,
     matcher: ObjectMatcher,
     pub check: Check,
+    /// Whether the expressions read `oldObject` and `counterpart` (else they are not looked
+    /// up).
+    reads_old: bool,
+    reads_counterpart: bool,
     message: Option<String>,
     at: Option<Vec<PathStep>>,
     /// Where the expression is written (findings point there as a related location).
@@ -103,6 +107,8 @@ impl CustomCheck {
             environments: r.environments.clone(),
             apps,
             matcher,
+            reads_old: check.needs.contains_key("oldObject"),
+            reads_counterpart: check.needs.contains_key("counterpart"),
             check,
             message: r.message.clone(),
             at,
@@ -131,16 +137,14 @@ impl CustomCheck {
     pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
         let applies = self.applies(input.app, input.env, input.stage);
         for (i, r) in input.objects.iter().enumerate() {
-            if !applies || !self.matcher.matches(r) {
+            if !applies || !self.matcher.matches_as(r, input.kinds[i]) {
                 sink(&self.id, i, Status::Skip);
                 continue;
             }
-            let old = input.old_of(r);
+            let old = self.reads_old.then(|| input.old_at(i)).flatten();
             let counterpart = self
-                .check
-                .needs
-                .contains_key("counterpart")
-                .then(|| input.counterpart_of(r))
+                .reads_counterpart
+                .then(|| input.counterpart_at(i))
                 .flatten();
             let verdict = self.check.evaluate(&[
                 ("object", Some(&r.node)),
@@ -171,12 +175,11 @@ impl CustomCheck {
             (None, None, None) => format!("failed: {}", self.check.source().trim()),
         };
         let inferred;
-        let at = match &self.at {
-            Some(at) => Some(at.as_slice()),
-            None => {
-                inferred = super::analysis::single_path(self.check.verdict_needs.get("object"));
-                inferred.as_deref()
-            }
+        let at = if let Some(at) = &self.at {
+            Some(at.as_slice())
+        } else {
+            inferred = super::analysis::single_path(self.check.verdict_needs.get("object"));
+            inferred.as_deref()
         };
         let mut f = input.finding(&self.id, r, message, at);
         f.severity = self.level.severity().unwrap_or(Severity::Note);

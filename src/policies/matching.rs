@@ -56,7 +56,12 @@ impl ObjectMatcher {
     }
 
     pub fn matches(&self, r: &Resource) -> bool {
-        if !self.kind(r.kind()) {
+        self.matches_as(r, r.kind())
+    }
+
+    /// [`ObjectMatcher::matches`] for an object whose kind is known.
+    pub fn matches_as(&self, r: &Resource, kind: &str) -> bool {
+        if !self.kind(kind) {
             return false;
         }
         if self.groups.is_empty()
@@ -89,7 +94,7 @@ impl ObjectMatcher {
 /// An object's label, as a string.
 pub fn label(node: &Node, key: &str) -> Option<String> {
     node.get_path(&["metadata", "labels", key])
-        .and_then(|n| n.scalar_string())
+        .and_then(crate::yaml::Node::scalar_string)
 }
 
 /// A label selector written in an object (`matchLabels`, `matchExpressions`), read leniently:

@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod at;
 pub mod cel;
 pub mod custom;
+pub mod direct;
 pub mod files;
 pub mod matching;
 #[cfg(feature = "rego")]
@@ -28,7 +29,7 @@ pub mod rego;
 pub mod vap;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::diag::{ErrorCode, Finding, ResourceRef, RuleDescriptor, Severity};
@@ -70,6 +71,12 @@ pub struct EnvInput<'a> {
     pub counterpart: Option<&'a [Resource]>,
     /// `environment`: `{name, stage, app}`.
     pub environment: Node,
+    /// Each object's kind, read once for every rule's match.
+    pub kinds: Vec<&'a str>,
+    /// Each object at the base revision and in the staging environment, found once for every
+    /// rule that reads them.
+    olds: OnceLock<Vec<Option<&'a Resource>>>,
+    counterparts: OnceLock<Vec<Option<&'a Resource>>>,
 }
 
 impl<'a> EnvInput<'a> {
@@ -99,11 +106,37 @@ impl<'a> EnvInput<'a> {
             old,
             counterpart,
             environment,
+            kinds: objects.iter().map(Resource::kind).collect(),
+            olds: OnceLock::new(),
+            counterparts: OnceLock::new(),
         }
     }
 }
 
-impl EnvInput<'_> {
+impl<'a> EnvInput<'a> {
+    /// The `i`th object at the base revision ([`EnvInput::old_of`]), found once per environment.
+    pub fn old_at(&self, i: usize) -> Option<&'a Resource> {
+        match self.old {
+            Old::Outside => None,
+            Old::Unchanged => Some(&self.objects[i]),
+            Old::Base(list) => self
+                .olds
+                .get_or_init(|| self.objects.iter().map(|r| same_object(list, r)).collect())[i],
+        }
+    }
+
+    /// The `i`th object's counterpart ([`EnvInput::counterpart_of`]), found once per
+    /// environment.
+    pub fn counterpart_at(&self, i: usize) -> Option<&'a Resource> {
+        self.counterpart?;
+        self.counterparts.get_or_init(|| {
+            self.objects
+                .iter()
+                .map(|r| self.counterpart_of(r))
+                .collect()
+        })[i]
+    }
+
     /// The object at the base revision (`None`: outside pull-request mode, or new).
     pub fn old_of<'b>(&'b self, r: &'b Resource) -> Option<&'b Resource> {
         match self.old {
@@ -114,7 +147,7 @@ impl EnvInput<'_> {
     }
 
     /// The same object in the staging environment production is promoted from.
-    pub fn counterpart_of(&self, r: &Resource) -> Option<&Resource> {
+    pub fn counterpart_of(&self, r: &Resource) -> Option<&'a Resource> {
         let list = self.counterpart?;
         let orig = r.orig_id();
         let mut candidates = list.iter().filter(|o| {
@@ -312,7 +345,7 @@ impl PolicySet {
         let restricted = !self.select.is_empty() || !self.ignore.is_empty();
         let mut filtered = |id: &str, i: usize, s: Status| {
             if !restricted || self.kept(id) {
-                sink(id, i, s)
+                sink(id, i, s);
             }
         };
         let sink: &mut dyn FnMut(&str, usize, Status) = &mut filtered;
@@ -466,23 +499,32 @@ pub fn error_at(
     f
 }
 
+/// The custom and imported rules of a repository, for `kustodian rules` and `explain`.
+pub struct Catalog {
+    pub rules: Vec<RuleDescriptor>,
+    /// Environments that did not render (`app/env`): admission policies rendered into them
+    /// are not listed (a check reports why).
+    pub unrendered: Vec<String>,
+}
+
 /// The custom and imported rules of the repository at `root` (its `.kustodian.yaml`) and of a
-/// user's policy file, for `kustodian rules` and `explain`. Admission policies rendered into
-/// environments are known only to a check.
+/// user's policy file. With `render`, every environment is rendered too (as a check renders
+/// it, nothing evaluated) for the admission policies and bindings rendered into them.
 pub fn catalog(
     root: &std::path::Path,
     policy: Option<&std::path::Path>,
-) -> Result<Vec<RuleDescriptor>, (Vec<Finding>, Sources)> {
+    render: bool,
+) -> Result<Catalog, (Vec<Finding>, Sources)> {
     let sources = Sources::new();
-    let fs = match crate::source::DiskFs::new(root) {
-        Ok(fs) => fs,
+    let fs: std::sync::Arc<dyn Fs> = match crate::source::DiskFs::new(root) {
+        Ok(fs) => std::sync::Arc::new(fs),
         Err(e) => {
             let f = Finding::error_code(ErrorCode::Config, format!("cannot read repository: {e}"));
             return Err((vec![f], sources));
         }
     };
     let catalog = &crate::rules::CATALOG;
-    let loaded = Config::load(&fs, &sources, catalog).and_then(|config| {
+    let loaded = Config::load(&*fs, &sources, catalog).and_then(|config| {
         Policy::load_layered(Some(&config.file.rules), policy, &sources, catalog)
             .map(|p| (config, p))
     });
@@ -490,8 +532,51 @@ pub fn catalog(
         Ok(x) => x,
         Err(errs) => return Err((errs, sources)),
     };
-    match PolicySet::load(&fs, &config, &policy, &sources, false) {
-        Ok(set) => Ok(set.docs()),
-        Err(errs) => Err((errs, sources)),
-    }
+    let set = match PolicySet::load(&*fs, &config, &policy, &sources, false) {
+        Ok(set) => set,
+        Err(errs) => return Err((errs, sources)),
+    };
+    let unrendered = if render {
+        observe_rendered(&set, fs, &config, &sources, root)
+    } else {
+        vec![]
+    };
+    Ok(Catalog {
+        rules: set.docs(),
+        unrendered,
+    })
+}
+
+/// Renders every environment of the repository and notes the admission policies and
+/// bindings in each; returns the environments that did not render.
+fn observe_rendered(
+    set: &PolicySet,
+    fs: std::sync::Arc<dyn Fs>,
+    config: &Config,
+    sources: &Sources,
+    root: &std::path::Path,
+) -> Vec<String> {
+    use rayon::prelude::*;
+    let found = crate::discover::discover(&*fs, config, sources, &crate::git::repo_info(root));
+    let renderer = crate::render::Renderer::new(fs, sources.clone());
+    let envs: Vec<_> = found
+        .apps
+        .iter()
+        .flat_map(|a| a.envs.iter().map(move |e| (a, e)))
+        .collect();
+    let mut failed: Vec<String> = envs
+        .par_iter()
+        .filter_map(|(app, env)| {
+            let place = format!("{}/{}", app.name, env.name);
+            match renderer.build_env(&env.dir, env.build.as_deref()) {
+                Ok(build) => {
+                    set.admission.observe(&place, &build.resources);
+                    None
+                }
+                Err(_) => Some(place),
+            }
+        })
+        .collect();
+    failed.sort();
+    failed
 }

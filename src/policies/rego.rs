@@ -162,13 +162,10 @@ impl RegoSet {
                 if rules.iter().any(|r| r.id == rule_id) {
                     continue;
                 }
-                let loc = sources
-                    .get(id)
-                    .map(|f| {
-                        let s = f.line_start(line as u32);
-                        Loc::new(id, s, s + name.len())
-                    })
-                    .unwrap_or(Loc::NONE);
+                let loc = sources.get(id).map_or(Loc::NONE, |f| {
+                    let s = f.line_start(line as u32);
+                    Loc::new(id, s, s + name.len())
+                });
                 rules.push(RegoRule {
                     query: format!("data.{package}.{name}"),
                     severity: if name.starts_with("warn") {
@@ -219,7 +216,7 @@ impl RegoSet {
             (
                 input.app.to_string(),
                 input.env.to_string(),
-                input.stage.map(|s| s.as_str()).unwrap_or("").to_string(),
+                input.stage.map_or("", |s| s.as_str()).to_string(),
             )
         } else {
             Default::default()
@@ -229,7 +226,7 @@ impl RegoSet {
             .lock()
             .unwrap()
             .get_mut(&key)
-            .and_then(|v| v.pop())
+            .and_then(std::vec::Vec::pop)
         {
             return Ok((key, e));
         }
@@ -306,7 +303,7 @@ fn messages(v: &Value) -> Vec<(String, Option<String>)> {
                 let field = |k: &str| {
                     o.get(&Value::from(k))
                         .and_then(|m| m.as_string().ok())
-                        .map(|s| s.to_string())
+                        .map(std::string::ToString::to_string)
                 };
                 (
                     field("msg").unwrap_or_else(|| item.to_json_str().unwrap_or_default()),

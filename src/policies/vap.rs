@@ -17,6 +17,7 @@
 //! `authorizer` cannot be known before the cluster sees the request: a policy using it is a
 //! policy error.
 
+mod listing;
 mod model;
 
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +30,10 @@ use crate::render::Resource;
 use crate::source::{Fs, Sources};
 use crate::yaml::Node;
 
-pub use model::{Binding, Policy};
+pub use model::{Binding, Policy, severity_of};
+
+/// The `origin` of an admission policy's description.
+pub const ORIGIN: &str = "admission policy";
 
 const POLICY_KIND: &str = "ValidatingAdmissionPolicy";
 const BINDING_KIND: &str = "ValidatingAdmissionPolicyBinding";
@@ -50,7 +54,8 @@ pub struct Admission {
     bindings: Vec<Binding>,
     params: Vec<Resource>,
     rendered: Mutex<HashMap<Vec<u8>, Arc<Compiled>>>,
-    seen: Mutex<BTreeMap<String, RuleDescriptor>>,
+    /// Policies rendered into environments or bound there, by name.
+    seen: Mutex<BTreeMap<String, listing::Seen>>,
     /// Where expressions' places are resolved (a compile error's line and column).
     sources: Sources,
 }
@@ -115,13 +120,80 @@ impl Admission {
         self.policies.iter().any(|p| p.name == id) || self.seen.lock().unwrap().contains_key(id)
     }
 
-    /// The policies loaded or seen, described.
+    /// The policies loaded or seen, described with the levels their bindings give and where
+    /// they come from.
     pub fn docs(&self) -> Vec<RuleDescriptor> {
-        let mut all: BTreeMap<String, RuleDescriptor> = self.seen.lock().unwrap().clone();
+        let mut all = self.seen.lock().unwrap().clone();
         for p in &self.policies {
-            all.entry(p.name.clone()).or_insert_with(|| p.doc.clone());
+            let s = all.entry(p.name.clone()).or_default();
+            s.doc.get_or_insert_with(|| p.doc.clone());
+            s.from_files = true;
+            for b in self.bindings.iter().filter(|b| b.policy_name == p.name) {
+                s.bindings.insert(b.name.clone(), b.actions.clone());
+            }
         }
-        all.into_values().collect()
+        all.values().filter_map(listing::describe).collect()
+    }
+
+    /// Notes the policies and bindings rendered into an environment, for `kustodian rules`
+    /// and `explain`: they render the repository but evaluate nothing.
+    pub fn observe(&self, place: &str, objects: &[Resource]) {
+        let (policies, rendered_from, bindings) = self.in_env(objects, &mut |_, _, _| {});
+        self.record(&policies, rendered_from, &bindings, place);
+    }
+
+    /// The policies and bindings that apply in an environment: those of the configured files
+    /// and those rendered into it (policies from index `.1` on). One that does not compile is
+    /// a finding through `sink`.
+    fn in_env(
+        &self,
+        objects: &[Resource],
+        sink: &mut dyn FnMut(&str, usize, Status),
+    ) -> (Vec<Arc<Policy>>, usize, Vec<Binding>) {
+        let mut policies: Vec<Arc<Policy>> = self.policies.clone();
+        let mut bindings: Vec<Binding> = Vec::new();
+        for (i, r) in objects.iter().enumerate() {
+            if is_kind(r, POLICY_KIND) {
+                let compiled = self.rendered(r);
+                match &*compiled {
+                    Ok(p) => policies.push(Arc::new(p.clone())),
+                    Err(f) => sink(r.name(), i, Status::Fail(f.clone())),
+                }
+            } else if is_kind(r, BINDING_KIND) {
+                match Binding::parse(&r.node) {
+                    Ok(b) => bindings.push(b),
+                    Err(msg) => sink(r.name(), i, Status::Fail(Box::new(object_error(r, msg)))),
+                }
+            }
+        }
+        bindings.extend(self.bindings.iter().cloned());
+        (policies, self.policies.len(), bindings)
+    }
+
+    /// Remembers what an environment (`app/env`) renders and binds, for the descriptions.
+    fn record(
+        &self,
+        policies: &[Arc<Policy>],
+        rendered_from: usize,
+        bindings: &[Binding],
+        place: &str,
+    ) {
+        let mut seen = self.seen.lock().unwrap();
+        for (i, p) in policies.iter().enumerate() {
+            let rendered = i >= rendered_from;
+            let bound = bindings.iter().filter(|b| b.policy_name == p.name);
+            if !rendered && bound.clone().next().is_none() {
+                continue;
+            }
+            let s = seen.entry(p.name.clone()).or_default();
+            s.doc.get_or_insert_with(|| p.doc.clone());
+            if rendered {
+                s.environments.insert(place.to_string());
+            }
+            for b in bound {
+                s.bindings.insert(b.name.clone(), b.actions.clone());
+            }
+        }
     }
 
     /// A policy rendered into an environment, compiled once per content.
@@ -142,8 +214,6 @@ impl Admission {
 
     /// Evaluates the bound policies on an environment's objects.
     pub fn run(&self, input: &EnvInput, sink: &mut dyn FnMut(&str, usize, Status)) {
-        let mut policies: Vec<Arc<Policy>> = self.policies.clone();
-        let mut bindings: Vec<Binding> = Vec::new();
         let has_admission_objects = input
             .objects
             .iter()
@@ -151,40 +221,24 @@ impl Admission {
         if !has_admission_objects && self.bindings.is_empty() {
             return;
         }
-        for (i, r) in input.objects.iter().enumerate() {
-            if is_kind(r, POLICY_KIND) {
-                let compiled = self.rendered(r);
-                match &*compiled {
-                    Ok(p) => policies.push(Arc::new(p.clone())),
-                    Err(f) => sink(r.name(), i, Status::Fail(f.clone())),
-                }
-            } else if is_kind(r, BINDING_KIND) {
-                match Binding::parse(&r.node) {
-                    Ok(b) => bindings.push(b),
-                    Err(msg) => sink(r.name(), i, Status::Fail(Box::new(object_error(r, msg)))),
-                }
-            }
-        }
-        bindings.extend(self.bindings.iter().cloned());
+        let (policies, rendered_from, bindings) = self.in_env(input.objects, sink);
+        let place = format!("{}/{}", input.app, input.env);
+        self.record(&policies, rendered_from, &bindings, &place);
         for b in &bindings {
             let Some(p) = policies.iter().find(|p| p.name == b.policy_name) else {
                 continue;
             };
-            self.seen
-                .lock()
-                .unwrap()
-                .entry(p.name.clone())
-                .or_insert_with(|| p.doc.clone());
-            for (i, r) in input.objects.iter().enumerate() {
-                let status = self.admit(p, b, r, input);
+            for i in 0..input.objects.len() {
+                let status = self.admit(p, b, i, input);
                 sink(&p.name, i, status);
             }
         }
     }
 
     /// One binding of one policy on one object.
-    fn admit(&self, p: &Policy, b: &Binding, r: &Resource, input: &EnvInput) -> Status {
-        let old = input.old_of(r);
+    fn admit(&self, p: &Policy, b: &Binding, i: usize, input: &EnvInput) -> Status {
+        let r = &input.objects[i];
+        let old = input.old_at(i);
         let operation = if old.is_some() { "UPDATE" } else { "CREATE" };
         let namespace = namespace_object(input.objects, r);
         if !p.constraints.matches(r, operation, namespace.as_ref())

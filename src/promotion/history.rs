@@ -221,7 +221,7 @@ fn back(
     commit: ObjectId,
 ) -> Result<Option<(ObjectId, Changes)>, GitError> {
     let current = repo.find_object(commit).map_err(read)?.into_commit();
-    let Some(parent) = current.parent_ids().next().map(|p| p.detach()) else {
+    let Some(parent) = current.parent_ids().next().map(gix::Id::detach) else {
         return Ok(None);
     };
     if repo.find_object(parent).is_err() {

@@ -40,7 +40,7 @@ pub enum PromotionError {
     Repo { path: String, source: FsError },
     /// Inputs that cannot be evaluated (an invalid `.kustodian.yaml` or policy, an environment
     /// that does not render): the findings say what and where.
-    #[error("{}", .0.first().map(|f| f.message.as_str()).unwrap_or("could not evaluate"))]
+    #[error("{}", .0.first().map_or("could not evaluate", |f| f.message.as_str()))]
     Findings(Vec<Finding>, Sources),
     /// An app, environment or image that does not exist, or options that contradict each other.
     #[error("{0}")]

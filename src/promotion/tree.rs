@@ -55,50 +55,47 @@ impl TreeFs {
     }
 
     fn set(&mut self, path: &str, id: Option<ObjectId>) {
-        match id {
-            Some(id) => {
-                self.files.insert(path.to_string(), id);
-                let mut child = path;
-                loop {
-                    let parent = parent_rel(child);
-                    let name = &child[if parent.is_empty() {
-                        0
-                    } else {
-                        parent.len() + 1
-                    }..];
-                    let fresh = self
-                        .dirs
-                        .entry(parent.to_string())
-                        .or_default()
-                        .insert(name.to_string());
-                    if !fresh || parent.is_empty() {
-                        break;
-                    }
-                    child = parent;
+        if let Some(id) = id {
+            self.files.insert(path.to_string(), id);
+            let mut child = path;
+            loop {
+                let parent = parent_rel(child);
+                let name = &child[if parent.is_empty() {
+                    0
+                } else {
+                    parent.len() + 1
+                }..];
+                let fresh = self
+                    .dirs
+                    .entry(parent.to_string())
+                    .or_default()
+                    .insert(name.to_string());
+                if !fresh || parent.is_empty() {
+                    break;
                 }
+                child = parent;
             }
-            None => {
-                self.files.remove(path);
-                // Git keeps no empty directory: prune the ones this leaves empty.
-                let mut child = path.to_string();
-                loop {
-                    let parent = parent_rel(&child).to_string();
-                    let name = child[if parent.is_empty() {
-                        0
-                    } else {
-                        parent.len() + 1
-                    }..]
-                        .to_string();
-                    let Some(entries) = self.dirs.get_mut(&parent) else {
-                        break;
-                    };
-                    entries.remove(&name);
-                    if !entries.is_empty() || parent.is_empty() {
-                        break;
-                    }
-                    self.dirs.remove(&parent);
-                    child = parent;
+        } else {
+            self.files.remove(path);
+            // Git keeps no empty directory: prune the ones this leaves empty.
+            let mut child = path.to_string();
+            loop {
+                let parent = parent_rel(&child).to_string();
+                let name = child[if parent.is_empty() {
+                    0
+                } else {
+                    parent.len() + 1
+                }..]
+                    .to_string();
+                let Some(entries) = self.dirs.get_mut(&parent) else {
+                    break;
+                };
+                entries.remove(&name);
+                if !entries.is_empty() || parent.is_empty() {
+                    break;
                 }
+                self.dirs.remove(&parent);
+                child = parent;
             }
         }
     }

@@ -330,20 +330,19 @@ pub fn changes_of(changes: &[crate::check::EnvChange]) -> Vec<VersionChange> {
         for (_, before, after) in &c.images {
             let after = ImageRef::parse(after);
             let before = (!before.is_empty()).then(|| ImageRef::parse(before));
-            let row = match out.iter_mut().find(|v| {
+            let row = if let Some(row) = out.iter_mut().find(|v| {
                 v.app == c.app && v.environment == c.env && v.repository == after.repository
             }) {
-                Some(row) => row,
-                None => {
-                    out.push(VersionChange {
-                        app: c.app.clone(),
-                        environment: c.env.clone(),
-                        repository: after.repository.clone(),
-                        before: Vec::new(),
-                        after: Vec::new(),
-                    });
-                    out.last_mut().expect("just pushed")
-                }
+                row
+            } else {
+                out.push(VersionChange {
+                    app: c.app.clone(),
+                    environment: c.env.clone(),
+                    repository: after.repository.clone(),
+                    before: Vec::new(),
+                    after: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
             };
             if let Some(b) = before
                 && !row.before.contains(&b)

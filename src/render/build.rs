@@ -12,13 +12,12 @@
 
 use std::sync::Arc;
 
-use super::files::is_remote;
 use super::kustomization::{self, Decode, Kustomization, find_kustomization_file};
 use super::{
-    Accum, RenderError, RenderErrorKind, Renderer, ResId, Resource, crds, generators, openapi,
-    patch_smp, replacements, resource, scalars, transformer_config, transformers, vars,
+    Accum, RenderError, RenderErrorKind, Renderer, Resource, crds, generators, openapi, patch_smp,
+    replacements, resource, scalars, transformer_config, transformers, vars,
 };
-use crate::source::{HashMap, Loc, child_rel, join_rel};
+use crate::source::{Loc, child_rel, join_rel};
 use crate::yaml::{Node, Value};
 
 /// Appended to a directory's memo key for a build that records transformers (no path has a NUL).
@@ -36,7 +35,7 @@ struct Frame {
 impl Renderer {
     /// Builds a directory (memoized), without the top-level finishing steps. `track`: record the
     /// transformers that run (for a top level's `buildMetadata`); such builds are memoized apart.
-    fn build_dir(
+    pub(super) fn build_dir(
         &self,
         dir: &str,
         stack: &mut Vec<String>,
@@ -44,10 +43,11 @@ impl Renderer {
         track: bool,
         schema: &openapi::SchemaState,
     ) -> Result<Arc<Accum>, RenderError> {
-        if stack.iter().any(|d| d == dir) {
+        let key = self.stack_key(dir);
+        if stack.contains(&key) {
             let chain = stack
                 .iter()
-                .chain(std::iter::once(&dir.to_string()))
+                .chain(std::iter::once(&key))
                 .map(|d| if d.is_empty() { "." } else { d.as_str() })
                 .collect::<Vec<_>>()
                 .join(" -> ");
@@ -86,7 +86,7 @@ impl Renderer {
                 Err(e) => Err(e.clone()),
             };
         }
-        stack.push(dir.to_string());
+        stack.push(self.stack_key(dir));
         let input = Accum {
             schema: entry,
             ..Accum::default()
@@ -170,7 +170,7 @@ impl Renderer {
 
         self.load_openapi(dir, &k, &mut acc)?;
         // resources (and legacy bases), in order.
-        for entry in k.resources.iter() {
+        for entry in &k.resources {
             self.add_resource_entry(dir, entry, stack, &mut acc, track)?;
         }
         acc.configs.extend(own_configs);
@@ -178,7 +178,7 @@ impl Renderer {
 
         self.run_generators(dir, &kname, &k, &mut acc)?;
 
-        check_unique(&acc.resources)?;
+        resource::check_unique(&acc.resources)?;
         let newly = vars::bind(&mut acc.resources, &acc.vars, &k.vars)?;
         acc.vars.extend(newly);
 
@@ -195,7 +195,7 @@ impl Renderer {
     }
 
     /// Finds, reads and parses the kustomization file of `dir`.
-    fn load_kustomization(
+    pub(crate) fn load_kustomization(
         &self,
         dir: &str,
         at: Loc,
@@ -279,7 +279,7 @@ impl Renderer {
 
     /// `crds:`: OpenAPI definitions whose reference hints merge in like `configurations:`.
     fn add_crds(&self, dir: &str, k: &Kustomization, acc: &mut Accum) -> Result<(), RenderError> {
-        for entry in k.crds.iter() {
+        for entry in &k.crds {
             let rel = self.restricted_file(dir, &entry.text, entry.loc)?;
             if let Some(doc) = self.load_file(&rel)?.into_iter().next() {
                 acc.configs
@@ -323,6 +323,7 @@ impl Renderer {
                     kind: kind.into(),
                     name: None,
                 });
+                res.origin_repo = self.fetched_origin();
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, g.loc)?;
             }
@@ -351,8 +352,9 @@ impl Renderer {
                     kind,
                     name: doc
                         .get_path(&["metadata", "name"])
-                        .and_then(|n| n.scalar_string()),
+                        .and_then(crate::yaml::Node::scalar_string),
                 });
+                res.origin_repo = self.fetched_origin();
                 acc.files.extend(files);
                 generators::merge_generated(&mut acc.resources, res, doc.loc)?;
             }
@@ -369,20 +371,23 @@ impl Renderer {
         mut acc: Accum,
         track: bool,
     ) -> Result<Accum, RenderError> {
-        for entry in k.components.iter() {
-            let cdir = self.resolve_dir(dir, &entry.text, entry.loc)?;
-            if stack.contains(&cdir) {
+        for entry in &k.components {
+            // A remote component is built by its fetched tree's renderer.
+            let (remote, cdir) = self.component_dir(dir, entry)?;
+            let builder = remote.as_deref().unwrap_or(self);
+            let key = builder.stack_key(&cdir);
+            if stack.contains(&key) {
                 return Err(RenderError::new(
                     RenderErrorKind::Cycle,
-                    format!("cycle detected: component '{cdir}' includes itself"),
+                    format!("cycle detected: component '{key}' includes itself"),
                     entry.loc,
                 ));
             }
             nesting_budget(stack, entry.loc)?;
-            stack.push(cdir.clone());
+            stack.push(key);
             let taken = std::mem::take(&mut acc);
             let r =
-                self.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true, Some(track));
+                builder.build_dir_uncached(&cdir, stack, entry.loc, Some(taken), true, Some(track));
             stack.pop();
             acc = r?;
         }
@@ -446,7 +451,7 @@ impl Renderer {
         let repl = self.load_replacements(dir, k)?;
         replacements::apply(&mut acc.resources, &repl, self.sources())?;
         let mut ran = if track {
-            transformers::build_metadata::configured_transformers(k)
+            transformers::build_metadata::configured_transformers(k, self.fetched_origin())
         } else {
             Vec::new()
         };
@@ -473,52 +478,16 @@ impl Renderer {
         track: bool,
     ) -> Result<(), RenderError> {
         let text = entry.text.as_str();
-        if is_remote(text) {
-            return Err(RenderError::new(
-                RenderErrorKind::Unsupported,
-                format!(
-                    "remote resource '{text}' is not supported: kustodian never fetches over the network; vendor it into the repository"
-                ),
-                entry.loc,
-            ));
+        if let Some(done) = self.add_remote_resource(dir, entry, stack, acc, track) {
+            return done;
         }
         let Some(rel) = join_rel(dir, text) else {
-            return Err(RenderError::new(
-                RenderErrorKind::Escape,
-                format!(
-                    "'{text}' is outside the repository root; kustodian does not read outside it"
-                ),
-                entry.loc,
-            ));
+            return Err(self.outside_root(text, entry.loc));
         };
         if self.fs.is_dir(&rel) {
             // The base is shared (memoized); this overlay transforms its own copy.
             let sub = self.build_dir(&rel, stack, entry.loc, track, &acc.schema)?;
-            acc.schema.after_sub(&sub.schema);
-            acc.resources.extend(sub.resources.iter().cloned());
-            acc.files.extend(sub.files.iter().cloned());
-            for v in sub.vars.iter().cloned() {
-                if acc.vars.iter().any(|x| x.name == v.name) {
-                    return Err(RenderError::new(
-                        RenderErrorKind::Conflict,
-                        format!(
-                            "var '{}' already encountered (declared again through '{text}')",
-                            v.name
-                        ),
-                        entry.loc,
-                    )
-                    .with_related(v.loc, "declared here"));
-                }
-                acc.vars.push(v);
-            }
-            acc.unmatched_patches
-                .extend(sub.unmatched_patches.iter().copied());
-            for c in &sub.configs {
-                if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
-                    acc.configs.push(c.clone());
-                }
-            }
-            return Ok(());
+            return self.merge_base(acc, &sub, text, entry.loc);
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;
         let docs = self.load_file(&rel)?;
@@ -532,7 +501,45 @@ impl Renderer {
                     acc.schema.touch();
                 }
                 r.origin = Some(resource::Origin::File(rel.clone()));
+                r.origin_repo = self.fetched_origin();
                 acc.resources.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a built base (`sub`, built by this renderer) to the accumulation of the
+    /// kustomization that names it (`text`, at `at`).
+    pub(super) fn merge_base(
+        &self,
+        acc: &mut Accum,
+        sub: &Accum,
+        text: &str,
+        at: Loc,
+    ) -> Result<(), RenderError> {
+        acc.schema.after_sub(&sub.schema);
+        acc.resources.extend(sub.resources.iter().cloned());
+        acc.files
+            .extend(sub.files.iter().map(|f| self.build_file_name(f)));
+        for v in sub.vars.iter().cloned() {
+            if acc.vars.iter().any(|x| x.name == v.name) {
+                return Err(RenderError::new(
+                    RenderErrorKind::Conflict,
+                    format!(
+                        "var '{}' already encountered (declared again through '{text}')",
+                        v.name
+                    ),
+                    at,
+                )
+                .with_related(v.loc, "declared here"));
+            }
+            acc.vars.push(v);
+        }
+        acc.unmatched_patches
+            .extend(sub.unmatched_patches.iter().copied());
+        for c in &sub.configs {
+            if !acc.configs.iter().any(|have| Arc::ptr_eq(have, c)) {
+                acc.configs.push(c.clone());
             }
         }
         Ok(())
@@ -563,7 +570,7 @@ impl Renderer {
                 // A directory is a kustomization whose output resources are the configs.
                 let built = self.build_dir(
                     &sub,
-                    &mut vec![dir.to_string()],
+                    &mut vec![self.stack_key(dir)],
                     entry.loc,
                     false,
                     &acc.schema,
@@ -583,7 +590,7 @@ impl Renderer {
         let mut out = Vec::new();
         for r in &k.replacements {
             if let Some(p) = r.get("path").and_then(|p| p.as_str()) {
-                let loc = r.get("path").map(|p| p.loc).unwrap_or(r.loc);
+                let loc = r.get("path").map_or(r.loc, |p| p.loc);
                 let rel = self.restricted_file(dir, p, loc)?;
                 // kustomize reads the file's first document as one replacement (a mapping) or
                 // a list of them, and refuses anything else (an empty file too).
@@ -673,28 +680,6 @@ pub(crate) fn resources_from_doc(
     let mut r = Resource::new(doc);
     scalars::normalize_metadata(&mut r, text, folded);
     Ok(vec![r])
-}
-
-/// Refuses two resources with the same id (one pass, hashing ids).
-pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
-    let mut seen: HashMap<ResId, usize> =
-        HashMap::with_capacity_and_hasher(list.len(), Default::default());
-    for (i, r) in list.iter().enumerate() {
-        let id = r.id();
-        if let Some(&prev) = seen.get(&id) {
-            return Err(RenderError::new(
-                RenderErrorKind::Conflict,
-                format!(
-                    "may not add resource with an already registered id: {}",
-                    id.display()
-                ),
-                r.loc(),
-            )
-            .with_related(list[prev].loc(), "already defined here"));
-        }
-        seen.insert(id, i);
-    }
-    Ok(())
 }
 
 /// A component only under `components:` (or built on its own: kustomize builds a component

@@ -32,6 +32,8 @@ pub enum RenderErrorKind {
     Conflict,
     /// An invalid kustomization field or patch.
     Invalid,
+    /// A remote base that could not be had: denied, not in the cache, or its fetch failed.
+    Remote,
 }
 
 impl RenderError {

@@ -76,7 +76,7 @@ impl FieldSpec {
     pub fn from_node(n: &Node) -> Option<FieldSpec> {
         let s = |k: &str| {
             n.get(k)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .filter(|s| !s.is_empty())
         };
         let c = |k: &str| s(k).map(CompactString::from);
@@ -85,12 +85,15 @@ impl FieldSpec {
             version: c("version"),
             kind: c("kind"),
             path: Cow::Owned(split_path(&s("path")?)),
-            create: n.get("create").and_then(|c| c.as_bool()).unwrap_or(false),
+            create: n
+                .get("create")
+                .and_then(crate::yaml::Node::as_bool)
+                .unwrap_or(false),
         })
     }
 }
 
-pub use super::path_syntax::split_path;
+pub(crate) use super::path_syntax::split_path;
 
 /// Parses a table of field specs from YAML text (a list, or a map whose values are lists).
 #[cfg(test)]
@@ -180,7 +183,7 @@ pub fn apply_specs<'s>(
             && let Some(meta) = node.get_mut("metadata").and_then(|m| m.as_map_mut())
             && meta
                 .get("annotations")
-                .is_some_and(|a| a.as_map().is_some_and(|m| m.is_empty()))
+                .is_some_and(|a| a.as_map().is_some_and(crate::yaml::Mapping::is_empty))
         {
             meta.remove("annotations");
         }
@@ -246,7 +249,7 @@ mod tests {
         );
         assert_eq!(seen, ["a", "b"]);
         visit(&mut n, &split_path("metadata/labels"), true, &mut |x| {
-            *x = Node::map()
+            *x = Node::map();
         });
         assert!(
             n.get_path(&["metadata", "labels"])

@@ -6,14 +6,15 @@
 //! snippets need the text anyway); parsed trees are not kept. References are resolved the way
 //! kustomize's default (root-only) loader resolves them: a file must stay inside the referring
 //! kustomization's own directory tree (unless the renderer lifts that restriction, as Flux
-//! does), another directory is reachable only as a kustomization, nothing outside the
-//! repository root is read and nothing remote is fetched. Each refusal is a [`RenderError`] at
-//! the entry that made the reference.
+//! does), another directory is reachable only as a kustomization, and nothing outside the
+//! renderer's root (the repository, or a fetched remote base) is read. Each refusal is a
+//! [`RenderError`] at the entry that made the reference.
 
 use std::sync::Arc;
 
 use super::Renderer;
 use super::error::{RenderError, RenderErrorKind};
+use super::remote::{Reference, classify};
 use crate::source::{FileId, FsError, Loc, join_rel};
 use crate::yaml::Node;
 
@@ -54,7 +55,7 @@ impl Renderer {
         {
             return Ok((id, f.text.clone(), false));
         }
-        let text = self.fs.read(rel).map_err(|e| fs_error(e, at))?;
+        let text = self.fs.read(rel).map_err(|e| self.fs_error(e, at))?;
         let (id, first) = self.sources.add_new(&key, text);
         let text = self
             .sources
@@ -78,13 +79,7 @@ impl Renderer {
         at: Loc,
     ) -> Result<String, RenderError> {
         let Some(rel) = join_rel(dir, reference) else {
-            return Err(RenderError::new(
-                RenderErrorKind::Escape,
-                format!(
-                    "'{reference}' is outside the repository root; kustodian does not read outside it"
-                ),
-                at,
-            ));
+            return Err(self.outside_root(reference, at));
         };
         let inside = dir.is_empty() || rel == dir || rel.starts_with(&format!("{dir}/"));
         if !inside && !self.unrestricted_loads {
@@ -106,7 +101,7 @@ impl Renderer {
                 )
                 .with_path(rel),
                 // A directory, a FIFO, a symlink out of the root or to nothing: say which.
-                Err(e) => fs_error(e, at),
+                Err(e) => self.fs_error(e, at),
             });
         }
         Ok(rel)
@@ -118,23 +113,27 @@ impl Renderer {
         reference: &str,
         at: Loc,
     ) -> Result<String, RenderError> {
-        if is_remote(reference) {
-            return Err(RenderError::new(
-                RenderErrorKind::Unsupported,
-                format!(
-                    "remote component '{reference}' is not supported: kustodian never fetches over the network"
-                ),
-                at,
-            ));
+        match classify(reference) {
+            Reference::Local => {}
+            Reference::Invalid(why) => {
+                return Err(RenderError::invalid(
+                    format!("'{reference}' is not a git URL kustomize accepts: {why}"),
+                    at,
+                ));
+            }
+            // Git repositories are resolved by the caller (`remote_base`).
+            Reference::HttpFile | Reference::Git(_) => {
+                return Err(RenderError::new(
+                    RenderErrorKind::Unsupported,
+                    format!(
+                        "remote component '{reference}' is not supported: kustodian never downloads files over the network (git repositories only)"
+                    ),
+                    at,
+                ));
+            }
         }
         let Some(rel) = join_rel(dir, reference) else {
-            return Err(RenderError::new(
-                RenderErrorKind::Escape,
-                format!(
-                    "'{reference}' is outside the repository root; kustodian does not read outside it"
-                ),
-                at,
-            ));
+            return Err(self.outside_root(reference, at));
         };
         if !self.fs.is_dir(&rel) {
             return Err(RenderError::new(
@@ -148,12 +147,34 @@ impl Renderer {
     }
 }
 
-pub(super) fn is_remote(s: &str) -> bool {
-    s.contains("://")
-        || s.starts_with("github.com/")
-        || s.starts_with("git@")
-        || s.starts_with("gitlab.com/")
-        || s.starts_with("bitbucket.org/")
+impl Renderer {
+    /// A reference that leaves the renderer's root (the repository, or a fetched base's).
+    pub(crate) fn outside_root(&self, reference: &str, at: Loc) -> RenderError {
+        RenderError::new(
+            RenderErrorKind::Escape,
+            format!(
+                "'{reference}' is outside {}; kustodian does not read outside it",
+                self.root_name()
+            ),
+            at,
+        )
+    }
+
+    /// [`fs_error`], naming a fetched base's root by its URL rather than its cache directory.
+    pub(crate) fn fs_error(&self, e: FsError, at: Loc) -> RenderError {
+        match e {
+            FsError::OutsideRoot { path, .. } if self.in_fetched_tree => RenderError::new(
+                RenderErrorKind::Escape,
+                format!(
+                    "'{path}' resolves outside {}; refusing to read it",
+                    self.root_name()
+                ),
+                at,
+            )
+            .with_path(self.build_file_name(&path)),
+            e => fs_error(e, at),
+        }
+    }
 }
 
 pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {

@@ -43,7 +43,7 @@ impl GenContext<'_> {
         let n = &g.node;
         let name = n
             .get("name")
-            .and_then(|v| v.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| RenderError::invalid("generator entry needs a 'name'", g.loc))?;
         let mut files = Vec::new();
@@ -55,16 +55,16 @@ impl GenContext<'_> {
         let mut meta = Mapping::default();
         meta.insert(
             "name",
-            Node::str(name.clone()).at(n.get("name").map(|x| x.loc).unwrap_or(g.loc)),
+            Node::str(name.clone()).at(n.get("name").map_or(g.loc, |x| x.loc)),
         );
         if let Some(ns) = n
             .get("namespace")
-            .and_then(|v| v.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
             .filter(|s| !s.is_empty())
         {
             meta.insert(
                 "namespace",
-                Node::str(ns).at(n.get("namespace").map(|x| x.loc).unwrap_or(g.loc)),
+                Node::str(ns).at(n.get("namespace").map_or(g.loc, |x| x.loc)),
             );
         }
         let opts = merged_options(self.options.as_ref(), n.get("options"));
@@ -88,7 +88,7 @@ impl GenContext<'_> {
         if kind == GenKind::Secret {
             let t = n
                 .get("type")
-                .and_then(|t| t.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "Opaque".to_string());
             obj.insert("type", Node::str(t));
@@ -202,7 +202,7 @@ impl GenContext<'_> {
             .renderer
             .fs()
             .read_bytes(rel)
-            .map_err(|e| super::files::fs_error(e, at))?;
+            .map_err(|e| self.renderer.fs_error(e, at))?;
         if std::str::from_utf8(&bytes).is_ok() {
             self.renderer.read_text(rel, at)?;
         }
@@ -383,10 +383,13 @@ fn merged_options(global: Option<&Node>, local: Option<&Node>) -> Options {
         }
         // A generator's own `false` cannot undo the kustomization's `true` (kustomize's
         // `MergeGlobalOptionsIntoLocal`).
-        if let Some(b) = src.get("disableNameSuffixHash").and_then(|b| b.as_bool()) {
+        if let Some(b) = src
+            .get("disableNameSuffixHash")
+            .and_then(crate::yaml::Node::as_bool)
+        {
             o.disable_hash |= b;
         }
-        if let Some(b) = src.get("immutable").and_then(|b| b.as_bool()) {
+        if let Some(b) = src.get("immutable").and_then(crate::yaml::Node::as_bool) {
             o.immutable |= b;
         }
     }

@@ -19,8 +19,7 @@ pub fn add_hashes(resources: &mut [Resource]) {
         let via = r
             .node
             .get_path(&["metadata", "name"])
-            .map(|n| n.via)
-            .unwrap_or(crate::source::Loc::NONE);
+            .map_or(crate::source::Loc::NONE, |n| n.via);
         r.set_name(&name, via);
         r.needs_hash = false;
     }
@@ -118,7 +117,7 @@ fn write_go_string(s: &str, out: &mut String) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
+                out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),

@@ -321,7 +321,7 @@ impl Kustomization {
                     if f == "resources" {
                         k.resources_listed += listed.len();
                     }
-                    k.resources.extend(listed)
+                    k.resources.extend(listed);
                 }
                 "components" => k.components = refs(v, f)?,
                 "crds" => k.crds = refs(v, f)?,
@@ -343,7 +343,7 @@ impl Kustomization {
                 "vars" => k.vars = list(v, f)?,
                 "sortOptions" => k.sort_options = parse_sort_options(v)?,
                 "buildMetadata" => {
-                    k.build_metadata = refs(v, f)?.into_iter().map(|r| r.text).collect()
+                    k.build_metadata = refs(v, f)?.into_iter().map(|r| r.text).collect();
                 }
                 "transformers" => k.transformers = refs(v, f)?,
                 "generators" => k.generators = refs(v, f)?,
@@ -375,8 +375,8 @@ impl Kustomization {
 
 /// `openapi:`: the custom schema's path, if any (kustomize's one built-in version is the default).
 fn openapi_path(v: &Node) -> Result<Option<Ref>, RenderError> {
-    let version = v.get("version").and_then(|x| x.scalar_string());
-    let path = v.get("path").and_then(|x| x.scalar_string());
+    let version = v.get("version").and_then(crate::yaml::Node::scalar_string);
+    let path = v.get("path").and_then(crate::yaml::Node::scalar_string);
     if version.is_some() && path.is_some() {
         return Err(RenderError::invalid(
             "builtin version and custom schema provided, cannot use both",
@@ -388,12 +388,12 @@ fn openapi_path(v: &Node) -> Result<Option<Ref>, RenderError> {
     {
         return Err(RenderError::invalid(
             format!("the specified OpenAPI version '{ver}' is not built in (known: v1.21.2)"),
-            v.get("version").map(|x| x.loc).unwrap_or(v.loc),
+            v.get("version").map_or(v.loc, |x| x.loc),
         ));
     }
     Ok(path.map(|p| Ref {
         text: p,
-        loc: v.get("path").map(|x| x.loc).unwrap_or(v.loc),
+        loc: v.get("path").map_or(v.loc, |x| x.loc),
     }))
 }
 
@@ -444,7 +444,7 @@ fn parse_sort_options(v: &Node) -> Result<Option<SortChoice>, RenderError> {
                     .and_then(|x| x.as_seq())
                     .map(|s| {
                         s.iter()
-                            .filter_map(|i| i.scalar_string())
+                            .filter_map(crate::yaml::Node::scalar_string)
                             .collect::<Vec<_>>()
                     })
             };

@@ -19,7 +19,9 @@
 //! Load restrictions follow kustomize's default (root-only) unless lifted for a Flux environment
 //! ([`overrides`]; a separate renderer view with its own memo): a kustomization may read files only
 //! inside its own directory tree; other directories are reachable only as kustomizations through
-//! `resources`/`components`. Nothing outside the [`Fs`] root is ever read and nothing is fetched.
+//! `resources`/`components`. Nothing outside the [`Fs`] root is ever read. Remote bases (git
+//! URLs) are read from trees fetched beforehand into the user's cache, each its own root
+//! ([`remote`]); nothing is fetched unless the run asks for it.
 //!
 //! Layout: this module holds the [`Renderer`] and the top-level finishing steps; `build.rs`
 //! builds one directory, `files.rs` reads files under the load restrictions, `transformers/`
@@ -52,6 +54,7 @@ pub mod patch_smp;
 mod path_syntax;
 pub mod pattern;
 mod printable;
+pub mod remote;
 pub mod replacements;
 pub mod resource;
 mod scalars;
@@ -125,6 +128,24 @@ pub struct Renderer {
     /// The same tree built without load restrictions (for Flux environments), made on first
     /// use: its own memo, since a base can build under one restriction and fail under the other.
     unrestricted: std::sync::OnceLock<Box<Renderer>>,
+    /// The run's remote bases, shared with the unrestricted twin and the fetched trees'
+    /// renderers.
+    remotes: Arc<remote::RemoteBases>,
+    /// This renderer made `remotes` (and clears it when dropped: the fetched trees' renderers
+    /// it holds hold it too).
+    owns_remotes: bool,
+    /// This renderer reads a fetched remote base (`label` names it).
+    in_fetched_tree: bool,
+    /// That remote base as build metadata names it.
+    origin_repo: Option<Arc<resource::OriginRepo>>,
+}
+
+impl Drop for Renderer {
+    fn drop(&mut self) {
+        if self.owns_remotes {
+            self.remotes.clear();
+        }
+    }
 }
 
 impl Renderer {
@@ -137,7 +158,33 @@ impl Renderer {
             dirs: Mutex::default(),
             unrestricted_loads: false,
             unrestricted: std::sync::OnceLock::new(),
+            remotes: Arc::new(remote::RemoteBases::new(crate::source::remote::get())),
+            owns_remotes: true,
+            in_fetched_tree: false,
+            origin_repo: None,
         }
+    }
+
+    /// The renderer of a fetched remote base: its tree is its own root, loads are root-only
+    /// (kustomize's clone loader), files are interned under `label`.
+    pub(crate) fn for_fetched_tree(
+        fs: Arc<dyn Fs>,
+        sources: Sources,
+        label: &str,
+        remotes: Arc<remote::RemoteBases>,
+        origin: resource::OriginRepo,
+    ) -> Renderer {
+        let mut r = Renderer::with_label(fs, sources, label);
+        r.remotes = remotes;
+        r.owns_remotes = false;
+        r.in_fetched_tree = true;
+        r.origin_repo = Some(Arc::new(origin));
+        r
+    }
+
+    /// The remote base this renderer reads, for the build metadata of what it builds.
+    pub(crate) fn fetched_origin(&self) -> Option<Arc<resource::OriginRepo>> {
+        self.origin_repo.clone()
     }
 
     /// This renderer's tree and file table without kustomize's root-only load restriction.
@@ -148,6 +195,8 @@ impl Renderer {
         self.unrestricted.get_or_init(|| {
             let mut r = Renderer::with_label(self.fs.clone(), self.sources.clone(), &self.label);
             r.unrestricted_loads = true;
+            r.remotes = self.remotes.clone();
+            r.owns_remotes = false;
             Box::new(r)
         })
     }
@@ -235,15 +284,14 @@ impl Renderer {
                 .as_ref()
                 .is_ok_and(|a| a.build_metadata.is_empty())
         });
-        let acc = match cached {
-            Some(hit) => match &*hit {
+        let acc = if let Some(hit) = cached {
+            match &*hit {
                 Ok(a) => Accum::clone(a),
                 Err(e) => return Err(e.clone()),
-            },
-            None => {
-                let mut stack = vec![dir.to_string()];
-                self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
             }
+        } else {
+            let mut stack = vec![dir.to_string()];
+            self.build_dir_uncached(dir, &mut stack, Loc::NONE, None, false, None)?
         };
         self.finish(dir, acc)
     }
@@ -275,7 +323,7 @@ impl Renderer {
         match sort_order {
             Some(SortChoice::Fifo) => {}
             Some(SortChoice::Legacy { first, last }) => {
-                sort::legacy_sort(&mut resources, first.as_deref(), last.as_deref())
+                sort::legacy_sort(&mut resources, first.as_deref(), last.as_deref());
             }
             None => sort::legacy_sort(&mut resources, None, None),
         }

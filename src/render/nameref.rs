@@ -49,7 +49,7 @@ impl BackRef {
     fn from_nodes(head: &Node, fields: Option<&Node>) -> Option<BackRef> {
         let s = |k: &str| {
             head.get(k)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .map(CompactString::from)
         };
         Some(BackRef {
@@ -109,11 +109,6 @@ fn ns_equal(a: &str, b: &str) -> bool {
         }
     };
     norm(a) == norm(b)
-}
-
-/// Rewrites references with the built-in table plus `extra` entries.
-pub fn fix_back_references(resources: &mut [Resource]) {
-    let _ = fix_back_references_with(resources, &[]);
 }
 
 /// Rewrites references; an ambiguous reference is an error.
@@ -202,8 +197,7 @@ impl Candidate {
             name_loc: r
                 .node
                 .get_path(&["metadata", "name"])
-                .map(|n| n.blame())
-                .unwrap_or(Loc::NONE),
+                .map_or(Loc::NONE, crate::yaml::Node::blame),
         }
     }
 }
@@ -447,12 +441,15 @@ fn set(
             }
         }
         Value::Map(m) => {
-            let Some(old) = m.get("name").and_then(|n| n.scalar_string()) else {
+            let Some(old) = m.get("name").and_then(crate::yaml::Node::scalar_string) else {
                 return Ok(());
             };
             let snap = ctx.snapshot;
             let named = ctx.named(&old);
-            let among: Vec<usize> = match m.get("namespace").and_then(|n| n.scalar_string()) {
+            let among: Vec<usize> = match m
+                .get("namespace")
+                .and_then(crate::yaml::Node::scalar_string)
+            {
                 None => named,
                 Some(ns) => {
                     let by_orig: Vec<usize> = named
@@ -534,17 +531,11 @@ fn apply_update(root: &mut Node, route: &[usize], u: Update) {
             namespace,
             via,
         } => {
-            let name_loc = cur.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
-            cur.set(
-                "name",
-                Node::new(Value::Str(name.into()), name_loc).with_via(via),
-            );
+            let name_loc = cur.get("name").map_or(Loc::NONE, |n| n.loc);
+            cur.set("name", Node::new(Value::Str(name.into()), name_loc).with_via(via));
             if let Some(ns) = namespace {
-                let ns_loc = cur.get("namespace").map(|n| n.loc).unwrap_or(Loc::NONE);
-                cur.set(
-                    "namespace",
-                    Node::new(Value::Str(ns.into()), ns_loc).with_via(via),
-                );
+                let ns_loc = cur.get("namespace").map_or(Loc::NONE, |n| n.loc);
+                cur.set("namespace", Node::new(Value::Str(ns.into()), ns_loc).with_via(via));
             }
         }
     }

@@ -50,7 +50,7 @@ pub fn read_as_yaml11(ops: &mut Node, text: &str) {
         Value::Seq(items) => items.iter_mut().for_each(|i| read_as_yaml11(i, text)),
         Value::Map(m) => {
             let mut renamed = false;
-            for e in m.entries.iter_mut() {
+            for e in &mut m.entries {
                 read_as_yaml11(&mut e.value, text);
                 if let Some(b) = bool_word(&e.key).filter(|_| plain(text, e.key_loc, &e.key)) {
                     e.key = if b { "true" } else { "false" }.into();
@@ -120,7 +120,7 @@ pub fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError> {
     if stand_in
         && let Some(m) = target.node.get_mut("metadata").and_then(|m| m.as_map_mut())
         && m.get("annotations")
-            .is_some_and(|a| a.as_map().is_some_and(|a| a.is_empty()))
+            .is_some_and(|a| a.as_map().is_some_and(crate::yaml::Mapping::is_empty))
     {
         m.remove("annotations");
     }
@@ -171,25 +171,22 @@ fn dotted(tokens: &[String], root: &Node) -> String {
     let mut out = String::new();
     let mut cur = Some(root);
     for t in tokens {
-        match cur.map(|c| &c.value) {
-            Some(Value::Seq(items)) => {
-                cur = t.parse::<usize>().ok().and_then(|i| items.get(i));
-                // Items with a name are addressed by it, as strategic-merge edits are.
-                match cur
-                    .and_then(|c| c.get("name"))
-                    .and_then(|n| n.scalar_string())
-                {
-                    Some(name) => out.push_str(&format!("[name={name}]")),
-                    None => out.push_str(&format!("[{t}]")),
-                }
+        if let Some(Value::Seq(items)) = cur.map(|c| &c.value) {
+            cur = t.parse::<usize>().ok().and_then(|i| items.get(i));
+            // Items with a name are addressed by it, as strategic-merge edits are.
+            match cur
+                .and_then(|c| c.get("name"))
+                .and_then(crate::yaml::Node::scalar_string)
+            {
+                Some(name) => out.push_str(&format!("[name={name}]")),
+                None => out.push_str(&format!("[{t}]")),
             }
-            _ => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(t);
-                cur = cur.and_then(|c| c.get(t));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
             }
+            out.push_str(t);
+            cur = cur.and_then(|c| c.get(t));
         }
     }
     out
@@ -320,7 +317,7 @@ fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), 
         field(op, "op").ok_or_else(|| RenderError::invalid("patch operation needs 'op'", at))?;
     let pointer = field(op, "path")
         .ok_or_else(|| RenderError::invalid(format!("'{kind}' operation needs 'path'"), at))?;
-    let path_loc = op.get("path").map(|p| p.loc).unwrap_or(at);
+    let path_loc = op.get("path").map_or(at, |p| p.loc);
     let toks = tokens(pointer, path_loc)?;
     let value = || -> Result<Node, RenderError> {
         let mut v = op
@@ -378,7 +375,7 @@ fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), 
             let from = field(op, "from").ok_or_else(|| {
                 RenderError::invalid(format!("'{kind}' operation needs 'from'"), at)
             })?;
-            let from_toks = tokens(from, op.get("from").map(|f| f.loc).unwrap_or(at))?;
+            let from_toks = tokens(from, op.get("from").map_or(at, |f| f.loc))?;
             let mut v = if kind == "move" {
                 let from_display = dotted(&from_toks, &target.node);
                 let v = remove(&mut target.node, &from_toks, from, at)?;
@@ -420,7 +417,7 @@ fn apply_one(target: &mut Resource, op: &Node, nodes: &mut usize) -> Result<(), 
         other => {
             return Err(RenderError::invalid(
                 format!("unknown JSON patch operation '{other}'"),
-                op.get("op").map(|o| o.loc).unwrap_or(at),
+                op.get("op").map_or(at, |o| o.loc),
             ));
         }
     }

@@ -4,7 +4,7 @@
 
 /// Splits `a/b[]/c` into segments, honouring `\/` escapes (annotation keys with slashes);
 /// empty segments are dropped.
-pub fn split_path<S: From<String>>(path: &str) -> Vec<S> {
+pub(crate) fn split_path<S: From<String>>(path: &str) -> Vec<S> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();

@@ -101,7 +101,7 @@ impl Sel {
         super::check_selectors(n)?;
         let s = |k: &str| {
             n.get(k)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .filter(|s| !s.is_empty())
         };
         let re = |v: String| {
@@ -177,21 +177,24 @@ fn apply_one(
         let sel = Sel::from(select, true)?;
         let rejects = rejects_of(t)?;
         let paths: Vec<String> = match t.get("fieldPaths").and_then(|f| f.as_seq()) {
-            Some(fps) => fps.iter().filter_map(|f| f.scalar_string()).collect(),
+            Some(fps) => fps
+                .iter()
+                .filter_map(crate::yaml::Node::scalar_string)
+                .collect(),
             None => vec!["metadata.name".to_string()],
         };
         let opts = t.get("options");
         let create = opts
             .and_then(|o| o.get("create"))
-            .and_then(|c| c.as_bool())
+            .and_then(crate::yaml::Node::as_bool)
             .unwrap_or(false);
         let delimiter = opts
             .and_then(|o| o.get("delimiter"))
-            .and_then(|d| d.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
             .filter(|d| !d.is_empty());
         let index = opts
             .and_then(|o| o.get("index"))
-            .and_then(|i| i.as_i64())
+            .and_then(crate::yaml::Node::as_i64)
             .unwrap_or(0);
         for (ri, r) in resources.iter_mut().enumerate() {
             if !sel.meta(r) {
@@ -243,7 +246,7 @@ fn apply_one(
                         failed = Some(e);
                         return;
                     }
-                    if src_at.is_some_and(|p| std::ptr::eq(p, &*target)) {
+                    if src_at.is_some_and(|p| std::ptr::eq(p, &raw const *target)) {
                         value = target.clone();
                         size = crate::yaml::measure(&value);
                         raw = None;
@@ -321,7 +324,7 @@ fn field_not_found(fp: &str, r: &Resource, t: &Node, create: bool) -> RenderErro
             "unable to {what} field \"{fp}\" in replacement target {}",
             r.id().display()
         ),
-        t.get("fieldPaths").map(|f| f.loc).unwrap_or(t.loc),
+        t.get("fieldPaths").map_or(t.loc, |f| f.loc),
     )
 }
 
@@ -350,7 +353,7 @@ fn source_value(
             .filter_map(|k| {
                 source
                     .get(k)
-                    .and_then(|v| v.scalar_string())
+                    .and_then(crate::yaml::Node::scalar_string)
                     .map(|v| format!("{k}={v}"))
             })
             .collect::<Vec<_>>()
@@ -379,7 +382,7 @@ fn source_value(
     };
     let fp = source
         .get("fieldPath")
-        .and_then(|f| f.scalar_string())
+        .and_then(crate::yaml::Node::scalar_string)
         .unwrap_or_else(|| "metadata.name".to_string());
     let mut found: Option<Node> = None;
     let mut node = src.node.clone();
@@ -395,13 +398,13 @@ fn source_value(
                 "fieldPath `{fp}` is missing for replacement source {}",
                 src.id().display()
             ),
-            source.get("fieldPath").map(|f| f.loc).unwrap_or(source.loc),
+            source.get("fieldPath").map_or(source.loc, |f| f.loc),
         )
     })?;
     let opts = source.get("options");
     let delimiter = opts
         .and_then(|o| o.get("delimiter"))
-        .and_then(|d| d.scalar_string());
+        .and_then(crate::yaml::Node::scalar_string);
     match delimiter.filter(|d| !d.is_empty()) {
         None => {
             let live = (!matches!(value.value, Value::Map(_) | Value::Seq(_))).then_some(Live {
@@ -422,7 +425,7 @@ fn source_value(
             let parts: Vec<&str> = text.split(d.as_str()).collect();
             let i = opts
                 .and_then(|o| o.get("index"))
-                .and_then(|i| i.as_i64())
+                .and_then(crate::yaml::Node::as_i64)
                 .unwrap_or(0);
             let part = usize::try_from(i)
                 .ok()
@@ -540,7 +543,10 @@ pub fn visit_path(node: &mut Node, segs: &[String], create: bool, f: &mut dyn Fn
             let hit = if k.is_empty() {
                 it.scalar_string().as_deref() == Some(v)
             } else {
-                it.get(k).and_then(|x| x.scalar_string()).as_deref() == Some(v)
+                it.get(k)
+                    .and_then(crate::yaml::Node::scalar_string)
+                    .as_deref()
+                    == Some(v)
             };
             if hit {
                 any = true;
@@ -570,7 +576,7 @@ pub fn visit_path(node: &mut Node, segs: &[String], create: bool, f: &mut dyn Fn
         }
         Value::Map(m) => {
             if seg == "*" {
-                for e in m.entries.iter_mut() {
+                for e in &mut m.entries {
                     visit_path(&mut e.value, rest, create, f);
                 }
                 return;
@@ -656,7 +662,7 @@ mod tests {
         let set = |n: &mut Node, path: &str, create: bool, v: &Node, how: &Set| {
             let mut out = Ok(());
             visit_path(n, &split_field_path(path), create, &mut |t| {
-                out = set_value(t, v, how, Loc::NONE)
+                out = set_value(t, v, how, Loc::NONE);
             });
             out
         };

@@ -5,7 +5,8 @@
 //! *and* current names), and the edits that removed or replaced fields (so rules can blame the patch
 //! that deleted something — a deleted node has no location of its own).
 
-use crate::source::Loc;
+use super::error::{RenderError, RenderErrorKind};
+use crate::source::{HashMap, Loc};
 use crate::text::split_api_version;
 use crate::yaml::{Key, Node, Value};
 
@@ -192,6 +193,15 @@ pub struct Transformation {
     /// `metadata.name`/`namespace` of a `transformers:` config; empty for kustomization fields.
     pub name: String,
     pub namespace: String,
+    /// The remote base whose tree `configured_in` is in.
+    pub repo: Option<std::sync::Arc<OriginRepo>>,
+}
+
+/// A remote base as kustomize's build metadata names it: the clone URL and the ref.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginRepo {
+    pub repo: String,
+    pub git_ref: Option<String>,
 }
 
 /// One object in a build.
@@ -208,6 +218,8 @@ pub struct Resource {
     pub edits: Vec<Edit>,
     /// Where the object came from (file or generator).
     pub origin: Option<Origin>,
+    /// The remote base whose tree `origin` is in (paths then start at its repository's top).
+    pub origin_repo: Option<std::sync::Arc<OriginRepo>>,
     /// Name prefixes and suffixes applied so far, innermost first (name references break ties
     /// between candidates with them, as kustomize does).
     pub prefixes: Vec<String>,
@@ -237,6 +249,7 @@ impl Resource {
             behavior: Behavior::Create,
             edits: Vec::new(),
             origin: None,
+            origin_repo: None,
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             var_names: Vec::new(),
@@ -282,7 +295,7 @@ impl Resource {
     pub fn set_name(&mut self, name: &str, via: Loc) {
         self.remember_id();
         let meta = self.node.ensure_path(&["metadata"]);
-        let loc = meta.get("name").map(|n| n.loc).unwrap_or(Loc::NONE);
+        let loc = meta.get("name").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "name",
             Node::new(Value::Str(name.into()), loc).with_via(via),
@@ -291,7 +304,7 @@ impl Resource {
     pub fn set_namespace(&mut self, ns: &str, via: Loc) {
         self.remember_id();
         let meta = self.node.ensure_path(&["metadata"]);
-        let loc = meta.get("namespace").map(|n| n.loc).unwrap_or(Loc::NONE);
+        let loc = meta.get("namespace").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "namespace",
             Node::new(Value::Str(ns.into()), loc).with_via(via),
@@ -301,11 +314,33 @@ impl Resource {
     pub fn annotation(&self, key: &str) -> Option<String> {
         self.node
             .get_path(&["metadata", "annotations", key])
-            .and_then(|n| n.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
     }
     pub fn label(&self, key: &str) -> Option<String> {
         self.node
             .get_path(&["metadata", "labels", key])
-            .and_then(|n| n.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
     }
+}
+
+/// Refuses two resources with the same id (one pass, hashing ids).
+pub(crate) fn check_unique(list: &[Resource]) -> Result<(), RenderError> {
+    let mut seen: HashMap<ResId, usize> =
+        HashMap::with_capacity_and_hasher(list.len(), Default::default());
+    for (i, r) in list.iter().enumerate() {
+        let id = r.id();
+        if let Some(&prev) = seen.get(&id) {
+            return Err(RenderError::new(
+                RenderErrorKind::Conflict,
+                format!(
+                    "may not add resource with an already registered id: {}",
+                    id.display()
+                ),
+                r.loc(),
+            )
+            .with_related(list[prev].loc(), "already defined here"));
+        }
+        seen.insert(id, i);
+    }
+    Ok(())
 }

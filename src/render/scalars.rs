@@ -164,8 +164,7 @@ pub(crate) fn stringify_scalar(n: &mut Node, text: &str) {
         // The span is into `text` (also for an inline patch parsed without a file id).
         _ if n.loc.end > n.loc.start => text
             .get(n.loc.start as usize..n.loc.end as usize)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| raw_string(n)),
+            .map_or_else(|| raw_string(n), std::string::ToString::to_string),
         Value::Null => String::new(),
         _ => raw_string(n),
     };

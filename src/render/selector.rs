@@ -35,7 +35,7 @@ impl Selector {
         super::check_selectors(t)?;
         let s = |k: &str| {
             t.get(k)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .filter(|s| !s.is_empty())
         };
         Ok(Selector {
@@ -94,7 +94,7 @@ pub(crate) fn label_selector_matches(sel: &str, labels: Option<&Node>) -> bool {
     let get = |k: &str| {
         labels
             .and_then(|l| l.get(k))
-            .and_then(|v| v.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
     };
     let mut terms = Vec::new();
     let mut depth = 0;
@@ -103,11 +103,11 @@ pub(crate) fn label_selector_matches(sel: &str, labels: Option<&Node>) -> bool {
         match c {
             '(' => {
                 depth += 1;
-                cur.push(c)
+                cur.push(c);
             }
             ')' => {
                 depth -= 1;
-                cur.push(c)
+                cur.push(c);
             }
             ',' if depth == 0 => terms.push(std::mem::take(&mut cur)),
             _ => cur.push(c),

@@ -68,11 +68,11 @@ fn ns_name_key(id: &ResId) -> String {
 /// reverse), then `namespace|name`.
 pub fn legacy_sort(resources: &mut [Resource], first: Option<&[String]>, last: Option<&[String]>) {
     let first: Vec<&str> = match first {
-        Some(f) => f.iter().map(|s| s.as_str()).collect(),
+        Some(f) => f.iter().map(String::as_str).collect(),
         None => ORDER_FIRST.to_vec(),
     };
     let last: Vec<&str> = match last {
-        Some(l) => l.iter().map(|s| s.as_str()).collect(),
+        Some(l) => l.iter().map(String::as_str).collect(),
         None => ORDER_LAST.to_vec(),
     };
     let mut ranks: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();

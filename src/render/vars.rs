@@ -34,7 +34,7 @@ impl Var {
     pub fn from_node(n: &Node) -> Result<Var, RenderError> {
         let s = |p: &[&str]| {
             n.get_path(p)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .unwrap_or_default()
         };
         let name = s(&["name"]);
@@ -45,7 +45,7 @@ impl Var {
             .get("fieldref")
             .or_else(|| n.get("fieldRef"))
             .and_then(|f| f.get("fieldpath").or_else(|| f.get("fieldPath")))
-            .and_then(|v| v.scalar_string())
+            .and_then(crate::yaml::Node::scalar_string)
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "metadata.name".to_string());
         Ok(Var {
@@ -213,7 +213,7 @@ fn substitute(n: &mut Node, values: &HashMap<String, Node>) -> Result<(), Render
             }
         }
         Value::Map(m) => {
-            for e in m.entries.iter_mut() {
+            for e in &mut m.entries {
                 if matches!(e.value.value, Value::Str(_)) {
                     substitute(&mut e.value, values)?;
                 }

@@ -68,12 +68,11 @@ impl Group<'_> {
             let Some(app) = f.app.as_deref() else {
                 continue;
             };
-            let i = match apps.iter().position(|(a, _)| *a == app) {
-                Some(i) => i,
-                None => {
-                    apps.push((app, Vec::new()));
-                    apps.len() - 1
-                }
+            let i = if let Some(i) = apps.iter().position(|(a, _)| *a == app) {
+                i
+            } else {
+                apps.push((app, Vec::new()));
+                apps.len() - 1
             };
             for env in f.environment.iter().flat_map(|e| e.split(", ")) {
                 if !apps[i].1.contains(&env) {
@@ -140,7 +139,13 @@ fn groups<'a>(report: &Report<'a>) -> Vec<Group<'a>> {
 fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
     let f = g.first();
     let mut props = Vec::new();
-    if let Some((start, end)) = &g.span {
+    // A file of a fetched remote base is not in the repository: the annotation then belongs
+    // to the run (no file), and its message says where.
+    let fetched = g
+        .span
+        .as_ref()
+        .filter(|(start, _)| crate::source::remote::is_fetched_path(&start.file));
+    if let Some((start, end)) = g.span.as_ref().filter(|_| fetched.is_none()) {
         props.push(format!("file={}", escape_property(&start.file)));
         props.push(format!("line={}", start.line));
         if end.line > start.line {
@@ -153,6 +158,9 @@ fn annotation(g: &Group, out: &mut dyn Write) -> io::Result<()> {
     }
     props.push(format!("title={}", escape_property(&g.title())));
     let mut msg = f.message.clone();
+    if let Some((start, _)) = fetched {
+        msg = format!("{}:{}: {msg}", start.file, start.line);
+    }
     if f.baseline == Some(Baseline::Existing) {
         msg = format!(
             "existing {} (the base revision has it too): {msg}",

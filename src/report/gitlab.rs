@@ -7,7 +7,8 @@
 //! Severities: an input that could not be evaluated is `blocker`, an error `major`, a warning
 //! `minor`, a note `info` — as ESLint's GitLab formatter maps them. The fingerprint is the one
 //! SARIF uses, so the same finding keeps its identity across runs and report formats. A finding
-//! about no file names the checked directory, line 1 (GitLab requires a path).
+//! about no file names the checked directory, line 1 (GitLab requires a path); so does one in a
+//! fetched remote base (not a file of the repository), its description saying where.
 
 use std::io::{self, Write};
 
@@ -36,11 +37,17 @@ pub fn build(report: &Report) -> Value {
         .zip(prints)
         .filter(|(f, _)| f.suppressed.is_none())
         .map(|(f, print)| {
+            let mut description = f.message.clone();
             let (path, begin, end) = match report.span(f) {
+                // A fetched remote base's file is not in the repository: the description
+                // says where, the location is the checked directory.
+                Some((s, _)) if crate::source::remote::is_fetched_path(&s.file) => {
+                    description = format!("{}:{}: {description}", s.file, s.line);
+                    (report.paths.checked_dir().to_string(), 1, 1)
+                }
                 Some((s, e)) => (s.file, s.line, e.line.max(s.line)),
                 None => (report.paths.checked_dir().to_string(), 1, 1),
             };
-            let mut description = f.message.clone();
             let context: Vec<&str> = [f.app.as_deref(), f.environment.as_deref()]
                 .into_iter()
                 .flatten()

@@ -222,24 +222,7 @@ pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Res
         return Ok(());
     }
     let s = report.summary;
-    if !report.active().any(|f| !existing(&f)) {
-        writeln!(
-            out,
-            "✔ no {}findings in {} overlays ({} resources{}{})",
-            if s.existing.unwrap_or(0) > 0 {
-                "new "
-            } else {
-                ""
-            },
-            s.overlays,
-            s.resources,
-            suppressed(s.suppressed, "; "),
-            match s.existing {
-                Some(e) if e > 0 => format!("; {e} existing"),
-                _ => String::new(),
-            }
-        )
-    } else {
+    if report.active().any(|f| !existing(&f)) {
         let notes = report
             .findings
             .iter()
@@ -265,6 +248,23 @@ pub fn emit(report: &Report, out: &mut dyn Write, opts: HumanOptions) -> io::Res
             suppressed(s.suppressed, "; "),
             new_and_existing(s, "; ")
         )
+    } else {
+        writeln!(
+            out,
+            "✔ no {}findings in {} overlays ({} resources{}{})",
+            if s.existing.unwrap_or(0) > 0 {
+                "new "
+            } else {
+                ""
+            },
+            s.overlays,
+            s.resources,
+            suppressed(s.suppressed, "; "),
+            match s.existing {
+                Some(e) if e > 0 => format!("; {e} existing"),
+                _ => String::new(),
+            }
+        )
     }
 }
 
@@ -282,8 +282,7 @@ fn existing_section(report: &Report, out: &mut dyn Write, found: Vec<&Finding>) 
     for f in found {
         let at = report
             .location(f)
-            .map(|p| format!("{}:{}", p.file, p.line))
-            .unwrap_or_else(|| "-".into());
+            .map_or_else(|| "-".into(), |p| format!("{}:{}", p.file, p.line));
         let within = [f.app.as_deref(), f.environment.as_deref()]
             .into_iter()
             .flatten()

@@ -59,9 +59,10 @@ impl PathBase {
         }
     }
 
-    /// The report's name for a file the engine names relative to the checked directory.
+    /// The report's name for a file the engine names relative to the checked directory (a
+    /// fetched remote base's file keeps its URL name).
     pub fn path(&self, display: &str) -> String {
-        if self.prefix.is_empty() {
+        if self.prefix.is_empty() || crate::source::remote::is_fetched_path(display) {
             return display.to_string();
         }
         for label in &self.revision_labels {
@@ -77,6 +78,12 @@ impl PathBase {
         self.revision_labels
             .iter()
             .any(|l| path.starts_with(l.as_str()))
+    }
+
+    /// True when a (report) path names a file of the work tree: not of another revision, not
+    /// of a fetched remote base. Only those may be annotated in a pull request or code scanning.
+    pub fn in_work_tree(&self, path: &str) -> bool {
+        !self.is_revision(path) && !crate::source::remote::is_fetched_path(path)
     }
 
     /// The checked directory itself, as reports name it (`.` at the top).

@@ -40,7 +40,7 @@ pub fn uri_path(path: &str) -> String {
 }
 
 fn physical(report: &Report, p: &Position, region: Value) -> Option<Value> {
-    if report.paths.is_revision(&p.file) {
+    if !report.paths.in_work_tree(&p.file) {
         return None;
     }
     Some(json!({
@@ -154,8 +154,16 @@ fn result(report: &Report, f: &crate::diag::Finding, print: &str) -> Value {
             "endLine": end.line,
             "endColumn": end.column.max(start.column + 1),
         });
-        if let Some(loc) = physical(report, &start, region) {
-            result["locations"] = json!([{ "physicalLocation": loc }]);
+        match physical(report, &start, region) {
+            Some(loc) => result["locations"] = json!([{ "physicalLocation": loc }]),
+            // A fetched remote base is no artifact of the repository: the message says where.
+            None if crate::source::remote::is_fetched_path(&start.file) => {
+                result["message"]["text"] = json!(format!(
+                    "{text}\n\nAt {}:{}:{}",
+                    start.file, start.line, start.column
+                ));
+            }
+            None => {}
         }
     }
     if let Some(i) = report.rules.iter().position(|r| r.id == f.rule) {

@@ -73,7 +73,7 @@ impl Rule for ChangeNotChecked {
                 if manifests.len() > 1 { ", ..." } else { "" }
             ),
         );
-        f.path = Some(first.to_string());
+        f.path = Some((*first).clone());
         f.help = Some(
             "`kustodian envs` lists what is checked; name missing environments with `environments:` in .kustodian.yaml, or `ignore:` files that are not deployed".into(),
         );

@@ -148,7 +148,7 @@ impl Rule for CodeownersMissing {
                     .rev()
                     .find(|r| r.loc.start >= rule.map_or(0, |r| r.loc.start))
                     .filter(|r| pattern_matches(&r.pattern, &probe));
-                let need: &[String] = required.get(stage).map(|v| v.as_slice()).unwrap_or(&[]);
+                let need: &[String] = required.get(stage).map_or(&[], Vec::as_slice);
                 let problem = match rule {
                     None => Some(format!(
                         "{stage} overlay {} has no CODEOWNERS rule{}",
@@ -189,7 +189,7 @@ impl Rule for CodeownersMissing {
                     let mut f = Finding::new(INFO.id, Severity::Error, msg);
                     f.app = Some(app.name.clone());
                     f.environment = Some(env.name.clone());
-                    f.loc = skipped_line.or(rule).map(|r| r.loc).unwrap_or(Loc::NONE);
+                    f.loc = skipped_line.or(rule).map_or(Loc::NONE, |r| r.loc);
                     f.path = Some(file.unwrap_or(".github/CODEOWNERS").to_string());
                     f.help = Some(format!(
                         "add a rule such as `/{}/ {}` to {}",

@@ -67,15 +67,12 @@ pub fn unpinned_reason(image: &str) -> Option<String> {
     if pinned(image) {
         return None;
     }
-    Some(match image.split_once('@') {
-        Some((_, d)) => format!("its digest '{d}' is not a sha256 digest of 64 hex digits"),
-        None => {
-            let tail = image.rsplit('/').next().unwrap_or(image);
-            match tail.split_once(':') {
-                Some((_, "latest")) => "it uses the mutable tag 'latest'".to_string(),
-                Some((_, t)) => format!("it uses the tag '{t}', which can be moved"),
-                None => "it has no tag or digest (implicitly 'latest')".to_string(),
-            }
+    Some(if let Some((_, d)) = image.split_once('@') { format!("its digest '{d}' is not a sha256 digest of 64 hex digits") } else {
+        let tail = image.rsplit('/').next().unwrap_or(image);
+        match tail.split_once(':') {
+            Some((_, "latest")) => "it uses the mutable tag 'latest'".to_string(),
+            Some((_, t)) => format!("it uses the tag '{t}', which can be moved"),
+            None => "it has no tag or digest (implicitly 'latest')".to_string(),
         }
     })
 }

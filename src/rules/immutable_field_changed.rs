@@ -260,14 +260,14 @@ fn report(
     );
     f.field = Some(path.clone());
     let blamed = after
-        .map(|n| n.blame())
-        .filter(|l| l.is_some())
+        .map(crate::yaml::Node::blame)
+        .filter(crate::source::Loc::is_some)
         .or_else(|| removal_by(r, &path))
-        .or_else(|| new.map(|n| n.blame()).filter(|l| l.is_some()));
+        .or_else(|| new.map(crate::yaml::Node::blame).filter(crate::source::Loc::is_some));
     if let Some(loc) = blamed {
         f.loc = loc;
     }
-    if let Some(was) = before.map(|n| n.blame()).filter(|l| l.is_some()) {
+    if let Some(was) = before.map(crate::yaml::Node::blame).filter(crate::source::Loc::is_some) {
         f.related.push(Related {
             loc: was,
             message: "the value at the base revision".into(),

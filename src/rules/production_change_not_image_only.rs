@@ -125,8 +125,8 @@ pub fn changes<'a>(before: &'a Build, after: &'a Build) -> Vec<Change<'a>> {
         super::support::diff::diff_nodes(&x, &y, &mut diffs);
         for (path, old, new) in diffs {
             let loc = new
-                .map(|n| n.blame())
-                .filter(|l| l.is_some())
+                .map(crate::yaml::Node::blame)
+                .filter(crate::source::Loc::is_some)
                 .or_else(|| removal_by(r, &path))
                 .unwrap_or(r.loc());
             out.push(Change {

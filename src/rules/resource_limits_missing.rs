@@ -64,7 +64,7 @@ impl Rule for ResourceLimitsMissing {
                         .resources
                         .iter()
                         .filter(|res| c.node.get_path(&["resources", "limits", res]).is_none())
-                        .map(|s| s.as_str())
+                        .map(String::as_str)
                         .filter(|res| !set_upstream(&refs, r, &c.name, c.list, res))
                         .collect();
                     if missing.is_empty() {
@@ -90,9 +90,9 @@ impl Rule for ResourceLimitsMissing {
                     f.loc = missing
                         .iter()
                         .find_map(|res| removal_by(r, &format!("{}.resources.limits.{res}", c.path)))
-                        .or_else(|| c.node.get("resources").map(|n| n.blame()))
+                        .or_else(|| c.node.get("resources").map(crate::yaml::Node::blame))
                         .unwrap_or_else(|| {
-                            c.node.get("name").map(|n| n.blame()).unwrap_or(c.node.loc)
+                            c.node.get("name").map_or(c.node.loc, crate::yaml::Node::blame)
                         });
                     out.push(f);
                 }

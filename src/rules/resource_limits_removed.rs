@@ -157,7 +157,7 @@ impl Rule for ResourceLimitsRemoved {
                             );
                             f.field = Some(field.clone());
                             f.loc = removal_by(r, &field)
-                                .or_else(|| mc.node.get("resources").map(|n| n.blame()))
+                                .or_else(|| mc.node.get("resources").map(crate::yaml::Node::blame))
                                 .unwrap_or(mc.node.loc);
                             f.related.push(Related {
                                 loc: had.blame(),

@@ -70,7 +70,7 @@ impl Rule for SchemaMissing {
                             schemas.version()
                         ),
                     );
-                    f.loc = r.node.get("apiVersion").map(|n| n.loc).unwrap_or(r.loc());
+                    f.loc = r.node.get("apiVersion").map_or(r.loc(), |n| n.loc);
                     out.push(f);
                 }
             }

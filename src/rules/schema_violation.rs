@@ -136,7 +136,7 @@ impl Rule for SchemaViolation {
                         Some(r),
                         format!("{kind} objects are not allowed by the policy (reject-kinds)"),
                     );
-                    f.loc = r.node.get("kind").map(|n| n.loc).unwrap_or(r.loc());
+                    f.loc = r.node.get("kind").map_or(r.loc(), |n| n.loc);
                     out.push(f);
                     continue;
                 }

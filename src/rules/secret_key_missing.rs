@@ -78,7 +78,7 @@ struct SecretRef<'a> {
 }
 
 fn is_optional(n: &Node) -> bool {
-    n.get("optional").and_then(|o| o.as_bool()).unwrap_or(false)
+    n.get("optional").and_then(crate::yaml::Node::as_bool).unwrap_or(false)
 }
 
 fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
@@ -87,57 +87,69 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
         return out;
     };
     for c in pods::containers(r) {
-        for (i, e) in c
-            .node
-            .get("env")
-            .and_then(|e| e.as_seq())
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(k) = e.get_path(&["valueFrom", "secretKeyRef"]) {
-                if is_optional(k) {
-                    continue;
-                }
-                if let (Some(name), Some(key)) = (k.str_at(&["name"]), k.get("key")) {
-                    out.push(SecretRef {
-                        secret: name.to_string(),
-                        key: key.scalar_string(),
-                        at: key,
-                        field: format!("{}.env[{i}].valueFrom.secretKeyRef", c.path),
-                    });
-                }
+        container_refs(&c, &mut out);
+    }
+    volume_refs(spec, &base, &mut out);
+    pull_secret_refs(spec, &base, &mut out);
+    out
+}
+
+/// References in one container's `env` and `envFrom`.
+fn container_refs<'a>(c: &pods::Container<'a>, out: &mut Vec<SecretRef<'a>>) {
+    for (i, e) in c
+        .node
+        .get("env")
+        .and_then(|e| e.as_seq())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(k) = e.get_path(&["valueFrom", "secretKeyRef"]) {
+            if is_optional(k) {
+                continue;
             }
-        }
-        for (i, e) in c
-            .node
-            .get("envFrom")
-            .and_then(|e| e.as_seq())
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(s) = e.get("secretRef") {
-                if is_optional(s) {
-                    continue;
-                }
-                if let Some(n) = s.get("name") {
-                    out.push(SecretRef {
-                        secret: n.scalar_string().unwrap_or_default(),
-                        key: None,
-                        at: n,
-                        field: format!("{}.envFrom[{i}].secretRef", c.path),
-                    });
-                }
+            if let (Some(name), Some(key)) = (k.str_at(&["name"]), k.get("key")) {
+                out.push(SecretRef {
+                    secret: name.to_string(),
+                    key: key.scalar_string(),
+                    at: key,
+                    field: format!("{}.env[{i}].valueFrom.secretKeyRef", c.path),
+                });
             }
         }
     }
-    for (i, v) in spec
+    for (i, e) in c
+        .node
+        .get("envFrom")
+        .and_then(|e| e.as_seq())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(s) = e.get("secretRef") {
+            if is_optional(s) {
+                continue;
+            }
+            if let Some(n) = s.get("name") {
+                out.push(SecretRef {
+                    secret: n.scalar_string().unwrap_or_default(),
+                    key: None,
+                    at: n,
+                    field: format!("{}.envFrom[{i}].secretRef", c.path),
+                });
+            }
+        }
+    }
+
+}
+
+/// References in the pod's `secret` and projected `secret` volumes.
+fn volume_refs<'a>(spec: &'a Node, base: &str, out: &mut Vec<SecretRef<'a>>) {
+    for v in spec
         .get("volumes")
         .and_then(|v| v.as_seq())
         .into_iter()
         .flatten()
-        .enumerate()
     {
         let vname = v.str_at(&["name"]).unwrap_or("");
         let mut sources: Vec<(&Node, &'static str, String)> = Vec::new();
@@ -163,7 +175,6 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
                 ));
             }
         }
-        let _ = i;
         for (s, name_field, field) in sources {
             if is_optional(s) {
                 continue;
@@ -196,6 +207,10 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             }
         }
     }
+}
+
+/// The pod's `imagePullSecrets`.
+fn pull_secret_refs<'a>(spec: &'a Node, base: &str, out: &mut Vec<SecretRef<'a>>) {
     for (i, s) in spec
         .get("imagePullSecrets")
         .and_then(|v| v.as_seq())
@@ -212,7 +227,6 @@ fn refs(r: &Resource) -> Vec<SecretRef<'_>> {
             });
         }
     }
-    out
 }
 
 impl Rule for SecretKeyMissing {
@@ -226,7 +240,7 @@ impl Rule for SecretKeyMissing {
             .external_secrets
             .iter()
             .chain(ctx.config.file.external_secrets.iter())
-            .map(|x| x.as_str())
+            .map(String::as_str)
             .collect();
         let mut out = Vec::new();
         for (env, build) in &ctx.envs {

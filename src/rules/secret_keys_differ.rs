@@ -82,7 +82,7 @@ impl Rule for SecretKeysDiffer {
                 keys_missing.sort();
                 keys_missing.dedup();
                 let mut where_: Vec<&str> = missing.iter().map(|(_, e)| *e).collect();
-                where_.sort();
+                where_.sort_unstable();
                 where_.dedup();
                 let mut f = finding(
                     INFO.id,
@@ -105,8 +105,7 @@ impl Rule for SecretKeysDiffer {
                 f.loc = r
                     .node
                     .get_path(&["metadata", "name"])
-                    .map(|n| n.blame())
-                    .unwrap_or(r.loc());
+                    .map_or(r.loc(), crate::yaml::Node::blame);
                 out.push(f);
             }
         }

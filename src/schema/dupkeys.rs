@@ -34,7 +34,7 @@ mod tests {
         let got: Vec<(u32, u32, String)> = find_duplicate_keys(text, id)
             .into_iter()
             .map(|(second, first, key)| {
-                let line = |l| sources.position(l).map(|p| p.line).unwrap_or(0);
+                let line = |l| sources.position(l).map_or(0, |p| p.line);
                 (line(second), line(first), key)
             })
             .collect();

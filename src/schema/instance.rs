@@ -188,7 +188,7 @@ impl<'a> Object<'a, Rendered> for &'a [Entry] {
         (): &mut (),
         mut f: impl FnMut(Handle<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        for e in self.iter() {
+        for e in *self {
             f(Handle::Name(&e.key))?;
         }
         ControlFlow::Continue(())

@@ -386,7 +386,7 @@ impl SchemaSet {
         self.compiled
             .lock()
             .unwrap()
-            .retain(|_, v| v.cell.get().is_some_and(|c| c.is_some()));
+            .retain(|_, v| v.cell.get().is_some_and(std::option::Option::is_some));
         Ok(())
     }
 

@@ -65,7 +65,7 @@ pub(super) fn violations(obj: &Node, Problem { pointer, kind }: Problem) -> Vec<
         format!("{path}: ")
     };
     let (node, _) = locate(obj, &pointer, None);
-    let loc = node.map(|n| n.blame()).unwrap_or(obj.loc);
+    let loc = node.map_or(obj.loc, crate::yaml::Node::blame);
     let one = |message: String| {
         vec![Violation {
             pointer: pointer.clone(),
@@ -181,14 +181,13 @@ fn dotted(obj: &Node, pointer: &str) -> String {
     let mut cur = Some(obj);
     for tok in pointer.split('/').skip(1) {
         let tok = tok.replace("~1", "/").replace("~0", "~");
-        match cur.map(|c| &c.value) {
-            Some(Value::Seq(_)) => out.push_str(&format!("[{tok}]")),
-            _ => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(&tok);
+        if let Some(Value::Seq(_)) = cur.map(|c| &c.value) {
+            out.push_str(&format!("[{tok}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
             }
+            out.push_str(&tok);
         }
         cur = cur.and_then(|c| child(c, &tok));
     }

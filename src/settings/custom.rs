@@ -238,8 +238,9 @@ impl CustomDecl {
         self.node
             .get("variables")
             .and_then(|v| v.as_seq()?.get(index))
-            .map(|v| v.get("expression").map_or(v.loc, |e| e.loc))
-            .unwrap_or(self.node.loc)
+            .map_or(self.node.loc, |v| {
+                v.get("expression").map_or(v.loc, |e| e.loc)
+            })
     }
 }
 

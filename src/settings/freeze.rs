@@ -149,9 +149,9 @@ impl FreezeWindow {
             .and_then(|t| jiff::tz::TimeZone::get(t).ok())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let local = now.to_zoned(tz);
-        let t = (local.weekday().to_monday_zero_offset() as i64) * 24 * 60
-            + local.hour() as i64 * 60
-            + local.minute() as i64;
+        let t = i64::from(local.weekday().to_monday_zero_offset()) * 24 * 60
+            + i64::from(local.hour()) * 60
+            + i64::from(local.minute());
         let (Ok(from), Ok(to)) = (week_minute(&w.from), week_minute(&w.to)) else {
             return false;
         };

@@ -69,8 +69,7 @@ impl Waiver {
         let at = |i: usize, key: &str| {
             entry(i)
                 .and_then(|e| e.get(key).or(Some(e)))
-                .map(|n| n.loc)
-                .unwrap_or(Loc::NONE)
+                .map_or(Loc::NONE, |n| n.loc)
         };
         let mut errs = Vec::new();
         let mut fail = |msg: String, loc: Loc| {
@@ -132,20 +131,21 @@ impl Waiver {
             let expires = match &e.expires {
                 None => None,
                 // A plain YAML date arrives as the timestamp YAML makes of it.
-                Some(d) => match d.parse::<jiff::civil::Date>().or_else(|e| {
-                    d.parse::<jiff::Timestamp>()
-                        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
-                        .map_err(|_| e)
-                }) {
-                    Ok(d) => Some(d),
-                    Err(_) => {
+                Some(d) => {
+                    if let Ok(d) = d.parse::<jiff::civil::Date>().or_else(|e| {
+                        d.parse::<jiff::Timestamp>()
+                            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+                            .map_err(|_| e)
+                    }) {
+                        Some(d)
+                    } else {
                         fail(
                             format!("exceptions[{i}].expires: '{d}' is not a date (YYYY-MM-DD)"),
                             at(i, "expires"),
                         );
                         None
                     }
-                },
+                }
             };
             out.push(Waiver {
                 rule: e.rule.clone(),
@@ -154,7 +154,7 @@ impl Waiver {
                 environments: e.environments.clone(),
                 resources,
                 expires,
-                loc: entry(i).map(|n| n.loc).unwrap_or(Loc::NONE),
+                loc: entry(i).map_or(Loc::NONE, |n| n.loc),
                 imported: !known,
             });
         }

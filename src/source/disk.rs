@@ -169,18 +169,17 @@ impl DiskFs {
             Some(Ok(listing)) => Some(entry_kind(listing, name)),
             _ => None,
         };
-        let kind = match listed {
-            Some(kind) => kind,
-            None => {
-                // Only a real directory (reached without a symlink) may be probed below.
-                match self.kind_by_listing(parent)? {
-                    Ok(EntryKind::Dir) => {}
-                    Ok(_) | Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
-                }
-                match self.probe(path) {
-                    Ok(kind) => kind,
-                    Err(e) => return Some(Err(e)),
-                }
+        let kind = if let Some(kind) = listed {
+            kind
+        } else {
+            // Only a real directory (reached without a symlink) may be probed below.
+            match self.kind_by_listing(parent)? {
+                Ok(EntryKind::Dir) => {}
+                Ok(_) | Err(_) => return Some(Err(FsError::NotFound(rel.to_string()))),
+            }
+            match self.probe(path) {
+                Ok(kind) => kind,
+                Err(e) => return Some(Err(e)),
             }
         };
         match kind {

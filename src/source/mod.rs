@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 
 mod disk;
 mod mem;
+pub mod remote;
 
 pub use disk::DiskFs;
 pub use mem::MemFs;
@@ -104,12 +105,7 @@ impl SourceFile {
         };
         let start = self.line_starts()[line] as usize;
         let end = (offset as usize).min(self.text.len());
-        let col = self
-            .text
-            .get(start..end)
-            .map(|s| s.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let col = self.text.get(start..end).map_or(0, |s| s.chars().count()) + 1;
         (line as u32 + 1, col as u32)
     }
 
@@ -136,8 +132,7 @@ impl SourceFile {
         let e = self
             .line_starts()
             .get(i + 1)
-            .map(|&e| e as usize - 1)
-            .unwrap_or(self.text.len());
+            .map_or(self.text.len(), |&e| e as usize - 1);
         self.text
             .get(s as usize..e)
             .unwrap_or("")
@@ -439,8 +434,10 @@ pub fn repo_root_for(dir: &Path) -> Result<(PathBuf, String), FsError> {
     let root = abs
         .ancestors()
         .find(|a| a.join(".git").exists())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| abs.ancestors().last().unwrap_or(&abs).to_path_buf());
+        .map_or_else(
+            || abs.ancestors().last().unwrap_or(&abs).to_path_buf(),
+            Path::to_path_buf,
+        );
     let rel = abs
         .strip_prefix(&root)
         .map(|p| {

@@ -110,7 +110,7 @@ mod tests {
     use super::*;
 
     fn sorted(keys: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = keys.iter().map(std::string::ToString::to_string).collect();
         v.sort_by(|a, b| compare_keys(a, b));
         v
     }

@@ -282,7 +282,7 @@ impl Mapping {
     }
     /// Replaces the value of an existing key (keeping its position and key location) or appends.
     pub fn insert(&mut self, key: &str, value: Node) {
-        self.insert_at(key, Loc::NONE, value)
+        self.insert_at(key, Loc::NONE, value);
     }
     /// [`Mapping::insert`] that records where a new key was written (a patch's key).
     pub fn insert_at(&mut self, key: &str, key_loc: Loc, value: Node) {
@@ -368,9 +368,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::Str(s) => J::String(s.to_string()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => {
@@ -420,7 +418,7 @@ pub fn relocate(n: &mut Node, loc: Loc) {
         Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),
         Value::Map(m) => m.entries.iter_mut().for_each(|e| {
             e.key_loc = loc;
-            relocate(&mut e.value, loc)
+            relocate(&mut e.value, loc);
         }),
         _ => {}
     }

@@ -181,7 +181,7 @@ fn shift(n: &mut Node, off: u32) {
         Value::Seq(items) => items.iter_mut().for_each(|i| shift(i, off)),
         Value::Map(m) => m.entries.iter_mut().for_each(|e| {
             e.key_loc = moved(e.key_loc, off);
-            shift(&mut e.value, off)
+            shift(&mut e.value, off);
         }),
         _ => {}
     }
@@ -211,8 +211,7 @@ fn assert_same_as_general(text: &str, file: FileId, fast: &(Vec<Node>, Vec<Dupli
         && general.1 == fast.1;
     assert!(
         same,
-        "fast YAML path differs from the general parser on:\n{text}\n--- general:\n{:#?}\n--- fast:\n{:#?}",
-        general, fast
+        "fast YAML path differs from the general parser on:\n{text}\n--- general:\n{general:#?}\n--- fast:\n{fast:#?}"
     );
 }
 
@@ -246,24 +245,7 @@ fn parse_general_budgeted(
     options.block_nesting_limit = guard;
     let parser = Parser::new_from_str_with_options(text, options);
     for item in parser {
-        let (ev, span) = item.map_err(|e| {
-            let off = e.marker().byte_offset().unwrap_or(0);
-            let loc = Loc::new(file, off, off);
-            // granit's scanner counts flow nesting ahead of the events checked below.
-            if matches!(e.kind(), granit_parser::ErrorKind::RecursionLimitExceeded) {
-                return Budget::over(
-                    "depth",
-                    limits.depth,
-                    "YAML collections nested in one document",
-                    loc,
-                );
-            }
-            ParseError {
-                loc,
-                message: e.info(),
-                related: None,
-            }
-        })?;
+        let (ev, span) = item.map_err(|e| scan_error(&e, file, limits.depth))?;
         let s = span.start.byte_offset().unwrap_or(0);
         let e = span.end.byte_offset().unwrap_or(s);
         let loc = Loc::new(file, s, e);
@@ -347,47 +329,69 @@ fn parse_general_budgeted(
                 });
                 continue;
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    items,
-                    loc: l,
-                    anchor,
-                    before,
-                }) => {
-                    budget.add(1, false, l)?;
-                    let n = Node::new(Value::Seq(items), l);
-                    if anchor != 0 {
-                        anchors.insert(anchor, (n.clone(), budget.nodes - before));
-                    }
-                    n
-                }
-                _ => unreachable!("parser balances sequences"),
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    mut map,
-                    loc: l,
-                    anchor,
-                    merges,
-                    before,
-                    ..
-                }) => {
-                    merge_keys(&mut map, merges)?;
-                    budget.add(1, false, l)?;
-                    let n = Node::new(Value::Map(map), l);
-                    if anchor != 0 {
-                        anchors.insert(anchor, (n.clone(), budget.nodes - before));
-                    }
-                    n
-                }
-                _ => unreachable!("parser balances mappings"),
-            },
+            Event::SequenceEnd | Event::MappingEnd => {
+                let frame = stack.pop().expect("the parser balances collections");
+                close(frame, budget, &mut anchors)?
+            }
             _ => continue, // comments, anchor metadata
         };
         attach(&mut stack, &mut root, node, text, &mut duplicates)?;
     }
     Ok((docs, duplicates))
 }
+/// A scanner error as a parse error at its offset; running into granit's nesting guard is the
+/// `depth` budget (its scanner counts flow nesting ahead of the events the parser checks).
+fn scan_error(e: &granit_parser::ScanError, file: FileId, depth: usize) -> ParseError {
+    let off = e.marker().byte_offset().unwrap_or(0);
+    let loc = Loc::new(file, off, off);
+    if matches!(e.kind(), granit_parser::ErrorKind::RecursionLimitExceeded) {
+        return Budget::over(
+            "depth",
+            depth,
+            "YAML collections nested in one document",
+            loc,
+        );
+    }
+    ParseError {
+        loc,
+        message: e.info(),
+        related: None,
+    }
+}
+
+/// The node a collection's end event closes (an anchored one remembered with its size).
+fn close(
+    frame: Frame,
+    budget: &mut Budget,
+    anchors: &mut HashMap<usize, (Node, usize)>,
+) -> Result<Node, ParseError> {
+    let (value, l, anchor, before) = match frame {
+        Frame::Seq {
+            items,
+            loc,
+            anchor,
+            before,
+        } => (Value::Seq(items), loc, anchor, before),
+        Frame::Map {
+            mut map,
+            loc,
+            anchor,
+            merges,
+            before,
+            ..
+        } => {
+            merge_keys(&mut map, merges)?;
+            (Value::Map(map), loc, anchor, before)
+        }
+    };
+    budget.add(1, false, l)?;
+    let n = Node::new(value, l);
+    if anchor != 0 {
+        anchors.insert(anchor, (n.clone(), budget.nodes - before));
+    }
+    Ok(n)
+}
+
 /// A scalar event's value: resolved by its tag, or as plain or quoted text.
 fn scalar_value(
     v: std::borrow::Cow<'_, str>,

@@ -206,13 +206,10 @@ impl Cursor<'_> {
 pub fn resolve_tagged(s: &str, tag: &str, plain: bool) -> Value {
     match tag {
         "str" => Value::Str(s.into()),
-        "int" => parse_int(s)
-            .map(Value::Int)
-            .unwrap_or_else(|| Value::Str(s.into())),
+        "int" => parse_int(s).map_or_else(|| Value::Str(s.into()), Value::Int),
         "float" => parse_float(s)
             .or_else(|| parse_int(s).map(|i| i as f64))
-            .map(Value::Float)
-            .unwrap_or_else(|| Value::Str(s.into())),
+            .map_or_else(|| Value::Str(s.into()), Value::Float),
         "bool" => match resolve_plain(s) {
             v @ Value::Bool(_) => v,
             _ => Value::Str(s.into()),
@@ -339,7 +336,7 @@ fn go_shortest_g(f: f64) -> String {
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let sign = if mant.starts_with('-') { "-" } else { "" };
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
     if !(-4..6).contains(&exp) {
         let m = if digits.len() > 1 {
             format!("{}.{}", &digits[..1], &digits[1..])

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::process::Command;
 
 /// Writes a file, creating its directories.
-pub fn write(root: &Path, path: &str, text: &str) {
+pub(crate) fn write(root: &Path, path: &str, text: &str) {
     let p = root.join(path);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
 /// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -26,7 +26,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Runs git with a fixed identity; panics on failure; returns trimmed stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args([
             "-c",
@@ -51,7 +51,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// Says on the terminal — past the test harness's output capture, which hides what a passing
 /// test prints — that a test did not run, and why. Under CI (`CI=true`) a missing tool is a
 /// failure instead: `.ci/run` installs everything the tests drive.
-pub fn skip(test: &str, why: &str) {
+pub(crate) fn skip(test: &str, why: &str) {
     use std::io::Write;
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{test} cannot run: {why} (.ci/run installs what the tests need)");
@@ -60,7 +60,7 @@ pub fn skip(test: &str, why: &str) {
 }
 
 /// Whether `python3` can import `module`.
-pub fn python_has(module: &str) -> bool {
+pub(crate) fn python_has(module: &str) -> bool {
     Command::new("python3")
         .args(["-c", &format!("import {module}")])
         .output()
@@ -68,7 +68,7 @@ pub fn python_has(module: &str) -> bool {
 }
 
 /// Runs `python3 -c script args…` and returns its stdout; panics with its stderr on failure.
-pub fn python(script: &str, args: &[&str]) -> String {
+pub(crate) fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -86,7 +86,7 @@ pub fn python(script: &str, args: &[&str]) -> String {
 /// The kustodian binary under test, run in `dir` with no GitHub Actions environment, and with
 /// git's search for a work tree stopped at `dir`'s parent: a fixture inside this repository is
 /// then its own repository, as it would be in a user's checkout.
-pub fn kustodian_in(dir: &Path) -> Command {
+pub(crate) fn kustodian_in(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kustodian"));
     cmd.current_dir(dir)
         .env_remove("GITHUB_ACTIONS")
@@ -108,7 +108,7 @@ pub fn kustodian_in(dir: &Path) -> Command {
 /// `../shared` beside this checkout. The tests that need it are `#[ignore]`d (cargo lists them
 /// as ignored rather than passing them without it); `scripts/test` runs them with `--ignored`
 /// when it is there. Run by hand without it, they fail saying so.
-pub fn shared_dir() -> std::path::PathBuf {
+pub(crate) fn shared_dir() -> std::path::PathBuf {
     let candidates = [
         std::env::var_os("KUSTODIAN_SHARED").map(std::path::PathBuf::from),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")),
@@ -128,7 +128,7 @@ pub fn shared_dir() -> std::path::PathBuf {
 /// (`prod`, `non-prod`) and region (`us`, `eu`). At the start, prod-us sets two values its
 /// staging counterpart does not (`UI_THEME`, `N_BUCKETS`: drift on `main`) and every image is a
 /// tag (not pinned); the eu pair agrees.
-pub fn stage_variants_repo(root: &Path) {
+pub(crate) fn stage_variants_repo(root: &Path) {
     let deployment = |body: &str| {
         format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n{body}")
     };
@@ -214,7 +214,7 @@ pub fn stage_variants_repo(root: &Path) {
 }
 
 /// Replaces the first `from` in a file with `to` (which must be there).
-pub fn edit(root: &Path, path: &str, from: &str, to: &str) {
+pub(crate) fn edit(root: &Path, path: &str, from: &str, to: &str) {
     let p = root.join(path);
     let text = std::fs::read_to_string(&p).unwrap();
     assert!(text.contains(from), "{path} lacks {from:?}");

@@ -21,6 +21,24 @@ pub(crate) struct Cli {
     /// docs/security.md: file-bytes, tree-bytes, depth, nodes, alias-nodes, documents, nesting).
     #[arg(long, global = true, value_name = "NAME=VALUE,...")]
     pub(crate) limits: Option<String>,
+    /// Remote bases (git URLs in `resources:`/`components:`): `cache` uses the commits
+    /// `kustodian fetch` recorded and never touches the network; `fetch` fetches them first;
+    /// `deny` refuses them (docs/remote.md).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "cache",
+        env = "KUSTODIAN_REMOTE"
+    )]
+    pub(crate) remote: RemoteMode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RemoteMode {
+    Fetch,
+    Cache,
+    Deny,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +206,18 @@ pub(crate) enum Command {
     /// Promote an app's images to an environment: set them where they are set today to what the
     /// previous environment runs (or to --digest/--tag), check, then write (and commit).
     Promote(PromoteArgs),
+    /// Fetch the remote bases (git URLs in `resources:`) of the kustomizations at or below PATH
+    /// into the cache, recording the commit each ref resolves to.
+    ///
+    /// The remote bases the fetched bases name are fetched too. The cache is
+    /// `$KUSTODIAN_CACHE_DIR`, else `$XDG_CACHE_HOME/kustodian`, else `~/.cache/kustodian`;
+    /// `check` and `render` then read it without the network (`--remote cache`, the default).
+    /// Exit 2 when a base could not be fetched (each is reported at its line).
+    Fetch {
+        /// Repository (or directory) whose kustomizations to scan.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
     /// Print what `kustomize build DIR` prints.
     Render {
         /// Kustomization directories. With one, the output is exactly `kustomize build`'s; with
@@ -207,6 +237,10 @@ pub(crate) enum Command {
         envs: Vec<String>,
     },
     /// Print a rule's documentation (built in, or a custom or imported rule of the repository).
+    ///
+    /// An id that is no built-in rule and none of the repository's custom rules, admission
+    /// policies and Rego rules from its files is looked for among the admission policies
+    /// rendered into its environments: the repository is then rendered, as `check` renders it.
     Explain {
         /// Rule id (see `kustodian rules`).
         rule: String,
@@ -218,6 +252,10 @@ pub(crate) enum Command {
         policy: Option<PathBuf>,
     },
     /// List the rules: built in, then the repository's custom and imported ones.
+    ///
+    /// The repository's environments are rendered, as `check` renders them, to list the
+    /// ValidatingAdmissionPolicies rendered into them too; an admission policy is listed at the
+    /// level its bindings give (the strongest, when several bind it; `off` when none does).
     Rules {
         /// Repository root (for its custom and imported rules).
         #[arg(long, short = 'C', default_value = ".")]

@@ -7,15 +7,30 @@ use kustodian::report::{Report, human};
 use kustodian::source::Sources;
 
 /// The repository's custom and imported rules (exit code 2 when its config or policies do not
-/// load: the errors are printed).
+/// load: the errors are printed). With `render`, admission policies rendered into its
+/// environments too; environments that do not render are named on stderr.
 pub(crate) fn repo_rules(
     repo: &Path,
     policy: Option<&Path>,
+    render: bool,
 ) -> Result<Vec<kustodian::diag::RuleDescriptor>, u8> {
-    kustodian::policies::catalog(repo, policy).map_err(|(findings, sources)| {
-        print_fatal(&findings, &sources);
-        2
-    })
+    let catalog =
+        kustodian::policies::catalog(repo, policy, render).map_err(|(findings, sources)| {
+            print_fatal(&findings, &sources);
+            2
+        })?;
+    if let Some(first) = catalog.unrendered.first() {
+        eprintln!(
+            "note: {} environment(s) did not render ({first}{}): admission policies rendered into them are not listed; `kustodian check` says why",
+            catalog.unrendered.len(),
+            if catalog.unrendered.len() > 1 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(catalog.rules)
 }
 
 pub(crate) fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sources) {
@@ -30,9 +45,10 @@ pub(crate) fn print_fatal(findings: &[kustodian::diag::Finding], sources: &Sourc
 }
 
 /// `kustodian rules`: built-in rules, the error codes that share their id space, then the
-/// repository's custom and imported rules.
+/// repository's custom and imported rules (its environments rendered for the admission
+/// policies rendered into them).
 pub(crate) fn rules(repo: &Path, policy: Option<&Path>) -> u8 {
-    let extra = match repo_rules(repo, policy) {
+    let extra = match repo_rules(repo, policy, true) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -68,7 +84,9 @@ pub(crate) fn rules(repo: &Path, policy: Option<&Path>) -> u8 {
 }
 
 /// `kustodian explain RULE`: a built-in rule's doc, an error code's meaning, or (reading the
-/// repository's settings only then) a custom or imported rule's.
+/// repository's settings only then) a custom or imported rule's. The repository's environments
+/// are rendered only for an admission policy (rendered there, or bound there) or an id found
+/// nowhere else.
 pub(crate) fn explain(rule: &str, repo: &Path, policy: Option<&Path>) -> u8 {
     if let Some(r) = kustodian::rules::lookup(rule) {
         println!("# {}\n\n{}", r.id, r.doc);
@@ -82,10 +100,17 @@ pub(crate) fn explain(rule: &str, repo: &Path, policy: Option<&Path>) -> u8 {
         );
         return 0;
     }
-    let extra = match repo_rules(repo, policy) {
+    let mut extra = match repo_rules(repo, policy, false) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let found = extra.iter().find(|r| r.id == rule);
+    if found.is_none_or(|r| r.origin.as_deref() == Some(kustodian::policies::vap::ORIGIN)) {
+        extra = match repo_rules(repo, policy, true) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+    }
     if let Some(r) = extra.iter().find(|r| r.id == rule) {
         println!("# {}\n\n{}", r.id, r.doc);
         return 0;

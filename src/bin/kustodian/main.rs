@@ -3,11 +3,13 @@
 //!
 //! A thin binary over the library: `args` is the command line's shape (the help text), and each
 //! other module runs a family of commands — `report` checks and writes reports, `render` renders
-//! and lists environments, `workflow` is versions and promote, `catalog` the rules. Only here
+//! and lists environments, `workflow` is versions and promote, `catalog` the rules, `remote`
+//! the `--remote` mode and `fetch`. Only here
 //! are things printed and errors turned into exit codes (`anyhow` stays out of the library).
 
 mod args;
 mod catalog;
+mod remote;
 mod render;
 mod report;
 mod workflow;
@@ -34,6 +36,10 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Err(e) = remote::set_mode(&cli) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     // Threads with the stack the budgets need: deep inputs within them must not overflow it.
     kustodian::limits::init_threads();
     match kustodian::limits::with_stack(|| run(cli)) {
@@ -57,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Render { dirs, envs, .. } if !envs.is_empty() => render::render_envs(&dirs, &envs),
         Command::Render { dirs, root, .. } => render::render(&dirs, root.as_deref()),
         Command::Envs { path, format } => render::envs(&path, format),
+        Command::Fetch { path } => remote::fetch(&path),
         Command::Promote(args) => workflow::promote(args),
         Command::Versions(args) => workflow::versions(args),
         Command::Schemas {

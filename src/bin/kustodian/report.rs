@@ -121,8 +121,7 @@ pub(crate) fn print_verbose(affected: &[String], report: &Report) {
     eprintln!("suppressed findings ({}):", waived.len());
     for (f, w) in waived {
         let at = |p: Option<kustodian::source::Position>| {
-            p.map(|p| format!("{}:{}", p.file, p.line))
-                .unwrap_or_else(|| "-".into())
+            p.map_or_else(|| "-".into(), |p| format!("{}:{}", p.file, p.line))
         };
         eprintln!(
             "  {}",

@@ -280,9 +280,8 @@ fn add_values(body: &Node, params: &mut [Value]) -> Result<(), Unsupported> {
 fn clusters(body: &Node) -> Result<Generated, Unsupported> {
     let labels = body
         .get_path(&["selector", "matchLabels"])
-        .map(to_json)
-        .unwrap_or_else(|| json!({}));
-    if labels.as_object().is_none_or(|m| m.is_empty()) {
+        .map_or_else(|| json!({}), to_json);
+    if labels.as_object().is_none_or(serde_json::Map::is_empty) {
         return Err("the clusters generator selects clusters by what is registered in Argo CD: not evaluated offline".into());
     }
     let mut p = json!({"metadata": {"labels": labels, "annotations": {}}});

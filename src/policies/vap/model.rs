@@ -11,7 +11,7 @@ use crate::source::{Loc, Sources};
 use crate::yaml::Node;
 
 /// The variables an admission policy's expressions may use.
-pub const VARIABLES: &[&str] = &[
+pub(super) const VARIABLES: &[&str] = &[
     "object",
     "oldObject",
     "params",
@@ -21,13 +21,17 @@ pub const VARIABLES: &[&str] = &[
 
 fn strings(n: Option<&Node>) -> Vec<String> {
     n.and_then(|n| n.as_seq())
-        .map(|s| s.iter().filter_map(|i| i.scalar_string()).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(crate::yaml::Node::scalar_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// One `resourceRules` entry.
 #[derive(Clone, Debug, Default)]
-pub struct ResourceRule {
+pub(super) struct ResourceRule {
     groups: Vec<String>,
     versions: Vec<String>,
     resources: Vec<String>,
@@ -50,7 +54,7 @@ impl ResourceRule {
             names: strings(n.get("resourceNames")),
             scope: n
                 .get("scope")
-                .and_then(|s| s.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .unwrap_or_else(|| "*".into()),
         }
     }
@@ -297,7 +301,18 @@ fn policy_doc(
         doc,
         help_uri: None,
         default_severity: Some(Severity::Error),
-        origin: Some("admission policy".into()),
+        origin: Some(super::ORIGIN.into()),
+    }
+}
+
+/// Deny → error, Warn → warning, Audit → note (the strongest one listed).
+pub fn severity_of(actions: &[String]) -> Severity {
+    if actions.iter().any(|a| a == "Deny") {
+        Severity::Error
+    } else if actions.iter().any(|a| a == "Warn") {
+        Severity::Warning
+    } else {
+        Severity::Note
     }
 }
 
@@ -363,15 +378,9 @@ impl Binding {
         })
     }
 
-    /// Deny → error, Warn → warning, Audit → note (the strongest one listed).
+    /// The level of this binding's findings ([`severity_of`] its actions).
     pub fn severity(&self) -> Severity {
-        if self.actions.iter().any(|a| a == "Deny") {
-            Severity::Error
-        } else if self.actions.iter().any(|a| a == "Warn") {
-            Severity::Warning
-        } else {
-            Severity::Note
-        }
+        severity_of(&self.actions)
     }
 
     pub fn allow_missing_params(&self) -> bool {

@@ -388,20 +388,19 @@ fn add_labels(k: &mut Kustomization, o: &EnvBuild) -> Result<(), RenderError> {
         let flag =
             |l: &Node, f: &str| matches!(l.get(f).map(|b| &b.value), Some(Value::Bool(true)));
         let i =
-            match k.labels.iter().position(|l| {
+            if let Some(i) = k.labels.iter().position(|l| {
                 !flag(l, "includeSelectors") && flag(l, "includeTemplates") == templates
             }) {
-                Some(i) => i,
-                None => {
-                    let mut l = Node::new(Value::Map(Mapping::default()), v.loc);
-                    l.set("pairs", Node::new(Value::Map(Mapping::default()), v.loc));
-                    l.set("includeSelectors", Node::new(Value::Bool(false), v.loc));
-                    if templates {
-                        l.set("includeTemplates", Node::new(Value::Bool(true), v.loc));
-                    }
-                    k.labels.push(l);
-                    k.labels.len() - 1
+                i
+            } else {
+                let mut l = Node::new(Value::Map(Mapping::default()), v.loc);
+                l.set("pairs", Node::new(Value::Map(Mapping::default()), v.loc));
+                l.set("includeSelectors", Node::new(Value::Bool(false), v.loc));
+                if templates {
+                    l.set("includeTemplates", Node::new(Value::Bool(true), v.loc));
                 }
+                k.labels.push(l);
+                k.labels.len() - 1
             };
         let entry = &mut k.labels[i];
         if entry.get("pairs").is_none_or(|p| p.as_map().is_none()) {

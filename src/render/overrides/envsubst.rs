@@ -466,10 +466,10 @@ pub(super) fn glob_match(pat: &str, name: &str) -> Option<bool> {
                         i += 1;
                     }
                 }
-                if hit != negate {
-                    go(after, nr)
-                } else {
+                if hit == negate {
                     Some(false)
+                } else {
+                    go(after, nr)
                 }
             }
             '\\' => {
@@ -500,7 +500,7 @@ mod tests {
             "CLUSTER_SECRET" => Lookup::Unknown,
             _ => Lookup::Unset,
         };
-        substitute(s, &look).map(|r| r.map(|(s, _)| s).unwrap_or_else(|| s.to_string()))
+        substitute(s, &look).map(|r| r.map_or_else(|| s.to_string(), |(s, _)| s))
     }
 
     #[test]

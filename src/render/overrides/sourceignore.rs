@@ -118,7 +118,11 @@ impl SourceIgnore {
         for n in 0..segs.len() {
             read_ignore_file(fs, &segs[..n], &mut own, &mut files);
         }
-        let mut stack = vec![segs.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+        let mut stack = vec![
+            segs.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
+        ];
         while let Some(d) = stack.pop() {
             let refs: Vec<&str> = d.iter().map(String::as_str).collect();
             read_ignore_file(fs, &refs, &mut own, &mut files);
@@ -161,7 +165,7 @@ impl SourceIgnore {
 fn read_ignore_file(fs: &dyn Fs, dir: &[&str], out: &mut Vec<Pattern>, files: &mut Vec<String>) {
     let file = child_rel(&dir.join("/"), ".sourceignore");
     let Ok(text) = fs.read(&file) else { return };
-    let domain: Vec<String> = dir.iter().map(|s| s.to_string()).collect();
+    let domain: Vec<String> = dir.iter().map(std::string::ToString::to_string).collect();
     for line in text.lines() {
         if !line.starts_with('#') && !line.trim().is_empty() {
             out.push(Pattern::parse(line, &domain));
@@ -177,7 +181,10 @@ mod tests {
     fn rules(lines: &[(&str, &[&str])]) -> SourceIgnore {
         let mut patterns = Vec::new();
         for (p, domain) in lines {
-            let d: Vec<String> = domain.iter().map(|s| s.to_string()).collect();
+            let d: Vec<String> = domain
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect();
             patterns.push(Pattern::parse(p, &d));
         }
         SourceIgnore {

@@ -59,7 +59,7 @@ pub(super) fn report_dropped(
                  `$patch: delete` in one patch and add it in another"
                     .to_string(),
             ),
-            _ if mine.iter().all(|v| v.is_empty()) => {
+            _ if mine.iter().all(String::is_empty) => {
                 culprit.get_or_insert(p.loc);
                 let named = keys
                     .iter()
@@ -80,7 +80,7 @@ pub(super) fn report_dropped(
             .iter()
             .filter_map(|k| {
                 p.get(k)
-                    .and_then(|v| v.scalar_string())
+                    .and_then(crate::yaml::Node::scalar_string)
                     .map(|v| format!("{k}={v}"))
             })
             .collect::<Vec<_>>()
@@ -111,7 +111,7 @@ fn shown(n: &Node, keys: &[&str]) -> String {
     keys.iter()
         .filter_map(|k| {
             n.get(k)
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .map(|v| format!("{k}: {v}"))
         })
         .collect::<Vec<_>>()

@@ -41,7 +41,7 @@ pub(super) fn describe(keys: &[&str], values: &[String]) -> String {
 /// kyaml's `ElementMatcher` with values: the first item whose keys have exactly these values.
 pub(super) fn find_item(list: &[Node], keys: &[&str], values: &[String]) -> Option<usize> {
     if keys.first().is_none_or(|k| k.is_empty()) {
-        let want = values.first().map(String::as_str).unwrap_or("");
+        let want = values.first().map_or("", String::as_str);
         return list.iter().position(|n| raw_value(n) == want);
     }
     list.iter().position(|n| {
@@ -87,7 +87,7 @@ pub(super) fn key_values(n: &Node, keys: &[&str]) -> Vec<String> {
         .map(|k| {
             n.get(k)
                 .filter(|v| !matches!(v.value, Value::Null | Value::Seq(_) | Value::Map(_)))
-                .and_then(|v| v.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .unwrap_or_default()
         })
         .collect()
@@ -116,7 +116,7 @@ pub(super) fn element_setter(
     let mut out = Vec::with_capacity(list.len() + 1);
     let mut matched = false;
     for item in list.drain(..) {
-        if item.is_null() || item.as_map().is_some_and(|m| m.is_empty()) {
+        if item.is_null() || item.as_map().is_some_and(crate::yaml::Mapping::is_empty) {
             continue;
         }
         if item.as_map().is_none() && mapping_setter {

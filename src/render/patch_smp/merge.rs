@@ -141,7 +141,7 @@ fn target_only_fields(
         m.entries
             .retain(|e| skip.is_some_and(|s| s.contains_key(&e.key)) || !is_empty_null(&e.value));
     }
-    for e in m.entries.iter_mut() {
+    for e in &mut m.entries {
         if skip.is_some_and(|s| s.contains_key(&e.key)) {
             continue;
         }
@@ -190,9 +190,10 @@ fn walk_field(
                     });
                     let mut v = from_patch(o);
                     take_map_directive(&mut v)?;
-                    Ok(match self_walk(ctx, &mut v, key, path, edits, schema)? {
-                        true => Field::Set(v),
-                        false => Field::Clear,
+                    Ok(if self_walk(ctx, &mut v, key, path, edits, schema)? {
+                        Field::Set(v)
+                    } else {
+                        Field::Clear
                     })
                 }
                 _ => {
@@ -243,9 +244,10 @@ fn patch_only(
         }
         Value::Seq(_) => {
             let mut v = from_patch(o);
-            match self_walk_list(ctx, &mut v, key, path, edits, schema, false)? {
-                true => Field::Set(v),
-                false => Field::Clear,
+            if self_walk_list(ctx, &mut v, key, path, edits, schema, false)? {
+                Field::Set(v)
+            } else {
+                Field::Clear
             }
         }
         _ => Field::Set(from_patch(o)),
@@ -309,7 +311,7 @@ fn removed(edits: &mut Vec<Edit>, path: &str, by: Loc) {
         path: path.to_string(),
         by,
         kind: EditKind::Removed,
-    })
+    });
 }
 
 /// kyaml's walk of a patch value against itself (what it does where the target has nothing):
@@ -330,7 +332,7 @@ pub(super) fn self_walk(
             }
             let m = x.as_map_mut().expect("a map");
             let mut cleared = Vec::new();
-            for e in m.entries.iter_mut() {
+            for e in &mut m.entries {
                 let fpath = join(path, &e.key);
                 if !self_walk(
                     ctx,
@@ -595,16 +597,13 @@ fn patch_item(
         }
         (None, Some(j)) => {
             let mut v = from_patch(&o[j]);
-            match take_map_directive(&mut v)? {
-                Some((Directive::Delete, _)) => {
-                    fates[j] = Some(Fate::Deleted);
-                    None
-                }
-                _ => {
-                    let keep = self_walk(ctx, &mut v, "", item_path, edits, item_schema)?;
-                    fates[j] = Some(Fate::Lands(o[j].loc));
-                    keep.then_some(v)
-                }
+            if let Some((Directive::Delete, _)) = take_map_directive(&mut v)? {
+                fates[j] = Some(Fate::Deleted);
+                None
+            } else {
+                let keep = self_walk(ctx, &mut v, "", item_path, edits, item_schema)?;
+                fates[j] = Some(Fate::Lands(o[j].loc));
+                keep.then_some(v)
             }
         }
         (Some(i), Some(j)) if primitive => {

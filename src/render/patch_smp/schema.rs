@@ -89,7 +89,7 @@ impl Ctx<'_> {
         }
         let all: Vec<&Node> = lists
             .iter()
-            .flat_map(|l| l.as_seq().map(|v| v.as_slice()).unwrap_or(&[]))
+            .flat_map(|l| l.as_seq().map_or(&[][..], Vec::as_slice))
             .collect();
         let key = merge_key(field, &all)?;
         Some(match list_map_keys(field, key, path) {

@@ -188,17 +188,24 @@ fn prior_transformations(value: &Node) -> Result<String, RenderError> {
 }
 
 /// `config.kubernetes.io/origin`: where the resource came from.
+/// In a remote base, paths start at its repository's top and `repo`/`ref` say which.
 fn origin_text(r: &Resource, top: &str) -> Option<String> {
+    let repo = r.origin_repo.as_deref();
+    let path = |p: &str| match repo {
+        Some(_) => scalar(p),
+        None => scalar(&relative_path(top, p)),
+    };
     let text = match r.origin.as_ref()? {
-        Origin::File(p) => format!("path: {}\n", scalar(&relative_path(top, p))),
+        Origin::File(p) => format!("path: {}\n{}", path(p), repo_lines(repo, "")),
         Origin::Generator {
             configured_in,
             kind,
             name,
         } => {
             let mut t = format!(
-                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
-                scalar(&relative_path(top, configured_in)),
+                "{}configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                repo_lines(repo, ""),
+                path(configured_in),
                 scalar(kind)
             );
             if let Some(n) = name {
@@ -215,9 +222,19 @@ fn origin_text(r: &Resource, top: &str) -> Option<String> {
 fn transformations_text(r: &Resource, top: &str) -> String {
     let mut out = String::new();
     for t in r.transformations.iter().flat_map(|level| level.iter()) {
+        let configured_in = match t.repo {
+            Some(_) => t.configured_in.clone(),
+            None => relative_path(top, &t.configured_in),
+        };
+        // Every field indented under the item; `- ` then takes the first one's indent.
+        let fields = format!(
+            "{}  configuredIn: {}",
+            repo_lines(t.repo.as_deref(), "  "),
+            scalar(&configured_in)
+        );
         out.push_str(&format!(
-            "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {}\n",
-            scalar(&relative_path(top, &t.configured_in)),
+            "- {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {}\n",
+            &fields[2..],
             scalar(&t.kind)
         ));
         for (field, v) in [("name", &t.name), ("namespace", &t.namespace)] {
@@ -225,6 +242,19 @@ fn transformations_text(r: &Resource, top: &str) -> String {
                 out.push_str(&format!("    {field}: {}\n", scalar(v)));
             }
         }
+    }
+    out
+}
+
+/// `repo:` and `ref:` lines (each after `indent`) of an origin in a remote base; empty for a
+/// local one.
+fn repo_lines(repo: Option<&super::super::resource::OriginRepo>, indent: &str) -> String {
+    let Some(r) = repo else {
+        return String::new();
+    };
+    let mut out = format!("{indent}repo: {}\n", scalar(&r.repo));
+    if let Some(gr) = &r.git_ref {
+        out.push_str(&format!("{indent}ref: {}\n", scalar(gr)));
     }
     out
 }
@@ -241,7 +271,10 @@ fn scalar(s: &str) -> String {
 /// kustomize creates, in the order it runs them (`transformers:` configs come after, from
 /// [`apply_transformer_config`](super::configured::apply_transformer_config)). A quirk kept: any `labels`/`commonLabels` makes one
 /// `LabelTransformer` per `labels` entry plus one for `commonLabels`, even an empty one.
-pub(crate) fn configured_transformers(k: &Kustomization) -> Vec<Transformation> {
+pub(crate) fn configured_transformers(
+    k: &Kustomization,
+    repo: Option<std::sync::Arc<super::super::resource::OriginRepo>>,
+) -> Vec<Transformation> {
     let set = |v: &Option<(String, Loc)>| v.as_ref().is_some_and(|(s, _)| !s.is_empty());
     let counts = [
         (
@@ -281,6 +314,7 @@ pub(crate) fn configured_transformers(k: &Kustomization) -> Vec<Transformation> 
                     kind: kind.to_string(),
                     name: String::new(),
                     namespace: String::new(),
+                    repo: repo.clone(),
                 },
                 n,
             )

@@ -51,6 +51,7 @@ pub(crate) fn apply_transformer_config(
                 .str_at(&["metadata", "namespace"])
                 .unwrap_or("")
                 .to_string(),
+            repo: renderer.fetched_origin(),
         });
         let api = doc.str_at(&["apiVersion"]).unwrap_or("");
         if api != "builtin" && split_api_version(api).0 != "builtin" {
@@ -82,11 +83,11 @@ fn run_builtin(
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
             k.name_prefix = doc
                 .get("prefix")
-                .and_then(|p| p.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .map(|p| (p, loc));
             k.name_suffix = doc
                 .get("suffix")
-                .and_then(|p| p.scalar_string())
+                .and_then(crate::yaml::Node::scalar_string)
                 .map(|p| (p, loc));
             // The config's field specs replace the default (every object's name).
             let specs = config_specs(doc);
@@ -114,7 +115,7 @@ fn run_builtin(
                 })
                 .unwrap_or_default();
             let specs = config_specs(doc);
-            for r in acc.resources.iter_mut() {
+            for r in &mut acc.resources {
                 set_string_map(&specs, r, &pairs);
             }
         }
@@ -159,8 +160,8 @@ fn namespace_config(doc: &Node, resources: &mut [Resource]) -> Result<(), Render
     let loc = doc.loc;
     let ns = doc.get_path(&["metadata", "namespace"]);
     let mode = doc.get("setRoleBindingSubjects");
-    let subjects = match mode.and_then(|m| m.scalar_string()).as_deref() {
-        None | Some("") | Some("defaultOnly") => SubjectMode::DefaultOnly,
+    let subjects = match mode.and_then(crate::yaml::Node::scalar_string).as_deref() {
+        None | Some("" | "defaultOnly") => SubjectMode::DefaultOnly,
         Some("allServiceAccounts") => SubjectMode::AllServiceAccounts,
         Some("none") => SubjectMode::None,
         Some(other) => {
@@ -169,16 +170,17 @@ fn namespace_config(doc: &Node, resources: &mut [Resource]) -> Result<(), Render
                     "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \
                      \"defaultOnly\", \"none\" or \"allServiceAccounts\""
                 ),
-                mode.map(|m| m.loc).unwrap_or(loc),
+                mode.map_or(loc, |m| m.loc),
             ));
         }
     };
     set_namespace(
-        &ns.and_then(|n| n.scalar_string()).unwrap_or_default(),
-        ns.map(|n| n.loc).unwrap_or(loc),
+        &ns.and_then(crate::yaml::Node::scalar_string)
+            .unwrap_or_default(),
+        ns.map_or(loc, |n| n.loc),
         &config_specs(doc),
         doc.get("unsetOnly")
-            .and_then(|u| u.as_bool())
+            .and_then(crate::yaml::Node::as_bool)
             .unwrap_or(false),
         subjects,
         resources,

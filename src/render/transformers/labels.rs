@@ -31,11 +31,8 @@ pub(crate) fn set_string_map<'s>(
                 }
             }
             for (k, v, loc) in pairs {
-                let keep_loc = m.get(k).map(|x| x.loc).unwrap_or(Loc::NONE);
-                m.insert(
-                    k,
-                    Node::new(Value::Str(v.as_str().into()), keep_loc).with_via(*loc),
-                );
+                let keep_loc = m.get(k).map_or(Loc::NONE, |x| x.loc);
+                m.insert(k, Node::new(Value::Str(v.as_str().into()), keep_loc).with_via(*loc));
             }
         }
     });
@@ -53,7 +50,11 @@ pub(crate) fn apply_labels(k: &Kustomization, resources: &mut [Resource]) {
                     .collect()
             })
             .unwrap_or_default();
-        let flag = |f: &str| l.get(f).and_then(|b| b.as_bool()).unwrap_or(false);
+        let flag = |f: &str| {
+            l.get(f)
+                .and_then(crate::yaml::Node::as_bool)
+                .unwrap_or(false)
+        };
         let own: Vec<FieldSpec> = l
             .get("fields")
             .and_then(|f| f.as_seq())

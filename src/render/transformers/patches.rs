@@ -51,8 +51,8 @@ fn load_patch_source(
 ) -> Result<LoadedPatch, RenderError> {
     one_of_path_and_patch(path, inline, at)?;
     if let Some(p) = path.and_then(|p| p.as_str()).filter(|p| !p.is_empty()) {
-        let rel = renderer.restricted_file(dir, p, path.map(|p| p.loc).unwrap_or(at))?;
-        let loc = path.map(|p| p.loc).unwrap_or(at);
+        let rel = renderer.restricted_file(dir, p, path.map_or(at, |p| p.loc))?;
+        let loc = path.map_or(at, |p| p.loc);
         let mut docs: Vec<Node> = renderer
             .load_file(&rel)?
             .into_iter()
@@ -63,7 +63,7 @@ fn load_patch_source(
     }
     if let Some(text) = inline.and_then(|p| p.as_str()) {
         // Inline patches are parsed from the kustomization's string; their nodes point at it.
-        let loc = inline.map(|p| p.loc).unwrap_or(at);
+        let loc = inline.map_or(at, |p| p.loc);
         // `patches:` trims its inline text (PatchTransformer's Config): a block scalar that ends
         // the patch so loses its last line break.
         let text = if trim { text.trim() } else { text };
@@ -309,11 +309,11 @@ pub(crate) fn apply_patches(
         let opts = entry.get("options");
         let allow_name = opts
             .and_then(|o| o.get("allowNameChange"))
-            .and_then(|b| b.as_bool())
+            .and_then(crate::yaml::Node::as_bool)
             .unwrap_or(false);
         let allow_kind = opts
             .and_then(|o| o.get("allowKindChange"))
-            .and_then(|b| b.as_bool())
+            .and_then(crate::yaml::Node::as_bool)
             .unwrap_or(false);
         // A patch whose single document is a list is a JSON 6902 patch.
         let is_json = lp.docs.len() == 1 && lp.docs[0].as_seq().is_some();
@@ -338,32 +338,29 @@ pub(crate) fn apply_patches(
             continue;
         }
         for doc in &lp.docs {
-            match target {
-                Some(t) => {
-                    let sel = Selector::from_node(t)?;
-                    let mut idxs = sel.select(resources);
-                    if idxs.is_empty() {
-                        unmatched.push(t.loc);
-                    }
-                    idxs.reverse(); // deletions keep earlier indexes valid
-                    for i in idxs {
-                        let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
-                        if allow_name || allow_kind {
-                            resources[i].remember_id();
-                            resources[i].bookkept = true;
-                        }
-                        smp_into(schema, resources, i, &p)?;
-                    }
+            if let Some(t) = target {
+                let sel = Selector::from_node(t)?;
+                let mut idxs = sel.select(resources);
+                if idxs.is_empty() {
+                    unmatched.push(t.loc);
                 }
-                None => {
-                    let idx = target_by_patch_id(resources, doc, lp.loc)?;
-                    let p = adopt_identity(doc, &resources[idx], !allow_name, !allow_kind);
+                idxs.reverse(); // deletions keep earlier indexes valid
+                for i in idxs {
+                    let p = adopt_identity(doc, &resources[i], !allow_name, !allow_kind);
                     if allow_name || allow_kind {
-                        resources[idx].remember_id();
-                        resources[idx].bookkept = true;
+                        resources[i].remember_id();
+                        resources[i].bookkept = true;
                     }
-                    smp_into(schema, resources, idx, &p)?;
+                    smp_into(schema, resources, i, &p)?;
                 }
+            } else {
+                let idx = target_by_patch_id(resources, doc, lp.loc)?;
+                let p = adopt_identity(doc, &resources[idx], !allow_name, !allow_kind);
+                if allow_name || allow_kind {
+                    resources[idx].remember_id();
+                    resources[idx].bookkept = true;
+                }
+                smp_into(schema, resources, idx, &p)?;
             }
         }
     }
@@ -385,15 +382,15 @@ pub(crate) fn apply_patches_json6902(
             .and_then(|p| p.as_str())
             .filter(|p| !p.is_empty())
         {
-            let loc = entry.get("path").map(|p| p.loc).unwrap_or(entry.loc);
+            let loc = entry.get("path").map_or(entry.loc, |p| p.loc);
             let rel = renderer.restricted_file(dir, p, loc)?;
             let text = renderer.read_text(&rel, loc)?;
             let id = renderer.file_id(&rel);
             // kustomize refuses an empty file, and one that reads as null (comments only).
-            let ops = match text.is_empty() {
-                true => None,
-                // (no document at all parses to a list made up here, without a place)
-                false => Some(patch_json::parse_ops(&text, id)?).filter(|o| o.loc.is_some()),
+            let ops = if text.is_empty() {
+                None
+            } else {
+                Some(patch_json::parse_ops(&text, id)?).filter(|o| o.loc.is_some())
             };
             ops.ok_or_else(|| {
                 RenderError::invalid(

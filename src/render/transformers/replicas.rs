@@ -15,15 +15,15 @@ pub(crate) fn apply_replicas(
     resources: &mut [Resource],
 ) -> Result<(), RenderError> {
     for entry in &k.replicas {
-        let Some(name) = entry.get("name").and_then(|n| n.scalar_string()) else {
+        let Some(name) = entry.get("name").and_then(crate::yaml::Node::scalar_string) else {
             return Err(RenderError::invalid(
                 "replicas entry needs a 'name'",
                 entry.loc,
             ));
         };
         let count_node = entry.get("count");
-        let count = count_node.and_then(|c| c.as_i64()).unwrap_or(0);
-        let via = count_node.map(|c| c.loc).unwrap_or(entry.loc);
+        let count = count_node.and_then(crate::yaml::Node::as_i64).unwrap_or(0);
+        let via = count_node.map_or(entry.loc, |c| c.loc);
         // As kustomize: per field spec, the resources one of whose ids (current or earlier)
         // has the name and a kind the spec selects; the spec then sets the field only if it
         // also selects the resource's current kind (a patch that changed the kind leaves the
@@ -41,7 +41,7 @@ pub(crate) fn apply_replicas(
                 matched = true;
                 if s.matches(&r.id()) {
                     visit(&mut r.node, &s.path, s.create, &mut |n| {
-                        *n = Node::new(Value::Int(count), n.loc).with_via(via)
+                        *n = Node::new(Value::Int(count), n.loc).with_via(via);
                     });
                 }
             }

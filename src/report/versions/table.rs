@@ -133,11 +133,15 @@ fn history(app: &AppVersions, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  history of {repo} in {}:", env.environment)?;
             let mut grid = Vec::new();
             for past in &img.history {
-                let versions: Vec<String> = past.images.iter().map(|i| i.short_version()).collect();
+                let versions: Vec<String> = past
+                    .images
+                    .iter()
+                    .map(crate::promotion::images::ImageRef::short_version)
+                    .collect();
                 let commit = past.commit.as_ref();
                 grid.push(vec![
                     vec![format!("  {}", versions.join(", "))],
-                    vec![commit.map(short_sha).unwrap_or("uncommitted").to_string()],
+                    vec![commit.map_or("uncommitted", short_sha).to_string()],
                     vec![commit.map(date).unwrap_or_default()],
                     vec![commit.map(|c| c.author.clone()).unwrap_or_default()],
                     vec![commit.map(|c| c.subject.clone()).unwrap_or_default()],
@@ -192,7 +196,7 @@ fn write_grid(grid: &[Vec<Vec<String>>], out: &mut dyn Write) -> io::Result<()> 
         for l in 0..height {
             let mut line = String::from(" ");
             for (c, cell) in row.iter().enumerate() {
-                let text = cell.get(l).map(String::as_str).unwrap_or("");
+                let text = cell.get(l).map_or("", String::as_str);
                 line.push(' ');
                 line.push_str(text);
                 if c + 1 < row.len() {

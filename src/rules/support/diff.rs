@@ -76,10 +76,16 @@ pub(crate) fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Dif
         (Value::Seq(sa), Value::Seq(sb)) => {
             if let (Some(k), Some(_)) = (key_of(sa), key_of(sb)) {
                 for x in sa {
-                    let kv = x.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
+                    let kv = x
+                        .get(k)
+                        .and_then(crate::yaml::Node::scalar_string)
+                        .unwrap_or_default();
                     let p = format!("{path}[{k}={kv}]");
                     match sb.iter().find(|y| {
-                        y.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
+                        y.get(k)
+                            .and_then(crate::yaml::Node::scalar_string)
+                            .as_deref()
+                            == Some(kv.as_str())
                     }) {
                         Some(y) => diff(x, y, p, out),
                         None => out.push(Diff {
@@ -90,9 +96,15 @@ pub(crate) fn diff<'a>(a: &'a Node, b: &'a Node, path: String, out: &mut Vec<Dif
                     }
                 }
                 for y in sb {
-                    let kv = y.get(k).and_then(|v| v.scalar_string()).unwrap_or_default();
+                    let kv = y
+                        .get(k)
+                        .and_then(crate::yaml::Node::scalar_string)
+                        .unwrap_or_default();
                     if !sa.iter().any(|x| {
-                        x.get(k).and_then(|v| v.scalar_string()).as_deref() == Some(kv.as_str())
+                        x.get(k)
+                            .and_then(crate::yaml::Node::scalar_string)
+                            .as_deref()
+                            == Some(kv.as_str())
                     }) {
                         out.push(Diff {
                             path: format!("{path}[{k}={kv}]"),

@@ -320,7 +320,7 @@ fn only_in<'a>(p: &Pair<'a, '_>, r: &'a Resource, in_production: bool) -> Drift<
         .node
         .get_path(&["metadata", "name"])
         .map(|n| n.loc)
-        .filter(|l| l.is_some())
+        .filter(crate::source::Loc::is_some)
         .unwrap_or(r.loc());
     Drift {
         origin: p

@@ -244,9 +244,7 @@ pub(crate) fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) 
             // (or holds nothing but) exempt values.
             for e in &ma.entries {
                 push_key(path, &e.key);
-                let ok = if !sa.keeps(e, path, image_parent) {
-                    true
-                } else {
+                let ok = if sa.keeps(e, path, image_parent) {
                     match mb.entries.iter().find(|f| f.key == e.key) {
                         Some(f) if !sb.keeps(f, path, image_parent) => true,
                         // Both images become the same placeholder.
@@ -256,6 +254,8 @@ pub(crate) fn same(a: &Node, b: &Node, path: &mut String, sa: &Side, sb: &Side) 
                         }
                         None => sa.vacuous(&e.value, path),
                     }
+                } else {
+                    true
                 };
                 path.truncate(len);
                 if !ok {
@@ -325,12 +325,12 @@ pub(crate) fn first_loc(n: &Node) -> Loc {
             .entries
             .iter()
             .map(|e| first_loc(&e.value))
-            .find(|l| l.is_some())
+            .find(crate::source::Loc::is_some)
             .unwrap_or(Loc::NONE),
         Value::Seq(s) => s
             .iter()
             .map(first_loc)
-            .find(|l| l.is_some())
+            .find(crate::source::Loc::is_some)
             .unwrap_or(Loc::NONE),
         _ => Loc::NONE,
     }

@@ -118,8 +118,7 @@ pub fn provided(build: &Build) -> BTreeMap<String, Provided<'_>> {
                         .by
                         .node
                         .get_path(&["spec", "target", "creationPolicy"])
-                        .map(|n| n.blame())
-                        .unwrap_or(p.by.loc()),
+                        .map_or(p.by.loc(), crate::yaml::Node::blame),
                     why: format!(
                         "{} '{}' merges into an existing Secret '{name}' that is not rendered here, so its other keys are unknown",
                         p.by.kind(),
@@ -284,7 +283,7 @@ fn certificate_keys(node: &Node) -> BTreeSet<String> {
     for (store, ext) in [("jks", "jks"), ("pkcs12", "p12")] {
         let created = node
             .get_path(&["spec", "keystores", store, "create"])
-            .and_then(|c| c.as_bool())
+            .and_then(crate::yaml::Node::as_bool)
             .unwrap_or(false);
         if created {
             k.insert(format!("keystore.{ext}"));
@@ -427,7 +426,7 @@ mod tests {
     }
 
     fn keys(list: &[&str]) -> Option<Vec<String>> {
-        Some(list.iter().map(|s| s.to_string()).collect())
+        Some(list.iter().map(std::string::ToString::to_string).collect())
     }
 
     #[test]
