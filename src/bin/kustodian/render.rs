@@ -168,7 +168,7 @@ pub(crate) fn render_envs(dirs: &[PathBuf], wanted: &[String]) -> anyhow::Result
 
 /// Prints builds as `kustomize build` does (each after a `# Source:` line when several), and
 /// the failures on stderr; exit 2 when one failed.
-struct Printer<'a> {
+pub(crate) struct Printer<'a> {
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     color: bool,
     sources: &'a Sources,
@@ -179,7 +179,7 @@ struct Printer<'a> {
 }
 
 impl<'a> Printer<'a> {
-    fn new(several: bool, sources: &'a Sources) -> Printer<'a> {
+    pub(crate) fn new(several: bool, sources: &'a Sources) -> Printer<'a> {
         Printer {
             out: std::io::BufWriter::new(std::io::stdout().lock()),
             color: use_color(Color::Auto, std::io::stderr().is_terminal()),
@@ -191,7 +191,7 @@ impl<'a> Printer<'a> {
     }
 
     /// One build: its YAML (in pieces to write one after another), or its failure.
-    fn print(
+    pub(crate) fn print(
         &mut self,
         label: &str,
         build: Result<Vec<String>, kustodian::render::RenderError>,
@@ -232,7 +232,7 @@ impl<'a> Printer<'a> {
         Ok(())
     }
 
-    fn finish(mut self) -> anyhow::Result<u8> {
+    pub(crate) fn finish(mut self) -> anyhow::Result<u8> {
         self.out.flush()?;
         Ok(if self.failed { 2 } else { 0 })
     }

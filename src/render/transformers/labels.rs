@@ -32,7 +32,10 @@ pub(crate) fn set_string_map<'s>(
             }
             for (k, v, loc) in pairs {
                 let keep_loc = m.get(k).map_or(Loc::NONE, |x| x.loc);
-                m.insert(k, Node::new(Value::Str(v.as_str().into()), keep_loc).with_via(*loc));
+                m.insert(
+                    k,
+                    Node::new(Value::Str(v.as_str().into()), keep_loc).with_via(*loc),
+                );
             }
         }
     });

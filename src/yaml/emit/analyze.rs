@@ -241,7 +241,9 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
             .fold(false, |a, &c| a | ((c < 0x20 && c != b'\n') || c == 0x7f))
     });
     let (mut line_breaks, mut break_space, mut space_break) = (false, false, false);
-    if !special {
+    if special {
+        line_breaks = b.contains(&b'\n') || b.contains(&b'\r');
+    } else {
         for i in memchr::memchr3_iter(b':', b'#', b'\n', b) {
             match b[i] {
                 b':' if i > 0 && (i + 1 == n || ws(b[i + 1])) => block_indicators = true,
@@ -254,8 +256,6 @@ pub(super) fn analyze_ascii(b: &[u8]) -> Analysis {
                 _ => {}
             }
         }
-    } else {
-        line_breaks = b.contains(&b'\n') || b.contains(&b'\r');
     }
     let (first, last) = (b[0], b[n - 1]);
     let leading = first == b' ' || brk(first);

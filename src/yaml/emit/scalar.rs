@@ -179,7 +179,7 @@ impl Emitter<'_> {
     pub(super) fn write_literal(&mut self, s: &str, indent: usize) {
         self.put_char('|');
         let first = s.chars().next();
-        if matches!(first, Some(' ') | Some('\n')) || first.is_some_and(is_break) {
+        if matches!(first, Some(' ' | '\n')) || first.is_some_and(is_break) {
             self.put(&INDENT.to_string());
         }
         // Chomping: `-` without a final break, `+` with two or more (or only one break).

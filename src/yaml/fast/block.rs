@@ -112,8 +112,7 @@ impl P<'_> {
         let c = *b.get(pos)?;
         let colon = if c == b'"' || c == b'\'' {
             let close = self.quoted_end(pos)?;
-            if b.get(close) != Some(&b':')
-                || !matches!(b.get(close + 1), None | Some(b' ') | Some(b'\n'))
+            if b.get(close) != Some(&b':') || !matches!(b.get(close + 1), None | Some(b' ' | b'\n'))
             {
                 return None;
             }
@@ -324,7 +323,7 @@ impl P<'_> {
                 }
                 node
             }
-            b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ') | Some(b'\n')) => {
+            b'-' | b'?' | b':' if matches!(b.get(pos + 1), None | Some(b' ' | b'\n')) => {
                 return None;
             }
             b']' | b'}' | b',' | b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'#' => {

@@ -53,7 +53,7 @@ impl P<'_> {
                 match b.get(i) {
                     Some(b',') => {
                         i = self.skip_spaces(i + 1);
-                        if matches!(b.get(i), Some(b']') | Some(b'}') | Some(b',')) {
+                        if matches!(b.get(i), Some(b']' | b'}' | b',')) {
                             return None;
                         }
                     }

@@ -215,7 +215,7 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
 
-impl<'a> P<'a> {
+impl P<'_> {
     /// The document that starts at the current line (after the `---` line at `marker`, or at
     /// the top of the file): parsed, declined (its text for the general parser), or nothing
     /// when the top of the file holds no document. `controls`: the text has control
@@ -321,8 +321,7 @@ impl<'a> P<'a> {
 
     /// `-` followed by a space or the end of the line, at `pos`.
     fn is_dash(&self, pos: usize) -> bool {
-        self.b.get(pos) == Some(&b'-')
-            && matches!(self.b.get(pos + 1), None | Some(b' ') | Some(b'\n'))
+        self.b.get(pos) == Some(&b'-') && matches!(self.b.get(pos + 1), None | Some(b' ' | b'\n'))
     }
 
     fn skip_spaces(&self, mut pos: usize) -> usize {
@@ -335,7 +334,7 @@ impl<'a> P<'a> {
     /// Nothing but an optional comment from `pos` to the end of the line.
     fn rest_is_empty(&self, pos: usize) -> bool {
         let pos = self.skip_spaces(pos);
-        matches!(self.b.get(pos), None | Some(b'\n') | Some(b'#'))
+        matches!(self.b.get(pos), None | Some(b'\n' | b'#'))
     }
 }
 

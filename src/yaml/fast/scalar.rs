@@ -31,7 +31,7 @@ impl P<'_> {
                 break;
             }
             if matches!(b[first], b'-' | b'?' | b':')
-                && matches!(b.get(first + 1), None | Some(b' ') | Some(b'\n'))
+                && matches!(b.get(first + 1), None | Some(b' ' | b'\n'))
             {
                 return None;
             }
@@ -169,7 +169,7 @@ impl P<'_> {
             _ => None,
         };
         let header_end = pos + 1 + usize::from(chomp.is_some());
-        if !matches!(b.get(header_end), None | Some(b' ') | Some(b'\n'))
+        if !matches!(b.get(header_end), None | Some(b' ' | b'\n'))
             || !self.rest_is_empty(header_end)
         {
             return None;
