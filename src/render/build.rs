@@ -490,7 +490,7 @@ impl Renderer {
             return self.merge_base(acc, &sub, text, entry.loc);
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;
-        let docs = self.load_file(&rel)?;
+        let docs = self.load_output_file(&rel)?;
         let text = self.read_text(&rel, entry.loc)?;
         acc.files.insert(rel.clone());
         let folded = scalars::may_hold_folded(&text);
