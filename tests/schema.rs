@@ -291,12 +291,14 @@ fn unknown_kinds_are_reported_as_missing_schemas_and_strict_can_be_relaxed() {
     );
 }
 
+/// kustomize fails the build of a resource that gives a key twice, and so does the check (exit
+/// 2), at the second key with the first as related.
 #[test]
-fn duplicate_keys_are_reported_with_both_lines() {
+fn duplicate_keys_in_a_resource_fail_its_build_with_both_lines() {
     let dup = CLEAN.replace("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n");
     let t = repo(&dup);
     let (code, report) = check(t.path());
-    assert_eq!(code, 1, "{report}");
+    assert_eq!(code, 2, "{report}");
     let f = report["findings"]
         .as_array()
         .unwrap()
@@ -305,7 +307,7 @@ fn duplicate_keys_are_reported_with_both_lines() {
             f["message"]
                 .as_str()
                 .unwrap()
-                .contains("duplicate key 'replicas'")
+                .contains("mapping key 'replicas' given twice")
         })
         .cloned()
         .unwrap_or_else(|| panic!("{report}"));

@@ -479,8 +479,9 @@ fn check_waiting(
     changes.into_iter().map(|(_, c)| c).collect()
 }
 
-/// Duplicate keys in any file an environment read: kustomize keeps the last one, the API server
-/// refuses the document.
+/// Duplicate keys in the files an environment read that kustomize does not refuse (a resource
+/// with one fails the build, see `Renderer::load_output_file`): in a kustomization kustomize keeps
+/// the later value; in a patch its merge keeps one of them; kubectl would refuse either.
 fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
     let Some(sev) = policy
         .rule(rules::schema_violation::INFO.id)
@@ -494,7 +495,7 @@ fn duplicate_keys(policy: &Policy, renderer: &Renderer, out: &Collector) {
             rules::schema_violation::INFO.id,
             sev,
             format!(
-                "duplicate key '{}': kustomize keeps this later value, kubectl and the API server reject the document",
+                "duplicate key '{}': only one of the values takes effect (in a kustomization, the later one); kubectl would refuse this file",
                 d.key
             ),
         );

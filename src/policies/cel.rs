@@ -164,7 +164,7 @@ pub(crate) fn value_of(node: &Node) -> Value {
         Y::Bool(b) => Value::Bool(*b),
         Y::Int(i) => Value::Int(*i),
         Y::Float(f) => Value::Float(*f),
-        Y::Str(s) => Value::String(Arc::new(s.clone())),
+        Y::Str(s) => Value::String(Arc::new(s.to_string())),
         Y::Seq(items) => Value::List(Arc::new(items.iter().map(value_of).collect())),
         Y::Map(m) => Value::Map(Map {
             map: Arc::new(

@@ -490,11 +490,12 @@ impl Renderer {
             return self.merge_base(acc, &sub, text, entry.loc);
         }
         let rel = self.restricted_file(dir, text, entry.loc)?;
-        let docs = self.load_file(&rel)?;
+        let docs = self.load_output_file(&rel)?;
         let text = self.read_text(&rel, entry.loc)?;
         acc.files.insert(rel.clone());
+        let folded = scalars::may_hold_folded(&text);
         for doc in docs {
-            for mut r in resources_from_doc(doc, &rel, &text)? {
+            for mut r in resources_from_doc(doc, &rel, &text, folded)? {
                 if !patch_smp::is_builtin_kind(&r.id().group) {
                     // kyaml asks its schema whether an unknown kind is cluster-scoped.
                     acc.schema.touch();
@@ -631,10 +632,12 @@ fn inline_first(entries: &[kustomization::Ref]) -> impl Iterator<Item = &kustomi
 }
 
 /// Turns a parsed document into resources (expanding `kind: List`), validating its shape.
+/// `folded`: the file's text may hold folded block scalars ([`scalars::may_hold_folded`]).
 pub(crate) fn resources_from_doc(
     doc: Node,
     rel: &str,
     text: &str,
+    folded: bool,
 ) -> Result<Vec<Resource>, RenderError> {
     match &doc.value {
         Value::Null => return Ok(vec![]),
@@ -653,7 +656,7 @@ pub(crate) fn resources_from_doc(
         let mut out = Vec::new();
         if let Some(items) = doc.get("items").and_then(|i| i.as_seq()) {
             for it in items.clone() {
-                out.extend(resources_from_doc(it, rel, text)?);
+                out.extend(resources_from_doc(it, rel, text, folded)?);
             }
         }
         return Ok(out);
@@ -675,7 +678,7 @@ pub(crate) fn resources_from_doc(
         ));
     }
     let mut r = Resource::new(doc);
-    scalars::normalize_metadata(&mut r, text);
+    scalars::normalize_metadata(&mut r, text, folded);
     Ok(vec![r])
 }
 

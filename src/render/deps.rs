@@ -90,7 +90,7 @@ impl Renderer {
                     }
                     refs.extend(strings(g.get("envs")));
                     if let Some(Value::Str(e)) = g.get("env").map(|e| &e.value) {
-                        refs.push(e.clone());
+                        refs.push(e.to_string());
                     }
                 }
             }

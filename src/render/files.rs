@@ -17,6 +17,7 @@ use super::error::{RenderError, RenderErrorKind};
 use super::remote::{Reference, classify};
 use crate::source::{FileId, FsError, Loc, join_rel};
 use crate::yaml::Node;
+use crate::yaml::duplicates::DuplicateKey;
 
 impl Renderer {
     /// Reads and parses a file. `rel` must already be validated.
@@ -25,26 +26,45 @@ impl Renderer {
     /// parsed tree: most files are read by a single build, parsing again is cheap, and keeping
     /// every tree of a large repository cost more in fresh memory than the parse saves.
     pub(crate) fn load_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+        let (docs, dups, first) = self.parse_file(rel)?;
+        // Reported once per file, however many builds read it.
+        if first && !dups.is_empty() {
+            self.duplicates.lock().unwrap().extend(dups);
+        }
+        Ok(docs)
+    }
+
+    /// Reads and parses a file whose documents go to the output (a resource or a patch).
+    ///
+    /// Where a kustomization's own fields just take a repeated key's later value, kustomize
+    /// fails the build when a resource or patch gives a key twice (it converts the result back
+    /// through go-yaml, which refuses duplicates) — and so do Argo CD and Flux. Refused here
+    /// too, at the second key, every time the file is built.
+    pub(crate) fn load_output_file(&self, rel: &str) -> Result<Vec<Node>, RenderError> {
+        let (docs, dups, _) = self.parse_file(rel)?;
+        match dups.first() {
+            Some(d) => Err(duplicate_key_error(d)),
+            None => Ok(docs),
+        }
+    }
+
+    /// A file's documents, its repeated keys, and whether this was its first reading.
+    fn parse_file(&self, rel: &str) -> Result<(Vec<Node>, Vec<DuplicateKey>, bool), RenderError> {
         let (id, text, first) = self.intern(rel, Loc::NONE)?;
-        let parsed =
-            crate::yaml::parse::parse_documents_with_duplicates(&text, id).map(|(docs, dups)| {
-                // Reported once per file, however many builds read it.
-                if first && !dups.is_empty() {
-                    self.duplicates.lock().unwrap().extend(dups);
+        match crate::yaml::parse::parse_documents_with_duplicates(&text, id) {
+            Ok((docs, dups)) => Ok((docs, dups, first)),
+            Err(e) => {
+                let mut err = RenderError::new(
+                    RenderErrorKind::Yaml,
+                    format!("invalid YAML in {rel}: {}", e.message),
+                    e.loc,
+                );
+                if let Some(r) = e.related {
+                    err = err.with_related(r, "first defined here");
                 }
-                docs
-            });
-        parsed.map_err(|e| {
-            let mut err = RenderError::new(
-                RenderErrorKind::Yaml,
-                format!("invalid YAML in {rel}: {}", e.message),
-                e.loc,
-            );
-            if let Some(r) = e.related {
-                err = err.with_related(r, "first defined here");
+                Err(err)
             }
-            err
-        })
+        }
     }
 
     /// A file's text and id, read from disk the first time (`true`) and from `sources` after.
@@ -199,4 +219,17 @@ pub(crate) fn fs_error(e: FsError, at: Loc) -> RenderError {
             RenderError::new(RenderErrorKind::Invalid, e.to_string(), at).with_path(path)
         }
     }
+}
+
+/// kustomize's refusal of a resource or patch that gives a key twice, at the second one.
+pub(crate) fn duplicate_key_error(d: &DuplicateKey) -> RenderError {
+    RenderError::new(
+        RenderErrorKind::Yaml,
+        format!(
+            "mapping key '{}' given twice: kustomize fails the build on a resource or patch with a repeated key",
+            d.key
+        ),
+        d.second,
+    )
+    .with_related(d.first, "first given here")
 }

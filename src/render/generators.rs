@@ -278,7 +278,7 @@ pub(crate) fn iam_policy(config: &Node) -> Result<Resource, RenderError> {
             None => Ok(String::new()),
             Some(v) => match &v.value {
                 Value::Null => Ok(String::new()),
-                Value::Str(s) => Ok(s.clone()),
+                Value::Str(s) => Ok(s.to_string()),
                 _ => Err(RenderError::invalid(
                     format!("IAMPolicyGenerator: '{}' must be a string", path.join(".")),
                     v.loc,

@@ -373,3 +373,10 @@ pub fn to_yaml(resources: &[Resource]) -> String {
     let docs: Vec<_> = resources.iter().map(|r| &r.node).collect();
     crate::yaml::emit::emit_documents_parallel(&docs)
 }
+
+/// [`to_yaml`] in pieces to be written one after another (one per resource when there are many,
+/// printed in parallel): a caller that streams the output saves joining them.
+pub fn to_yaml_parts(resources: &[Resource]) -> Vec<String> {
+    let docs: Vec<_> = resources.iter().map(|r| &r.node).collect();
+    crate::yaml::emit::emit_documents_parts(&docs)
+}

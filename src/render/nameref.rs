@@ -524,7 +524,7 @@ fn apply_update(root: &mut Node, route: &[usize], u: Update) {
     }
     match u {
         Update::Scalar { name, via } => {
-            *cur = Node::new(Value::Str(name), cur.loc).with_via(via);
+            *cur = Node::new(Value::Str(name.into()), cur.loc).with_via(via);
         }
         Update::Mapping {
             name,
@@ -532,10 +532,16 @@ fn apply_update(root: &mut Node, route: &[usize], u: Update) {
             via,
         } => {
             let name_loc = cur.get("name").map_or(Loc::NONE, |n| n.loc);
-            cur.set("name", Node::new(Value::Str(name), name_loc).with_via(via));
+            cur.set(
+                "name",
+                Node::new(Value::Str(name.into()), name_loc).with_via(via),
+            );
             if let Some(ns) = namespace {
                 let ns_loc = cur.get("namespace").map_or(Loc::NONE, |n| n.loc);
-                cur.set("namespace", Node::new(Value::Str(ns), ns_loc).with_via(via));
+                cur.set(
+                    "namespace",
+                    Node::new(Value::Str(ns.into()), ns_loc).with_via(via),
+                );
             }
         }
     }

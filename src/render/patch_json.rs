@@ -44,7 +44,7 @@ pub(crate) fn read_as_yaml11(ops: &mut Node, text: &str) {
                 ops.value = Value::Bool(b);
             } else if let Some(raw) = crate::yaml::resolve::timestamp_spelling(ops, text) {
                 // go-yaml v2 leaves a timestamp a string when converting to JSON.
-                ops.value = Value::Str(raw);
+                ops.value = Value::Str(raw.into());
             }
         }
         Value::Seq(items) => items.iter_mut().for_each(|i| read_as_yaml11(i, text)),
@@ -113,7 +113,7 @@ pub(crate) fn apply(target: &mut Resource, ops: &Node) -> Result<(), RenderError
                 e.value.value,
                 Value::Int(_) | Value::Float(_) | Value::Bool(_)
             ) {
-                e.value.value = Value::Str(super::scalars::raw_string(&e.value));
+                e.value.value = Value::Str(super::scalars::raw_string(&e.value).into());
             }
         }
     }

@@ -437,7 +437,7 @@ fn source_value(
                     )
                 })?;
             Ok((
-                Node::new(Value::Str(part.to_string()), value.loc).with_via(value.via),
+                Node::new(Value::Str((*part).into()), value.loc).with_via(value.via),
                 None,
             ))
         }
@@ -490,8 +490,8 @@ fn set_value(target: &mut Node, value: &Node, how: &Set, via: Loc) -> Result<(),
             _ => false,
         };
         let new = match &target.value {
-            _ if how.as_string => Value::Str(text),
-            Value::Str(_) => Value::Str(text),
+            _ if how.as_string => Value::Str(text.into()),
+            Value::Str(_) => Value::Str(text.into()),
             _ if created || fits => resolved,
             other => {
                 let (what, tag) = match other {

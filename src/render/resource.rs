@@ -301,7 +301,7 @@ impl Resource {
         let loc = meta.get("name").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "name",
-            Node::new(Value::Str(name.to_string()), loc).with_via(via),
+            Node::new(Value::Str(name.into()), loc).with_via(via),
         );
     }
     pub(crate) fn set_namespace(&mut self, ns: &str, via: Loc) {
@@ -310,7 +310,7 @@ impl Resource {
         let loc = meta.get("namespace").map_or(Loc::NONE, |n| n.loc);
         meta.set(
             "namespace",
-            Node::new(Value::Str(ns.to_string()), loc).with_via(via),
+            Node::new(Value::Str(ns.into()), loc).with_via(via),
         );
     }
     /// Annotations as strings.

@@ -21,14 +21,36 @@ pub(crate) fn raw_string(n: &Node) -> String {
 
 /// On load: kustomize reads annotations (and labels) through `map[string]string`, so non-string
 /// values print as strings spelled as in the source (`0755` stays `"0755"`); folded block scalars
-/// come out as go-yaml's emitter round-trips them ([`go_folded_roundtrip`]).
-pub(crate) fn normalize_metadata(r: &mut Resource, text: &str) {
+/// come out as go-yaml's emitter round-trips them ([`go_folded_roundtrip`]). `folded`: the
+/// file's text may hold one ([`may_hold_folded`], asked once per file).
+pub(crate) fn normalize_metadata(r: &mut Resource, text: &str, folded: bool) {
     if let Some(m) = r.node.get_path_mut(&["metadata", "annotations"]) {
         stringify_values(m, text);
     }
-    if text.contains('>') {
+    if folded {
         refold(&mut r.node, text);
     }
+}
+
+/// Whether `text` may hold a folded block scalar: a `>` that starts a word and ends its line
+/// but for indicators, spaces and a comment — everything [`folded_header`] accepts, and little
+/// else (`a > b` in a description is not). Every resource of a file is walked for folded
+/// scalars when it holds one, so this is asked once per file.
+pub(crate) fn may_hold_folded(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'>', b).any(|i| {
+        if i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'\n') {
+            return false;
+        }
+        let mut j = i + 1;
+        while j < b.len() && matches!(b[j], b'0'..=b'9' | b'+' | b'-') {
+            j += 1;
+        }
+        while j < b.len() && matches!(b[j], b' ' | b'\t') {
+            j += 1;
+        }
+        j == b.len() || matches!(b[j], b'\n' | b'\r' | b'#')
+    })
 }
 
 fn refold(n: &mut Node, text: &str) {
@@ -38,7 +60,7 @@ fn refold(n: &mut Node, text: &str) {
             && v.contains('\n')
             && folded_header(text, start)
         {
-            *v = go_folded_roundtrip(v);
+            *v = go_folded_roundtrip(v).into();
         }
     });
 }
@@ -134,7 +156,7 @@ pub(crate) fn stringify_scalar(n: &mut Node, text: &str) {
         Value::Str(_) => {
             // A plain date is a timestamp to go-yaml; as a string it keeps its spelling.
             if let Some(raw) = crate::yaml::resolve::timestamp_spelling(n, text) {
-                n.value = Value::Str(raw);
+                n.value = Value::Str(raw.into());
             }
             return;
         }
@@ -146,7 +168,7 @@ pub(crate) fn stringify_scalar(n: &mut Node, text: &str) {
         Value::Null => String::new(),
         _ => raw_string(n),
     };
-    n.value = Value::Str(raw);
+    n.value = Value::Str(raw.into());
 }
 
 #[cfg(test)]
@@ -168,5 +190,24 @@ mod tests {
         assert!(folded_header("k: >-\n  a\n", 8));
         assert!(folded_header("k: > # note\n\n  a\n", 15));
         assert!(!folded_header("k: |\n  a\n", 7));
+        for (text, folded) in [
+            ("k: >-\n  a\n", true),
+            ("k: > # note\n\n  a\n", true),
+            ("- >2+\r\n  a", true),
+            ("k: >", true),
+            (">\n a", true),
+            ("k: |\n  a > b\n", false),
+            ("k: a>\n", false),
+            ("k: '>'\n", false),
+        ] {
+            assert_eq!(may_hold_folded(text), folded, "{text:?}");
+            // Never false where a header is.
+            if let Some(start) = text.find('a') {
+                assert!(
+                    !folded_header(text, start) || may_hold_folded(text),
+                    "{text:?}"
+                );
+            }
+        }
     }
 }

@@ -268,7 +268,7 @@ fn expand(s: &str, values: &HashMap<String, Node>) -> Option<(Value, Loc)> {
         out.push(c);
         i += c.len_utf8();
     }
-    changed.then_some((Value::Str(out), via))
+    changed.then_some((Value::Str(out.into()), via))
 }
 
 #[cfg(test)]

@@ -587,19 +587,26 @@ fn memoized<T: Clone>(map: &RwLock<HashMap<String, T>>, key: &str, make: impl Fn
 /// alone does not prove it on every file system.
 #[cfg(unix)]
 fn read_fd(fd: &rustix::fd::OwnedFd, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use rustix::buffer::spare_capacity;
     use rustix::io::Errno;
-    let mut chunk = [0u8; 16 * 1024];
-    let mut buf = Vec::new();
+    // Most files fit the first read. A longer one gets room for the size `fstat` says it has
+    // (and a byte more, for the read that meets its end): one allocation, where growing the
+    // buffer a chunk at a time copied a multi-megabyte file a dozen times.
+    let mut buf = Vec::with_capacity(16 * 1024);
     loop {
-        match rustix::io::read(fd, &mut chunk) {
-            Ok(0) => return Ok(buf),
-            Ok(n) => {
-                if (buf.len() + n) as u64 > limit {
-                    return Err(ReadError::TooLarge(limit));
-                }
-                buf.extend_from_slice(&chunk[..n]);
+        if buf.len() == buf.capacity() {
+            let size = rustix::fs::fstat(fd).map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0));
+            if size > limit {
+                return Err(ReadError::TooLarge(limit));
             }
-            Err(Errno::INTR) => {}
+            let rest = usize::try_from(size).unwrap_or(0) + 1;
+            // A file that grows while it is read (or reports no size) doubles the room.
+            buf.reserve(rest.saturating_sub(buf.len()).max(buf.len()));
+        }
+        match rustix::io::read(fd, spare_capacity(&mut buf)) {
+            Ok(0) => return Ok(buf),
+            Ok(_) if buf.len() as u64 > limit => return Err(ReadError::TooLarge(limit)),
+            Ok(_) | Err(Errno::INTR) => {}
             // A FIFO swapped in since its kind was checked: nothing to read without waiting.
             Err(Errno::AGAIN) => return Ok(buf),
             Err(e) => return Err(ReadError::Io(e.into())),

@@ -40,7 +40,9 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    /// Text, inline up to 24 bytes like keys: most values of a manifest (names, types, images,
+    /// short settings) then cost no allocation to parse, copy into an overlay or free.
+    Str(Key),
     Seq(Vec<Node>),
     Map(Mapping),
 }
@@ -108,7 +110,7 @@ impl Node {
     pub fn synth(value: Value) -> Node {
         Node::new(value, Loc::NONE)
     }
-    pub fn str(s: impl Into<String>) -> Node {
+    pub fn str(s: impl Into<Key>) -> Node {
         Node::synth(Value::Str(s.into()))
     }
     pub fn map() -> Node {
@@ -189,7 +191,7 @@ impl Node {
     /// `map[string]string` fields): numbers and bools in their canonical spelling.
     pub fn scalar_string(&self) -> Option<String> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(resolve::format_float(*f)),
             Value::Bool(b) => Some(b.to_string()),
@@ -367,7 +369,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::Str(s) => J::String(s.clone()),
+        Value::Str(s) => J::String(s.to_string()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => {
             let mut o = serde_json::Map::with_capacity(m.entries.len());
@@ -389,7 +391,7 @@ pub fn from_json(v: &serde_json::Value) -> Node {
             Some(i) => Value::Int(i),
             None => Value::Float(n.as_f64().unwrap_or(0.0)),
         },
-        J::String(s) => Value::Str(s.clone()),
+        J::String(s) => Value::Str(s.as_str().into()),
         J::Array(a) => Value::Seq(a.iter().map(from_json).collect()),
         J::Object(o) => Value::Map(Mapping {
             entries: o

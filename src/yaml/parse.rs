@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-use super::duplicates::{DuplicateKey, insert_last_wins};
+use super::duplicates::{DuplicateKey, insert_last_wins, position};
 use super::resolve::{resolve_plain, resolve_tagged};
 use super::{Key, Mapping, Node, Value};
 use crate::source::{FileId, Loc};
@@ -106,9 +106,15 @@ pub fn parse_documents_with_duplicates(
     file: FileId,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), ParseError> {
     if let Some(pieces) = super::fast::parse_pieces(text, file)
-        && let Some(fast) = splice(text, file, pieces)
-        && within_budget(text, &fast.0)
+        && let Some((docs, dups, nodes)) = splice(text, file, pieces)
+        && within_budget(docs.len(), nodes)
     {
+        // The count kept while parsing is the trees' size (debug builds check on every file).
+        debug_assert_eq!(
+            nodes,
+            docs.iter().map(|d| super::measure(d).0).sum::<usize>()
+        );
+        let fast = (docs, dups);
         #[cfg(debug_assertions)]
         assert_same_as_general(text, file, &fast);
         return Ok(fast);
@@ -117,20 +123,22 @@ pub fn parse_documents_with_duplicates(
 }
 
 /// The fast path's documents, with those it declined parsed by the general parser from their
-/// own text (spans moved to the file's offsets; one budget across them). `None` when a
-/// declined document does not parse on its own: the whole file then goes to the general
-/// parser, which reports the error as it would have.
+/// own text (spans moved to the file's offsets; one budget across them), and how many nodes
+/// their trees have. `None` when a declined document does not parse on its own: the whole file
+/// then goes to the general parser, which reports the error as it would have.
 fn splice(
     text: &str,
     file: FileId,
     pieces: Vec<super::fast::Piece>,
-) -> Option<(Vec<Node>, Vec<DuplicateKey>)> {
+) -> Option<(Vec<Node>, Vec<DuplicateKey>, usize)> {
     use super::fast::Piece;
     let (mut docs, mut dups) = (Vec::with_capacity(pieces.len()), Vec::new());
     let mut budget = Budget::new();
+    let mut nodes = 0usize;
     for piece in pieces {
         match piece {
-            Piece::Parsed(node, d) => {
+            Piece::Parsed(node, d, n) => {
+                nodes = nodes.saturating_add(n);
                 docs.push(node);
                 dups.extend(d);
             }
@@ -143,6 +151,7 @@ fn splice(
                 let off = range.start as u32;
                 let mut node = got.pop()?;
                 shift(&mut node, off);
+                nodes = nodes.saturating_add(super::measure(&node).0);
                 docs.push(node);
                 dups.extend(d.into_iter().map(|mut k| {
                     k.first = moved(k.first, off);
@@ -152,7 +161,7 @@ fn splice(
             }
         }
     }
-    Some((docs, dups))
+    Some((docs, dups, nodes))
 }
 
 /// A span of a freshly parsed slice, moved by the slice's offset. Every span of such a tree is
@@ -178,26 +187,13 @@ fn shift(n: &mut Node, off: u32) {
     }
 }
 
-/// Whether what the fast path built keeps to the `nodes` and `documents` budgets (it has no
-/// aliases, and nests no deeper than the general parser allows). Past them the general parser
-/// parses the file again, to report the budget at the place it is hit. The fast path makes at
-/// most two nodes per byte of text, so only a large file needs counting.
-fn within_budget(text: &str, docs: &[Node]) -> bool {
+/// Whether what the fast path built (`documents` trees of `nodes` nodes in all) keeps to the
+/// `nodes` and `documents` budgets (it has no aliases, and nests no deeper than the general
+/// parser allows). Past them the general parser parses the file again, to report the budget at
+/// the place it is hit.
+fn within_budget(documents: usize, nodes: usize) -> bool {
     let limits = crate::limits::get();
-    if docs.len() > limits.documents {
-        return false;
-    }
-    if text.len() < limits.nodes / 2 {
-        return true;
-    }
-    fn count(n: &Node) -> usize {
-        1 + match &n.value {
-            Value::Seq(items) => items.iter().map(count).sum(),
-            Value::Map(m) => m.entries.iter().map(|e| count(&e.value)).sum(),
-            _ => 0,
-        }
-    }
-    docs.iter().map(count).sum::<usize>() + docs.len() <= limits.nodes
+    documents <= limits.documents && nodes.saturating_add(documents) <= limits.nodes
 }
 
 /// Debug builds (every test) check the fast path against the general parser on every file.
@@ -409,9 +405,9 @@ fn scalar_value(
         Some(t) if t.is_yaml_core_schema() => resolve_tagged(&v, t.suffix(), plain),
         // A local/custom tag: keep the scalar as a string unless plain.
         Some(_) if plain => resolve_plain(&v),
-        Some(_) => Value::Str(v.into_owned()),
+        Some(_) => Value::Str(v.into()),
         None if plain => resolve_plain(&v),
-        None => Value::Str(v.into_owned()),
+        None => Value::Str(v.into()),
     };
     unterminated_block_fix(value, style, text, end)
 }
@@ -457,7 +453,8 @@ fn attach(
                 if key == "<<" {
                     merges.push((node, key_loc));
                 } else {
-                    insert_last_wins(map, key, key_loc, node, duplicates);
+                    let prev = position(&map.entries, &key);
+                    insert_last_wins(&mut map.entries, prev, key, key_loc, node, duplicates);
                 }
             }
         },

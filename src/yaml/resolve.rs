@@ -26,7 +26,7 @@ pub fn resolve_plain(s: &str) -> Value {
         _ => {}
     }
     if !starts_like_number(s) {
-        return Value::Str(s.to_string());
+        return Value::Str(s.into());
     }
     if let Some(i) = parse_int(s) {
         return Value::Int(i);
@@ -35,9 +35,9 @@ pub fn resolve_plain(s: &str) -> Value {
         return Value::Float(f);
     }
     if let Some(t) = timestamp(s) {
-        return Value::Str(t);
+        return Value::Str(t.into());
     }
-    Value::Str(s.to_string())
+    Value::Str(s.into())
 }
 
 /// `.inf`, `-.Inf`, `.NaN`, ...: floats to go-yaml (kustomize then fails to print them as JSON).
@@ -161,7 +161,7 @@ pub fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
 pub fn restore_timestamps(n: &mut super::Node, text: &str) {
     n.walk_mut(&mut |n| {
         if let Some(raw) = timestamp_spelling(n, text) {
-            n.value = Value::Str(raw);
+            n.value = Value::Str(raw.into());
         }
     });
 }
@@ -205,18 +205,18 @@ impl Cursor<'_> {
 /// Resolves a scalar with an explicit core tag (`!!str`, `!!int`, ...). Unknown tags resolve as plain.
 pub fn resolve_tagged(s: &str, tag: &str, plain: bool) -> Value {
     match tag {
-        "str" => Value::Str(s.to_string()),
-        "int" => parse_int(s).map_or_else(|| Value::Str(s.to_string()), Value::Int),
+        "str" => Value::Str(s.into()),
+        "int" => parse_int(s).map_or_else(|| Value::Str(s.into()), Value::Int),
         "float" => parse_float(s)
             .or_else(|| parse_int(s).map(|i| i as f64))
-            .map_or_else(|| Value::Str(s.to_string()), Value::Float),
+            .map_or_else(|| Value::Str(s.into()), Value::Float),
         "bool" => match resolve_plain(s) {
             v @ Value::Bool(_) => v,
-            _ => Value::Str(s.to_string()),
+            _ => Value::Str(s.into()),
         },
         "null" => Value::Null,
         _ if plain => resolve_plain(s),
-        _ => Value::Str(s.to_string()),
+        _ => Value::Str(s.into()),
     }
 }
 

@@ -55,7 +55,9 @@ pub(crate) fn fetch(path: &Path) -> anyhow::Result<u8> {
         return Ok(0);
     }
     // Each failure as a render error at its line (the builds' own format).
-    let labels = vec![String::new(); outcome.errors.len()];
-    let failed = outcome.errors.into_iter().map(Err).collect();
-    crate::render::print_builds(&labels, failed, &sources)
+    let mut printer = crate::render::Printer::new(false, &sources);
+    for e in outcome.errors {
+        printer.print("", Err(e))?;
+    }
+    printer.finish()
 }

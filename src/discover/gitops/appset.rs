@@ -299,9 +299,11 @@ fn clusters(body: &Node) -> Result<Generated, Unsupported> {
 pub(crate) fn interpolate(n: &Node, params: &Value, go: bool) -> Result<Node, Unsupported> {
     use crate::yaml::Value as Y;
     let value = match &n.value {
-        Y::Str(s) if s.contains("{{") => {
-            Y::Str(template::render(s, params, go, false).map_err(|e| e.0)?)
-        }
+        Y::Str(s) if s.contains("{{") => Y::Str(
+            template::render(s, params, go, false)
+                .map_err(|e| e.0)?
+                .into(),
+        ),
         Y::Seq(items) => Y::Seq(
             items
                 .iter()

@@ -163,9 +163,11 @@ fn render_template(
 
 fn render_strict(n: &Node, params: &serde_json::Value) -> Result<Node, String> {
     let value = match &n.value {
-        Value::Str(s) if s.contains("{{") => {
-            Value::Str(super::template::render(s, params, true, true).map_err(|e| e.0)?)
-        }
+        Value::Str(s) if s.contains("{{") => Value::Str(
+            super::template::render(s, params, true, true)
+                .map_err(|e| e.0)?
+                .into(),
+        ),
         Value::Seq(items) => Value::Seq(
             items
                 .iter()

@@ -303,7 +303,7 @@ pub(crate) fn parse_image_arg(arg: &str, loc: Loc) -> Option<Node> {
     let field = |k: &str, v: String| Entry {
         key: k.into(),
         key_loc: loc,
-        value: Node::new(Value::Str(v), loc),
+        value: Node::new(Value::Str(v.into()), loc),
     };
     let mut entries = match key {
         Some(k) => {
@@ -415,7 +415,7 @@ fn add_labels(k: &mut Kustomization, o: &EnvBuild) -> Result<(), RenderError> {
         {
             return Err(exists_error("label", key, v.loc, e.key_loc));
         }
-        let node = Node::new(Value::Str(value), v.loc);
+        let node = Node::new(Value::Str(value.into()), v.loc);
         match pairs.get_mut(key) {
             Some(have) => *have = node,
             None => pairs.insert_at(key, v.loc, node),

@@ -107,8 +107,9 @@ fn check_manifests(r: &Renderer, rel: &str, o: &EnvBuild) -> Result<Loc, RenderE
     };
     let docs = r.load_file(rel).map_err(fail)?;
     let text = r.read_text(rel, Loc::NONE)?;
+    let folded = crate::render::scalars::may_hold_folded(&text);
     for d in docs {
-        resources_from_doc(d, rel, &text).map_err(fail)?;
+        resources_from_doc(d, rel, &text, folded).map_err(fail)?;
     }
     Ok(Loc::new(r.file_id(rel), 0, 0))
 }
@@ -244,6 +245,7 @@ fn argo_objects(r: &Renderer, rel: &str, text: &str) -> Result<Vec<Resource>, Re
         }
     };
     let mut out = Vec::new();
+    let folded = crate::render::scalars::may_hold_folded(text);
     for (i, d) in docs.into_iter().enumerate() {
         if d.is_null() {
             continue;
@@ -261,7 +263,7 @@ fn argo_objects(r: &Renderer, rel: &str, text: &str) -> Result<Vec<Resource>, Re
                 d.loc,
             ));
         }
-        for mut res in resources_from_doc(d, rel, text)? {
+        for mut res in resources_from_doc(d, rel, text, folded)? {
             res.origin = Some(Origin::File(rel.to_string()));
             out.push(res);
         }

@@ -113,7 +113,7 @@ fn set_metadata(res: &mut Resource, field: &str, pairs: &[(String, Node)]) {
     }
     let Some(m) = meta.as_map_mut() else { return };
     for (k, v) in pairs {
-        let node = Node::new(Value::Str(raw_string(v)), v.loc);
+        let node = Node::new(Value::Str(raw_string(v).into()), v.loc);
         match m.get_mut(k) {
             Some(have) => *have = node,
             None => m.insert_at(k, v.loc, node),

@@ -40,7 +40,7 @@ pub(crate) fn strip_internal_annotations(r: &mut Resource, meta: BuildMetadata) 
         // mapping or list written as an annotation's value comes out as "".
         for e in &mut m.entries {
             if matches!(e.value.value, Value::Map(_) | Value::Seq(_)) {
-                e.value.value = Value::Str(String::new());
+                e.value.value = Value::Str(Default::default());
             }
         }
         if m.is_empty() {

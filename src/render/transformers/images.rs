@@ -117,7 +117,7 @@ fn update_image(n: &mut Node, e: &ImageEdit) {
         out.push_str(&digest);
     }
     let _ = &e.name;
-    *n = Node::new(Value::Str(out), n.loc).with_via(e.via);
+    *n = Node::new(Value::Str(out.into()), n.loc).with_via(e.via);
 }
 
 /// Walks every `containers`/`initContainers` list anywhere in the object (kustomize's legacy

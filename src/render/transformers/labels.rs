@@ -27,12 +27,15 @@ pub(crate) fn set_string_map<'s>(
         if let Some(m) = n.as_map_mut() {
             for e in &mut m.entries {
                 if !matches!(e.value.value, Value::Str(_) | Value::Map(_) | Value::Seq(_)) {
-                    e.value.value = Value::Str(raw_string(&e.value));
+                    e.value.value = Value::Str(raw_string(&e.value).into());
                 }
             }
             for (k, v, loc) in pairs {
                 let keep_loc = m.get(k).map_or(Loc::NONE, |x| x.loc);
-                m.insert(k, Node::new(Value::Str(v.clone()), keep_loc).with_via(*loc));
+                m.insert(
+                    k,
+                    Node::new(Value::Str(v.as_str().into()), keep_loc).with_via(*loc),
+                );
             }
         }
     });

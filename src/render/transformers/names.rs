@@ -44,7 +44,7 @@ pub(crate) fn apply_prefix_suffix(k: &Kustomization, resources: &mut [Resource])
                     } else {
                         format!("{cur}{a}")
                     };
-                    *n = Node::new(Value::Str(v), n.loc).with_via(*l);
+                    *n = Node::new(Value::Str(v.into()), n.loc).with_via(*l);
                 });
             }
         }

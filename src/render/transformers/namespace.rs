@@ -57,7 +57,7 @@ pub(crate) fn set_namespace(
     }
     let mut fill = |n: &mut Node| {
         if !unset_only || n.is_null() || n.as_str() == Some("") {
-            *n = Node::new(Value::Str(ns.to_string()), n.loc).with_via(loc);
+            *n = Node::new(Value::Str(ns.into()), n.loc).with_via(loc);
         }
     };
     for r in resources.iter_mut() {

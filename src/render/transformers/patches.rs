@@ -125,7 +125,7 @@ fn json_patch(renderer: &Renderer, r: &mut Resource, ops: &Node) -> Result<(), R
                 Value::Bool(b) => b.to_string(),
                 _ => continue,
             };
-            v.value = Value::Str(canonical);
+            v.value = Value::Str(canonical.into());
         }
     }
     Ok(())

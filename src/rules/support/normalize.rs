@@ -145,7 +145,7 @@ pub(crate) fn normalize(n: &Node, path: &str, side: &Side) -> Option<Node> {
             Some(Node::new(Value::Seq(v), n.loc).with_via(n.via))
         }
         Value::Str(s) if side.renames.contains_key(s.as_str()) => {
-            Some(Node::new(Value::Str(side.string(s).into_owned()), n.loc).with_via(n.via))
+            Some(Node::new(Value::Str(side.string(s).into()), n.loc).with_via(n.via))
         }
         _ => Some(n.clone()),
     }
