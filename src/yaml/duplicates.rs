@@ -11,9 +11,9 @@ use crate::source::Loc;
 /// A key given twice in one mapping: where the later (winning) one is, where the first was.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DuplicateKey {
-    pub key: String,
-    pub second: Loc,
-    pub first: Loc,
+    pub(crate) key: String,
+    pub(crate) second: Loc,
+    pub(crate) first: Loc,
 }
 
 /// Adds `key: value` to a mapping being parsed, given where among its entries the key already

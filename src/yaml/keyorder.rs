@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 
 /// Compares two keys the way the printed output orders them.
-pub fn compare_keys(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_keys(a: &str, b: &str) -> Ordering {
     if less(a, b) {
         Ordering::Less
     } else if less(b, a) {
@@ -21,7 +21,7 @@ pub fn compare_keys(a: &str, b: &str) -> Ordering {
 
 /// Whether `a` prints before `b`. Keys are almost always ASCII: those compare as bytes, without
 /// decoding (the emitter asks this of every adjacent pair of every mapping it prints).
-pub fn less(a: &str, b: &str) -> bool {
+pub(crate) fn less(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         less_in(a.as_bytes(), b.as_bytes())
     } else {

@@ -11,16 +11,17 @@
 //! Mappings keep insertion order (source order) — sorting happens only in the emitter, because
 //! strategic-merge and JSON-patch semantics need the source order, and kustomize sorts on output.
 
-pub mod duplicates;
-pub mod emit;
+pub(crate) mod duplicates;
+pub(crate) mod emit;
 pub mod fast;
-pub mod keyorder;
+pub(crate) mod keyorder;
 pub mod parse;
-pub mod resolve;
+pub(crate) mod resolve;
 
 use crate::source::Loc;
 
-pub use emit::{emit_document, emit_documents};
+pub(crate) use emit::emit_document;
+pub use emit::emit_documents;
 pub use parse::{ParseError, parse_documents};
 
 /// A YAML node: value plus provenance.
@@ -54,7 +55,7 @@ pub struct Mapping {
 }
 
 /// A mapping key: inline up to 24 bytes, which almost every key is (see Cargo.toml).
-pub type Key = compact_str::CompactString;
+pub(crate) type Key = compact_str::CompactString;
 
 /// Key equality for the lookups every transformer makes (a linear scan of a few keys): lengths
 /// and end bytes rule out almost every other key before a byte comparison is called for.
@@ -99,7 +100,7 @@ impl PartialEq for Value {
 }
 
 impl Node {
-    pub fn new(value: Value, loc: Loc) -> Node {
+    pub(crate) fn new(value: Value, loc: Loc) -> Node {
         Node {
             value,
             loc,
@@ -107,25 +108,25 @@ impl Node {
         }
     }
     /// A synthesized node (no source text).
-    pub fn synth(value: Value) -> Node {
+    pub(crate) fn synth(value: Value) -> Node {
         Node::new(value, Loc::NONE)
     }
-    pub fn str(s: impl Into<Key>) -> Node {
+    pub(crate) fn str(s: impl Into<Key>) -> Node {
         Node::synth(Value::Str(s.into()))
     }
-    pub fn map() -> Node {
+    pub(crate) fn map() -> Node {
         Node::synth(Value::Map(Mapping::default()))
     }
-    pub fn seq(items: Vec<Node>) -> Node {
+    pub(crate) fn seq(items: Vec<Node>) -> Node {
         Node::synth(Value::Seq(items))
     }
     /// Sets `via` (builder style).
-    pub fn with_via(mut self, via: Loc) -> Node {
+    pub(crate) fn with_via(mut self, via: Loc) -> Node {
         self.via = via;
         self
     }
     /// Sets `loc` (builder style).
-    pub fn at(mut self, loc: Loc) -> Node {
+    pub(crate) fn at(mut self, loc: Loc) -> Node {
         self.loc = loc;
         self
     }
@@ -155,7 +156,7 @@ impl Node {
             _ => None,
         }
     }
-    pub fn as_map_mut(&mut self) -> Option<&mut Mapping> {
+    pub(crate) fn as_map_mut(&mut self) -> Option<&mut Mapping> {
         match &mut self.value {
             Value::Map(m) => Some(m),
             _ => None,
@@ -167,20 +168,20 @@ impl Node {
             _ => None,
         }
     }
-    pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Node>> {
+    pub(crate) fn as_seq_mut(&mut self) -> Option<&mut Vec<Node>> {
         match &mut self.value {
             Value::Seq(s) => Some(s),
             _ => None,
         }
     }
-    pub fn as_i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match &self.value {
             Value::Int(i) => Some(*i),
             Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
             _ => None,
         }
     }
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match &self.value {
             Value::Bool(b) => Some(*b),
             _ => None,
@@ -204,7 +205,7 @@ impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?.get(key)
     }
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         self.as_map_mut()?.get_mut(key)
     }
     /// Nested map lookup along plain keys.
@@ -215,7 +216,7 @@ impl Node {
         }
         Some(n)
     }
-    pub fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Node> {
+    pub(crate) fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Node> {
         let mut n = self;
         for k in path {
             n = n.get_mut(k)?;
@@ -228,7 +229,7 @@ impl Node {
     }
 
     /// Walks to `path`, creating empty maps as needed (replacing non-map values on the way).
-    pub fn ensure_path(&mut self, path: &[&str]) -> &mut Node {
+    pub(crate) fn ensure_path(&mut self, path: &[&str]) -> &mut Node {
         let mut n = self;
         for k in path {
             if n.as_map().is_none() {
@@ -244,7 +245,7 @@ impl Node {
     }
 
     /// Calls `f` on this node and every node below it, parents first.
-    pub fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Node)) {
+    pub(crate) fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Node)) {
         f(self);
         match &mut self.value {
             Value::Seq(items) => items.iter_mut().for_each(|n| n.walk_mut(f)),
@@ -254,7 +255,7 @@ impl Node {
     }
 
     /// Sets a key on a map node (no-op on other nodes).
-    pub fn set(&mut self, key: &str, value: Node) {
+    pub(crate) fn set(&mut self, key: &str, value: Node) {
         if let Some(m) = self.as_map_mut() {
             m.insert(key, value);
         }
@@ -262,30 +263,30 @@ impl Node {
 }
 
 impl Mapping {
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.entries
             .iter()
             .find(|e| key_is(&e.key, key))
             .map(|e| &e.value)
     }
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         self.entries
             .iter_mut()
             .find(|e| key_is(&e.key, key))
             .map(|e| &mut e.value)
     }
-    pub fn get_entry(&self, key: &str) -> Option<&Entry> {
+    pub(crate) fn get_entry(&self, key: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| key_is(&e.key, key))
     }
-    pub fn contains_key(&self, key: &str) -> bool {
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.entries.iter().any(|e| key_is(&e.key, key))
     }
     /// Replaces the value of an existing key (keeping its position and key location) or appends.
-    pub fn insert(&mut self, key: &str, value: Node) {
+    pub(crate) fn insert(&mut self, key: &str, value: Node) {
         self.insert_at(key, Loc::NONE, value);
     }
     /// [`Mapping::insert`] that records where a new key was written (a patch's key).
-    pub fn insert_at(&mut self, key: &str, key_loc: Loc, value: Node) {
+    pub(crate) fn insert_at(&mut self, key: &str, key_loc: Loc, value: Node) {
         if let Some(e) = self.entries.iter_mut().find(|e| key_is(&e.key, key)) {
             e.value = value;
         } else {
@@ -296,14 +297,14 @@ impl Mapping {
             });
         }
     }
-    pub fn remove(&mut self, key: &str) -> Option<Node> {
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Node> {
         let i = self.entries.iter().position(|e| e.key == key)?;
         Some(self.entries.remove(i).value)
     }
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
@@ -315,7 +316,7 @@ impl Mapping {
 /// How many nodes a tree has and how deep it nests (a scalar: 1 and 0), without recursing:
 /// the renderer asks it of trees a patch is about to grow, which the budgets bound only once
 /// measured.
-pub fn measure(node: &Node) -> (usize, usize) {
+pub(crate) fn measure(node: &Node) -> (usize, usize) {
     let (mut nodes, mut depth) = (0, 0);
     let mut stack = vec![(node, 0usize)];
     while let Some((n, d)) = stack.pop() {
@@ -339,7 +340,7 @@ pub fn measure(node: &Node) -> (usize, usize) {
 /// Refuses to grow a tree of `nodes` nodes by `added` (nodes, depth) placed `at_depth` levels
 /// down: what a patch, a replacement or a copy adds is bounded by the same budgets as what is
 /// parsed (a JSON patch `copy` of a subtree into itself doubles it with every operation).
-pub fn check_growth(
+pub(crate) fn check_growth(
     nodes: usize,
     added: (usize, usize),
     at_depth: usize,
@@ -362,7 +363,7 @@ pub fn check_growth(
     Ok(())
 }
 
-pub fn to_json(node: &Node) -> serde_json::Value {
+pub(crate) fn to_json(node: &Node) -> serde_json::Value {
     use serde_json::Value as J;
     match &node.value {
         Value::Null => J::Null,
@@ -382,7 +383,8 @@ pub fn to_json(node: &Node) -> serde_json::Value {
 }
 
 /// Builds a synthesized node from JSON.
-pub fn from_json(v: &serde_json::Value) -> Node {
+#[cfg(test)]
+pub(crate) fn from_json(v: &serde_json::Value) -> Node {
     use serde_json::Value as J;
     Node::synth(match v {
         J::Null => Value::Null,
@@ -407,12 +409,12 @@ pub fn from_json(v: &serde_json::Value) -> Node {
 }
 
 /// Sets `via` on a node and all its descendants (a transformer replaced a whole subtree).
-pub fn set_via_deep(node: &mut Node, via: Loc) {
+pub(crate) fn set_via_deep(node: &mut Node, via: Loc) {
     node.walk_mut(&mut |n| n.via = via);
 }
 
 /// Points every node of an inline patch at the kustomization entry that holds it.
-pub fn relocate(n: &mut Node, loc: Loc) {
+pub(crate) fn relocate(n: &mut Node, loc: Loc) {
     n.loc = loc;
     match &mut n.value {
         Value::Seq(items) => items.iter_mut().for_each(|i| relocate(i, loc)),

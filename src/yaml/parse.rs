@@ -21,7 +21,7 @@ pub struct ParseError {
     pub loc: Loc,
     pub message: String,
     /// A second location (e.g. the first definition of a duplicate key).
-    pub related: Option<Loc>,
+    pub(crate) related: Option<Loc>,
 }
 
 enum Frame {

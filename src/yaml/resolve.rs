@@ -11,14 +11,14 @@ use super::Value;
 
 /// Whether a plain scalar can be a number (or a timestamp): its first byte is one a number
 /// starts with. Everything else resolves to itself, a boolean or null.
-pub fn starts_like_number(s: &str) -> bool {
+pub(crate) fn starts_like_number(s: &str) -> bool {
     s.bytes()
         .next()
         .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.'))
 }
 
 /// Resolves a plain (unquoted) scalar.
-pub fn resolve_plain(s: &str) -> Value {
+pub(crate) fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -149,7 +149,7 @@ pub(crate) fn timestamp(s: &str) -> Option<String> {
 
 /// The source spelling of a plain scalar go-yaml read as a timestamp, for the places where
 /// kustomize keeps it (Go string fields, annotations, JSON patches): `None` if `n` is not one.
-pub fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
+pub(crate) fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
     let Value::Str(v) = &n.value else {
         return None;
     };
@@ -158,7 +158,7 @@ pub fn timestamp_spelling(n: &super::Node, text: &str) -> Option<String> {
 }
 
 /// [`timestamp_spelling`] over a whole tree.
-pub fn restore_timestamps(n: &mut super::Node, text: &str) {
+pub(crate) fn restore_timestamps(n: &mut super::Node, text: &str) {
     n.walk_mut(&mut |n| {
         if let Some(raw) = timestamp_spelling(n, text) {
             n.value = Value::Str(raw.into());
@@ -203,7 +203,7 @@ impl Cursor<'_> {
 }
 
 /// Resolves a scalar with an explicit core tag (`!!str`, `!!int`, ...). Unknown tags resolve as plain.
-pub fn resolve_tagged(s: &str, tag: &str, plain: bool) -> Value {
+pub(crate) fn resolve_tagged(s: &str, tag: &str, plain: bool) -> Value {
     match tag {
         "str" => Value::Str(s.into()),
         "int" => parse_int(s).map_or_else(|| Value::Str(s.into()), Value::Int),
@@ -302,7 +302,7 @@ fn parse_float(s: &str) -> Option<f64> {
 /// else is a float printed by Go's shortest `%g` (exponent form from 1e+06 and below 1e-04):
 /// `1e3` → `1000`, `1e19` → `10000000000000000000`, `1e20` → `1e+20`, `1234567.5` →
 /// `1.2345675e+06`.
-pub fn format_float(f: f64) -> String {
+pub(crate) fn format_float(f: f64) -> String {
     if f.is_nan() {
         return ".nan".into();
     }

@@ -215,7 +215,7 @@ const PLAIN_FIRST: [bool; 256] = {
 
 /// Whether text read as a plain scalar in block context is all of one scalar (no `: `, ` #`,
 /// leading indicator, surrounding space or line break would make it something else).
-pub fn plain_reads_whole(s: &str) -> bool {
+pub(crate) fn plain_reads_whole(s: &str) -> bool {
     s.is_empty() || analyze(s).block_plain_allowed
 }
 

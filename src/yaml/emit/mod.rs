@@ -25,15 +25,15 @@ use std::fmt::Write as _;
 use super::keyorder::{compare_keys, less};
 use super::resolve::format_float;
 use super::{Node, Value};
-pub use analyze::plain_reads_whole;
+pub(crate) use analyze::plain_reads_whole;
 use analyze::{choose_style, plain_as_is};
-pub use v2::resolve_plain_v2;
+pub(crate) use v2::resolve_plain_v2;
 
 const BEST_WIDTH: usize = 80;
 const INDENT: usize = 2;
 
 /// Appends one document (no `---`) to `out`.
-pub fn emit_document(node: &Node, out: &mut String) {
+pub(crate) fn emit_document(node: &Node, out: &mut String) {
     let mut e = Emitter { out, column: 0 };
     match &node.value {
         Value::Map(m) if !m.is_empty() => e.map(node, 0, false),
@@ -86,7 +86,7 @@ fn exact(write: impl FnOnce(&mut String)) -> String {
 /// [`emit_documents`] on the thread pool: with many documents, or a few large ones (a bundle of
 /// CRDs), each is printed on whichever thread takes it and the texts are joined in order. Few
 /// documents are printed in place (most overlays: the threads are busy with other overlays).
-pub fn emit_documents_parallel(docs: &[&Node]) -> String {
+pub(crate) fn emit_documents_parallel(docs: &[&Node]) -> String {
     let mut parts = emit_documents_parts(docs);
     if parts.len() == 1 {
         return parts.pop().unwrap_or_default();
@@ -101,7 +101,7 @@ pub fn emit_documents_parallel(docs: &[&Node]) -> String {
 /// [`emit_documents_parallel`] in pieces whose concatenation is the output (each document after
 /// the first starts with its `---`): a caller that writes them one after another saves joining
 /// them.
-pub fn emit_documents_parts(docs: &[&Node]) -> Vec<String> {
+pub(crate) fn emit_documents_parts(docs: &[&Node]) -> Vec<String> {
     use rayon::prelude::*;
     if docs.len() < 4 {
         return vec![emit_documents(docs.iter().copied())];

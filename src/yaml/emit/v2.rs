@@ -11,7 +11,7 @@ use crate::yaml::Value;
 /// What go-yaml v2 (YAML 1.1) reads a plain scalar as when decoding into Go `interface{}` values,
 /// as `yaml.YAMLToJSON` does: `yes`/`on`/`y` are booleans, `0777` and `1_000` integers, and a
 /// timestamp stays a string.
-pub fn resolve_plain_v2(s: &str) -> Value {
+pub(crate) fn resolve_plain_v2(s: &str) -> Value {
     if resolves_as_string_v2(s) || is_timestamp(s) {
         return Value::Str(s.into());
     }
