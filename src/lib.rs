@@ -36,6 +36,4 @@ pub mod settings;
 pub mod source;
 pub mod text;
 pub mod timings;
-// documented once the fast/emit split lands
-#[allow(missing_docs)]
 pub mod yaml;

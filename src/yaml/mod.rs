@@ -27,6 +27,7 @@ pub use parse::{ParseError, parse_documents};
 /// A YAML node: value plus provenance.
 #[derive(Clone, Debug)]
 pub struct Node {
+    /// The value: aliases expanded, scalars resolved as kustomize's go-yaml resolves them.
     pub value: Value,
     /// Where this node's text is (file + byte range). `Loc::NONE` for synthesized nodes.
     pub loc: Loc,
@@ -37,20 +38,27 @@ pub struct Node {
 /// A resolved YAML value.
 #[derive(Clone, Debug)]
 pub enum Value {
+    /// `null`, `~` or an empty value.
     Null,
+    /// A boolean.
     Bool(bool),
+    /// An integer that fits in 64 bits.
     Int(i64),
+    /// A float, `.inf` and `.nan` included.
     Float(f64),
     /// Text, inline up to 24 bytes like keys: most values of a manifest (names, types, images,
     /// short settings) then cost no allocation to parse, copy into an overlay or free.
     Str(Key),
+    /// A sequence, in source order.
     Seq(Vec<Node>),
+    /// A mapping, in source order.
     Map(Mapping),
 }
 
 /// A mapping in source order.
 #[derive(Clone, Debug, Default)]
 pub struct Mapping {
+    /// The pairs, in source order; a key appears once (a repeated key keeps its later value).
     pub entries: Vec<Entry>,
 }
 
@@ -68,8 +76,11 @@ fn key_is(k: &Key, key: &str) -> bool {
 /// One `key: value` pair. Keys are strings (Kubernetes objects have no other kind of key).
 #[derive(Clone, Debug)]
 pub struct Entry {
+    /// The key's text.
     pub key: Key,
+    /// Where the key is written (`Loc::NONE` for a synthesized entry).
     pub key_loc: Loc,
+    /// The value, with its own location.
     pub value: Node,
 }
 
@@ -141,15 +152,18 @@ impl Node {
         }
     }
 
+    /// Whether the value is null.
     pub fn is_null(&self) -> bool {
         matches!(self.value, Value::Null)
     }
+    /// The text of a string value (`None` for any other kind, numbers included).
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
         }
     }
+    /// The mapping, when the value is one.
     pub fn as_map(&self) -> Option<&Mapping> {
         match &self.value {
             Value::Map(m) => Some(m),
@@ -162,6 +176,7 @@ impl Node {
             _ => None,
         }
     }
+    /// The sequence's items, when the value is one.
     pub fn as_seq(&self) -> Option<&Vec<Node>> {
         match &self.value {
             Value::Seq(s) => Some(s),
@@ -307,6 +322,7 @@ impl Mapping {
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+    /// The `(key, value)` pairs in source order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
         self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }

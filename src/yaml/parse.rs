@@ -18,7 +18,9 @@ use crate::source::{FileId, Loc};
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct ParseError {
+    /// Where the error is (for a duplicate key, its second occurrence).
     pub loc: Loc,
+    /// What is wrong, one sentence (the error's `Display`).
     pub message: String,
     /// A second location (e.g. the first definition of a duplicate key).
     pub(crate) related: Option<Loc>,

@@ -101,7 +101,10 @@ pub fn parse(text: &str, file: FileId) -> Option<(Vec<Node>, Vec<DuplicateKey>)>
 /// then leaves only the document that steps outside the subset (an escaped line break in one
 /// ConfigMap) to the slower parser.
 pub enum Piece {
+    /// Parsed here: the document, its repeated keys, and how many nodes its tree has.
     Parsed(Node, Vec<DuplicateKey>, usize),
+    /// Outside the subset parsed here: the document's byte range in the text, for the general
+    /// parser.
     Declined(std::ops::Range<usize>),
 }
 
