@@ -14,6 +14,8 @@
 //!   static `FieldSpec`/`BackRef` arrays, for the same reason (parsing them took ~0.4 ms of every
 //!   run). The YAML stays the source: a unit test parses it with the real YAML parser and compares.
 
+#![warn(clippy::too_many_lines)]
+
 use std::fmt::Write;
 use std::path::Path;
 
@@ -540,65 +542,7 @@ fn kubernetes_schemas() {
         kinds.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2);
         let v = format!("{}", minor(path));
         let id = format!("V1_{v}");
-        // No pointers in the tables (strings are spans of one text, lists spans of flat
-        // arrays): pointers in statics are relocations the loader writes at every start, on
-        // pages it must copy first.
-        let mut text = Text::default();
-        let mut props = Vec::new();
-        let mut names = Vec::new();
-        let mut indexes = Vec::new();
-        let idx = |i: u32| match i {
-            NONE => "NONE".to_string(),
-            FALSE => "FALSE".to_string(),
-            i => i.to_string(),
-        };
-        writeln!(out, "static {id}_NODES: [Schema; {}] = [", l.nodes.len()).unwrap();
-        for n in &l.nodes {
-            let p = span(props.len(), n.props.len());
-            for (k, j) in &n.props {
-                props.push(format!("Prop{{name:{},node:{j}}}", text.add(k)));
-            }
-            let r = span(names.len(), n.required.len());
-            names.extend(n.required.iter().map(|x| text.add(x)));
-            let e = span(names.len(), n.enumeration.len());
-            names.extend(n.enumeration.iter().map(|x| text.add(x)));
-            let o = span(indexes.len(), n.one_of.len());
-            indexes.extend(n.one_of.iter().map(std::string::ToString::to_string));
-            writeln!(
-                out,
-                "Schema{{types:{},props:{p},required:{r},additional:{},items:{},enumeration:{e},one_of:{o}}},",
-                n.types,
-                idx(n.additional),
-                idx(n.items),
-            )
-            .unwrap();
-        }
-        writeln!(out, "];").unwrap();
-        let list = |out: &mut String, name: &str, ty: &str, items: &[String]| {
-            writeln!(
-                out,
-                "static {id}_{name}: [{ty}; {}] = [{}];",
-                items.len(),
-                items.join(",")
-            )
-            .unwrap();
-        };
-        list(&mut out, "PROPS", "Prop", &props);
-        list(&mut out, "NAMES", "Span", &names);
-        list(&mut out, "INDEXES", "u32", &indexes);
-        let kinds: Vec<String> = kinds
-            .iter()
-            .map(|(g, ver, k, i)| {
-                format!(
-                    "KindEntry{{group:{},version:{},kind:{},node:{i}}}",
-                    text.add(g),
-                    text.add(ver),
-                    text.add(k)
-                )
-            })
-            .collect();
-        list(&mut out, "KINDS", "KindEntry", &kinds);
-        writeln!(out, "static {id}_TEXT: &str = {:?};", text.text).unwrap();
+        write_version_tables(&mut out, &id, &l.nodes, &kinds);
         versions.push(format!(
             "Tables{{version:\"1.{v}\",text:{id}_TEXT,nodes:&{id}_NODES,props:&{id}_PROPS,names:&{id}_NAMES,indexes:&{id}_INDEXES,kinds:&{id}_KINDS}}"
         ));
@@ -612,6 +556,74 @@ fn kubernetes_schemas() {
     )
     .unwrap();
     write_out("kubernetes_schemas.rs", &out);
+}
+
+/// One Kubernetes version's schema tables as Rust statics named `{id}_*`.
+fn write_version_tables(
+    out: &mut String,
+    id: &str,
+    nodes: &[Lowered],
+    kinds: &[(String, String, String, u32)],
+) {
+    // No pointers in the tables (strings are spans of one text, lists spans of flat
+    // arrays): pointers in statics are relocations the loader writes at every start, on
+    // pages it must copy first.
+    let mut text = Text::default();
+    let mut props = Vec::new();
+    let mut names = Vec::new();
+    let mut indexes = Vec::new();
+    let idx = |i: u32| match i {
+        NONE => "NONE".to_string(),
+        FALSE => "FALSE".to_string(),
+        i => i.to_string(),
+    };
+    writeln!(out, "static {id}_NODES: [Schema; {}] = [", nodes.len()).unwrap();
+    for n in nodes {
+        let p = span(props.len(), n.props.len());
+        for (k, j) in &n.props {
+            props.push(format!("Prop{{name:{},node:{j}}}", text.add(k)));
+        }
+        let r = span(names.len(), n.required.len());
+        names.extend(n.required.iter().map(|x| text.add(x)));
+        let e = span(names.len(), n.enumeration.len());
+        names.extend(n.enumeration.iter().map(|x| text.add(x)));
+        let o = span(indexes.len(), n.one_of.len());
+        indexes.extend(n.one_of.iter().map(std::string::ToString::to_string));
+        writeln!(
+            out,
+            "Schema{{types:{},props:{p},required:{r},additional:{},items:{},enumeration:{e},one_of:{o}}},",
+            n.types,
+            idx(n.additional),
+            idx(n.items),
+        )
+        .unwrap();
+    }
+    writeln!(out, "];").unwrap();
+    let list = |out: &mut String, name: &str, ty: &str, items: &[String]| {
+        writeln!(
+            out,
+            "static {id}_{name}: [{ty}; {}] = [{}];",
+            items.len(),
+            items.join(",")
+        )
+        .unwrap();
+    };
+    list(out, "PROPS", "Prop", &props);
+    list(out, "NAMES", "Span", &names);
+    list(out, "INDEXES", "u32", &indexes);
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(g, ver, k, i)| {
+            format!(
+                "KindEntry{{group:{},version:{},kind:{},node:{i}}}",
+                text.add(g),
+                text.add(ver),
+                text.add(k)
+            )
+        })
+        .collect();
+    list(out, "KINDS", "KindEntry", &kinds);
+    writeln!(out, "static {id}_TEXT: &str = {:?};", text.text).unwrap();
 }
 
 /// The bundled GitOps schemas: every kind's schema compressed on its own (a check that meets one

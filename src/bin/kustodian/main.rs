@@ -7,6 +7,8 @@
 //! the `--remote` mode and `fetch`. Only here
 //! are things printed and errors turned into exit codes (`anyhow` stays out of the library).
 
+#![warn(clippy::too_many_lines)]
+
 mod args;
 mod catalog;
 mod remote;
