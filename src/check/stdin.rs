@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{CheckOptions, Outcome};
-use crate::diag::{Collector, ErrorCode, Finding, Related, Severity, Summary};
+use crate::diag::{Collector, ErrorCode, Finding, Related, Summary};
 use crate::discover::{App, Env};
 use crate::render::{Build, Resource};
 use crate::rules::{self, AppCtx};
@@ -172,12 +172,7 @@ pub fn check_stream(text: &str, opts: &CheckOptions) -> Outcome {
         .date();
     super::suppress::apply(&mut findings, &config.waivers, &sources, today);
     let mut summary = summary;
-    let counted = || findings.iter().filter(|f| f.suppressed.is_none());
-    summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
-    summary.warnings = counted()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
-    summary.suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    super::tree::count(&mut summary, &findings, false);
     if let Some(f) = opts.unknown_rule(&policy, &policies) {
         return outcome(vec![f], Summary::default(), sources);
     }

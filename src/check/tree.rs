@@ -61,7 +61,7 @@ fn gather(
 
 /// Counts the findings the summary line gives: errors and warnings not waived, waived ones, and
 /// in pull-request mode the new and existing ones.
-fn count(summary: &mut Summary, findings: &[Finding], pr: bool) {
+pub(super) fn count(summary: &mut Summary, findings: &[Finding], pr: bool) {
     let counted = || findings.iter().filter(|f| f.suppressed.is_none());
     summary.errors = counted().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = counted()
